@@ -1,0 +1,175 @@
+//! `gatehouse claude status`: is Claude Code going through the gateway, and
+//! what could silently bypass it or replace the subscription login?
+//!
+//! Claude Code takes `env` from every settings scope (managed settings win
+//! over local, project and user) and from its own process environment. An
+//! `ANTHROPIC_API_KEY` or `ANTHROPIC_AUTH_TOKEN` anywhere replaces the
+//! subscription login; `CLAUDE_CODE_USE_BEDROCK` or `_VERTEX` sends traffic
+//! around the gateway; a higher scope's `ANTHROPIC_BASE_URL` overrides ours.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::cli_binary::{self, AuthStatus};
+use super::scope::{self, Scope};
+use crate::auth::gateway_keys;
+
+/// Variables that change where Claude Code sends requests or which login it uses.
+const OVERRIDING_VARIABLES: [(&str, &str); 5] = [
+    ("ANTHROPIC_API_KEY", "replaces the Claude subscription login with an API key"),
+    ("ANTHROPIC_AUTH_TOKEN", "replaces the Claude subscription login with a bearer token"),
+    ("CLAUDE_CODE_USE_BEDROCK", "sends requests to Amazon Bedrock, around the gateway"),
+    ("CLAUDE_CODE_USE_VERTEX", "sends requests to Google Vertex AI, around the gateway"),
+    ("CLAUDE_CODE_USE_FOUNDRY", "sends requests to Microsoft Foundry, around the gateway"),
+];
+
+/// One settings file as Gatehouse sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsFileState {
+    /// `managed`, `local`, `project` or `user`.
+    pub scope: &'static str,
+    pub path: PathBuf,
+    pub exists: bool,
+    /// Its `env.ANTHROPIC_BASE_URL`.
+    pub base_url: Option<String>,
+    /// Whether it carries an `x-gatehouse-key` header line.
+    pub has_gateway_key: bool,
+    /// Why it could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+/// Everything `claude status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaudeCodeStatus {
+    /// True when the effective settings point Claude Code at a gateway with a key.
+    pub configured: bool,
+    /// The base URL Claude Code will use, by precedence.
+    pub effective_base_url: Option<String>,
+    pub effective_scope: Option<&'static str>,
+    /// Settings files, highest precedence first.
+    pub files: Vec<SettingsFileState>,
+    /// Whether the gateway Claude Code points at answers `/health`.
+    pub gateway_answers: Option<bool>,
+    pub login: Option<AuthStatus>,
+    pub login_error: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+fn inspect(scope: &'static str, path: &Path, warnings: &mut Vec<String>) -> SettingsFileState {
+    let mut state =
+        SettingsFileState { scope, path: path.to_path_buf(), exists: false, base_url: None, has_gateway_key: false, error: None };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return state,
+        Err(e) => {
+            state.exists = true;
+            state.error = Some(format!("cannot read: {e}"));
+            return state;
+        }
+    };
+    state.exists = true;
+    if text.trim().is_empty() {
+        return state;
+    }
+    let document: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(document) => document,
+        Err(e) => {
+            state.error = Some(format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column()));
+            warnings.push(format!(
+                "{} is not valid JSON (line {}, column {}); Claude Code may ignore it. Fix it by hand.",
+                path.display(),
+                e.line(),
+                e.column()
+            ));
+            return state;
+        }
+    };
+    let env = document.get("env");
+    let env_string = |name: &str| env.and_then(|e| e.get(name)).and_then(|v| v.as_str()).map(str::to_string);
+    state.base_url = env_string("ANTHROPIC_BASE_URL");
+    state.has_gateway_key = env_string("ANTHROPIC_CUSTOM_HEADERS").is_some_and(|headers| {
+        headers
+            .lines()
+            .any(|line| line.split_once(':').is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(gateway_keys::HEADER)))
+    });
+    for (variable, effect) in OVERRIDING_VARIABLES {
+        if env.and_then(|e| e.get(variable)).is_some_and(|v| !v.is_null() && v != "" && v != "0") {
+            warnings.push(format!("{variable} is set in {} ({scope} settings): it {effect}", path.display()));
+        }
+    }
+    if document.get("apiKeyHelper").is_some() {
+        warnings.push(format!(
+            "apiKeyHelper is set in {} ({scope} settings): its key replaces the Claude subscription login",
+            path.display()
+        ));
+    }
+    state
+}
+
+/// Inspects every settings scope, the process environment, the gateway and the login.
+pub fn status(project_dir: &Path, check_login: bool) -> anyhow::Result<ClaudeCodeStatus> {
+    let claude_dir = crate::paths::claude_config_dir()?;
+    let mut warnings = Vec::new();
+    let mut files = vec![inspect("managed", &scope::managed_settings_path(), &mut warnings)];
+    for scope in Scope::BY_PRECEDENCE {
+        files.push(inspect(scope.name(), &scope.settings_path(&claude_dir, project_dir), &mut warnings));
+    }
+
+    for (variable, effect) in OVERRIDING_VARIABLES {
+        if std::env::var(variable).is_ok_and(|v| !v.is_empty() && v != "0") {
+            warnings.push(format!("{variable} is set in this shell's environment: it {effect}"));
+        }
+    }
+
+    let effective = files.iter().find(|f| f.base_url.is_some());
+    let effective_base_url = effective.and_then(|f| f.base_url.clone());
+    let effective_scope = effective.map(|f| f.scope);
+    let keyed = files.iter().find(|f| f.has_gateway_key);
+    if let (Some(effective), Some(keyed)) = (effective, keyed)
+        && effective.scope != keyed.scope
+    {
+        warnings.push(format!(
+            "{} settings ({}) set ANTHROPIC_BASE_URL={}, which overrides the gateway configured in {} settings",
+            effective.scope,
+            effective.path.display(),
+            effective.base_url.as_deref().unwrap_or_default(),
+            keyed.scope
+        ));
+    }
+    let configured = keyed.is_some() && effective.is_some_and(|e| keyed.is_some_and(|k| k.scope == e.scope));
+
+    let gateway_answers = if configured {
+        let url = effective_base_url.as_deref().unwrap_or_default();
+        let answers = crate::gateway_client::health(url).is_ok();
+        if !answers {
+            warnings.push(format!(
+                "Claude Code points at {url}, but no gateway answers there: Claude Code's requests will fail. \
+                 Start it with `gatehouse gateway run`, or run `gatehouse claude remove`"
+            ));
+        }
+        Some(answers)
+    } else {
+        None
+    };
+
+    let (login, login_error) = if check_login {
+        match cli_binary::auth_status() {
+            Ok(status) => (Some(status), None),
+            Err(error) => (None, Some(error)),
+        }
+    } else {
+        (None, None)
+    };
+
+    Ok(ClaudeCodeStatus {
+        configured,
+        effective_base_url,
+        effective_scope,
+        files,
+        gateway_answers,
+        login,
+        login_error,
+        warnings,
+    })
+}

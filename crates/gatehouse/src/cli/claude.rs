@@ -1,0 +1,131 @@
+//! `gatehouse claude …`: Claude Code's settings, status and launcher.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::claude_code::scope::Scope;
+use crate::claude_code::settings_store::RemoveOutcome;
+use crate::claude_code::{doctor, launcher, setup};
+use crate::config::Config;
+use crate::gateway::runner::RuntimeInfo;
+use crate::paths::Paths;
+
+#[derive(Subcommand)]
+pub enum ClaudeCommand {
+    /// Point Claude Code at the gateway (edits only the keys Gatehouse owns).
+    Configure {
+        /// Which settings file to edit.
+        #[arg(long, value_enum, default_value = "user")]
+        scope: Scope,
+        /// Gateway URL to use (default: the running gateway's, else the config's).
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+    },
+    /// Undo `configure`, restoring the settings file exactly.
+    Remove {
+        #[arg(long, value_enum, default_value = "user")]
+        scope: Scope,
+    },
+    /// Whether Claude Code goes through the gateway, and what would bypass it.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run Claude Code through the gateway without changing any settings file.
+    Run {
+        /// Gateway URL to use (default: the running gateway's, else the config's).
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// Arguments passed to `claude`, after `--`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+}
+
+/// The URL of the gateway to point Claude Code at.
+fn gateway_url(paths: &Paths, config: &Config, explicit: Option<String>) -> String {
+    explicit
+        .or_else(|| RuntimeInfo::read(paths).map(|info| info.base_url))
+        .unwrap_or_else(|| config.gateway.base_url())
+}
+
+pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Result<ExitCode> {
+    let project_dir = std::env::current_dir()?;
+    match command {
+        ClaudeCommand::Configure { scope, base_url } => {
+            let url = gateway_url(paths, config, base_url);
+            let done = setup::configure(paths, scope, &project_dir, &url)?;
+            let verb = if done.created { "created" } else { "updated" };
+            println!("Claude Code now uses the gateway at {url} ({} settings, {verb} {}).", done.scope, done.settings_path.display());
+            println!("Your Claude login is unchanged; Gatehouse passes it through.");
+            if let Err(error) = crate::gateway_client::health(&url) {
+                eprintln!(
+                    "warning: {error}. Claude Code's requests will fail until the gateway runs: start it with \
+                     `gatehouse gateway run`, or undo this with `gatehouse claude remove`."
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ClaudeCommand::Remove { scope } => {
+            let (path, outcome) = setup::remove(paths, scope, &project_dir)?;
+            let what = match outcome {
+                RemoveOutcome::RestoredExactly => "restored exactly as it was",
+                RemoveOutcome::RemovedOurKeys => "removed Gatehouse's keys and kept your later edits",
+                RemoveOutcome::Deleted => "deleted (Gatehouse had created it)",
+                RemoveOutcome::NotConfigured => "left alone: Gatehouse had not configured it",
+            };
+            println!("{}: {what}.", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        ClaudeCommand::Status { json } => {
+            let status = doctor::status(&project_dir, true)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print_status(&status);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ClaudeCommand::Run { base_url, args } => {
+            let url = gateway_url(paths, config, base_url);
+            let code = launcher::run(paths, &url, &args)?;
+            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        }
+    }
+}
+
+/// The human-readable `claude status`.
+pub fn print_status(status: &doctor::ClaudeCodeStatus) {
+    if status.configured {
+        let answers = match status.gateway_answers {
+            Some(true) => "the gateway answers",
+            _ => "but NO gateway answers there",
+        };
+        println!(
+            "Claude Code: uses the gateway at {} ({} settings); {answers}",
+            status.effective_base_url.as_deref().unwrap_or_default(),
+            status.effective_scope.unwrap_or_default()
+        );
+    } else {
+        println!("Claude Code: not configured to use Gatehouse (run `gatehouse claude configure`)");
+    }
+    for file in status.files.iter().filter(|f| f.exists) {
+        let detail = match (&file.error, &file.base_url) {
+            (Some(error), _) => error.clone(),
+            (None, Some(url)) if file.has_gateway_key => format!("gateway {url}"),
+            (None, Some(url)) => format!("ANTHROPIC_BASE_URL={url}"),
+            (None, None) => "no gateway settings".to_string(),
+        };
+        println!("  {:<8} {}: {detail}", file.scope, file.path.display());
+    }
+    match (&status.login, &status.login_error) {
+        (Some(login), _) => println!("Login: {}", login.describe()),
+        (None, Some(error)) => println!("Login: unknown ({error})"),
+        (None, None) => {}
+    }
+    for warning in &status.warnings {
+        println!("warning: {warning}");
+    }
+}

@@ -1,0 +1,27 @@
+//! `gatehouse config path|show`.
+
+use clap::Subcommand;
+
+use crate::config::Config;
+use crate::paths::Paths;
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Print the config file's path.
+    Path,
+    /// Print the effective config (defaults filled in; secrets appear only as names).
+    Show,
+}
+
+pub fn run(paths: &Paths, command: ConfigCommand) -> anyhow::Result<()> {
+    match command {
+        ConfigCommand::Path => println!("{}", paths.config_file().display()),
+        ConfigCommand::Show => {
+            let config = Config::load(&paths.config_file())?;
+            println!("# {}", paths.config_file().display());
+            println!("# effective settings; gateway keys are shown as names and hashes, never keys");
+            print!("{}", toml::to_string_pretty(&config)?);
+        }
+    }
+    Ok(())
+}

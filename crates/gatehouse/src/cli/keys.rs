@@ -1,0 +1,48 @@
+//! `gatehouse keys issue|list|revoke`: gateway keys for other clients
+//! (SDK scripts, other tools). Claude Code's key is managed by
+//! `gatehouse claude configure`.
+
+use clap::Subcommand;
+
+use crate::auth::gateway_keys;
+use crate::config::Config;
+use crate::paths::Paths;
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Issue a key and print it once; only its hash is kept.
+    Issue {
+        /// A name for the client; the ledger attributes its requests to it.
+        name: String,
+    },
+    /// List key names and when they were issued.
+    List,
+    /// Revoke every key with this name.
+    Revoke { name: String },
+}
+
+pub fn run(paths: &Paths, config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Issue { name } => {
+            if name.trim().is_empty() {
+                anyhow::bail!("a key needs a non-empty name");
+            }
+            let key = gateway_keys::issue(&paths.config_file(), &name, false)?;
+            eprintln!("Send this key in the {} header. It is shown only once:", gateway_keys::HEADER);
+            println!("{key}");
+        }
+        KeysCommand::List => {
+            for key in &config.keys {
+                println!("{}\tissued {}\tsha256:{}…", key.name, key.created, &key.sha256[..key.sha256.len().min(12)]);
+            }
+        }
+        KeysCommand::Revoke { name } => {
+            let count = gateway_keys::revoke(&paths.config_file(), &name)?;
+            if count == 0 {
+                anyhow::bail!("no key named {name:?}; `gatehouse keys list` shows the names");
+            }
+            println!("revoked {count} key(s) named {name:?}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! The `gatehouse` command line: parsing and dispatch.
+//!
+//! Each subcommand is a thin function over the library. Errors reach the
+//! user as one `error: …` line saying what is wrong and what to do, with a
+//! non-zero exit code.
+
+mod claude;
+mod config_cmd;
+mod keys;
+mod spend;
+mod status;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::paths::Paths;
+
+#[derive(Parser)]
+#[command(name = "gatehouse", version, about = "A local gateway for Claude Code that shows what your usage is worth")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Gateway {
+        #[command(subcommand)]
+        command: GatewayCommand,
+    },
+    /// Point Claude Code at the gateway, or back.
+    Claude {
+        #[command(subcommand)]
+        command: claude::ClaudeCommand,
+    },
+    /// What your requests would cost at API list prices.
+    Spend(spend::SpendArgs),
+    /// The gateway, Claude Code and the subscription's rate-limit windows.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where the config is and what it says.
+    Config {
+        #[command(subcommand)]
+        command: config_cmd::ConfigCommand,
+    },
+    /// Gateway keys for clients other than Claude Code.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum GatewayCommand {
+    /// Run the gateway in the foreground until interrupted.
+    Run {
+        /// Port to listen on (default: `[gateway] port`, 7411).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Anthropic API base URL (default: `[anthropic] base_url`).
+        #[arg(long, value_name = "URL")]
+        anthropic_base_url: Option<String>,
+    },
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to stderr so stdout stays clean for `--json` and `--csv`.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn load() -> anyhow::Result<(Paths, Config)> {
+    let paths = Paths::resolve()?;
+    let config = Config::load(&paths.config_file())?;
+    Ok((paths, config))
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Gateway { command: GatewayCommand::Run { port, anthropic_base_url } } => {
+            let (paths, config) = load()?;
+            let options = crate::gateway::runner::RunOptions { port, anthropic_base_url };
+            crate::gateway::runner::run(&paths, &config, &options)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Claude { command } => {
+            let (paths, config) = load()?;
+            claude::run(&paths, &config, command)
+        }
+        Command::Spend(args) => {
+            let (paths, _) = load()?;
+            spend::run(&paths, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { json } => {
+            let (paths, config) = load()?;
+            status::run(&paths, &config, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config { command } => {
+            let paths = Paths::resolve()?;
+            config_cmd::run(&paths, command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys { command } => {
+            let (paths, config) = load()?;
+            keys::run(&paths, &config, command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! `config.toml`: the user's settings for Gatehouse.
+//!
+//! The file is meant to be edited by hand, so every key has a default, unknown
+//! keys are refused (a typo must not be silently ignored), and a bad value is
+//! reported with the file, the key and the line. Gatehouse itself edits only
+//! the `[[keys]]` tables, through `toml_edit`, so the user's comments and
+//! layout survive. Secrets never live here: gateway keys are stored as
+//! SHA-256 hashes and the Anthropic API key is named by an environment
+//! variable.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::pricing::ModelPrice;
+
+/// The default port of the gateway.
+pub const DEFAULT_PORT: u16 = 7411;
+/// Anthropic's own request size limit, which the gateway mirrors.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// The environment variable that holds the Anthropic API key by default.
+pub const DEFAULT_API_KEY_ENV: &str = "GATEHOUSE_ANTHROPIC_API_KEY";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub gateway: GatewayConfig,
+    pub anthropic: AnthropicConfig,
+    /// Gateway keys, by name. Several entries may share a name.
+    pub keys: Vec<GatewayKeyEntry>,
+    pub pricing: PricingConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Address to listen on. Loopback by default: the gateway is for this machine.
+    pub listen: IpAddr,
+    pub port: u16,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds allowed to connect to the upstream.
+    pub connect_timeout_secs: u64,
+    /// Seconds the upstream may stay silent mid-response before the request fails.
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: IpAddr::from([127, 0, 0, 1]),
+            port: DEFAULT_PORT,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            connect_timeout_secs: 10,
+            idle_timeout_secs: 600,
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// The URL clients use to reach the gateway.
+    pub fn base_url(&self) -> String {
+        let host = match self.listen {
+            IpAddr::V4(v4) if v4.is_unspecified() => "127.0.0.1".to_string(),
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) if v6.is_unspecified() => "[::1]".to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        };
+        format!("http://{host}:{}", self.port)
+    }
+}
+
+/// The Anthropic upstream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnthropicConfig {
+    pub base_url: String,
+    /// Name of the environment variable holding an Anthropic API key, used
+    /// when a request carries no credential of its own.
+    pub api_key_env: String,
+}
+
+impl Default for AnthropicConfig {
+    fn default() -> Self {
+        AnthropicConfig {
+            base_url: "https://api.anthropic.com".to_string(),
+            api_key_env: DEFAULT_API_KEY_ENV.to_string(),
+        }
+    }
+}
+
+/// A gateway key as stored: its name and hash, never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayKeyEntry {
+    pub name: String,
+    /// Lowercase hex SHA-256 of the key.
+    pub sha256: String,
+    /// When the key was issued (RFC 3339).
+    #[serde(default)]
+    pub created: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PricingConfig {
+    /// Per-model price overrides, in USD per million tokens.
+    pub models: BTreeMap<String, ModelPrice>,
+}
+
+/// A config file that could not be read or understood.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Invalid(InvalidConfig),
+}
+
+/// Where and why a config file is wrong.
+#[derive(Debug)]
+pub struct InvalidConfig {
+    pub path: PathBuf,
+    /// Dotted key path, when the error is about a value.
+    pub key: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for InvalidConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid config {}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ", line {line}")?;
+            if let Some(column) = self.column {
+                write!(f, ", column {column}")?;
+            }
+        }
+        if let Some(key) = &self.key {
+            write!(f, ", key `{key}`")?;
+        }
+        write!(f, ": {}. Fix the file (see the README's config reference) and try again.", self.message)
+    }
+}
+
+impl Config {
+    /// Reads the config file; a missing file means all defaults.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        }
+    }
+
+    /// Parses config text; `path` is only used in error messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let invalid = |key: Option<String>, error: &toml::de::Error| {
+            let (line, column) = match error.span() {
+                Some(span) => {
+                    let (line, column) = line_and_column(text, span.start);
+                    (Some(line), Some(column))
+                }
+                None => (None, None),
+            };
+            ConfigError::Invalid(InvalidConfig {
+                path: path.to_path_buf(),
+                key,
+                line,
+                column,
+                message: error.message().trim().to_string(),
+            })
+        };
+        let deserializer = toml::Deserializer::parse(text).map_err(|e| invalid(None, &e))?;
+        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let key = e.path().to_string();
+            let key = (key != "." && !key.is_empty()).then_some(key);
+            invalid(key, e.inner())
+        })
+    }
+
+    /// The gateway key entries, for authenticating clients.
+    pub fn key_hashes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.keys.iter().map(|k| (k.name.as_str(), k.sha256.as_str()))
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Edits the `[[keys]]` tables of the config file in place, keeping the rest
+/// of the file (comments included) as the user wrote it.
+pub fn edit_keys(path: &Path, edit: impl FnOnce(&mut Vec<GatewayKeyEntry>)) -> Result<(), ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+    };
+    // Validate the whole file first: never rewrite a file we do not understand.
+    let mut keys = Config::parse(path, &text)?.keys;
+    edit(&mut keys);
+    let mut document: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        ConfigError::Invalid(InvalidConfig {
+            path: path.to_path_buf(),
+            key: None,
+            line: None,
+            column: None,
+            message: e.message().to_string(),
+        })
+    })?;
+    let mut tables = toml_edit::ArrayOfTables::new();
+    for key in &keys {
+        let mut table = toml_edit::Table::new();
+        table.insert("name", toml_edit::value(key.name.as_str()));
+        table.insert("sha256", toml_edit::value(key.sha256.as_str()));
+        table.insert("created", toml_edit::value(key.created.as_str()));
+        tables.push(table);
+    }
+    if tables.is_empty() {
+        document.remove("keys");
+    } else {
+        document.insert("keys", toml_edit::Item::ArrayOfTables(tables));
+    }
+    crate::fs_atomic::write_private(path, document.to_string().as_bytes())
+        .map_err(|source| ConfigError::Write { path: path.to_path_buf(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let config = Config::parse(Path::new("c.toml"), "").unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.gateway.base_url(), "http://127.0.0.1:7411");
+    }
+
+    #[test]
+    fn bad_value_names_file_key_and_line() {
+        let text = "[gateway]\nlisten = \"127.0.0.1\"\nport = \"eighty\"\n";
+        let err = Config::parse(Path::new("/x/config.toml"), text).unwrap_err().to_string();
+        assert!(err.contains("/x/config.toml"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("gateway.port"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let text = "[gateway]\nprot = 1\n";
+        let err = Config::parse(Path::new("c.toml"), text).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let err = Config::parse(Path::new("c.toml"), "[gateway\n").unwrap_err().to_string();
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn editing_keys_keeps_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "# my comment\n[gateway]\nport = 9000 # mine\n").unwrap();
+        edit_keys(&path, |keys| {
+            keys.push(GatewayKeyEntry { name: "a".into(), sha256: "00".into(), created: "now".into() })
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# my comment\n[gateway]\nport = 9000 # mine\n"), "{text}");
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.keys.len(), 1);
+        edit_keys(&path, |keys| keys.clear()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# my comment\n[gateway]\nport = 9000 # mine\n");
+    }
+}

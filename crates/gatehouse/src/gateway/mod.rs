@@ -1,0 +1,263 @@
+//! The gateway: a local HTTP server Claude Code talks through.
+//!
+//! It checks who is calling (loopback `Host`, no browser `Origin`, a valid
+//! `x-gatehouse-key`), forwards the request to the upstream unchanged, and
+//! relays the response as it arrives, while a ledger writer records what the
+//! request would cost. `GET /health` and `GET /status` describe the gateway
+//! itself and need no key.
+
+pub mod errors;
+pub mod guard;
+mod metered;
+pub mod proxy;
+pub mod ratelimit;
+pub mod request;
+pub mod response_usage;
+pub mod runner;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use serde::Serialize;
+
+use crate::auth::gateway_keys::KeyRing;
+use crate::config::Config;
+use crate::ledger::writer::LedgerSender;
+use errors::{ErrorKind, error_response};
+use proxy::Endpoint;
+use ratelimit::RateLimitSnapshot;
+
+/// The version reported by `/status`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Where requests go.
+pub struct Upstream {
+    /// Short name, reported in `x-gatehouse-upstream` and the ledger.
+    pub name: Arc<str>,
+    pub header_value: HeaderValue,
+    /// Without a trailing slash.
+    pub base_url: String,
+    /// Sent as `x-api-key` when the client brings no credential of its own.
+    pub api_key: Option<HeaderValue>,
+    /// Where `api_key` came from, for messages.
+    pub api_key_env: String,
+}
+
+impl Upstream {
+    /// The Anthropic upstream from the config, with its API key read from the
+    /// environment variable the config names.
+    pub fn anthropic(config: &Config, base_url_override: Option<&str>) -> anyhow::Result<Upstream> {
+        let base_url = base_url_override.unwrap_or(&config.anthropic.base_url).trim_end_matches('/').to_string();
+        let parsed: http::Uri = base_url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the Anthropic base URL {base_url:?} is not a valid URL: {e}"))?;
+        if !matches!(parsed.scheme_str(), Some("http" | "https")) || parsed.host().is_none() {
+            anyhow::bail!("the Anthropic base URL {base_url:?} must be an http:// or https:// URL with a host");
+        }
+        let api_key_env = config.anthropic.api_key_env.clone();
+        let api_key = match std::env::var(&api_key_env) {
+            Ok(key) if !key.trim().is_empty() => {
+                let mut value = HeaderValue::from_str(key.trim()).map_err(|_| {
+                    anyhow::anyhow!("the API key in ${api_key_env} contains characters not allowed in an HTTP header")
+                })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            _ => None,
+        };
+        Ok(Upstream {
+            name: Arc::from("anthropic"),
+            header_value: HeaderValue::from_static("anthropic"),
+            base_url,
+            api_key,
+            api_key_env,
+        })
+    }
+}
+
+/// The gateway keys, reloaded from the config file when it changes so that
+/// keys issued while the gateway runs work at once.
+struct LiveKeys {
+    config_path: PathBuf,
+    ring: KeyRing,
+    loaded_mtime: Option<SystemTime>,
+}
+
+impl LiveKeys {
+    fn load(config_path: PathBuf, config: &Config) -> LiveKeys {
+        let loaded_mtime = std::fs::metadata(&config_path).and_then(|m| m.modified()).ok();
+        LiveKeys { ring: KeyRing::from_entries(config.key_hashes()), config_path, loaded_mtime }
+    }
+
+    /// Re-reads the keys if the config file changed since they were loaded.
+    fn reload_if_changed(&mut self) {
+        let mtime = std::fs::metadata(&self.config_path).and_then(|m| m.modified()).ok();
+        if mtime == self.loaded_mtime {
+            return;
+        }
+        match Config::load(&self.config_path) {
+            Ok(config) => {
+                self.ring = KeyRing::from_entries(config.key_hashes());
+                self.loaded_mtime = mtime;
+                tracing::info!(keys = self.ring.len(), "reloaded gateway keys");
+            }
+            Err(error) => tracing::warn!("keeping the previous gateway keys: {error}"),
+        }
+    }
+}
+
+/// Everything the request handlers share.
+pub struct Gateway {
+    upstream: Upstream,
+    http: reqwest::Client,
+    keys: RwLock<LiveKeys>,
+    ledger: LedgerSender,
+    rate_limits: Mutex<RateLimitSnapshot>,
+    max_body_bytes: usize,
+    started: Instant,
+    started_at: jiff::Timestamp,
+    listen: Mutex<Option<SocketAddr>>,
+}
+
+impl Gateway {
+    pub fn new(config: &Config, config_path: PathBuf, upstream: Upstream, ledger: LedgerSender) -> anyhow::Result<Gateway> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(config.gateway.connect_timeout_secs))
+            .read_timeout(Duration::from_secs(config.gateway.idle_timeout_secs))
+            .pool_idle_timeout(Duration::from_secs(90))
+            // An HTTP(S)_PROXY meant for the user's browser must not capture
+            // traffic to the upstream or to a loopback test server.
+            .no_proxy()
+            .build()?;
+        Ok(Gateway {
+            keys: RwLock::new(LiveKeys::load(config_path, config)),
+            upstream,
+            http,
+            ledger,
+            rate_limits: Mutex::new(RateLimitSnapshot::default()),
+            max_body_bytes: config.gateway.max_body_bytes,
+            started: Instant::now(),
+            started_at: jiff::Timestamp::now(),
+            listen: Mutex::new(None),
+        })
+    }
+
+    /// The name of the client holding `key`, reloading keys once on a miss.
+    fn client_for(&self, key: &[u8]) -> Option<Arc<str>> {
+        let keys = self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(name) = keys.ring.client_for(key) {
+            return Some(name);
+        }
+        drop(keys);
+        let mut keys = self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        keys.reload_if_changed();
+        keys.ring.client_for(key)
+    }
+
+    fn observe_rate_limits(&self, headers: &HeaderMap) {
+        if ratelimit::has_rate_limit_headers(headers) {
+            self.rate_limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).observe(headers);
+        }
+    }
+
+    /// What `GET /status` reports.
+    pub fn status(&self) -> GatewayStatus {
+        GatewayStatus {
+            version: VERSION.to_string(),
+            pid: std::process::id(),
+            listen: self.listen.lock().unwrap_or_else(|p| p.into_inner()).map(|a| a.to_string()),
+            started_at: self.started_at.to_string(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            upstream: UpstreamStatus {
+                name: self.upstream.name.to_string(),
+                base_url: self.upstream.base_url.clone(),
+                api_key: if self.upstream.api_key.is_some() {
+                    format!("from ${}", self.upstream.api_key_env)
+                } else {
+                    format!("none (${} is not set); clients must bring their own", self.upstream.api_key_env)
+                },
+            },
+            rate_limits: self.rate_limits.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        }
+    }
+}
+
+/// The JSON body of `GET /status`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct GatewayStatus {
+    pub version: String,
+    pub pid: u32,
+    pub listen: Option<String>,
+    pub started_at: String,
+    pub uptime_secs: u64,
+    pub upstream: UpstreamStatus,
+    pub rate_limits: RateLimitSnapshot,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct UpstreamStatus {
+    pub name: String,
+    pub base_url: String,
+    /// Where the gateway's own API key comes from; never the key.
+    pub api_key: String,
+}
+
+/// The gateway's routes.
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    Router::new().fallback(dispatch).with_state(gateway)
+}
+
+async fn dispatch(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    if let Err(refusal) = guard::check(&parts.headers) {
+        return error_response(StatusCode::FORBIDDEN, ErrorKind::Permission, refusal.message());
+    }
+    let path = parts.uri.path();
+    match (&parts.method, path) {
+        (&Method::GET, "/health") => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
+        (&Method::GET, "/status") => axum::Json(gateway.status()).into_response(),
+        (&Method::POST, "/v1/messages") => proxy::forward(gateway, Endpoint::Messages, parts, body).await,
+        (&Method::POST, "/v1/messages/count_tokens") => {
+            proxy::forward(gateway, Endpoint::CountTokens, parts, body).await
+        }
+        (_, path) if path.starts_with("/v1/") => proxy::forward(gateway, Endpoint::Other, parts, body).await,
+        _ => error_response(
+            StatusCode::NOT_FOUND,
+            ErrorKind::NotFound,
+            &format!("{} {path} is not a Gatehouse or Anthropic API endpoint", parts.method),
+        ),
+    }
+}
+
+/// How long in-flight responses may run on after a shutdown request.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves on `listener` until `shutdown` resolves, then lets in-flight
+/// requests finish for a grace period.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gateway: Arc<Gateway>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    *gateway.listen.lock().unwrap_or_else(|p| p.into_inner()) = listener.local_addr().ok();
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let notify = stopping.clone();
+    let server = axum::serve(listener, router(gateway)).with_graceful_shutdown(async move {
+        shutdown.await;
+        notify.notify_one();
+    });
+    tokio::select! {
+        result = server => result,
+        () = async { stopping.notified().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+            tracing::warn!("responses still in flight after {SHUTDOWN_GRACE:?}; stopping anyway");
+            Ok(())
+        }
+    }
+}

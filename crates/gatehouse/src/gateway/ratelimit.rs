@@ -1,0 +1,143 @@
+//! The latest rate-limit picture, from the headers Anthropic returns.
+//!
+//! Subscription traffic carries `anthropic-ratelimit-unified-*` headers: how
+//! full the 5-hour and 7-day windows are and when they reset. API-key traffic
+//! carries the classic per-minute `anthropic-ratelimit-requests-*` and
+//! `-tokens-*` headers. The gateway reads them as they pass (it never needs
+//! the user's token to do so) and keeps the latest value of each.
+
+use std::collections::BTreeMap;
+
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+
+const PREFIX: &str = "anthropic-ratelimit-";
+const UNIFIED: &str = "anthropic-ratelimit-unified-";
+
+/// One subscription window (5-hour or 7-day).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// How full the window is, from 0 to 1.
+    pub utilization: Option<f64>,
+    /// When it resets, as Unix seconds.
+    pub resets_at: Option<i64>,
+    pub status: Option<String>,
+}
+
+/// The latest rate-limit headers seen, raw and interpreted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RateLimitSnapshot {
+    /// When headers were last seen (RFC 3339).
+    pub observed_at: Option<String>,
+    /// `allowed`, `allowed_warning` or `rejected`.
+    pub unified_status: Option<String>,
+    pub unified_resets_at: Option<i64>,
+    /// Which window decides the status: `five_hour`, `seven_day`, …
+    pub representative_claim: Option<String>,
+    pub five_hour: Window,
+    pub seven_day: Window,
+    /// Seconds to wait, from the last `retry-after`.
+    pub retry_after_secs: Option<u64>,
+    /// Every `anthropic-ratelimit-*` header, latest value of each.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl RateLimitSnapshot {
+    /// True when no rate-limit header has been seen yet.
+    pub fn is_empty(&self) -> bool {
+        self.observed_at.is_none()
+    }
+
+    /// Takes in the rate-limit headers of one response; returns whether any were present.
+    pub fn observe(&mut self, headers: &HeaderMap) -> bool {
+        let mut seen = false;
+        for (name, value) in headers {
+            let name = name.as_str();
+            let Ok(value) = value.to_str() else { continue };
+            if name == "retry-after" {
+                self.retry_after_secs = value.trim().parse().ok();
+                seen = true;
+            } else if name.starts_with(PREFIX) {
+                self.headers.insert(name.to_string(), value.to_string());
+                if let Some(field) = name.strip_prefix(UNIFIED) {
+                    self.apply_unified(field, value.trim());
+                }
+                seen = true;
+            }
+        }
+        if seen {
+            self.observed_at = Some(jiff::Timestamp::now().to_string());
+        }
+        seen
+    }
+
+    fn apply_unified(&mut self, field: &str, value: &str) {
+        match field {
+            "status" => self.unified_status = Some(value.to_string()),
+            "reset" => self.unified_resets_at = value.parse().ok(),
+            "representative-claim" => self.representative_claim = Some(value.to_string()),
+            _ => {
+                let window = match field.split_once('-') {
+                    Some(("5h", attribute)) => Some((&mut self.five_hour, attribute)),
+                    Some(("7d", attribute)) => Some((&mut self.seven_day, attribute)),
+                    _ => None,
+                };
+                if let Some((target, attribute)) = window {
+                    match attribute {
+                        "utilization" => target.utilization = value.parse().ok(),
+                        "reset" => target.resets_at = value.parse().ok(),
+                        "status" => target.status = Some(value.to_string()),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether a response carries any header worth a lock on the shared snapshot.
+pub fn has_rate_limit_headers(headers: &HeaderMap) -> bool {
+    headers.keys().any(|name| name.as_str().starts_with(PREFIX) || name == "retry-after")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unified_headers_are_interpreted() {
+        let mut headers = HeaderMap::new();
+        for (k, v) in [
+            ("anthropic-ratelimit-unified-status", "rejected"),
+            ("anthropic-ratelimit-unified-reset", "1763800000"),
+            ("anthropic-ratelimit-unified-representative-claim", "five_hour"),
+            ("anthropic-ratelimit-unified-5h-utilization", "1.0"),
+            ("anthropic-ratelimit-unified-5h-reset", "1763800000"),
+            ("anthropic-ratelimit-unified-7d-utilization", "0.17"),
+            ("anthropic-ratelimit-unified-7d-reset", "1764300000"),
+            ("retry-after", "120"),
+            ("content-type", "application/json"),
+        ] {
+            headers.insert(k, v.parse().unwrap());
+        }
+        assert!(has_rate_limit_headers(&headers));
+        let mut snapshot = RateLimitSnapshot::default();
+        assert!(snapshot.observe(&headers));
+        assert_eq!(snapshot.unified_status.as_deref(), Some("rejected"));
+        assert_eq!(snapshot.representative_claim.as_deref(), Some("five_hour"));
+        assert_eq!(snapshot.five_hour.utilization, Some(1.0));
+        assert_eq!(snapshot.seven_day.resets_at, Some(1764300000));
+        assert_eq!(snapshot.retry_after_secs, Some(120));
+        assert_eq!(snapshot.headers.len(), 7);
+    }
+
+    #[test]
+    fn other_headers_are_ignored() {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", "text/event-stream".parse().unwrap());
+        assert!(!has_rate_limit_headers(&headers));
+        let mut snapshot = RateLimitSnapshot::default();
+        assert!(!snapshot.observe(&headers));
+        assert!(snapshot.is_empty());
+    }
+}

@@ -1,0 +1,95 @@
+//! What the gateway reads from a request body.
+//!
+//! The body is forwarded byte-for-byte; this only pulls out the few fields
+//! the gateway needs (the model for routing and pricing, whether the client
+//! asked for a stream, and Claude Code's session) while checking that the
+//! body is JSON at all. Every other field is skipped without being built.
+
+use serde::Deserialize;
+
+/// The fields of a Messages API request the gateway uses.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RequestHead {
+    pub model: String,
+    pub stream: bool,
+    pub session_id: Option<String>,
+    pub device_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawHead<'a> {
+    #[serde(borrow, default)]
+    model: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(borrow, default)]
+    metadata: Option<RawMetadata<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawMetadata<'a> {
+    #[serde(borrow, default)]
+    user_id: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Claude Code's `metadata.user_id` is itself a JSON document.
+#[derive(Deserialize)]
+struct ClaudeCodeUser {
+    #[serde(default)]
+    device_id: Option<String>,
+    #[serde(default)]
+    session_id: Option<String>,
+}
+
+/// Parses a request body; the error is a message for the client.
+pub fn parse(body: &[u8], model_required: bool) -> Result<RequestHead, String> {
+    let raw: RawHead = serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            format!("the request body does not have the shape of a Messages API request: {e}")
+        } else {
+            format!("the request body is not valid JSON: {e}")
+        }
+    })?;
+    let model = match raw.model {
+        Some(model) if !model.is_empty() => model.into_owned(),
+        _ if model_required => return Err("model: field required".to_string()),
+        _ => String::new(),
+    };
+    let user = raw
+        .metadata
+        .and_then(|m| m.user_id)
+        .and_then(|id| serde_json::from_str::<ClaudeCodeUser>(&id).ok());
+    let (device_id, session_id) = user.map_or((None, None), |u| (u.device_id, u.session_id));
+    Ok(RequestHead { model, stream: raw.stream.unwrap_or(false), session_id, device_id })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_claude_code_metadata() {
+        let body = br#"{"model":"claude-opus-5-5","messages":[{"role":"user","content":"hi \u00e9"}],"stream":true,
+            "metadata":{"user_id":"{\"device_id\":\"abc\",\"account_uuid\":\"\",\"session_id\":\"s-1\"}"}}"#;
+        let head = parse(body, true).unwrap();
+        assert_eq!(head.model, "claude-opus-5-5");
+        assert!(head.stream);
+        assert_eq!(head.session_id.as_deref(), Some("s-1"));
+        assert_eq!(head.device_id.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn plain_user_id_is_not_an_error() {
+        let head = parse(br#"{"model":"m","metadata":{"user_id":"someone"}}"#, true).unwrap();
+        assert_eq!(head.session_id, None);
+    }
+
+    #[test]
+    fn malformed_and_missing_model_are_errors() {
+        assert!(parse(b"{\"model\":", true).unwrap_err().contains("not valid JSON"));
+        assert!(parse(b"[1]", true).unwrap_err().contains("shape"));
+        assert!(parse(b"{\"messages\":[]}", true).unwrap_err().contains("model"));
+        assert!(parse(b"{\"model\":7}", true).is_err());
+        assert_eq!(parse(b"{}", false).unwrap().model, "");
+    }
+}

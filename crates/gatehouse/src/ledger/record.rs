@@ -1,0 +1,41 @@
+//! What the gateway hands the ledger about one finished request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// How a relayed response ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every byte the upstream sent reached the client.
+    Relayed,
+    /// The upstream failed (connection lost, timeout) mid-response.
+    UpstreamFailed,
+    /// The client went away before the response ended.
+    ClientGone,
+}
+
+/// One request as the gateway saw it. The response body is kept as the
+/// chunks it arrived in (shared, not copied) so usage can be parsed later on
+/// the writer's thread.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub started_at: jiff::Timestamp,
+    pub request_id: Option<String>,
+    pub client: Arc<str>,
+    pub model: String,
+    pub upstream: Arc<str>,
+    pub status: u16,
+    pub streamed: bool,
+    pub outcome: Outcome,
+    pub ttfb: Option<Duration>,
+    pub latency: Duration,
+    pub session_id: Option<String>,
+    pub device_id: Option<String>,
+    /// Whether the body is `text/event-stream`.
+    pub event_stream: bool,
+    pub body: Vec<Bytes>,
+    /// An error the gateway itself reported, when no upstream body exists.
+    pub gateway_error: Option<&'static str>,
+}

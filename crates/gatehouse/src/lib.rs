@@ -1,0 +1,16 @@
+//! Gatehouse core: everything the desktop app does, without a GUI.
+//!
+//! The `gatehouse` binary and the Tauri shell are thin layers over this
+//! library. Each module opens with a comment describing its one concept.
+
+pub mod auth;
+pub mod claude_code;
+pub mod cli;
+pub mod config;
+pub mod fs_atomic;
+pub mod gateway;
+pub mod gateway_client;
+pub mod ledger;
+pub mod paths;
+pub mod pricing;
+pub mod usage;
