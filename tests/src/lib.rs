@@ -1,5 +1,6 @@
 //! End-to-end test support for Gatehouse: a faithful mock of Anthropic's
-//! API, and helpers to run the real `gatehouse` binary and the real Claude
-//! Code CLI against it.
+//! API, and helpers to run the real `gatehouse` binary in an isolated home.
 
+pub mod claude_cli;
+pub mod harness;
 pub mod mock_anthropic;

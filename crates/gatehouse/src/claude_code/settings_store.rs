@@ -1,6 +1,987 @@
-use std::path::PathBuf;
-pub struct SettingsTarget { pub settings_path: PathBuf, pub record_path: PathBuf, pub backup_dir: PathBuf }
-pub enum ConfigureOutcome { Created, Updated }
-pub enum RemoveOutcome { RestoredExactly, RemovedOurKeys, Deleted, NotConfigured }
-pub fn configure(_t: &SettingsTarget, _e: &super::settings::GatewayEnv) -> anyhow::Result<ConfigureOutcome> { todo!() }
-pub fn remove(_t: &SettingsTarget) -> anyhow::Result<RemoveOutcome> { todo!() }
+//! Reading and writing Claude Code's `settings.json` without ever losing it.
+//!
+//! [`configure`] and [`remove`] wrap the pure text edits of
+//! [`super::settings`] in the file-system care the user's file deserves:
+//!
+//! - **Atomic writes.** New contents go to a temporary file in the same
+//!   directory, are flushed to disk and renamed over the original, and the
+//!   directory itself is flushed, so a crash leaves either the old file or
+//!   the new one, never half of each.
+//! - **No clobbering.** Just before the rename the file is read again; if
+//!   another program (Claude Code, an editor) changed it meanwhile, the edit
+//!   is redone on the fresh contents.
+//! - **Exact undo.** A record in Gatehouse's state directory keeps the
+//!   original bytes, mode and [`PriorValues`], plus the SHA-256 of what
+//!   Gatehouse wrote. If the file still hashes to that, `remove` puts the
+//!   original back byte for byte; if the user edited it since, only
+//!   Gatehouse's keys come out. The record never holds the text Gatehouse
+//!   wrote, because that contains the gateway key.
+//! - **A backup** of the original goes to the backup directory before the
+//!   first write, as a last resort.
+//!
+//! A symlinked `settings.json` (dotfile managers) is followed: the real file
+//! is edited and the link stays a link.
+
+use super::settings::{self, GatewayEnv, PriorValues, SettingsError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How often an edit is redone because another program changed the file
+/// under us before giving up.
+const ATTEMPTS: usize = 5;
+
+const RECORD_VERSION: u32 = 1;
+
+/// The settings file holds the gateway key once configured.
+const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// Where one Claude Code settings scope lives, and where Gatehouse keeps its
+/// record and backups for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsTarget {
+    pub settings_path: PathBuf,
+    /// A JSON file in Gatehouse's state directory, one per settings file.
+    pub record_path: PathBuf,
+    pub backup_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigureOutcome {
+    /// There was no settings file; Gatehouse created it.
+    Created { path: PathBuf },
+    /// The existing file was edited; `backup` is the copy taken before the
+    /// first edit, if this call took one.
+    Updated {
+        path: PathBuf,
+        backup: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveOutcome {
+    /// The file was untouched since configure and is back to its original bytes.
+    RestoredExactly,
+    /// The user edited the file since; only Gatehouse's keys were taken out.
+    RemovedOurKeys,
+    /// Configure had created the file, so it was deleted.
+    Deleted,
+    /// There was nothing of Gatehouse's to remove.
+    NotConfigured,
+}
+
+#[derive(thiserror::Error, Debug)]
+pub enum StoreError {
+    #[error("cannot change {}: {source}", path.display())]
+    Settings {
+        path: PathBuf,
+        #[source]
+        source: SettingsError,
+    },
+    #[error(
+        "cannot read {}: it is not UTF-8 text; Claude Code settings must be UTF-8 JSON, so fix the file or move it aside",
+        path.display()
+    )]
+    NotUtf8 { path: PathBuf },
+    #[error("cannot {action} {}: {source}; {}", path.display(), advice(source.kind()))]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "Gatehouse's record {} is unreadable ({reason}); delete it to forget the earlier configuration (the settings file is left as it is)",
+        path.display()
+    )]
+    BadRecord { path: PathBuf, reason: String },
+    #[error(
+        "Gatehouse's record {} belongs to {}, not {}; use the record for that file, or delete the record to forget it",
+        path.display(), recorded.display(), requested.display()
+    )]
+    RecordMismatch {
+        path: PathBuf,
+        recorded: PathBuf,
+        requested: PathBuf,
+    },
+    #[error(
+        "{} kept changing while Gatehouse tried to update it; close programs that are editing it and try again",
+        path.display()
+    )]
+    Busy { path: PathBuf },
+}
+
+fn advice(kind: io::ErrorKind) -> &'static str {
+    match kind {
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+            "make it writable or choose another --scope"
+        }
+        io::ErrorKind::NotADirectory => {
+            "part of the path is a file, not a directory; fix the path or choose another --scope"
+        }
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+            "free some disk space and try again"
+        }
+        _ => "check the path and its permissions, then try again",
+    }
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+    move |source| StoreError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// What Gatehouse remembers about one configured settings file.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    version: u32,
+    settings_path: PathBuf,
+    existed: bool,
+    /// The user's own file before the first configure. `None` when it is no
+    /// longer a valid undo: the user edited the file between two configures,
+    /// or it already held a stale gateway key line, which must not be kept.
+    original: Option<String>,
+    original_mode: Option<u32>,
+    prior: PriorValues,
+    written_sha256: String,
+}
+
+/// The settings file's contents and metadata at one moment.
+struct Snapshot {
+    text: Option<String>,
+    mode: Option<u32>,
+    owner: Option<(u32, u32)>,
+}
+
+/// Points Claude Code at the gateway by editing the settings file, keeping
+/// everything else in it.
+pub fn configure(
+    target: &SettingsTarget,
+    env: &GatewayEnv,
+) -> Result<ConfigureOutcome, StoreError> {
+    let path = real_path(&target.settings_path)?;
+    let record = load_record(target)?;
+    let settings_error = |source| StoreError::Settings {
+        path: path.clone(),
+        source,
+    };
+    let mut backup = None;
+    for _ in 0..ATTEMPTS {
+        let before = snapshot(&path)?;
+        let current = before.text.as_deref().unwrap_or("");
+        let configured = settings::gateway_in(current)
+            .map_err(settings_error)?
+            .is_some();
+        // A record whose key line is gone is stale: the user took Gatehouse out by hand.
+        let live = record.as_ref().filter(|_| configured);
+        let (text, new_record) = match live {
+            Some(record) => {
+                let applied =
+                    settings::reapply(current, env, &record.prior).map_err(settings_error)?;
+                let untouched = sha256(current) == record.written_sha256;
+                let new_record = Record {
+                    version: RECORD_VERSION,
+                    settings_path: target.settings_path.clone(),
+                    existed: record.existed,
+                    original: record.original.clone().filter(|_| untouched),
+                    original_mode: record.original_mode,
+                    prior: applied.prior,
+                    written_sha256: sha256(&applied.text),
+                };
+                (applied.text, new_record)
+            }
+            None => {
+                let applied = settings::apply(current, env).map_err(settings_error)?;
+                if backup.is_none() {
+                    if let Some(original) = &before.text {
+                        backup = Some(write_backup(&target.backup_dir, &path, original)?);
+                    }
+                }
+                let new_record = Record {
+                    version: RECORD_VERSION,
+                    settings_path: target.settings_path.clone(),
+                    existed: before.text.is_some(),
+                    original: before.text.clone().filter(|_| !configured),
+                    original_mode: before.mode,
+                    prior: applied.prior,
+                    written_sha256: sha256(&applied.text),
+                };
+                (applied.text, new_record)
+            }
+        };
+
+        let previous_record = read_bytes(&target.record_path)?;
+        let committed =
+            replace_if_unchanged(&path, &before, Some(&text), Some(PRIVATE_FILE_MODE), || {
+                write_record(target, &new_record)
+            });
+        match committed {
+            Ok(Commit::Done) => {
+                return Ok(match before.text {
+                    None => ConfigureOutcome::Created { path },
+                    Some(_) => ConfigureOutcome::Updated { path, backup },
+                });
+            }
+            Ok(Commit::Changed) => continue,
+            Err(err) => {
+                restore_record(target, previous_record);
+                return Err(err);
+            }
+        }
+    }
+    Err(StoreError::Busy { path })
+}
+
+/// Takes Gatehouse out of the settings file: restores it exactly if nobody
+/// touched it since, otherwise removes only Gatehouse's keys.
+///
+/// Without a record (Gatehouse's state was lost) a leftover configuration is
+/// still cleaned up: the `x-gatehouse-key` line goes, and the base URL too
+/// if it points at a loopback address; see [`settings::strip_unrecorded`].
+pub fn remove(target: &SettingsTarget) -> Result<RemoveOutcome, StoreError> {
+    let path = real_path(&target.settings_path)?;
+    let Some(record) = load_record(target)? else {
+        return remove_unrecorded(&path);
+    };
+    for _ in 0..ATTEMPTS {
+        let before = snapshot(&path)?;
+        let Some(current) = before.text.as_deref() else {
+            // The user deleted the file: nothing of ours is left in it.
+            delete_record(target)?;
+            return Ok(RemoveOutcome::NotConfigured);
+        };
+        let untouched = sha256(current) == record.written_sha256;
+        let (contents, outcome) = match (&record.original, record.existed) {
+            (_, false) if untouched => (None, RemoveOutcome::Deleted),
+            (Some(original), true) if untouched => {
+                (Some(original.clone()), RemoveOutcome::RestoredExactly)
+            }
+            _ => {
+                let reverted = settings::revert(current, &record.prior).map_err(|source| {
+                    StoreError::Settings {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                if !record.existed && reverted.is_empty() {
+                    (None, RemoveOutcome::Deleted)
+                } else {
+                    (Some(reverted), RemoveOutcome::RemovedOurKeys)
+                }
+            }
+        };
+        let mode = record.original_mode.or(before.mode);
+        match replace_if_unchanged(&path, &before, contents.as_deref(), mode, || Ok(()))? {
+            Commit::Done => {
+                delete_record(target)?;
+                return Ok(outcome);
+            }
+            Commit::Changed => continue,
+        }
+    }
+    Err(StoreError::Busy { path })
+}
+
+/// The settings file's text, or `None` if it does not exist.
+pub fn read(target_path: &Path) -> Result<Option<String>, StoreError> {
+    match read_bytes(target_path)? {
+        None => Ok(None),
+        Some(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| StoreError::NotUtf8 {
+                path: target_path.to_owned(),
+            }),
+    }
+}
+
+fn remove_unrecorded(path: &Path) -> Result<RemoveOutcome, StoreError> {
+    for _ in 0..ATTEMPTS {
+        let before = snapshot(path)?;
+        let Some(current) = before.text.as_deref() else {
+            return Ok(RemoveOutcome::NotConfigured);
+        };
+        let stripped =
+            settings::strip_unrecorded(current).map_err(|source| StoreError::Settings {
+                path: path.to_owned(),
+                source,
+            })?;
+        let Some(stripped) = stripped else {
+            return Ok(RemoveOutcome::NotConfigured);
+        };
+        match replace_if_unchanged(path, &before, Some(&stripped), before.mode, || Ok(()))? {
+            Commit::Done => return Ok(RemoveOutcome::RemovedOurKeys),
+            Commit::Changed => continue,
+        }
+    }
+    Err(StoreError::Busy {
+        path: path.to_owned(),
+    })
+}
+
+fn sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Follows a symlink so the rename replaces the file it points to, not the link.
+fn real_path(path: &Path) -> Result<PathBuf, StoreError> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).map_err(io_error("follow the symlink", path))
+        }
+        _ => Ok(path.to_owned()),
+    }
+}
+
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(io_error("read", path)(err)),
+    }
+}
+
+fn snapshot(path: &Path) -> Result<Snapshot, StoreError> {
+    let text = read(path)?;
+    let meta = match &text {
+        Some(_) => Some(fs::metadata(path).map_err(io_error("inspect", path))?),
+        None => None,
+    };
+    Ok(Snapshot {
+        text,
+        mode: meta.as_ref().and_then(mode_of),
+        owner: meta.as_ref().and_then(owner_of),
+    })
+}
+
+enum Commit {
+    Done,
+    /// Someone else changed the file since the snapshot; nothing was written.
+    Changed,
+}
+
+/// Replaces `path` with `contents` (or deletes it for `None`), unless its
+/// contents differ from `before`. `before_commit` runs once the new contents
+/// are safely on disk but before they become visible.
+fn replace_if_unchanged(
+    path: &Path,
+    before: &Snapshot,
+    contents: Option<&str>,
+    mode: Option<u32>,
+    before_commit: impl FnOnce() -> Result<(), StoreError>,
+) -> Result<Commit, StoreError> {
+    let dir = parent_dir(path);
+    let temp = match contents {
+        Some(text) => {
+            create_private_dir(dir).map_err(io_error("create the directory for", path))?;
+            Some(TempFile::write(path, text.as_bytes(), mode, before.owner)?)
+        }
+        None => None,
+    };
+    if read(path)? != before.text {
+        return Ok(Commit::Changed);
+    }
+    before_commit()?;
+    match temp {
+        Some(temp) => temp.persist(path)?,
+        None => fs::remove_file(path).map_err(io_error("delete", path))?,
+    }
+    sync_dir(dir).map_err(io_error("flush the directory of", path))?;
+    Ok(Commit::Done)
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// A file being written next to its target; removed unless it is renamed
+/// into place, so a failed write leaves no debris.
+struct TempFile {
+    path: PathBuf,
+    persisted: bool,
+}
+
+impl TempFile {
+    fn write(
+        target: &Path,
+        bytes: &[u8],
+        mode: Option<u32>,
+        owner: Option<(u32, u32)>,
+    ) -> Result<TempFile, StoreError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = target
+            .file_name()
+            .map_or_else(|| "settings".into(), |n| n.to_string_lossy());
+        let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = parent_dir(target).join(format!(
+            ".{name}.gatehouse-{}-{unique}.tmp",
+            std::process::id()
+        ));
+        let file = open_private(&path).map_err(io_error("write", target))?;
+        let temp = TempFile {
+            path,
+            persisted: false,
+        };
+        fill(&file, bytes, mode, owner).map_err(io_error("write", target))?;
+        Ok(temp)
+    }
+
+    fn persist(mut self, target: &Path) -> Result<(), StoreError> {
+        fs::rename(&self.path, target).map_err(io_error("replace", target))?;
+        self.persisted = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            // Best effort: a leftover dot-file is harmless, and the real error
+            // (if any) is already being reported.
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn fill(
+    mut file: &File,
+    bytes: &[u8],
+    mode: Option<u32>,
+    owner: Option<(u32, u32)>,
+) -> io::Result<()> {
+    file.write_all(bytes)?;
+    if let Some(mode) = mode {
+        set_mode(file, mode)?;
+    }
+    if let Some(owner) = owner {
+        keep_owner(file, owner);
+    }
+    file.sync_all()
+}
+
+/// Opens a new file that only its owner can read, failing if it exists.
+fn open_private(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, PRIVATE_FILE_MODE);
+    options.open(path)
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    // Only new directories get this; existing ones keep their mode.
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+#[cfg(unix)]
+fn mode_of(meta: &fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(meta.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn mode_of(_: &fs::Metadata) -> Option<u32> {
+    None
+}
+
+#[cfg(unix)]
+fn owner_of(meta: &fs::Metadata) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.uid(), meta.gid()))
+}
+
+#[cfg(not(unix))]
+fn owner_of(_: &fs::Metadata) -> Option<(u32, u32)> {
+    None
+}
+
+#[cfg(unix)]
+fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &File, _: u32) -> io::Result<()> {
+    Ok(())
+}
+
+/// When root edits a user's file, the replacement must stay the user's.
+#[cfg(unix)]
+fn keep_owner(file: &File, (uid, gid): (u32, u32)) {
+    // Only root may give a file away; anyone else already owns what they
+    // create, so a failure here changes nothing worth reporting.
+    let _ = std::os::unix::fs::fchown(file, Some(uid), Some(gid));
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_: &File, _: (u32, u32)) {}
+
+/// Makes a rename durable: the new directory entry must reach the disk too.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+fn load_record(target: &SettingsTarget) -> Result<Option<Record>, StoreError> {
+    let path = &target.record_path;
+    let Some(bytes) = read_bytes(path)? else {
+        return Ok(None);
+    };
+    let bad = |reason: String| StoreError::BadRecord {
+        path: path.clone(),
+        reason,
+    };
+    let record: Record = serde_json::from_slice(&bytes).map_err(|err| bad(err.to_string()))?;
+    if record.version != RECORD_VERSION {
+        return Err(bad(format!(
+            "version {} is not one this Gatehouse understands",
+            record.version
+        )));
+    }
+    if record.settings_path != target.settings_path {
+        return Err(StoreError::RecordMismatch {
+            path: path.clone(),
+            recorded: record.settings_path,
+            requested: target.settings_path.clone(),
+        });
+    }
+    Ok(Some(record))
+}
+
+fn write_record(target: &SettingsTarget, record: &Record) -> Result<(), StoreError> {
+    let path = &target.record_path;
+    let json = serde_json::to_vec_pretty(record).map_err(|err| StoreError::Io {
+        action: "write",
+        path: path.clone(),
+        source: io::Error::other(err),
+    })?;
+    write_private_atomically(path, &json)
+}
+
+/// Puts the record back as it was after a failed configure, so it never
+/// describes a write that did not happen.
+fn restore_record(target: &SettingsTarget, previous: Option<Vec<u8>>) {
+    // Best effort: the caller is already returning the error that matters, and
+    // a stale record is harmless because `remove` checks the file's hash.
+    let _ = match previous {
+        Some(bytes) => write_private_atomically(&target.record_path, &bytes),
+        None => delete_record(target),
+    };
+}
+
+fn delete_record(target: &SettingsTarget) -> Result<(), StoreError> {
+    match fs::remove_file(&target.record_path) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(io_error("delete", &target.record_path)(err)),
+    }
+}
+
+fn write_private_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = parent_dir(path);
+    create_private_dir(dir).map_err(io_error("create the directory for", path))?;
+    let temp = TempFile::write(path, bytes, Some(PRIVATE_FILE_MODE), None)?;
+    temp.persist(path)?;
+    sync_dir(dir).map_err(io_error("flush the directory of", path))
+}
+
+/// Copies the user's original file aside, never overwriting an older backup.
+fn write_backup(
+    backup_dir: &Path,
+    settings_path: &Path,
+    original: &str,
+) -> Result<PathBuf, StoreError> {
+    create_private_dir(backup_dir).map_err(io_error("create the backup directory", backup_dir))?;
+    let name = settings_path
+        .file_name()
+        .map_or_else(|| "settings.json".into(), |n| n.to_string_lossy());
+    let stamp = utc_timestamp(SystemTime::now());
+    let mut attempt = 0;
+    loop {
+        let suffix = if attempt == 0 {
+            String::new()
+        } else {
+            format!("-{attempt}")
+        };
+        let path = backup_dir.join(format!("{name}.{stamp}{suffix}.bak"));
+        match open_private(&path) {
+            Ok(file) => {
+                fill(&file, original.as_bytes(), None, None)
+                    .map_err(io_error("write the backup", &path))?;
+                sync_dir(backup_dir).map_err(io_error("flush the backup directory", backup_dir))?;
+                return Ok(path);
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(err) => return Err(io_error("write the backup", &path)(err)),
+        }
+    }
+}
+
+/// `YYYYMMDDTHHMMSSZ`, so backups sort by the time they were taken.
+fn utc_timestamp(now: SystemTime) -> String {
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const URL: &str = "http://127.0.0.1:4141";
+    const KEY: &str = "ghk_store_secret";
+
+    fn gw(key: &str) -> GatewayEnv<'_> {
+        GatewayEnv {
+            base_url: URL,
+            gateway_key: key,
+        }
+    }
+
+    fn target(dir: &Path) -> SettingsTarget {
+        SettingsTarget {
+            settings_path: dir.join("home/.claude/settings.json"),
+            record_path: dir.join("state/claude-settings.json"),
+            backup_dir: dir.join("state/backups"),
+        }
+    }
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        mode_of(&fs::metadata(path).unwrap()).unwrap()
+    }
+
+    #[cfg(unix)]
+    fn chmod(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    const ORIGINAL: &str = "{\r\n    \"model\": \"opus\",\r\n    \"hooks\": {\"Stop\": []}\r\n}";
+
+    #[test]
+    #[cfg(unix)]
+    fn configure_then_remove_restores_bytes_and_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        write(&t.settings_path, ORIGINAL);
+        chmod(&t.settings_path, 0o644);
+
+        let outcome = configure(&t, &gw(KEY)).unwrap();
+        let ConfigureOutcome::Updated {
+            backup: Some(backup),
+            ..
+        } = outcome
+        else {
+            panic!("unexpected {outcome:?}");
+        };
+        assert_eq!(fs::read_to_string(&backup).unwrap(), ORIGINAL);
+        assert_eq!(mode(&backup), 0o600);
+        assert_eq!(mode(&t.settings_path), 0o600);
+        let configured = fs::read_to_string(&t.settings_path).unwrap();
+        assert!(configured.contains("x-gatehouse-key: ghk_store_secret"));
+        assert!(configured.contains("\"model\": \"opus\",\r\n"));
+
+        let record = fs::read_to_string(&t.record_path).unwrap();
+        assert!(!record.contains(KEY), "the record must not hold the key");
+        assert_eq!(mode(&t.record_path), 0o600);
+
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RestoredExactly);
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), ORIGINAL);
+        assert_eq!(mode(&t.settings_path), 0o644);
+        assert!(!t.record_path.exists());
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::NotConfigured);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn missing_file_is_created_private_and_deleted_on_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        let outcome = configure(&t, &gw(KEY)).unwrap();
+        assert_eq!(
+            outcome,
+            ConfigureOutcome::Created {
+                path: t.settings_path.clone()
+            }
+        );
+        assert_eq!(mode(&t.settings_path), 0o600);
+        assert_eq!(mode(t.settings_path.parent().unwrap()), 0o700);
+        assert_eq!(fs::read_dir(&t.backup_dir).map_or(0, |d| d.count()), 0);
+
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::Deleted);
+        assert!(!t.settings_path.exists());
+        assert!(!t.record_path.exists());
+        let leftovers: Vec<_> = fs::read_dir(t.settings_path.parent().unwrap())
+            .unwrap()
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "temp files left behind: {leftovers:?}"
+        );
+    }
+
+    #[test]
+    fn invalid_json_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        let broken = "{\n  \"model\": \"opus\"\n  \"oops\": 1\n}\n";
+        write(&t.settings_path, broken);
+        let mtime = fs::metadata(&t.settings_path).unwrap().modified().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+
+        let err = configure(&t, &gw(KEY)).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains(&t.settings_path.display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("line 3, column 3"), "{message}");
+        assert!(message.contains("fix the file"), "{message}");
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), broken);
+        assert_eq!(
+            fs::metadata(&t.settings_path).unwrap().modified().unwrap(),
+            mtime
+        );
+        assert!(!t.record_path.exists());
+        assert!(!t.backup_dir.exists());
+    }
+
+    #[test]
+    fn edits_made_after_configure_survive_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        write(&t.settings_path, ORIGINAL);
+        configure(&t, &gw(KEY)).unwrap();
+        let edited = fs::read_to_string(&t.settings_path)
+            .unwrap()
+            .replace("\"opus\"", "\"sonnet\"");
+        fs::write(&t.settings_path, &edited).unwrap();
+
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RemovedOurKeys);
+        assert_eq!(
+            fs::read_to_string(&t.settings_path).unwrap(),
+            ORIGINAL.replace("\"opus\"", "\"sonnet\"")
+        );
+    }
+
+    #[test]
+    fn reconfigure_rotates_the_key_and_keeps_the_true_original() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        write(&t.settings_path, ORIGINAL);
+        configure(&t, &gw(KEY)).unwrap();
+        let outcome = configure(&t, &gw("ghk_rotated")).unwrap();
+        assert!(matches!(
+            outcome,
+            ConfigureOutcome::Updated { backup: None, .. }
+        ));
+        let text = fs::read_to_string(&t.settings_path).unwrap();
+        assert!(text.contains("ghk_rotated") && !text.contains(KEY));
+        assert_eq!(fs::read_dir(&t.backup_dir).unwrap().count(), 1);
+        let record = fs::read_to_string(&t.record_path).unwrap();
+        assert!(!record.contains("ghk_rotated"));
+
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RestoredExactly);
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), ORIGINAL);
+    }
+
+    #[test]
+    fn reconfigure_after_an_edit_does_not_resurrect_the_old_original() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        write(&t.settings_path, ORIGINAL);
+        configure(&t, &gw(KEY)).unwrap();
+        let edited = fs::read_to_string(&t.settings_path)
+            .unwrap()
+            .replace("\"opus\"", "\"haiku\"");
+        fs::write(&t.settings_path, edited).unwrap();
+        configure(&t, &gw("ghk_rotated")).unwrap();
+
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RemovedOurKeys);
+        assert_eq!(
+            fs::read_to_string(&t.settings_path).unwrap(),
+            ORIGINAL.replace("\"opus\"", "\"haiku\"")
+        );
+    }
+
+    #[test]
+    fn a_record_whose_configuration_was_removed_by_hand_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        write(&t.settings_path, ORIGINAL);
+        configure(&t, &gw(KEY)).unwrap();
+        let by_hand = "{\"model\": \"new\"}";
+        fs::write(&t.settings_path, by_hand).unwrap();
+        configure(&t, &gw(KEY)).unwrap();
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RestoredExactly);
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), by_hand);
+    }
+
+    #[test]
+    fn a_stale_key_line_is_never_recorded_or_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        let stale = r#"{"env":{"ANTHROPIC_CUSTOM_HEADERS":"A: 1\nx-gatehouse-key: ghk_old"}}"#;
+        write(&t.settings_path, stale);
+        configure(&t, &gw(KEY)).unwrap();
+        assert!(
+            !fs::read_to_string(&t.record_path)
+                .unwrap()
+                .contains("ghk_old")
+        );
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RemovedOurKeys);
+        assert_eq!(
+            fs::read_to_string(&t.settings_path).unwrap(),
+            r#"{"env":{"ANTHROPIC_CUSTOM_HEADERS":"A: 1"}}"#
+        );
+    }
+
+    #[test]
+    fn without_a_record_a_leftover_configuration_is_stripped() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::NotConfigured);
+        write(&t.settings_path, "{\"model\": \"opus\"}");
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::NotConfigured);
+
+        configure(&t, &gw(KEY)).unwrap();
+        fs::remove_file(&t.record_path).unwrap();
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RemovedOurKeys);
+        assert_eq!(
+            fs::read_to_string(&t.settings_path).unwrap(),
+            "{\"model\": \"opus\", \"env\": {}}"
+        );
+    }
+
+    #[test]
+    fn a_changed_file_is_not_clobbered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        write(&path, "{}");
+        let before = snapshot(&path).unwrap();
+        fs::write(&path, "{\"theirs\": 1}").unwrap();
+        let outcome = replace_if_unchanged(&path, &before, Some("{\"ours\": 1}"), None, || Ok(()));
+        assert!(matches!(outcome, Ok(Commit::Changed)));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"theirs\": 1}");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temp file left behind"
+        );
+    }
+
+    #[test]
+    fn unwritable_locations_name_the_path_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("not-a-dir");
+        fs::write(&blocker, "").unwrap();
+        let t = SettingsTarget {
+            settings_path: blocker.join("settings.json"),
+            record_path: dir.path().join("record.json"),
+            backup_dir: dir.path().join("backups"),
+        };
+        let message = configure(&t, &gw(KEY)).unwrap_err().to_string();
+        assert!(
+            message.contains(&t.settings_path.display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("choose another --scope"), "{message}");
+        assert!(!t.record_path.exists());
+    }
+
+    #[test]
+    fn a_corrupt_record_is_reported_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        write(&t.record_path, "not json");
+        let message = remove(&t).unwrap_err().to_string();
+        assert!(
+            message.contains(&t.record_path.display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("delete it"), "{message}");
+    }
+
+    #[test]
+    fn non_utf8_settings_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        fs::create_dir_all(t.settings_path.parent().unwrap()).unwrap();
+        fs::write(&t.settings_path, b"{\"a\": \"\xff\"}").unwrap();
+        assert!(matches!(
+            configure(&t, &gw(KEY)),
+            Err(StoreError::NotUtf8 { .. })
+        ));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_symlinked_settings_file_stays_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        let real = dir.path().join("dotfiles/settings.json");
+        write(&real, ORIGINAL);
+        fs::create_dir_all(t.settings_path.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&real, &t.settings_path).unwrap();
+
+        configure(&t, &gw(KEY)).unwrap();
+        assert!(
+            fs::symlink_metadata(&t.settings_path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(fs::read_to_string(&real).unwrap().contains(KEY));
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RestoredExactly);
+        assert_eq!(fs::read_to_string(&real).unwrap(), ORIGINAL);
+    }
+
+    #[test]
+    fn timestamps_are_utc_civil_time() {
+        let at = |secs| utc_timestamp(UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(at(0), "19700101T000000Z");
+        assert_eq!(at(951_782_400), "20000229T000000Z");
+        assert_eq!(at(1_767_225_599), "20251231T235959Z");
+    }
+}

@@ -64,7 +64,7 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
     Ok(Configured {
         scope: scope.name(),
         settings_path: target.settings_path,
-        created: matches!(outcome, ConfigureOutcome::Created),
+        created: matches!(outcome, ConfigureOutcome::Created { .. }),
         base_url: base_url.to_string(),
     })
 }

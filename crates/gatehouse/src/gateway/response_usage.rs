@@ -3,20 +3,22 @@
 //! This runs on the ledger writer's thread after the response has been
 //! relayed, never on the request path. Streaming responses report usage in
 //! two SSE events: `message_start` carries the input side and `message_delta`
-//! the final (cumulative) counts; a field present in `message_delta` wins.
-//! Non-streaming responses carry the same `usage` object in the message.
+//! the final counts. Non-streaming responses carry the same `usage` object
+//! in the message. The merge rules are Claude Code's own (measured against
+//! 2.1.328), so the ledger prices a response exactly as Claude Code does.
 
 use bytes::Bytes;
 use serde::Deserialize;
 
+use crate::pricing::Extras;
 use crate::usage::Usage;
 
 /// What the gateway learned from a response body.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ResponseSummary {
     pub usage: Option<Usage>,
-    /// The model that answered, as the upstream reports it.
-    pub model: Option<String>,
+    /// Price modifiers the response reports (fast mode, US inference, web search).
+    pub extras: Extras,
     /// The response reached its end (`message_stop`, or a whole JSON message).
     pub finished: bool,
     /// An `error.type` the upstream sent in the body, if any.
@@ -30,17 +32,24 @@ struct RawUsage {
     cache_creation_input_tokens: Option<u64>,
     cache_read_input_tokens: Option<u64>,
     cache_creation: Option<RawCacheCreation>,
+    speed: Option<String>,
+    inference_geo: Option<String>,
+    server_tool_use: Option<RawServerToolUse>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone, Copy)]
 struct RawCacheCreation {
     ephemeral_5m_input_tokens: Option<u64>,
     ephemeral_1h_input_tokens: Option<u64>,
 }
 
+#[derive(Deserialize, Default)]
+struct RawServerToolUse {
+    web_search_requests: Option<u64>,
+}
+
 #[derive(Deserialize)]
 struct RawMessage {
-    model: Option<String>,
     usage: Option<RawUsage>,
 }
 
@@ -57,44 +66,52 @@ struct RawEvent {
     kind: String,
     message: Option<RawMessage>,
     usage: Option<RawUsage>,
-    model: Option<String>,
     error: Option<RawError>,
 }
 
-/// Accumulates usage the way Anthropic's SDKs do: later counts replace earlier ones.
+/// Accumulates usage across `message_start` and `message_delta`.
 #[derive(Default)]
 struct UsageAccumulator {
     seen: bool,
     input: u64,
     output: u64,
-    cache_creation_total: u64,
-    cache_5m: Option<u64>,
-    cache_1h: Option<u64>,
+    cache_creation_total: Option<u64>,
+    cache_split: Option<RawCacheCreation>,
     cache_read: u64,
+    extras: Extras,
 }
 
 impl UsageAccumulator {
+    /// Later events replace earlier counts, except that a 0 input or cache
+    /// count in `message_delta` keeps the earlier value (the API sends 0
+    /// there when it has nothing new); output always takes the latest value.
     fn merge(&mut self, raw: RawUsage) {
+        let first = !self.seen;
         self.seen = true;
-        if let Some(v) = raw.input_tokens {
-            self.input = v;
-        }
-        if let Some(v) = raw.output_tokens {
-            self.output = v;
-        }
-        if let Some(v) = raw.cache_creation_input_tokens {
-            self.cache_creation_total = v;
-        }
-        if let Some(v) = raw.cache_read_input_tokens {
-            self.cache_read = v;
-        }
-        if let Some(split) = raw.cache_creation {
-            if let Some(v) = split.ephemeral_5m_input_tokens {
-                self.cache_5m = Some(v);
+        let replace = |current: &mut u64, new: Option<u64>| {
+            if let Some(new) = new.filter(|&n| first || n > 0) {
+                *current = new;
             }
-            if let Some(v) = split.ephemeral_1h_input_tokens {
-                self.cache_1h = Some(v);
-            }
+        };
+        replace(&mut self.input, raw.input_tokens);
+        replace(&mut self.cache_read, raw.cache_read_input_tokens);
+        if let Some(total) = raw.cache_creation_input_tokens.filter(|&n| first || n > 0) {
+            self.cache_creation_total = Some(total);
+        }
+        if let Some(output) = raw.output_tokens {
+            self.output = output;
+        }
+        if raw.cache_creation.is_some() {
+            self.cache_split = raw.cache_creation;
+        }
+        if let Some(speed) = raw.speed {
+            self.extras.fast = speed == "fast";
+        }
+        if let Some(geo) = raw.inference_geo {
+            self.extras.us_inference = geo == "us";
+        }
+        if let Some(searches) = raw.server_tool_use.and_then(|s| s.web_search_requests) {
+            self.extras.web_search_requests = searches;
         }
     }
 
@@ -102,11 +119,13 @@ impl UsageAccumulator {
         if !self.seen {
             return None;
         }
-        // Without the split every cache write is a 5-minute one, which is the
-        // API's default. With it, any tokens the split does not account for
-        // are also counted as 5-minute writes so the total is never lost.
-        let one_hour = self.cache_1h.unwrap_or(0);
-        let total = self.cache_creation_total.max(self.cache_5m.unwrap_or(0) + one_hour);
+        let split = self.cache_split.unwrap_or_default();
+        let split_5m = split.ephemeral_5m_input_tokens.unwrap_or(0);
+        let split_1h = split.ephemeral_1h_input_tokens.unwrap_or(0);
+        // The total is authoritative; the 1-hour share is capped by it and
+        // the rest of it counts as 5-minute writes (the API's default TTL).
+        let total = self.cache_creation_total.unwrap_or(split_5m + split_1h);
+        let one_hour = split_1h.min(total);
         Some(Usage {
             input_tokens: self.input,
             output_tokens: self.output,
@@ -133,12 +152,12 @@ fn summarize_json(chunks: &[Bytes]) -> ResponseSummary {
     }
     if event.kind == "message" {
         summary.finished = true;
-        summary.model = event.model;
         let mut acc = UsageAccumulator::default();
         if let Some(usage) = event.usage {
             acc.merge(usage);
         }
         summary.usage = acc.finish();
+        summary.extras = acc.extras;
     }
     summary
 }
@@ -157,11 +176,8 @@ fn summarize_sse(chunks: &[Bytes]) -> ResponseSummary {
         let Ok(event) = serde_json::from_slice::<RawEvent>(data) else { continue };
         match event.kind.as_str() {
             "message_start" => {
-                if let Some(message) = event.message {
-                    summary.model = message.model;
-                    if let Some(usage) = message.usage {
-                        acc.merge(usage);
-                    }
+                if let Some(usage) = event.message.and_then(|m| m.usage) {
+                    acc.merge(usage);
                 }
             }
             "message_delta" => {
@@ -175,6 +191,7 @@ fn summarize_sse(chunks: &[Bytes]) -> ResponseSummary {
         }
     }
     summary.usage = acc.finish();
+    summary.extras = acc.extras;
     if summary.error_type.is_some() {
         summary.finished = false;
     }
@@ -235,7 +252,6 @@ mod tests {
             let summary = summarize(true, &split_everywhere(STREAM, at));
             assert_eq!(summary.usage, Some(expected), "split at {at}");
             assert!(summary.finished);
-            assert_eq!(summary.model.as_deref(), Some("claude-sonnet-4-5"));
         }
     }
 
@@ -264,6 +280,35 @@ mod tests {
             summary.usage,
             Some(Usage { input_tokens: 3, output_tokens: 4, cache_write_5m_tokens: 5, cache_write_1h_tokens: 0, cache_read_tokens: 6 })
         );
+    }
+
+    #[test]
+    fn zero_counts_in_delta_keep_the_start_values_but_output_always_wins() {
+        let body = concat!(
+            "data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,",
+            "\"cache_read_input_tokens\":20,\"cache_creation_input_tokens\":30,\"output_tokens\":5}}}\n\n",
+            "data: {\"type\":\"message_delta\",\"usage\":{\"input_tokens\":0,\"cache_read_input_tokens\":0,",
+            "\"cache_creation_input_tokens\":0,\"output_tokens\":0,\"speed\":\"fast\",\"inference_geo\":\"us\",",
+            "\"server_tool_use\":{\"web_search_requests\":3}}}\n\n",
+        );
+        let summary = summarize(true, &[Bytes::from(body)]);
+        assert_eq!(
+            summary.usage,
+            Some(Usage { input_tokens: 10, output_tokens: 0, cache_write_5m_tokens: 30, cache_write_1h_tokens: 0, cache_read_tokens: 20 })
+        );
+        assert_eq!(summary.extras, Extras { fast: true, us_inference: true, web_search_requests: 3 });
+    }
+
+    #[test]
+    fn cache_total_caps_the_one_hour_share() {
+        // Measured with Claude Code: total 1M, split 800k/500k prices as 500k 1h + 500k 5m.
+        let body = r#"{"type":"message","usage":{"input_tokens":1,"output_tokens":1,"cache_creation_input_tokens":1000000,
+            "cache_creation":{"ephemeral_5m_input_tokens":800000,"ephemeral_1h_input_tokens":500000}}}"#;
+        let usage = summarize(false, &[Bytes::from(body)]).usage.unwrap();
+        assert_eq!((usage.cache_write_5m_tokens, usage.cache_write_1h_tokens), (500_000, 500_000));
+        let body = r#"{"type":"message","usage":{"cache_creation":{"ephemeral_5m_input_tokens":7,"ephemeral_1h_input_tokens":3}}}"#;
+        let usage = summarize(false, &[Bytes::from(body)]).usage.unwrap();
+        assert_eq!((usage.cache_write_5m_tokens, usage.cache_write_1h_tokens), (7, 3));
     }
 
     #[test]

@@ -4,11 +4,17 @@
 //! never blocks the request path. The writer wakes, drains whatever has
 //! queued up, and commits it as one transaction, so a burst of requests
 //! costs one fsync. Parsing usage and pricing happen here too.
+//!
+//! Claude Code may write a session's transcript only after its first
+//! response, so a session whose project is not yet known is looked up
+//! again every few seconds for a while, and its rows filled in when found.
 
+use std::collections::HashMap;
+use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
-use tokio::sync::mpsc;
 
 use super::project::{ProjectResolver, Resolution};
 use super::record::{Exchange, Outcome};
@@ -17,10 +23,17 @@ use crate::pricing::PriceTable;
 
 /// Largest number of rows committed in one transaction.
 const MAX_BATCH: usize = 512;
+/// How often unresolved sessions are looked up again.
+const PROJECT_RETRY_EVERY: Duration = Duration::from_secs(2);
+/// How long a session's project is looked for before giving up.
+const PROJECT_RETRY_FOR: Duration = Duration::from_secs(600);
+
+/// Sessions whose project directory is not known yet, with when first seen.
+type Unresolved = HashMap<String, Instant>;
 
 /// The sending side, held by the gateway. Cheap to clone.
 #[derive(Clone)]
-pub struct LedgerSender(mpsc::UnboundedSender<Exchange>);
+pub struct LedgerSender(mpsc::Sender<Exchange>);
 
 impl LedgerSender {
     /// Queues an exchange. If the writer has died the row is lost, which is
@@ -39,7 +52,7 @@ pub struct LedgerWriter {
 
 impl LedgerWriter {
     pub fn spawn(conn: Connection, prices: PriceTable, projects: ProjectResolver) -> (LedgerSender, LedgerWriter) {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || run(conn, prices, projects, rx))
@@ -55,21 +68,53 @@ impl LedgerWriter {
     }
 }
 
-fn run(mut conn: Connection, prices: PriceTable, mut projects: ProjectResolver, mut rx: mpsc::UnboundedReceiver<Exchange>) {
+fn run(mut conn: Connection, prices: PriceTable, mut projects: ProjectResolver, rx: mpsc::Receiver<Exchange>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+    let mut unresolved = Unresolved::new();
+    loop {
+        let next = if unresolved.is_empty() {
+            rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+        } else {
+            rx.recv_timeout(PROJECT_RETRY_EVERY)
+        };
+        let disconnected = match next {
+            Ok(first) => {
+                batch.push(first);
+                batch.extend(rx.try_iter().take(MAX_BATCH - 1));
+                false
             }
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => true,
+        };
+        if !batch.is_empty() {
+            if let Err(e) = write_batch(&mut conn, &prices, &mut projects, &batch, &mut unresolved) {
+                tracing::error!(error = %e, rows = batch.len(), "could not write to the ledger");
+            }
+            batch.clear();
         }
-        if let Err(e) = write_batch(&mut conn, &prices, &mut projects, &batch) {
-            tracing::error!(error = %e, rows = batch.len(), "could not write to the ledger");
+        if let Err(e) = retry_unresolved(&conn, &mut projects, &mut unresolved) {
+            tracing::warn!(error = %e, "could not fill in project directories");
         }
-        batch.clear();
+        if disconnected {
+            return;
+        }
     }
+}
+
+/// Looks unresolved sessions up again and fills in their rows.
+fn retry_unresolved(conn: &Connection, projects: &mut ProjectResolver, unresolved: &mut Unresolved) -> rusqlite::Result<()> {
+    let mut backfill = conn.prepare_cached("UPDATE requests SET project = ?1 WHERE session_id = ?2 AND project IS NULL")?;
+    let mut result = Ok(());
+    unresolved.retain(|session, first_seen| match projects.resolve(session) {
+        Resolution::Found(project) | Resolution::Known(project) => {
+            if let Err(e) = backfill.execute(params![project, session]) {
+                result = Err(e);
+            }
+            false
+        }
+        Resolution::NotFound => first_seen.elapsed() < PROJECT_RETRY_FOR,
+    });
+    result
 }
 
 fn write_batch(
@@ -77,6 +122,7 @@ fn write_batch(
     prices: &PriceTable,
     projects: &mut ProjectResolver,
     batch: &[Exchange],
+    unresolved: &mut Unresolved,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
@@ -91,8 +137,9 @@ fn write_batch(
         for exchange in batch {
             let summary = response_usage::summarize(exchange.event_stream, &exchange.body);
             let usage = summary.usage.unwrap_or_default();
-            let model = summary.model.as_deref().filter(|m| !m.is_empty()).unwrap_or(&exchange.model);
-            let cost = prices.cost_usd(model, &usage);
+            // Priced by the model the client asked for, as Claude Code does.
+            let model = exchange.model.as_str();
+            let cost = prices.cost_usd_with(model, &usage, &summary.extras);
             let success = (200..300).contains(&exchange.status);
             let complete = exchange.outcome == Outcome::Relayed && (!success || summary.finished);
             let error_type = summary.error_type.as_deref().or(exchange.gateway_error).or(match exchange.outcome {
@@ -106,7 +153,11 @@ fn write_batch(
                     backfill.execute(params![project, session])?;
                     Some(project)
                 }
-                _ => None,
+                Some((session, Resolution::NotFound)) => {
+                    unresolved.entry(session.to_string()).or_insert_with(Instant::now);
+                    None
+                }
+                None => None,
             };
             insert.execute(params![
                 exchange.started_at.to_string(),
