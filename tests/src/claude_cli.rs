@@ -23,11 +23,7 @@ pub fn deps_dir() -> PathBuf {
 /// The `claude` executable.
 pub fn claude_bin() -> PathBuf {
     let bin = deps_dir().join("claude-code").join("node_modules").join(".bin").join("claude");
-    assert!(
-        bin.exists(),
-        "the Claude Code CLI is not installed at {}; run `scripts/install-test-deps`",
-        bin.display()
-    );
+    assert!(bin.exists(), "the Claude Code CLI is not installed at {}; run `scripts/install-test-deps`", bin.display());
     bin
 }
 
@@ -86,7 +82,11 @@ pub fn claude_print(sandbox: &Sandbox, auth: &ClaudeAuth<'_>, prompt: &str, extr
     let output = claude(sandbox, auth, &args).output().expect("running claude");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let result: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
-        panic!("claude printed no JSON (exit {:?}):\n{stdout}\n{}", output.status, String::from_utf8_lossy(&output.stderr))
+        panic!(
+            "claude printed no JSON (exit {:?}):\n{stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )
     });
     result
 }

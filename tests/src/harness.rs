@@ -19,11 +19,7 @@ pub fn gatehouse_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("current test executable");
     let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile> directory");
     let bin = profile_dir.join("gatehouse");
-    assert!(
-        bin.exists(),
-        "{} is missing: run the tests with `cargo test --workspace`, which builds it",
-        bin.display()
-    );
+    assert!(bin.exists(), "{} is missing: run the tests with `cargo test --workspace`, which builds it", bin.display());
     bin
 }
 
@@ -164,10 +160,9 @@ impl Sandbox {
     }
 
     fn read_ledger(&self) -> Vec<LedgerRow> {
-        let Ok(conn) = rusqlite::Connection::open_with_flags(
-            self.ledger_file(),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        ) else {
+        let Ok(conn) =
+            rusqlite::Connection::open_with_flags(self.ledger_file(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        else {
             return Vec::new();
         };
         let Ok(mut statement) = conn.prepare(

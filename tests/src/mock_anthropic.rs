@@ -53,16 +53,8 @@ pub const DEFAULT_REPLY: &str = "Hello! This is a reply from the mock Anthropic 
 /// (id, display name, created_at).
 const MODELS: [(&str, &str, &str); 3] = [
     ("claude-opus-5-5", "Claude Opus 5.5", "2026-02-17T00:00:00Z"),
-    (
-        "claude-haiku-4-5",
-        "Claude Haiku 4.5",
-        "2025-10-15T00:00:00Z",
-    ),
-    (
-        "claude-sonnet-4-5",
-        "Claude Sonnet 4.5",
-        "2025-09-29T00:00:00Z",
-    ),
+    ("claude-haiku-4-5", "Claude Haiku 4.5", "2025-10-15T00:00:00Z"),
+    ("claude-sonnet-4-5", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
 ];
 
 /// How the next `/v1/messages` request is answered.
@@ -139,10 +131,7 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The first value of header `name` (any case).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
 
     /// The body as JSON, or `Value::Null` when it is not JSON.
@@ -184,11 +173,7 @@ impl MockAnthropic {
                 })
                 .await;
         });
-        Ok(MockAnthropic {
-            addr,
-            shared,
-            _shutdown: shutdown,
-        })
+        Ok(MockAnthropic { addr, shared, _shutdown: shutdown })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -278,11 +263,7 @@ impl Shared {
                 .uri
                 .path_and_query()
                 .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
-            headers: parts
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
-                .collect(),
+            headers: parts.headers.iter().map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec())).collect(),
             body: body.clone(),
         };
         self.state().recorded.push(request);
@@ -303,8 +284,8 @@ impl Shared {
     fn fresh_id(&self, prefix: &str) -> String {
         const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut bits = (u128::from(splitmix64(self.id_seed ^ n)) << 64)
-            | u128::from(splitmix64(n.wrapping_add(self.id_seed)));
+        let mut bits =
+            (u128::from(splitmix64(self.id_seed ^ n)) << 64) | u128::from(splitmix64(n.wrapping_add(self.id_seed)));
         let mut id = String::with_capacity(prefix.len() + 22);
         id.push_str(prefix);
         for _ in 0..22 {
@@ -360,11 +341,7 @@ enum Auth {
 /// `x-api-key` wins when both headers are present.
 fn authenticate(headers: &HeaderMap) -> Result<Auth, &'static str> {
     if let Some(key) = headers.get("x-api-key") {
-        return if key.is_empty() {
-            Err("invalid x-api-key")
-        } else {
-            Ok(Auth::ApiKey)
-        };
+        return if key.is_empty() { Err("invalid x-api-key") } else { Ok(Auth::ApiKey) };
     }
     match headers.get(http::header::AUTHORIZATION) {
         None => Err("x-api-key header is required"),
@@ -399,12 +376,7 @@ async fn messages(shared: &Shared, headers: &HeaderMap, body: &[u8], mut reply: 
     let auth = match authenticate(headers) {
         Ok(auth) => auth,
         Err(message) => {
-            return error_response(
-                StatusCode::UNAUTHORIZED,
-                "authentication_error",
-                message,
-                reply,
-            );
+            return error_response(StatusCode::UNAUTHORIZED, "authentication_error", message, reply);
         }
     };
     let now = unix_now();
@@ -412,22 +384,13 @@ async fn messages(shared: &Shared, headers: &HeaderMap, body: &[u8], mut reply: 
         Ok(parsed) => parsed,
         Err(message) => {
             rate_limit_headers(&mut reply.headers, auth, now, false);
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                &message,
-                reply,
-            );
+            return error_response(StatusCode::BAD_REQUEST, "invalid_request_error", &message, reply);
         }
     };
     let (scenario, usage) = shared.next_scenario();
     let limited = scenario == Scenario::RateLimited;
     rate_limit_headers(&mut reply.headers, auth, now, limited);
-    let message = MessageReply {
-        id: shared.fresh_id("msg_01"),
-        model,
-        usage,
-    };
+    let message = MessageReply { id: shared.fresh_id("msg_01"), model, usage };
     match scenario {
         Scenario::Normal => message.send(DEFAULT_REPLY, stream, Pace::Immediate, reply),
         Scenario::Text(text) => message.send(&text, stream, Pace::Immediate, reply),
@@ -440,9 +403,7 @@ async fn messages(shared: &Shared, headers: &HeaderMap, body: &[u8], mut reply: 
         Scenario::DropMidStream => message.send(DEFAULT_REPLY, stream, Pace::Drop, reply),
         Scenario::RateLimited => {
             let text = match auth {
-                Auth::Subscription => {
-                    "This request would exceed your account's rate limit. Please try again later."
-                }
+                Auth::Subscription => "This request would exceed your account's rate limit. Please try again later.",
                 Auth::ApiKey => {
                     "This request would exceed the rate limit for your organization of 4,000 \
                      requests per minute. For details, refer to: \
@@ -450,12 +411,7 @@ async fn messages(shared: &Shared, headers: &HeaderMap, body: &[u8], mut reply: 
                      headers for current usage. Please try again later."
                 }
             };
-            error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limit_error",
-                text,
-                reply,
-            )
+            error_response(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", text, reply)
         }
         Scenario::Overloaded => error_response(
             // 529 is Anthropic's own status code; it is always in range.
@@ -464,12 +420,9 @@ async fn messages(shared: &Shared, headers: &HeaderMap, body: &[u8], mut reply: 
             "Overloaded",
             reply,
         ),
-        Scenario::ServerError => error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "api_error",
-            "Internal server error",
-            reply,
-        ),
+        Scenario::ServerError => {
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "Internal server error", reply)
+        }
     }
 }
 
@@ -502,23 +455,15 @@ impl MessageReply {
             };
             return reply.finish(StatusCode::OK, body);
         }
-        put(
-            &mut reply.headers,
-            "content-type",
-            "text/event-stream; charset=utf-8",
-        );
+        put(&mut reply.headers, "content-type", "text/event-stream; charset=utf-8");
         put(&mut reply.headers, "cache-control", "no-cache");
         let events = self.events(text);
         let body = match pace {
-            Pace::Immediate => {
-                Body::from_stream(stream::iter(events.into_iter().map(Ok::<_, io::Error>)))
-            }
-            Pace::Every(delay) => {
-                Body::from_stream(stream::iter(events).then(move |event| async move {
-                    tokio::time::sleep(delay).await;
-                    Ok::<_, io::Error>(event)
-                }))
-            }
+            Pace::Immediate => Body::from_stream(stream::iter(events.into_iter().map(Ok::<_, io::Error>))),
+            Pace::Every(delay) => Body::from_stream(stream::iter(events).then(move |event| async move {
+                tokio::time::sleep(delay).await;
+                Ok::<_, io::Error>(event)
+            })),
             // Up to the first text delta: message_start, content_block_start,
             // ping, content_block_delta.
             Pace::Drop => cut_after(events.into_iter().take(4).collect()),
@@ -597,10 +542,7 @@ impl MessageReply {
                         "delta": {"type": "text_delta", "text": piece}}),
             )
         }));
-        events.push(sse(
-            "content_block_stop",
-            &json!({"type": "content_block_stop", "index": 0}),
-        ));
+        events.push(sse("content_block_stop", &json!({"type": "content_block_stop", "index": 0})));
         events.push(sse(
             "message_delta",
             &json!({
@@ -632,30 +574,17 @@ fn cut_after(frames: Vec<Bytes>) -> Body {
     // discards its write buffer; without it the client might see nothing.
     let failure = stream::once(async {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        Err(io::Error::new(
-            io::ErrorKind::ConnectionAborted,
-            "mock: stream dropped",
-        ))
+        Err(io::Error::new(io::ErrorKind::ConnectionAborted, "mock: stream dropped"))
     });
     Body::from_stream(frames.chain(failure))
 }
 
 fn count_tokens(headers: &HeaderMap, body: &[u8], reply: Reply) -> Response {
     if let Err(message) = authenticate(headers) {
-        return error_response(
-            StatusCode::UNAUTHORIZED,
-            "authentication_error",
-            message,
-            reply,
-        );
+        return error_response(StatusCode::UNAUTHORIZED, "authentication_error", message, reply);
     }
     if let Err(message) = parse_body(body) {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            &message,
-            reply,
-        );
+        return error_response(StatusCode::BAD_REQUEST, "invalid_request_error", &message, reply);
     }
     // Deterministic and roughly the real ratio of about four bytes a token.
     let tokens = (body.len() / 4).max(1);
@@ -664,18 +593,11 @@ fn count_tokens(headers: &HeaderMap, body: &[u8], reply: Reply) -> Response {
 
 fn models(headers: &HeaderMap, reply: Reply) -> Response {
     if let Err(message) = authenticate(headers) {
-        return error_response(
-            StatusCode::UNAUTHORIZED,
-            "authentication_error",
-            message,
-            reply,
-        );
+        return error_response(StatusCode::UNAUTHORIZED, "authentication_error", message, reply);
     }
     let data: Vec<Value> = MODELS
         .iter()
-        .map(|(id, name, created)| {
-            json!({"type": "model", "id": id, "display_name": name, "created_at": created})
-        })
+        .map(|(id, name, created)| json!({"type": "model", "id": id, "display_name": name, "created_at": created}))
         .collect();
     let body = json!({
         "data": data,
@@ -697,10 +619,7 @@ impl Reply {
         let mut headers = HeaderMap::new();
         put(&mut headers, "request-id", request_id);
         put(&mut headers, "anthropic-organization-id", &shared.org_id);
-        Reply {
-            request_id: request_id.to_owned(),
-            headers,
-        }
+        Reply { request_id: request_id.to_owned(), headers }
     }
 
     fn finish(self, status: StatusCode, body: Body) -> Response {
@@ -741,59 +660,19 @@ fn rate_limit_headers(headers: &mut HeaderMap, auth: Auth, now: u64, limited: bo
             let hour = now / 3600 * 3600;
             let five_hour_reset = (hour + 3 * 3600).to_string();
             let seven_day_reset = (hour + 4 * 24 * 3600).to_string();
-            let (status, five_hour) = if limited {
-                ("rejected", "1.0")
-            } else {
-                ("allowed", FIVE_HOUR_UTILIZATION)
-            };
+            let (status, five_hour) = if limited { ("rejected", "1.0") } else { ("allowed", FIVE_HOUR_UTILIZATION) };
             put(headers, "anthropic-ratelimit-unified-status", status);
             put(headers, "anthropic-ratelimit-unified-5h-status", status);
-            put(
-                headers,
-                "anthropic-ratelimit-unified-5h-reset",
-                &five_hour_reset,
-            );
-            put(
-                headers,
-                "anthropic-ratelimit-unified-5h-utilization",
-                five_hour,
-            );
+            put(headers, "anthropic-ratelimit-unified-5h-reset", &five_hour_reset);
+            put(headers, "anthropic-ratelimit-unified-5h-utilization", five_hour);
             put(headers, "anthropic-ratelimit-unified-7d-status", "allowed");
-            put(
-                headers,
-                "anthropic-ratelimit-unified-7d-reset",
-                &seven_day_reset,
-            );
-            put(
-                headers,
-                "anthropic-ratelimit-unified-7d-utilization",
-                SEVEN_DAY_UTILIZATION,
-            );
-            put(
-                headers,
-                "anthropic-ratelimit-unified-representative-claim",
-                "five_hour",
-            );
-            put(
-                headers,
-                "anthropic-ratelimit-unified-fallback-percentage",
-                "0.5",
-            );
-            put(
-                headers,
-                "anthropic-ratelimit-unified-reset",
-                &five_hour_reset,
-            );
-            put(
-                headers,
-                "anthropic-ratelimit-unified-overage-status",
-                "rejected",
-            );
-            put(
-                headers,
-                "anthropic-ratelimit-unified-overage-disabled-reason",
-                "org_level_disabled",
-            );
+            put(headers, "anthropic-ratelimit-unified-7d-reset", &seven_day_reset);
+            put(headers, "anthropic-ratelimit-unified-7d-utilization", SEVEN_DAY_UTILIZATION);
+            put(headers, "anthropic-ratelimit-unified-representative-claim", "five_hour");
+            put(headers, "anthropic-ratelimit-unified-fallback-percentage", "0.5");
+            put(headers, "anthropic-ratelimit-unified-reset", &five_hour_reset);
+            put(headers, "anthropic-ratelimit-unified-overage-status", "rejected");
+            put(headers, "anthropic-ratelimit-unified-overage-disabled-reason", "org_level_disabled");
             if limited {
                 let wait = (hour + 3 * 3600).saturating_sub(now);
                 put(headers, "retry-after", &wait.to_string());
@@ -850,9 +729,7 @@ fn rate_limit_headers(headers: &mut HeaderMap, auth: Auth, now: u64, limited: bo
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time, by the days-to-civil algorithm,
@@ -869,12 +746,7 @@ fn rfc3339(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]
@@ -911,11 +783,7 @@ mod tests {
     const API_KEY: (&str, &str) = ("x-api-key", "sk-ant-api03-test");
 
     fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_else(|| panic!("missing header {name}"))
+        response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("missing header {name}"))
     }
 
     /// Reads an SSE body to the end, returning (frames, events as JSON).
@@ -939,10 +807,7 @@ mod tests {
                 let (Some(event), Some(data)) = (event, data) else {
                     panic!("malformed SSE block {block:?}");
                 };
-                (
-                    event.to_owned(),
-                    serde_json::from_str(data).expect("data is JSON"),
-                )
+                (event.to_owned(), serde_json::from_str(data).expect("data is JSON"))
             })
             .collect()
     }
@@ -965,10 +830,7 @@ mod tests {
         assert!(!header(&response, "anthropic-organization-id").is_empty());
         let (frames, events) = read_sse(response).await;
         let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
-        let deltas = names
-            .iter()
-            .filter(|n| **n == "content_block_delta")
-            .count();
+        let deltas = names.iter().filter(|n| **n == "content_block_delta").count();
         assert!(deltas >= 3, "several deltas, got {names:?}");
         let mut expected = vec!["message_start", "content_block_start", "ping"];
         expected.extend(std::iter::repeat_n("content_block_delta", deltas));
@@ -1020,10 +882,7 @@ mod tests {
         let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
         assert_eq!(body["type"], "message");
         assert_eq!(body["model"], "claude-sonnet-4-5");
-        assert_eq!(
-            body["content"],
-            json!([{"type": "text", "text": DEFAULT_REPLY}])
-        );
+        assert_eq!(body["content"], json!([{"type": "text", "text": DEFAULT_REPLY}]));
         assert_eq!(body["stop_reason"], "end_turn");
         assert_eq!(
             body["usage"],
@@ -1042,25 +901,10 @@ mod tests {
     async fn subscription_traffic_gets_unified_rate_limit_headers() {
         let mock = MockAnthropic::start().await.unwrap();
         let response = post(&mock, BEARER, &hello(false)).await;
-        assert_eq!(
-            header(&response, "anthropic-ratelimit-unified-status"),
-            "allowed"
-        );
-        assert_eq!(
-            header(
-                &response,
-                "anthropic-ratelimit-unified-representative-claim"
-            ),
-            "five_hour"
-        );
-        assert_eq!(
-            header(&response, "anthropic-ratelimit-unified-5h-utilization"),
-            FIVE_HOUR_UTILIZATION
-        );
-        assert_eq!(
-            header(&response, "anthropic-ratelimit-unified-7d-utilization"),
-            SEVEN_DAY_UTILIZATION
-        );
+        assert_eq!(header(&response, "anthropic-ratelimit-unified-status"), "allowed");
+        assert_eq!(header(&response, "anthropic-ratelimit-unified-representative-claim"), "five_hour");
+        assert_eq!(header(&response, "anthropic-ratelimit-unified-5h-utilization"), FIVE_HOUR_UTILIZATION);
+        assert_eq!(header(&response, "anthropic-ratelimit-unified-7d-utilization"), SEVEN_DAY_UTILIZATION);
         let now = unix_now();
         for name in [
             "anthropic-ratelimit-unified-reset",
@@ -1070,21 +914,9 @@ mod tests {
             let reset: u64 = header(&response, name).parse().unwrap();
             assert!(reset > now, "{name} is a future epoch");
         }
-        assert!(
-            response
-                .headers()
-                .contains_key("anthropic-ratelimit-unified-fallback-percentage")
-        );
-        assert!(
-            response
-                .headers()
-                .contains_key("anthropic-ratelimit-unified-overage-status")
-        );
-        assert!(
-            !response
-                .headers()
-                .contains_key("anthropic-ratelimit-requests-limit")
-        );
+        assert!(response.headers().contains_key("anthropic-ratelimit-unified-fallback-percentage"));
+        assert!(response.headers().contains_key("anthropic-ratelimit-unified-overage-status"));
+        assert!(!response.headers().contains_key("anthropic-ratelimit-requests-limit"));
     }
 
     #[tokio::test]
@@ -1092,29 +924,14 @@ mod tests {
         let mock = MockAnthropic::start().await.unwrap();
         let response = post(&mock, API_KEY, &hello(false)).await;
         for bucket in ["requests", "tokens", "input-tokens", "output-tokens"] {
-            let limit: u64 = header(&response, &format!("anthropic-ratelimit-{bucket}-limit"))
-                .parse()
-                .unwrap();
-            let remaining: u64 = header(
-                &response,
-                &format!("anthropic-ratelimit-{bucket}-remaining"),
-            )
-            .parse()
-            .unwrap();
+            let limit: u64 = header(&response, &format!("anthropic-ratelimit-{bucket}-limit")).parse().unwrap();
+            let remaining: u64 = header(&response, &format!("anthropic-ratelimit-{bucket}-remaining")).parse().unwrap();
             assert!(remaining < limit);
             let reset = header(&response, &format!("anthropic-ratelimit-{bucket}-reset"));
-            assert_eq!(
-                reset.len(),
-                20,
-                "RFC 3339 like 2025-08-21T12:40:59Z: {reset}"
-            );
+            assert_eq!(reset.len(), 20, "RFC 3339 like 2025-08-21T12:40:59Z: {reset}");
             assert!(reset.ends_with('Z') && reset.as_bytes()[10] == b'T');
         }
-        assert!(
-            !response
-                .headers()
-                .contains_key("anthropic-ratelimit-unified-status")
-        );
+        assert!(!response.headers().contains_key("anthropic-ratelimit-unified-status"));
     }
 
     #[test]
@@ -1139,11 +956,7 @@ mod tests {
         assert_eq!(body["type"], "error");
         assert_eq!(body["error"]["type"], "authentication_error");
         assert!(body["request_id"].as_str().unwrap().starts_with("req_"));
-        assert_eq!(
-            mock.requests().len(),
-            1,
-            "rejected requests are recorded too"
-        );
+        assert_eq!(mock.requests().len(), 1, "rejected requests are recorded too");
     }
 
     #[tokio::test]
@@ -1195,17 +1008,10 @@ mod tests {
         assert_eq!(r.body, body.as_bytes());
         assert_eq!(r.json()["model"], "claude-sonnet-4-5");
         assert_eq!(r.header("x-gatehouse-key"), Some(&b"abc"[..]));
-        assert_eq!(
-            r.header("AUTHORIZATION"),
-            Some(&b"Bearer sk-ant-oat01-x"[..])
-        );
+        assert_eq!(r.header("AUTHORIZATION"), Some(&b"Bearer sk-ant-oat01-x"[..]));
         assert_eq!(r.header("x-binary"), Some(&b"caf\xe9"[..]));
-        let betas: Vec<&[u8]> = r
-            .headers
-            .iter()
-            .filter(|(n, _)| n == "anthropic-beta")
-            .map(|(_, v)| v.as_slice())
-            .collect();
+        let betas: Vec<&[u8]> =
+            r.headers.iter().filter(|(n, _)| n == "anthropic-beta").map(|(_, v)| v.as_slice()).collect();
         assert_eq!(betas, [&b"oauth-2025-04-20"[..], b"claude-code-20250219"]);
         assert!(r.headers.iter().all(|(n, _)| *n == n.to_ascii_lowercase()));
     }
@@ -1226,24 +1032,10 @@ mod tests {
         mock.push(Scenario::RateLimited);
         let response = post(&mock, BEARER, &hello(true)).await;
         assert_eq!(response.status(), 429);
-        assert_eq!(
-            header(&response, "anthropic-ratelimit-unified-status"),
-            "rejected"
-        );
-        assert_eq!(
-            header(
-                &response,
-                "anthropic-ratelimit-unified-representative-claim"
-            ),
-            "five_hour"
-        );
-        assert_eq!(
-            header(&response, "anthropic-ratelimit-unified-5h-utilization"),
-            "1.0"
-        );
-        let reset: u64 = header(&response, "anthropic-ratelimit-unified-reset")
-            .parse()
-            .unwrap();
+        assert_eq!(header(&response, "anthropic-ratelimit-unified-status"), "rejected");
+        assert_eq!(header(&response, "anthropic-ratelimit-unified-representative-claim"), "five_hour");
+        assert_eq!(header(&response, "anthropic-ratelimit-unified-5h-utilization"), "1.0");
+        let reset: u64 = header(&response, "anthropic-ratelimit-unified-reset").parse().unwrap();
         assert!(reset > unix_now());
         let retry: u64 = header(&response, "retry-after").parse().unwrap();
         assert!(retry > 0);
@@ -1253,10 +1045,7 @@ mod tests {
 
         let response = post(&mock, BEARER, &hello(false)).await;
         assert_eq!(response.status(), 200);
-        assert_eq!(
-            header(&response, "anthropic-ratelimit-unified-status"),
-            "allowed"
-        );
+        assert_eq!(header(&response, "anthropic-ratelimit-unified-status"), "allowed");
     }
 
     #[tokio::test]
@@ -1265,10 +1054,7 @@ mod tests {
         mock.push(Scenario::RateLimited);
         let response = post(&mock, API_KEY, &hello(false)).await;
         assert_eq!(response.status(), 429);
-        assert_eq!(
-            header(&response, "anthropic-ratelimit-requests-remaining"),
-            "0"
-        );
+        assert_eq!(header(&response, "anthropic-ratelimit-requests-remaining"), "0");
         assert!(response.headers().contains_key("retry-after"));
     }
 
@@ -1341,15 +1127,7 @@ mod tests {
         let text = String::from_utf8(received).unwrap();
         let events = parse_sse(&text);
         let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "message_start",
-                "content_block_start",
-                "ping",
-                "content_block_delta"
-            ]
-        );
+        assert_eq!(names, ["message_start", "content_block_start", "ping", "content_block_delta"]);
 
         // Non-streaming: a truncated JSON body, also a read error.
         mock.push(Scenario::DropMidStream);
@@ -1366,15 +1144,7 @@ mod tests {
         let count = |body: String| {
             let url = url.clone();
             async move {
-                client()
-                    .post(url)
-                    .header(API_KEY.0, API_KEY.1)
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json_value()
-                    .await
+                client().post(url).header(API_KEY.0, API_KEY.1).body(body).send().await.unwrap().json_value().await
             }
         };
         let small = count(hello(false).to_string()).await;
@@ -1394,12 +1164,7 @@ mod tests {
             .unwrap()
             .json_value()
             .await;
-        let ids: Vec<&str> = models["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_str().unwrap())
-            .collect();
+        let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
         for id in ["claude-opus-5-5", "claude-sonnet-4-5", "claude-haiku-4-5"] {
             assert!(ids.contains(&id));
         }
@@ -1410,28 +1175,16 @@ mod tests {
         assert_eq!(models["first_id"], ids[0]);
         assert_eq!(models["last_id"], ids[ids.len() - 1]);
 
-        let response = client()
-            .get(format!("{}/v1/nothing", mock.base_url()))
-            .send()
-            .await
-            .unwrap();
+        let response = client().get(format!("{}/v1/nothing", mock.base_url())).send().await.unwrap();
         assert_eq!(response.status(), 404);
-        assert_eq!(
-            response.json_value().await["error"]["type"],
-            "not_found_error"
-        );
+        assert_eq!(response.json_value().await["error"]["type"], "not_found_error");
         assert_eq!(mock.requests().len(), 5);
         assert_eq!(mock.request_count(), 5);
     }
 
     #[tokio::test]
     async fn fast_mode_answers_correctly_without_recording() {
-        let mock = MockAnthropic::start_with(MockOptions {
-            port: 0,
-            fast: true,
-        })
-        .await
-        .unwrap();
+        let mock = MockAnthropic::start_with(MockOptions { port: 0, fast: true }).await.unwrap();
         let (_, events) = read_sse(post(&mock, BEARER, &hello(true)).await).await;
         assert_eq!(events.last().unwrap().0, "message_stop");
         assert_eq!(reply_text(&events), DEFAULT_REPLY);

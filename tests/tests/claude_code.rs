@@ -116,7 +116,11 @@ async fn api_key_mode_costs_match_and_settings_restore() {
     // write after the first response: the ledger fills it in when it appears.
     let project = sandbox.project_dir().to_string_lossy().into_owned();
     let rows = sandbox.ledger_rows_until(|rows| rows.iter().all(|r| r.project.is_some()));
-    assert!(rows.iter().all(|r| r.project.as_deref() == Some(&project)), "project from the transcript: {rows:#?}\n{}", gateway.log());
+    assert!(
+        rows.iter().all(|r| r.project.as_deref() == Some(&project)),
+        "project from the transcript: {rows:#?}\n{}",
+        gateway.log()
+    );
 
     let spend: serde_json::Value =
         serde_json::from_str(&sandbox.run_ok(&["spend", "--json", "--by", "session"])).expect("spend JSON");
@@ -126,7 +130,11 @@ async fn api_key_mode_costs_match_and_settings_restore() {
 
     let removed = sandbox.run_ok(&["claude", "remove"]);
     assert!(removed.contains("restored exactly"), "{removed}");
-    assert_eq!(std::fs::read_to_string(&settings).unwrap(), USER_SETTINGS, "remove must restore the file byte-for-byte");
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        USER_SETTINGS,
+        "remove must restore the file byte-for-byte"
+    );
 
     let log = gateway.log();
     drop(gateway);
@@ -160,8 +168,7 @@ async fn subscription_mode_passes_the_login_through_untouched() {
     assert_ledger_matches(&result, &rows);
 
     // The subscription's windows, read from the mock's unified headers.
-    let status: serde_json::Value =
-        serde_json::from_str(&sandbox.run_ok(&["status", "--json"])).expect("status JSON");
+    let status: serde_json::Value = serde_json::from_str(&sandbox.run_ok(&["status", "--json"])).expect("status JSON");
     let limits = &status["gateway"]["rate_limits"];
     assert_eq!(limits["unified_status"], "allowed", "{status}");
     assert_eq!(limits["five_hour"]["utilization"], 0.42);

@@ -187,7 +187,7 @@ fn assert_success(result: &Value, row: &LedgerRow, client: &str, streamed: bool)
     assert_eq!(row.model, "claude-sonnet-4-5");
     assert_eq!(row.status, 200);
     assert_eq!(row.streamed, streamed);
-    assert!(row.complete, "{row:#?}");
+    assert!(row.complete, "the SDK read the whole response, so the ledger row must be complete: {row:#?}");
     assert_eq!(row.error_type, None);
     assert_eq!(row.request_id.as_deref(), result["headers"]["request-id"].as_str());
     assert_eq!(row.input_tokens, usage.input_tokens);

@@ -26,11 +26,8 @@ fn get(url: &str) -> Result<String, ProbeError> {
             url: url.to_string(),
             reason: crate::gateway::proxy::describe_reqwest_error(&e),
         };
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .no_proxy()
-            .build()
-            .map_err(unreachable)?;
+        let client =
+            reqwest::Client::builder().timeout(Duration::from_secs(2)).no_proxy().build().map_err(unreachable)?;
         let response = client.get(url).send().await.map_err(unreachable)?;
         let status = response.status();
         if !status.is_success() {

@@ -18,9 +18,8 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    let mock = MockAnthropic::start_with(options)
-        .await
-        .with_context(|| format!("binding 127.0.0.1:{}", options.port))?;
+    let mock =
+        MockAnthropic::start_with(options).await.with_context(|| format!("binding 127.0.0.1:{}", options.port))?;
     // println! flushes at the newline, so the harness sees the line now.
     println!("listening on {}", mock.addr());
     tokio::signal::ctrl_c().await?;
@@ -34,11 +33,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<MockOpti
         match arg.as_str() {
             "--port" => {
                 let value = args.next().context(USAGE)?;
-                port = Some(
-                    value
-                        .parse()
-                        .with_context(|| format!("bad port {value:?}"))?,
-                );
+                port = Some(value.parse().with_context(|| format!("bad port {value:?}"))?);
             }
             "--fast" => fast = true,
             "-h" | "--help" => {
@@ -48,8 +43,5 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<MockOpti
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
-    Ok(MockOptions {
-        port: port.context(USAGE)?,
-        fast,
-    })
+    Ok(MockOptions { port: port.context(USAGE)?, fast })
 }

@@ -36,11 +36,8 @@ pub fn generate() -> anyhow::Result<String> {
 /// With `replace`, earlier keys of that name stop working.
 pub fn issue(config_path: &Path, name: &str, replace: bool) -> anyhow::Result<String> {
     let key = generate()?;
-    let entry = GatewayKeyEntry {
-        name: name.to_string(),
-        sha256: hash(&key),
-        created: jiff::Timestamp::now().to_string(),
-    };
+    let entry =
+        GatewayKeyEntry { name: name.to_string(), sha256: hash(&key), created: jiff::Timestamp::now().to_string() };
     config::edit_keys(config_path, |keys| {
         if replace {
             keys.retain(|k| k.name != name);
@@ -127,7 +124,8 @@ mod tests {
         let path = dir.path().join("config.toml");
         let first = issue(&path, "claude-code", true).unwrap();
         let second = issue(&path, "claude-code", true).unwrap();
-        let ring = KeyRing::from_entries(config::Config::load(&path).unwrap().key_hashes().collect::<Vec<_>>().into_iter());
+        let ring =
+            KeyRing::from_entries(config::Config::load(&path).unwrap().key_hashes().collect::<Vec<_>>().into_iter());
         assert!(ring.client_for(first.as_bytes()).is_none());
         assert!(ring.client_for(second.as_bytes()).is_some());
     }

@@ -57,8 +57,14 @@ pub struct ClaudeCodeStatus {
 }
 
 fn inspect(scope: &'static str, path: &Path, warnings: &mut Vec<String>) -> SettingsFileState {
-    let mut state =
-        SettingsFileState { scope, path: path.to_path_buf(), exists: false, base_url: None, has_gateway_key: false, error: None };
+    let mut state = SettingsFileState {
+        scope,
+        path: path.to_path_buf(),
+        exists: false,
+        base_url: None,
+        has_gateway_key: false,
+        error: None,
+    };
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return state,
@@ -89,9 +95,9 @@ fn inspect(scope: &'static str, path: &Path, warnings: &mut Vec<String>) -> Sett
     let env_string = |name: &str| env.and_then(|e| e.get(name)).and_then(|v| v.as_str()).map(str::to_string);
     state.base_url = env_string("ANTHROPIC_BASE_URL");
     state.has_gateway_key = env_string("ANTHROPIC_CUSTOM_HEADERS").is_some_and(|headers| {
-        headers
-            .lines()
-            .any(|line| line.split_once(':').is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(gateway_keys::HEADER)))
+        headers.lines().any(|line| {
+            line.split_once(':').is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(gateway_keys::HEADER))
+        })
     });
     for (variable, effect) in OVERRIDING_VARIABLES {
         if env.and_then(|e| e.get(variable)).is_some_and(|v| !v.is_null() && v != "" && v != "0") {

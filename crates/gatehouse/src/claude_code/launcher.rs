@@ -23,7 +23,8 @@ pub fn run(paths: &Paths, base_url: &str, args: &[String]) -> anyhow::Result<i32
     crate::gateway_client::health(base_url).map_err(|error| {
         anyhow::anyhow!("{error}; start it with `gatehouse gateway run` (Claude Code was not started)")
     })?;
-    let binary = cli_binary::find().ok_or_else(|| anyhow::anyhow!("Claude Code is not installed: {}", cli_binary::INSTALL_HINT))?;
+    let binary = cli_binary::find()
+        .ok_or_else(|| anyhow::anyhow!("Claude Code is not installed: {}", cli_binary::INSTALL_HINT))?;
     let config_path = paths.config_file();
     let key = gateway_keys::issue(&config_path, RUN_KEY_NAME, false)?;
     // Keep the user's own custom headers; ours is one more line.
@@ -32,7 +33,9 @@ pub fn run(paths: &Paths, base_url: &str, args: &[String]) -> anyhow::Result<i32
             let kept: Vec<&str> = existing
                 .lines()
                 .filter(|line| {
-                    !line.split_once(':').is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(gateway_keys::HEADER))
+                    !line
+                        .split_once(':')
+                        .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(gateway_keys::HEADER))
                 })
                 .collect();
             format!("{}\n{}: {key}", kept.join("\n"), gateway_keys::HEADER)

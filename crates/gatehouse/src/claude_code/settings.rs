@@ -45,10 +45,7 @@ pub struct GatewayEnv<'a> {
 
 impl fmt::Debug for GatewayEnv<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GatewayEnv")
-            .field("base_url", &self.base_url)
-            .field("gateway_key", &"<redacted>")
-            .finish()
+        f.debug_struct("GatewayEnv").field("base_url", &self.base_url).field("gateway_key", &"<redacted>").finish()
     }
 }
 
@@ -115,10 +112,7 @@ pub struct Applied {
 impl fmt::Debug for Applied {
     // The text carries the gateway key.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Applied")
-            .field("text", &"<redacted>")
-            .field("prior", &self.prior)
-            .finish()
+        f.debug_struct("Applied").field("text", &"<redacted>").field("prior", &self.prior).finish()
     }
 }
 
@@ -149,29 +143,19 @@ impl fmt::Debug for GatewayKeyLine {
 
 #[derive(thiserror::Error, Debug)]
 pub enum SettingsError {
-    #[error(
-        "invalid JSON at line {line}, column {column}: {message}; fix the file or move it aside, then try again"
-    )]
-    InvalidJson {
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    #[error("invalid JSON at line {line}, column {column}: {message}; fix the file or move it aside, then try again")]
+    InvalidJson { line: usize, column: usize, message: String },
     #[error(
         "the top level is {found}, not an object; Claude Code settings must be a JSON object such as {{}}, so fix the file or move it aside"
     )]
     NotAnObject { found: &'static str },
-    #[error(
-        "\"env\" is not an object; make it an object of \"NAME\": \"value\" pairs, then try again"
-    )]
+    #[error("\"env\" is not an object; make it an object of \"NAME\": \"value\" pairs, then try again")]
     EnvNotAnObject,
     #[error(
         "\"env.ANTHROPIC_CUSTOM_HEADERS\" is {found}, not a string; make it a string with one \"Name: Value\" header per line, then try again"
     )]
     CustomHeadersNotString { found: &'static str },
-    #[error(
-        "the gateway {what} is empty or contains control characters; configure Gatehouse with a valid {what}"
-    )]
+    #[error("the gateway {what} is empty or contains control characters; configure Gatehouse with a valid {what}")]
     InvalidGatewayEnv { what: &'static str },
     #[error(
         "could not locate the settings to edit although the JSON is valid; this is a Gatehouse bug, please report it (nothing was changed)"
@@ -183,17 +167,13 @@ pub enum SettingsError {
 pub fn apply(original: &str, env: &GatewayEnv) -> Result<Applied, SettingsError> {
     check_gateway_env(env)?;
     let (mut text, document, prior_headers) = if is_blank(original) {
-        let blank = PriorDocument::Blank {
-            text: original.to_owned(),
-        };
+        let blank = PriorDocument::Blank { text: original.to_owned() };
         (String::from("{}\n"), blank, None)
     } else {
         let headers = owned_headers(&parse(original)?)?;
         let root = scan_root(original)?;
         let document = if root.members.is_empty() {
-            PriorDocument::EmptyObject {
-                interior: original[root.interior()].to_owned(),
-            }
+            PriorDocument::EmptyObject { interior: original[root.interior()].to_owned() }
         } else {
             PriorDocument::Object
         };
@@ -203,12 +183,9 @@ pub fn apply(original: &str, env: &GatewayEnv) -> Result<Applied, SettingsError>
     let root = scan_root(&text)?;
     let style = Style::detect(&text, &root);
     let prior_env = match env_object(&text, &root)? {
-        Some(env) => PriorEnv::Present {
-            empty_interior: env
-                .members
-                .is_empty()
-                .then(|| text[env.interior()].to_owned()),
-        },
+        Some(env) => {
+            PriorEnv::Present { empty_interior: env.members.is_empty().then(|| text[env.interior()].to_owned()) }
+        }
         None => {
             insert_member(&mut text, &root, ENV, "{}", &style);
             PriorEnv::Absent
@@ -221,22 +198,11 @@ pub fn apply(original: &str, env: &GatewayEnv) -> Result<Applied, SettingsError>
         Some(headers) => with_gatehouse_line(headers, env.gateway_key),
         None => gatehouse_line(env.gateway_key),
     };
-    let replaced = upsert(
-        &mut text,
-        CUSTOM_HEADERS,
-        &json_string(&headers_value),
-        &style,
-    )?;
+    let replaced = upsert(&mut text, CUSTOM_HEADERS, &json_string(&headers_value), &style)?;
     let custom_headers = match prior_headers {
         Some(headers) if has_gatehouse_line(&headers) => {
             let rest = without_gatehouse_lines(&headers);
-            if rest.is_empty() {
-                PriorValue::Absent
-            } else {
-                PriorValue::Present {
-                    raw: json_string(&rest),
-                }
-            }
+            if rest.is_empty() { PriorValue::Absent } else { PriorValue::Present { raw: json_string(&rest) } }
         }
         _ => replaced,
     };
@@ -256,18 +222,11 @@ pub fn apply(original: &str, env: &GatewayEnv) -> Result<Applied, SettingsError>
 /// Applies to a file that Gatehouse already configured (rotating the key or
 /// changing the URL) while keeping what the first `apply` recorded, so a
 /// later revert restores the user's values rather than our earlier ones.
-pub fn reapply(
-    current: &str,
-    env: &GatewayEnv,
-    original: &PriorValues,
-) -> Result<Applied, SettingsError> {
+pub fn reapply(current: &str, env: &GatewayEnv, original: &PriorValues) -> Result<Applied, SettingsError> {
     let applied = apply(current, env)?;
     Ok(Applied {
         text: applied.text,
-        prior: PriorValues {
-            applied_base_url: env.base_url.to_owned(),
-            ..original.clone()
-        },
+        prior: PriorValues { applied_base_url: env.base_url.to_owned(), ..original.clone() },
     })
 }
 
@@ -288,9 +247,7 @@ pub fn strip_unrecorded(current: &str) -> Result<Option<String>, SettingsError> 
     }
     let unknown = PriorValues {
         document: PriorDocument::Object,
-        env: PriorEnv::Present {
-            empty_interior: None,
-        },
+        env: PriorEnv::Present { empty_interior: None },
         base_url: PriorValue::Absent,
         custom_headers: PriorValue::Absent,
         applied_base_url: String::new(),
@@ -308,14 +265,9 @@ pub fn gateway_in(text: &str) -> Result<Option<ConfiguredGateway>, SettingsError
         return Ok(None);
     };
     let key = owned_headers(&root)?.and_then(|headers| {
-        header_lines(&headers)
-            .find_map(gatehouse_key_value)
-            .map(|value| GatewayKeyLine(value.to_owned()))
+        header_lines(&headers).find_map(gatehouse_key_value).map(|value| GatewayKeyLine(value.to_owned()))
     });
-    Ok(key.map(|key| ConfiguredGateway {
-        base_url: env.get(BASE_URL).and_then(Value::as_str).map(str::to_owned),
-        key,
-    }))
+    Ok(key.map(|key| ConfiguredGateway { base_url: env.get(BASE_URL).and_then(Value::as_str).map(str::to_owned), key }))
 }
 
 /// `env.NAME` as Claude Code would export it: strings as they are, other
@@ -332,11 +284,7 @@ pub fn env_value(text: &str, name: &str) -> Result<Option<String>, SettingsError
     })
 }
 
-fn undo(
-    current: &str,
-    prior: &PriorValues,
-    ours: impl Fn(&str) -> bool,
-) -> Result<String, SettingsError> {
+fn undo(current: &str, prior: &PriorValues, ours: impl Fn(&str) -> bool) -> Result<String, SettingsError> {
     if is_blank(current) {
         return Ok(current.to_owned());
     }
@@ -380,12 +328,8 @@ fn undo(
                 let (index, _) = root.last(ENV).ok_or(SettingsError::Layout)?;
                 remove_member(&mut text, &root, index);
             }
-            PriorEnv::Present {
-                empty_interior: Some(interior),
-            } => text.replace_range(env_obj.interior(), interior),
-            PriorEnv::Present {
-                empty_interior: None,
-            } => {}
+            PriorEnv::Present { empty_interior: Some(interior) } => text.replace_range(env_obj.interior(), interior),
+            PriorEnv::Present { empty_interior: None } => {}
         }
     }
 
@@ -393,9 +337,7 @@ fn undo(
     if root.members.is_empty() {
         match &prior.document {
             PriorDocument::Blank { text: blank } => return Ok(blank.clone()),
-            PriorDocument::EmptyObject { interior } => {
-                text.replace_range(root.interior(), interior)
-            }
+            PriorDocument::EmptyObject { interior } => text.replace_range(root.interior(), interior),
             PriorDocument::Object => {}
         }
     }
@@ -422,19 +364,13 @@ fn is_blank(text: &str) -> bool {
 fn parse(text: &str) -> Result<Map<String, Value>, SettingsError> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(SettingsError::NotAnObject {
-            found: kind(&other),
-        }),
+        Ok(other) => Err(SettingsError::NotAnObject { found: kind(&other) }),
         Err(err) => {
             let (line, column) = (err.line(), err.column());
             let full = err.to_string();
             let suffix = format!(" at line {line} column {column}");
             let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
-            Err(SettingsError::InvalidJson {
-                line,
-                column,
-                message,
-            })
+            Err(SettingsError::InvalidJson { line, column, message })
         }
     }
 }
@@ -485,25 +421,18 @@ fn gatehouse_line(key: &str) -> String {
 }
 
 fn header_lines(headers: &str) -> impl Iterator<Item = &str> {
-    headers
-        .split_inclusive('\n')
-        .map(|unit| split_terminator(unit).0)
+    headers.split_inclusive('\n').map(|unit| split_terminator(unit).0)
 }
 
 fn split_terminator(unit: &str) -> (&str, &str) {
-    let content = unit
-        .strip_suffix("\r\n")
-        .or_else(|| unit.strip_suffix('\n'))
-        .unwrap_or(unit);
+    let content = unit.strip_suffix("\r\n").or_else(|| unit.strip_suffix('\n')).unwrap_or(unit);
     unit.split_at(content.len())
 }
 
 /// The value of an `x-gatehouse-key: value` line; header names are case-insensitive.
 fn gatehouse_key_value(line: &str) -> Option<&str> {
     let (name, value) = line.split_once(':')?;
-    name.trim()
-        .eq_ignore_ascii_case(GATEWAY_KEY_HEADER)
-        .then(|| value.trim())
+    name.trim().eq_ignore_ascii_case(GATEWAY_KEY_HEADER).then(|| value.trim())
 }
 
 fn has_gatehouse_line(headers: &str) -> bool {
@@ -530,11 +459,7 @@ fn with_gatehouse_line(headers: &str, key: &str) -> String {
     }
     let mut out = units.concat();
     if !replaced {
-        let separator = if headers.contains("\r\n") {
-            "\r\n"
-        } else {
-            "\n"
-        };
+        let separator = if headers.contains("\r\n") { "\r\n" } else { "\n" };
         if out.is_empty() {
             out = line;
         } else if out.ends_with('\n') {
@@ -577,20 +502,13 @@ fn is_loopback_url(url: &str) -> bool {
         return false;
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
     let host = if host_port.starts_with('[') {
-        host_port
-            .split_once(']')
-            .map_or(host_port, |(host, _)| host)
-            .trim_start_matches('[')
+        host_port.split_once(']').map_or(host_port, |(host, _)| host).trim_start_matches('[')
     } else {
         host_port.split(':').next().unwrap_or_default()
     };
-    host.eq_ignore_ascii_case("localhost")
-        || host == "::1"
-        || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || host == "::1" || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 // ---- scanner ---------------------------------------------------------------
@@ -626,11 +544,7 @@ impl Object {
     }
 
     fn last(&self, key: &str) -> Option<(usize, &Member)> {
-        self.members
-            .iter()
-            .enumerate()
-            .rev()
-            .find(|(_, member)| member.key == key)
+        self.members.iter().enumerate().rev().find(|(_, member)| member.key == key)
     }
 }
 
@@ -682,10 +596,7 @@ fn skip_value(bytes: &[u8], mut at: usize) -> Option<usize> {
             }
         }
         _ => {
-            while bytes
-                .get(at)
-                .is_some_and(|b| !is_json_whitespace(*b) && !matches!(b, b',' | b'}' | b']'))
-            {
+            while bytes.get(at).is_some_and(|b| !is_json_whitespace(*b) && !matches!(b, b',' | b'}' | b']')) {
                 at += 1;
             }
             Some(at)
@@ -702,11 +613,7 @@ fn object_at(text: &str, open: usize) -> Option<Object> {
     let mut lead_start = open + 1;
     let mut at = skip_whitespace(bytes, lead_start);
     if bytes.get(at) == Some(&b'}') {
-        return Some(Object {
-            open,
-            close: at,
-            members,
-        });
+        return Some(Object { open, close: at, members });
     }
     loop {
         let key_start = at;
@@ -718,14 +625,7 @@ fn object_at(text: &str, open: usize) -> Option<Object> {
         }
         let value_start = skip_whitespace(bytes, at + 1);
         let value_end = skip_value(bytes, value_start)?;
-        members.push(Member {
-            key,
-            lead_start,
-            key_start,
-            key_end,
-            value_start,
-            value_end,
-        });
+        members.push(Member { key, lead_start, key_start, key_end, value_start, value_end });
         at = skip_whitespace(bytes, value_end);
         match bytes.get(at)? {
             b',' => {
@@ -733,11 +633,7 @@ fn object_at(text: &str, open: usize) -> Option<Object> {
                 at = skip_whitespace(bytes, lead_start);
             }
             b'}' => {
-                return Some(Object {
-                    open,
-                    close: at,
-                    members,
-                });
+                return Some(Object { open, close: at, members });
             }
             _ => return None,
         }
@@ -752,9 +648,7 @@ fn scan_root(text: &str) -> Result<Object, SettingsError> {
 fn env_object(text: &str, root: &Object) -> Result<Option<Object>, SettingsError> {
     match root.last(ENV) {
         None => Ok(None),
-        Some((_, member)) => object_at(text, member.value_start)
-            .map(Some)
-            .ok_or(SettingsError::Layout),
+        Some((_, member)) => object_at(text, member.value_start).map(Some).ok_or(SettingsError::Layout),
     }
 }
 
@@ -792,22 +686,10 @@ impl Style {
             Some(newline_at) => {
                 let member_indent = &lead[newline_at + 1..];
                 let root_indent = line_indent(text, root.open);
-                let unit = member_indent
-                    .strip_prefix(root_indent)
-                    .unwrap_or(member_indent);
-                Style {
-                    newline,
-                    indent: Some(unit.to_owned()),
-                    colon,
-                    gap: String::new(),
-                }
+                let unit = member_indent.strip_prefix(root_indent).unwrap_or(member_indent);
+                Style { newline, indent: Some(unit.to_owned()), colon, gap: String::new() }
             }
-            None => Style {
-                newline,
-                indent: None,
-                colon,
-                gap: lead.to_owned(),
-            },
+            None => Style { newline, indent: None, colon, gap: lead.to_owned() },
         }
     }
 }
@@ -864,12 +746,7 @@ fn remove_member(text: &mut String, object: &Object, index: usize) {
 }
 
 /// Sets `env.key` to the raw JSON `value` and returns what was there.
-fn upsert(
-    text: &mut String,
-    key: &str,
-    value: &str,
-    style: &Style,
-) -> Result<PriorValue, SettingsError> {
+fn upsert(text: &mut String, key: &str, value: &str, style: &Style) -> Result<PriorValue, SettingsError> {
     let env = env_in(text)?;
     Ok(match env.last(key) {
         Some((_, member)) => {
@@ -893,10 +770,7 @@ mod tests {
     const KEY: &str = "ghk_secret_1";
 
     fn gw() -> GatewayEnv<'static> {
-        GatewayEnv {
-            base_url: URL,
-            gateway_key: KEY,
-        }
+        GatewayEnv { base_url: URL, gateway_key: KEY }
     }
 
     fn roundtrip(original: &str) -> String {
@@ -938,27 +812,20 @@ mod tests {
     fn existing_base_url_is_replaced_in_place_and_restored() {
         let original = r#"{"env": {"ANTHROPIC_BASE_URL": "https://proxy.example", "X": "y"}}"#;
         let text = roundtrip(original);
-        assert!(
-            text.starts_with(r#"{"env": {"ANTHROPIC_BASE_URL": "http://127.0.0.1:4141", "X": "y""#)
-        );
+        assert!(text.starts_with(r#"{"env": {"ANTHROPIC_BASE_URL": "http://127.0.0.1:4141", "X": "y""#));
     }
 
     #[test]
     fn user_header_lines_stay_in_order_with_lf_and_crlf() {
         for (headers, expected) in [
             ("A: 1\nB: 2", "A: 1\nB: 2\nx-gatehouse-key: ghk_secret_1"),
-            (
-                "A: 1\r\nB: 2",
-                "A: 1\r\nB: 2\r\nx-gatehouse-key: ghk_secret_1",
-            ),
+            ("A: 1\r\nB: 2", "A: 1\r\nB: 2\r\nx-gatehouse-key: ghk_secret_1"),
             ("A: 1\n", "A: 1\nx-gatehouse-key: ghk_secret_1\n"),
             ("A: 1\r\n", "A: 1\r\nx-gatehouse-key: ghk_secret_1\r\n"),
             ("", "x-gatehouse-key: ghk_secret_1"),
         ] {
-            let original = format!(
-                "{{\n  \"env\": {{\n    \"ANTHROPIC_CUSTOM_HEADERS\": {}\n  }}\n}}\n",
-                json_string(headers)
-            );
+            let original =
+                format!("{{\n  \"env\": {{\n    \"ANTHROPIC_CUSTOM_HEADERS\": {}\n  }}\n}}\n", json_string(headers));
             let text = roundtrip(&original);
             assert_eq!(env_of(&text)[CUSTOM_HEADERS], expected);
         }
@@ -971,13 +838,9 @@ mod tests {
 
     #[test]
     fn existing_gatehouse_line_is_replaced_and_not_recorded() {
-        let original =
-            r#"{"env":{"ANTHROPIC_CUSTOM_HEADERS":"A: 1\nX-Gatehouse-Key: old_key\nB: 2"}}"#;
+        let original = r#"{"env":{"ANTHROPIC_CUSTOM_HEADERS":"A: 1\nX-Gatehouse-Key: old_key\nB: 2"}}"#;
         let applied = apply(original, &gw()).unwrap();
-        assert_eq!(
-            env_of(&applied.text)[CUSTOM_HEADERS],
-            "A: 1\nx-gatehouse-key: ghk_secret_1\nB: 2"
-        );
+        assert_eq!(env_of(&applied.text)[CUSTOM_HEADERS], "A: 1\nx-gatehouse-key: ghk_secret_1\nB: 2");
         let recorded = serde_json::to_string(&applied.prior).unwrap();
         assert!(!recorded.contains("old_key") && !recorded.contains(KEY));
         let back = revert(&applied.text, &applied.prior).unwrap();
@@ -985,10 +848,7 @@ mod tests {
 
         let only_ours = r#"{"env":{"ANTHROPIC_CUSTOM_HEADERS":"x-gatehouse-key: old"}}"#;
         let applied = apply(only_ours, &gw()).unwrap();
-        assert_eq!(
-            revert(&applied.text, &applied.prior).unwrap(),
-            r#"{"env":{}}"#
-        );
+        assert_eq!(revert(&applied.text, &applied.prior).unwrap(), r#"{"env":{}}"#);
     }
 
     #[test]
@@ -1014,9 +874,7 @@ mod tests {
 
     #[test]
     fn unicode_and_escapes_survive() {
-        roundtrip(
-            "{\"名前\": \"😀 caf\\u00e9 \\ud83d\\ude00\", \"\\u0065nv2\": \"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}",
-        );
+        roundtrip("{\"名前\": \"😀 caf\\u00e9 \\ud83d\\ude00\", \"\\u0065nv2\": \"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}");
         // An escaped key spelling "env" is the env object.
         let text = roundtrip(r#"{"\u0065nv": {"K": "v"}}"#);
         assert_eq!(env_of(&text)["K"], "v");
@@ -1025,32 +883,16 @@ mod tests {
     #[test]
     fn invalid_documents_are_refused_with_a_position() {
         match apply("{\n  \"a\": 1,\n}", &gw()) {
-            Err(SettingsError::InvalidJson {
-                line,
-                column,
-                message,
-            }) => {
+            Err(SettingsError::InvalidJson { line, column, message }) => {
                 assert_eq!((line, column), (3, 1));
                 assert!(!message.contains("at line"));
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(matches!(
-            apply("{} x", &gw()),
-            Err(SettingsError::InvalidJson { .. })
-        ));
-        assert!(matches!(
-            apply("\u{feff}{}", &gw()),
-            Err(SettingsError::InvalidJson { .. })
-        ));
-        assert!(matches!(
-            apply("[1]", &gw()),
-            Err(SettingsError::NotAnObject { found: "an array" })
-        ));
-        assert!(matches!(
-            apply(r#"{"env": "x"}"#, &gw()),
-            Err(SettingsError::EnvNotAnObject)
-        ));
+        assert!(matches!(apply("{} x", &gw()), Err(SettingsError::InvalidJson { .. })));
+        assert!(matches!(apply("\u{feff}{}", &gw()), Err(SettingsError::InvalidJson { .. })));
+        assert!(matches!(apply("[1]", &gw()), Err(SettingsError::NotAnObject { found: "an array" })));
+        assert!(matches!(apply(r#"{"env": "x"}"#, &gw()), Err(SettingsError::EnvNotAnObject)));
         assert!(matches!(
             apply(r#"{"env": {"ANTHROPIC_CUSTOM_HEADERS": ["a"]}}"#, &gw()),
             Err(SettingsError::CustomHeadersNotString { found: "an array" })
@@ -1061,15 +903,9 @@ mod tests {
 
     #[test]
     fn gateway_values_with_control_characters_are_refused() {
-        let bad_key = GatewayEnv {
-            base_url: URL,
-            gateway_key: "k\nEvil: 1",
-        };
+        let bad_key = GatewayEnv { base_url: URL, gateway_key: "k\nEvil: 1" };
         let err = apply("{}", &bad_key).unwrap_err();
-        assert!(matches!(
-            err,
-            SettingsError::InvalidGatewayEnv { what: "key" }
-        ));
+        assert!(matches!(err, SettingsError::InvalidGatewayEnv { what: "key" }));
         assert!(!err.to_string().contains("Evil"));
     }
 
@@ -1096,10 +932,7 @@ mod tests {
         assert!(env_of(&back).get(CUSTOM_HEADERS).is_none());
 
         // The user added an env key after ours: env stays, ours go.
-        let edited = applied.text.replace(
-            "\"ANTHROPIC_BASE_URL\"",
-            "\"MINE\": \"1\",\n    \"ANTHROPIC_BASE_URL\"",
-        );
+        let edited = applied.text.replace("\"ANTHROPIC_BASE_URL\"", "\"MINE\": \"1\",\n    \"ANTHROPIC_BASE_URL\"");
         let back = revert(&edited, &applied.prior).unwrap();
         assert_eq!(back, "{\n  \"env\": {\n    \"MINE\": \"1\"\n  }\n}");
     }
@@ -1108,16 +941,10 @@ mod tests {
     fn reapply_rotates_the_key_and_keeps_the_first_prior() {
         let original = r#"{"env":{"ANTHROPIC_BASE_URL":"https://old.example","ANTHROPIC_CUSTOM_HEADERS":"A: 1"}}"#;
         let first = apply(original, &gw()).unwrap();
-        let rotated = GatewayEnv {
-            base_url: "http://127.0.0.1:5151",
-            gateway_key: "ghk_secret_2",
-        };
+        let rotated = GatewayEnv { base_url: "http://127.0.0.1:5151", gateway_key: "ghk_secret_2" };
         let second = reapply(&first.text, &rotated, &first.prior).unwrap();
         assert!(!second.text.contains(KEY));
-        assert_eq!(
-            env_of(&second.text)[CUSTOM_HEADERS],
-            "A: 1\nx-gatehouse-key: ghk_secret_2"
-        );
+        assert_eq!(env_of(&second.text)[CUSTOM_HEADERS], "A: 1\nx-gatehouse-key: ghk_secret_2");
         assert_eq!(second.prior.base_url, first.prior.base_url);
         assert_eq!(revert(&second.text, &second.prior).unwrap(), original);
     }
@@ -1125,10 +952,7 @@ mod tests {
     #[test]
     fn gateway_in_reports_without_leaking_the_key() {
         assert_eq!(gateway_in("").unwrap(), None);
-        assert_eq!(
-            gateway_in(r#"{"env":{"ANTHROPIC_BASE_URL":"x"}}"#).unwrap(),
-            None
-        );
+        assert_eq!(gateway_in(r#"{"env":{"ANTHROPIC_BASE_URL":"x"}}"#).unwrap(), None);
         let applied = apply("{}", &gw()).unwrap();
         let found = gateway_in(&applied.text).unwrap().expect("configured");
         assert_eq!(found.base_url.as_deref(), Some(URL));
@@ -1141,10 +965,7 @@ mod tests {
     #[test]
     fn env_value_reads_strings_and_scalars() {
         let text = r#"{"env":{"ANTHROPIC_API_KEY":"sk-1","N":3,"Z":null}}"#;
-        assert_eq!(
-            env_value(text, "ANTHROPIC_API_KEY").unwrap().as_deref(),
-            Some("sk-1")
-        );
+        assert_eq!(env_value(text, "ANTHROPIC_API_KEY").unwrap().as_deref(), Some("sk-1"));
         assert_eq!(env_value(text, "N").unwrap().as_deref(), Some("3"));
         assert_eq!(env_value(text, "Z").unwrap(), None);
         assert_eq!(env_value(text, "MISSING").unwrap(), None);
@@ -1155,11 +976,9 @@ mod tests {
     #[test]
     fn strip_unrecorded_drops_our_line_and_only_a_loopback_url() {
         let local = r#"{"env":{"ANTHROPIC_BASE_URL":"http://localhost:4141","ANTHROPIC_CUSTOM_HEADERS":"A: 1\nx-gatehouse-key: k"}}"#;
-        assert_eq!(
-            strip_unrecorded(local).unwrap().as_deref(),
-            Some(r#"{"env":{"ANTHROPIC_CUSTOM_HEADERS":"A: 1"}}"#)
-        );
-        let remote = r#"{"env":{"ANTHROPIC_BASE_URL":"https://team.example","ANTHROPIC_CUSTOM_HEADERS":"x-gatehouse-key: k"}}"#;
+        assert_eq!(strip_unrecorded(local).unwrap().as_deref(), Some(r#"{"env":{"ANTHROPIC_CUSTOM_HEADERS":"A: 1"}}"#));
+        let remote =
+            r#"{"env":{"ANTHROPIC_BASE_URL":"https://team.example","ANTHROPIC_CUSTOM_HEADERS":"x-gatehouse-key: k"}}"#;
         assert_eq!(
             strip_unrecorded(remote).unwrap().as_deref(),
             Some(r#"{"env":{"ANTHROPIC_BASE_URL":"https://team.example"}}"#)
@@ -1169,28 +988,17 @@ mod tests {
 
     #[test]
     fn loopback_urls_are_recognised() {
-        for url in [
-            "http://127.0.0.1:1",
-            "http://LOCALHOST/x",
-            "http://[::1]:8/",
-            "http://u@127.9.9.9",
-        ] {
+        for url in ["http://127.0.0.1:1", "http://LOCALHOST/x", "http://[::1]:8/", "http://u@127.9.9.9"] {
             assert!(is_loopback_url(url), "{url}");
         }
-        for url in [
-            "https://example.com",
-            "http://10.0.0.1",
-            "localhost",
-            "http://127.0.0.1.evil.com",
-        ] {
+        for url in ["https://example.com", "http://10.0.0.1", "localhost", "http://127.0.0.1.evil.com"] {
             assert!(!is_loopback_url(url), "{url}");
         }
     }
 
     #[test]
     fn duplicate_keys_edit_the_last_occurrence() {
-        let original =
-            r#"{"env":{"A":"1"},"env":{"ANTHROPIC_BASE_URL":"a","ANTHROPIC_BASE_URL":"b"}}"#;
+        let original = r#"{"env":{"A":"1"},"env":{"ANTHROPIC_BASE_URL":"a","ANTHROPIC_BASE_URL":"b"}}"#;
         let text = roundtrip(original);
         assert!(text.contains(r#"{"A":"1"}"#));
         assert_eq!(env_of(&text)[BASE_URL], URL);
@@ -1227,11 +1035,8 @@ mod tests {
         let special = prop::sample::select(vec![
             'é', '😀', '"', '\\', '/', '\n', '\r', '\t', '\u{0}', '\u{7f}', '\u{2028}', '中',
         ]);
-        prop::collection::vec(
-            prop_oneof![any::<char>(), special, prop::char::range('a', 'z')],
-            0..8,
-        )
-        .prop_map(|parts| parts.into_iter().collect())
+        prop::collection::vec(prop_oneof![any::<char>(), special, prop::char::range('a', 'z')], 0..8)
+            .prop_map(|parts| parts.into_iter().collect())
     }
 
     fn number_strategy() -> impl Strategy<Value = String> {
@@ -1261,19 +1066,16 @@ mod tests {
     }
 
     fn headers_strategy() -> impl Strategy<Value = String> {
-        (
-            prop::collection::vec("[A-Za-z-]{1,10}: [ -~]{0,10}", 0..4),
-            any::<bool>(),
-            any::<bool>(),
-        )
-            .prop_map(|(lines, crlf, trailing)| {
+        (prop::collection::vec("[A-Za-z-]{1,10}: [ -~]{0,10}", 0..4), any::<bool>(), any::<bool>()).prop_map(
+            |(lines, crlf, trailing)| {
                 let sep = if crlf { "\r\n" } else { "\n" };
                 let mut joined = lines.join(sep);
                 if trailing && !joined.is_empty() {
                     joined.push_str(sep);
                 }
                 joined
-            })
+            },
+        )
     }
 
     fn env_strategy() -> impl Strategy<Value = Node> {
@@ -1312,20 +1114,10 @@ mod tests {
     }
 
     fn document_strategy() -> impl Strategy<Value = String> {
-        let members = prop::collection::vec(
-            (
-                text_strategy().prop_filter("not env", |k| k != ENV),
-                node_strategy(),
-            ),
-            0..6,
-        );
-        (
-            members,
-            prop::option::of(env_strategy()),
-            any::<prop::sample::Index>(),
-            layout_strategy(),
-        )
-            .prop_map(|(mut members, env, at, layout)| {
+        let members =
+            prop::collection::vec((text_strategy().prop_filter("not env", |k| k != ENV), node_strategy()), 0..6);
+        (members, prop::option::of(env_strategy()), any::<prop::sample::Index>(), layout_strategy()).prop_map(
+            |(mut members, env, at, layout)| {
                 if let Some(env) = env {
                     members.insert(at.index(members.len() + 1), (ENV.to_owned(), env));
                 }
@@ -1335,7 +1127,8 @@ mod tests {
                     out.push_str(newline(layout));
                 }
                 out
-            })
+            },
+        )
     }
 
     fn newline(layout: Layout) -> &'static str {

@@ -56,10 +56,7 @@ pub enum ConfigureOutcome {
     Created { path: PathBuf },
     /// The existing file was edited; `backup` is the copy taken before the
     /// first edit, if this call took one.
-    Updated {
-        path: PathBuf,
-        backup: Option<PathBuf>,
-    },
+    Updated { path: PathBuf, backup: Option<PathBuf> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,11 +100,7 @@ pub enum StoreError {
         "Gatehouse's record {} belongs to {}, not {}; use the record for that file, or delete the record to forget it",
         path.display(), recorded.display(), requested.display()
     )]
-    RecordMismatch {
-        path: PathBuf,
-        recorded: PathBuf,
-        requested: PathBuf,
-    },
+    RecordMismatch { path: PathBuf, recorded: PathBuf, requested: PathBuf },
     #[error(
         "{} kept changing while Gatehouse tried to update it; close programs that are editing it and try again",
         path.display()
@@ -123,19 +116,13 @@ fn advice(kind: io::ErrorKind) -> &'static str {
         io::ErrorKind::NotADirectory => {
             "part of the path is a file, not a directory; fix the path or choose another --scope"
         }
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
-            "free some disk space and try again"
-        }
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => "free some disk space and try again",
         _ => "check the path and its permissions, then try again",
     }
 }
 
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
-    move |source| StoreError::Io {
-        action,
-        path: path.to_owned(),
-        source,
-    }
+    move |source| StoreError::Io { action, path: path.to_owned(), source }
 }
 
 /// What Gatehouse remembers about one configured settings file.
@@ -162,29 +149,20 @@ struct Snapshot {
 
 /// Points Claude Code at the gateway by editing the settings file, keeping
 /// everything else in it.
-pub fn configure(
-    target: &SettingsTarget,
-    env: &GatewayEnv,
-) -> Result<ConfigureOutcome, StoreError> {
+pub fn configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<ConfigureOutcome, StoreError> {
     let path = real_path(&target.settings_path)?;
     let record = load_record(target)?;
-    let settings_error = |source| StoreError::Settings {
-        path: path.clone(),
-        source,
-    };
+    let settings_error = |source| StoreError::Settings { path: path.clone(), source };
     let mut backup = None;
     for _ in 0..ATTEMPTS {
         let before = snapshot(&path)?;
         let current = before.text.as_deref().unwrap_or("");
-        let configured = settings::gateway_in(current)
-            .map_err(settings_error)?
-            .is_some();
+        let configured = settings::gateway_in(current).map_err(settings_error)?.is_some();
         // A record whose key line is gone is stale: the user took Gatehouse out by hand.
         let live = record.as_ref().filter(|_| configured);
         let (text, new_record) = match live {
             Some(record) => {
-                let applied =
-                    settings::reapply(current, env, &record.prior).map_err(settings_error)?;
+                let applied = settings::reapply(current, env, &record.prior).map_err(settings_error)?;
                 let untouched = sha256(current) == record.written_sha256;
                 let new_record = Record {
                     version: RECORD_VERSION,
@@ -218,10 +196,9 @@ pub fn configure(
         };
 
         let previous_record = read_bytes(&target.record_path)?;
-        let committed =
-            replace_if_unchanged(&path, &before, Some(&text), Some(PRIVATE_FILE_MODE), || {
-                write_record(target, &new_record)
-            });
+        let committed = replace_if_unchanged(&path, &before, Some(&text), Some(PRIVATE_FILE_MODE), || {
+            write_record(target, &new_record)
+        });
         match committed {
             Ok(Commit::Done) => {
                 return Ok(match before.text {
@@ -260,16 +237,10 @@ pub fn remove(target: &SettingsTarget) -> Result<RemoveOutcome, StoreError> {
         let untouched = sha256(current) == record.written_sha256;
         let (contents, outcome) = match (&record.original, record.existed) {
             (_, false) if untouched => (None, RemoveOutcome::Deleted),
-            (Some(original), true) if untouched => {
-                (Some(original.clone()), RemoveOutcome::RestoredExactly)
-            }
+            (Some(original), true) if untouched => (Some(original.clone()), RemoveOutcome::RestoredExactly),
             _ => {
-                let reverted = settings::revert(current, &record.prior).map_err(|source| {
-                    StoreError::Settings {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
+                let reverted = settings::revert(current, &record.prior)
+                    .map_err(|source| StoreError::Settings { path: path.clone(), source })?;
                 if !record.existed && reverted.is_empty() {
                     (None, RemoveOutcome::Deleted)
                 } else {
@@ -293,11 +264,9 @@ pub fn remove(target: &SettingsTarget) -> Result<RemoveOutcome, StoreError> {
 pub fn read(target_path: &Path) -> Result<Option<String>, StoreError> {
     match read_bytes(target_path)? {
         None => Ok(None),
-        Some(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| StoreError::NotUtf8 {
-                path: target_path.to_owned(),
-            }),
+        Some(bytes) => {
+            String::from_utf8(bytes).map(Some).map_err(|_| StoreError::NotUtf8 { path: target_path.to_owned() })
+        }
     }
 }
 
@@ -307,11 +276,8 @@ fn remove_unrecorded(path: &Path) -> Result<RemoveOutcome, StoreError> {
         let Some(current) = before.text.as_deref() else {
             return Ok(RemoveOutcome::NotConfigured);
         };
-        let stripped =
-            settings::strip_unrecorded(current).map_err(|source| StoreError::Settings {
-                path: path.to_owned(),
-                source,
-            })?;
+        let stripped = settings::strip_unrecorded(current)
+            .map_err(|source| StoreError::Settings { path: path.to_owned(), source })?;
         let Some(stripped) = stripped else {
             return Ok(RemoveOutcome::NotConfigured);
         };
@@ -320,9 +286,7 @@ fn remove_unrecorded(path: &Path) -> Result<RemoveOutcome, StoreError> {
             Commit::Changed => continue,
         }
     }
-    Err(StoreError::Busy {
-        path: path.to_owned(),
-    })
+    Err(StoreError::Busy { path: path.to_owned() })
 }
 
 fn sha256(text: &str) -> String {
@@ -353,11 +317,7 @@ fn snapshot(path: &Path) -> Result<Snapshot, StoreError> {
         Some(_) => Some(fs::metadata(path).map_err(io_error("inspect", path))?),
         None => None,
     };
-    Ok(Snapshot {
-        text,
-        mode: meta.as_ref().and_then(mode_of),
-        owner: meta.as_ref().and_then(owner_of),
-    })
+    Ok(Snapshot { text, mode: meta.as_ref().and_then(mode_of), owner: meta.as_ref().and_then(owner_of) })
 }
 
 enum Commit {
@@ -418,19 +378,11 @@ impl TempFile {
         owner: Option<(u32, u32)>,
     ) -> Result<TempFile, StoreError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name = target
-            .file_name()
-            .map_or_else(|| "settings".into(), |n| n.to_string_lossy());
+        let name = target.file_name().map_or_else(|| "settings".into(), |n| n.to_string_lossy());
         let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = parent_dir(target).join(format!(
-            ".{name}.gatehouse-{}-{unique}.tmp",
-            std::process::id()
-        ));
+        let path = parent_dir(target).join(format!(".{name}.gatehouse-{}-{unique}.tmp", std::process::id()));
         let file = open_private(&path).map_err(io_error("write", target))?;
-        let temp = TempFile {
-            path,
-            persisted: false,
-        };
+        let temp = TempFile { path, persisted: false };
         fill(&file, bytes, mode, owner).map_err(io_error("write", target))?;
         Ok(temp)
     }
@@ -452,12 +404,7 @@ impl Drop for TempFile {
     }
 }
 
-fn fill(
-    mut file: &File,
-    bytes: &[u8],
-    mode: Option<u32>,
-    owner: Option<(u32, u32)>,
-) -> io::Result<()> {
+fn fill(mut file: &File, bytes: &[u8], mode: Option<u32>, owner: Option<(u32, u32)>) -> io::Result<()> {
     file.write_all(bytes)?;
     if let Some(mode) = mode {
         set_mode(file, mode)?;
@@ -546,16 +493,10 @@ fn load_record(target: &SettingsTarget) -> Result<Option<Record>, StoreError> {
     let Some(bytes) = read_bytes(path)? else {
         return Ok(None);
     };
-    let bad = |reason: String| StoreError::BadRecord {
-        path: path.clone(),
-        reason,
-    };
+    let bad = |reason: String| StoreError::BadRecord { path: path.clone(), reason };
     let record: Record = serde_json::from_slice(&bytes).map_err(|err| bad(err.to_string()))?;
     if record.version != RECORD_VERSION {
-        return Err(bad(format!(
-            "version {} is not one this Gatehouse understands",
-            record.version
-        )));
+        return Err(bad(format!("version {} is not one this Gatehouse understands", record.version)));
     }
     if record.settings_path != target.settings_path {
         return Err(StoreError::RecordMismatch {
@@ -605,28 +546,17 @@ fn write_private_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError>
 }
 
 /// Copies the user's original file aside, never overwriting an older backup.
-fn write_backup(
-    backup_dir: &Path,
-    settings_path: &Path,
-    original: &str,
-) -> Result<PathBuf, StoreError> {
+fn write_backup(backup_dir: &Path, settings_path: &Path, original: &str) -> Result<PathBuf, StoreError> {
     create_private_dir(backup_dir).map_err(io_error("create the backup directory", backup_dir))?;
-    let name = settings_path
-        .file_name()
-        .map_or_else(|| "settings.json".into(), |n| n.to_string_lossy());
+    let name = settings_path.file_name().map_or_else(|| "settings.json".into(), |n| n.to_string_lossy());
     let stamp = utc_timestamp(SystemTime::now());
     let mut attempt = 0;
     loop {
-        let suffix = if attempt == 0 {
-            String::new()
-        } else {
-            format!("-{attempt}")
-        };
+        let suffix = if attempt == 0 { String::new() } else { format!("-{attempt}") };
         let path = backup_dir.join(format!("{name}.{stamp}{suffix}.bak"));
         match open_private(&path) {
             Ok(file) => {
-                fill(&file, original.as_bytes(), None, None)
-                    .map_err(io_error("write the backup", &path))?;
+                fill(&file, original.as_bytes(), None, None).map_err(io_error("write the backup", &path))?;
                 sync_dir(backup_dir).map_err(io_error("flush the backup directory", backup_dir))?;
                 return Ok(path);
             }
@@ -650,12 +580,7 @@ fn utc_timestamp(now: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
 }
 
 #[cfg(test)]
@@ -667,10 +592,7 @@ mod tests {
     const KEY: &str = "ghk_store_secret";
 
     fn gw(key: &str) -> GatewayEnv<'_> {
-        GatewayEnv {
-            base_url: URL,
-            gateway_key: key,
-        }
+        GatewayEnv { base_url: URL, gateway_key: key }
     }
 
     fn target(dir: &Path) -> SettingsTarget {
@@ -708,11 +630,7 @@ mod tests {
         chmod(&t.settings_path, 0o644);
 
         let outcome = configure(&t, &gw(KEY)).unwrap();
-        let ConfigureOutcome::Updated {
-            backup: Some(backup),
-            ..
-        } = outcome
-        else {
+        let ConfigureOutcome::Updated { backup: Some(backup), .. } = outcome else {
             panic!("unexpected {outcome:?}");
         };
         assert_eq!(fs::read_to_string(&backup).unwrap(), ORIGINAL);
@@ -739,12 +657,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = target(dir.path());
         let outcome = configure(&t, &gw(KEY)).unwrap();
-        assert_eq!(
-            outcome,
-            ConfigureOutcome::Created {
-                path: t.settings_path.clone()
-            }
-        );
+        assert_eq!(outcome, ConfigureOutcome::Created { path: t.settings_path.clone() });
         assert_eq!(mode(&t.settings_path), 0o600);
         assert_eq!(mode(t.settings_path.parent().unwrap()), 0o700);
         assert_eq!(fs::read_dir(&t.backup_dir).map_or(0, |d| d.count()), 0);
@@ -752,13 +665,8 @@ mod tests {
         assert_eq!(remove(&t).unwrap(), RemoveOutcome::Deleted);
         assert!(!t.settings_path.exists());
         assert!(!t.record_path.exists());
-        let leftovers: Vec<_> = fs::read_dir(t.settings_path.parent().unwrap())
-            .unwrap()
-            .collect();
-        assert!(
-            leftovers.is_empty(),
-            "temp files left behind: {leftovers:?}"
-        );
+        let leftovers: Vec<_> = fs::read_dir(t.settings_path.parent().unwrap()).unwrap().collect();
+        assert!(leftovers.is_empty(), "temp files left behind: {leftovers:?}");
     }
 
     #[test]
@@ -772,17 +680,11 @@ mod tests {
 
         let err = configure(&t, &gw(KEY)).unwrap_err();
         let message = err.to_string();
-        assert!(
-            message.contains(&t.settings_path.display().to_string()),
-            "{message}"
-        );
+        assert!(message.contains(&t.settings_path.display().to_string()), "{message}");
         assert!(message.contains("line 3, column 3"), "{message}");
         assert!(message.contains("fix the file"), "{message}");
         assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), broken);
-        assert_eq!(
-            fs::metadata(&t.settings_path).unwrap().modified().unwrap(),
-            mtime
-        );
+        assert_eq!(fs::metadata(&t.settings_path).unwrap().modified().unwrap(), mtime);
         assert!(!t.record_path.exists());
         assert!(!t.backup_dir.exists());
     }
@@ -793,16 +695,11 @@ mod tests {
         let t = target(dir.path());
         write(&t.settings_path, ORIGINAL);
         configure(&t, &gw(KEY)).unwrap();
-        let edited = fs::read_to_string(&t.settings_path)
-            .unwrap()
-            .replace("\"opus\"", "\"sonnet\"");
+        let edited = fs::read_to_string(&t.settings_path).unwrap().replace("\"opus\"", "\"sonnet\"");
         fs::write(&t.settings_path, &edited).unwrap();
 
         assert_eq!(remove(&t).unwrap(), RemoveOutcome::RemovedOurKeys);
-        assert_eq!(
-            fs::read_to_string(&t.settings_path).unwrap(),
-            ORIGINAL.replace("\"opus\"", "\"sonnet\"")
-        );
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), ORIGINAL.replace("\"opus\"", "\"sonnet\""));
     }
 
     #[test]
@@ -812,10 +709,7 @@ mod tests {
         write(&t.settings_path, ORIGINAL);
         configure(&t, &gw(KEY)).unwrap();
         let outcome = configure(&t, &gw("ghk_rotated")).unwrap();
-        assert!(matches!(
-            outcome,
-            ConfigureOutcome::Updated { backup: None, .. }
-        ));
+        assert!(matches!(outcome, ConfigureOutcome::Updated { backup: None, .. }));
         let text = fs::read_to_string(&t.settings_path).unwrap();
         assert!(text.contains("ghk_rotated") && !text.contains(KEY));
         assert_eq!(fs::read_dir(&t.backup_dir).unwrap().count(), 1);
@@ -832,17 +726,12 @@ mod tests {
         let t = target(dir.path());
         write(&t.settings_path, ORIGINAL);
         configure(&t, &gw(KEY)).unwrap();
-        let edited = fs::read_to_string(&t.settings_path)
-            .unwrap()
-            .replace("\"opus\"", "\"haiku\"");
+        let edited = fs::read_to_string(&t.settings_path).unwrap().replace("\"opus\"", "\"haiku\"");
         fs::write(&t.settings_path, edited).unwrap();
         configure(&t, &gw("ghk_rotated")).unwrap();
 
         assert_eq!(remove(&t).unwrap(), RemoveOutcome::RemovedOurKeys);
-        assert_eq!(
-            fs::read_to_string(&t.settings_path).unwrap(),
-            ORIGINAL.replace("\"opus\"", "\"haiku\"")
-        );
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), ORIGINAL.replace("\"opus\"", "\"haiku\""));
     }
 
     #[test]
@@ -865,16 +754,9 @@ mod tests {
         let stale = r#"{"env":{"ANTHROPIC_CUSTOM_HEADERS":"A: 1\nx-gatehouse-key: ghk_old"}}"#;
         write(&t.settings_path, stale);
         configure(&t, &gw(KEY)).unwrap();
-        assert!(
-            !fs::read_to_string(&t.record_path)
-                .unwrap()
-                .contains("ghk_old")
-        );
+        assert!(!fs::read_to_string(&t.record_path).unwrap().contains("ghk_old"));
         assert_eq!(remove(&t).unwrap(), RemoveOutcome::RemovedOurKeys);
-        assert_eq!(
-            fs::read_to_string(&t.settings_path).unwrap(),
-            r#"{"env":{"ANTHROPIC_CUSTOM_HEADERS":"A: 1"}}"#
-        );
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), r#"{"env":{"ANTHROPIC_CUSTOM_HEADERS":"A: 1"}}"#);
     }
 
     #[test]
@@ -888,10 +770,7 @@ mod tests {
         configure(&t, &gw(KEY)).unwrap();
         fs::remove_file(&t.record_path).unwrap();
         assert_eq!(remove(&t).unwrap(), RemoveOutcome::RemovedOurKeys);
-        assert_eq!(
-            fs::read_to_string(&t.settings_path).unwrap(),
-            "{\"model\": \"opus\", \"env\": {}}"
-        );
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), "{\"model\": \"opus\", \"env\": {}}");
     }
 
     #[test]
@@ -904,11 +783,7 @@ mod tests {
         let outcome = replace_if_unchanged(&path, &before, Some("{\"ours\": 1}"), None, || Ok(()));
         assert!(matches!(outcome, Ok(Commit::Changed)));
         assert_eq!(fs::read_to_string(&path).unwrap(), "{\"theirs\": 1}");
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "temp file left behind"
-        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "temp file left behind");
     }
 
     #[test]
@@ -922,10 +797,7 @@ mod tests {
             backup_dir: dir.path().join("backups"),
         };
         let message = configure(&t, &gw(KEY)).unwrap_err().to_string();
-        assert!(
-            message.contains(&t.settings_path.display().to_string()),
-            "{message}"
-        );
+        assert!(message.contains(&t.settings_path.display().to_string()), "{message}");
         assert!(message.contains("choose another --scope"), "{message}");
         assert!(!t.record_path.exists());
     }
@@ -936,10 +808,7 @@ mod tests {
         let t = target(dir.path());
         write(&t.record_path, "not json");
         let message = remove(&t).unwrap_err().to_string();
-        assert!(
-            message.contains(&t.record_path.display().to_string()),
-            "{message}"
-        );
+        assert!(message.contains(&t.record_path.display().to_string()), "{message}");
         assert!(message.contains("delete it"), "{message}");
     }
 
@@ -949,10 +818,7 @@ mod tests {
         let t = target(dir.path());
         fs::create_dir_all(t.settings_path.parent().unwrap()).unwrap();
         fs::write(&t.settings_path, b"{\"a\": \"\xff\"}").unwrap();
-        assert!(matches!(
-            configure(&t, &gw(KEY)),
-            Err(StoreError::NotUtf8 { .. })
-        ));
+        assert!(matches!(configure(&t, &gw(KEY)), Err(StoreError::NotUtf8 { .. })));
     }
 
     #[test]
@@ -966,12 +832,7 @@ mod tests {
         std::os::unix::fs::symlink(&real, &t.settings_path).unwrap();
 
         configure(&t, &gw(KEY)).unwrap();
-        assert!(
-            fs::symlink_metadata(&t.settings_path)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
+        assert!(fs::symlink_metadata(&t.settings_path).unwrap().file_type().is_symlink());
         assert!(fs::read_to_string(&real).unwrap().contains(KEY));
         assert_eq!(remove(&t).unwrap(), RemoveOutcome::RestoredExactly);
         assert_eq!(fs::read_to_string(&real).unwrap(), ORIGINAL);

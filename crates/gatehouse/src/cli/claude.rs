@@ -46,9 +46,7 @@ pub enum ClaudeCommand {
 
 /// The URL of the gateway to point Claude Code at.
 fn gateway_url(paths: &Paths, config: &Config, explicit: Option<String>) -> String {
-    explicit
-        .or_else(|| RuntimeInfo::read(paths).map(|info| info.base_url))
-        .unwrap_or_else(|| config.gateway.base_url())
+    explicit.or_else(|| RuntimeInfo::read(paths).map(|info| info.base_url)).unwrap_or_else(|| config.gateway.base_url())
 }
 
 pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Result<ExitCode> {
@@ -58,7 +56,11 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
             let url = gateway_url(paths, config, base_url);
             let done = setup::configure(paths, scope, &project_dir, &url)?;
             let verb = if done.created { "created" } else { "updated" };
-            println!("Claude Code now uses the gateway at {url} ({} settings, {verb} {}).", done.scope, done.settings_path.display());
+            println!(
+                "Claude Code now uses the gateway at {url} ({} settings, {verb} {}).",
+                done.scope,
+                done.settings_path.display()
+            );
             println!("Your Claude login is unchanged; Gatehouse passes it through.");
             if let Err(error) = crate::gateway_client::health(&url) {
                 eprintln!(

@@ -74,7 +74,15 @@ pub fn run(paths: &Paths, args: &SpendArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-const COLUMNS: [&str; 7] = ["requests", "cost_usd", "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "unpriced_requests"];
+const COLUMNS: [&str; 7] = [
+    "requests",
+    "cost_usd",
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "unpriced_requests",
+];
 
 fn numbers(totals: &query::Totals) -> [String; 7] {
     [

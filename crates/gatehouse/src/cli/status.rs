@@ -52,7 +52,11 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<()> {
                 println!(
                     "Subscription: {}{}",
                     limits.unified_status.as_deref().unwrap_or("unknown"),
-                    limits.representative_claim.as_deref().map(|c| format!(" (deciding window: {c})")).unwrap_or_default()
+                    limits
+                        .representative_claim
+                        .as_deref()
+                        .map(|c| format!(" (deciding window: {c})"))
+                        .unwrap_or_default()
                 );
                 println!("  5-hour window: {}", describe_window(&limits.five_hour));
                 println!("  weekly window: {}", describe_window(&limits.seven_day));

@@ -45,6 +45,10 @@ pub struct MeteredBody {
     event_stream: bool,
     upstream_name: std::sync::Arc<str>,
     finished: bool,
+    /// Bytes still due when the upstream declared a `Content-Length`. Hyper
+    /// drops a body as soon as it has written that many bytes, without
+    /// polling it for its end, so the body must notice on its own.
+    remaining: Option<u64>,
 }
 
 impl MeteredBody {
@@ -53,8 +57,9 @@ impl MeteredBody {
         recording: Option<Recording>,
         event_stream: bool,
         upstream_name: std::sync::Arc<str>,
+        content_length: Option<u64>,
     ) -> MeteredBody {
-        MeteredBody { upstream, recording, event_stream, upstream_name, finished: false }
+        MeteredBody { upstream, recording, event_stream, upstream_name, finished: false, remaining: content_length }
     }
 
     fn finish(&mut self, outcome: Outcome) {
@@ -82,6 +87,12 @@ impl Stream for MeteredBody {
                 {
                     recording.kept_bytes += chunk.len();
                     recording.exchange.body.push(chunk.clone());
+                }
+                if let Some(remaining) = self.remaining.as_mut() {
+                    *remaining = remaining.saturating_sub(chunk.len() as u64);
+                    if *remaining == 0 {
+                        self.finish(Outcome::Relayed);
+                    }
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }
@@ -112,7 +123,9 @@ impl Stream for MeteredBody {
 impl Drop for MeteredBody {
     fn drop(&mut self) {
         if !self.finished {
-            self.finish(Outcome::ClientGone);
+            // An empty body with `Content-Length: 0` is never polled at all.
+            let outcome = if self.remaining == Some(0) { Outcome::Relayed } else { Outcome::ClientGone };
+            self.finish(outcome);
         }
     }
 }

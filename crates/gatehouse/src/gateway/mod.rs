@@ -82,22 +82,34 @@ impl Upstream {
     }
 }
 
-/// The gateway keys, reloaded from the config file when it changes so that
-/// keys issued while the gateway runs work at once.
+/// How stale the key list may get before a valid key is checked against
+/// the config file again; this is how long a revocation takes to bite.
+const KEY_RECHECK: Duration = Duration::from_secs(1);
+
+/// The gateway keys, reloaded from the config file when it changes: a key
+/// issued while the gateway runs works at once, and a revoked one stops
+/// working within [`KEY_RECHECK`].
 struct LiveKeys {
     config_path: PathBuf,
     ring: KeyRing,
     loaded_mtime: Option<SystemTime>,
+    checked: Instant,
 }
 
 impl LiveKeys {
     fn load(config_path: PathBuf, config: &Config) -> LiveKeys {
         let loaded_mtime = std::fs::metadata(&config_path).and_then(|m| m.modified()).ok();
-        LiveKeys { ring: KeyRing::from_entries(config.key_hashes()), config_path, loaded_mtime }
+        LiveKeys {
+            ring: KeyRing::from_entries(config.key_hashes()),
+            config_path,
+            loaded_mtime,
+            checked: Instant::now(),
+        }
     }
 
     /// Re-reads the keys if the config file changed since they were loaded.
     fn reload_if_changed(&mut self) {
+        self.checked = Instant::now();
         let mtime = std::fs::metadata(&self.config_path).and_then(|m| m.modified()).ok();
         if mtime == self.loaded_mtime {
             return;
@@ -127,7 +139,12 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(config: &Config, config_path: PathBuf, upstream: Upstream, ledger: LedgerSender) -> anyhow::Result<Gateway> {
+    pub fn new(
+        config: &Config,
+        config_path: PathBuf,
+        upstream: Upstream,
+        ledger: LedgerSender,
+    ) -> anyhow::Result<Gateway> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(config.gateway.connect_timeout_secs))
             .read_timeout(Duration::from_secs(config.gateway.idle_timeout_secs))
@@ -149,10 +166,13 @@ impl Gateway {
         })
     }
 
-    /// The name of the client holding `key`, reloading keys once on a miss.
+    /// The name of the client holding `key`. The key list is re-read from
+    /// the config on a miss, and on a hit once it is older than [`KEY_RECHECK`].
     fn client_for(&self, key: &[u8]) -> Option<Arc<str>> {
         let keys = self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(name) = keys.ring.client_for(key) {
+        if let Some(name) = keys.ring.client_for(key)
+            && keys.checked.elapsed() < KEY_RECHECK
+        {
             return Some(name);
         }
         drop(keys);

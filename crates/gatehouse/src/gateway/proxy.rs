@@ -215,7 +215,15 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
             upstream_response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
         Recording::new(gateway.ledger.clone(), exchange, started)
     });
-    let stream = MeteredBody::new(upstream_response.bytes_stream().boxed(), recording, event_stream, upstream.name.clone());
+    // Only a length the client is also told (SSE drops it) may end the body early.
+    let content_length = if event_stream { None } else { upstream_response.content_length() };
+    let stream = MeteredBody::new(
+        upstream_response.bytes_stream().boxed(),
+        recording,
+        event_stream,
+        upstream.name.clone(),
+        content_length,
+    );
 
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = status;
@@ -232,7 +240,8 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
         );
         error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::RequestTooLarge, &message)
     };
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(too_large());
     }

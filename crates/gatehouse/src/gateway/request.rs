@@ -55,10 +55,7 @@ pub fn parse(body: &[u8], model_required: bool) -> Result<RequestHead, String> {
         _ if model_required => return Err("model: field required".to_string()),
         _ => String::new(),
     };
-    let user = raw
-        .metadata
-        .and_then(|m| m.user_id)
-        .and_then(|id| serde_json::from_str::<ClaudeCodeUser>(&id).ok());
+    let user = raw.metadata.and_then(|m| m.user_id).and_then(|id| serde_json::from_str::<ClaudeCodeUser>(&id).ok());
     let (device_id, session_id) = user.map_or((None, None), |u| (u.device_id, u.session_id));
     Ok(RequestHead { model, stream: raw.stream.unwrap_or(false), session_id, device_id })
 }

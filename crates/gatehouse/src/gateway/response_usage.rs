@@ -265,7 +265,8 @@ mod tests {
 
     #[test]
     fn error_event_marks_unfinished() {
-        let body = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"x\"}}\n\n";
+        let body =
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"x\"}}\n\n";
         let summary = summarize(true, &[Bytes::from(body)]);
         assert_eq!(summary.error_type.as_deref(), Some("overloaded_error"));
         assert!(!summary.finished);
@@ -278,7 +279,13 @@ mod tests {
         assert!(summary.finished);
         assert_eq!(
             summary.usage,
-            Some(Usage { input_tokens: 3, output_tokens: 4, cache_write_5m_tokens: 5, cache_write_1h_tokens: 0, cache_read_tokens: 6 })
+            Some(Usage {
+                input_tokens: 3,
+                output_tokens: 4,
+                cache_write_5m_tokens: 5,
+                cache_write_1h_tokens: 0,
+                cache_read_tokens: 6
+            })
         );
     }
 
@@ -294,7 +301,13 @@ mod tests {
         let summary = summarize(true, &[Bytes::from(body)]);
         assert_eq!(
             summary.usage,
-            Some(Usage { input_tokens: 10, output_tokens: 0, cache_write_5m_tokens: 30, cache_write_1h_tokens: 0, cache_read_tokens: 20 })
+            Some(Usage {
+                input_tokens: 10,
+                output_tokens: 0,
+                cache_write_5m_tokens: 30,
+                cache_write_1h_tokens: 0,
+                cache_read_tokens: 20
+            })
         );
         assert_eq!(summary.extras, Extras { fast: true, us_inference: true, web_search_requests: 3 });
     }
@@ -313,7 +326,8 @@ mod tests {
 
     #[test]
     fn json_error_and_garbage() {
-        let summary = summarize(false, &[Bytes::from(r#"{"type":"error","error":{"type":"rate_limit_error","message":"x"}}"#)]);
+        let summary =
+            summarize(false, &[Bytes::from(r#"{"type":"error","error":{"type":"rate_limit_error","message":"x"}}"#)]);
         assert_eq!(summary.error_type.as_deref(), Some("rate_limit_error"));
         assert_eq!(summary.usage, None);
         assert_eq!(summarize(false, &[Bytes::from_static(b"\xff\x00garbage")]), ResponseSummary::default());

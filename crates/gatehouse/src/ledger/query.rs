@@ -96,8 +96,7 @@ fn where_clause(range: Range) -> (String, Vec<Value>) {
 
 fn totals_from(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Totals> {
     let unpriced: String = row.get(offset + 7)?;
-    let mut unpriced_models: Vec<String> =
-        unpriced.split(',').filter(|m| !m.is_empty()).map(str::to_string).collect();
+    let mut unpriced_models: Vec<String> = unpriced.split(',').filter(|m| !m.is_empty()).map(str::to_string).collect();
     unpriced_models.sort();
     Ok(Totals {
         requests: row.get(offset)?,

@@ -102,8 +102,13 @@ fn run(mut conn: Connection, prices: PriceTable, mut projects: ProjectResolver, 
 }
 
 /// Looks unresolved sessions up again and fills in their rows.
-fn retry_unresolved(conn: &Connection, projects: &mut ProjectResolver, unresolved: &mut Unresolved) -> rusqlite::Result<()> {
-    let mut backfill = conn.prepare_cached("UPDATE requests SET project = ?1 WHERE session_id = ?2 AND project IS NULL")?;
+fn retry_unresolved(
+    conn: &Connection,
+    projects: &mut ProjectResolver,
+    unresolved: &mut Unresolved,
+) -> rusqlite::Result<()> {
+    let mut backfill =
+        conn.prepare_cached("UPDATE requests SET project = ?1 WHERE session_id = ?2 AND project IS NULL")?;
     let mut result = Ok(());
     unresolved.retain(|session, first_seen| match projects.resolve(session) {
         Resolution::Found(project) | Resolution::Known(project) => {
