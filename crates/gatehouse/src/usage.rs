@@ -26,12 +26,12 @@ pub struct Usage {
 impl Usage {
     /// All cache writes, whatever their lifetime.
     pub fn cache_write_tokens(&self) -> u64 {
-        self.cache_write_5m_tokens + self.cache_write_1h_tokens
+        self.cache_write_5m_tokens.saturating_add(self.cache_write_1h_tokens)
     }
 
     /// Every input token of the request: fresh, cache-written and cache-read.
     /// Long-context price tiers are chosen by this number.
     pub fn total_input_tokens(&self) -> u64 {
-        self.input_tokens + self.cache_write_tokens() + self.cache_read_tokens
+        self.input_tokens.saturating_add(self.cache_write_tokens()).saturating_add(self.cache_read_tokens)
     }
 }

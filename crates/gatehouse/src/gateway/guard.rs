@@ -101,3 +101,20 @@ mod tests {
         assert_eq!(check(&headers(Some("localhost"), Some("http://localhost:7411"))), Err(Refusal::BrowserOrigin));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any Host header value is judged without panicking.
+        #[test]
+        fn any_host_is_judged(host in "[ -~]{0,64}") {
+            let mut headers = http::HeaderMap::new();
+            if let Ok(value) = http::HeaderValue::from_str(&host) {
+                headers.insert(http::header::HOST, value);
+            }
+            let _ = super::check(&headers);
+        }
+    }
+}

@@ -90,3 +90,22 @@ mod tests {
         assert_eq!(parse(b"{}", false).unwrap().model, "");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any request body gets an answer, never a panic.
+        #[test]
+        fn any_body_is_parsed_or_refused(body in proptest::collection::vec(any::<u8>(), 0..1024)) {
+            let _ = super::parse(&body, true);
+        }
+
+        #[test]
+        fn any_user_id_is_accepted(user_id in ".*") {
+            let body = serde_json::json!({"model": "m", "metadata": {"user_id": user_id}}).to_string();
+            prop_assert!(super::parse(body.as_bytes(), true).is_ok());
+        }
+    }
+}

@@ -124,7 +124,7 @@ impl UsageAccumulator {
         let split_1h = split.ephemeral_1h_input_tokens.unwrap_or(0);
         // The total is authoritative; the 1-hour share is capped by it and
         // the rest of it counts as 5-minute writes (the API's default TTL).
-        let total = self.cache_creation_total.unwrap_or(split_5m + split_1h);
+        let total = self.cache_creation_total.unwrap_or(split_5m.saturating_add(split_1h));
         let one_hour = split_1h.min(total);
         Some(Usage {
             input_tokens: self.input,
@@ -331,5 +331,34 @@ mod tests {
         assert_eq!(summary.error_type.as_deref(), Some("rate_limit_error"));
         assert_eq!(summary.usage, None);
         assert_eq!(summarize(false, &[Bytes::from_static(b"\xff\x00garbage")]), ResponseSummary::default());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever an upstream sends, reading it never panics.
+        #[test]
+        fn any_bytes_are_summarised_without_panicking(body in proptest::collection::vec(any::<u8>(), 0..2048), cut in 0usize..2048) {
+            let bytes = Bytes::from(body);
+            let cut = cut.min(bytes.len());
+            let chunks = [bytes.slice(..cut), bytes.slice(cut..)];
+            summarize(true, &chunks);
+            summarize(false, &chunks);
+        }
+
+        /// Usage-shaped JSON with arbitrary numbers never panics either (no overflow).
+        #[test]
+        fn any_counts_are_merged_without_panicking(a in any::<u64>(), b in any::<u64>(), c in any::<u64>(), d in any::<u64>()) {
+            let body = format!(
+                "data: {{\"type\":\"message_start\",\"message\":{{\"usage\":{{\"input_tokens\":{a},\"cache_creation_input_tokens\":{b},\
+                 \"cache_creation\":{{\"ephemeral_5m_input_tokens\":{c},\"ephemeral_1h_input_tokens\":{d}}}}}}}}}\n"
+            );
+            summarize(true, &[Bytes::from(body)]);
+        }
     }
 }

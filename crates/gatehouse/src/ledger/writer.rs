@@ -101,6 +101,12 @@ fn run(mut conn: Connection, prices: PriceTable, mut projects: ProjectResolver, 
     }
 }
 
+/// SQLite integers are signed; an absurd count from a broken upstream is
+/// clamped rather than failing the whole batch.
+fn sql_count(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
+}
+
 /// Looks unresolved sessions up again and fills in their rows.
 fn retry_unresolved(
     conn: &Connection,
@@ -174,11 +180,11 @@ fn write_batch(
                 exchange.status,
                 exchange.streamed,
                 complete,
-                usage.input_tokens,
-                usage.output_tokens,
-                usage.cache_write_5m_tokens,
-                usage.cache_write_1h_tokens,
-                usage.cache_read_tokens,
+                sql_count(usage.input_tokens),
+                sql_count(usage.output_tokens),
+                sql_count(usage.cache_write_5m_tokens),
+                sql_count(usage.cache_write_1h_tokens),
+                sql_count(usage.cache_read_tokens),
                 cost,
                 prices.version(),
                 exchange.ttfb.map(|d| d.as_secs_f64() * 1000.0),
