@@ -227,53 +227,33 @@ async fn upstream_errors_pass_through_with_their_status() {
 async fn authentication_is_required_and_checked() {
     let rig = rig().await;
     let url = format!("{}/v1/messages", rig.gateway.base_url);
-    let missing = rig.http.post(&url).header("x-api-key", API_KEY).json(&body("m", false)).send().await.unwrap();
-    let (status, kind, message) = error_of(missing).await;
+    let send_with = |key: Option<&str>| {
+        let mut request = rig.http.post(&url).header("x-api-key", API_KEY).json(&body("claude-opus-5-5", false));
+        if let Some(key) = key {
+            request = request.header("x-gatehouse-key", key);
+        }
+        request.send()
+    };
+    let (status, kind, message) = error_of(send_with(None).await.unwrap()).await;
     assert_eq!((status, kind.as_str()), (401, "authentication_error"));
     assert!(message.contains("x-gatehouse-key") && message.contains("gatehouse claude configure"), "{message}");
 
-    let wrong = rig
-        .http
-        .post(&url)
-        .header("x-gatehouse-key", "ghk_not-a-real-key")
-        .header("x-api-key", API_KEY)
-        .json(&body("m", false))
-        .send()
-        .await
-        .unwrap();
-    let (status, kind, _) = error_of(wrong).await;
+    let (status, kind, _) = error_of(send_with(Some("ghk_not-a-real-key")).await.unwrap()).await;
     assert_eq!((status, kind.as_str()), (401, "authentication_error"));
     assert!(rig.mock.requests().is_empty(), "nothing may reach the upstream without a valid key");
 
     // A key issued while the gateway runs works at once.
     let fresh = rig.sandbox.issue_key("late-comer");
-    let late = rig
-        .http
-        .post(&url)
-        .header("x-gatehouse-key", &fresh)
-        .header("x-api-key", API_KEY)
-        .json(&body("claude-opus-5-5", false))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(late.status(), 200);
+    assert_eq!(send_with(Some(&fresh)).await.unwrap().status(), 200);
     assert_eq!(rig.sandbox.ledger_rows(1)[0].client, "late-comer");
 
     // A revoked key stops working without a restart too, within a second.
     rig.sandbox.run_ok(&["keys", "revoke", "late-comer"]);
     let mut statuses = Vec::new();
     for _ in 0..30 {
-        let response = rig
-            .http
-            .post(&url)
-            .header("x-gatehouse-key", &fresh)
-            .header("x-api-key", API_KEY)
-            .json(&body("claude-opus-5-5", false))
-            .send()
-            .await
-            .unwrap();
-        statuses.push(response.status().as_u16());
-        if response.status() == 401 {
+        let status = send_with(Some(&fresh)).await.unwrap().status().as_u16();
+        statuses.push(status);
+        if status == 401 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

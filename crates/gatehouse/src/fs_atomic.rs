@@ -1,38 +1,112 @@
 //! Crash-safe file replacement.
 //!
-//! A file is either wholly old or wholly new: write a temp file beside it,
-//! fsync it, rename it over the target, then fsync the directory so the
-//! rename itself survives a power cut.
+//! A file is either wholly old or wholly new: write a temporary file beside
+//! it, fsync it, rename it over the target, then fsync the directory so the
+//! rename itself survives a power cut. Used for every file Gatehouse writes
+//! that someone relies on: the config, Claude Code's settings, undo records.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Permission bits of files that may hold secrets or the user's settings.
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
 
 /// Atomically replaces `path` with `bytes`, readable only by the user.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_with_mode(path, bytes, 0o600)
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = parent_dir(path);
+    create_private_dir(dir)?;
+    TempFile::write(path, bytes, Some(PRIVATE_FILE_MODE), None)?.persist(path)?;
+    sync_dir(dir)
 }
 
-/// Atomically replaces `path` with `bytes` and the given permission bits.
-pub fn write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
+/// The directory a file lives in (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
-    };
-    crate::paths::create_private_dir(dir)?;
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
-        file.write_all(bytes)?;
-        // The umask may have narrowed the mode given to open(); set it exactly.
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
     }
-    result
+}
+
+/// A file being written next to its target; removed unless it is renamed
+/// into place, so a failed write leaves no debris.
+pub struct TempFile {
+    path: PathBuf,
+    persisted: bool,
+}
+
+impl TempFile {
+    /// Writes `bytes` to a new private file beside `target`, then gives it
+    /// `mode` and `owner` (when set) and flushes it to disk.
+    pub fn write(target: &Path, bytes: &[u8], mode: Option<u32>, owner: Option<(u32, u32)>) -> io::Result<TempFile> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = target.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy());
+        let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = parent_dir(target).join(format!(".{name}.gatehouse-{}-{unique}.tmp", std::process::id()));
+        let file = open_private(&path)?;
+        let temp = TempFile { path, persisted: false };
+        fill(&file, bytes, mode, owner)?;
+        Ok(temp)
+    }
+
+    /// Renames the file over `target`.
+    pub fn persist(mut self, target: &Path) -> io::Result<()> {
+        fs::rename(&self.path, target)?;
+        self.persisted = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            // Best effort: a leftover dot-file is harmless, and the real error
+            // (if any) is already being reported.
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes `bytes`, applies `mode` and `owner`, and flushes to disk.
+pub fn fill(mut file: &File, bytes: &[u8], mode: Option<u32>, owner: Option<(u32, u32)>) -> io::Result<()> {
+    file.write_all(bytes)?;
+    if let Some(mode) = mode {
+        // Set exactly: the umask may have narrowed the mode given to open().
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+    }
+    if let Some((uid, gid)) = owner {
+        // When root edits a user's file, the replacement must stay the
+        // user's. Only root may give a file away; anyone else already owns
+        // what they create, so a failure here changes nothing.
+        let _ = std::os::unix::fs::fchown(file, Some(uid), Some(gid));
+    }
+    file.sync_all()
+}
+
+/// Opens a new file that only its owner can read, failing if it exists.
+pub fn open_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).mode(PRIVATE_FILE_MODE).open(path)
+}
+
+/// Creates a directory (and parents) that only the user can enter. Only new
+/// directories get this mode; existing ones keep theirs.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// The permission bits of a file.
+pub fn mode_of(meta: &fs::Metadata) -> Option<u32> {
+    Some(meta.permissions().mode() & 0o7777)
+}
+
+/// The owner and group of a file.
+pub fn owner_of(meta: &fs::Metadata) -> Option<(u32, u32)> {
+    Some((meta.uid(), meta.gid()))
+}
+
+/// Makes a rename durable: the new directory entry must reach the disk too.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }

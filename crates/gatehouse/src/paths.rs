@@ -85,10 +85,3 @@ pub fn claude_config_dir() -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("cannot find the home directory; set CLAUDE_CONFIG_DIR"))?;
     Ok(home.home_dir().join(".claude"))
 }
-
-/// Creates a directory (and parents) readable only by the user, since these
-/// directories hold records of the user's settings.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
-}

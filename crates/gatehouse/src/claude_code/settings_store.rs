@@ -23,22 +23,21 @@
 //! is edited and the link stays a link.
 
 use super::settings::{self, GatewayEnv, PriorValues, SettingsError};
+use crate::fs_atomic::{
+    self, PRIVATE_FILE_MODE, TempFile, create_private_dir, fill, mode_of, open_private, owner_of, parent_dir, sync_dir,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// How often an edit is redone because another program changed the file
 /// under us before giving up.
 const ATTEMPTS: usize = 5;
 
 const RECORD_VERSION: u32 = 1;
-
-/// The settings file holds the gateway key once configured.
-const PRIVATE_FILE_MODE: u32 = 0o600;
 
 /// Where one Claude Code settings scope lives, and where Gatehouse keeps its
 /// record and backups for it.
@@ -340,7 +339,7 @@ fn replace_if_unchanged(
     let temp = match contents {
         Some(text) => {
             create_private_dir(dir).map_err(io_error("create the directory for", path))?;
-            Some(TempFile::write(path, text.as_bytes(), mode, before.owner)?)
+            Some(TempFile::write(path, text.as_bytes(), mode, before.owner).map_err(io_error("write", path))?)
         }
         None => None,
     };
@@ -349,143 +348,11 @@ fn replace_if_unchanged(
     }
     before_commit()?;
     match temp {
-        Some(temp) => temp.persist(path)?,
+        Some(temp) => temp.persist(path).map_err(io_error("replace", path))?,
         None => fs::remove_file(path).map_err(io_error("delete", path))?,
     }
     sync_dir(dir).map_err(io_error("flush the directory of", path))?;
     Ok(Commit::Done)
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
-}
-
-/// A file being written next to its target; removed unless it is renamed
-/// into place, so a failed write leaves no debris.
-struct TempFile {
-    path: PathBuf,
-    persisted: bool,
-}
-
-impl TempFile {
-    fn write(
-        target: &Path,
-        bytes: &[u8],
-        mode: Option<u32>,
-        owner: Option<(u32, u32)>,
-    ) -> Result<TempFile, StoreError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name = target.file_name().map_or_else(|| "settings".into(), |n| n.to_string_lossy());
-        let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = parent_dir(target).join(format!(".{name}.gatehouse-{}-{unique}.tmp", std::process::id()));
-        let file = open_private(&path).map_err(io_error("write", target))?;
-        let temp = TempFile { path, persisted: false };
-        fill(&file, bytes, mode, owner).map_err(io_error("write", target))?;
-        Ok(temp)
-    }
-
-    fn persist(mut self, target: &Path) -> Result<(), StoreError> {
-        fs::rename(&self.path, target).map_err(io_error("replace", target))?;
-        self.persisted = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.persisted {
-            // Best effort: a leftover dot-file is harmless, and the real error
-            // (if any) is already being reported.
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-fn fill(mut file: &File, bytes: &[u8], mode: Option<u32>, owner: Option<(u32, u32)>) -> io::Result<()> {
-    file.write_all(bytes)?;
-    if let Some(mode) = mode {
-        set_mode(file, mode)?;
-    }
-    if let Some(owner) = owner {
-        keep_owner(file, owner);
-    }
-    file.sync_all()
-}
-
-/// Opens a new file that only its owner can read, failing if it exists.
-fn open_private(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, PRIVATE_FILE_MODE);
-    options.open(path)
-}
-
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    // Only new directories get this; existing ones keep their mode.
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-#[cfg(unix)]
-fn mode_of(meta: &fs::Metadata) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    Some(meta.permissions().mode() & 0o7777)
-}
-
-#[cfg(not(unix))]
-fn mode_of(_: &fs::Metadata) -> Option<u32> {
-    None
-}
-
-#[cfg(unix)]
-fn owner_of(meta: &fs::Metadata) -> Option<(u32, u32)> {
-    use std::os::unix::fs::MetadataExt;
-    Some((meta.uid(), meta.gid()))
-}
-
-#[cfg(not(unix))]
-fn owner_of(_: &fs::Metadata) -> Option<(u32, u32)> {
-    None
-}
-
-#[cfg(unix)]
-fn set_mode(file: &File, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &File, _: u32) -> io::Result<()> {
-    Ok(())
-}
-
-/// When root edits a user's file, the replacement must stay the user's.
-#[cfg(unix)]
-fn keep_owner(file: &File, (uid, gid): (u32, u32)) {
-    // Only root may give a file away; anyone else already owns what they
-    // create, so a failure here changes nothing worth reporting.
-    let _ = std::os::unix::fs::fchown(file, Some(uid), Some(gid));
-}
-
-#[cfg(not(unix))]
-fn keep_owner(_: &File, _: (u32, u32)) {}
-
-/// Makes a rename durable: the new directory entry must reach the disk too.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_: &Path) -> io::Result<()> {
-    Ok(())
 }
 
 fn load_record(target: &SettingsTarget) -> Result<Option<Record>, StoreError> {
@@ -538,11 +405,7 @@ fn delete_record(target: &SettingsTarget) -> Result<(), StoreError> {
 }
 
 fn write_private_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = parent_dir(path);
-    create_private_dir(dir).map_err(io_error("create the directory for", path))?;
-    let temp = TempFile::write(path, bytes, Some(PRIVATE_FILE_MODE), None)?;
-    temp.persist(path)?;
-    sync_dir(dir).map_err(io_error("flush the directory of", path))
+    fs_atomic::write_private(path, bytes).map_err(io_error("write", path))
 }
 
 /// Copies the user's original file aside, never overwriting an older backup.
@@ -568,19 +431,7 @@ fn write_backup(backup_dir: &Path, settings_path: &Path, original: &str) -> Resu
 
 /// `YYYYMMDDTHHMMSSZ`, so backups sort by the time they were taken.
 fn utc_timestamp(now: SystemTime) -> String {
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+    jiff::Timestamp::try_from(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH).strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
 #[cfg(test)]
@@ -840,7 +691,7 @@ mod tests {
 
     #[test]
     fn timestamps_are_utc_civil_time() {
-        let at = |secs| utc_timestamp(UNIX_EPOCH + Duration::from_secs(secs));
+        let at = |secs| utc_timestamp(std::time::UNIX_EPOCH + Duration::from_secs(secs));
         assert_eq!(at(0), "19700101T000000Z");
         assert_eq!(at(951_782_400), "20000229T000000Z");
         assert_eq!(at(1_767_225_599), "20251231T235959Z");

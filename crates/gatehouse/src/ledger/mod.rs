@@ -49,7 +49,7 @@ CREATE INDEX requests_session ON requests (session_id);
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     if let Some(dir) = path.parent() {
         // Failure surfaces as SQLite's own "unable to open" error below.
-        let _ = crate::paths::create_private_dir(dir);
+        let _ = crate::fs_atomic::create_private_dir(dir);
     }
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
