@@ -13,6 +13,9 @@
 //! It prints Markdown tables and never asserts: on a slow machine it reports
 //! slow numbers and missed targets. Every request and wait has a deadline,
 //! and each scenario has a time budget, so the whole run stays bounded.
+//!
+//! `GATEHOUSE_BENCH_BIN=/path/to/gatehouse` measures another build (a
+//! candidate fix) with the same client and upstream.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,7 +35,7 @@ use tokio::net::TcpStream;
 
 /// Requests measured per side (direct, via) for the small-body scenarios.
 const SMALL_REQUESTS: usize = 4000;
-/// Streams measured per side for time to first byte.
+/// Streams measured per side, once for time to first byte, once whole.
 const STREAM_REQUESTS: usize = 2000;
 /// Requests measured per side with the 250 KB body.
 const LARGE_REQUESTS: usize = 600;
@@ -64,9 +67,21 @@ fn run() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
     let key = gateway_process::issue_key(home.path())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let load_before = load_average();
     let report = runtime.block_on(measure_all(&upstream, home.path(), &key))?;
+    println!("Machine: {} CPUs; load average {load_before} before, {} after.\n", cpu_count(), load_average());
     report::print(&report);
     Ok(())
+}
+
+/// The 1-minute load average: other work on the machine skews every number.
+fn load_average() -> String {
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    loadavg.split_whitespace().next().unwrap_or("?").to_string()
+}
+
+fn cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Every measurement, in an order where none disturbs the next: idle memory
@@ -74,16 +89,17 @@ fn run() -> anyhow::Result<()> {
 /// only once the long-running gateway is gone.
 async fn measure_all(upstream: &upstream::Upstream, home: &Path, key: &str) -> anyhow::Result<report::Report> {
     let (gateway, first_start) = gateway_process::Gateway::start(home, upstream.addr).await?;
+    // For attaching a profiler: `perf record -g -p <pid>`.
+    eprintln!("gateway pid {} on {}", gateway.pid, gateway.addr);
     // Let start-up allocations settle before calling the gateway idle.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let idle_rss = gateway.rss_bytes();
 
     let requests = client::Requests::new(key);
-    let targets = Targets { direct: upstream.addr, via: gateway.addr };
     let mut latencies = Vec::new();
     for scenario in scenarios(&requests) {
         eprintln!("measuring: {}", scenario.name);
-        latencies.push(compare(&scenario, targets).await);
+        latencies.push(compare(&scenario, upstream.addr, &gateway).await);
     }
     let loaded_rss = gateway.rss_bytes();
 
@@ -94,13 +110,6 @@ async fn measure_all(upstream: &upstream::Upstream, home: &Path, key: &str) -> a
     eprintln!("measuring: {COLD_STARTS} cold starts");
     let cold_starts = cold_starts(home, upstream.addr).await;
     Ok(report::Report { latencies, idle_rss, loaded_rss, held, first_start, cold_starts })
-}
-
-/// Where one side of a comparison sends its requests.
-#[derive(Clone, Copy)]
-struct Targets {
-    direct: SocketAddr,
-    via: SocketAddr,
 }
 
 /// What a scenario times in each exchange.
@@ -144,6 +153,13 @@ fn scenarios(requests: &client::Requests) -> Vec<Scenario> {
             timing: Timing::FirstFrame,
         },
         Scenario {
+            name: "stream, whole, c=1",
+            request: requests.stream.clone(),
+            concurrency: 1,
+            requests: STREAM_REQUESTS,
+            timing: Timing::WholeResponse,
+        },
+        Scenario {
             name: "250 KB body, c=1",
             request: requests.large.clone(),
             concurrency: 1,
@@ -158,16 +174,21 @@ pub struct Comparison {
     name: &'static str,
     direct: Vec<Duration>,
     via: Vec<Duration>,
+    /// The gateway's CPU time (all threads, the ledger writer included)
+    /// per request sent through it, warm-up included.
+    cpu_per_request: Option<Duration>,
     /// Why the scenario stopped short, if it did.
     error: Option<String>,
 }
 
-async fn compare(scenario: &Scenario, targets: Targets) -> Comparison {
+async fn compare(scenario: &Scenario, direct_addr: SocketAddr, gateway: &gateway_process::Gateway) -> Comparison {
     let (mut direct, mut via, mut error) = (Vec::new(), Vec::new(), None);
     let per_round = scenario.requests.div_ceil(ROUNDS);
     let budget_per_side = SCENARIO_BUDGET / (2 * ROUNDS as u32);
+    let cpu_before = gateway.cpu_time();
+    let mut rounds_run = 0;
     'rounds: for _ in 0..ROUNDS {
-        for (addr, samples) in [(targets.direct, &mut direct), (targets.via, &mut via)] {
+        for (addr, samples) in [(direct_addr, &mut direct), (gateway.addr, &mut via)] {
             let load = load::Load {
                 addr,
                 request: scenario.request.clone(),
@@ -184,8 +205,14 @@ async fn compare(scenario: &Scenario, targets: Targets) -> Comparison {
                 }
             }
         }
+        rounds_run += 1;
     }
-    Comparison { name: scenario.name, direct, via, error }
+    let sent_via = via.len() + rounds_run * scenario.concurrency * WARMUP_PER_CONNECTION;
+    let cpu_per_request = match (cpu_before, gateway.cpu_time()) {
+        (Some(before), Some(after)) if sent_via > 0 => Some(after.saturating_sub(before) / sent_via as u32),
+        _ => None,
+    };
+    Comparison { name: scenario.name, direct, via, cpu_per_request, error }
 }
 
 /// Times `COLD_STARTS` starts of the gateway, each to a 200 from `/health`.
@@ -430,8 +457,15 @@ mod held {
 mod gateway_process {
     use super::*;
 
+    /// The `gatehouse` built with this bench, or `$GATEHOUSE_BENCH_BIN` to
+    /// measure another build (a candidate fix) against the same client.
+    fn binary() -> PathBuf {
+        std::env::var_os("GATEHOUSE_BENCH_BIN")
+            .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gatehouse")), PathBuf::from)
+    }
+
     fn command(home: &Path) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        let mut command = tokio::process::Command::new(binary());
         command
             .env("GATEHOUSE_HOME", home)
             // Keep the gateway off the user's real Claude Code directory.
@@ -445,7 +479,7 @@ mod gateway_process {
 
     /// Issues a gateway key for the bench's client.
     pub fn issue_key(home: &Path) -> anyhow::Result<String> {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        let output = std::process::Command::new(binary())
             .args(["keys", "issue", "bench"])
             .env("GATEHOUSE_HOME", home)
             .output()
@@ -459,7 +493,7 @@ mod gateway_process {
     pub struct Gateway {
         child: tokio::process::Child,
         pub addr: SocketAddr,
-        pid: u32,
+        pub pid: u32,
         /// Held so the gateway never writes into a closed pipe.
         _stdout: BufReader<tokio::process::ChildStdout>,
     }
@@ -504,6 +538,17 @@ mod gateway_process {
             Some(kib * 1024)
         }
 
+        /// On-CPU time of all its threads so far, from `/proc/<pid>/task/*/schedstat`
+        /// (nanoseconds, unlike the tick-grained `/proc/<pid>/stat`).
+        pub fn cpu_time(&self) -> Option<Duration> {
+            let mut total = 0;
+            for task in std::fs::read_dir(format!("/proc/{}/task", self.pid)).ok()? {
+                let schedstat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+                total += schedstat.split_whitespace().next()?.parse::<u64>().ok()?;
+            }
+            Some(Duration::from_nanos(total))
+        }
+
         /// SIGTERM, as the tray app stops it, then waits for a clean exit.
         pub async fn stop(mut self) -> anyhow::Result<()> {
             // SAFETY: kill(2) with a pid we spawned and have not yet reaped,
@@ -513,8 +558,8 @@ mod gateway_process {
                 bail!("cannot signal the gateway: {}", std::io::Error::last_os_error());
             }
             match tokio::time::timeout(DEADLINE, self.child.wait()).await {
-                Ok(status) if status?.success() => Ok(()),
-                Ok(status) => bail!("the gateway exited with {status:?}"),
+                Ok(status) if status.as_ref().is_ok_and(|s| s.success()) => Ok(()),
+                Ok(status) => bail!("the gateway exited with {:?}", status?),
                 Err(_) => {
                     self.child.kill().await?;
                     bail!("the gateway did not stop within {DEADLINE:?} of SIGTERM")
@@ -670,7 +715,7 @@ mod upstream {
         let headers = response.headers_mut();
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         for (name, value) in RESPONSE_HEADERS {
-            headers.insert(*name, HeaderValue::from_static(*value));
+            headers.insert(*name, HeaderValue::from_static(value));
         }
         response
     }
@@ -899,13 +944,13 @@ mod report {
     fn print_latencies(comparisons: &[Comparison]) {
         println!("## Latency (ms)\n");
         println!(
-            "| Scenario | n (each side) | direct p50 | via p50 | **added p50** | direct p99 | via p99 | **added p99** |"
+            "| Scenario | n (each side) | direct p50 | via p50 | **added p50** | direct p99 | via p99 | **added p99** | gateway CPU µs/req |"
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for c in comparisons {
             let at = |samples: &[Duration], p| cell(percentile(samples, p).map(ms));
             println!(
-                "| {} | {} | {} | {} | **{}** | {} | {} | **{}** |",
+                "| {} | {} | {} | {} | **{}** | {} | {} | **{}** | {} |",
                 c.name,
                 c.direct.len().min(c.via.len()),
                 at(&c.direct, 50.0),
@@ -914,6 +959,7 @@ mod report {
                 at(&c.direct, 99.0),
                 at(&c.via, 99.0),
                 cell(added(c, 99.0)),
+                c.cpu_per_request.map_or_else(|| "–".to_string(), |d| format!("{:.0}", d.as_secs_f64() * 1e6)),
             );
         }
         for c in comparisons.iter().filter(|c| c.error.is_some()) {

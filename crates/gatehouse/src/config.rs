@@ -32,6 +32,7 @@ pub struct Config {
     /// Gateway keys, by name. Several entries may share a name.
     pub keys: Vec<GatewayKeyEntry>,
     pub pricing: PricingConfig,
+    pub supervisor: SupervisorConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +89,48 @@ impl Default for AnthropicConfig {
         AnthropicConfig {
             base_url: "https://api.anthropic.com".to_string(),
             api_key_env: DEFAULT_API_KEY_ENV.to_string(),
+        }
+    }
+}
+
+/// How the desktop app runs and watches the gateway (see [`crate::supervisor`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupervisorConfig {
+    /// The `gatehouse` executable to run. Unset: the one next to the app,
+    /// else the first on `PATH`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gatehouse_bin: Option<PathBuf>,
+    /// Seconds the gateway may be unhealthy before Claude Code's settings
+    /// are pointed back at Anthropic directly (fail-open).
+    pub fail_open_after_secs: u64,
+    /// Seconds a starting gateway has to answer `/health`, and a running one
+    /// may stop answering before it is restarted.
+    pub health_timeout_secs: u64,
+    /// Milliseconds before the first restart after a crash; doubles each time.
+    pub restart_delay_ms: u64,
+    /// The longest wait between restarts, in seconds.
+    pub restart_delay_max_secs: u64,
+    /// After this many crashes within `crash_window_secs`, stop restarting
+    /// and show the error (at least 1; 1 means never restart).
+    pub crash_limit: u32,
+    pub crash_window_secs: u64,
+    /// Seconds a stopping gateway gets after SIGTERM before it is killed.
+    /// Longer than the gateway's own 10 s grace for in-flight responses.
+    pub stop_timeout_secs: u64,
+}
+
+impl Default for SupervisorConfig {
+    fn default() -> Self {
+        SupervisorConfig {
+            gatehouse_bin: None,
+            fail_open_after_secs: 10,
+            health_timeout_secs: 20,
+            restart_delay_ms: 500,
+            restart_delay_max_secs: 30,
+            crash_limit: 5,
+            crash_window_secs: 120,
+            stop_timeout_secs: 15,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! to read its `/status`. Short timeouts: a gateway that does not answer in
 //! a couple of seconds is reported as down rather than waited for.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::gateway::GatewayStatus;
@@ -17,23 +18,48 @@ pub enum ProbeError {
     BadAnswer { url: String, status: u16 },
 }
 
+/// One runtime and client for every probe of the process. The tray polls
+/// `/health` every few seconds; building a client each time would reload
+/// the TLS roots (milliseconds of CPU) for a plain loopback request.
+struct Prober {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+fn prober() -> Result<&'static Prober, String> {
+    static PROBER: OnceLock<Result<Prober, String>> = OnceLock::new();
+    PROBER
+        .get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("gateway-probe")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start an async runtime: {e}"))?;
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .no_proxy()
+                .build()
+                .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+            Ok(Prober { runtime, client })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// GETs `url`. Blocking: call it from a plain thread, never from inside an
+/// async runtime.
 fn get(url: &str) -> Result<String, ProbeError> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
-        ProbeError::Unreachable { url: url.to_string(), reason: format!("cannot start an async runtime: {e}") }
-    })?;
-    runtime.block_on(async {
-        let unreachable = |e: reqwest::Error| ProbeError::Unreachable {
-            url: url.to_string(),
-            reason: crate::gateway::proxy::describe_reqwest_error(&e),
-        };
-        let client =
-            reqwest::Client::builder().timeout(Duration::from_secs(2)).no_proxy().build().map_err(unreachable)?;
-        let response = client.get(url).send().await.map_err(unreachable)?;
+    let unreachable = |reason: String| ProbeError::Unreachable { url: url.to_string(), reason };
+    let prober = prober().map_err(unreachable)?;
+    prober.runtime.block_on(async {
+        let failed = |e: reqwest::Error| unreachable(crate::gateway::proxy::describe_reqwest_error(&e));
+        let response = prober.client.get(url).send().await.map_err(failed)?;
         let status = response.status();
         if !status.is_success() {
             return Err(ProbeError::BadAnswer { url: url.to_string(), status: status.as_u16() });
         }
-        response.text().await.map_err(unreachable)
+        response.text().await.map_err(failed)
     })
 }
 

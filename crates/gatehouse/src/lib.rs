@@ -3,14 +3,17 @@
 //! The `gatehouse` binary and the Tauri shell are thin layers over this
 //! library. Each module opens with a comment describing its one concept.
 
+pub mod app_state;
 pub mod auth;
 pub mod claude_code;
 pub mod cli;
 pub mod config;
+pub mod desktop;
 pub mod fs_atomic;
 pub mod gateway;
 pub mod gateway_client;
 pub mod ledger;
 pub mod paths;
 pub mod pricing;
+pub mod supervisor;
 pub mod usage;

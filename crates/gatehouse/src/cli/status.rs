@@ -6,9 +6,8 @@ use serde::Serialize;
 use crate::claude_code::doctor::{self, ClaudeCodeStatus};
 use crate::config::Config;
 use crate::gateway::GatewayStatus;
-use crate::gateway::ratelimit::Window;
 use crate::gateway::runner::RuntimeInfo;
-use crate::ledger::{self, query};
+use crate::ledger::query;
 use crate::paths::Paths;
 
 #[derive(Serialize)]
@@ -27,7 +26,7 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<()> {
         Err(error) => (None, Some(error.to_string())),
     };
     let claude_code = doctor::status(&std::env::current_dir()?, true)?;
-    let today = today(paths)?;
+    let today = query::today(&paths.ledger_file())?;
     let overall = Overall { gateway_url, gateway, gateway_error, claude_code, today };
     if json {
         println!("{}", serde_json::to_string_pretty(&overall)?);
@@ -58,8 +57,8 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<()> {
                         .map(|c| format!(" (deciding window: {c})"))
                         .unwrap_or_default()
                 );
-                println!("  5-hour window: {}", describe_window(&limits.five_hour));
-                println!("  weekly window: {}", describe_window(&limits.seven_day));
+                println!("  5-hour window: {}", limits.five_hour.describe());
+                println!("  weekly window: {}", limits.seven_day.describe());
                 if let Some(seconds) = limits.retry_after_secs {
                     println!("  retry after: {seconds} s");
                 }
@@ -71,29 +70,6 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<()> {
     let flag = if overall.today.unpriced_requests > 0 { " (plus requests with no known price)" } else { "" };
     println!("Today: ${:.4} at API prices · {} requests{flag}", overall.today.cost_usd, overall.today.requests);
     Ok(())
-}
-
-fn today(paths: &Paths) -> anyhow::Result<query::Totals> {
-    let zone = jiff::tz::TimeZone::system();
-    let midnight = jiff::Zoned::now().with_time_zone(zone.clone()).date().to_zoned(zone)?.timestamp();
-    let range = query::Range { since_ms: Some(midnight.as_millisecond()), until_ms: None };
-    Ok(match ledger::open_read_only(&paths.ledger_file())? {
-        Some(conn) => query::report(&conn, range, None)?.total,
-        None => query::Totals::default(),
-    })
-}
-
-/// "42% · resets 14:00" in local time.
-pub fn describe_window(window: &Window) -> String {
-    let used = window.utilization.map_or_else(|| "unknown".to_string(), |u| format!("{:.0}%", u * 100.0));
-    let reset = window
-        .resets_at
-        .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::system()).strftime("%a %H:%M").to_string());
-    match reset {
-        Some(reset) => format!("{used} · resets {reset}"),
-        None => used,
-    }
 }
 
 fn human_duration(secs: u64) -> String {

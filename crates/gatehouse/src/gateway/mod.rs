@@ -149,6 +149,7 @@ impl Gateway {
             .connect_timeout(Duration::from_secs(config.gateway.connect_timeout_secs))
             .read_timeout(Duration::from_secs(config.gateway.idle_timeout_secs))
             .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
             // An HTTP(S)_PROXY meant for the user's browser must not capture
             // traffic to the upstream or to a loopback test server.
             .no_proxy()
@@ -269,6 +270,13 @@ pub async fn serve(
     *gateway.listen.lock().unwrap_or_else(|p| p.into_inner()) = listener.local_addr().ok();
     let stopping = Arc::new(tokio::sync::Notify::new());
     let notify = stopping.clone();
+    // Without TCP_NODELAY each small SSE event waits for the client's delayed
+    // ACK (~40 ms on Linux) before it leaves: streaming would stutter.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {error}");
+        }
+    });
     let server = axum::serve(listener, router(gateway)).with_graceful_shutdown(async move {
         shutdown.await;
         notify.notify_one();

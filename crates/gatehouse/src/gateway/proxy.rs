@@ -238,7 +238,11 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
             "the request body is larger than the gateway's limit of {limit} bytes; shorten the conversation \
              (e.g. /compact in Claude Code) or raise `[gateway] max_body_bytes`"
         );
-        error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::RequestTooLarge, &message)
+        let mut response = error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::RequestTooLarge, &message);
+        // The rest of the body is never read, so this connection cannot carry
+        // another request; say so, or the client may reuse it and fail.
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
     };
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());

@@ -24,6 +24,27 @@ pub struct Window {
     pub status: Option<String>,
 }
 
+impl Window {
+    /// "42% · resets 14:00" in local time; the weekday is added when the
+    /// reset is not today ("resets Sat 14:00").
+    pub fn describe(&self) -> String {
+        self.describe_at(&jiff::Zoned::now())
+    }
+
+    fn describe_at(&self, now: &jiff::Zoned) -> String {
+        let used = self.utilization.map_or_else(|| "unknown".to_string(), |u| format!("{:.0}%", u * 100.0));
+        let reset = self.resets_at.and_then(|secs| jiff::Timestamp::from_second(secs).ok()).map(|t| {
+            let local = t.to_zoned(now.time_zone().clone());
+            let format = if local.date() == now.date() { "%H:%M" } else { "%a %H:%M" };
+            local.strftime(format).to_string()
+        });
+        match reset {
+            Some(reset) => format!("{used} · resets {reset}"),
+            None => used,
+        }
+    }
+}
+
 /// The latest rate-limit headers seen, raw and interpreted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RateLimitSnapshot {
@@ -58,7 +79,11 @@ impl RateLimitSnapshot {
                 self.retry_after_secs = value.trim().parse().ok();
                 seen = true;
             } else if name.starts_with(PREFIX) {
-                self.headers.insert(name.to_string(), value.to_string());
+                // Most values repeat from response to response: only allocate
+                // when one changes.
+                if self.headers.get(name).is_none_or(|known| known != value) {
+                    self.headers.insert(name.to_string(), value.to_string());
+                }
                 if let Some(field) = name.strip_prefix(UNIFIED) {
                     self.apply_unified(field, value.trim());
                 }
@@ -129,6 +154,17 @@ mod tests {
         assert_eq!(snapshot.seven_day.resets_at, Some(1764300000));
         assert_eq!(snapshot.retry_after_secs, Some(120));
         assert_eq!(snapshot.headers.len(), 7);
+    }
+
+    #[test]
+    fn windows_are_described_in_local_time() {
+        let zone = jiff::tz::TimeZone::fixed(jiff::tz::offset(2));
+        let now = jiff::Timestamp::from_second(1_763_800_000).unwrap().to_zoned(zone); // Sat 10:26 +02
+        let soon = Window { utilization: Some(0.423), resets_at: Some(1_763_800_000 + 3600), status: None };
+        assert_eq!(soon.describe_at(&now), "42% · resets 11:26");
+        let later = Window { utilization: Some(0.17), resets_at: Some(1_763_800_000 + 2 * 86_400), status: None };
+        assert_eq!(later.describe_at(&now), "17% · resets Mon 10:26");
+        assert_eq!(Window::default().describe_at(&now), "unknown");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! no price are counted separately and named, so an unknown model is never
 //! passed off as free.
 
+use std::path::Path;
+
 use rusqlite::{Connection, params_from_iter, types::Value};
 use serde::Serialize;
 
@@ -132,6 +134,17 @@ pub fn report(conn: &Connection, range: Range, group_by: Option<GroupBy>) -> rus
         }
     };
     Ok(Report { total, groups })
+}
+
+/// Totals since local midnight; zero when no ledger exists yet.
+pub fn today(ledger_path: &Path) -> anyhow::Result<Totals> {
+    let zone = jiff::tz::TimeZone::system();
+    let midnight = jiff::Zoned::now().with_time_zone(zone.clone()).date().to_zoned(zone)?.timestamp();
+    let range = Range { since_ms: Some(midnight.as_millisecond()), until_ms: None };
+    Ok(match super::open_read_only(ledger_path)? {
+        Some(conn) => report(&conn, range, None)?.total,
+        None => Totals::default(),
+    })
 }
 
 /// An empty report, for when no ledger exists yet.

@@ -23,6 +23,8 @@ use crate::pricing::PriceTable;
 
 /// Largest number of rows committed in one transaction.
 const MAX_BATCH: usize = 512;
+/// How long the writer waits for more rows before committing a batch.
+const COALESCE_FOR: Duration = Duration::from_millis(25);
 /// How often unresolved sessions are looked up again.
 const PROJECT_RETRY_EVERY: Duration = Duration::from_secs(2);
 /// How long a session's project is looked for before giving up.
@@ -80,7 +82,16 @@ fn run(mut conn: Connection, prices: PriceTable, mut projects: ProjectResolver, 
         let disconnected = match next {
             Ok(first) => {
                 batch.push(first);
-                batch.extend(rx.try_iter().take(MAX_BATCH - 1));
+                // Under load, let a few more rows arrive so that one fsync
+                // covers many requests; idle, this adds only a short delay
+                // before a row becomes visible.
+                let deadline = Instant::now() + COALESCE_FOR;
+                while batch.len() < MAX_BATCH {
+                    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
                 false
             }
             Err(mpsc::RecvTimeoutError::Timeout) => false,

@@ -1,0 +1,12 @@
+//! The desktop app's behaviour, without a GUI.
+//!
+//! The Tauri shell only wires this module to the tray, the window and the
+//! operating system. Here live the [`snapshot`] of what the app shows, the
+//! tray [`menu`] drawn from it, the [`notice`]s worth a notification, and
+//! the [`service`] whose methods the tray items and the window's buttons
+//! call. All of it is tested without a display.
+
+pub mod menu;
+pub mod notice;
+pub mod service;
+pub mod snapshot;

@@ -1,0 +1,255 @@
+//! What the tray items and the window's buttons do.
+//!
+//! [`DesktopService`] ties the supervisor (the gateway child process), the
+//! app's remembered switches, Claude Code's settings and Claude Code's login
+//! together, so the shell's commands are one call each. It also gathers the
+//! [`Snapshot`] and watches for changes, so the tray and the window follow
+//! requests as they land.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::sync::broadcast;
+
+use super::snapshot::{ClaudeCodeView, LoginView, Snapshot};
+use crate::app_state::ClaudeTarget;
+use crate::claude_code::login::{CodeOutcome, LoginSession};
+use crate::claude_code::{cli_binary, doctor};
+use crate::config::Config;
+use crate::ledger::query;
+use crate::paths::Paths;
+use crate::supervisor::{GatewayState, Supervisor, SupervisorEvent, SupervisorOptions};
+
+/// How often the watcher looks for new requests and state changes.
+const REFRESH_EVERY: Duration = Duration::from_secs(1);
+/// How often `claude auth status` is asked again; it starts a process.
+const LOGIN_REFRESH_EVERY: Duration = Duration::from_secs(300);
+/// Lines of the gateway's log the window shows.
+const LOG_TAIL_LINES: usize = 200;
+
+/// The desktop app's behaviour, shared by the tray and the window.
+pub struct DesktopService {
+    paths: Paths,
+    supervisor: Supervisor,
+    login: Mutex<LoginView>,
+    login_session: Mutex<Option<LoginSession>>,
+    start_at_login: AtomicBool,
+    wake: Sender<()>,
+    woken: Mutex<Option<Receiver<()>>>,
+}
+
+impl DesktopService {
+    /// Starts the supervisor (not yet the gateway: see [`Self::launch`]).
+    pub fn new(options: SupervisorOptions) -> anyhow::Result<Arc<DesktopService>> {
+        let paths = options.paths.clone();
+        let supervisor = Supervisor::new(options)?;
+        let (wake, woken) = mpsc::channel();
+        Ok(Arc::new(DesktopService {
+            paths,
+            supervisor,
+            login: Mutex::new(LoginView::Unknown),
+            login_session: Mutex::new(None),
+            start_at_login: AtomicBool::new(false),
+            wake,
+            woken: Mutex::new(Some(woken)),
+        }))
+    }
+
+    /// At launch: the proxy comes back as the user left it (on, the very
+    /// first time). Claude Code is configured only when the user asks.
+    pub fn launch(&self) -> anyhow::Result<()> {
+        let result = self.supervisor.resume_last_state();
+        self.nudge();
+        Ok(result?)
+    }
+
+    /// What the user may want to be told about, from now on.
+    pub fn events(&self) -> broadcast::Receiver<SupervisorEvent> {
+        self.supervisor.subscribe()
+    }
+
+    /// Gathers everything the tray and the window show.
+    pub fn snapshot(&self) -> Snapshot {
+        let app_state = self.supervisor.app_state();
+        let gateway = self.supervisor.state();
+        // The windows are what the gateway last saw in Anthropic's headers.
+        let limits = match &gateway {
+            GatewayState::Running { base_url, .. } => crate::gateway_client::status(base_url).ok(),
+            _ => None,
+        }
+        .map(|status| status.rate_limits)
+        .filter(|limits| !limits.is_empty());
+        Snapshot {
+            gateway,
+            proxy_enabled: app_state.proxy_enabled == Some(true),
+            claude_code_paused: app_state
+                .suspended
+                .iter()
+                .find(|suspended| suspended.target == ClaudeTarget::User)
+                .map(|suspended| suspended.reason),
+            keep_gateway_after_quit: app_state.keep_gateway_after_quit,
+            start_at_login: self.start_at_login.load(Ordering::Relaxed),
+            today: query::today(&self.paths.ledger_file()).map_err(|e| format!("{e:#}")),
+            five_hour: limits.as_ref().map(|l| l.five_hour.clone()),
+            seven_day: limits.map(|l| l.seven_day),
+            claude_code: self.claude_code_view(),
+            login: lock(&self.login).clone(),
+            config_error: Config::load(&self.paths.config_file()).err().map(|e| e.to_string()),
+        }
+    }
+
+    fn claude_code_view(&self) -> ClaudeCodeView {
+        // The desktop app has no project of its own: it configures Claude
+        // Code's user settings. Gatehouse's state directory stands in for the
+        // project, so no project's files are mistaken for the user's.
+        match doctor::status(&self.paths.state_dir, false) {
+            Ok(status) => ClaudeCodeView {
+                configured: status.configured,
+                base_url: status.effective_base_url,
+                warnings: status.warnings,
+            },
+            Err(error) => ClaudeCodeView { warnings: vec![format!("{error:#}")], ..ClaudeCodeView::default() },
+        }
+    }
+
+    /// The "Proxy" switch: starts or stops the gateway, and remembers the
+    /// choice for the next launch. Stopping takes Claude Code off the
+    /// gateway first, so it is never left pointing at a dead port.
+    pub fn set_proxy(&self, enabled: bool) -> anyhow::Result<()> {
+        let result = if enabled { self.supervisor.start() } else { self.supervisor.stop() };
+        self.nudge();
+        Ok(result?)
+    }
+
+    /// The "Claude Code uses Gatehouse" switch, with the core's configure
+    /// and remove semantics (user settings, only Gatehouse's keys).
+    pub fn set_claude_code(&self, enabled: bool) -> anyhow::Result<()> {
+        let result = if enabled {
+            self.supervisor.configure_claude_code(ClaudeTarget::User).map(drop)
+        } else {
+            self.supervisor.remove_claude_code(ClaudeTarget::User).map(drop)
+        };
+        self.nudge();
+        Ok(result?)
+    }
+
+    pub fn restart_gateway(&self) -> anyhow::Result<()> {
+        let result = self.supervisor.restart();
+        self.nudge();
+        Ok(result?)
+    }
+
+    pub fn set_keep_gateway_after_quit(&self, keep: bool) -> anyhow::Result<()> {
+        let result = self.supervisor.set_keep_gateway_after_quit(keep);
+        self.nudge();
+        Ok(result?)
+    }
+
+    /// Records whether the app starts at login; the shell owns that switch.
+    pub fn note_start_at_login(&self, enabled: bool) {
+        self.start_at_login.store(enabled, Ordering::Relaxed);
+        self.nudge();
+    }
+
+    /// Asks `claude auth status` again (it starts a process: call it off the UI thread).
+    pub fn refresh_login(&self) {
+        let view = LoginView::from_status(cli_binary::auth_status());
+        *lock(&self.login) = view;
+        self.nudge();
+    }
+
+    /// Starts `claude auth login`; returns the sign-in URL it printed.
+    pub fn start_login(&self) -> anyhow::Result<String> {
+        let session = LoginSession::start()?;
+        let url = session.url().to_string();
+        // Replacing an earlier session ends its `claude auth login`.
+        *lock(&self.login_session) = Some(session);
+        Ok(url)
+    }
+
+    /// The running sign-in's URL, to open again.
+    pub fn sign_in_url(&self) -> Option<String> {
+        lock(&self.login_session).as_ref().map(|session| session.url().to_string())
+    }
+
+    /// Passes the code from the sign-in page to Claude Code. On success the
+    /// session ends and the login is asked again; a refused code keeps the
+    /// session open for another try.
+    pub fn submit_login_code(&self, code: &str) -> anyhow::Result<CodeOutcome> {
+        let mut session = lock(&self.login_session);
+        let running = session.as_mut().context("no sign-in is in progress; choose \"Log in to Claude…\" first")?;
+        let outcome = running.submit_code(code);
+        if !matches!(outcome, Ok(CodeOutcome::Refused(_))) {
+            *session = None;
+            drop(session);
+            self.refresh_login();
+        }
+        Ok(outcome?)
+    }
+
+    pub fn cancel_login(&self) {
+        *lock(&self.login_session) = None;
+    }
+
+    /// The last lines of the gateway's log.
+    pub fn log_tail(&self) -> Vec<String> {
+        self.supervisor.log_tail(LOG_TAIL_LINES)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.supervisor.log_path().to_path_buf()
+    }
+
+    /// Stops the gateway and restores Claude Code, unless the user chose to
+    /// keep the gateway running after quit.
+    pub fn quit(&self) -> anyhow::Result<()> {
+        self.cancel_login();
+        let keep = self.supervisor.app_state().keep_gateway_after_quit;
+        Ok(self.supervisor.shutdown_for_quit(keep)?)
+    }
+
+    /// Calls `on_change` with a fresh snapshot whenever what the app shows
+    /// changes: a request landed, the gateway changed state, a switch moved.
+    /// Runs on its own thread; the first snapshot is delivered at once.
+    pub fn watch(self: &Arc<Self>, mut on_change: impl FnMut(&Snapshot) + Send + 'static) {
+        let Some(woken) = lock(&self.woken).take() else {
+            tracing::warn!("the desktop service is already being watched");
+            return;
+        };
+        let service = Arc::clone(self);
+        std::thread::spawn(move || {
+            let mut login_checked: Option<Instant> = None;
+            let mut last: Option<Snapshot> = None;
+            loop {
+                let snapshot = service.snapshot();
+                if last.as_ref() != Some(&snapshot) {
+                    on_change(&snapshot);
+                    last = Some(snapshot);
+                }
+                // After the first snapshot, so the tray shows at once; the
+                // new login shows on the next round.
+                if login_checked.is_none_or(|checked| checked.elapsed() >= LOGIN_REFRESH_EVERY) {
+                    service.refresh_login();
+                    login_checked = Some(Instant::now());
+                }
+                let _ = woken.recv_timeout(REFRESH_EVERY);
+                while woken.try_recv().is_ok() {}
+            }
+        });
+    }
+
+    /// Makes the watcher refresh now rather than at its next tick.
+    fn nudge(&self) {
+        let _ = self.wake.send(());
+    }
+}
+
+/// A poisoned lock only means another thread panicked mid-update of plain
+/// data; the data is still the best there is.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,104 @@
+//! One picture of everything the tray and the window show.
+//!
+//! A [`Snapshot`] is plain data: the gateway's state, the user's switches,
+//! today's spend, the subscription windows, whether Claude Code goes
+//! through Gatehouse, and the Claude login. The tray menu and the window are
+//! both drawn from it, so they never disagree, and it is serialised as-is
+//! for the window's page.
+
+use serde::Serialize;
+
+use crate::app_state::SuspendReason;
+use crate::claude_code::cli_binary::{self, AuthStatus};
+use crate::gateway::ratelimit::Window;
+use crate::ledger::query::Totals;
+use crate::supervisor::GatewayState;
+
+/// The Claude login, which belongs to Claude Code.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LoginView {
+    /// Not asked yet (`claude auth status` runs off the UI thread).
+    Unknown,
+    NotInstalled {
+        hint: String,
+    },
+    LoggedOut,
+    /// `plan` is e.g. "Max", or `None` for an API (Console) account.
+    LoggedIn {
+        plan: Option<String>,
+    },
+    /// `claude auth status` could not be asked.
+    Error {
+        message: String,
+    },
+}
+
+impl LoginView {
+    /// Interprets the outcome of `claude auth status --json`.
+    pub fn from_status(status: Result<AuthStatus, String>) -> LoginView {
+        match status {
+            Ok(status) if status.logged_in => LoginView::LoggedIn { plan: status.subscription_type.map(capitalize) },
+            Ok(_) => LoginView::LoggedOut,
+            Err(_) if cli_binary::find().is_none() => {
+                LoginView::NotInstalled { hint: cli_binary::INSTALL_HINT.to_string() }
+            }
+            Err(message) => LoginView::Error { message },
+        }
+    }
+}
+
+fn capitalize(word: String) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
+
+/// Whether Claude Code goes through Gatehouse (user settings).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ClaudeCodeView {
+    pub configured: bool,
+    /// The gateway URL Claude Code's settings point at.
+    pub base_url: Option<String>,
+    /// Anything that bypasses the gateway or replaces the subscription login.
+    pub warnings: Vec<String>,
+}
+
+/// Everything the tray and the window show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    pub gateway: GatewayState,
+    /// The "Proxy" switch: whether the user wants the gateway running.
+    pub proxy_enabled: bool,
+    /// Why the app took Claude Code off the gateway for now (the gateway is
+    /// unhealthy, the proxy is off); it puts it back when the gateway is.
+    pub claude_code_paused: Option<SuspendReason>,
+    pub keep_gateway_after_quit: bool,
+    pub start_at_login: bool,
+    /// Today's spend, or why it could not be read.
+    pub today: Result<Totals, String>,
+    pub five_hour: Option<Window>,
+    pub seven_day: Option<Window>,
+    pub claude_code: ClaudeCodeView,
+    pub login: LoginView,
+    /// `config.toml` could not be read, with its file and line.
+    pub config_error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_login_is_read_from_claude_auth_status() {
+        let max = AuthStatus {
+            logged_in: true,
+            subscription_type: Some("max".into()),
+            plan_tier: Some("max_20x".into()),
+            ..AuthStatus::default()
+        };
+        assert_eq!(LoginView::from_status(Ok(max)), LoginView::LoggedIn { plan: Some("Max".into()) });
+        let console = AuthStatus { logged_in: true, auth_method: Some("console".into()), ..AuthStatus::default() };
+        assert_eq!(LoginView::from_status(Ok(console)), LoginView::LoggedIn { plan: None });
+        assert_eq!(LoginView::from_status(Ok(AuthStatus::default())), LoginView::LoggedOut);
+    }
+}

@@ -1,0 +1,491 @@
+//! The supervisor with real processes: the real `gatehouse` binary as the
+//! gateway, a real loopback upstream behind it, and real Claude Code
+//! settings files in temporary directories.
+//!
+//! Every test has its own `GATEHOUSE_HOME`, port and Claude directory, so
+//! they run in parallel. Nothing waits a fixed time: each step polls for
+//! the expected state with a generous deadline and, on failure, prints the
+//! state and the gateway's log.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gatehouse::app_state::{ClaudeTarget, SuspendReason};
+use gatehouse::gateway::runner::RuntimeInfo;
+use gatehouse::gateway_client;
+use gatehouse::supervisor::{GatewayState, Supervisor, SupervisorError, SupervisorEvent, SupervisorOptions};
+use tempfile::TempDir;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+const GATEHOUSE: &str = env!("CARGO_BIN_EXE_gatehouse");
+
+/// A Gatehouse home with a config that runs the real binary on a free port.
+struct Home {
+    dir: TempDir,
+    port: u16,
+}
+
+impl Home {
+    fn new(extra_config: &str) -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let upstream = upstream();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            format!(
+                "[gateway]\nport = {port}\n\n[anthropic]\nbase_url = \"http://127.0.0.1:{upstream}\"\n\n\
+                 [supervisor]\ngatehouse_bin = \"{GATEHOUSE}\"\nrestart_delay_ms = 50\n{extra_config}"
+            ),
+        )
+        .unwrap();
+        Home { dir, port }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn options(&self) -> SupervisorOptions {
+        let mut options = SupervisorOptions::under(self.path());
+        options.env.push(("CLAUDE_CONFIG_DIR".into(), self.path().join("claude").into()));
+        // Never look at the real user's Claude Code settings from a test.
+        options.claude_code.clear();
+        options
+    }
+
+    fn supervisor(&self) -> Supervisor {
+        Supervisor::new(self.options()).unwrap()
+    }
+
+    fn paths(&self) -> gatehouse::paths::Paths {
+        gatehouse::paths::Paths::under(self.path())
+    }
+
+    /// Starts `gatehouse gateway run` the way an earlier run of the app
+    /// would have left it: not a child of any supervisor.
+    fn orphan(&self, port: u16) -> Child {
+        let child = Command::new(GATEHOUSE)
+            .args(["gateway", "run", "--port", &port.to_string()])
+            .env("GATEHOUSE_HOME", self.path())
+            .env("CLAUDE_CONFIG_DIR", self.path().join("claude"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        poll("the orphan gateway to be ready", || {
+            RuntimeInfo::read(&self.paths())
+                .filter(|info| info.pid == pid && gateway_client::health(&info.base_url).is_ok())
+        });
+        child
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A stand-in Anthropic API on loopback: answers every request with a
+/// fixed model list.
+fn upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || answer(stream));
+        }
+    });
+    port
+}
+
+fn answer(mut stream: TcpStream) {
+    let mut request = Vec::new();
+    let mut buffer = [0; 4096];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let body = r#"{"data":[{"id":"claude-from-upstream"}],"has_more":false}"#;
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes());
+}
+
+/// `GET /v1/models` through the gateway, as a client with a gateway key.
+fn proxied_request(base_url: &str, key: &str) -> String {
+    let address = base_url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(
+        stream,
+        "GET /v1/models HTTP/1.1\r\nhost: {address}\r\nx-gatehouse-key: {key}\r\nx-api-key: sk-test\r\n\
+         anthropic-version: 2023-06-01\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// Polls `check` until it returns something, or fails the test after [`DEADLINE`].
+fn poll<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for a state, and on a timeout shows the last state and the log.
+fn wait_for<T>(supervisor: &Supervisor, what: &str, mut check: impl FnMut(&GatewayState) -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        let state = supervisor.state();
+        if let Some(value) = check(&state) {
+            return value;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "timed out waiting for {what}; state: {state:?}\nlog:\n{}",
+            supervisor.log_tail(60).join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn running(supervisor: &Supervisor) -> (String, u32, bool) {
+    wait_for(supervisor, "the gateway to run", |state| match state {
+        GatewayState::Running { base_url, pid, adopted } => Some((base_url.clone(), *pid, *adopted)),
+        _ => None,
+    })
+}
+
+fn kill9(pid: u32) {
+    // SAFETY: kill(2) has no memory-safety preconditions; the pid is a gateway this test started.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) }, 0);
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie (exited, not yet reaped by its parent) counts as gone.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+}
+
+fn received(receiver: &mut tokio::sync::broadcast::Receiver<SupervisorEvent>) -> Vec<SupervisorEvent> {
+    std::iter::from_fn(|| receiver.try_recv().ok()).collect()
+}
+
+/// Waits for an event that `check` accepts, keeping every event seen.
+fn wait_for_event(
+    receiver: &mut tokio::sync::broadcast::Receiver<SupervisorEvent>,
+    seen: &mut Vec<SupervisorEvent>,
+    what: &str,
+    check: impl Fn(&SupervisorEvent) -> bool,
+) {
+    let start = Instant::now();
+    loop {
+        seen.extend(received(receiver));
+        if seen.iter().any(&check) {
+            return;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}; events: {seen:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn supervisor_is_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Supervisor>();
+}
+
+#[test]
+fn kill_9_is_followed_by_a_restart_and_requests_succeed_again() {
+    let home = Home::new("");
+    let key = gatehouse::auth::gateway_keys::issue(&home.paths().config_file(), "test", false).unwrap();
+    let supervisor = home.supervisor();
+    let mut subscription = supervisor.subscribe();
+    supervisor.start().unwrap();
+    let (base_url, pid, adopted) = running(&supervisor);
+    assert_eq!(base_url, format!("http://127.0.0.1:{}", home.port));
+    assert!(!adopted);
+    let response = proxied_request(&base_url, &key);
+    assert!(response.starts_with("HTTP/1.1 200") && response.contains("claude-from-upstream"), "{response}");
+
+    kill9(pid);
+    let (base_url, new_pid) = wait_for(&supervisor, "a restarted gateway", |state| match state {
+        GatewayState::Running { base_url, pid: new_pid, .. } if *new_pid != pid => Some((base_url.clone(), *new_pid)),
+        _ => None,
+    });
+    gateway_client::health(&base_url).unwrap();
+    let response = proxied_request(&base_url, &key);
+    assert!(response.starts_with("HTTP/1.1 200") && response.contains("claude-from-upstream"), "{response}");
+    assert_eq!(RuntimeInfo::read(&home.paths()).unwrap().pid, new_pid);
+
+    let events = received(&mut subscription);
+    assert!(
+        events.iter().any(|e| matches!(e, SupervisorEvent::Crashed { error, attempt: 1, .. }
+            if error.contains(&format!("pid {pid}")) && error.contains("SIGKILL"))),
+        "{events:?}"
+    );
+    let log = supervisor.log_tail(500).join("\n");
+    assert!(log.contains("restarting in"), "{log}");
+    supervisor.shutdown_for_quit(false).unwrap();
+    assert!(!alive(new_pid));
+}
+
+#[test]
+fn a_gateway_that_stops_answering_is_shown_unhealthy_then_replaced() {
+    let home = Home::new("health_timeout_secs = 2\n");
+    let supervisor = home.supervisor();
+    supervisor.start().unwrap();
+    let (_, pid, _) = running(&supervisor);
+    // SIGSTOP: the process is alive and its socket accepts connections, but nothing answers.
+    // SAFETY: kill(2) has no memory-safety preconditions; the pid is the gateway this test started.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) }, 0);
+    wait_for(&supervisor, "the Unhealthy state", |state| match state {
+        GatewayState::Unhealthy { pid: unhealthy, .. } => (*unhealthy == pid).then_some(()),
+        _ => None,
+    });
+    let new_pid = wait_for(&supervisor, "a replacement gateway", |state| match state {
+        GatewayState::Running { pid: new_pid, .. } if *new_pid != pid => Some(*new_pid),
+        _ => None,
+    });
+    assert!(!alive(pid));
+    let log = supervisor.log_tail(100).join("\n");
+    assert!(
+        log.contains(&format!("the gateway (pid {pid}) stopped answering /health for 2 s and was killed")),
+        "{log}"
+    );
+    supervisor.shutdown_for_quit(false).unwrap();
+    assert!(!alive(new_pid));
+}
+
+#[test]
+fn a_port_held_by_another_process_is_an_error_naming_it() {
+    let home = Home::new("");
+    let holder = TcpListener::bind(("127.0.0.1", home.port)).unwrap();
+    let supervisor = home.supervisor();
+    let error = supervisor.start().unwrap_err();
+    let me = std::process::id();
+    let SupervisorError::PortInUse { port, holder_pid, .. } = &error else { panic!("{error:?}") };
+    assert_eq!((*port, *holder_pid), (home.port, me));
+    let message = error.to_string();
+    // The test binary is `supervisor-<hash>`: its name and pid are in the message.
+    assert!(message.contains(&format!("pid {me}")) && message.contains("supervisor"), "{message}");
+    assert!(message.contains("config.toml"), "{message}");
+    match supervisor.state() {
+        GatewayState::Failed { reason, .. } => assert_eq!(reason, message),
+        state => panic!("{state:?}"),
+    }
+    drop(holder);
+}
+
+#[test]
+fn a_crash_loop_ends_in_the_failed_state_with_the_last_lines() {
+    let home = Home::new("");
+    let script = home.path().join("crashing-gateway");
+    std::fs::write(&script, "#!/bin/sh\necho \"fatal: simulated startup failure ($*)\" >&2\nexit 3\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    let config = config.replace(GATEHOUSE, &script.display().to_string()) + "crash_limit = 3\n";
+    std::fs::write(home.path().join("config.toml"), config).unwrap();
+
+    let supervisor = home.supervisor();
+    let mut subscription = supervisor.subscribe();
+    supervisor.start().unwrap();
+    let (reason, last_lines) = wait_for(&supervisor, "the Failed state", |state| match state {
+        GatewayState::Failed { reason, last_lines } => Some((reason.clone(), last_lines.clone())),
+        _ => None,
+    });
+    assert!(reason.contains("crashed 3 times") && reason.contains("exited with status 3"), "{reason}");
+    let lines = last_lines.join("\n");
+    assert!(lines.contains(&format!("fatal: simulated startup failure (gateway run --port {})", home.port)), "{lines}");
+    let events = received(&mut subscription);
+    assert_eq!(events.iter().filter(|e| matches!(e, SupervisorEvent::Crashed { .. })).count(), 2, "{events:?}");
+    assert!(events.iter().any(|e| matches!(e, SupervisorEvent::CrashLoop { reason: r, .. } if *r == reason)));
+    // It stays down until the user asks again.
+    assert!(matches!(supervisor.state(), GatewayState::Failed { .. }));
+}
+
+#[test]
+fn an_orphan_from_an_earlier_run_is_adopted_not_duplicated() {
+    let home = Home::new("");
+    let mut orphan = home.orphan(home.port);
+    let supervisor = home.supervisor();
+    supervisor.start().unwrap();
+    // Adoption happens during `start`: no second gateway is ever spawned.
+    let (base_url, pid, adopted) = running(&supervisor);
+    assert_eq!((pid, adopted), (orphan.id(), true));
+    assert_eq!(RuntimeInfo::read(&home.paths()).unwrap().pid, orphan.id());
+    assert!(supervisor.log_tail(50).join("\n").contains("adopted the gateway"));
+
+    // An adopted gateway is watched through its pid: its death is noticed
+    // and the supervisor starts its own.
+    kill9(orphan.id());
+    orphan.wait().unwrap();
+    let (new_url, new_pid, adopted) = wait_for(&supervisor, "a gateway of the supervisor's own", |state| match state {
+        GatewayState::Running { base_url, pid, adopted } if *pid != orphan.id() => {
+            Some((base_url.clone(), *pid, *adopted))
+        }
+        _ => None,
+    });
+    assert_eq!((new_url, adopted), (base_url, false));
+    supervisor.shutdown_for_quit(false).unwrap();
+    assert!(!alive(new_pid));
+}
+
+#[test]
+fn an_orphan_on_another_port_is_replaced() {
+    let home = Home::new("");
+    let mut orphan = home.orphan(free_port());
+    let supervisor = home.supervisor();
+    supervisor.start().unwrap();
+    let (base_url, pid, adopted) = running(&supervisor);
+    assert_ne!(pid, orphan.id());
+    assert!(!adopted);
+    assert_eq!(base_url, format!("http://127.0.0.1:{}", home.port));
+    // It was asked to stop (SIGTERM) and did: a clean exit.
+    assert!(orphan.wait().unwrap().success());
+    assert!(supervisor.log_tail(50).join("\n").contains("replacing the gateway left by an earlier run"));
+    supervisor.shutdown_for_quit(false).unwrap();
+}
+
+#[test]
+fn stop_is_graceful() {
+    let home = Home::new("");
+    let supervisor = home.supervisor();
+    supervisor.start().unwrap();
+    let (_, pid, _) = running(&supervisor);
+    supervisor.stop().unwrap();
+    assert_eq!(supervisor.state(), GatewayState::Stopped);
+    assert!(!alive(pid));
+    // Only a gateway that shut down cleanly removes its runtime file.
+    assert_eq!(RuntimeInfo::read(&home.paths()), None);
+    poll("the gateway's own shutdown lines in the log", || {
+        let log = supervisor.log_tail(100).join("\n");
+        (log.contains("SIGTERM received") && log.contains("gateway stopped")).then_some(())
+    });
+    assert_eq!(supervisor.app_state().proxy_enabled, Some(false));
+}
+
+/// A project whose `.claude/settings.local.json` the user wrote.
+fn project_with_settings() -> (TempDir, ClaudeTarget, PathBuf, &'static str) {
+    let project = tempfile::tempdir().unwrap();
+    let file = project.path().join(".claude").join("settings.local.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let original = "{\n    \"permissions\": {\"allow\": [\"Bash(cargo test:*)\"]},\n    \"model\": \"opus\"\n}\n";
+    std::fs::write(&file, original).unwrap();
+    let target = ClaudeTarget::Local { project_dir: project.path().to_path_buf() };
+    (project, target, file, original)
+}
+
+fn points_at(file: &Path, base_url: &str) -> bool {
+    let text = std::fs::read_to_string(file).unwrap();
+    text.contains(&format!("\"ANTHROPIC_BASE_URL\": \"{base_url}\"")) && text.contains("x-gatehouse-key: ghk_")
+}
+
+#[test]
+fn fail_open_unconfigures_and_then_reconfigures_a_real_settings_file() {
+    let home = Home::new("fail_open_after_secs = 1\ncrash_limit = 1\n");
+    let (_project, target, file, original) = project_with_settings();
+    let supervisor = home.supervisor();
+    let mut subscription = supervisor.subscribe();
+    supervisor.start().unwrap();
+    let (base_url, pid, _) = running(&supervisor);
+    supervisor.configure_claude_code(target.clone()).unwrap();
+    assert!(points_at(&file, &base_url));
+
+    // The gateway dies and, with restarts off, stays down.
+    kill9(pid);
+    wait_for(&supervisor, "the Failed state", |state| matches!(state, GatewayState::Failed { .. }).then_some(()));
+    // The app state is published after the file is changed.
+    poll("fail-open", || supervisor.fail_open_active().then_some(()));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    let suspended = supervisor.app_state().suspended;
+    assert_eq!((suspended.len(), suspended[0].reason, &suspended[0].target), (1, SuspendReason::Unhealthy, &target));
+
+    // Healthy again: the gateway goes back in, with a fresh key.
+    supervisor.start().unwrap();
+    let (base_url, _, _) = running(&supervisor);
+    poll("the gateway to be put back", || points_at(&file, &base_url).then_some(()));
+    poll("the app state to forget the suspension", || (!supervisor.fail_open_active()).then_some(()));
+
+    let mut events = Vec::new();
+    wait_for_event(&mut subscription, &mut events, "FailOpenApplied", |e| {
+        matches!(e, SupervisorEvent::FailOpenApplied { reason: SuspendReason::Unhealthy, settings_files }
+            if settings_files == std::slice::from_ref(&file))
+    });
+    wait_for_event(
+        &mut subscription,
+        &mut events,
+        "FailOpenReverted",
+        |e| matches!(e, SupervisorEvent::FailOpenReverted { settings_files } if settings_files == std::slice::from_ref(&file)),
+    );
+
+    // A removal by the user is final: fail-open again, then the user removes
+    // it, and recovery does not bring it back.
+    let (_, pid, _) = running(&supervisor);
+    kill9(pid);
+    poll("fail-open again", || supervisor.fail_open_active().then_some(()));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    supervisor.remove_claude_code(target).unwrap();
+    assert!(supervisor.app_state().suspended.is_empty());
+    supervisor.start().unwrap();
+    running(&supervisor);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    supervisor.shutdown_for_quit(false).unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+}
+
+#[test]
+fn quitting_with_keep_running_leaves_the_gateway_for_the_next_launch_to_adopt() {
+    let home = Home::new("");
+    let (_project, target, file, original) = project_with_settings();
+
+    let first = home.supervisor();
+    first.resume_last_state().unwrap(); // the first launch starts the proxy
+    let (base_url, pid, _) = running(&first);
+    first.configure_claude_code(target.clone()).unwrap();
+    first.set_keep_gateway_after_quit(true).unwrap();
+    first.shutdown_for_quit(first.app_state().keep_gateway_after_quit).unwrap();
+    assert_eq!(first.start(), Err(SupervisorError::Gone));
+    drop(first);
+    gateway_client::health(&base_url).unwrap();
+    assert!(points_at(&file, &base_url), "Claude Code stays on a gateway that keeps running");
+
+    let second = home.supervisor();
+    assert!(second.app_state().keep_gateway_after_quit);
+    second.resume_last_state().unwrap();
+    assert_eq!(running(&second), (base_url.clone(), pid, true));
+
+    // A normal quit restores Claude Code before stopping the gateway…
+    second.shutdown_for_quit(false).unwrap();
+    assert!(!alive(pid));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    drop(second);
+
+    // …and the next launch puts it back once the gateway runs.
+    let third = home.supervisor();
+    assert_eq!(third.app_state().suspended[0].reason, SuspendReason::Quit);
+    third.resume_last_state().unwrap();
+    let (base_url, _, adopted) = running(&third);
+    assert!(!adopted);
+    poll("Claude Code to be put back on the gateway", || points_at(&file, &base_url).then_some(()));
+    third.remove_claude_code(target).unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+}

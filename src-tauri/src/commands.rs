@@ -1,0 +1,184 @@
+//! The IPC commands the window calls, and the tray's clicks, which call the
+//! same functions.
+//!
+//! Each is one call into the core's [`DesktopService`]. Core calls block
+//! (they read files and ask processes), so they run on the blocking pool,
+//! never on the thread that draws the window and the tray.
+
+use std::sync::Arc;
+
+use gatehouse::claude_code::login::CodeOutcome;
+use gatehouse::desktop::menu::{self, Action, TrayModel};
+use gatehouse::desktop::service::DesktopService;
+use gatehouse::desktop::snapshot::Snapshot;
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use tauri_plugin_autostart::ManagerExt as _;
+use tauri_plugin_opener::OpenerExt as _;
+
+use crate::error::{Error, Result};
+
+type Service<'a> = State<'a, Arc<DesktopService>>;
+
+/// What the window draws: the snapshot, and the tray model made from it.
+#[derive(Debug, Clone, Serialize)]
+pub struct View {
+    pub snapshot: Snapshot,
+    pub tray: TrayModel,
+}
+
+impl View {
+    pub fn new(snapshot: Snapshot) -> View {
+        View { tray: menu::tray_model(&snapshot), snapshot }
+    }
+}
+
+/// The answer to a pasted sign-in code.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginReply {
+    /// Claude Code finished signing in.
+    pub done: bool,
+    pub message: String,
+}
+
+/// Runs a blocking core call off the UI thread.
+async fn blocking<T: Send + 'static>(
+    service: &Service<'_>,
+    call: impl FnOnce(&DesktopService) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T> {
+    let service = Arc::clone(service);
+    tauri::async_runtime::spawn_blocking(move || call(&service))
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+        .map_err(Error::from)
+}
+
+#[tauri::command]
+pub async fn get_state(service: Service<'_>) -> Result<View> {
+    blocking(&service, |s| Ok(View::new(s.snapshot()))).await
+}
+
+#[tauri::command]
+pub async fn set_proxy(service: Service<'_>, enabled: bool) -> Result<()> {
+    blocking(&service, move |s| s.set_proxy(enabled)).await
+}
+
+#[tauri::command]
+pub async fn set_claude_code(service: Service<'_>, enabled: bool) -> Result<()> {
+    blocking(&service, move |s| s.set_claude_code(enabled)).await
+}
+
+#[tauri::command]
+pub async fn restart_gateway(service: Service<'_>) -> Result<()> {
+    blocking(&service, DesktopService::restart_gateway).await
+}
+
+#[tauri::command]
+pub async fn set_keep_gateway_after_quit(service: Service<'_>, enabled: bool) -> Result<()> {
+    blocking(&service, move |s| s.set_keep_gateway_after_quit(enabled)).await
+}
+
+/// "Start at login": the autostart plugin writes or removes the desktop
+/// entry; the core only shows the result.
+#[tauri::command]
+pub async fn set_start_at_login<R: Runtime>(app: AppHandle<R>, service: Service<'_>, enabled: bool) -> Result<()> {
+    let autolaunch = app.autolaunch();
+    if enabled {
+        autolaunch.enable()?
+    } else {
+        autolaunch.disable()?
+    }
+    service.note_start_at_login(autolaunch.is_enabled()?);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn refresh_login(service: Service<'_>) -> Result<()> {
+    blocking(&service, |s| {
+        s.refresh_login();
+        Ok(())
+    })
+    .await
+}
+
+/// Starts Claude Code's own sign-in (`claude auth login`), which opens the
+/// browser itself; returns the sign-in URL for the window to show, which
+/// then asks for the code the page displays.
+#[tauri::command]
+pub async fn start_login(service: Service<'_>) -> Result<String> {
+    blocking(&service, DesktopService::start_login).await
+}
+
+#[tauri::command]
+pub async fn submit_login_code(service: Service<'_>, code: String) -> Result<LoginReply> {
+    let outcome = blocking(&service, move |s| s.submit_login_code(&code)).await?;
+    Ok(match outcome {
+        CodeOutcome::LoggedIn => LoginReply { done: true, message: "Signed in to Claude.".to_string() },
+        CodeOutcome::Refused(message) => LoginReply { done: false, message },
+    })
+}
+
+#[tauri::command]
+pub async fn cancel_login(service: Service<'_>) -> Result<()> {
+    blocking(&service, |s| {
+        s.cancel_login();
+        Ok(())
+    })
+    .await
+}
+
+/// Opens the running sign-in's page again, for when the browser did not open.
+#[tauri::command]
+pub async fn open_sign_in_page<R: Runtime>(app: AppHandle<R>, service: Service<'_>) -> Result<()> {
+    let url = service.sign_in_url().ok_or_else(|| Error::Core(anyhow::anyhow!("no sign-in is in progress")))?;
+    app.opener()
+        .open_url(url, None::<&str>)
+        .map_err(|source| Error::Open { what: "the sign-in page".to_string(), source })
+}
+
+#[tauri::command]
+pub async fn log_tail(service: Service<'_>) -> Result<Vec<String>> {
+    blocking(&service, |s| Ok(s.log_tail())).await
+}
+
+#[tauri::command]
+pub async fn open_log_file<R: Runtime>(app: AppHandle<R>, service: Service<'_>) -> Result<()> {
+    let path = service.log_path();
+    app.opener()
+        .open_path(path.to_string_lossy(), None::<&str>)
+        .map_err(|source| Error::Open { what: path.display().to_string(), source })
+}
+
+/// Ends the app; the exit hook in `lib.rs` stops the gateway and restores
+/// Claude Code on the way out.
+#[tauri::command]
+pub fn quit<R: Runtime>(app: AppHandle<R>) {
+    app.exit(0);
+}
+
+/// What a click on a tray item does: the same as the window's controls.
+/// `checked` is what a check item showed before the click.
+pub fn on_tray_action<R: Runtime>(app: &AppHandle<R>, action: Action, checked: bool) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let service = app.state::<Arc<DesktopService>>();
+        let result = match action {
+            Action::Proxy => set_proxy(service, !checked).await,
+            Action::ClaudeCode => set_claude_code(service, !checked).await,
+            Action::RestartGateway => restart_gateway(service).await,
+            Action::StartAtLogin => set_start_at_login(app.clone(), service, !checked).await,
+            Action::KeepGatewayAfterQuit => set_keep_gateway_after_quit(service, !checked).await,
+            Action::OpenDashboard => crate::show_window(&app),
+            Action::OpenLogs => crate::show_window(&app).and_then(|()| Ok(app.emit("show-logs", ())?)),
+            Action::Login => crate::show_window(&app).and_then(|()| Ok(app.emit("show-login", ())?)),
+            Action::Quit => {
+                quit(app.clone());
+                Ok(())
+            }
+        };
+        if let Err(error) = result {
+            tracing::warn!("{}: {error}", action.id());
+            crate::notify(&app, "Gatehouse", &error.to_string());
+        }
+    });
+}

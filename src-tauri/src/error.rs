@@ -1,0 +1,30 @@
+//! The one error type of the shell's commands.
+//!
+//! The window shows errors as text, so every variant serialises to its
+//! message. Messages come from the core, which already says what is wrong
+//! and what to do; none of them carries a secret.
+
+use serde::{Serialize, Serializer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Whatever the core reports, with its whole chain of causes.
+    #[error("{0:#}")]
+    Core(#[from] anyhow::Error),
+    #[error("{0}")]
+    Tauri(#[from] tauri::Error),
+    #[error("cannot change \"Start at login\": {0}")]
+    Autostart(#[from] tauri_plugin_autostart::Error),
+    #[error("cannot open {what}: {source}")]
+    Open { what: String, source: tauri_plugin_opener::Error },
+    #[error("the background task failed: {0}")]
+    Task(String),
+}
+
+impl Serialize for Error {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

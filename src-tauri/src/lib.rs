@@ -1,0 +1,216 @@
+//! Gatehouse's desktop app: a tray icon and a window over the `gatehouse`
+//! core.
+//!
+//! This crate is wiring only. The core's supervisor runs the gateway as a
+//! child process (so a crash here never takes Claude Code's traffic down),
+//! its desktop service does what the tray items and buttons ask, and its
+//! menu model says what the tray shows. Here those are connected to Tauri:
+//! the tray, the window, IPC [`commands`], notifications, single instance
+//! and start at login.
+
+mod commands;
+mod desktop_env;
+mod error;
+mod tray;
+
+use std::sync::Arc;
+
+use gatehouse::desktop::service::DesktopService;
+use gatehouse::desktop::snapshot::Snapshot;
+use gatehouse::desktop::{menu, notice};
+use gatehouse::supervisor::SupervisorOptions;
+use tauri::{App, AppHandle, Builder, Emitter, Manager, RunEvent, Runtime, WindowEvent};
+use tauri_plugin_autostart::ManagerExt as _;
+use tauri_plugin_notification::NotificationExt as _;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::commands::View;
+use crate::tray::Tray;
+
+/// The main window's label in `tauri.conf.json`.
+const MAIN_WINDOW: &str = "main";
+
+/// Runs the app until "Quit".
+pub fn run() {
+    init_logging();
+    let mut builder = Builder::default();
+    // First: a second launch must hand over before anything else starts.
+    // It works over D-Bus; without a usable session bus the app still runs.
+    if desktop_env::session_bus_address_usable() {
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Err(error) = show_window(app) {
+                tracing::warn!("cannot show the window for a second launch: {error}");
+            }
+        }));
+    } else {
+        tracing::warn!("DBUS_SESSION_BUS_ADDRESS is not a usable address: a second launch will not find this one");
+    }
+    let builder = builder
+        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
+        .setup(|app| Ok(setup(app)?));
+    let app = with_commands(builder)
+        .on_window_event(|window, event| {
+            // Closing the window hides it: the app lives on in the tray.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+        .build(tauri::generate_context!("../tauri.conf.json"));
+    match app {
+        Ok(app) => app.run(|app, event| {
+            // However the app ends ("Quit", the session ending), the gateway
+            // stops and Claude Code is restored, unless the user chose to
+            // keep the gateway running.
+            if let RunEvent::Exit = event
+                && let Some(service) = app.try_state::<Arc<DesktopService>>()
+                && let Err(error) = service.quit()
+            {
+                tracing::warn!("while quitting: {error:#}");
+            }
+        }),
+        Err(error) => {
+            eprintln!("error: Gatehouse could not start: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Registers the IPC commands; shared with the tests, which use the mock runtime.
+pub fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::get_state,
+        commands::set_proxy,
+        commands::set_claude_code,
+        commands::restart_gateway,
+        commands::set_keep_gateway_after_quit,
+        commands::set_start_at_login,
+        commands::refresh_login,
+        commands::start_login,
+        commands::submit_login_code,
+        commands::cancel_login,
+        commands::open_sign_in_page,
+        commands::log_tail,
+        commands::open_log_file,
+        commands::quit,
+    ])
+}
+
+fn setup(app: &mut App) -> anyhow::Result<()> {
+    let handle = app.handle().clone();
+    let service = DesktopService::new(SupervisorOptions::from_env()?)?;
+    app.manage(Arc::clone(&service));
+    service.note_start_at_login(app.autolaunch().is_enabled().unwrap_or(false));
+
+    let snapshot = service.snapshot();
+    create_tray(app, &snapshot);
+    // A config error is shown in the window, so the user can fix it.
+    if snapshot.config_error.is_some() {
+        show_window(&handle)?;
+    }
+    std::thread::spawn({
+        let handle = handle.clone();
+        move || {
+            if !desktop_env::tray_host_present() {
+                tracing::info!("no system tray host found; opening the window instead");
+                if let Err(error) = show_window(&handle) {
+                    tracing::warn!("cannot show the window: {error}");
+                }
+            }
+        }
+    });
+    std::thread::spawn({
+        let (service, handle) = (Arc::clone(&service), handle.clone());
+        move || {
+            if let Err(error) = service.launch() {
+                tracing::warn!("cannot start the gateway: {error:#}");
+                notify(&handle, "Gatehouse cannot start the gateway", &format!("{error:#}"));
+            }
+        }
+    });
+    forward_notices(&handle, &service);
+    service.watch(move |snapshot| show_snapshot(&handle, snapshot));
+    Ok(())
+}
+
+fn create_tray(app: &App, snapshot: &Snapshot) {
+    // A missing appindicator library panics inside tray-icon; the window is
+    // the way in then, and the app must not die for it.
+    let tray = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Tray::create(app.handle(), menu::tray_model(snapshot))
+    }));
+    match tray {
+        Ok(Ok(tray)) => {
+            app.manage(tray);
+        }
+        Ok(Err(error)) => tracing::warn!("no tray icon: {error}"),
+        Err(_) => tracing::warn!("no tray icon: the tray library failed to load"),
+    }
+}
+
+/// Turns the supervisor's events that need attention into notifications.
+fn forward_notices(app: &AppHandle, service: &DesktopService) {
+    let (mut events, app) = (service.events(), app.clone());
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Some(notice) = notice::for_event(&event) {
+                        notify(&app, &notice.title, &notice.body);
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// Draws a new snapshot in the tray and the window.
+fn show_snapshot(app: &AppHandle, snapshot: &Snapshot) {
+    let view = View::new(snapshot.clone());
+    if let Some(tray) = app.try_state::<Tray<tauri::Wry>>()
+        && let Err(error) = tray.update(app, view.tray.clone())
+    {
+        tracing::warn!("cannot update the tray: {error}");
+    }
+    if let Err(error) = app.emit("state", view) {
+        tracing::warn!("cannot update the window: {error}");
+    }
+}
+
+/// Shows, unminimises and focuses the main window.
+pub fn show_window<R: Runtime>(app: &AppHandle<R>) -> error::Result<()> {
+    let window = app
+        .get_webview_window(MAIN_WINDOW)
+        .ok_or_else(|| error::Error::Core(anyhow::anyhow!("the main window is missing")))?;
+    window.show()?;
+    window.unminimize()?;
+    window.set_focus()?;
+    Ok(())
+}
+
+/// Sends a desktop notification, or logs it when the desktop cannot show one.
+pub fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    let app = app.clone();
+    let (title, body) = (title.to_string(), body.to_string());
+    tauri::async_runtime::spawn_blocking(move || {
+        tracing::info!("notification: {title}: {body}");
+        if let Err(why) = desktop_env::notifications_available() {
+            tracing::warn!("notification not shown: {why}");
+            return;
+        }
+        if let Err(error) = app.notification().builder().title(&title).body(&body).show() {
+            tracing::warn!("notification not shown: {error}");
+        }
+    });
+}
+
+/// Logs to stderr; `GATEHOUSE_LOG` sets the level, as for the `gatehouse` command.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,159 @@
+//! The IPC commands, called as the window's page calls them, on Tauri's
+//! mock runtime (no display): with the real core, a real gateway child
+//! process and real settings files in a temporary home.
+//!
+//! One test function: the commands share process-wide environment
+//! (`HOME`, `CLAUDE_CONFIG_DIR`), so the steps run in order.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gatehouse::desktop::service::DesktopService;
+use gatehouse::supervisor::SupervisorOptions;
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+fn invoke(webview: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, String> {
+    let request = InvokeRequest {
+        cmd: cmd.to_string(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        // With http://tauri.localhost the mock runtime refuses the call.
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(webview, request)
+        .map(|body| body.deserialize::<Value>().unwrap())
+        .map_err(|error| error.as_str().map_or_else(|| error.to_string(), str::to_string))
+}
+
+/// Polls `get_state` until `check` holds.
+fn state_until(webview: &WebviewWindow<MockRuntime>, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = invoke(webview, "get_state", json!({})).unwrap();
+        if check(&state) {
+            return state;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}; last state: {state:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The `gatehouse` binary of this build, which the supervisor runs.
+fn gatehouse_bin() -> std::path::PathBuf {
+    let test_exe = std::env::current_exe().unwrap();
+    let bin = test_exe.parent().and_then(Path::parent).unwrap().join("gatehouse");
+    assert!(bin.exists(), "{} is missing: build it with `cargo build -p gatehouse`", bin.display());
+    bin
+}
+
+fn mock_app(home: &Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let gatehouse_home = home.join("gatehouse");
+    std::fs::create_dir_all(&gatehouse_home).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    std::fs::write(
+        gatehouse_home.join("config.toml"),
+        format!("[gateway]\nport = {port}\n\n[supervisor]\ngatehouse_bin = {:?}\n", gatehouse_bin()),
+    )
+    .unwrap();
+    let service = DesktopService::new(SupervisorOptions::under(&gatehouse_home)).unwrap();
+    let app = gatehouse_desktop::with_commands(mock_builder())
+        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
+        .manage(Arc::clone(&service))
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    (app, webview)
+}
+
+#[test]
+fn the_windows_commands_drive_the_real_core() {
+    let home = tempfile::tempdir().unwrap();
+    // SAFETY: set before any other thread of this test binary reads them.
+    unsafe {
+        std::env::set_var("HOME", home.path());
+        std::env::set_var("CLAUDE_CONFIG_DIR", home.path().join("claude"));
+        std::env::set_var("GATEHOUSE_CLAUDE_BIN", home.path().join("no-claude-here"));
+    }
+    let settings = home.path().join("claude").join("settings.json");
+    let (_app, webview) = mock_app(home.path());
+
+    // Stopped: the tray model says so, and Claude Code cannot be configured yet.
+    let state = invoke(&webview, "get_state", json!({})).unwrap();
+    assert_eq!(state["snapshot"]["gateway"]["state"], "stopped");
+    assert_eq!(state["tray"]["entries"][0]["label"], "Gateway: stopped");
+    assert_eq!(state["tray"]["icon"], "stopped");
+    let error = invoke(&webview, "set_claude_code", json!({ "enabled": true })).unwrap_err();
+    assert!(error.contains("turn the proxy on"), "{error}");
+    assert!(!settings.exists());
+
+    // Proxy on: the gateway runs and answers.
+    invoke(&webview, "set_proxy", json!({ "enabled": true })).unwrap();
+    let state = state_until(&webview, "the gateway to run", |s| s["snapshot"]["gateway"]["state"] == "running");
+    let base_url = state["snapshot"]["gateway"]["base_url"].as_str().unwrap().to_string();
+    gatehouse::gateway_client::health(&base_url).unwrap();
+    assert_eq!(state["snapshot"]["proxy_enabled"], true);
+    assert_eq!(state["tray"]["icon"], "running");
+    assert!(invoke(&webview, "log_tail", json!({})).unwrap().as_array().is_some_and(|lines| !lines.is_empty()));
+
+    // Claude Code on and off, with the core's semantics.
+    invoke(&webview, "set_claude_code", json!({ "enabled": true })).unwrap();
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(text.contains(&format!("\"ANTHROPIC_BASE_URL\": \"{base_url}\"")), "{text}");
+    assert!(text.contains("x-gatehouse-key: "));
+    assert!(!text.contains("ANTHROPIC_API_KEY") && !text.contains("ANTHROPIC_AUTH_TOKEN"));
+    state_until(&webview, "Claude Code to show as configured", |s| s["snapshot"]["claude_code"]["configured"] == true);
+    invoke(&webview, "set_claude_code", json!({ "enabled": false })).unwrap();
+    assert!(!settings.exists(), "configure created the file, so remove deletes it");
+
+    // "Start at login" is real: the autostart entry appears and goes.
+    let autostart_dir = home.path().join(".config").join("autostart");
+    std::fs::create_dir_all(home.path().join(".config")).unwrap();
+    invoke(&webview, "set_start_at_login", json!({ "enabled": true })).unwrap();
+    assert_eq!(std::fs::read_dir(&autostart_dir).unwrap().count(), 1);
+    state_until(&webview, "Start at login to show", |s| s["snapshot"]["start_at_login"] == true);
+    invoke(&webview, "set_start_at_login", json!({ "enabled": false })).unwrap();
+    assert_eq!(std::fs::read_dir(&autostart_dir).unwrap().count(), 0);
+
+    invoke(&webview, "set_keep_gateway_after_quit", json!({ "enabled": true })).unwrap();
+    state_until(&webview, "keep running to show", |s| s["snapshot"]["keep_gateway_after_quit"] == true);
+    invoke(&webview, "set_keep_gateway_after_quit", json!({ "enabled": false })).unwrap();
+
+    // Errors reach the page as one message.
+    let error = invoke(&webview, "submit_login_code", json!({ "code": "abc#def" })).unwrap_err();
+    assert!(error.contains("no sign-in is in progress"), "{error}");
+    let error = invoke(&webview, "start_login", json!({})).unwrap_err();
+    assert!(error.contains("no-claude-here"), "{error}");
+    let error = invoke(&webview, "set_proxy", json!({})).unwrap_err();
+    assert!(error.contains("enabled"), "{error}");
+
+    // Signing in is Claude Code's: the window gets its URL and passes the code on.
+    let fake_claude = home.path().join("claude-login");
+    std::fs::write(
+        &fake_claude,
+        "#!/bin/sh\necho \"If the browser didn't open, visit: https://claude.example/oauth?x=1\"\n\
+         while printf 'Paste code here if prompted > ' && read code; do\n\
+         case \"$code\" in *#*) echo 'Login successful.'; exit 0;; *) echo 'Not the full code.' >&2;; esac; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake_claude, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // SAFETY: as above; no other thread reads the environment concurrently.
+    unsafe { std::env::set_var("GATEHOUSE_CLAUDE_BIN", &fake_claude) };
+    assert_eq!(invoke(&webview, "start_login", json!({})).unwrap(), "https://claude.example/oauth?x=1");
+    let reply = invoke(&webview, "submit_login_code", json!({ "code": "partial" })).unwrap();
+    assert_eq!(reply, json!({ "done": false, "message": "Not the full code." }));
+    let reply = invoke(&webview, "submit_login_code", json!({ "code": "abc#def" })).unwrap();
+    assert_eq!(reply["done"], true);
+
+    // Proxy off: the gateway stops.
+    invoke(&webview, "set_proxy", json!({ "enabled": false })).unwrap();
+    state_until(&webview, "the gateway to stop", |s| s["snapshot"]["gateway"]["state"] == "stopped");
+    assert!(gatehouse::gateway_client::health(&base_url).is_err());
+}

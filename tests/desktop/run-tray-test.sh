@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# The real desktop app, clicked as a person would: under Xvfb, with trayer
+# as the system tray host, a session bus from dbus-launch, and every file in
+# a temporary HOME, GATEHOUSE_HOME and CLAUDE_CONFIG_DIR.
+#
+# 1. Launch: the tray icon appears and the gateway starts (first launch).
+# 2. Through the real tray menu (opened with a click on the icon, items
+#    chosen with the keyboard as GTK menus allow): "Claude Code uses
+#    Gatehouse" on, "Proxy" off and on again, "Open dashboard", "Quit".
+#    After each: the gateway answers GET /health or not, and Claude Code's
+#    settings.json is merged, restored byte for byte, and merged again.
+# 3. No tray host and a corrupt config.toml: the window opens by itself and
+#    names the file and line; a second launch hands over to the first.
+#
+# Screenshots are saved as PNG files; their paths are printed.
+# Needs: target/debug/gatehouse, gatehouse-desktop and mock-anthropic (cargo
+# build -p gatehouse -p gatehouse-desktop -p gatehouse-e2e), and the Debian
+# packages xvfb xauth trayer xdotool imagemagick dbus-x11 x11-utils curl.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+app="$(realpath "$target_dir/debug/gatehouse-desktop")"
+mock="$target_dir/debug/mock-anthropic"
+[ -x "$target_dir/debug/gatehouse" ] && [ -x "$app" ] && [ -x "$mock" ] || {
+  echo "error: build first: cargo build -p gatehouse -p gatehouse-desktop -p gatehouse-e2e" >&2
+  exit 1
+}
+work="$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-tray-test.XXXXXX")"
+shots="${GATEHOUSE_SCREENSHOTS:-$work/screenshots}"
+mkdir -p "$shots" "$work/home" "$work/gatehouse" "$work/claude"
+passed=0
+background=()
+
+cleanup() {
+  for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # A killed app leaves its gateway running (by design); stop it too.
+  local gateway_pid
+  gateway_pid="$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$work/gatehouse/state/gateway.json" 2>/dev/null || true)"
+  if [ -n "$gateway_pid" ]; then kill "$gateway_pid" 2>/dev/null || true; fi
+  if [ -n "${DBUS_SESSION_BUS_PID:-}" ]; then kill "$DBUS_SESSION_BUS_PID" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAILED: $*" >&2
+  echo "--- app log ($work/app.log)" >&2
+  tail -n 40 "$work/app.log" >&2 || true
+  shot failure || true
+  echo "tray test: $passed passed, 1 failed"
+  exit 1
+}
+ok() {
+  passed=$((passed + 1))
+  echo "ok: $*"
+}
+shot_number=0
+shot() {
+  shot_number=$((shot_number + 1))
+  local file
+  file="$shots/$(printf '%02d' "$shot_number")-$1.png"
+  /usr/bin/import -window root "$file"
+  echo "screenshot: $file"
+}
+# wait_until SECONDS COMMAND...: polls until the command succeeds.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 20000))
+    ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
+  done
+}
+
+# The display, the session bus and the tray host.
+display=99
+while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
+Xvfb ":$display" -screen 0 1024x768x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+background+=($!)
+export DISPLAY=":$display"
+wait_until 10 xdpyinfo >/dev/null 2>&1 || fail "Xvfb did not start"
+eval "$(dbus-launch --sh-syntax)"
+trayer --edge top --align right --widthtype request --height 32 --tint 0x334455 --transparent true --alpha 0 \
+  >"$work/trayer.log" 2>&1 &
+trayer_pid=$!
+background+=("$trayer_pid")
+
+# The mock Anthropic API stands in for api.anthropic.com.
+mock_port="$(free_port)"
+"$mock" --port "$mock_port" >"$work/mock.log" 2>&1 &
+background+=($!)
+port="$(free_port)"
+gateway="http://127.0.0.1:$port"
+settings="$work/claude/settings.json"
+printf '[gateway]\nport = %s\n\n[anthropic]\nbase_url = "http://127.0.0.1:%s"\n' "$port" "$mock_port" \
+  >"$work/gatehouse/config.toml"
+# The user's own settings, which must survive byte for byte.
+printf '{\n  "model": "opus",\n  "hooks": {}\n}\n' >"$settings"
+cp "$settings" "$work/settings.original.json"
+
+# A stand-in `claude` that reports a Max login, as `claude auth status --json` does.
+mkdir -p "$work/bin"
+cat >"$work/bin/claude" <<'EOF'
+#!/bin/sh
+[ "$1 $2" = "auth status" ] || exit 2
+echo '{"loggedIn":true,"authMethod":"claude.ai","apiProvider":"firstParty","subscriptionType":"max"}'
+EOF
+chmod +x "$work/bin/claude"
+
+launch() {
+  # NO_AT_BRIDGE: no accessibility bus daemon outliving the test.
+  env NO_AT_BRIDGE=1 HOME="$work/home" GATEHOUSE_HOME="$work/gatehouse" CLAUDE_CONFIG_DIR="$work/claude" \
+    GATEHOUSE_CLAUDE_BIN="$work/bin/claude" "$app" >>"$work/app.log" 2>&1 &
+  app_pid=$!
+  background+=("$app_pid")
+}
+healthy() { curl -sf -m 2 "$gateway/health" >/dev/null; }
+down() { ! healthy; }
+configured() { grep -q "\"ANTHROPIC_BASE_URL\": \"$gateway\"" "$settings" 2>/dev/null && grep -q 'x-gatehouse-key: ' "$settings"; }
+restored() { cmp -s "$settings" "$work/settings.original.json"; }
+tray_icon() { xdotool search --class 'tray-icon tray app gatehouse' 2>/dev/null | head -n 1; }
+icon_shown() { test -n "$(tray_icon)"; }
+window_shown() { xdotool search --onlyvisible --name '^Gatehouse$' >/dev/null 2>&1; }
+app_gone() { ! kill -0 "$1" 2>/dev/null; }
+open_menu() {
+  xdotool mousemove --window "$(tray_icon)" 16 15 click 1
+  sleep 1
+}
+# choose KEYS...: opens the menu and presses the keys; GTK skips disabled
+# rows, so "Down" first lands on "Proxy", then "Claude Code uses Gatehouse".
+choose() {
+  open_menu
+  xdotool key "$@"
+  sleep 0.5
+}
+
+echo "== launch with trayer as the tray host (work dir $work)"
+launch
+wait_until 30 icon_shown || fail "no tray icon appeared"
+wait_until 30 healthy || fail "the gateway did not start on first launch"
+ok "tray icon shown and gateway answers $gateway/health"
+sleep 1 # the login check runs in the background
+open_menu
+shot menu-running
+xdotool key Escape
+
+echo "== \"Claude Code uses Gatehouse\" on"
+choose Down Down Return
+wait_until 15 configured || fail "settings.json does not point at $gateway"
+grep -q '"model": "opus"' "$settings" || fail "the user's own settings were lost"
+ok "settings.json points at the gateway and keeps the user's keys"
+
+echo "== a subscription request through the gateway, as Claude Code sends it"
+key="$(sed -n 's/.*x-gatehouse-key: \([^"]*\)".*/\1/p' "$settings")"
+curl -sf -m 10 "$gateway/v1/messages" -H "x-gatehouse-key: $key" -H 'authorization: Bearer sk-ant-oat01-test' \
+  -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \
+  -d '{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}' >/dev/null ||
+  fail "the request through the gateway failed"
+spend() { GATEHOUSE_HOME="$work/gatehouse" "$target_dir/debug/gatehouse" spend --since today --json; }
+one_request() { spend | grep -q '"requests": 1'; }
+wait_until 10 one_request || fail "the request did not reach the ledger"
+sleep 2 # the tray refreshes every second
+ok "the request landed in the ledger"
+open_menu
+shot menu-after-a-request
+xdotool key Escape
+
+echo "== \"Proxy\" off"
+choose Down Return
+wait_until 30 down || fail "the gateway still answers after Proxy off"
+wait_until 15 restored || fail "settings.json was not restored exactly"
+ok "gateway stopped and settings.json restored byte for byte"
+open_menu
+shot menu-proxy-off
+xdotool key Escape
+
+echo "== \"Proxy\" on again"
+choose Down Return
+wait_until 30 healthy || fail "the gateway did not start again"
+wait_until 15 configured || fail "Claude Code was not put back on the gateway"
+ok "gateway answers again and Claude Code uses it again"
+
+echo "== \"Open dashboard\""
+choose Down Down Down Down Return
+wait_until 10 window_shown || fail "the window did not open"
+sleep 2
+shot window
+ok "the window opened"
+
+echo "== \"Quit\""
+choose Up Return
+wait_until 30 app_gone "$app_pid" || fail "the app did not quit"
+down || fail "the gateway still runs after Quit"
+restored || fail "settings.json was not restored after Quit"
+ok "Quit stopped the gateway and restored settings.json"
+
+echo "== no tray host, corrupt config.toml"
+kill "$trayer_pid"
+printf '[gateway]\nport = "not a number"\n' >"$work/gatehouse/config.toml"
+launch
+wait_until 20 window_shown || fail "no window without a tray host"
+sleep 2
+shot window-no-tray-corrupt-config
+kill -0 "$app_pid" || fail "the app died"
+ok "without a tray host the window opens, and the app survives a corrupt config"
+
+first_pid=$app_pid
+launch
+wait_until 20 app_gone "$app_pid" || fail "a second launch did not hand over to the first"
+kill -0 "$first_pid" || fail "the first instance died"
+ok "a second launch hands over to the running app"
+kill "$first_pid"
+
+echo "screenshots: $shots"
+echo "tray test: $passed passed, 0 failed"
