@@ -47,7 +47,7 @@ fail() {
   echo "--- app log ($work/app.log)" >&2
   tail -n 40 "$work/app.log" >&2 || true
   shot failure || true
-  echo "tray test: $passed passed, 1 failed"
+  echo "tray-test: $passed passed, 1 failed"
   exit 1
 }
 ok() {
@@ -219,4 +219,4 @@ ok "a second launch hands over to the running app"
 kill "$first_pid"
 
 echo "screenshots: $shots"
-echo "tray test: $passed passed, 0 failed"
+echo "tray-test: $passed passed, 0 failed"

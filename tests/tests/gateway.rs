@@ -58,6 +58,20 @@ impl Rig {
     fn messages(&self) -> reqwest::RequestBuilder {
         self.post("/v1/messages?beta=true").header("x-api-key", API_KEY)
     }
+
+    /// A Messages request as a logged-in subscriber's Claude Code sends it.
+    async fn subscription_request(&self) -> reqwest::Response {
+        self.post("/v1/messages")
+            .header("authorization", format!("Bearer {OAUTH_TOKEN}"))
+            .json(&body("claude-opus-5-5", false))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn status(&self) -> Value {
+        self.http.get(format!("{}/status", self.gateway.base_url)).send().await.unwrap().json().await.unwrap()
+    }
 }
 
 async fn error_of(response: reqwest::Response) -> (u16, String, String) {
@@ -165,35 +179,20 @@ async fn client_hanging_up_mid_stream_is_recorded_incomplete() {
 async fn subscription_quota_rejection_passes_through_and_updates_status() {
     let rig = rig().await;
     // First an allowed subscription request, then the quota runs out.
-    let ok = rig
-        .post("/v1/messages")
-        .header("authorization", format!("Bearer {OAUTH_TOKEN}"))
-        .json(&body("claude-opus-5-5", false))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 200);
-    let status: Value =
-        rig.http.get(format!("{}/status", rig.gateway.base_url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(rig.subscription_request().await.status(), 200);
+    let status = rig.status().await;
     assert_eq!(status["rate_limits"]["unified_status"], "allowed");
     assert_eq!(status["rate_limits"]["five_hour"]["utilization"], 0.42);
 
     rig.mock.push(Scenario::RateLimited);
-    let rejected = rig
-        .post("/v1/messages")
-        .header("authorization", format!("Bearer {OAUTH_TOKEN}"))
-        .json(&body("claude-opus-5-5", false))
-        .send()
-        .await
-        .unwrap();
+    let rejected = rig.subscription_request().await;
     assert_eq!(rejected.status(), 429);
     assert!(rejected.headers().contains_key("retry-after"));
     assert_eq!(rejected.headers()["anthropic-ratelimit-unified-status"], "rejected");
     let (_, kind, _) = error_of(rejected).await;
     assert_eq!(kind, "rate_limit_error");
 
-    let status: Value =
-        rig.http.get(format!("{}/status", rig.gateway.base_url)).send().await.unwrap().json().await.unwrap();
+    let status = rig.status().await;
     let limits = &status["rate_limits"];
     assert_eq!(limits["unified_status"], "rejected");
     assert_eq!(limits["representative_claim"], "five_hour");
@@ -347,14 +346,7 @@ async fn credentials_the_client_lacks_come_from_the_gateway_or_a_clear_error() {
     assert_eq!(response.status(), 200);
     assert_eq!(rig.mock.requests()[0].header("x-api-key"), Some(held.as_bytes()));
     // A client's own login always wins over the gateway's key.
-    let own = rig
-        .post("/v1/messages")
-        .header("authorization", format!("Bearer {OAUTH_TOKEN}"))
-        .json(&body("claude-opus-5-5", false))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(own.status(), 200);
+    assert_eq!(rig.subscription_request().await.status(), 200);
     let second = &rig.mock.requests()[1];
     assert_eq!(second.header("x-api-key"), None);
     assert_eq!(second.header("authorization"), Some(format!("Bearer {OAUTH_TOKEN}").as_bytes()));
