@@ -159,7 +159,7 @@ ok "settings.json points at the gateway and keeps the user's keys"
 
 echo "== a subscription request through the gateway, as Claude Code sends it"
 key="$(sed -n 's/.*x-gatehouse-key: \([^"]*\)".*/\1/p' "$settings")"
-curl -sf -m 10 "$gateway/v1/messages" -H "x-gatehouse-key: $key" -H 'authorization: Bearer sk-ant-oat01-test' \
+curl -sf -m 10 "$gateway/v1/messages" -H "x-gatehouse-key: $key" -H 'authorization: Bearer sk-ant-oat01-FAKE-test' \
   -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \
   -d '{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}' >/dev/null ||
   fail "the request through the gateway failed"

@@ -45,7 +45,7 @@ pub fn write_subscription_login(sandbox: &Sandbox, access_token: &str) {
         .as_millis();
     let credentials = serde_json::json!({"claudeAiOauth": {
         "accessToken": access_token,
-        "refreshToken": "sk-ant-ort01-e2e-refresh-token-never-used",
+        "refreshToken": "sk-ant-ort01-FAKE-e2e-refresh-token-never-used",
         "expiresAt": expires_at,
         "scopes": ["user:inference", "user:profile"],
         "subscriptionType": "max",

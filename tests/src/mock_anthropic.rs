@@ -768,8 +768,8 @@ mod tests {
             .expect("request reaches the mock")
     }
 
-    const BEARER: (&str, &str) = ("authorization", "Bearer sk-ant-oat01-test");
-    const API_KEY: (&str, &str) = ("x-api-key", "sk-ant-api03-test");
+    const BEARER: (&str, &str) = ("authorization", "Bearer sk-ant-oat01-FAKE-test");
+    const API_KEY: (&str, &str) = ("x-api-key", "sk-ant-api03-FAKE-test");
 
     fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
         response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("missing header {name}"))
@@ -979,7 +979,7 @@ mod tests {
         let body = hello(true).to_string();
         let response = client()
             .post(format!("{}/v1/messages?beta=true", mock.base_url()))
-            .header("Authorization", "Bearer sk-ant-oat01-x")
+            .header("Authorization", "Bearer sk-ant-oat01-FAKE-x")
             .header("anthropic-beta", "oauth-2025-04-20")
             .header("X-Gatehouse-Key", "abc")
             .header("anthropic-beta", "claude-code-20250219")
@@ -997,7 +997,7 @@ mod tests {
         assert_eq!(r.body, body.as_bytes());
         assert_eq!(r.json()["model"], "claude-sonnet-4-5");
         assert_eq!(r.header("x-gatehouse-key"), Some(&b"abc"[..]));
-        assert_eq!(r.header("AUTHORIZATION"), Some(&b"Bearer sk-ant-oat01-x"[..]));
+        assert_eq!(r.header("AUTHORIZATION"), Some(&b"Bearer sk-ant-oat01-FAKE-x"[..]));
         assert_eq!(r.header("x-binary"), Some(&b"caf\xe9"[..]));
         let betas: Vec<&[u8]> =
             r.headers.iter().filter(|(n, _)| n == "anthropic-beta").map(|(_, v)| v.as_slice()).collect();

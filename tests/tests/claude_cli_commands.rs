@@ -61,7 +61,7 @@ fn status_warns_about_everything_that_bypasses_the_gateway() {
     let sandbox = Sandbox::new();
     std::fs::write(
         sandbox.claude_dir().join("settings.json"),
-        r#"{"env": {"ANTHROPIC_API_KEY": "sk-ant-api03-in-user-settings", "CLAUDE_CODE_USE_BEDROCK": "1"}}"#,
+        r#"{"env": {"ANTHROPIC_API_KEY": "sk-ant-api03-FAKE-in-user-settings", "CLAUDE_CODE_USE_BEDROCK": "1"}}"#,
     )
     .unwrap();
     std::fs::write(
@@ -83,13 +83,13 @@ fn status_warns_about_everything_that_bypasses_the_gateway() {
     }
     assert_eq!(status["configured"], false, "managed settings override the local gateway: {status}");
     assert_eq!(status["effective_scope"], "managed");
-    assert!(!warnings.contains("sk-ant-api03-in-user-settings"), "status must not echo secrets");
+    assert!(!warnings.contains("sk-ant-api03-FAKE-in-user-settings"), "status must not echo secrets");
 }
 
 #[test]
 fn status_reports_the_login_from_claude_itself() {
     let sandbox = Sandbox::new();
-    write_subscription_login(&sandbox, "sk-ant-oat01-status-check-token");
+    write_subscription_login(&sandbox, "sk-ant-oat01-FAKE-status-check-token");
     let output =
         sandbox.gatehouse(&["claude", "status", "--json"]).env("GATEHOUSE_CLAUDE_BIN", claude_bin()).output().unwrap();
     let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -110,7 +110,7 @@ async fn claude_run_goes_through_the_gateway_without_editing_settings() {
     let settings = sandbox.claude_dir().join("settings.json");
     std::fs::write(&settings, "{\"model\": \"opus\"}").unwrap();
     let gateway = sandbox.start_gateway(&mock.base_url(), &[]);
-    let token = "sk-ant-oat01-claude-run-token-42";
+    let token = "sk-ant-oat01-FAKE-claude-run-token-42";
     write_subscription_login(&sandbox, token);
     let output = sandbox
         .gatehouse(&["claude", "run", "--base-url", &gateway.base_url, "--", "-p", "hi", "--output-format", "json"])

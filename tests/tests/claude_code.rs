@@ -79,7 +79,7 @@ async fn api_key_mode_costs_match_and_settings_restore() {
     let configured = sandbox.run_ok(&["claude", "configure", "--base-url", &gateway.base_url]);
     assert!(configured.contains("now uses the gateway"), "{configured}");
     let gateway_key = gateway_key_in_settings(&sandbox);
-    let api_key = "sk-ant-api03-e2e-claude-code-own-key-0123456789";
+    let api_key = "sk-ant-api03-FAKE-e2e-claude-code-own-key-0123456789";
 
     let auth = ClaudeAuth::ApiKey(api_key);
     let first = claude_print(&sandbox, &auth, "say hi", &[]);
@@ -151,7 +151,7 @@ async fn subscription_mode_passes_the_login_through_untouched() {
     sandbox.run_ok(&["claude", "configure", "--base-url", &gateway.base_url]);
     let gateway_key = gateway_key_in_settings_plain(&sandbox);
 
-    let token = "sk-ant-oat01-e2e-fake-subscription-token-AbCdEf0123456789";
+    let token = "sk-ant-oat01-FAKE-e2e-fake-subscription-token-AbCdEf0123456789";
     let result = claude_print(&sandbox, &ClaudeAuth::Subscription(token), "hello", &["--model", "claude-haiku-4-5"]);
 
     let requests = messages_requests(&mock);

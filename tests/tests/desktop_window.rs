@@ -212,8 +212,8 @@ async fn the_window_starts_the_proxy_configures_claude_code_and_shows_spend() {
     // The user left the proxy off last time: the window turns it on.
     std::fs::create_dir_all(sandbox.gatehouse_home().join("state")).unwrap();
     std::fs::write(sandbox.gatehouse_home().join("state").join("app.json"), r#"{"proxy_enabled": false}"#).unwrap();
-    let auth = ClaudeAuth::Subscription("sk-ant-oat01-desktop-window-test-token");
-    claude_cli::write_subscription_login(&sandbox, "sk-ant-oat01-desktop-window-test-token");
+    let auth = ClaudeAuth::Subscription("sk-ant-oat01-FAKE-desktop-window-test-token");
+    claude_cli::write_subscription_login(&sandbox, "sk-ant-oat01-FAKE-desktop-window-test-token");
 
     let (_xvfb, display) = xvfb(&sandbox.dir.path().join("xvfb.log"));
     let (port, native_port) = (free_port(), free_port());

@@ -9,8 +9,8 @@ use gatehouse_e2e::harness::{GatewayProcess, Sandbox};
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 use serde_json::{Value, json};
 
-const API_KEY: &str = "sk-ant-api03-e2e-client-key-987654321";
-const OAUTH_TOKEN: &str = "sk-ant-oat01-e2e-gateway-test-token-123456789";
+const API_KEY: &str = "sk-ant-api03-FAKE-e2e-client-key-987654321";
+const OAUTH_TOKEN: &str = "sk-ant-oat01-FAKE-e2e-gateway-test-token-123456789";
 
 struct Rig {
     mock: MockAnthropic,
@@ -340,7 +340,7 @@ async fn credentials_the_client_lacks_come_from_the_gateway_or_a_clear_error() {
     assert!(message.contains("GATEHOUSE_ANTHROPIC_API_KEY") && message.contains("claude auth login"), "{message}");
     drop(rig);
 
-    let held = "sk-ant-api03-gateway-held-key-5555";
+    let held = "sk-ant-api03-FAKE-gateway-held-key-5555";
     let rig = rig_with("", &[("GATEHOUSE_ANTHROPIC_API_KEY", held)]).await;
     let response = rig.post("/v1/messages").json(&body("claude-opus-5-5", false)).send().await.unwrap();
     assert_eq!(response.status(), 200);

@@ -24,9 +24,9 @@ use serde_json::Value;
 /// The SDK version `scripts/install-test-deps` installs.
 const SDK_VERSION: &str = "1.12.0";
 /// The client's own Anthropic key in these tests.
-const CLIENT_KEY: &str = "sk-ant-api03-client-own-key";
+const CLIENT_KEY: &str = "sk-ant-api03-FAKE-client-own-key";
 /// The key the gateway holds for clients that bring none.
-const GATEWAY_HELD_KEY: &str = "sk-ant-api03-gateway-held";
+const GATEWAY_HELD_KEY: &str = "sk-ant-api03-FAKE-gateway-held";
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sdk").join("anthropic_client.mjs")

@@ -278,7 +278,7 @@ mod client {
             ("x-app", "cli"),
             ("x-stainless-lang", "js"),
             ("x-stainless-timeout", "600"),
-            ("x-api-key", "sk-ant-api03-bench"),
+            ("x-api-key", "sk-ant-api03-FAKE-bench"),
         ] {
             headers.insert(name, HeaderValue::from_static(value));
         }

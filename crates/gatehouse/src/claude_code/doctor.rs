@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::cli_binary::{self, AuthStatus};
 use super::scope::{self, Scope};
-use crate::auth::gateway_keys;
+use super::settings;
 
 /// Variables that change where Claude Code sends requests or which login it uses.
 const OVERRIDING_VARIABLES: [(&str, &str); 5] = [
@@ -94,11 +94,8 @@ fn inspect(scope: &'static str, path: &Path, warnings: &mut Vec<String>) -> Sett
     let env = document.get("env");
     let env_string = |name: &str| env.and_then(|e| e.get(name)).and_then(|v| v.as_str()).map(str::to_string);
     state.base_url = env_string("ANTHROPIC_BASE_URL");
-    state.has_gateway_key = env_string("ANTHROPIC_CUSTOM_HEADERS").is_some_and(|headers| {
-        headers.lines().any(|line| {
-            line.split_once(':').is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(gateway_keys::HEADER))
-        })
-    });
+    state.has_gateway_key = env_string("ANTHROPIC_CUSTOM_HEADERS")
+        .is_some_and(|headers| headers.lines().any(|line| settings::gatehouse_key_value(line).is_some()));
     for (variable, effect) in OVERRIDING_VARIABLES {
         if env.and_then(|e| e.get(variable)).is_some_and(|v| !v.is_null() && v != "" && v != "0") {
             warnings.push(format!("{variable} is set in {} ({scope} settings): it {effect}", path.display()));

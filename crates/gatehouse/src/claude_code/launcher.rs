@@ -11,7 +11,7 @@ use std::process::Command;
 
 use anyhow::Context;
 
-use super::cli_binary;
+use super::{cli_binary, settings};
 use crate::auth::gateway_keys;
 use crate::paths::Paths;
 
@@ -30,14 +30,8 @@ pub fn run(paths: &Paths, base_url: &str, args: &[String]) -> anyhow::Result<i32
     // Keep the user's own custom headers; ours is one more line.
     let headers = match std::env::var("ANTHROPIC_CUSTOM_HEADERS") {
         Ok(existing) if !existing.trim().is_empty() => {
-            let kept: Vec<&str> = existing
-                .lines()
-                .filter(|line| {
-                    !line
-                        .split_once(':')
-                        .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(gateway_keys::HEADER))
-                })
-                .collect();
+            let kept: Vec<&str> =
+                existing.lines().filter(|line| settings::gatehouse_key_value(line).is_none()).collect();
             format!("{}\n{}: {key}", kept.join("\n"), gateway_keys::HEADER)
         }
         _ => format!("{}: {key}", gateway_keys::HEADER),

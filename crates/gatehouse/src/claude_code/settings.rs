@@ -429,8 +429,9 @@ fn split_terminator(unit: &str) -> (&str, &str) {
     unit.split_at(content.len())
 }
 
-/// The value of an `x-gatehouse-key: value` line; header names are case-insensitive.
-fn gatehouse_key_value(line: &str) -> Option<&str> {
+/// The value of an `x-gatehouse-key: value` line of `ANTHROPIC_CUSTOM_HEADERS`;
+/// header names are case-insensitive.
+pub fn gatehouse_key_value(line: &str) -> Option<&str> {
     let (name, value) = line.split_once(':')?;
     name.trim().eq_ignore_ascii_case(GATEWAY_KEY_HEADER).then(|| value.trim())
 }

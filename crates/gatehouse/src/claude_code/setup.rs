@@ -12,7 +12,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::scope::Scope;
-use super::settings::GatewayEnv;
+use super::settings::{self, GatewayEnv};
 use super::settings_store::{self, ConfigureOutcome, RemoveOutcome, SettingsTarget};
 use crate::auth::gateway_keys;
 use crate::paths::Paths;
@@ -85,8 +85,5 @@ fn current_key(settings_path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(settings_path).ok()?;
     let document: serde_json::Value = serde_json::from_str(&text).ok()?;
     let headers = document.get("env")?.get("ANTHROPIC_CUSTOM_HEADERS")?.as_str()?;
-    headers.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim().eq_ignore_ascii_case(gateway_keys::HEADER).then(|| value.trim().to_string())
-    })
+    headers.lines().find_map(settings::gatehouse_key_value).map(str::to_string)
 }

@@ -303,7 +303,7 @@ mod tests {
     fn request_headers_pass_through_except_ours_and_hop_by_hop() {
         let mut incoming = HeaderMap::new();
         for (name, value) in [
-            ("authorization", "Bearer sk-ant-oat01-abc"),
+            ("authorization", "Bearer sk-ant-oat01-FAKE-abc"),
             ("anthropic-beta", "oauth-2025-04-20,claude-code-20250219"),
             ("anthropic-version", "2023-06-01"),
             ("user-agent", "claude-cli/2.1.328 (external, sdk-cli)"),
@@ -318,7 +318,7 @@ mod tests {
             incoming.append(HeaderName::from_static(name), HeaderValue::from_static(value));
         }
         let out = forwarded_request_headers(&incoming);
-        assert_eq!(out.get("authorization").unwrap(), "Bearer sk-ant-oat01-abc");
+        assert_eq!(out.get("authorization").unwrap(), "Bearer sk-ant-oat01-FAKE-abc");
         assert_eq!(out.get("anthropic-beta").unwrap(), "oauth-2025-04-20,claude-code-20250219");
         assert_eq!(out.get("user-agent").unwrap(), "claude-cli/2.1.328 (external, sdk-cli)");
         assert_eq!(out.get("x-app").unwrap(), "cli");

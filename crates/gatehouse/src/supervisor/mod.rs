@@ -391,9 +391,9 @@ mod tests {
     #[test]
     fn debug_output_names_environment_variables_but_hides_their_values() {
         let mut options = SupervisorOptions::under(Path::new("/home/gh"));
-        options.env.push(("GATEHOUSE_ANTHROPIC_API_KEY".into(), "sk-ant-secret".into()));
+        options.env.push(("GATEHOUSE_ANTHROPIC_API_KEY".into(), "sk-ant-api03-FAKE-secret".into()));
         let debug = format!("{options:?}");
         assert!(debug.contains("GATEHOUSE_ANTHROPIC_API_KEY") && debug.contains("GATEHOUSE_HOME"), "{debug}");
-        assert!(!debug.contains("sk-ant-secret"), "{debug}");
+        assert!(!debug.contains("sk-ant-api03-FAKE-secret"), "{debug}");
     }
 }
