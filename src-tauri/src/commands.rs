@@ -12,10 +12,11 @@ use gatehouse::desktop::menu::{self, Action, TrayModel};
 use gatehouse::desktop::service::DesktopService;
 use gatehouse::desktop::snapshot::Snapshot;
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_opener::OpenerExt as _;
 
+use crate::Panel;
 use crate::error::{Error, Result};
 
 type Service<'a> = State<'a, Arc<DesktopService>>;
@@ -168,9 +169,9 @@ pub fn on_tray_action<R: Runtime>(app: &AppHandle<R>, action: Action, checked: b
             Action::RestartGateway => restart_gateway(service).await,
             Action::StartAtLogin => set_start_at_login(app.clone(), service, !checked).await,
             Action::KeepGatewayAfterQuit => set_keep_gateway_after_quit(service, !checked).await,
-            Action::OpenDashboard => crate::show_window(&app),
-            Action::OpenLogs => crate::show_window(&app).and_then(|()| Ok(app.emit("show-logs", ())?)),
-            Action::Login => crate::show_window(&app).and_then(|()| Ok(app.emit("show-login", ())?)),
+            Action::OpenDashboard => crate::show_window(&app, None),
+            Action::OpenLogs => crate::show_window(&app, Some(Panel::Logs)),
+            Action::Login => crate::show_window(&app, Some(Panel::Login)),
             Action::Quit => {
                 quit(app.clone());
                 Ok(())

@@ -19,7 +19,7 @@ use gatehouse::desktop::service::DesktopService;
 use gatehouse::desktop::snapshot::Snapshot;
 use gatehouse::desktop::{menu, notice};
 use gatehouse::supervisor::SupervisorOptions;
-use tauri::{App, AppHandle, Builder, Emitter, Manager, RunEvent, Runtime, WindowEvent};
+use tauri::{App, AppHandle, Builder, Emitter, Manager, RunEvent, Runtime, WebviewWindow, WebviewWindowBuilder};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_notification::NotificationExt as _;
 use tokio::sync::broadcast::error::RecvError;
@@ -38,7 +38,7 @@ pub fn run() {
     // It works over D-Bus; without a usable session bus the app still runs.
     if desktop_env::session_bus_address_usable() {
         builder = builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            if let Err(error) = show_window(app) {
+            if let Err(error) = show_window(app, None) {
                 tracing::warn!("cannot show the window for a second launch: {error}");
             }
         }));
@@ -50,26 +50,23 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
         .setup(|app| Ok(setup(app)?));
-    let app = with_commands(builder)
-        .on_window_event(|window, event| {
-            // Closing the window hides it: the app lives on in the tray.
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                api.prevent_close();
-                let _ = window.hide();
-            }
-        })
-        .build(tauri::generate_context!("../tauri.conf.json"));
+    let app = with_commands(builder).build(tauri::generate_context!("../tauri.conf.json"));
     match app {
-        Ok(app) => app.run(|app, event| {
+        Ok(app) => app.run(|app, event| match event {
+            // Closing the window closes only the window: the app lives on in
+            // the tray. An exit with a code is "Quit" (`AppHandle::exit`).
+            RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
             // However the app ends ("Quit", the session ending), the gateway
             // stops and Claude Code is restored, unless the user chose to
             // keep the gateway running.
-            if let RunEvent::Exit = event
-                && let Some(service) = app.try_state::<Arc<DesktopService>>()
-                && let Err(error) = service.quit()
-            {
-                tracing::warn!("while quitting: {error:#}");
+            RunEvent::Exit => {
+                if let Some(service) = app.try_state::<Arc<DesktopService>>()
+                    && let Err(error) = service.quit()
+                {
+                    tracing::warn!("while quitting: {error:#}");
+                }
             }
+            _ => {}
         }),
         Err(error) => {
             eprintln!("error: Gatehouse could not start: {error}");
@@ -108,14 +105,18 @@ fn setup(app: &mut App) -> anyhow::Result<()> {
     create_tray(app, &snapshot);
     // A config error is shown in the window, so the user can fix it.
     if snapshot.config_error.is_some() {
-        show_window(&handle)?;
+        show_window(&handle, None)?;
+    } else if std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() == Ok("true") {
+        // Under WebDriver (tauri-driver sets this), WebKit drives only a web
+        // view that exists when the driver connects: create it now, hidden.
+        create_window(&handle, None)?;
     }
     std::thread::spawn({
         let handle = handle.clone();
         move || {
             if !desktop_env::tray_host_present() {
                 tracing::info!("no system tray host found; opening the window instead");
-                if let Err(error) = show_window(&handle) {
+                if let Err(error) = show_window(&handle, None) {
                     tracing::warn!("cannot show the window: {error}");
                 }
             }
@@ -181,15 +182,60 @@ fn show_snapshot(app: &AppHandle, snapshot: &Snapshot) {
     }
 }
 
-/// Shows, unminimises and focuses the main window.
-pub fn show_window<R: Runtime>(app: &AppHandle<R>) -> error::Result<()> {
-    let window = app
-        .get_webview_window(MAIN_WINDOW)
-        .ok_or_else(|| error::Error::Core(anyhow::anyhow!("the main window is missing")))?;
+/// A part of the window that a tray item opens.
+#[derive(Debug, Clone, Copy)]
+pub enum Panel {
+    Logs,
+    Login,
+}
+
+impl Panel {
+    /// The name the web UI knows it by.
+    fn name(self) -> &'static str {
+        match self {
+            Panel::Logs => "logs",
+            Panel::Login => "login",
+        }
+    }
+}
+
+/// Shows, unminimises and focuses the main window, creating it if it is
+/// closed, and opens `panel` in it.
+pub fn show_window<R: Runtime>(app: &AppHandle<R>, panel: Option<Panel>) -> error::Result<()> {
+    let window = match app.get_webview_window(MAIN_WINDOW) {
+        Some(window) => {
+            if let Some(panel) = panel {
+                app.emit_to(MAIN_WINDOW, &format!("show-{}", panel.name()), ())?;
+            }
+            window
+        }
+        None => create_window(app, panel)?,
+    };
     window.show()?;
     window.unminimize()?;
     window.set_focus()?;
     Ok(())
+}
+
+/// Creates the main window, hidden, from its entry in `tauri.conf.json`.
+///
+/// The window exists only while it is open: its WebKit processes hold most
+/// of the app's memory, which a tray app should not keep all day.
+fn create_window<R: Runtime>(app: &AppHandle<R>, panel: Option<Panel>) -> error::Result<WebviewWindow<R>> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|window| window.label == MAIN_WINDOW)
+        .ok_or_else(|| error::Error::Core(anyhow::anyhow!("tauri.conf.json has no \"{MAIN_WINDOW}\" window")))?;
+    let mut builder = WebviewWindowBuilder::from_config(app, config)?;
+    if let Some(panel) = panel {
+        // The page has not loaded yet, so an event would be lost: it reads
+        // this when it starts.
+        builder = builder.initialization_script(format!("window.gatehouseOpenPanel = {:?};", panel.name()));
+    }
+    Ok(builder.build()?)
 }
 
 /// Sends a desktop notification, or logs it when the desktop cannot show one.

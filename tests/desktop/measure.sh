@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Measures the desktop app for docs/BENCHMARKS.md: the time from launching
 # it to its gateway answering GET /health (5 launches), and its memory
-# (VmRSS) idle with the window closed and with it open. Runs the release
-# build under Xvfb with trayer as the tray host, in a temporary home.
+# (VmRSS) idle before the window is first opened, with it open, and after it
+# is closed again. Runs the release build under Xvfb with openbox as the
+# window manager and trayer as the tray host, in a temporary home.
 #   cargo build --release -p gatehouse -p gatehouse-desktop && tests/desktop/measure.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 target_dir="${CARGO_TARGET_DIR:-target}"
-app="$(realpath "$target_dir/release/gatehouse-desktop")"
+profile="${GATEHOUSE_PROFILE:-release}"
+app="$(realpath "$target_dir/$profile/gatehouse-desktop")"
 work="$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-measure.XXXXXX")"
 background=()
 cleanup() {
@@ -24,6 +26,8 @@ background+=($!)
 export DISPLAY=":$display"
 until xdpyinfo >/dev/null 2>&1; do sleep 0.1; done
 eval "$(dbus-launch --sh-syntax)"
+openbox >"$work/openbox.log" 2>&1 &
+background+=($!)
 trayer --edge top --align right --widthtype request --height 32 >"$work/trayer.log" 2>&1 &
 background+=($!)
 
@@ -71,11 +75,14 @@ done
 run_app
 until curl -sf -m 1 "http://127.0.0.1:$port/health" >/dev/null; do sleep 0.1; done
 sleep 10
-echo "idle, window closed: app $(($(rss_kb "$app_pid") / 1024)) MiB (private $(($(anon_kb "$app_pid") / 1024)) MiB); with WebKit processes $(($(tree_rss_kb "$app_pid") / 1024)) MiB"
+echo "idle, window never opened: app $(($(rss_kb "$app_pid") / 1024)) MiB (private $(($(anon_kb "$app_pid") / 1024)) MiB); with WebKit processes $(($(tree_rss_kb "$app_pid") / 1024)) MiB"
 icon="$(xdotool search --class 'tray-icon tray app gatehouse' | head -n 1)"
 xdotool mousemove --window "$icon" 16 15 click 1
 sleep 1
 xdotool key Down Down Down Down Return # "Open dashboard"
 sleep 10
 echo "idle, window open:   app $(($(rss_kb "$app_pid") / 1024)) MiB (private $(($(anon_kb "$app_pid") / 1024)) MiB); with WebKit processes $(($(tree_rss_kb "$app_pid") / 1024)) MiB"
+wmctrl -c Gatehouse
+sleep 10
+echo "idle, window closed: app $(($(rss_kb "$app_pid") / 1024)) MiB (private $(($(anon_kb "$app_pid") / 1024)) MiB); with WebKit processes $(($(tree_rss_kb "$app_pid") / 1024)) MiB"
 quit_app

@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
-# The real desktop app, clicked as a person would: under Xvfb, with trayer
-# as the system tray host, a session bus from dbus-launch, and every file in
-# a temporary HOME, GATEHOUSE_HOME and CLAUDE_CONFIG_DIR.
+# The real desktop app, clicked as a person would: under Xvfb, with openbox
+# as the window manager, trayer as the system tray host, dunst as the
+# notification daemon, a session bus from dbus-launch, and every file in a
+# temporary HOME, GATEHOUSE_HOME and CLAUDE_CONFIG_DIR.
 #
 # 1. Launch: the tray icon appears and the gateway starts (first launch).
 # 2. Through the real tray menu (opened with a click on the icon, items
 #    chosen with the keyboard as GTK menus allow): "Claude Code uses
-#    Gatehouse" on, "Proxy" off and on again, "Open dashboard", "Quit".
-#    After each: the gateway answers GET /health or not, and Claude Code's
-#    settings.json is merged, restored byte for byte, and merged again.
-# 3. No tray host and a corrupt config.toml: the window opens by itself and
+#    Gatehouse" on, "Proxy" off and on again, "Restart gateway", "Open
+#    dashboard", "Open logs", "Start at login" on and off, "Quit". After
+#    each: the gateway answers GET /health or not, Claude Code's
+#    settings.json is merged, restored byte for byte, and merged again, the
+#    window shows in front, the log file opens, the autostart entry appears
+#    and goes.
+# 3. Fail-open: a gateway that stops answering (SIGSTOP) is taken out of
+#    settings.json and put back when it answers again (SIGCONT); dunst shows
+#    a notification for each. A gateway killed (SIGKILL) is restarted; one
+#    that keeps dying ends in the error state with a notification, and
+#    "Restart gateway" brings it back.
+# 4. A second launch brings the first one's window to the front.
+# 5. No tray host and a corrupt config.toml: the window opens by itself and
 #    names the file and line; a second launch hands over to the first.
 #
 # Screenshots are saved as PNG files; their paths are printed.
 # Needs: target/debug/gatehouse, gatehouse-desktop and mock-anthropic (cargo
 # build -p gatehouse -p gatehouse-desktop -p gatehouse-e2e), and the Debian
-# packages xvfb xauth trayer xdotool imagemagick dbus-x11 x11-utils curl.
+# packages xvfb xauth openbox wmctrl trayer dunst xdg-utils xdotool
+# imagemagick dbus-x11 x11-utils curl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -37,7 +48,10 @@ cleanup() {
   # A killed app leaves its gateway running (by design); stop it too.
   local gateway_pid
   gateway_pid="$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$work/gatehouse/state/gateway.json" 2>/dev/null || true)"
-  if [ -n "$gateway_pid" ]; then kill "$gateway_pid" 2>/dev/null || true; fi
+  if [ -n "$gateway_pid" ]; then
+    kill -CONT "$gateway_pid" 2>/dev/null || true
+    kill "$gateway_pid" 2>/dev/null || true
+  fi
   if [ -n "${DBUS_SESSION_BUS_PID:-}" ]; then kill "$DBUS_SESSION_BUS_PID" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
@@ -87,10 +101,42 @@ background+=($!)
 export DISPLAY=":$display"
 wait_until 10 xdpyinfo >/dev/null 2>&1 || fail "Xvfb did not start"
 eval "$(dbus-launch --sh-syntax)"
+openbox >"$work/openbox.log" 2>&1 &
+background+=($!)
 trayer --edge top --align right --widthtype request --height 32 --tint 0x334455 --transparent true --alpha 0 \
   >"$work/trayer.log" 2>&1 &
 trayer_pid=$!
 background+=("$trayer_pid")
+
+# dunst shows notifications, and runs a script for each one it shows, which
+# records "app|summary|body" in notifications.log.
+printf '#!/bin/sh\nprintf "%%s|%%s|%%s\\n" "$1" "$2" "$3" >>"%s"\n' "$work/notifications.log" \
+  >"$work/record-notification"
+chmod +x "$work/record-notification"
+printf '[global]\n    font = DejaVu Sans 10\n[record]\n    summary = "*"\n    script = %s\n' \
+  "$work/record-notification" >"$work/dunstrc"
+dunst -config "$work/dunstrc" >"$work/dunst.log" 2>&1 &
+dunst_pid=$!
+background+=("$dunst_pid")
+# Asks the bus itself: a call to the daemon (dunstctl) would have D-Bus
+# start another dunst, with no recording, if this one is not up yet.
+notification_daemon_pid() {
+  dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.Notifications 2>/dev/null |
+    sed -n 's/.*uint32 //p'
+}
+dunst_up() { [ "$(notification_daemon_pid)" = "$dunst_pid" ]; }
+wait_until 10 dunst_up || fail "dunst did not start"
+notified() { grep -q "^gatehouse-desktop|$1|" "$work/notifications.log" 2>/dev/null; }
+
+# The user's default viewer for text files, as xdg-open finds it: here one
+# that records what it was asked to open.
+mkdir -p "$work/home/.local/share/applications" "$work/home/.config"
+printf '#!/bin/sh\necho "$1" >>"%s"\n' "$work/opened.log" >"$work/record-open"
+chmod +x "$work/record-open"
+printf '[Desktop Entry]\nType=Application\nName=Viewer\nExec=%s %%f\nMimeType=text/plain;\n' "$work/record-open" \
+  >"$work/home/.local/share/applications/test-viewer.desktop"
+printf '[Default Applications]\ntext/plain=test-viewer.desktop\n' >"$work/home/.config/mimeapps.list"
 
 # The mock Anthropic API stands in for api.anthropic.com.
 mock_port="$(free_port)"
@@ -99,8 +145,8 @@ background+=($!)
 port="$(free_port)"
 gateway="http://127.0.0.1:$port"
 settings="$work/claude/settings.json"
-printf '[gateway]\nport = %s\n\n[anthropic]\nbase_url = "http://127.0.0.1:%s"\n' "$port" "$mock_port" \
-  >"$work/gatehouse/config.toml"
+printf '[gateway]\nport = %s\n\n[anthropic]\nbase_url = "http://127.0.0.1:%s"\n\n[supervisor]\nfail_open_after_secs = 2\ncrash_limit = 3\n' \
+  "$port" "$mock_port" >"$work/gatehouse/config.toml"
 # The user's own settings, which must survive byte for byte.
 printf '{\n  "model": "opus",\n  "hooks": {}\n}\n' >"$settings"
 cp "$settings" "$work/settings.original.json"
@@ -128,7 +174,13 @@ restored() { cmp -s "$settings" "$work/settings.original.json"; }
 tray_icon() { xdotool search --class 'tray-icon tray app gatehouse' 2>/dev/null | head -n 1; }
 icon_shown() { test -n "$(tray_icon)"; }
 window_shown() { xdotool search --onlyvisible --name '^Gatehouse$' >/dev/null 2>&1; }
+window_hidden() { ! window_shown; }
+# Whether the window manager has made this window the active one (the one
+# with the keyboard, in front).
+active_is() { [ "$(xdotool getactivewindow getwindowname 2>/dev/null)" = "$1" ]; }
 app_gone() { ! kill -0 "$1" 2>/dev/null; }
+# The window's web content process (its name cut to 15 characters).
+web_view_exists() { pgrep -P "$app_pid" -x WebKitWebProces >/dev/null; }
 open_menu() {
   xdotool mousemove --window "$(tray_icon)" 16 15 click 1
   sleep 1
@@ -146,6 +198,8 @@ launch
 wait_until 30 icon_shown || fail "no tray icon appeared"
 wait_until 30 healthy || fail "the gateway did not start on first launch"
 ok "tray icon shown and gateway answers $gateway/health"
+web_view_exists && fail "a web view was created before the window was opened"
+ok "no web view runs until the window is opened"
 sleep 1 # the login check runs in the background
 open_menu
 shot menu-running
@@ -187,12 +241,98 @@ wait_until 30 healthy || fail "the gateway did not start again"
 wait_until 15 configured || fail "Claude Code was not put back on the gateway"
 ok "gateway answers again and Claude Code uses it again"
 
+echo "== fail-open: the gateway stops answering, then recovers"
+gateway_pid() { sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$work/gatehouse/state/gateway.json"; }
+gateway_pid="$(gateway_pid)"
+kill -STOP "$gateway_pid"
+wait_until 30 restored || fail "settings.json was not restored while the gateway did not answer"
+wait_until 10 notified "Claude Code bypasses Gatehouse" || fail "no notification that Claude Code bypasses Gatehouse"
+shot notification-fail-open
+ok "a hung gateway is taken out of settings.json, and dunst shows why"
+kill -CONT "$gateway_pid"
+wait_until 30 configured || fail "Claude Code was not put back on the gateway after it recovered"
+wait_until 10 notified "Claude Code uses Gatehouse again" || fail "no notification that Claude Code uses Gatehouse again"
+ok "the recovered gateway is put back in settings.json, and dunst says so"
+
+echo "== the gateway is killed until the supervisor gives up (crash_limit = 3)"
+kill -9 "$gateway_pid"
+restarted() { [ "$(gateway_pid)" != "$1" ] && healthy; }
+wait_until 30 restarted "$gateway_pid" || fail "the killed gateway was not restarted"
+ok "a gateway killed with SIGKILL is restarted and answers again"
+gateway_pid="$(gateway_pid)"
+kill -9 "$gateway_pid"
+wait_until 30 restarted "$gateway_pid" || fail "the killed gateway was not restarted a second time"
+kill -9 "$(gateway_pid)"
+wait_until 30 notified "Gatehouse gateway stopped" || fail "no notification that the gateway stopped"
+down || fail "the gateway answers after the supervisor gave up"
+wait_until 30 restored || fail "settings.json still points at the stopped gateway"
+open_menu
+shot menu-crash-loop
+xdotool key Escape
+ok "after 3 crashes the gateway stays down, Claude Code is restored, and dunst says why"
+
+echo "== \"Restart gateway\""
+choose Down Down Down Down Down Down Return
+wait_until 30 healthy || fail "Restart gateway did not bring the gateway back"
+wait_until 30 configured || fail "Claude Code was not put back on the restarted gateway"
+ok "Restart gateway recovers from the error state, and Claude Code uses it again"
+
 echo "== \"Open dashboard\""
 choose Down Down Down Down Return
 wait_until 10 window_shown || fail "the window did not open"
+wait_until 10 active_is Gatehouse || fail "the opened window is not the active one"
+web_view_exists || fail "no web view runs for the open window"
 sleep 2
 shot window
-ok "the window opened"
+ok "the window opened in front"
+
+echo "== a second launch brings the window to the front"
+# Another application in front of it, over the same spot.
+xmessage -name other-app -title other-app -geometry 400x200+300+200 "another application" >/dev/null 2>&1 &
+background+=($!)
+wait_until 10 active_is other-app || fail "the other application did not become active"
+xdotool windowminimize "$(xdotool search --onlyvisible --name '^Gatehouse$' | head -n 1)"
+wait_until 10 window_hidden || fail "the window did not minimise"
+first_pid=$app_pid
+launch
+wait_until 20 app_gone "$app_pid" || fail "a second launch did not hand over to the first"
+app_pid=$first_pid
+wait_until 10 window_shown || fail "the second launch did not show the window"
+wait_until 10 active_is Gatehouse || fail "the second launch did not bring the window to the front"
+kill -0 "$app_pid" || fail "the first instance died"
+sleep 1 # openbox animates the restore
+shot window-after-second-launch
+ok "a second launch restores and focuses the first one's window, and exits"
+
+echo "== closing the window keeps the app in the tray"
+wmctrl -c Gatehouse
+wait_until 10 window_hidden || fail "the window did not close"
+wait_until 10 eval '! web_view_exists' || fail "the closed window's web view still runs"
+kill -0 "$app_pid" || fail "closing the window ended the app"
+healthy || fail "closing the window stopped the gateway"
+ok "the window closed and its web view ended; the app and the gateway run on"
+
+echo "== \"Open logs\""
+choose Down Down Down Down Down Return
+wait_until 10 window_shown || fail "Open logs did not show the window"
+wait_until 10 active_is Gatehouse || fail "the log window is not the active one"
+sleep 1
+shot window-logs
+# The window shows the log with "open the file" focused: Enter opens it in
+# the user's viewer.
+xdotool key Return
+log_file="$work/gatehouse/logs/gateway.log"
+wait_until 10 grep -sqx "$log_file" "$work/opened.log" || fail "the log file was not opened in the viewer"
+ok "Open logs shows the gateway log, and its file opens in the user's viewer"
+
+echo "== \"Start at login\" on and off"
+autostart_entry() { grep -qs "^Exec=$app *$" "$work"/home/.config/autostart/*.desktop; }
+choose Down Down Down Down Down Down Down Return
+wait_until 10 autostart_entry || fail "no autostart entry that starts $app"
+ok "Start at login writes an autostart entry for the app"
+choose Down Down Down Down Down Down Down Return
+wait_until 10 eval '! autostart_entry' || fail "the autostart entry is still there"
+ok "Start at login off removes it"
 
 echo "== \"Quit\""
 choose Up Return

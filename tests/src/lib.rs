@@ -4,3 +4,4 @@
 pub mod claude_cli;
 pub mod harness;
 pub mod mock_anthropic;
+pub mod mock_claude_ai;

@@ -37,12 +37,15 @@ type Login =
   | { state: "logged_in"; plan: string | null }
   | { state: "error"; message: string };
 
+type SignIn = { state: "idle" | "waiting" } | { state: "failed"; message: string };
+
 interface View {
   tray: { icon: string; tooltip: string; entries: Entry[] };
   snapshot: {
     gateway: Gateway;
     claude_code: { configured: boolean; base_url: string | null; warnings: string[] };
     login: Login;
+    sign_in: SignIn;
     config_error: string | null;
   };
 }
@@ -78,6 +81,11 @@ function render(next: View) {
   $("claude-code-warnings").replaceChildren(
     ...claude.warnings.map((w) => Object.assign(document.createElement("li"), { textContent: w })),
   );
+
+  // Claude Code usually finishes signing in by itself (the browser hands
+  // it the code), or gives up: then there is no code to ask for.
+  if (snapshot.sign_in.state !== "waiting") $("login-flow").hidden = true;
+  if (snapshot.sign_in.state === "failed") showLoginMessage(snapshot.sign_in.message);
 
   renderActions(tray.entries);
 }
@@ -160,11 +168,17 @@ async function startLogin() {
   $<HTMLInputElement>("login-code").focus();
 }
 
-async function showLogs() {
+async function refreshLogLines() {
   const lines = await invoke<string[]>("log_tail");
   $("log-lines").textContent = lines.length ? lines.join("\n") : "(nothing logged yet)";
+}
+
+async function showLogs() {
+  await refreshLogLines();
   $("logs").hidden = false;
   $("logs").scrollIntoView();
+  // "Open logs" came from the tray or a button: Enter now opens the file.
+  $("open-log-file").focus();
 }
 
 $("login-form").addEventListener("submit", async (event) => {
@@ -188,7 +202,17 @@ $("login-cancel").addEventListener("click", async () => {
 $("open-sign-in").addEventListener("click", () => invoke("open_sign_in_page"));
 $("open-log-file").addEventListener("click", () => invoke("open_log_file"));
 
-await listen<View>("state", (event) => render(event.payload));
+await listen<View>("state", async (event) => {
+  render(event.payload);
+  // A change of state is usually a new log line (started, crashed, not answering).
+  if (!$("logs").hidden) await refreshLogLines();
+});
 await listen("show-logs", () => showLogs());
 await listen("show-login", () => startLogin());
 render(await invoke<View>("get_state"));
+
+// A window opened by "Open logs" or "Log in to Claude…" is created for it,
+// too late for the event: the shell says which panel before the page loads.
+const openPanel = (window as { gatehouseOpenPanel?: string }).gatehouseOpenPanel;
+if (openPanel === "logs") await showLogs();
+if (openPanel === "login") await startLogin();

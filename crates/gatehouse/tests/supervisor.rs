@@ -430,12 +430,10 @@ fn fail_open_unconfigures_and_then_reconfigures_a_real_settings_file() {
         matches!(e, SupervisorEvent::FailOpenApplied { reason: SuspendReason::Unhealthy, settings_files }
             if settings_files == std::slice::from_ref(&file))
     });
-    wait_for_event(
-        &mut subscription,
-        &mut events,
-        "FailOpenReverted",
-        |e| matches!(e, SupervisorEvent::FailOpenReverted { settings_files } if settings_files == std::slice::from_ref(&file)),
-    );
+    wait_for_event(&mut subscription, &mut events, "FailOpenReverted", |e| {
+        matches!(e, SupervisorEvent::FailOpenReverted { reason: SuspendReason::Unhealthy, settings_files }
+                if settings_files == std::slice::from_ref(&file))
+    });
 
     // A removal by the user is final: fail-open again, then the user removes
     // it, and recovery does not bring it back.

@@ -24,6 +24,9 @@ const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
 const REFUSAL_SETTLE: Duration = Duration::from_millis(750);
 /// What `claude auth login` prints when it waits for the code.
 const PROMPT: &str = "Paste code here if prompted >";
+/// What it prints once signed in, a moment before it exits (it flushes
+/// telemetry first, which over a slow network can take a while).
+const SIGNED_IN: &str = "Login successful";
 /// How often the child is checked for an exit while waiting for output.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -118,6 +121,22 @@ impl LoginSession {
         &self.url
     }
 
+    /// How `claude auth login` ended without a code from us, if it has:
+    /// that is how a sign-in usually finishes, as the browser Claude Code
+    /// opened returns the code to Claude Code's own loopback listener.
+    /// `Err` holds Claude Code's words on why it did not sign in.
+    pub fn ended(&mut self) -> Option<Result<(), String>> {
+        match self.child.try_wait() {
+            Ok(None) => None,
+            Ok(Some(status)) if status.success() => Some(Ok(())),
+            Ok(Some(status)) => {
+                let said = tidy(&self.drain_output());
+                Some(Err(if said.is_empty() { format!("`claude auth login` ended ({status})") } else { said }))
+            }
+            Err(error) => Some(Err(format!("cannot tell whether `claude auth login` still runs: {error}"))),
+        }
+    }
+
     /// Hands the code from the sign-in page to Claude Code and waits for it
     /// to finish signing in.
     pub fn submit_code(&mut self, code: &str) -> Result<CodeOutcome, LoginError> {
@@ -136,8 +155,8 @@ impl LoginSession {
             // Once Claude Code has said something (other than its prompt), a
             // short quiet spell without an exit means it refused the code
             // and prompts again.
-            let wait_until =
-                if tidy(&said).is_empty() { deadline } else { deadline.min(Instant::now() + REFUSAL_SETTLE) };
+            let waiting_for_exit = tidy(&said).is_empty() || said.contains(SIGNED_IN);
+            let wait_until = if waiting_for_exit { deadline } else { deadline.min(Instant::now() + REFUSAL_SETTLE) };
             match self.next_event(wait_until) {
                 Some(Event::Output(text)) => said.push_str(&text),
                 Some(Event::Exited(status)) => {
@@ -237,7 +256,8 @@ mod tests {
     fn fake_claude(dir: &std::path::Path, exchange_succeeds: bool) -> Command {
         let script = dir.join("claude");
         let exit = if exchange_succeeds {
-            "echo 'Login successful.'; exit 0"
+            // Like Claude Code, it says so before it has finished.
+            "echo 'Login successful.'; sleep 1; exit 0"
         } else {
             "echo \"Couldn't log in: offline\" >&2; exit 1"
         };
@@ -265,7 +285,9 @@ mod tests {
             session.submit_code("partial").unwrap(),
             CodeOutcome::Refused("That doesn't look like the full code.".to_string())
         );
+        assert_eq!(session.ended(), None);
         assert_eq!(session.submit_code("  abc#def \n").unwrap(), CodeOutcome::LoggedIn);
+        assert_eq!(session.ended(), Some(Ok(())));
     }
 
     #[test]
@@ -274,6 +296,24 @@ mod tests {
         let mut session = LoginSession::start_with(fake_claude(dir.path(), false)).unwrap();
         let error = session.submit_code("abc#def").unwrap_err();
         assert_eq!(error.to_string(), "`claude auth login` ended before sign-in finished: Couldn't log in: offline");
+    }
+
+    #[test]
+    fn a_sign_in_that_fails_by_itself_says_why() {
+        let mut command = Command::new("sh");
+        let script = "echo 'visit: https://claude.example/x'; printf 'Paste code here if prompted > '; sleep 0.3; \
+                      echo \"Couldn't log in: the browser sign-in was cancelled\" >&2; exit 1";
+        command.args(["-c", script, "claude"]);
+        let mut session = LoginSession::start_with(command).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let outcome = loop {
+            if let Some(outcome) = session.ended() {
+                break outcome;
+            }
+            assert!(Instant::now() < deadline, "the fake `claude` did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(outcome, Err("Couldn't log in: the browser sign-in was cancelled".to_string()));
     }
 
     #[test]

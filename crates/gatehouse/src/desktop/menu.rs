@@ -272,11 +272,12 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desktop::snapshot::ClaudeCodeView;
+    use crate::desktop::snapshot::{ClaudeCodeView, SignIn};
     use crate::ledger::query::Totals;
 
     fn snapshot(gateway: GatewayState) -> Snapshot {
         Snapshot {
+            sign_in: SignIn::Idle,
             gateway,
             proxy_enabled: true,
             claude_code_paused: None,

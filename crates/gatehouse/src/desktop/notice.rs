@@ -22,7 +22,10 @@ pub fn for_event(event: &SupervisorEvent) -> Option<Notice> {
     let notice = |title: &str, body: String| Some(Notice { title: title.to_string(), body });
     match event {
         SupervisorEvent::CrashLoop { reason, last_lines } => {
-            let tail = last_lines.iter().rev().take(3).rev().cloned().collect::<Vec<_>>().join("\n");
+            // The supervisor logs the reason too; the notification says it once.
+            let lines: Vec<&str> =
+                last_lines.iter().map(String::as_str).filter(|line| !line.ends_with(reason.as_str())).collect();
+            let tail = lines[lines.len().saturating_sub(3)..].join("\n");
             notice("Gatehouse gateway stopped", format!("{reason}\n{tail}").trim_end().to_string())
         }
         SupervisorEvent::FailOpenApplied { reason: SuspendReason::Unhealthy, settings_files } => notice(
@@ -33,7 +36,7 @@ pub fn for_event(event: &SupervisorEvent) -> Option<Notice> {
                 files(settings_files)
             ),
         ),
-        SupervisorEvent::FailOpenReverted { settings_files } => notice(
+        SupervisorEvent::FailOpenReverted { reason: SuspendReason::Unhealthy, settings_files } => notice(
             "Claude Code uses Gatehouse again",
             format!("The gateway is answering; Claude Code goes through it again ({}).", files(settings_files)),
         ),
@@ -44,6 +47,7 @@ pub fn for_event(event: &SupervisorEvent) -> Option<Notice> {
             notice("Cannot change Claude Code's settings", format!("{}: {error}", settings_file.display()))
         }
         SupervisorEvent::FailOpenApplied { .. }
+        | SupervisorEvent::FailOpenReverted { .. }
         | SupervisorEvent::Started { .. }
         | SupervisorEvent::Crashed { .. }
         | SupervisorEvent::Stopped => None,
@@ -71,15 +75,30 @@ mod tests {
                 body: "the gateway crashed 5 times in 120 s\nb\nc\nerror: port 7411 is in use".into()
             })
         );
+        let logged_reason = SupervisorEvent::CrashLoop {
+            reason: "the gateway crashed 3 times".into(),
+            last_lines: vec![
+                "a".into(),
+                "b".into(),
+                "2026-11-22T05:31:09Z supervisor: the gateway crashed 3 times".into(),
+            ],
+        };
+        assert_eq!(for_event(&logged_reason).unwrap().body, "the gateway crashed 3 times\na\nb");
+
         let files = vec![PathBuf::from("/home/u/.claude/settings.json")];
         let applied =
             SupervisorEvent::FailOpenApplied { reason: SuspendReason::Unhealthy, settings_files: files.clone() };
         assert!(for_event(&applied).unwrap().body.contains("/home/u/.claude/settings.json"));
-        assert!(for_event(&SupervisorEvent::FailOpenReverted { settings_files: files.clone() }).is_some());
+        let recovered =
+            SupervisorEvent::FailOpenReverted { reason: SuspendReason::Unhealthy, settings_files: files.clone() };
+        assert!(for_event(&recovered).is_some());
 
         // The user's own "Proxy" click and a restart that worked are not news.
-        let proxy_off = SupervisorEvent::FailOpenApplied { reason: SuspendReason::ProxyStopped, settings_files: files };
+        let proxy_off =
+            SupervisorEvent::FailOpenApplied { reason: SuspendReason::ProxyStopped, settings_files: files.clone() };
         assert_eq!(for_event(&proxy_off), None);
+        let proxy_on = SupervisorEvent::FailOpenReverted { reason: SuspendReason::ProxyStopped, settings_files: files };
+        assert_eq!(for_event(&proxy_on), None);
         assert_eq!(for_event(&SupervisorEvent::Crashed { error: "exit 1".into(), attempt: 1, retry_in_ms: 500 }), None);
         assert_eq!(for_event(&SupervisorEvent::Stopped), None);
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio::sync::broadcast;
 
-use super::snapshot::{ClaudeCodeView, LoginView, Snapshot};
+use super::snapshot::{ClaudeCodeView, LoginView, SignIn, Snapshot};
 use crate::app_state::ClaudeTarget;
 use crate::claude_code::login::{CodeOutcome, LoginSession};
 use crate::claude_code::{cli_binary, doctor};
@@ -37,6 +37,8 @@ pub struct DesktopService {
     supervisor: Supervisor,
     login: Mutex<LoginView>,
     login_session: Mutex<Option<LoginSession>>,
+    /// Why the last sign-in ended without signing in, until the next one.
+    sign_in_failure: Mutex<Option<String>>,
     start_at_login: AtomicBool,
     wake: Sender<()>,
     woken: Mutex<Option<Receiver<()>>>,
@@ -53,6 +55,7 @@ impl DesktopService {
             supervisor,
             login: Mutex::new(LoginView::Unknown),
             login_session: Mutex::new(None),
+            sign_in_failure: Mutex::new(None),
             start_at_login: AtomicBool::new(false),
             wake,
             woken: Mutex::new(Some(woken)),
@@ -98,7 +101,18 @@ impl DesktopService {
             seven_day: limits.map(|l| l.seven_day),
             claude_code: self.claude_code_view(),
             login: lock(&self.login).clone(),
+            sign_in: self.sign_in(),
             config_error: Config::load(&self.paths.config_file()).err().map(|e| e.to_string()),
+        }
+    }
+
+    fn sign_in(&self) -> SignIn {
+        // Locked while a pasted code is handed over: still waiting.
+        let running = self.login_session.try_lock().map_or(true, |session| session.is_some());
+        match lock(&self.sign_in_failure).clone() {
+            _ if running => SignIn::Waiting,
+            Some(message) => SignIn::Failed { message },
+            None => SignIn::Idle,
         }
     }
 
@@ -164,10 +178,12 @@ impl DesktopService {
 
     /// Starts `claude auth login`; returns the sign-in URL it printed.
     pub fn start_login(&self) -> anyhow::Result<String> {
+        *lock(&self.sign_in_failure) = None;
         let session = LoginSession::start()?;
         let url = session.url().to_string();
         // Replacing an earlier session ends its `claude auth login`.
         *lock(&self.login_session) = Some(session);
+        self.nudge();
         Ok(url)
     }
 
@@ -193,6 +209,23 @@ impl DesktopService {
 
     pub fn cancel_login(&self) {
         *lock(&self.login_session) = None;
+        *lock(&self.sign_in_failure) = None;
+        self.nudge();
+    }
+
+    /// Forgets a sign-in that Claude Code ended by itself (the browser
+    /// returned to its loopback listener, or it failed), keeping why it
+    /// failed; true if there was one. Skipped while a pasted code is being
+    /// handed over: that call ends it.
+    fn end_finished_login(&self) -> bool {
+        let Ok(mut session) = self.login_session.try_lock() else { return false };
+        let Some(outcome) = session.as_mut().and_then(LoginSession::ended) else { return false };
+        *session = None;
+        if let Err(message) = outcome {
+            tracing::warn!("signing in to Claude did not finish: {message}");
+            *lock(&self.sign_in_failure) = Some(message);
+        }
+        true
     }
 
     /// The last lines of the gateway's log.
@@ -232,7 +265,9 @@ impl DesktopService {
                 }
                 // After the first snapshot, so the tray shows at once; the
                 // new login shows on the next round.
-                if login_checked.is_none_or(|checked| checked.elapsed() >= LOGIN_REFRESH_EVERY) {
+                if service.end_finished_login()
+                    || login_checked.is_none_or(|checked| checked.elapsed() >= LOGIN_REFRESH_EVERY)
+                {
                     service.refresh_login();
                     login_checked = Some(Instant::now());
                 }

@@ -14,6 +14,18 @@ use crate::gateway::ratelimit::Window;
 use crate::ledger::query::Totals;
 use crate::supervisor::GatewayState;
 
+/// A `claude auth login` the app started, as the window follows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SignIn {
+    /// None is running.
+    Idle,
+    /// Waiting for the browser, or for the code the sign-in page shows.
+    Waiting,
+    /// Claude Code ended it without signing in; its own words on why.
+    Failed { message: String },
+}
+
 /// The Claude login, which belongs to Claude Code.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -80,6 +92,7 @@ pub struct Snapshot {
     pub seven_day: Option<Window>,
     pub claude_code: ClaudeCodeView,
     pub login: LoginView,
+    pub sign_in: SignIn,
     /// `config.toml` could not be read, with its file and line.
     pub config_error: Option<String>,
 }

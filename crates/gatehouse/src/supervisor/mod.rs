@@ -135,8 +135,9 @@ pub enum SupervisorEvent {
         reason: SuspendReason,
         settings_files: Vec<PathBuf>,
     },
-    /// They point at the gateway again.
+    /// They point at the gateway again; `reason` is why they had stopped.
     FailOpenReverted {
+        reason: SuspendReason,
         settings_files: Vec<PathBuf>,
     },
     /// A file fail-open changed was not put back, because the user changed it since.

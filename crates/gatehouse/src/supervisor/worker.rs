@@ -619,7 +619,7 @@ impl Worker {
         for suspended in std::mem::take(&mut self.app.suspended) {
             let path = fail_open::settings_path(&self.options.paths, &suspended.target).unwrap_or_default();
             match fail_open::resume(&self.options.paths, &suspended, url) {
-                Ok(Resumed::Reapplied) => files.push(path),
+                Ok(Resumed::Reapplied) => files.push((path, suspended.reason)),
                 Ok(Resumed::AlreadyConfigured) => {}
                 Ok(Resumed::LeftAlone(why)) => {
                     self.log.note(&format!("left {} as it is: {why}", path.display()));
@@ -637,9 +637,17 @@ impl Worker {
             let _ = self.save_app();
         }
         if !files.is_empty() {
-            let list = files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
+            let list = files.iter().map(|(f, _)| f.display().to_string()).collect::<Vec<_>>().join(", ");
             self.log.note(&format!("the gateway is healthy: Claude Code uses it again ({list})"));
-            self.emit(SupervisorEvent::FailOpenReverted { settings_files: files });
+        }
+        // One event per reason: the user's own "Proxy" click is not news, a
+        // recovery is.
+        while let Some((_, reason)) = files.first() {
+            let reason = *reason;
+            let (same, rest): (Vec<_>, Vec<_>) = files.into_iter().partition(|(_, r)| *r == reason);
+            files = rest;
+            let settings_files = same.into_iter().map(|(f, _)| f).collect();
+            self.emit(SupervisorEvent::FailOpenReverted { reason, settings_files });
         }
     }
 
