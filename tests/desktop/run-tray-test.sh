@@ -18,9 +18,14 @@
 #    a notification for each. A gateway killed (SIGKILL) is restarted; one
 #    that keeps dying ends in the error state with a notification, and
 #    "Restart gateway" brings it back.
-# 4. A second launch brings the first one's window to the front.
+# 4. A second launch brings the first one's window to the front. Quit with
+#    "Keep gateway running after quit" leaves the gateway looked after by
+#    `gatehouse gateway supervise` (restarted after a SIGKILL), and the next
+#    launch adopts it.
 # 5. No tray host and a corrupt config.toml: the window opens by itself and
-#    names the file and line; a second launch hands over to the first.
+#    names the file and line; a second launch hands over to the first. With
+#    no session bus at all, the app still runs and logs what it could not
+#    notify.
 #
 # Screenshots are saved as PNG files; their paths are printed.
 # Needs: target/debug/gatehouse, gatehouse-desktop and mock-anthropic (cargo
@@ -45,6 +50,8 @@ background=()
 
 cleanup() {
   for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # A headless supervisor left by a failed step would restart the gateway.
+  kill "$(cat "$work/gatehouse/state/supervise.pid" 2>/dev/null)" 2>/dev/null || true
   # A killed app leaves its gateway running (by design); stop it too.
   local gateway_pid
   gateway_pid="$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$work/gatehouse/state/gateway.json" 2>/dev/null || true)"
@@ -160,10 +167,11 @@ echo '{"loggedIn":true,"authMethod":"claude.ai","apiProvider":"firstParty","subs
 EOF
 chmod +x "$work/bin/claude"
 
+# launch [NAME=VALUE...]: starts the app, with these variables changed.
 launch() {
   # NO_AT_BRIDGE: no accessibility bus daemon outliving the test.
   env NO_AT_BRIDGE=1 HOME="$work/home" GATEHOUSE_HOME="$work/gatehouse" CLAUDE_CONFIG_DIR="$work/claude" \
-    GATEHOUSE_CLAUDE_BIN="$work/bin/claude" "$app" >>"$work/app.log" 2>&1 &
+    GATEHOUSE_CLAUDE_BIN="$work/bin/claude" "$@" "$app" >>"$work/app.log" 2>&1 &
   app_pid=$!
   background+=("$app_pid")
 }
@@ -334,6 +342,33 @@ choose Down Down Down Down Down Down Down Return
 wait_until 10 eval '! autostart_entry' || fail "the autostart entry is still there"
 ok "Start at login off removes it"
 
+echo "== \"Keep gateway running after quit\", then \"Quit\""
+choose Down Down Down Down Down Down Down Down Return
+sleep 1
+gateway_pid="$(gateway_pid)"
+choose Up Return
+wait_until 30 app_gone "$app_pid" || fail "the app did not quit"
+healthy || fail "the gateway stopped although it should keep running"
+configured || fail "Claude Code was taken off a gateway that keeps running"
+headless_pid() { pgrep -f "gatehouse gateway supervise" | head -n 1; }
+wait_until 10 eval 'test -n "$(headless_pid)"' || fail "nobody looks after the gateway the app left running"
+ok "after Quit the gateway keeps running, looked after by \`gatehouse gateway supervise\`"
+kill -9 "$gateway_pid"
+wait_until 30 restarted "$gateway_pid" || fail "the gateway killed while the app was closed was not restarted"
+gateway_pid="$(gateway_pid)"
+configured || fail "Claude Code does not point at the restarted gateway"
+ok "a gateway killed while the app is closed is restarted"
+
+echo "== the next launch takes the gateway back"
+headless="$(headless_pid)"
+launch
+wait_until 30 icon_shown || fail "no tray icon after the relaunch"
+wait_until 30 app_gone "$headless" || fail "the headless supervisor did not hand the gateway back"
+wait_until 30 healthy || fail "the gateway does not answer after the relaunch"
+[ "$(gateway_pid)" = "$gateway_pid" ] || fail "the relaunched app replaced the gateway instead of adopting it"
+ok "the relaunched app adopts the gateway, and the headless supervisor exits"
+choose Down Down Down Down Down Down Down Down Return # "Keep gateway running after quit" off again
+
 echo "== \"Quit\""
 choose Up Return
 wait_until 30 app_gone "$app_pid" || fail "the app did not quit"
@@ -357,6 +392,18 @@ wait_until 20 app_gone "$app_pid" || fail "a second launch did not hand over to 
 kill -0 "$first_pid" || fail "the first instance died"
 ok "a second launch hands over to the running app"
 kill "$first_pid"
+wait_until 20 app_gone "$first_pid" || fail "the app did not end on SIGTERM"
+
+echo "== no session bus at all"
+: >"$work/app.log"
+launch DBUS_SESSION_BUS_ADDRESS="unix:path=$work/no-such-bus"
+wait_until 20 window_shown || fail "no window without a session bus"
+wait_until 20 grep -q "notification not shown: no D-Bus session bus" "$work/app.log" ||
+  fail "the notification for the config error was not logged as not shown"
+sleep 2
+kill -0 "$app_pid" || fail "the app died without a session bus"
+ok "without a session bus the app runs, shows its window, and logs the notification it could not show"
+kill "$app_pid"
 
 echo "screenshots: $shots"
 echo "tray-test: $passed passed, 0 failed"

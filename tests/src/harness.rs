@@ -23,6 +23,50 @@ pub fn gatehouse_bin() -> PathBuf {
     bin
 }
 
+/// Polls `probe` every 200 ms until it gives a value; fails the test after
+/// `seconds`, naming `what` it waited for.
+pub fn wait_for<T>(what: &str, seconds: u64, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {seconds} s waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// An error response in Anthropic's shape: its status, `error.type` and `error.message`.
+pub async fn anthropic_error(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let value: serde_json::Value = response.json().await.expect("an Anthropic-shaped JSON error");
+    assert_eq!(value["type"], "error", "{value}");
+    (
+        status,
+        value["error"]["type"].as_str().unwrap().to_string(),
+        value["error"]["message"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Files under `dir` whose bytes contain `needle`: where a secret ended up.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let (path, kind) = (entry.path(), entry.file_type().expect("file type"));
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file()
+                && std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
 /// A throwaway home for Gatehouse and Claude Code.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
@@ -83,6 +127,11 @@ impl Sandbox {
             "HTTPS_PROXY",
             "http_proxy",
             "https_proxy",
+            // The gateway honours these too: keep the outer environment's out.
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
         ] {
             command.env_remove(variable);
         }

@@ -1,7 +1,11 @@
 //! End-to-end test support for Gatehouse: a faithful mock of Anthropic's
 //! API, and helpers to run the real `gatehouse` binary in an isolated home.
 
+pub mod browser;
 pub mod claude_cli;
 pub mod harness;
 pub mod mock_anthropic;
 pub mod mock_claude_ai;
+pub mod sign_in;
+pub mod test_ca;
+pub mod webdriver;

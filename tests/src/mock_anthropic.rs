@@ -11,11 +11,14 @@
 //! `{"type":"error","error":{"type":…,"message":…},"request_id":…}`.
 //!
 //! Every request is recorded byte for byte before it is answered, so a test
-//! can check what the gateway forwarded. A test steers the next answers with
+//! can check what the gateway forwarded. It serves plain HTTP/1.1, or
+//! ([`MockAnthropic::start_tls`]) HTTPS with HTTP/2 or HTTP/1.1 as ALPN
+//! settles, as `api.anthropic.com` does. A test steers the next answers with
 //! [`Scenario`]s: quota rejections, overload, server errors, slow streams
 //! and streams that die half way.
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,12 +34,17 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream;
 use http::header::{HeaderName, HeaderValue};
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode, Version};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
 
 /// Claude Code sends bodies of hundreds of KB; the cap only stops a runaway
 /// client from exhausting memory.
@@ -118,6 +126,8 @@ pub struct MockOptions {
 /// One request as it reached the mock.
 #[derive(Clone, Debug)]
 pub struct RecordedRequest {
+    /// The HTTP version it arrived in: HTTP/2 only over TLS, when ALPN chose it.
+    pub version: Version,
     pub method: String,
     /// The path with its query string, e.g. `/v1/messages?beta=true`.
     pub path_and_query: String,
@@ -143,10 +153,13 @@ impl RecordedRequest {
 /// A running mock. Dropping it shuts the server down.
 pub struct MockAnthropic {
     addr: SocketAddr,
+    /// Served over TLS, as `https://localhost:PORT`.
+    tls: bool,
     shared: Arc<Shared>,
-    // Dropping the sender resolves the server's shutdown future: idle
-    // keep-alive connections close, so a dropped mock really goes away.
-    _shutdown: oneshot::Sender<()>,
+    // Dropping the sender wakes every receiver's `changed()`: the server
+    // stops accepting and idle keep-alive connections close, so a dropped
+    // mock really goes away.
+    _shutdown: watch::Sender<()>,
 }
 
 impl MockAnthropic {
@@ -165,25 +178,56 @@ impl MockAnthropic {
         });
         let shared = Arc::new(Shared::new(options.fast));
         let app = Router::new().fallback(handle).with_state(shared.clone());
-        let (shutdown, stopped) = oneshot::channel::<()>();
+        let (shutdown, mut stopped) = watch::channel(());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.changed().await;
                 })
                 .await;
         });
-        Ok(MockAnthropic { addr, shared, _shutdown: shutdown })
+        Ok(MockAnthropic { addr, tls: false, shared, _shutdown: shutdown })
+    }
+
+    /// Starts on `127.0.0.1` with a free port, serving HTTPS with `tls`,
+    /// which must hold a certificate for `localhost` (the host
+    /// [`MockAnthropic::base_url`] names). Each connection speaks whichever
+    /// of HTTP/2 and HTTP/1.1 its ALPN negotiation chose, so `tls`'s
+    /// `alpn_protocols` decide what the mock offers.
+    pub async fn start_tls(tls: Arc<ServerConfig>) -> io::Result<MockAnthropic> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(false));
+        let (shutdown, stopped) = watch::channel(());
+        let acceptor = TlsAcceptor::from(tls);
+        let serving = shared.clone();
+        tokio::spawn(async move {
+            let mut stopping = stopped.clone();
+            loop {
+                let tcp = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    _ = stopping.changed() => return,
+                };
+                // An accept error (a connection reset before it was taken)
+                // concerns that one connection only.
+                let Ok((tcp, _)) = tcp else { continue };
+                // As in `start_with`: no Nagle delay on small SSE frames.
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(serve_tls(tcp, acceptor.clone(), serving.clone(), stopped.clone()));
+            }
+        });
+        Ok(MockAnthropic { addr, tls: true, shared, _shutdown: shutdown })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, what `ANTHROPIC_BASE_URL` or a gateway
-    /// upstream is set to.
+    /// `http://127.0.0.1:PORT` (or `https://localhost:PORT` when serving
+    /// TLS, the name its certificate is for), what `ANTHROPIC_BASE_URL` or a
+    /// gateway upstream is set to.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.tls { format!("https://localhost:{}", self.addr.port()) } else { format!("http://{}", self.addr) }
     }
 
     /// Every request received so far, in arrival order (empty in fast mode).
@@ -258,6 +302,7 @@ impl Shared {
             return;
         }
         let request = RecordedRequest {
+            version: parts.version,
             method: parts.method.to_string(),
             path_and_query: parts
                 .uri
@@ -301,6 +346,28 @@ fn splitmix64(x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// One TLS connection of [`MockAnthropic::start_tls`], served by the same
+/// handler as plain HTTP.
+async fn serve_tls(tcp: TcpStream, acceptor: TlsAcceptor, shared: Arc<Shared>, mut stopped: watch::Receiver<()>) {
+    // A client that rejects the certificate aborts the handshake: nothing
+    // was requested, so nothing is recorded.
+    let Ok(stream) = acceptor.accept(tcp).await else { return };
+    let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(handle(State(shared), request.map(Body::new)).await) }
+    });
+    // The auto builder reads the connection preface, so it follows whatever
+    // ALPN settled on (HTTP/2 clients start with the h2 preface).
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = stopped.changed() => connection.as_mut().graceful_shutdown(),
+    }
+    let _ = connection.await;
 }
 
 /// One handler for every route: it reads the raw body itself (axum's

@@ -31,21 +31,20 @@ use std::time::{Duration, Instant};
 
 use axum::extract::Query;
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
-use rcgen::{Issuer, PublicKeyData};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::test_ca::TestCa;
 
 /// Claude Code's OAuth client id (in its binary, and in every sign-in URL).
 pub const CLIENT_ID: &str = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
@@ -166,46 +165,22 @@ impl MockClaudeAi {
     /// `dir` (for `NODE_EXTRA_CA_CERTS`) and binds a loopback port. Starts
     /// no thread.
     pub fn bind(dir: &Path) -> MockClaudeAi {
-        let ca_key = KeyPair::generate().expect("CA key");
-        let mut ca_params = CertificateParams::default();
-        ca_params.distinguished_name.push(DnType::CommonName, "Gatehouse e2e FAKE CA (tests only)");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
-        let ca = Issuer::new(ca_params, ca_key);
-
-        let leaf_key = KeyPair::generate().expect("leaf key");
-        let mut leaf_params = CertificateParams::new(SERVED_HOSTS.map(String::from).to_vec()).expect("leaf parameters");
-        leaf_params.distinguished_name.push(DnType::CommonName, SERVED_HOSTS[0]);
-        leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-        let leaf_cert = leaf_params.signed_by(&leaf_key, &ca).expect("leaf certificate");
-
+        let ca = TestCa::new();
+        let leaf = ca.issue(&SERVED_HOSTS);
         let ca_file = dir.join("mock-claude-ai-ca.pem");
-        std::fs::write(&ca_file, ca_cert.pem()).expect("writing the CA certificate");
+        ca.write_pem(&ca_file);
         // Chromium is told to trust this one key rather than a CA: it does
         // not read NODE_EXTRA_CA_CERTS, and a profile-wide CA needs NSS tools.
-        let leaf_spki_sha256 = STANDARD.encode(Sha256::digest(leaf_key.subject_public_key_info()));
-
-        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-        let mut tls = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![leaf_cert.der().clone(), ca_cert.der().clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-            )
-            .expect("TLS configuration");
+        let leaf_spki_sha256 = leaf.spki_sha256().to_string();
         // HTTP/1.1 only: it is all the mock speaks.
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let tls = leaf.server_config(&[b"http/1.1"]);
 
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding the proxy port");
         let address = listener.local_addr().expect("proxy address");
         MockClaudeAi {
             listener: Some(listener),
             address,
-            tls: Arc::new(tls),
+            tls,
             ca_file,
             leaf_spki_sha256,
             state: Arc::new(Mutex::new(State::default())),

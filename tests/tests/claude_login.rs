@@ -29,15 +29,16 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use gatehouse::claude_code::login::CodeOutcome;
 use gatehouse::desktop::service::DesktopService;
 use gatehouse::desktop::snapshot::{LoginView, SignIn};
 use gatehouse::supervisor::SupervisorOptions;
+use gatehouse_e2e::browser::{Browser, BrowserMode, open_page};
 use gatehouse_e2e::claude_cli;
-use gatehouse_e2e::harness::Sandbox;
+use gatehouse_e2e::harness::{Sandbox, files_containing, wait_for};
 use gatehouse_e2e::mock_claude_ai::{self, MockClaudeAi, RecordedRequest};
+use gatehouse_e2e::sign_in::{self, check_sign_in_url, code_from, is_token_exchange, last_token_exchange};
 use serde_json::Value;
 
 /// What Claude Code 2.1.328 says about a code without its `#state` half.
@@ -73,7 +74,7 @@ fn logging_in_to_claude_from_the_app_is_claude_codes_own_sign_in() {
     let url = service.start_login().expect("starting the sign-in");
     assert_eq!(service.snapshot().sign_in, SignIn::Waiting, "the window asks for the code");
     let state = check_sign_in_url(&url, &browser, 1);
-    let code = code_from(&open_page(&mock, sandbox.dir.path(), &url), &state);
+    let code = code_from(&open_page(&mock, &sandbox, &url), &state);
     assert_eq!(
         service.submit_login_code(code.split('#').next().unwrap()).expect("a refused code is not an error"),
         CodeOutcome::Refused(NOT_WHOLE.to_string())
@@ -93,7 +94,7 @@ fn logging_in_to_claude_from_the_app_is_claude_codes_own_sign_in() {
     // shows, and pastes the code it shows.
     let url = service.start_login().expect("starting the sign-in again");
     let state = check_sign_in_url(&url, &browser, 2);
-    let code = code_from(&open_page(&mock, sandbox.dir.path(), &url), &state);
+    let code = code_from(&open_page(&mock, &sandbox, &url), &state);
     assert_eq!(service.submit_login_code(&code).expect("signing in"), CodeOutcome::LoggedIn);
     login_is(LoginView::LoggedIn { plan: Some("Max".to_string()) });
     let body = last_token_exchange(&mock, 200);
@@ -168,86 +169,16 @@ unsafe fn isolate_this_process(sandbox: &Sandbox, mock: &MockClaudeAi, browser: 
         ("CLAUDE_CONFIG_DIR", sandbox.claude_dir().into_os_string()),
         ("GATEHOUSE_HOME", sandbox.gatehouse_home().into_os_string()),
         ("GATEHOUSE_CLAUDE_MANAGED_SETTINGS", sandbox.dir.path().join("managed-settings.json").into_os_string()),
-        ("GATEHOUSE_CLAUDE_BIN", claude.as_os_str().to_owned()),
-        // Both schemes, so a plain-HTTP request is refused by the mock too.
-        ("HTTPS_PROXY", mock.proxy_url().into()),
-        ("HTTP_PROXY", mock.proxy_url().into()),
-        ("NODE_EXTRA_CA_CERTS", mock.ca_file().as_os_str().to_owned()),
-        ("BROWSER", browser.script.clone().into_os_string()),
-        ("DISABLE_AUTOUPDATER", "1".into()),
-        // Telemetry and feature flags are not part of signing in.
-        ("DISABLE_TELEMETRY", "1".into()),
-        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".into()),
-    ];
-    let unset = [
-        "ANTHROPIC_API_KEY",
-        "ANTHROPIC_AUTH_TOKEN",
-        "ANTHROPIC_BASE_URL",
-        "ANTHROPIC_CUSTOM_HEADERS",
-        "CLAUDE_CODE_OAUTH_TOKEN",
-        "CLAUDE_CODE_OAUTH_REFRESH_TOKEN",
-        "CLAUDE_CODE_CUSTOM_OAUTH_URL",
-        "CLAUDE_CODE_USE_BEDROCK",
-        "CLAUDE_CODE_USE_VERTEX",
-        "GATEHOUSE_ANTHROPIC_API_KEY",
-        "https_proxy",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
     ];
     // SAFETY: the caller guarantees no other thread exists.
     unsafe {
-        for name in unset {
+        for name in sign_in::UNSET {
             std::env::remove_var(name);
         }
-        for (name, value) in set {
+        for (name, value) in set.into_iter().chain(sign_in::environment(mock, claude, &browser.script)) {
             std::env::set_var(name, value);
         }
     }
-}
-
-/// The URL the app shows must be Claude Code's own sign-in with Anthropic's
-/// code page as the redirect; the browser must have been asked to open its
-/// twin, which returns to Claude Code's loopback listener. Returns the state.
-fn check_sign_in_url(url: &str, browser: &Browser, nth: usize) -> String {
-    assert!(url.starts_with("https://claude.com/cai/oauth/authorize?"), "{url}");
-    assert_eq!(query_param(url, "client_id"), mock_claude_ai::CLIENT_ID);
-    assert_eq!(query_param(url, "code_challenge_method"), "S256");
-    assert_eq!(query_param(url, "redirect_uri"), "https%3A%2F%2Fplatform.claude.com%2Foauth%2Fcode%2Fcallback");
-    let opened = wait_for("Claude Code to open the browser", 30, || browser.urls().get(nth - 1).cloned());
-    assert!(query_param(&opened, "redirect_uri").starts_with("http%3A%2F%2Flocalhost%3A"), "{opened}");
-    assert_eq!(query_param(&opened, "state"), query_param(url, "state"));
-    assert_eq!(query_param(&opened, "code_challenge"), query_param(url, "code_challenge"));
-    query_param(url, "state")
-}
-
-fn query_param(url: &str, name: &str) -> String {
-    let query = url.split_once('?').map(|(_, query)| query).unwrap_or_default();
-    let prefix = format!("{name}=");
-    query.split('&').find_map(|pair| pair.strip_prefix(&prefix)).unwrap_or_default().to_string()
-}
-
-/// The `code#state` the code page shows: the run of code characters before
-/// `#state`.
-fn code_from(page: &str, state: &str) -> String {
-    let marker = format!("#{state}");
-    let end = page.find(&marker).unwrap_or_else(|| panic!("no code for this sign-in on the page:\n{page}"));
-    let start = page[..end].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).map_or(0, |i| i + 1);
-    assert!(end > start, "an empty code on the page:\n{page}");
-    format!("{}{marker}", &page[start..end])
-}
-
-/// The body of the last token request, which the mock answered with `status`.
-fn last_token_exchange(mock: &MockClaudeAi, status: u16) -> Value {
-    let exchange = mock.requests().into_iter().rfind(is_token_exchange).expect("a token exchange");
-    assert_eq!(exchange.status, status, "{exchange:#?}");
-    serde_json::from_str(&exchange.body).expect("a JSON token request")
-}
-
-fn is_token_exchange(request: &RecordedRequest) -> bool {
-    request.host == "platform.claude.com" && request.path() == "/v1/oauth/token"
 }
 
 fn is_browser(request: &RecordedRequest) -> bool {
@@ -276,124 +207,4 @@ fn logout(claude: &Path) {
     let output =
         Command::new(claude).args(["auth", "logout"]).stdin(Stdio::null()).output().expect("claude auth logout");
     assert!(output.status.success(), "claude auth logout: {}", String::from_utf8_lossy(&output.stderr));
-}
-
-/// Files under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let (path, kind) = (entry.path(), entry.file_type().expect("file type"));
-            if kind.is_dir() {
-                pending.push(path);
-            } else if kind.is_file()
-                && std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
-
-fn wait_for<T>(what: &str, seconds: u64, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out after {seconds} s waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Real headless Chromium through the mock's proxy; the caller adds a
-/// fresh `--user-data-dir`.
-fn chromium_command_line(mock: &MockClaudeAi) -> Vec<String> {
-    let flags = [
-        "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ];
-    flags.map(String::from).into_iter().chain(mock.chromium_flags()).collect()
-}
-
-/// Opens `url` as the user would from the window's "Open sign-in page", and
-/// returns the page it ends on, after redirects.
-fn open_page(mock: &MockClaudeAi, dir: &Path, url: &str) -> String {
-    let profile = tempfile::Builder::new().prefix("chromium-").tempdir_in(dir).expect("browser profile");
-    let command_line = chromium_command_line(mock);
-    let output = Command::new(&command_line[0])
-        .args(&command_line[1..])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--dump-dom", url])
-        .stdin(Stdio::null())
-        .output()
-        .expect("running chromium (Debian package chromium; scripts/install-test-deps installs it)");
-    assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// What the test does when Claude Code opens "the browser".
-enum BrowserMode {
-    /// Opening fails, as with no browser at hand.
-    CannotOpen,
-    /// Real Chromium follows the sign-in to its end.
-    Follows,
-}
-
-/// The `$BROWSER` Claude Code runs: a script that notes each URL and, when
-/// told to, opens it in real Chromium in the background (as a desktop
-/// browser returns at once) and keeps the page it lands on.
-struct Browser {
-    dir: PathBuf,
-    script: PathBuf,
-}
-
-impl Browser {
-    fn install(dir: &Path, mock: &MockClaudeAi) -> Browser {
-        let dir = dir.join("browser");
-        std::fs::create_dir_all(&dir).expect("browser dir");
-        let command = chromium_command_line(mock).iter().map(|part| format!("'{part}'")).collect::<Vec<_>>().join(" ");
-        let script = dir.join("open-url");
-        // `timeout` bounds a page that never finishes loading.
-        std::fs::write(
-            &script,
-            format!(
-                "#!/bin/sh\ncd '{dir}' || exit 1\necho \"$1\" >> urls\n[ \"$(cat mode)\" = follows ] || exit 1\n\
-                 n=$(wc -l < urls)\nprofile=$(mktemp -d -p .)\n\
-                 setsid timeout 120 {command} --user-data-dir=\"$profile\" --dump-dom \"$1\" \
-                 > page-$n.tmp 2> chromium-$n.log < /dev/null && mv page-$n.tmp page-$n.html &\nexit 0\n",
-                dir = dir.display()
-            ),
-        )
-        .expect("writing the browser script");
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod the browser script");
-        Browser { dir, script }
-    }
-
-    fn set_mode(&self, mode: BrowserMode) {
-        let mode = match mode {
-            BrowserMode::CannotOpen => "cannot-open",
-            BrowserMode::Follows => "follows",
-        };
-        std::fs::write(self.dir.join("mode"), mode).expect("browser mode");
-    }
-
-    /// The URLs Claude Code asked the browser to open, in order.
-    fn urls(&self) -> Vec<String> {
-        std::fs::read_to_string(self.dir.join("urls")).unwrap_or_default().lines().map(String::from).collect()
-    }
-
-    /// The page the `nth` URL ended on, once Chromium is done with it.
-    fn page(&self, nth: usize) -> Option<String> {
-        std::fs::read_to_string(self.dir.join(format!("page-{nth}.html"))).ok()
-    }
 }

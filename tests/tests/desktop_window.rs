@@ -10,182 +10,12 @@
 //! `$GATEHOUSE_TEST_DEPS`, the Claude Code CLI, `xvfb`, `webkit2gtk-driver`
 //! and `imagemagick` (for the screenshot, whose path it prints).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use gatehouse_e2e::claude_cli::{self, ClaudeAuth, claude_print};
 use gatehouse_e2e::harness::Sandbox;
 use gatehouse_e2e::mock_anthropic::MockAnthropic;
-use serde_json::{Value, json};
-
-/// The W3C WebDriver key of an element reference.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-/// Kills a background process, and the processes it started, when the
-/// test ends, however it ends. tauri-driver leaves its WebKitWebDriver
-/// running when it is killed.
-struct Background(Child);
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        let pid = self.0.id();
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-        for child in children.split_whitespace() {
-            let _ = Command::new("kill").arg(child).status();
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Stops the gateway the app started, if the test ends before the app
-/// could: a killed app leaves its gateway running, by design.
-struct StopGateway(PathBuf);
-
-impl Drop for StopGateway {
-    fn drop(&mut self) {
-        let runtime: Option<Value> = std::fs::read_to_string(&self.0).ok().and_then(|t| serde_json::from_str(&t).ok());
-        if let Some(pid) = runtime.and_then(|r| r["pid"].as_u64()) {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn built(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().and_then(Path::parent).unwrap().join(name);
-    assert!(path.exists(), "{} is missing: build it with `cargo build -p gatehouse-desktop`", path.display());
-    path
-}
-
-fn wait_for<T>(what: &str, seconds: u64, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out after {seconds} s waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// An X server of its own, on the first free display.
-fn xvfb(log: &Path) -> (Background, String) {
-    let number = (120..).find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()).unwrap();
-    let display = format!(":{number}");
-    let child = Command::new("Xvfb")
-        .args([display.as_str(), "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("Xvfb (Debian package xvfb) must be installed");
-    wait_for("Xvfb", 10, || Path::new(&format!("/tmp/.X11-unix/X{number}")).exists().then_some(()));
-    (Background(child), display)
-}
-
-/// Just enough of the WebDriver protocol.
-struct WebDriver {
-    client: reqwest::Client,
-    session: String,
-    base: String,
-}
-
-impl WebDriver {
-    async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, body: Option<Value>) -> Value {
-        let mut request = client.request(method, &url);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-        let status = response.status();
-        let value: Value = response.json().await.unwrap();
-        assert!(status.is_success(), "{url}: {status} {value}");
-        value["value"].clone()
-    }
-
-    async fn start(port: u16, application: &Path) -> WebDriver {
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "wry",
-            "tauri:options": {"application": application},
-        }}});
-        let session = Self::call(&client, reqwest::Method::POST, format!("{base}/session"), Some(capabilities)).await;
-        let session = session["sessionId"].as_str().unwrap().to_string();
-        WebDriver { client, session, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/session/{}{path}", self.base, self.session)
-    }
-
-    async fn find(&self, css: &str) -> Option<String> {
-        let response = self
-            .client
-            .post(self.url("/element"))
-            .json(&json!({"using": "css selector", "value": css}))
-            .send()
-            .await
-            .ok()?;
-        let value: Value = response.json().await.ok()?;
-        value["value"][ELEMENT].as_str().map(str::to_string)
-    }
-
-    async fn text(&self, css: &str) -> String {
-        match self.find(css).await {
-            Some(element) => {
-                let text =
-                    Self::call(&self.client, reqwest::Method::GET, self.url(&format!("/element/{element}/text")), None)
-                        .await;
-                text.as_str().unwrap_or_default().to_string()
-            }
-            None => String::new(),
-        }
-    }
-
-    /// Clicks the element once it exists and can be clicked.
-    async fn click(&self, css: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(element) = self.find(css).await {
-                let response = self
-                    .client
-                    .post(self.url(&format!("/element/{element}/click")))
-                    .json(&json!({}))
-                    .send()
-                    .await
-                    .unwrap();
-                if response.status().is_success() {
-                    return;
-                }
-            }
-            assert!(Instant::now() < deadline, "cannot click {css}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    /// Waits until the element's text satisfies `check`; returns it.
-    async fn text_until(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = self.text(css).await;
-            if check(&text) {
-                return text;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; {css} says {text:?}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    async fn end(self) {
-        let _ = self.client.delete(format!("{}/session/{}", self.base, self.session)).send().await;
-    }
-}
+use gatehouse_e2e::webdriver::{Background, StopGateway, WebDriver, built, free_port, tauri_driver, wait_for, xvfb};
 
 /// The window's "today" line for these ledger costs, as the tray words it.
 fn today_label(costs: &[f64]) -> String {
@@ -199,8 +29,6 @@ fn today_label(costs: &[f64]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_starts_the_proxy_configures_claude_code_and_shows_spend() {
     let app = built("gatehouse-desktop");
-    let tauri_driver = claude_cli::deps_dir().join("tauri-driver").join("bin").join("tauri-driver");
-    assert!(tauri_driver.exists(), "{} is missing; run scripts/install-test-deps", tauri_driver.display());
     let mock = MockAnthropic::start().await.expect("mock");
     let sandbox = Sandbox::new();
     let gateway_port = free_port();
@@ -216,20 +44,9 @@ async fn the_window_starts_the_proxy_configures_claude_code_and_shows_spend() {
     claude_cli::write_subscription_login(&sandbox, "sk-ant-oat01-FAKE-desktop-window-test-token");
 
     let (_xvfb, display) = xvfb(&sandbox.dir.path().join("xvfb.log"));
-    let (port, native_port) = (free_port(), free_port());
-    let mut driver = Command::new(&tauri_driver);
-    sandbox.isolate(&mut driver);
-    driver
-        .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-        .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
-        .env("DISPLAY", &display)
-        .env("GATEHOUSE_CLAUDE_BIN", claude_cli::claude_bin())
-        // A bus of nobody's: a desktop session's own Gatehouse must not
-        // receive this instance's single-instance hand-over.
-        .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", sandbox.dir.path().join("no-bus").display()))
-        .env("NO_AT_BRIDGE", "1")
-        .stdout(std::fs::File::create(sandbox.dir.path().join("tauri-driver.log")).unwrap())
-        .stderr(std::fs::File::create(sandbox.dir.path().join("app.log")).unwrap());
+    let port = free_port();
+    let mut driver = tauri_driver(&sandbox, &display, port);
+    driver.env("GATEHOUSE_CLAUDE_BIN", claude_cli::claude_bin());
     let _gateway = StopGateway(sandbox.gatehouse_home().join("state").join("gateway.json"));
     let _driver = Background(driver.spawn().expect("tauri-driver"));
     wait_for("tauri-driver", 20, || std::net::TcpStream::connect(("127.0.0.1", port)).ok());

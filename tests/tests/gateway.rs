@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use gatehouse_e2e::harness::{GatewayProcess, Sandbox};
+use gatehouse_e2e::harness::{GatewayProcess, Sandbox, anthropic_error};
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 use serde_json::{Value, json};
 
@@ -72,17 +72,6 @@ impl Rig {
     async fn status(&self) -> Value {
         self.http.get(format!("{}/status", self.gateway.base_url)).send().await.unwrap().json().await.unwrap()
     }
-}
-
-async fn error_of(response: reqwest::Response) -> (u16, String, String) {
-    let status = response.status().as_u16();
-    let value: Value = response.json().await.expect("an Anthropic-shaped JSON error");
-    assert_eq!(value["type"], "error", "{value}");
-    (
-        status,
-        value["error"]["type"].as_str().unwrap().to_string(),
-        value["error"]["message"].as_str().unwrap().to_string(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,7 +178,7 @@ async fn subscription_quota_rejection_passes_through_and_updates_status() {
     assert_eq!(rejected.status(), 429);
     assert!(rejected.headers().contains_key("retry-after"));
     assert_eq!(rejected.headers()["anthropic-ratelimit-unified-status"], "rejected");
-    let (_, kind, _) = error_of(rejected).await;
+    let (_, kind, _) = anthropic_error(rejected).await;
     assert_eq!(kind, "rate_limit_error");
 
     let status = rig.status().await;
@@ -215,7 +204,7 @@ async fn upstream_errors_pass_through_with_their_status() {
     {
         rig.mock.push(scenario);
         let response = rig.messages().json(&body("claude-opus-5-5", true)).send().await.unwrap();
-        let (got_status, got_kind, _) = error_of(response).await;
+        let (got_status, got_kind, _) = anthropic_error(response).await;
         assert_eq!((got_status, got_kind.as_str()), (status, kind));
     }
     let rows = rig.sandbox.ledger_rows(2);
@@ -233,11 +222,11 @@ async fn authentication_is_required_and_checked() {
         }
         request.send()
     };
-    let (status, kind, message) = error_of(send_with(None).await.unwrap()).await;
+    let (status, kind, message) = anthropic_error(send_with(None).await.unwrap()).await;
     assert_eq!((status, kind.as_str()), (401, "authentication_error"));
     assert!(message.contains("x-gatehouse-key") && message.contains("gatehouse claude configure"), "{message}");
 
-    let (status, kind, _) = error_of(send_with(Some("ghk_not-a-real-key")).await.unwrap()).await;
+    let (status, kind, _) = anthropic_error(send_with(Some("ghk_not-a-real-key")).await.unwrap()).await;
     assert_eq!((status, kind.as_str()), (401, "authentication_error"));
     assert!(rig.mock.requests().is_empty(), "nothing may reach the upstream without a valid key");
 
@@ -264,9 +253,9 @@ async fn authentication_is_required_and_checked() {
 async fn browsers_and_foreign_hosts_are_refused() {
     let rig = rig().await;
     let origin = rig.messages().header("origin", "https://evil.example").json(&body("m", false)).send().await.unwrap();
-    assert_eq!(error_of(origin).await.1, "permission_error");
+    assert_eq!(anthropic_error(origin).await.1, "permission_error");
     let host = rig.messages().header("host", "evil.example:7411").json(&body("m", false)).send().await.unwrap();
-    let (status, kind, message) = error_of(host).await;
+    let (status, kind, message) = anthropic_error(host).await;
     assert_eq!((status, kind.as_str()), (403, "permission_error"));
     assert!(message.contains("127.0.0.1"), "{message}");
     let health_rebound =
@@ -281,18 +270,18 @@ async fn browsers_and_foreign_hosts_are_refused() {
 async fn bad_requests_get_anthropic_shaped_errors() {
     let rig = rig_with("[gateway]\nmax_body_bytes = 4096\n", &[]).await;
     let malformed = rig.messages().body("{\"model\": \"claude-opus-5-5\", \"messages\": [").send().await.unwrap();
-    let (status, kind, message) = error_of(malformed).await;
+    let (status, kind, message) = anthropic_error(malformed).await;
     assert_eq!((status, kind.as_str()), (400, "invalid_request_error"));
     assert!(message.contains("not valid JSON"), "{message}");
 
     let no_model = rig.messages().json(&json!({"messages": []})).send().await.unwrap();
-    let (status, _, message) = error_of(no_model).await;
+    let (status, _, message) = anthropic_error(no_model).await;
     assert_eq!(status, 400);
     assert!(message.contains("model"), "{message}");
 
     let big = json!({"model": "claude-opus-5-5", "messages": [{"role": "user", "content": "x".repeat(10_000)}]});
     let too_large = rig.messages().json(&big).send().await.unwrap();
-    let (status, kind, message) = error_of(too_large).await;
+    let (status, kind, message) = anthropic_error(too_large).await;
     assert_eq!((status, kind.as_str()), (413, "request_too_large"));
     assert!(message.contains("4096") && message.contains("max_body_bytes"), "{message}");
 
@@ -302,7 +291,7 @@ async fn bad_requests_get_anthropic_shaped_errors() {
     assert_eq!(chunked.status(), 413);
 
     let unknown = rig.http.get(format!("{}/nope", rig.gateway.base_url)).send().await.unwrap();
-    assert_eq!(error_of(unknown).await.1, "not_found_error");
+    assert_eq!(anthropic_error(unknown).await.1, "not_found_error");
     assert!(rig.mock.requests().is_empty());
 }
 
@@ -324,7 +313,7 @@ async fn dead_upstream_is_a_502_naming_it() {
         .send()
         .await
         .unwrap();
-    let (status, kind, message) = error_of(response).await;
+    let (status, kind, message) = anthropic_error(response).await;
     assert_eq!((status, kind.as_str()), (502, "api_error"));
     assert!(message.contains("upstream `anthropic`") && message.contains(&dead.to_string()), "{message}");
     let row = &sandbox.ledger_rows(1)[0];
@@ -335,7 +324,7 @@ async fn dead_upstream_is_a_502_naming_it() {
 async fn credentials_the_client_lacks_come_from_the_gateway_or_a_clear_error() {
     let rig = rig().await;
     let bare = rig.post("/v1/messages").json(&body("claude-opus-5-5", false)).send().await.unwrap();
-    let (status, kind, message) = error_of(bare).await;
+    let (status, kind, message) = anthropic_error(bare).await;
     assert_eq!((status, kind.as_str()), (401, "authentication_error"));
     assert!(message.contains("GATEHOUSE_ANTHROPIC_API_KEY") && message.contains("claude auth login"), "{message}");
     drop(rig);

@@ -53,6 +53,7 @@ interface View {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 let view: View | null = null;
+let lastSignIn: SignIn["state"] = "idle";
 
 function render(next: View) {
   view = next;
@@ -83,9 +84,11 @@ function render(next: View) {
   );
 
   // Claude Code usually finishes signing in by itself (the browser hands
-  // it the code), or gives up: then there is no code to ask for.
-  if (snapshot.sign_in.state !== "waiting") $("login-flow").hidden = true;
+  // it the code), or gives up: then there is no code to ask for. Only the
+  // end of a sign-in hides the form, not a snapshot taken before it began.
+  if (lastSignIn === "waiting" && snapshot.sign_in.state !== "waiting") $("login-flow").hidden = true;
   if (snapshot.sign_in.state === "failed") showLoginMessage(snapshot.sign_in.message);
+  lastSignIn = snapshot.sign_in.state;
 
   renderActions(tray.entries);
 }

@@ -53,7 +53,7 @@ fn get(url: &str) -> Result<String, ProbeError> {
     let unreachable = |reason: String| ProbeError::Unreachable { url: url.to_string(), reason };
     let prober = prober().map_err(unreachable)?;
     prober.runtime.block_on(async {
-        let failed = |e: reqwest::Error| unreachable(crate::gateway::proxy::describe_reqwest_error(&e));
+        let failed = |e: reqwest::Error| unreachable(describe(&e));
         let response = prober.client.get(url).send().await.map_err(failed)?;
         let status = response.status();
         if !status.is_success() {
@@ -61,6 +61,25 @@ fn get(url: &str) -> Result<String, ProbeError> {
         }
         response.text().await.map_err(failed)
     })
+}
+
+/// A short description of a transport error, without any URL query or header.
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "connection error"
+    };
+    let mut description = kind.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        description.push_str(": ");
+        description.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    description
 }
 
 /// Whether a gateway answers `GET /health` at `base_url`.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use gatehouse::app_state::{ClaudeTarget, SuspendReason};
 use gatehouse::gateway::runner::RuntimeInfo;
 use gatehouse::gateway_client;
-use gatehouse::supervisor::{GatewayState, Supervisor, SupervisorError, SupervisorEvent, SupervisorOptions};
+use gatehouse::supervisor::{GatewayState, Supervisor, SupervisorError, SupervisorEvent, SupervisorOptions, detached};
 use tempfile::TempDir;
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -486,4 +486,63 @@ fn quitting_with_keep_running_leaves_the_gateway_for_the_next_launch_to_adopt() 
     poll("Claude Code to be put back on the gateway", || points_at(&file, &base_url).then_some(()));
     third.remove_claude_code(target).unwrap();
     assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+}
+
+#[test]
+fn while_the_app_is_closed_a_headless_supervisor_keeps_the_gateway_and_claude_code_safe() {
+    let home = Home::new("fail_open_after_secs = 1\nhealth_timeout_secs = 60\n");
+    let (_project, target, file, original) = project_with_settings();
+    let paths = home.paths();
+    let healthy_gateway = || RuntimeInfo::read(&paths).filter(|info| gateway_client::health(&info.base_url).is_ok());
+
+    // The app quits with "keep the gateway running" and hands it over.
+    let app = home.supervisor();
+    app.resume_last_state().unwrap();
+    let (base_url, first_pid, _) = running(&app);
+    app.configure_claude_code(target.clone()).unwrap();
+    app.set_keep_gateway_after_quit(true).unwrap();
+    app.shutdown_for_quit(true).unwrap();
+    drop(app);
+    let headless = detached::hand_over(&home.options()).unwrap();
+    poll("the headless supervisor to adopt the gateway", || {
+        let log = std::fs::read_to_string(home.path().join("logs").join("gateway.log")).unwrap_or_default();
+        log.lines()
+            .any(|line| line.contains("adopted the gateway") && line.contains(&format!("(pid {first_pid},")))
+            .then_some(())
+    });
+
+    // A crash is followed by a restart, on the same address.
+    kill9(first_pid);
+    let restarted = poll("the headless supervisor to restart the gateway", || {
+        healthy_gateway().filter(|info| info.pid != first_pid)
+    });
+    assert_eq!(restarted.base_url, base_url);
+    assert!(points_at(&file, &base_url));
+
+    // A hung gateway is taken out of Claude Code's settings, and put back.
+    signal(restarted.pid, libc::SIGSTOP);
+    poll("fail-open while the app is closed", || (std::fs::read_to_string(&file).unwrap() == original).then_some(()));
+    signal(restarted.pid, libc::SIGCONT);
+    poll("the gateway to be put back", || points_at(&file, &base_url).then_some(()));
+
+    // The app launches again: the headless supervisor lets go, and the app
+    // adopts the same gateway. There are never two supervisors or gateways.
+    assert_eq!(detached::take_back(&home.paths()), Some(headless));
+    assert!(!alive(headless));
+    assert!(alive(restarted.pid), "handing back leaves the gateway running");
+    let app = home.supervisor();
+    app.resume_last_state().unwrap();
+    assert_eq!(running(&app), (base_url.clone(), restarted.pid, true));
+    assert!(points_at(&file, &base_url));
+    assert_eq!(detached::take_back(&home.paths()), None);
+
+    // An ordinary quit, at last, restores Claude Code and stops the gateway.
+    app.shutdown_for_quit(false).unwrap();
+    assert!(!alive(restarted.pid));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+}
+
+fn signal(pid: u32, signal: libc::c_int) {
+    // SAFETY: kill(2) has no memory-safety preconditions; the pid is a gateway this test runs.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, signal) }, 0);
 }

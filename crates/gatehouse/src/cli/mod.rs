@@ -67,6 +67,10 @@ enum GatewayCommand {
         #[arg(long, value_name = "URL")]
         anthropic_base_url: Option<String>,
     },
+    /// Run the gateway as the desktop app does (restarts after a crash,
+    /// fail-open for Claude Code) without the app. SIGTERM or Ctrl-C quits
+    /// as the app's "Quit" does; SIGUSR1 hands the gateway back to the app.
+    Supervise,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -102,6 +106,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (paths, config) = load()?;
             let options = crate::gateway::runner::RunOptions { port, anthropic_base_url };
             crate::gateway::runner::run(&paths, &config, &options)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gateway { command: GatewayCommand::Supervise } => {
+            crate::supervisor::detached::run(crate::supervisor::SupervisorOptions::from_env()?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Claude { command } => {

@@ -21,8 +21,7 @@ use crate::claude_code::login::{CodeOutcome, LoginSession};
 use crate::claude_code::{cli_binary, doctor};
 use crate::config::Config;
 use crate::ledger::query;
-use crate::paths::Paths;
-use crate::supervisor::{GatewayState, Supervisor, SupervisorEvent, SupervisorOptions};
+use crate::supervisor::{GatewayState, Supervisor, SupervisorEvent, SupervisorOptions, detached};
 
 /// How often the watcher looks for new requests and state changes.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
@@ -33,7 +32,9 @@ const LOG_TAIL_LINES: usize = 200;
 
 /// The desktop app's behaviour, shared by the tray and the window.
 pub struct DesktopService {
-    paths: Paths,
+    /// Where Gatehouse's files are, and what the gateway is run with (kept
+    /// to hand the gateway over on quit).
+    options: SupervisorOptions,
     supervisor: Supervisor,
     login: Mutex<LoginView>,
     login_session: Mutex<Option<LoginSession>>,
@@ -47,11 +48,13 @@ pub struct DesktopService {
 impl DesktopService {
     /// Starts the supervisor (not yet the gateway: see [`Self::launch`]).
     pub fn new(options: SupervisorOptions) -> anyhow::Result<Arc<DesktopService>> {
-        let paths = options.paths.clone();
-        let supervisor = Supervisor::new(options)?;
+        // The gateway a headless supervisor looked after while the app was
+        // closed is the app's again (it adopts it on launch).
+        detached::take_back(&options.paths);
+        let supervisor = Supervisor::new(options.clone())?;
         let (wake, woken) = mpsc::channel();
         Ok(Arc::new(DesktopService {
-            paths,
+            options,
             supervisor,
             login: Mutex::new(LoginView::Unknown),
             login_session: Mutex::new(None),
@@ -96,13 +99,13 @@ impl DesktopService {
                 .map(|suspended| suspended.reason),
             keep_gateway_after_quit: app_state.keep_gateway_after_quit,
             start_at_login: self.start_at_login.load(Ordering::Relaxed),
-            today: query::today(&self.paths.ledger_file()).map_err(|e| format!("{e:#}")),
+            today: query::today(&self.options.paths.ledger_file()).map_err(|e| format!("{e:#}")),
             five_hour: limits.as_ref().map(|l| l.five_hour.clone()),
             seven_day: limits.map(|l| l.seven_day),
             claude_code: self.claude_code_view(),
             login: lock(&self.login).clone(),
             sign_in: self.sign_in(),
-            config_error: Config::load(&self.paths.config_file()).err().map(|e| e.to_string()),
+            config_error: Config::load(&self.options.paths.config_file()).err().map(|e| e.to_string()),
         }
     }
 
@@ -120,7 +123,7 @@ impl DesktopService {
         // The desktop app has no project of its own: it configures Claude
         // Code's user settings. Gatehouse's state directory stands in for the
         // project, so no project's files are mistaken for the user's.
-        match doctor::status(&self.paths.state_dir, false) {
+        match doctor::status(&self.options.paths.state_dir, false) {
             Ok(status) => ClaudeCodeView {
                 configured: status.configured,
                 base_url: status.effective_base_url,
@@ -241,8 +244,17 @@ impl DesktopService {
     /// keep the gateway running after quit.
     pub fn quit(&self) -> anyhow::Result<()> {
         self.cancel_login();
-        let keep = self.supervisor.app_state().keep_gateway_after_quit;
-        Ok(self.supervisor.shutdown_for_quit(keep)?)
+        let app_state = self.supervisor.app_state();
+        let keep = app_state.keep_gateway_after_quit;
+        self.supervisor.shutdown_for_quit(keep)?;
+        // A gateway left running is left looked after (see `detached`).
+        if keep && app_state.proxy_enabled == Some(true) {
+            let pid = detached::hand_over(&self.options)?;
+            tracing::info!(
+                "the gateway is looked after by `gatehouse gateway supervise` (pid {pid}) until the next launch"
+            );
+        }
+        Ok(())
     }
 
     /// Calls `on_change` with a fresh snapshot whenever what the app shows

@@ -14,6 +14,7 @@ pub mod ratelimit;
 pub mod request;
 pub mod response_usage;
 pub mod runner;
+pub mod upstream_client;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -32,7 +33,8 @@ use crate::config::Config;
 use crate::ledger::writer::LedgerSender;
 use errors::{ErrorKind, error_response};
 use proxy::Endpoint;
-use ratelimit::RateLimitSnapshot;
+use ratelimit::{RateLimitHeaders, RateLimitSnapshot};
+use upstream_client::{BaseUri, UpstreamClient};
 
 /// The version reported by `/status`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -44,6 +46,8 @@ pub struct Upstream {
     pub header_value: HeaderValue,
     /// Without a trailing slash.
     pub base_url: String,
+    /// `base_url`, split once for building each request's URI.
+    pub base_uri: BaseUri,
     /// Sent as `x-api-key` when the client brings no credential of its own.
     pub api_key: Option<HeaderValue>,
     /// Where `api_key` came from, for messages.
@@ -55,12 +59,8 @@ impl Upstream {
     /// environment variable the config names.
     pub fn anthropic(config: &Config, base_url_override: Option<&str>) -> anyhow::Result<Upstream> {
         let base_url = base_url_override.unwrap_or(&config.anthropic.base_url).trim_end_matches('/').to_string();
-        let parsed: http::Uri = base_url
-            .parse()
-            .map_err(|e| anyhow::anyhow!("the Anthropic base URL {base_url:?} is not a valid URL: {e}"))?;
-        if !matches!(parsed.scheme_str(), Some("http" | "https")) || parsed.host().is_none() {
-            anyhow::bail!("the Anthropic base URL {base_url:?} must be an http:// or https:// URL with a host");
-        }
+        let base_uri =
+            BaseUri::parse(&base_url).map_err(|e| anyhow::anyhow!("the Anthropic base URL {base_url:?} {e}"))?;
         let api_key_env = config.anthropic.api_key_env.clone();
         let api_key = match std::env::var(&api_key_env) {
             Ok(key) if !key.trim().is_empty() => {
@@ -76,6 +76,7 @@ impl Upstream {
             name: Arc::from("anthropic"),
             header_value: HeaderValue::from_static("anthropic"),
             base_url,
+            base_uri,
             api_key,
             api_key_env,
         })
@@ -128,10 +129,10 @@ impl LiveKeys {
 /// Everything the request handlers share.
 pub struct Gateway {
     upstream: Upstream,
-    http: reqwest::Client,
+    http: UpstreamClient,
     keys: RwLock<LiveKeys>,
     ledger: LedgerSender,
-    rate_limits: Mutex<RateLimitSnapshot>,
+    rate_limits: Mutex<RateLimitHeaders>,
     max_body_bytes: usize,
     started: Instant,
     started_at: jiff::Timestamp,
@@ -145,21 +146,17 @@ impl Gateway {
         upstream: Upstream,
         ledger: LedgerSender,
     ) -> anyhow::Result<Gateway> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(config.gateway.connect_timeout_secs))
-            .read_timeout(Duration::from_secs(config.gateway.idle_timeout_secs))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            // An HTTP(S)_PROXY meant for the user's browser must not capture
-            // traffic to the upstream or to a loopback test server.
-            .no_proxy()
-            .build()?;
+        let http = UpstreamClient::new(
+            &upstream.base_uri,
+            Duration::from_secs(config.gateway.connect_timeout_secs),
+            Duration::from_secs(config.gateway.idle_timeout_secs),
+        )?;
         Ok(Gateway {
             keys: RwLock::new(LiveKeys::load(config_path, config)),
             upstream,
             http,
             ledger,
-            rate_limits: Mutex::new(RateLimitSnapshot::default()),
+            rate_limits: Mutex::new(RateLimitHeaders::default()),
             max_body_bytes: config.gateway.max_body_bytes,
             started: Instant::now(),
             started_at: jiff::Timestamp::now(),
@@ -183,9 +180,7 @@ impl Gateway {
     }
 
     fn observe_rate_limits(&self, headers: &HeaderMap) {
-        if ratelimit::has_rate_limit_headers(headers) {
-            self.rate_limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).observe(headers);
-        }
+        self.rate_limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).observe(headers);
     }
 
     /// What `GET /status` reports.
@@ -205,7 +200,7 @@ impl Gateway {
                     format!("none (${} is not set); clients must bring their own", self.upstream.api_key_env)
                 },
             },
-            rate_limits: self.rate_limits.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            rate_limits: self.rate_limits.lock().unwrap_or_else(|p| p.into_inner()).snapshot(),
         }
     }
 }

@@ -12,11 +12,11 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::StreamExt;
 use http::header::{self, HeaderName};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Body as _;
 
 use super::Gateway;
 use super::errors::{ErrorKind, error_response};
@@ -26,7 +26,11 @@ use crate::auth::gateway_keys;
 use crate::ledger::record::{Exchange, Outcome};
 
 /// Names the upstream that served a response.
-pub const UPSTREAM_HEADER: &str = "x-gatehouse-upstream";
+pub const UPSTREAM_HEADER: HeaderName = HeaderName::from_static("x-gatehouse-upstream");
+
+const GATEWAY_KEY: HeaderName = HeaderName::from_static(gateway_keys::HEADER);
+const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
 /// Which API a request is for; decides what is checked and recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,61 +45,40 @@ pub enum Endpoint {
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1),
 /// and so must not be forwarded.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
-fn is_hop_by_hop(name: &HeaderName, connection_listed: &[String]) -> bool {
-    name == header::TRANSFER_ENCODING
-        || HOP_BY_HOP.contains(&name.as_str())
-        || connection_listed.iter().any(|listed| listed == name.as_str())
-}
-
-/// Header names the `Connection` header declares hop-by-hop.
-fn connection_listed(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|name| name.trim().to_ascii_lowercase())
-        .filter(|name| !name.is_empty())
-        .collect()
-}
-
-/// A short human description of a transport error, without any URL query or header.
-pub fn describe_reqwest_error(error: &reqwest::Error) -> String {
-    let mut description = if error.is_timeout() {
-        "timed out".to_string()
-    } else if error.is_connect() {
-        "could not connect".to_string()
-    } else {
-        "connection error".to_string()
-    };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        description.push_str(": ");
-        description.push_str(&cause.to_string());
-        source = cause.source();
+/// Removes the hop-by-hop headers, and those the `Connection` header names, in place.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(header::CONNECTION) {
+        let connection: Vec<HeaderValue> = headers.get_all(header::CONNECTION).iter().cloned().collect();
+        for listed in connection.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')) {
+            // An invalid name matches nothing, so it removes nothing.
+            headers.remove(listed.trim());
+        }
     }
-    description
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
+    }
 }
 
 /// Serves one proxied request.
 pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, body: Body) -> Response {
     let started = Instant::now();
     let started_at = jiff::Timestamp::now();
+    let Parts { method, uri, mut headers, .. } = parts;
 
-    let Some(client) = parts.headers.get(gateway_keys::HEADER).and_then(|key| gateway.client_for(key.as_bytes()))
-    else {
-        let message = if parts.headers.contains_key(gateway_keys::HEADER) {
+    let Some(client) = headers.get(GATEWAY_KEY).and_then(|key| gateway.client_for(key.as_bytes())) else {
+        let message = if headers.contains_key(GATEWAY_KEY) {
             "the x-gatehouse-key header holds an unknown or revoked gateway key; run `gatehouse claude configure` \
              again, or issue a key with `gatehouse keys issue <name>`"
         } else {
@@ -105,7 +88,7 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
         return error_response(StatusCode::UNAUTHORIZED, ErrorKind::Authentication, message);
     };
 
-    let body = match read_body(&parts.headers, body, gateway.max_body_bytes).await {
+    let body = match read_body(&headers, body, gateway.max_body_bytes).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -119,12 +102,12 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
     };
 
     let upstream = &gateway.upstream;
-    let mut headers = forwarded_request_headers(&parts.headers);
-    let has_own_credential = headers.contains_key(header::AUTHORIZATION) || headers.contains_key("x-api-key");
+    strip_request_headers(&mut headers);
+    let has_own_credential = headers.contains_key(header::AUTHORIZATION) || headers.contains_key(API_KEY);
     if !has_own_credential {
         match &upstream.api_key {
             Some(key) => {
-                headers.insert("x-api-key", key.clone());
+                headers.insert(API_KEY, key.clone());
             }
             None => {
                 let message = format!(
@@ -137,25 +120,34 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
         }
     }
 
-    let path_and_query = parts.uri.path_and_query().map_or(parts.uri.path(), |pq| pq.as_str());
-    let url = format!("{}{}", upstream.base_url, path_and_query);
-    let method = parts.method.clone();
-    let result = gateway.http.request(method, &url).headers(headers).body(body).send().await;
+    let upstream_uri = match upstream.base_uri.join(uri.path_and_query()) {
+        Ok(upstream_uri) => upstream_uri,
+        Err(error) => {
+            let message = format!("the request path cannot be forwarded to upstream `{}`: {error}", upstream.name);
+            return error_response(StatusCode::BAD_REQUEST, ErrorKind::InvalidRequest, &message);
+        }
+    };
+    let mut request = Request::new(Full::new(body));
+    *request.method_mut() = method.clone();
+    *request.uri_mut() = upstream_uri;
+    *request.headers_mut() = headers;
+    let result = gateway.http.send(request).await;
     let ttfb = started.elapsed();
 
+    let RequestHead { model, stream, session_id, device_id } = head;
     let mut exchange = (endpoint == Endpoint::Messages).then(|| Exchange {
         started_at,
         request_id: None,
         client: client.clone(),
-        model: head.model.clone(),
+        model: model.clone(),
         upstream: upstream.name.clone(),
         status: 0,
-        streamed: head.stream,
+        streamed: stream,
         outcome: Outcome::Relayed,
         ttfb: None,
         latency: ttfb,
-        session_id: head.session_id.clone(),
-        device_id: head.device_id.clone(),
+        session_id,
+        device_id,
         event_stream: false,
         body: Vec::new(),
         gateway_error: None,
@@ -166,15 +158,32 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
         Err(error) => {
             let (status, kind, code) = if error.is_timeout() {
                 (StatusCode::GATEWAY_TIMEOUT, ErrorKind::Timeout, "upstream_timeout")
+            } else if error.certificate_refused() {
+                (StatusCode::BAD_GATEWAY, ErrorKind::Api, "upstream_certificate")
             } else {
                 (StatusCode::BAD_GATEWAY, ErrorKind::Api, "upstream_unreachable")
             };
-            let message = format!(
-                "upstream `{}` at {} is unreachable ({}); check the network, or `[anthropic] base_url` in the Gatehouse config",
-                upstream.name,
-                upstream.base_url,
-                describe_reqwest_error(&error)
-            );
+            let (name, url, why) = (&upstream.name, &upstream.base_url, error.describe());
+            // Each cause gets the advice that fits it: a refused certificate
+            // is no network problem, and behind a proxy the base URL is
+            // rarely the problem.
+            let message = if error.certificate_refused() {
+                format!(
+                    "upstream `{name}` at {url} was not trusted ({why}); if it uses a private or corporate CA, give \
+                     the gateway that CA's PEM file through SSL_CERT_FILE (or SSL_CERT_DIR), else check \
+                     `[anthropic] base_url` in the Gatehouse config"
+                )
+            } else if error.proxy().is_some() {
+                format!(
+                    "upstream `{name}` at {url} is unreachable ({why}); check the proxy, or HTTPS_PROXY / NO_PROXY in \
+                     the gateway's environment"
+                )
+            } else {
+                format!(
+                    "upstream `{name}` at {url} is unreachable ({why}); check the network, or `[anthropic] base_url` \
+                     in the Gatehouse config"
+                )
+            };
             tracing::warn!(client = %client, "{message}");
             if let Some(mut exchange) = exchange {
                 exchange.status = status.as_u16();
@@ -186,46 +195,47 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
         }
     };
 
-    let status = upstream_response.status();
-    gateway.observe_rate_limits(upstream_response.headers());
-    let event_stream = upstream_response
-        .headers()
+    let (response_head, upstream_body) = upstream_response.into_parts();
+    let status = response_head.status;
+    gateway.observe_rate_limits(&response_head.headers);
+    let event_stream = response_head
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
 
     tracing::info!(
         client = %client,
-        model = %head.model,
+        model = %model,
         status = status.as_u16(),
         ttfb_ms = ttfb.as_secs_f64() * 1000.0,
         "{} {}",
-        parts.method,
-        parts.uri.path()
+        method,
+        uri.path()
     );
-
-    let mut response_headers = forwarded_response_headers(upstream_response.headers(), event_stream);
-    response_headers.insert(UPSTREAM_HEADER, upstream.header_value.clone());
 
     let recording = exchange.take().map(|mut exchange| {
         exchange.status = status.as_u16();
         exchange.ttfb = Some(ttfb);
         exchange.event_stream = event_stream;
-        exchange.request_id =
-            upstream_response.headers().get("request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        exchange.request_id = response_head.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string);
         Recording::new(gateway.ledger.clone(), exchange, started)
     });
     // Only a length the client is also told (SSE drops it) may end the body early.
-    let content_length = if event_stream { None } else { upstream_response.content_length() };
-    let stream = MeteredBody::new(
-        upstream_response.bytes_stream().boxed(),
+    let content_length = if event_stream { None } else { upstream_body.size_hint().exact() };
+    let mut response_headers = response_head.headers;
+    strip_response_headers(&mut response_headers, event_stream);
+    response_headers.insert(UPSTREAM_HEADER, upstream.header_value.clone());
+    let body = MeteredBody::new(
+        upstream_body,
         recording,
         event_stream,
         upstream.name.clone(),
         content_length,
+        gateway.http.read_timeout(),
     );
 
-    let mut response = Response::new(Body::from_stream(stream));
+    let mut response = Response::new(Body::new(body));
     *response.status_mut() = status;
     *response.headers_mut() = response_headers;
     response
@@ -260,39 +270,24 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     }
 }
 
-/// The client's headers as the upstream should see them.
-fn forwarded_request_headers(incoming: &HeaderMap) -> HeaderMap {
-    let listed = connection_listed(incoming);
-    let mut headers = HeaderMap::with_capacity(incoming.len());
-    for (name, value) in incoming {
-        if is_hop_by_hop(name, &listed)
-            || name == header::HOST
-            || name == header::CONTENT_LENGTH
-            || name == header::ACCEPT_ENCODING
-            || name == gateway_keys::HEADER
-        {
-            continue;
-        }
-        headers.append(name.clone(), value.clone());
-    }
+/// Turns the client's headers into those the upstream should see, in place.
+fn strip_request_headers(headers: &mut HeaderMap) {
+    strip_hop_by_hop(headers);
+    headers.remove(header::HOST);
+    headers.remove(header::CONTENT_LENGTH);
+    headers.remove(GATEWAY_KEY);
     // Usage is read from the response body, so it must arrive uncompressed.
     headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-    headers
 }
 
-/// The upstream's headers as the client should see them.
-fn forwarded_response_headers(incoming: &HeaderMap, event_stream: bool) -> HeaderMap {
-    let listed = connection_listed(incoming);
-    let mut headers = HeaderMap::with_capacity(incoming.len() + 1);
-    for (name, value) in incoming {
-        // A stream may end with an error event the gateway adds, so it must
-        // not promise a length.
-        if is_hop_by_hop(name, &listed) || (event_stream && name == header::CONTENT_LENGTH) {
-            continue;
-        }
-        headers.append(name.clone(), value.clone());
+/// Turns the upstream's headers into those the client should see, in place.
+fn strip_response_headers(headers: &mut HeaderMap, event_stream: bool) {
+    strip_hop_by_hop(headers);
+    // A stream may end with an error event the gateway adds, so it must
+    // not promise a length.
+    if event_stream {
+        headers.remove(header::CONTENT_LENGTH);
     }
-    headers
 }
 
 #[cfg(test)]
@@ -317,7 +312,8 @@ mod tests {
         ] {
             incoming.append(HeaderName::from_static(name), HeaderValue::from_static(value));
         }
-        let out = forwarded_request_headers(&incoming);
+        let mut out = incoming;
+        strip_request_headers(&mut out);
         assert_eq!(out.get("authorization").unwrap(), "Bearer sk-ant-oat01-FAKE-abc");
         assert_eq!(out.get("anthropic-beta").unwrap(), "oauth-2025-04-20,claude-code-20250219");
         assert_eq!(out.get("user-agent").unwrap(), "claude-cli/2.1.328 (external, sdk-cli)");

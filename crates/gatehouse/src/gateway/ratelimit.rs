@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use http::HeaderMap;
+use http::header::RETRY_AFTER;
+use http::{HeaderMap, HeaderName};
 use serde::{Deserialize, Serialize};
 
 const PREFIX: &str = "anthropic-ratelimit-";
@@ -69,33 +70,6 @@ impl RateLimitSnapshot {
         self.observed_at.is_none()
     }
 
-    /// Takes in the rate-limit headers of one response; returns whether any were present.
-    pub fn observe(&mut self, headers: &HeaderMap) -> bool {
-        let mut seen = false;
-        for (name, value) in headers {
-            let name = name.as_str();
-            let Ok(value) = value.to_str() else { continue };
-            if name == "retry-after" {
-                self.retry_after_secs = value.trim().parse().ok();
-                seen = true;
-            } else if name.starts_with(PREFIX) {
-                // Most values repeat from response to response: only allocate
-                // when one changes.
-                if self.headers.get(name).is_none_or(|known| known != value) {
-                    self.headers.insert(name.to_string(), value.to_string());
-                }
-                if let Some(field) = name.strip_prefix(UNIFIED) {
-                    self.apply_unified(field, value.trim());
-                }
-                seen = true;
-            }
-        }
-        if seen {
-            self.observed_at = Some(jiff::Timestamp::now().to_string());
-        }
-        seen
-    }
-
     fn apply_unified(&mut self, field: &str, value: &str) {
         match field {
             "status" => self.unified_status = Some(value.to_string()),
@@ -120,13 +94,91 @@ impl RateLimitSnapshot {
     }
 }
 
-/// Whether a response carries any header worth a lock on the shared snapshot.
-pub fn has_rate_limit_headers(headers: &HeaderMap) -> bool {
-    headers.keys().any(|name| name.as_str().starts_with(PREFIX) || name == "retry-after")
+/// The rate-limit headers as they arrived: the latest value of each, kept
+/// raw. Every response carries a dozen of them, and `/status` is asked
+/// rarely, so they are interpreted only when a [`RateLimitSnapshot`] is
+/// wanted. A value that repeats (most do) costs a comparison, and one that
+/// changes is copied into the buffer the old one used. Values are copied
+/// rather than shared: a `HeaderValue` from hyper would keep its whole read
+/// buffer alive.
+#[derive(Debug, Default)]
+pub struct RateLimitHeaders {
+    /// In the order first seen; names are unique.
+    latest: Vec<(HeaderName, String)>,
+    retry_after: Option<String>,
+    observed_at: Option<jiff::Timestamp>,
+}
+
+/// Overwrites `known` with `value`, reusing its allocation.
+fn store(known: &mut String, value: &str) {
+    if known != value {
+        known.clear();
+        known.push_str(value);
+    }
+}
+
+impl RateLimitHeaders {
+    /// Takes in the rate-limit headers of one response; returns whether any were present.
+    pub fn observe(&mut self, headers: &HeaderMap) -> bool {
+        let mut seen = false;
+        // Responses repeat the same headers in the same order, so the slot
+        // after the last one matched is almost always the next one's.
+        let mut next = 0;
+        for (name, value) in headers {
+            if name == RETRY_AFTER {
+                if let Ok(value) = value.to_str() {
+                    store(self.retry_after.get_or_insert_default(), value);
+                    seen = true;
+                }
+                continue;
+            }
+            if !name.as_str().starts_with(PREFIX) {
+                continue;
+            }
+            let Ok(value) = value.to_str() else { continue };
+            seen = true;
+            let slot = match self.latest.get(next) {
+                Some((known, _)) if known == name => Some(next),
+                _ => self.latest.iter().position(|(known, _)| known == name),
+            };
+            match slot {
+                Some(slot) => {
+                    store(&mut self.latest[slot].1, value);
+                    next = slot + 1;
+                }
+                None => {
+                    self.latest.push((name.clone(), value.to_string()));
+                    next = self.latest.len();
+                }
+            }
+        }
+        if seen {
+            self.observed_at = Some(jiff::Timestamp::now());
+        }
+        seen
+    }
+
+    /// What the headers seen so far say.
+    pub fn snapshot(&self) -> RateLimitSnapshot {
+        let mut snapshot = RateLimitSnapshot {
+            observed_at: self.observed_at.map(|at| at.to_string()),
+            retry_after_secs: self.retry_after.as_ref().and_then(|v| v.trim().parse().ok()),
+            ..RateLimitSnapshot::default()
+        };
+        for (name, value) in &self.latest {
+            if let Some(field) = name.as_str().strip_prefix(UNIFIED) {
+                snapshot.apply_unified(field, value.trim());
+            }
+            snapshot.headers.insert(name.to_string(), value.clone());
+        }
+        snapshot
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderValue;
+
     use super::*;
 
     #[test]
@@ -145,15 +197,42 @@ mod tests {
         ] {
             headers.insert(k, v.parse().unwrap());
         }
-        assert!(has_rate_limit_headers(&headers));
-        let mut snapshot = RateLimitSnapshot::default();
-        assert!(snapshot.observe(&headers));
+        let mut seen = RateLimitHeaders::default();
+        assert!(seen.observe(&headers));
+        let snapshot = seen.snapshot();
         assert_eq!(snapshot.unified_status.as_deref(), Some("rejected"));
         assert_eq!(snapshot.representative_claim.as_deref(), Some("five_hour"));
         assert_eq!(snapshot.five_hour.utilization, Some(1.0));
         assert_eq!(snapshot.seven_day.resets_at, Some(1764300000));
         assert_eq!(snapshot.retry_after_secs, Some(120));
         assert_eq!(snapshot.headers.len(), 7);
+    }
+
+    #[test]
+    fn latest_value_of_each_header_is_kept() {
+        let response = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, HeaderValue::from_static(value));
+            }
+            headers
+        };
+        let mut seen = RateLimitHeaders::default();
+        seen.observe(&response(&[
+            ("anthropic-ratelimit-unified-status", "allowed"),
+            ("anthropic-ratelimit-unified-5h-utilization", "0.5"),
+        ]));
+        seen.observe(&response(&[
+            ("anthropic-ratelimit-unified-5h-utilization", "0.75"),
+            ("anthropic-ratelimit-unified-status", "allowed_warning"),
+        ]));
+        seen.observe(&response(&[("anthropic-ratelimit-unified-7d-utilization", "0.1")]));
+        let snapshot = seen.snapshot();
+        assert_eq!(snapshot.unified_status.as_deref(), Some("allowed_warning"));
+        assert_eq!(snapshot.five_hour.utilization, Some(0.75));
+        assert_eq!(snapshot.seven_day.utilization, Some(0.1));
+        assert_eq!(snapshot.headers.len(), 3);
+        assert_eq!(snapshot.headers["anthropic-ratelimit-unified-status"], "allowed_warning");
     }
 
     #[test]
@@ -171,9 +250,8 @@ mod tests {
     fn other_headers_are_ignored() {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", "text/event-stream".parse().unwrap());
-        assert!(!has_rate_limit_headers(&headers));
-        let mut snapshot = RateLimitSnapshot::default();
-        assert!(!snapshot.observe(&headers));
-        assert!(snapshot.is_empty());
+        let mut seen = RateLimitHeaders::default();
+        assert!(!seen.observe(&headers));
+        assert!(seen.snapshot().is_empty());
     }
 }

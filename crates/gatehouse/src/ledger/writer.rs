@@ -169,16 +169,21 @@ fn write_batch(
                 Outcome::UpstreamFailed => Some("upstream_failed"),
                 Outcome::ClientGone => Some("client_gone"),
             });
-            let project = match exchange.session_id.as_deref().map(|s| (s, projects.resolve(s))) {
-                Some((_, Resolution::Known(project))) => Some(project),
-                Some((session, Resolution::Found(project))) => {
-                    backfill.execute(params![project, session])?;
-                    Some(project)
-                }
-                Some((session, Resolution::NotFound)) => {
-                    unresolved.entry(session.to_string()).or_insert_with(Instant::now);
-                    None
-                }
+            let project = match exchange.session_id.as_deref() {
+                // A miss costs a directory scan; `retry_unresolved` looks
+                // again after this batch and fills in the row if found.
+                Some(session) if unresolved.contains_key(session) => None,
+                Some(session) => match projects.resolve(session) {
+                    Resolution::Known(project) => Some(project),
+                    Resolution::Found(project) => {
+                        backfill.execute(params![project, session])?;
+                        Some(project)
+                    }
+                    Resolution::NotFound => {
+                        unresolved.insert(session.to_string(), Instant::now());
+                        None
+                    }
+                },
                 None => None,
             };
             insert.execute(params![

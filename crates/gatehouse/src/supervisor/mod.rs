@@ -56,6 +56,7 @@
 
 mod backoff;
 mod binary;
+pub mod detached;
 mod fail_open;
 mod logs;
 mod port;

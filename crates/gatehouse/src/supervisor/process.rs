@@ -35,6 +35,8 @@ pub struct ProcessInfo {
     pub start_time: u64,
     /// Whether the command line is `gatehouse gateway run …`.
     pub is_gateway: bool,
+    /// Whether it is `gatehouse gateway supervise …` (see [`super::detached`]).
+    pub is_headless_supervisor: bool,
 }
 
 impl std::fmt::Display for ProcessInfo {
@@ -64,19 +66,20 @@ pub fn inspect(pid: u32) -> Option<ProcessInfo> {
         name: process.name().to_string_lossy().into_owned(),
         program: program.map(|p| p.display().to_string()).unwrap_or_default(),
         start_time: process.start_time(),
-        is_gateway: is_gateway_command(process.cmd(), process.exe()),
+        is_gateway: is_gatehouse_command(process.cmd(), process.exe(), "run"),
+        is_headless_supervisor: is_gatehouse_command(process.cmd(), process.exe(), "supervise"),
     })
 }
 
-/// Whether a command line is `gatehouse gateway run …`, by the program's
-/// file name (`gatehouse`, or `gatehouse (deleted)` after a rebuild) and
-/// its first two arguments.
-fn is_gateway_command(cmd: &[OsString], exe: Option<&Path>) -> bool {
+/// Whether a command line is `gatehouse gateway <subcommand> …`, by the
+/// program's file name (`gatehouse`, or `gatehouse (deleted)` after a
+/// rebuild) and its first two arguments.
+fn is_gatehouse_command(cmd: &[OsString], exe: Option<&Path>, subcommand: &str) -> bool {
     let is_gatehouse = |path: &Path| path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("gatehouse"));
     let program = exe.is_some_and(is_gatehouse) || cmd.first().is_some_and(|arg0| is_gatehouse(Path::new(arg0)));
     program
         && cmd.get(1).map(OsString::as_os_str) == Some(OsStr::new("gateway"))
-        && cmd.get(2).is_some_and(|a| a == "run")
+        && cmd.get(2).is_some_and(|a| a == subcommand)
 }
 
 /// Starts `bin gateway run --port PORT` with its output going to `stdio`.
@@ -201,6 +204,15 @@ fn signal_name(signal: i32) -> &'static str {
     }
 }
 
+/// Sends `signal` to the process `info` describes, if it still is that
+/// process (same pid and start time); a process that has ended is fine.
+pub fn signal_if_unchanged(info: &ProcessInfo, signal_number: libc::c_int) -> io::Result<()> {
+    match inspect(info.pid) {
+        Some(now) if now.start_time == info.start_time => signal(info.pid, signal_number),
+        _ => Ok(()),
+    }
+}
+
 fn signal(pid: u32, signal: libc::c_int) -> io::Result<()> {
     let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::other("pid out of range"))?;
     // SAFETY: kill(2) has no memory-safety preconditions. The pid is one we
@@ -218,11 +230,14 @@ mod tests {
 
     #[test]
     fn recognises_gateway_command_lines() {
-        assert!(is_gateway_command(&cmd(&["/usr/bin/gatehouse", "gateway", "run", "--port", "7411"]), None));
-        assert!(is_gateway_command(&cmd(&["gatehouse", "gateway", "run"]), Some(Path::new("/t/gatehouse (deleted)"))));
-        assert!(!is_gateway_command(&cmd(&["/usr/bin/gatehouse", "status"]), None));
-        assert!(!is_gateway_command(&cmd(&["/usr/bin/python3", "gateway", "run"]), None));
-        assert!(!is_gateway_command(&[], None));
+        let is_gateway = |args: &[&str], exe| is_gatehouse_command(&cmd(args), exe, "run");
+        assert!(is_gateway(&["/usr/bin/gatehouse", "gateway", "run", "--port", "7411"], None));
+        assert!(is_gateway(&["gatehouse", "gateway", "run"], Some(Path::new("/t/gatehouse (deleted)"))));
+        assert!(!is_gateway(&["/usr/bin/gatehouse", "status"], None));
+        assert!(!is_gateway(&["/usr/bin/gatehouse", "gateway", "supervise"], None));
+        assert!(!is_gateway(&["/usr/bin/python3", "gateway", "run"], None));
+        assert!(!is_gateway(&[], None));
+        assert!(is_gatehouse_command(&cmd(&["/usr/bin/gatehouse", "gateway", "supervise"]), None, "supervise"));
     }
 
     #[test]
