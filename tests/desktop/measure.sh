@@ -31,7 +31,7 @@ background+=($!)
 trayer --edge top --align right --widthtype request --height 32 >"$work/trayer.log" 2>&1 &
 background+=($!)
 
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+)
 mkdir -p "$work/gatehouse"
 printf '[gateway]\nport = %s\n' "$port" >"$work/gatehouse/config.toml"
 now_ms() { date +%s%3N; }

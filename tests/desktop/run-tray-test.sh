@@ -95,7 +95,7 @@ wait_until() {
 free_port() {
   local port
   while :; do
-    port=$((20000 + RANDOM % 20000))
+    port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+)
     ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
   done
 }

@@ -88,8 +88,20 @@ impl Home {
     }
 }
 
+/// A port for a gateway to listen on, below Linux's ephemeral range
+/// (32768–60999). Ports from `bind(0)` come from that range, so a port
+/// picked there and released could be handed to another test's listener
+/// (an upstream, a held port) before the gateway binds it.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        // RandomState is seeded per instance: a random number without a crate.
+        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        let port = 20_000 + (random % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A stand-in Anthropic API on loopback: answers every request with a
