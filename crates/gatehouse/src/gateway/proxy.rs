@@ -43,6 +43,12 @@ pub enum Endpoint {
     Other,
 }
 
+/// What to check when the upstream cannot be reached or trusted.
+const NETWORK_HINT: &str = "check the network, or `[anthropic] base_url` in the Gatehouse config";
+const PROXY_HINT: &str = "check the proxy, or HTTPS_PROXY / NO_PROXY in the gateway's environment";
+const CERTIFICATE_HINT: &str = "if it uses a private or corporate CA, give the gateway that CA's PEM file through \
+                                SSL_CERT_FILE (or SSL_CERT_DIR), else check `[anthropic] base_url` in the Gatehouse config";
+
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1),
 /// and so must not be forwarded.
 const HOP_BY_HOP: [HeaderName; 9] = [
@@ -156,34 +162,28 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
     let upstream_response = match result {
         Ok(response) => response,
         Err(error) => {
+            let refused = error.certificate_refused();
             let (status, kind, code) = if error.is_timeout() {
                 (StatusCode::GATEWAY_TIMEOUT, ErrorKind::Timeout, "upstream_timeout")
-            } else if error.certificate_refused() {
+            } else if refused {
                 (StatusCode::BAD_GATEWAY, ErrorKind::Api, "upstream_certificate")
             } else {
                 (StatusCode::BAD_GATEWAY, ErrorKind::Api, "upstream_unreachable")
             };
-            let (name, url, why) = (&upstream.name, &upstream.base_url, error.describe());
             // Each cause gets the advice that fits it: a refused certificate
             // is no network problem, and behind a proxy the base URL is
             // rarely the problem.
-            let message = if error.certificate_refused() {
-                format!(
-                    "upstream `{name}` at {url} was not trusted ({why}); if it uses a private or corporate CA, give \
-                     the gateway that CA's PEM file through SSL_CERT_FILE (or SSL_CERT_DIR), else check \
-                     `[anthropic] base_url` in the Gatehouse config"
-                )
-            } else if error.proxy().is_some() {
-                format!(
-                    "upstream `{name}` at {url} is unreachable ({why}); check the proxy, or HTTPS_PROXY / NO_PROXY in \
-                     the gateway's environment"
-                )
-            } else {
-                format!(
-                    "upstream `{name}` at {url} is unreachable ({why}); check the network, or `[anthropic] base_url` \
-                     in the Gatehouse config"
-                )
+            let (problem, hint) = match (refused, error.proxy()) {
+                (true, _) => ("was not trusted", CERTIFICATE_HINT),
+                (false, Some(_)) => ("is unreachable", PROXY_HINT),
+                (false, None) => ("is unreachable", NETWORK_HINT),
             };
+            let message = format!(
+                "upstream `{}` at {} {problem} ({}); {hint}",
+                upstream.name,
+                upstream.base_url,
+                error.describe()
+            );
             tracing::warn!(client = %client, "{message}");
             if let Some(mut exchange) = exchange {
                 exchange.status = status.as_u16();
