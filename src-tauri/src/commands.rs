@@ -84,13 +84,28 @@ pub async fn set_keep_gateway_after_quit(service: Service<'_>, enabled: bool) ->
 #[tauri::command]
 pub async fn set_start_at_login<R: Runtime>(app: AppHandle<R>, service: Service<'_>, enabled: bool) -> Result<()> {
     let autolaunch = app.autolaunch();
+    // The plugin creates `~/.config/autostart` but not `~/.config`, and its
+    // errors name no file.
+    let entry = autostart_entry(&app);
+    let failed = |source| Error::Autostart { file: entry.clone().unwrap_or_default(), source };
     if enabled {
-        autolaunch.enable()?
+        if let Some(dir) = entry.as_deref().and_then(std::path::Path::parent) {
+            std::fs::create_dir_all(dir).map_err(|e| failed(tauri_plugin_autostart::Error::Io(e)))?;
+        }
+        autolaunch.enable().map_err(failed)?
     } else {
-        autolaunch.disable()?
+        autolaunch.disable().map_err(failed)?
     }
-    service.note_start_at_login(autolaunch.is_enabled()?);
+    service.note_start_at_login(autolaunch.is_enabled().map_err(failed)?);
     Ok(())
+}
+
+/// The file the autostart plugin writes on Linux:
+/// `~/.config/autostart/<product name>.desktop`.
+fn autostart_entry<R: Runtime>(app: &AppHandle<R>) -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME").filter(|home| !home.is_empty())?;
+    let name = app.config().product_name.clone().unwrap_or_else(|| app.package_info().name.clone());
+    Some(std::path::Path::new(&home).join(".config/autostart").join(format!("{name}.desktop")))
 }
 
 #[tauri::command]

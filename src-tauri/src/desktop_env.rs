@@ -33,6 +33,28 @@ pub fn tray_host_present() -> bool {
     }
 }
 
+/// Whether there is a display to show a window on: a Wayland socket, or an
+/// X server that accepts a connection. `Err` says what is missing.
+pub fn graphical_session() -> Result<(), String> {
+    if let Some(socket) = std::env::var_os("WAYLAND_DISPLAY").filter(|name| !name.is_empty()) {
+        let socket = std::path::Path::new(&socket);
+        let path = match std::env::var_os("XDG_RUNTIME_DIR") {
+            Some(dir) if socket.is_relative() => std::path::Path::new(&dir).join(socket),
+            _ => socket.to_path_buf(),
+        };
+        if path.exists() {
+            return Ok(());
+        }
+    }
+    match std::env::var("DISPLAY") {
+        Ok(display) if !display.is_empty() => match x11rb::connect(None) {
+            Ok(_) => Ok(()),
+            Err(error) => Err(format!("cannot open the X display {display}: {error}")),
+        },
+        _ => Err("neither DISPLAY nor WAYLAND_DISPLAY names a display".to_string()),
+    }
+}
+
 /// Whether `$DBUS_SESSION_BUS_ADDRESS` can be used at all. The
 /// single-instance plugin panics on a malformed one (even an empty one), so
 /// it is only registered when this holds.

@@ -13,8 +13,8 @@ pub enum Error {
     Core(#[from] anyhow::Error),
     #[error("{0}")]
     Tauri(#[from] tauri::Error),
-    #[error("cannot change \"Start at login\": {0}")]
-    Autostart(#[from] tauri_plugin_autostart::Error),
+    #[error("cannot change \"Start at login\" ({}): {source}", file.display())]
+    Autostart { file: std::path::PathBuf, source: tauri_plugin_autostart::Error },
     #[error("cannot open {what}: {source}")]
     Open { what: String, source: tauri_plugin_opener::Error },
     #[error("the background task failed: {0}")]

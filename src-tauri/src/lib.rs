@@ -30,9 +30,18 @@ use crate::tray::Tray;
 /// The main window's label in `tauri.conf.json`.
 const MAIN_WINDOW: &str = "main";
 
-/// Runs the app until "Quit".
+/// Runs the app until "Quit" (or a signal that means the same).
 pub fn run() {
     init_logging();
+    // GTK would panic with a backtrace; say what is wrong and what to run.
+    if let Err(why) = desktop_env::graphical_session() {
+        eprintln!(
+            "error: there is no graphical session ({why}), so the Gatehouse app cannot show its tray icon or window; \
+             without a desktop, run `gatehouse gateway supervise` (the gateway as the app runs it, with restarts and \
+             fail-open) or `gatehouse gateway run` (the gateway in the foreground)"
+        );
+        std::process::exit(1);
+    }
     let mut builder = Builder::default();
     // First: a second launch must hand over before anything else starts.
     // It works over D-Bus; without a usable session bus the app still runs.
@@ -132,6 +141,7 @@ fn setup(app: &mut App) -> anyhow::Result<()> {
         }
     });
     forward_notices(&handle, &service);
+    quit_on_signals(&handle);
     service.watch(move |snapshot| show_snapshot(&handle, snapshot));
     Ok(())
 }
@@ -149,6 +159,38 @@ fn create_tray(app: &App, snapshot: &Snapshot) {
         Ok(Err(error)) => tracing::warn!("no tray icon: {error}"),
         Err(_) => tracing::warn!("no tray icon: the tray library failed to load"),
     }
+}
+
+/// SIGINT (Ctrl-C in the terminal that started the app), SIGTERM (`kill`,
+/// a logout, a shutdown) and SIGHUP (the terminal closing) end the app the
+/// way "Quit" does, so Claude Code is never left on a gateway nobody looks
+/// after. A second signal while quitting ends the app at once; Claude Code
+/// has been restored by then, or the gateway's watchdog calls a headless
+/// supervisor (see the core's `supervisor::watchdog`).
+fn quit_on_signals(app: &AppHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let streams = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()));
+        let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hang_up)) = streams else {
+            tracing::warn!("cannot handle SIGINT, SIGTERM and SIGHUP; they would end the app without \"Quit\"");
+            return;
+        };
+        for round in 0.. {
+            let name = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+                _ = hang_up.recv() => "SIGHUP",
+            };
+            if round == 0 {
+                tracing::info!("{name} received: quitting as \"Quit\" does");
+                app.exit(0);
+            } else {
+                tracing::warn!("{name} received while quitting: exiting now");
+                std::process::exit(1);
+            }
+        }
+    });
 }
 
 /// Turns the supervisor's events that need attention into notifications.

@@ -51,7 +51,9 @@ background=()
 cleanup() {
   for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done
   # A headless supervisor left by a failed step would restart the gateway.
-  kill "$(cat "$work/gatehouse/state/supervise.pid" 2>/dev/null)" 2>/dev/null || true
+  for pid in $(pgrep -f "gatehouse gateway supervise" || true); do
+    grep -qz "GATEHOUSE_HOME=$work/gatehouse" "/proc/$pid/environ" 2>/dev/null && kill "$pid" 2>/dev/null || true
+  done
   # A killed app leaves its gateway running (by design); stop it too.
   local gateway_pid
   gateway_pid="$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$work/gatehouse/state/gateway.json" 2>/dev/null || true)"
@@ -333,14 +335,16 @@ log_file="$work/gatehouse/logs/gateway.log"
 wait_until 10 grep -sqx "$log_file" "$work/opened.log" || fail "the log file was not opened in the viewer"
 ok "Open logs shows the gateway log, and its file opens in the user's viewer"
 
-echo "== \"Start at login\" on and off"
+echo "== \"Start at login\" on and off, with no ~/.config yet"
 autostart_entry() { grep -qs "^Exec=$app *$" "$work"/home/.config/autostart/*.desktop; }
+mv "$work/home/.config" "$work/home/config.saved"
 choose Down Down Down Down Down Down Down Return
 wait_until 10 autostart_entry || fail "no autostart entry that starts $app"
-ok "Start at login writes an autostart entry for the app"
+ok "Start at login writes an autostart entry for the app, creating ~/.config"
 choose Down Down Down Down Down Down Down Return
 wait_until 10 eval '! autostart_entry' || fail "the autostart entry is still there"
 ok "Start at login off removes it"
+mv "$work/home/config.saved/mimeapps.list" "$work/home/.config/"
 
 echo "== \"Keep gateway running after quit\", then \"Quit\""
 choose Down Down Down Down Down Down Down Down Return
@@ -375,6 +379,61 @@ wait_until 30 app_gone "$app_pid" || fail "the app did not quit"
 down || fail "the gateway still runs after Quit"
 restored || fail "settings.json was not restored after Quit"
 ok "Quit stopped the gateway and restored settings.json"
+
+login_entry="$work/home/.config/autostart/gatehouse-gateway.desktop"
+gatehouse_processes() { pgrep -f "$(realpath "$target_dir/debug/gatehouse") gateway" || true; }
+for sig in INT TERM HUP; do
+  echo "== SIG$sig ends the app as \"Quit\" does"
+  launch
+  wait_until 30 icon_shown || fail "no tray icon after the relaunch"
+  wait_until 30 healthy || fail "the gateway did not start"
+  wait_until 15 configured || fail "Claude Code was not put back on the gateway at launch"
+  grep -q -- "gateway supervise --at-login" "$login_entry" || fail "no login entry while Claude Code uses the gateway"
+  kill -"$sig" "$app_pid"
+  wait_until 20 app_gone "$app_pid" || fail "the app did not end within 20 s of SIG$sig"
+  restored || fail "settings.json was not restored after SIG$sig"
+  [ ! -e "$login_entry" ] || fail "the login entry outlived Claude Code's use of the gateway"
+  # Whatever is left of Gatehouse dies now: Claude Code must not care.
+  for pid in $(gatehouse_processes); do kill -9 "$pid" 2>/dev/null || true; done
+  down || fail "a gateway answers after SIG$sig"
+  restored || fail "settings.json changed after SIG$sig"
+  ok "SIG$sig: the app quit, restored settings.json byte for byte and stopped the gateway"
+done
+
+echo "== the app killed with SIGKILL: a headless supervisor looks after its gateway"
+launch
+wait_until 30 icon_shown || fail "no tray icon after the relaunch"
+wait_until 30 healthy || fail "the gateway did not start"
+wait_until 15 configured || fail "Claude Code was not put back on the gateway at launch"
+gateway_pid="$(gateway_pid)"
+kill -9 "$app_pid"
+wait_until 20 eval 'test -n "$(headless_pid)"' || fail "nobody took over the gateway of the killed app within 20 s"
+healthy || fail "the gateway of the killed app stopped answering"
+configured || fail "Claude Code was taken off the gateway of the killed app"
+ok "within 20 s of the app's SIGKILL, \`gatehouse gateway supervise\` looks after its gateway"
+kill -9 "$gateway_pid"
+wait_until 30 restarted "$gateway_pid" || fail "the gateway of the killed app was not restarted after a SIGKILL"
+configured || fail "Claude Code does not point at the restarted gateway"
+ok "and restarts that gateway after a SIGKILL"
+headless="$(headless_pid)"
+launch
+wait_until 30 icon_shown || fail "no tray icon after the relaunch"
+wait_until 30 app_gone "$headless" || fail "the headless supervisor did not hand the gateway back"
+kill -TERM "$app_pid"
+wait_until 20 app_gone "$app_pid" || fail "the app did not end on SIGTERM"
+restored || fail "settings.json was not restored after SIGTERM"
+ok "the next launch takes the gateway back; SIGTERM then restores Claude Code"
+
+echo "== no display"
+no_display_error() {
+  local out code=0
+  out="$(env -u WAYLAND_DISPLAY "$@" "$app" 2>&1)" || code=$?
+  [ "$code" = 1 ] && grep -q "there is no graphical session" <<<"$out" && ! grep -q "panicked" <<<"$out" ||
+    fail "without a display ($*): exit $code: $out"
+}
+no_display_error -u DISPLAY
+no_display_error DISPLAY=:4242
+ok "without a display the app says so in one sentence, with no panic"
 
 echo "== no tray host, corrupt config.toml"
 kill "$trayer_pid"

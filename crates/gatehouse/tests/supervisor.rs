@@ -58,6 +58,16 @@ impl Home {
         options
     }
 
+    /// The environment a `gatehouse` process needs to find this home.
+    fn env(&self) -> Vec<(String, PathBuf)> {
+        vec![
+            ("GATEHOUSE_HOME".into(), self.path().to_path_buf()),
+            ("CLAUDE_CONFIG_DIR".into(), self.path().join("claude")),
+            ("HOME".into(), self.path().join("home")),
+            ("XDG_CONFIG_HOME".into(), self.path().join("home/.config")),
+        ]
+    }
+
     fn supervisor(&self) -> Supervisor {
         Supervisor::new(self.options()).unwrap()
     }
@@ -539,14 +549,17 @@ fn while_the_app_is_closed_a_headless_supervisor_keeps_the_gateway_and_claude_co
 
     // The app launches again: the headless supervisor lets go, and the app
     // adopts the same gateway. There are never two supervisors or gateways.
-    assert_eq!(detached::take_back(&home.paths()), Some(headless));
-    assert!(!alive(headless));
-    assert!(alive(restarted.pid), "handing back leaves the gateway running");
     let app = home.supervisor();
+    assert!(!alive(headless), "the headless supervisor still runs after the app took the gateway back");
+    assert!(alive(restarted.pid), "handing back leaves the gateway running");
     app.resume_last_state().unwrap();
     assert_eq!(running(&app), (base_url.clone(), restarted.pid, true));
     assert!(points_at(&file, &base_url));
-    assert_eq!(detached::take_back(&home.paths()), None);
+    assert!(
+        Command::new(GATEHOUSE).args(["gateway", "supervise"]).envs(home.env()).output().unwrap().status.code()
+            == Some(1),
+        "a second supervisor started while the app looks after the gateway"
+    );
 
     // An ordinary quit, at last, restores Claude Code and stops the gateway.
     app.shutdown_for_quit(false).unwrap();
@@ -557,4 +570,101 @@ fn while_the_app_is_closed_a_headless_supervisor_keeps_the_gateway_and_claude_co
 fn signal(pid: u32, signal: libc::c_int) {
     // SAFETY: kill(2) has no memory-safety preconditions; the pid is a gateway this test runs.
     assert_eq!(unsafe { libc::kill(pid as libc::pid_t, signal) }, 0);
+}
+
+/// The pids of `gatehouse gateway supervise` processes for this home.
+fn headless_supervisors(home: &Home) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let home_var = format!("GATEHOUSE_HOME={}", home.path().display());
+        if alive(pid)
+            && cmdline.split(|b| *b == 0).any(|arg| arg == b"supervise")
+            && environ.split(|b| *b == 0).any(|var| var == home_var.as_bytes())
+        {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Starts `gatehouse gateway supervise ARGS` for this home, as a real process.
+fn supervise(home: &Home, args: &[&str]) -> Child {
+    Command::new(GATEHOUSE)
+        .args(["gateway", "supervise"])
+        .args(args)
+        .envs(home.env())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_gateway_whose_app_vanished_is_looked_after_and_a_reboot_strands_nothing() {
+    let home = Home::new("fail_open_after_secs = 1\n");
+    let paths = home.paths();
+    let healthy_gateway = || RuntimeInfo::read(&paths).filter(|info| gateway_client::health(&info.base_url).is_ok());
+    let user_settings = home.path().join("claude").join("settings.json");
+    std::fs::create_dir_all(home.path().join("claude")).unwrap();
+    let original = "{\n  \"model\": \"opus\"\n}\n";
+    std::fs::write(&user_settings, original).unwrap();
+    let entry = home.path().join("home/.config/autostart/gatehouse-gateway.desktop");
+
+    // A supervisor as a real process (the headless one; the app holds the
+    // same lock the same way), with Claude Code's user settings on the gateway.
+    let mut app = supervise(&home, &[]);
+    let first = poll("the gateway to start", healthy_gateway);
+    let configure = Command::new(GATEHOUSE).args(["claude", "configure"]).envs(home.env()).output().unwrap();
+    assert!(configure.status.success(), "{}", String::from_utf8_lossy(&configure.stderr));
+    assert!(points_at(&user_settings, &first.base_url));
+
+    // It vanishes without a word (SIGKILL). The gateway still answers, and
+    // within seconds a headless supervisor adopts it.
+    app.kill().unwrap();
+    app.wait().unwrap();
+    gateway_client::health(&first.base_url).unwrap();
+    let headless = poll("a headless supervisor to take over", || {
+        let log = std::fs::read_to_string(home.path().join("logs").join("gateway.log")).unwrap_or_default();
+        let adopted = log.lines().filter(|l| l.contains("adopted the gateway")).count() == 1;
+        let pids = headless_supervisors(&home);
+        (adopted && pids.len() == 1).then(|| pids[0])
+    });
+    assert_ne!(headless, app.id());
+    // From now on it is looked after: a crash is followed by a restart.
+    kill9(first.pid);
+    let restarted = poll("the gateway to be restarted", || healthy_gateway().filter(|info| info.pid != first.pid));
+    assert_eq!(restarted.base_url, first.base_url);
+    assert!(points_at(&user_settings, &first.base_url));
+    // While Claude Code points at the gateway, a login entry brings it back after a reboot.
+    let text = std::fs::read_to_string(&entry).expect("no login entry while Claude Code points at the gateway");
+    assert!(text.contains(&format!("{GATEHOUSE} gateway supervise --at-login")), "{text}");
+
+    // A "reboot": every process is gone at once, with no chance to clean up.
+    kill9(headless);
+    kill9(restarted.pid);
+    poll("everything to be gone", || (!alive(headless) && !alive(restarted.pid)).then_some(()));
+    assert!(points_at(&user_settings, &first.base_url), "nothing restored settings.json on SIGKILL");
+    // At the next login the entry's command brings the gateway back.
+    let mut at_login = supervise(&home, &["--at-login"]);
+    let back = poll("the gateway to be back after the login", healthy_gateway);
+    assert_eq!(back.base_url, first.base_url);
+    assert!(points_at(&user_settings, &first.base_url));
+    // A second one at login (the app's own "Start at login" racing it) leaves quietly.
+    let second = supervise(&home, &["--at-login"]).wait().unwrap();
+    assert!(second.success());
+
+    // SIGTERM (a logout, a shutdown): Claude Code is restored and the gateway
+    // stopped, so nothing is left pointing at a gateway about to die; the
+    // entry goes, as nothing needs it.
+    signal(at_login.id(), libc::SIGTERM);
+    assert!(at_login.wait().unwrap().success());
+    assert_eq!(std::fs::read_to_string(&user_settings).unwrap(), original);
+    assert!(!alive(back.pid));
+    assert!(!entry.exists(), "the login entry outlived Claude Code's use of the gateway");
+    // And a login now finds nothing to do.
+    assert!(supervise(&home, &["--at-login"]).wait().unwrap().success());
+    assert!(healthy_gateway().is_none());
 }

@@ -176,10 +176,10 @@ pub fn configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<ConfigureO
             }
             None => {
                 let applied = settings::apply(current, env).map_err(settings_error)?;
-                if backup.is_none() {
-                    if let Some(original) = &before.text {
-                        backup = Some(write_backup(&target.backup_dir, &path, original)?);
-                    }
+                if backup.is_none()
+                    && let Some(original) = &before.text
+                {
+                    backup = Some(write_backup(&target.backup_dir, &path, original)?);
                 }
                 let new_record = Record {
                     version: RECORD_VERSION,

@@ -68,9 +68,19 @@ enum GatewayCommand {
         anthropic_base_url: Option<String>,
     },
     /// Run the gateway as the desktop app does (restarts after a crash,
-    /// fail-open for Claude Code) without the app. SIGTERM or Ctrl-C quits
-    /// as the app's "Quit" does; SIGUSR1 hands the gateway back to the app.
-    Supervise,
+    /// fail-open for Claude Code) without the app. SIGTERM, SIGHUP or Ctrl-C
+    /// restores Claude Code and stops the gateway; SIGUSR1 hands the gateway
+    /// back to the app.
+    Supervise {
+        /// Take over from an app that quit or vanished: wait for it to let
+        /// go, and exit quietly if the gateway is already looked after.
+        #[arg(long, hide = true, conflicts_with = "at_login")]
+        takeover: bool,
+        /// Started at login: exit quietly if the gateway is already looked
+        /// after or Claude Code does not point at it.
+        #[arg(long, hide = true)]
+        at_login: bool,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -104,12 +114,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Gateway { command: GatewayCommand::Run { port, anthropic_base_url } } => {
             let (paths, config) = load()?;
+            crate::supervisor::watchdog::start_if_supervised(&paths);
             let options = crate::gateway::runner::RunOptions { port, anthropic_base_url };
             crate::gateway::runner::run(&paths, &config, &options)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Gateway { command: GatewayCommand::Supervise } => {
-            crate::supervisor::detached::run(crate::supervisor::SupervisorOptions::from_env()?)?;
+        Command::Gateway { command: GatewayCommand::Supervise { takeover, at_login } } => {
+            use crate::supervisor::detached::{self, Start};
+            let start = match (takeover, at_login) {
+                (true, _) => Start::Takeover,
+                (_, true) => Start::AtLogin,
+                _ => Start::Manual,
+            };
+            detached::run(crate::supervisor::SupervisorOptions::from_env()?, start)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Claude { command } => {

@@ -49,8 +49,8 @@ impl DesktopService {
     /// Starts the supervisor (not yet the gateway: see [`Self::launch`]).
     pub fn new(options: SupervisorOptions) -> anyhow::Result<Arc<DesktopService>> {
         // The gateway a headless supervisor looked after while the app was
-        // closed is the app's again (it adopts it on launch).
-        detached::take_back(&options.paths);
+        // closed is the app's again: the supervisor takes it back, and
+        // adopts it on launch.
         let supervisor = Supervisor::new(options.clone())?;
         let (wake, woken) = mpsc::channel();
         Ok(Arc::new(DesktopService {

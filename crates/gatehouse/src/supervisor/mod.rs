@@ -54,13 +54,16 @@
 //! # Ok(()) }
 //! ```
 
+pub mod at_login;
 mod backoff;
 mod binary;
 pub mod detached;
 mod fail_open;
+mod lock;
 mod logs;
 mod port;
 mod process;
+pub(crate) mod watchdog;
 mod worker;
 
 use std::ffi::OsString;
@@ -75,6 +78,7 @@ pub use crate::app_state::{AppState, ClaudeTarget, SuspendReason, Suspended};
 use crate::claude_code::settings_store::RemoveOutcome;
 use crate::claude_code::setup::Configured;
 use crate::paths::Paths;
+use lock::{Headless, SupervisorLock};
 use logs::{GatewayLog, LogRing};
 use worker::{Reply, Request, Worker};
 
@@ -153,6 +157,10 @@ pub enum SupervisorEvent {
     },
 }
 
+/// How long a new supervisor waits for the one before it to let go: a
+/// headless one only has to let go of the gateway, not stop it.
+const TAKE_BACK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Why a request to the supervisor failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SupervisorError {
@@ -175,6 +183,8 @@ pub enum SupervisorError {
     State(String),
     #[error("the supervisor has stopped")]
     Gone,
+    #[error("{0}")]
+    AlreadySupervised(String),
 }
 
 /// What a [`Supervisor`] needs to know.
@@ -189,6 +199,9 @@ pub struct SupervisorOptions {
     /// Claude Code settings files to keep off a dead gateway, besides those
     /// configured through [`Supervisor::configure_claude_code`].
     pub claude_code: Vec<ClaudeTarget>,
+    /// Where the entry that starts a supervisor at login goes while Claude
+    /// Code points at the gateway (see [`at_login`]); `None`: nowhere.
+    pub autostart_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SupervisorOptions {
@@ -198,6 +211,7 @@ impl std::fmt::Debug for SupervisorOptions {
             .field("paths", &self.paths)
             .field("env", &self.env.iter().map(|(name, _)| name).collect::<Vec<_>>())
             .field("claude_code", &self.claude_code)
+            .field("autostart_dir", &self.autostart_dir)
             .finish()
     }
 }
@@ -206,15 +220,22 @@ impl SupervisorOptions {
     /// Gatehouse's files where the app finds them (`$GATEHOUSE_HOME` or the
     /// platform's directories); the gateway inherits the same environment.
     pub fn from_env() -> anyhow::Result<SupervisorOptions> {
-        Ok(SupervisorOptions { paths: Paths::resolve()?, env: Vec::new(), claude_code: vec![ClaudeTarget::User] })
+        Ok(SupervisorOptions {
+            paths: Paths::resolve()?,
+            env: Vec::new(),
+            claude_code: vec![ClaudeTarget::User],
+            autostart_dir: at_login::autostart_dir(),
+        })
     }
 
-    /// Every file under `home`, for the gateway too (through `GATEHOUSE_HOME`).
+    /// Every file under `home`, for the gateway too (through
+    /// `GATEHOUSE_HOME`), the login entry included (in `home/autostart`).
     pub fn under(home: &Path) -> SupervisorOptions {
         SupervisorOptions {
             paths: Paths::under(home),
             env: vec![(crate::paths::HOME_ENV.into(), home.into())],
             claude_code: vec![ClaudeTarget::User],
+            autostart_dir: Some(home.join("autostart")),
         }
     }
 }
@@ -232,10 +253,26 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    /// Opens the log, reads the app's state and starts the background
-    /// thread. The gateway is not started: call [`Self::resume_last_state`]
-    /// or [`Self::start`].
+    /// Becomes the one supervisor of the gateway (taking it back from a
+    /// `gatehouse gateway supervise` that looks after it, see
+    /// [`detached`]), opens the log, reads the app's state and starts the
+    /// background thread. The gateway is not started: call
+    /// [`Self::resume_last_state`] or [`Self::start`].
     pub fn new(options: SupervisorOptions) -> Result<Supervisor, SupervisorError> {
+        let lock = SupervisorLock::acquire(&options.paths, TAKE_BACK_WAIT, Headless::TakeBack)
+            .map_err(|e| SupervisorError::State(format!("cannot lock {}: {e}", options.paths.state_dir.display())))?
+            .ok_or_else(|| {
+                let holder = SupervisorLock::holder(&options.paths).map_or_else(String::new, |p| format!(" (pid {p})"));
+                SupervisorError::AlreadySupervised(format!(
+                    "another Gatehouse app{holder} already looks after the gateway for {}",
+                    options.paths.state_dir.display()
+                ))
+            })?;
+        Self::with_lock(options, lock)
+    }
+
+    /// [`Self::new`] for a supervisor that already holds the lock.
+    pub(crate) fn with_lock(options: SupervisorOptions, lock: SupervisorLock) -> Result<Supervisor, SupervisorError> {
         let log = GatewayLog::open(&options.paths.log_dir).map_err(|e| {
             SupervisorError::State(format!("cannot open the log in {}: {e}", options.paths.log_dir.display()))
         })?;
@@ -248,7 +285,11 @@ impl Supervisor {
         let app = worker.app_tx.subscribe();
         let worker = std::thread::Builder::new()
             .name("gatehouse-supervisor".into())
-            .spawn(move || worker.run(&inbox))
+            .spawn(move || {
+                // Held for exactly as long as the gateway is looked after.
+                let _lock = lock;
+                worker.run(&inbox);
+            })
             .map_err(|e| SupervisorError::State(format!("cannot start the supervisor thread: {e}")))?;
         Ok(Supervisor {
             requests: Mutex::new(Some(requests)),

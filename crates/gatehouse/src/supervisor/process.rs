@@ -94,6 +94,8 @@ pub fn spawn_gateway(
     Command::new(bin)
         .args(["gateway", "run", "--port", &port.to_string()])
         .envs(env.iter().map(|(k, v)| (k, v)))
+        // It watches its supervisor, and calls another if this one vanishes.
+        .env(super::watchdog::SUPERVISED_ENV, "1")
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr)

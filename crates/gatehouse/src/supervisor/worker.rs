@@ -9,6 +9,7 @@
 //! the fail-open timers.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ use super::backoff::{CrashHistory, Decision, RestartPolicy};
 use super::fail_open::{self, Resumed};
 use super::logs::GatewayLog;
 use super::process::{self, Gateway};
-use super::{GatewayState, SupervisorError, SupervisorEvent, SupervisorOptions, binary, port};
+use super::{GatewayState, SupervisorError, SupervisorEvent, SupervisorOptions, at_login, binary, port};
 use crate::app_state::{AppState, ClaudeTarget, SuspendReason};
 use crate::claude_code::settings_store::RemoveOutcome;
 use crate::claude_code::setup::{self, Configured};
@@ -112,7 +113,13 @@ pub(super) struct Worker {
     crashes: CrashHistory,
     /// The gateway's URL while it runs, and the last one it had after.
     base_url: Option<String>,
+    /// Since when the gateway has been down, counted from its last healthy
+    /// answer (not from the first failed probe, which a hung gateway takes
+    /// the probe's timeout to fail), so fail-open acts after
+    /// `fail_open_after_secs` of real downtime.
     unhealthy_since: Option<Instant>,
+    /// When the gateway last answered `/health`.
+    last_healthy: Option<Instant>,
     next_settings_check: Instant,
     /// Settings files whose error was already reported in this outage or recovery.
     reported: HashSet<PathBuf>,
@@ -149,6 +156,7 @@ impl Worker {
             crashes: CrashHistory::default(),
             base_url: None,
             unhealthy_since: Some(now),
+            last_healthy: None,
             next_settings_check: now,
             reported: HashSet::new(),
         }
@@ -306,6 +314,7 @@ impl Worker {
 
     fn became_ready(&mut self, gateway: Gateway, base_url: String) {
         let now = Instant::now();
+        self.last_healthy = Some(now);
         let event =
             SupervisorEvent::Started { base_url: base_url.clone(), pid: gateway.pid(), adopted: gateway.is_adopted() };
         self.base_url = Some(base_url.clone());
@@ -316,6 +325,7 @@ impl Worker {
         };
         self.publish();
         self.emit(event);
+        self.sync_login_entry();
     }
 
     /// Stops whatever gateway there is (ours or adopted) and rests.
@@ -392,6 +402,7 @@ impl Worker {
                 } else {
                     match crate::gateway_client::health(base_url) {
                         Ok(()) => {
+                            self.last_healthy = Some(now);
                             health.error = None;
                             health.failing_since = None;
                             health.next_probe = now + PROBE_HEALTHY;
@@ -506,11 +517,41 @@ impl Worker {
 
     fn save_app(&mut self) -> Result<(), SupervisorError> {
         self.app_tx.send_replace(self.app.clone());
-        self.app.save(&self.options.paths).map_err(|e| {
+        let saved = self.app.save(&self.options.paths).map_err(|e| {
             let error = format!("{}: {e}", crate::app_state::file(&self.options.paths).display());
             self.log.note(&format!("cannot save the app's state: {error}"));
             SupervisorError::State(error)
-        })
+        });
+        self.sync_login_entry();
+        saved
+    }
+
+    /// Keeps the entry that starts a supervisor at login exactly while
+    /// Claude Code points at the gateway (see [`super::at_login`]).
+    fn sync_login_entry(&mut self) {
+        let Some(dir) = self.options.autostart_dir.clone() else { return };
+        let url = self.gateway_url();
+        let needed = at_login::needed_for(&self.options.paths, &self.app, &self.options.claude_code, &url);
+        let bin = match binary::locate(self.config.supervisor.gatehouse_bin.as_deref()) {
+            Ok(bin) => bin,
+            Err(error) if needed => {
+                self.log.note(&format!("no login entry to keep Claude Code working after a restart: {error}"));
+                return;
+            }
+            Err(_) => PathBuf::new(),
+        };
+        // Only what finds the same files; never the rest of the gateway's
+        // environment, which may hold secrets.
+        let env: Vec<(OsString, OsString)> = [crate::paths::HOME_ENV, "CLAUDE_CONFIG_DIR"]
+            .into_iter()
+            .filter_map(|name| {
+                let from_options = self.options.env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+                from_options.or_else(|| std::env::var_os(name)).map(|value| (OsString::from(name), value))
+            })
+            .collect();
+        if let Err(error) = at_login::sync(&dir, needed, &bin, &env) {
+            self.log.note(&format!("cannot update the login entry in {}: {error}", dir.display()));
+        }
     }
 
     // ---- Claude Code -----------------------------------------------------
@@ -538,7 +579,7 @@ impl Worker {
                 self.reported.clear();
             }
             (None, None) => {
-                self.unhealthy_since = Some(now);
+                self.unhealthy_since = Some(self.last_healthy.unwrap_or(now));
                 self.reported.clear();
             }
             _ => {}
