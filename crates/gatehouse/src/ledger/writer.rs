@@ -147,11 +147,11 @@ impl Ledger {
     /// which creates a new one where it was deleted.
     fn connection(&mut self) -> rusqlite::Result<&mut Connection> {
         if self.conn.is_some() {
+            // A path that cannot be looked up any more (deleted, or its
+            // directory gone) reaches no file a reader could open either.
             let moved = match file_id(&self.path) {
                 Ok(id) => (Some(id) != self.file).then_some("replaced"),
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Some("deleted"),
-                // Cannot tell: keep writing where we were.
-                Err(_) => None,
+                Err(_) => Some("deleted"),
             };
             if let Some(how) = moved {
                 tracing::warn!(
@@ -478,4 +478,77 @@ fn write_rows(
 /// data; the data is still the best there is.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange() -> Exchange {
+        Exchange {
+            started_at: jiff::Timestamp::now(),
+            request_id: None,
+            client: Arc::from("tester"),
+            model: "claude-sonnet-4-5".to_string(),
+            upstream: Arc::from("anthropic"),
+            status: 200,
+            streamed: false,
+            outcome: Outcome::Relayed,
+            ttfb: None,
+            latency: Duration::from_millis(1),
+            session_id: None,
+            device_id: None,
+            event_stream: false,
+            body: Vec::new(),
+            gateway_error: None,
+        }
+    }
+
+    fn rows(path: &Path) -> usize {
+        Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|conn| conn.query_row("SELECT COUNT(*) FROM requests", [], |row| row.get(0)))
+            .unwrap_or(0)
+    }
+
+    fn wait_until(sender: &LedgerSender, what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?}", sender.status());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn rows_that_cannot_be_committed_are_kept_up_to_a_bound_and_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let path = data.join("ledger.sqlite3");
+        let projects = ProjectResolver::new(dir.path().join("claude"));
+        let (sender, writer) = LedgerWriter::spawn(&path, PriceTable::builtin(), projects).unwrap();
+        sender.record(exchange());
+        wait_until(&sender, "the first row", || rows(&path) == 1);
+
+        // The data directory becomes a file: the ledger can be neither
+        // found nor created again.
+        std::fs::remove_dir_all(&data).unwrap();
+        std::fs::write(&data, "in the way").unwrap();
+        for _ in 0..MAX_PENDING_ROWS + 3 {
+            sender.record(exchange());
+        }
+        wait_until(&sender, "recording to fail with every row it can keep", || {
+            let status = sender.status();
+            status.error.is_some() && status.pending_rows == MAX_PENDING_ROWS && status.dropped_rows == 3
+        });
+        let status = sender.status();
+        assert!(status.error.as_deref().unwrap().contains(&*path.to_string_lossy()), "{status:?}");
+        assert!(status.failing_since.is_some());
+
+        std::fs::remove_file(&data).unwrap();
+        wait_until(&sender, "the kept rows in a new ledger", || rows(&path) == MAX_PENDING_ROWS);
+        wait_until(&sender, "recording to work again", || sender.status().error.is_none());
+        let status = sender.status();
+        assert_eq!((status.pending_rows, status.dropped_rows, status.failing_since), (0, 3, None));
+        drop(sender);
+        writer.join();
+    }
 }
