@@ -37,12 +37,11 @@ impl LedgerStatus {
         match &self.error {
             Some(error) => {
                 let waiting = match self.pending_rows {
-                    1 => "1 request waits".to_string(),
-                    n => format!("{n} requests wait"),
+                    0 => String::new(),
+                    1 => " 1 request waits in memory and will be recorded when it works again.".to_string(),
+                    n => format!(" {n} requests wait in memory and will be recorded when it works again."),
                 };
-                Some(format!(
-                    "Spend is not being recorded: {error}. {waiting} in memory and will be recorded when it works again.{dropped}"
-                ))
+                Some(format!("Spend is not being recorded: {error}.{waiting}{dropped}"))
             }
             None if self.dropped_rows > 0 => Some(dropped.trim_start().to_string()),
             None => None,
