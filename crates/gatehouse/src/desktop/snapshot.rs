@@ -2,9 +2,9 @@
 //!
 //! A [`Snapshot`] is plain data: the gateway's state, the user's switches,
 //! today's spend, the subscription windows, whether Claude Code goes
-//! through Gatehouse, the Claude login, and whether requests are recorded. The tray menu and the window are
-//! both drawn from it, so they never disagree, and it is serialised as-is
-//! for the window's page.
+//! through Gatehouse, the Claude login, and whether requests are recorded.
+//! The tray menu and the window are both drawn from it, so they never
+//! disagree, and it is serialised as-is for the window's page.
 
 use serde::Serialize;
 
