@@ -47,6 +47,7 @@ interface View {
     login: Login;
     sign_in: SignIn;
     config_error: string | null;
+    recording_problem: string | null;
   };
 }
 
@@ -62,14 +63,23 @@ function render(next: View) {
 
   $("dot").dataset.icon = tray.icon;
   $("gateway").textContent = infos[0]?.label ?? "";
-  // The tray's one-line "Config error: …" row is the box above, in full.
-  const facts = infos.slice(1).filter((entry) => !entry.label.startsWith("Config error:"));
+  // The tray's one-line "Config error: …" and recording rows are the boxes above, in full.
+  const recording = snapshot.recording_problem;
+  const facts = infos
+    .slice(1)
+    .filter(
+      (entry) =>
+        !entry.label.startsWith("Config error:") &&
+        !(recording !== null && recording.startsWith(entry.label.replace(/…$/, ""))),
+    );
   $("facts").replaceChildren(
     ...facts.map((entry) => Object.assign(document.createElement("p"), { textContent: entry.label })),
   );
 
   $("config-error").hidden = snapshot.config_error === null;
   $("config-error-text").textContent = snapshot.config_error ?? "";
+  $("recording-problem").hidden = recording === null;
+  $("recording-problem-text").textContent = recording ?? "";
   // A config error is why the gateway failed; its box above says it all.
   const failed = snapshot.gateway.state === "failed" && snapshot.config_error === null ? snapshot.gateway : null;
   $("failed").hidden = failed === null;

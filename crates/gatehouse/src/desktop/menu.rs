@@ -130,6 +130,9 @@ pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
     if let Some(error) = &snapshot.config_error {
         entries.push(Entry::Info { label: shorten(&format!("Config error: {error}")) });
     }
+    if let Some(problem) = &snapshot.recording_problem {
+        entries.push(Entry::Info { label: shorten(problem) });
+    }
     entries.push(Entry::Separator);
 
     let gateway_running = matches!(snapshot.gateway, GatewayState::Running { .. });
@@ -248,7 +251,9 @@ pub fn icon_state(snapshot: &Snapshot) -> IconState {
             IconState::Degraded
         }
         GatewayState::Running { .. }
-            if snapshot.claude_code_paused == Some(SuspendReason::Unhealthy) || snapshot.config_error.is_some() =>
+            if snapshot.claude_code_paused == Some(SuspendReason::Unhealthy)
+                || snapshot.config_error.is_some()
+                || snapshot.recording_problem.is_some() =>
         {
             IconState::Degraded
         }
@@ -289,6 +294,7 @@ mod tests {
             claude_code: ClaudeCodeView::default(),
             login: LoginView::LoggedIn { plan: Some("Max".to_string()) },
             config_error: None,
+            recording_problem: None,
         }
     }
 
@@ -433,6 +439,21 @@ mod tests {
             "{:?}",
             labels(&model)
         );
+    }
+
+    #[test]
+    fn a_ledger_that_cannot_be_written_is_shown_and_marks_the_icon() {
+        let mut snapshot = snapshot(running());
+        snapshot.recording_problem = Some(
+            "Spend is not being recorded: cannot write /x/ledger.sqlite3: database or disk is full. 3 requests \
+             wait in memory and will be recorded when it works again."
+                .into(),
+        );
+        let model = tray_model(&snapshot);
+        assert_eq!(model.icon, IconState::Degraded);
+        let line = &labels(&model)[2];
+        assert!(line.starts_with("Spend is not being recorded: cannot write /x/ledger"), "{line}");
+        assert!(line.chars().count() <= MAX_REASON_CHARS, "{line}");
     }
 
     #[test]

@@ -82,13 +82,13 @@ impl DesktopService {
     pub fn snapshot(&self) -> Snapshot {
         let app_state = self.supervisor.app_state();
         let gateway = self.supervisor.state();
-        // The windows are what the gateway last saw in Anthropic's headers.
-        let limits = match &gateway {
+        let status = match &gateway {
             GatewayState::Running { base_url, .. } => crate::gateway_client::status(base_url).ok(),
             _ => None,
-        }
-        .map(|status| status.rate_limits)
-        .filter(|limits| !limits.is_empty());
+        };
+        let recording_problem = status.as_ref().and_then(|status| status.ledger.problem());
+        // The windows are what the gateway last saw in Anthropic's headers.
+        let limits = status.map(|status| status.rate_limits).filter(|limits| !limits.is_empty());
         Snapshot {
             gateway,
             proxy_enabled: app_state.proxy_enabled == Some(true),
@@ -106,6 +106,7 @@ impl DesktopService {
             login: lock(&self.login).clone(),
             sign_in: self.sign_in(),
             config_error: Config::load(&self.options.paths.config_file()).err().map(|e| e.to_string()),
+            recording_problem,
         }
     }
 

@@ -2,9 +2,9 @@
 //!
 //! A [`Snapshot`] is plain data: the gateway's state, the user's switches,
 //! today's spend, the subscription windows, whether Claude Code goes
-//! through Gatehouse, and the Claude login. The tray menu and the window are
-//! both drawn from it, so they never disagree, and it is serialised as-is
-//! for the window's page.
+//! through Gatehouse, the Claude login, and whether requests are recorded.
+//! The tray menu and the window are both drawn from it, so they never
+//! disagree, and it is serialised as-is for the window's page.
 
 use serde::Serialize;
 
@@ -95,6 +95,8 @@ pub struct Snapshot {
     pub sign_in: SignIn,
     /// `config.toml` could not be read, with its file and line.
     pub config_error: Option<String>,
+    /// The running gateway cannot record requests in the ledger, and why.
+    pub recording_problem: Option<String>,
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ use serde::Serialize;
 
 use crate::auth::gateway_keys::KeyRing;
 use crate::config::Config;
+use crate::ledger::health::LedgerStatus;
 use crate::ledger::writer::LedgerSender;
 use errors::{ErrorKind, error_response};
 use proxy::Endpoint;
@@ -201,6 +202,7 @@ impl Gateway {
                 },
             },
             rate_limits: self.rate_limits.lock().unwrap_or_else(|p| p.into_inner()).snapshot(),
+            ledger: self.ledger.status(),
         }
     }
 }
@@ -215,6 +217,9 @@ pub struct GatewayStatus {
     pub uptime_secs: u64,
     pub upstream: UpstreamStatus,
     pub rate_limits: RateLimitSnapshot,
+    /// Whether served requests are being recorded (absent from older gateways).
+    #[serde(default)]
+    pub ledger: LedgerStatus,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Gateway, Upstream};
 use crate::config::Config;
-use crate::ledger::{self, project::ProjectResolver, writer::LedgerWriter};
+use crate::ledger::{project::ProjectResolver, writer::LedgerWriter};
 use crate::paths::Paths;
 use crate::pricing::PriceTable;
 
@@ -67,10 +67,9 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
     let bound = listener.local_addr()?;
 
     let ledger_path = paths.ledger_file();
-    let conn = ledger::open(&ledger_path)
-        .with_context(|| format!("cannot open the spend ledger {}", ledger_path.display()))?;
     let projects = ProjectResolver::new(crate::paths::claude_config_dir()?);
-    let (ledger, writer) = LedgerWriter::spawn(conn, prices, projects);
+    let (ledger, writer) = LedgerWriter::spawn(&ledger_path, prices, projects)
+        .with_context(|| format!("cannot open the spend ledger {}", ledger_path.display()))?;
 
     let gateway = Arc::new(Gateway::new(config, paths.config_file(), upstream, ledger)?);
     let base_url = format!("http://{bound}");

@@ -2,9 +2,12 @@
 //!
 //! The gateway never writes here itself. It hands each finished exchange to
 //! the [`writer`], a thread that parses usage, prices it and commits rows in
-//! batches, so the request path never waits on the disk. WAL mode lets
-//! `gatehouse spend` and the dashboard read while the gateway writes.
+//! batches, so the request path never waits on the disk, and keeps rows it
+//! could not commit until it can; [`health`] says how that is going. WAL
+//! mode lets `gatehouse spend` and the dashboard read while the gateway
+//! writes.
 
+pub mod health;
 pub mod project;
 pub mod query;
 pub mod record;
