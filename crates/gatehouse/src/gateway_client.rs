@@ -37,7 +37,7 @@ fn prober() -> Result<&'static Prober, String> {
                 .build()
                 .map_err(|e| format!("cannot start an async runtime: {e}"))?;
             let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(2))
+                .timeout(TIMEOUT)
                 .no_proxy()
                 .build()
                 .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
@@ -47,14 +47,17 @@ fn prober() -> Result<&'static Prober, String> {
         .map_err(Clone::clone)
 }
 
-/// GETs `url`. Blocking: call it from a plain thread, never from inside an
-/// async runtime.
-fn get(url: &str) -> Result<String, ProbeError> {
+/// How long a probe waits for an answer, unless told otherwise.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// GETs `url`, waiting up to `timeout`. Blocking: call it from a plain
+/// thread, never from inside an async runtime.
+fn get(url: &str, timeout: Duration) -> Result<String, ProbeError> {
     let unreachable = |reason: String| ProbeError::Unreachable { url: url.to_string(), reason };
     let prober = prober().map_err(unreachable)?;
     prober.runtime.block_on(async {
         let failed = |e: reqwest::Error| unreachable(describe(&e));
-        let response = prober.client.get(url).send().await.map_err(failed)?;
+        let response = prober.client.get(url).timeout(timeout).send().await.map_err(failed)?;
         let status = response.status();
         if !status.is_success() {
             return Err(ProbeError::BadAnswer { url: url.to_string(), status: status.as_u16() });
@@ -84,12 +87,17 @@ fn describe(error: &reqwest::Error) -> String {
 
 /// Whether a gateway answers `GET /health` at `base_url`.
 pub fn health(base_url: &str) -> Result<(), ProbeError> {
-    get(&format!("{}/health", base_url.trim_end_matches('/'))).map(drop)
+    health_within(base_url, TIMEOUT)
+}
+
+/// [`health`], giving up after `timeout` (at most the usual 2 s).
+pub fn health_within(base_url: &str, timeout: Duration) -> Result<(), ProbeError> {
+    get(&format!("{}/health", base_url.trim_end_matches('/')), timeout.min(TIMEOUT)).map(drop)
 }
 
 /// The gateway's `/status`.
 pub fn status(base_url: &str) -> Result<GatewayStatus, ProbeError> {
     let url = format!("{}/status", base_url.trim_end_matches('/'));
-    let text = get(&url)?;
+    let text = get(&url, TIMEOUT)?;
     serde_json::from_str(&text).map_err(|_| ProbeError::BadAnswer { url, status: 200 })
 }

@@ -39,6 +39,9 @@ const TICK_IDLE: Duration = Duration::from_millis(250);
 const PROBE_HEALTHY: Duration = Duration::from_secs(2);
 /// Probe interval while it does not answer.
 const PROBE_UNHEALTHY: Duration = Duration::from_millis(500);
+/// The shortest wait for a `/health` answer (see `Worker::probe_timeout`):
+/// a slow but live gateway must still be able to answer and recover.
+const PROBE_TIMEOUT_MIN: Duration = Duration::from_secs(1);
 /// How often Claude Code's settings files are checked for fail-open.
 const SETTINGS_CHECK: Duration = Duration::from_secs(1);
 /// Log lines kept in [`GatewayState::Failed`].
@@ -374,6 +377,7 @@ impl Worker {
         // The log is only for people; failing to read it must not stop supervision.
         let _ = self.log.poll();
         let health_timeout = Duration::from_secs(self.config.supervisor.health_timeout_secs);
+        let probe_timeout = self.probe_timeout(now);
         let next = match &mut self.phase {
             Phase::Starting { gateway, since } => {
                 let pid = gateway.pid();
@@ -400,7 +404,7 @@ impl Worker {
                 } else if now < health.next_probe {
                     Next::Wait
                 } else {
-                    match crate::gateway_client::health(base_url) {
+                    match crate::gateway_client::health_within(base_url, probe_timeout) {
                         Ok(()) => {
                             self.last_healthy = Some(now);
                             health.error = None;
@@ -443,6 +447,21 @@ impl Worker {
             }
         }
         self.watch_claude_code(now);
+    }
+
+    /// How long the next `/health` probe may wait. While the gateway is
+    /// failing, no longer than until fail-open is due (but at least
+    /// [`PROBE_TIMEOUT_MIN`]), so a hung gateway's probe does not hold
+    /// fail-open up by the usual 2 s.
+    fn probe_timeout(&self, now: Instant) -> Duration {
+        let failing = matches!(&self.phase, Phase::Running { health: Health { error: Some(_), .. }, .. });
+        match self.unhealthy_since {
+            Some(since) if failing => {
+                let due = since + Duration::from_secs(self.config.supervisor.fail_open_after_secs);
+                due.saturating_duration_since(now).max(PROBE_TIMEOUT_MIN)
+            }
+            _ => Duration::MAX,
+        }
     }
 
     /// After a crash: restart later, or give up.
@@ -596,7 +615,10 @@ impl Worker {
                         Phase::Stopped if self.app.proxy_enabled == Some(false) => SuspendReason::ProxyStopped,
                         _ => SuspendReason::Unhealthy,
                     };
-                    self.suspend_claude_code(reason, true);
+                    // A running gateway's own probe has just failed: asking
+                    // again would only add the probe's timeout.
+                    let only_if_dead = !matches!(self.phase, Phase::Running { .. });
+                    self.suspend_claude_code(reason, only_if_dead);
                 }
             }
             (None, None) => {}
