@@ -65,6 +65,9 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
         }
     })?;
     let bound = listener.local_addr()?;
+    if let Some(warning) = config.network_exposure_warning() {
+        tracing::warn!("{warning}");
+    }
 
     let ledger_path = paths.ledger_file();
     let conn = ledger::open(&ledger_path)
