@@ -169,7 +169,11 @@ fn problems(config: &Config) -> Vec<Problem> {
     if supervisor.restart_delay_ms == 0 || supervisor.restart_delay_ms > MAX_SECS * 1000 {
         found.push(Problem::new(
             &["supervisor", "restart_delay_ms"],
-            format!("{} ms is out of range; use 1 to {} (the default is 500)", supervisor.restart_delay_ms, MAX_SECS * 1000),
+            format!(
+                "{} ms is out of range; use 1 to {} (the default is 500)",
+                supervisor.restart_delay_ms,
+                MAX_SECS * 1000
+            ),
         ));
     }
     seconds(&mut found, &["supervisor", "restart_delay_max_secs"], supervisor.restart_delay_max_secs, 1);
@@ -279,7 +283,9 @@ mod tests {
     #[test]
     fn key_hashes_must_be_sha256_hex() {
         let good = "ab".repeat(32);
-        let entry = |hash: &str| format!("[[keys]]\nname = \"a\"\nsha256 = \"{good}\"\n\n[[keys]]\nname = \"b\"\nsha256 = \"{hash}\"\n");
+        let entry = |hash: &str| {
+            format!("[[keys]]\nname = \"a\"\nsha256 = \"{good}\"\n\n[[keys]]\nname = \"b\"\nsha256 = \"{hash}\"\n")
+        };
         assert!(Config::parse(Path::new("c"), &entry(&good)).is_ok());
         for bad in ["00", "zz".repeat(32).as_str(), "AB".repeat(32).as_str(), "ab".repeat(33).as_str(), ""] {
             refused(&entry(bad), "keys[1].sha256", 7);
