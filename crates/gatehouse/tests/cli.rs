@@ -275,3 +275,44 @@ fn a_gateway_opened_to_the_network_on_purpose_warns() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("anyone on the") && stderr.contains("network"), "{stderr}");
 }
+
+#[test]
+fn since_and_until_keep_the_time_and_offset_given() {
+    let home = quiet_home();
+    let conn = gatehouse::ledger::open(&home.path().join("data/ledger.sqlite3")).unwrap();
+    for at in ["2026-12-02T15:40:00Z", "2026-12-02T15:50:00Z"] {
+        let ms = at.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+        conn.execute(
+            "INSERT INTO requests (ts, ts_unix_ms, client, model, upstream, status, streamed, complete, input_tokens,
+             output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd, price_version,
+             latency_ms) VALUES (?1, ?2, 'c', 'm', 'anthropic', 200, 0, 1, 1, 1, 0, 0, 0, 0.01, 'v', 1.0)",
+            rusqlite::params![at, ms],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let requests = |tz: &str, args: &[&str]| {
+        let mut all = vec!["spend", "--json"];
+        all.extend(args);
+        let output = command(home.path(), &all).env("TZ", tz).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["total"]["requests"].as_u64().unwrap()
+    };
+    assert_eq!(requests("UTC", &["--until", "2026-12-02T15:45:00+00:00"]), 1);
+    assert_eq!(requests("UTC", &["--until", "2026-12-02T15:45:00Z"]), 1);
+    assert_eq!(requests("UTC", &["--since", "2026-12-02T16:45:00+01:00"]), 1);
+    assert_eq!(requests("UTC", &["--since", "2026-12-02T15:45:00-01:00"]), 0);
+    // Without an offset the time is local: 15:45 in UTC+9 is 06:45 UTC.
+    assert_eq!(requests("UTC", &["--until", "2026-12-02T15:45"]), 1);
+    assert_eq!(requests("JST-9", &["--until", "2026-12-02T15:45"]), 0);
+    assert_eq!(requests("UTC", &["--since", "2026-12-02", "--until", "2026-12-02"]), 2);
+
+    let output = command(home.path(), &["spend", "--since", "2027-01-01"]).output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("No requests in this period"), "{text}");
+    let refused = command(home.path(), &["spend", "--since", "last tuesday"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("RFC 3339"));
+}

@@ -42,6 +42,7 @@ enum Command {
     /// What your requests would cost at API list prices.
     Spend(spend::SpendArgs),
     /// The gateway, Claude Code and the subscription's rate-limit windows.
+    /// Exits 3 when no healthy gateway answers.
     Status {
         /// Print JSON instead of text.
         #[arg(long)]
