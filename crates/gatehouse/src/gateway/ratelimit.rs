@@ -45,7 +45,7 @@ impl Window {
         let Some(secs) = self.resets_at else { return used };
         let Some(at) = local_time(secs, now) else { return used };
         if secs <= now.timestamp().as_second() {
-            format!("{used} · reset at {at}, passed (a new window starts with the next request)")
+            format!("{used} · reset at {at} (passed)")
         } else {
             format!("{used} · resets {at}")
         }
@@ -86,7 +86,7 @@ impl RateLimitSnapshot {
         let status = self.unified_status.as_deref().unwrap_or("unknown");
         match (status, self.unified_resets_at) {
             ("rejected", Some(secs)) => match local_time(secs, now) {
-                Some(at) if secs <= now.timestamp().as_second() => format!("rejected until {at}, passed"),
+                Some(at) if secs <= now.timestamp().as_second() => format!("rejected until {at} (passed)"),
                 Some(at) => format!("rejected until {at}"),
                 None => status.to_string(),
             },
@@ -329,10 +329,10 @@ mod tests {
         let zone = jiff::tz::TimeZone::fixed(jiff::tz::offset(2));
         let now = jiff::Timestamp::from_second(1_763_800_000).unwrap().to_zoned(zone); // Sat 10:26 +02
         let over = Window { utilization: Some(0.9), resets_at: Some(1_763_800_000 - 3600), status: None };
-        assert_eq!(over.describe_at(&now), "90% · reset at 09:26, passed (a new window starts with the next request)");
+        assert_eq!(over.describe_at(&now), "90% · reset at 09:26 (passed)");
         let days_ago = Window { utilization: Some(0.5), resets_at: Some(1_763_800_000 - 2 * 86_400), status: None };
         assert!(
-            days_ago.describe_at(&now).starts_with("50% · reset at Thu 10:26, passed"),
+            days_ago.describe_at(&now).starts_with("50% · reset at Thu 10:26 (passed)"),
             "{}",
             days_ago.describe_at(&now)
         );
@@ -351,7 +351,7 @@ mod tests {
         assert_eq!(snapshot.describe_status_at(&now), "rejected until 10:56");
         assert_eq!(snapshot.as_of_at(&now).as_deref(), Some("as of 10:16"));
         snapshot.unified_resets_at = Some(1_763_800_000 - 60);
-        assert_eq!(snapshot.describe_status_at(&now), "rejected until 10:25, passed");
+        assert_eq!(snapshot.describe_status_at(&now), "rejected until 10:25 (passed)");
         snapshot.unified_status = Some("allowed".into());
         assert_eq!(snapshot.describe_status_at(&now), "allowed");
         snapshot.observed_at = Some(jiff::Timestamp::from_second(1_763_800_000 - 86_400).unwrap().to_string());
