@@ -252,7 +252,7 @@ impl Config {
 
     /// The warning to give when the gateway is reachable from the network
     /// (`listen` is not loopback and `allow_non_loopback` says so).
-    pub fn network_exposure_warning(&self) -> Option<String> {
+    pub(crate) fn network_exposure_warning(&self) -> Option<String> {
         let listen = self.gateway.listen;
         (!listen.is_loopback()).then(|| {
             format!(

@@ -66,7 +66,7 @@ impl Paths {
     }
 
     /// The subscription's rate-limit windows as the gateway last saw them.
-    pub fn rate_limits_file(&self) -> PathBuf {
+    pub(crate) fn rate_limits_file(&self) -> PathBuf {
         self.state_dir.join("ratelimit.json")
     }
 

@@ -196,7 +196,7 @@ impl Gateway {
     }
 
     /// Starts from the rate-limit windows a previous gateway saved.
-    pub fn restore_rate_limits(&self, snapshot: &RateLimitSnapshot) {
+    pub(crate) fn restore_rate_limits(&self, snapshot: &RateLimitSnapshot) {
         *self.rate_limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
             RateLimitHeaders::from_snapshot(snapshot);
     }
@@ -204,7 +204,7 @@ impl Gateway {
     /// Saves the rate-limit snapshot to `path` whenever a value changes, at
     /// most once per [`RATE_LIMITS_SAVE_EVERY`], off the request path. Runs
     /// until dropped; [`Gateway::save_rate_limits_now`] saves the last word.
-    pub async fn save_rate_limits(self: Arc<Self>, path: PathBuf) {
+    pub(crate) async fn save_rate_limits(self: Arc<Self>, path: PathBuf) {
         loop {
             self.rate_limits_changed.notified().await;
             let (gateway, path) = (self.clone(), path.clone());
@@ -215,7 +215,7 @@ impl Gateway {
 
     /// Saves the snapshot to `path` if a value changed since the last save.
     /// A failure is logged: the file is only a cache.
-    pub fn save_rate_limits_now(&self, path: &std::path::Path) {
+    pub(crate) fn save_rate_limits_now(&self, path: &std::path::Path) {
         let (changes, snapshot) = {
             let seen = self.rate_limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if seen.changes() == self.rate_limits_saved.load(Ordering::Relaxed) {

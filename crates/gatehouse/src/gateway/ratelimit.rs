@@ -78,7 +78,7 @@ impl RateLimitSnapshot {
 
     /// The subscription's status: "allowed", "allowed_warning", or
     /// "rejected until 15:00" (with "passed" once that time is over).
-    pub fn describe_status(&self) -> String {
+    pub(crate) fn describe_status(&self) -> String {
         self.describe_status_at(&jiff::Zoned::now())
     }
 
@@ -95,7 +95,7 @@ impl RateLimitSnapshot {
     }
 
     /// "as of 14:02": when the headers were seen, in local time.
-    pub fn as_of(&self) -> Option<String> {
+    pub(crate) fn as_of(&self) -> Option<String> {
         self.as_of_at(&jiff::Zoned::now())
     }
 
@@ -106,14 +106,14 @@ impl RateLimitSnapshot {
 
     /// Reads a snapshot saved by [`RateLimitSnapshot::save`]; `None` when
     /// there is none or it cannot be read (it is only a cache).
-    pub fn load(path: &std::path::Path) -> Option<RateLimitSnapshot> {
+    pub(crate) fn load(path: &std::path::Path) -> Option<RateLimitSnapshot> {
         let text = std::fs::read(path).ok()?;
         serde_json::from_slice(&text).ok()
     }
 
     /// Saves the snapshot atomically, so a restarted gateway (or `gatehouse
     /// status` while none runs) still knows the windows.
-    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
+    pub(crate) fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
         crate::fs_atomic::write_private(path, &json)
     }
@@ -173,7 +173,7 @@ fn store(known: &mut String, value: &str) -> bool {
 impl RateLimitHeaders {
     /// Starts from a saved snapshot, as if its headers had just been seen
     /// at the time they were.
-    pub fn from_snapshot(snapshot: &RateLimitSnapshot) -> RateLimitHeaders {
+    pub(crate) fn from_snapshot(snapshot: &RateLimitSnapshot) -> RateLimitHeaders {
         RateLimitHeaders {
             latest: snapshot
                 .headers
@@ -187,7 +187,7 @@ impl RateLimitHeaders {
     }
 
     /// How many times a value has changed: equal counts mean nothing new.
-    pub fn changes(&self) -> u64 {
+    pub(crate) fn changes(&self) -> u64 {
         self.changes
     }
 

@@ -137,7 +137,7 @@ pub fn report(conn: &Connection, range: Range, group_by: Option<GroupBy>) -> rus
 }
 
 /// Whether the ledger holds any request at all.
-pub fn has_requests(conn: &Connection) -> rusqlite::Result<bool> {
+pub(crate) fn has_requests(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row("SELECT EXISTS (SELECT 1 FROM requests)", [], |row| row.get(0))
 }
 
@@ -153,7 +153,7 @@ pub fn today(ledger_path: &Path) -> anyhow::Result<Totals> {
 }
 
 /// Whether the ledger at `ledger_path` holds any request; false when it does not exist yet.
-pub fn recorded_any(ledger_path: &Path) -> anyhow::Result<bool> {
+pub(crate) fn recorded_any(ledger_path: &Path) -> anyhow::Result<bool> {
     Ok(match super::open_read_only(ledger_path)? {
         Some(conn) => has_requests(&conn)?,
         None => false,
