@@ -4,10 +4,11 @@
 //! read config.toml: Is a directory (os error 21)") and also return it as
 //! their `source`. Printing the chain with anyhow's `{:#}` then says the
 //! cause twice. [`describe`] prints the chain but skips a cause whose text
-//! the line already holds.
+//! the line already holds. The desktop crate shows core errors too, so
+//! this is public.
 
 /// `error: cause: cause…`, without repeating a cause already said.
-pub(crate) fn describe(error: &anyhow::Error) -> String {
+pub fn describe(error: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in error.chain() {
         let text = cause.to_string();

@@ -9,7 +9,7 @@ pub mod claude_code;
 pub mod cli;
 pub mod config;
 pub mod desktop;
-mod error_chain;
+pub mod error_chain;
 pub mod fs_atomic;
 pub mod gateway;
 pub mod gateway_client;
