@@ -423,3 +423,44 @@ async fn sigterm_commits_every_row_and_removes_the_runtime_file() {
     assert!(!runtime_file.exists());
     assert_eq!(rig.sandbox.ledger_rows(5).len(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_windows_survive_a_gateway_restart_and_status_dates_them() {
+    // A port of our own, so that `gatehouse status` with the gateway stopped
+    // asks a port where nothing answers.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let rig = rig_with(&format!("[gateway]\nport = {port}\n"), &[]).await;
+    assert_eq!(rig.subscription_request().await.status(), 200);
+    rig.mock.push(Scenario::RateLimited);
+    assert_eq!(rig.subscription_request().await.status(), 429);
+
+    let running = rig.sandbox.run(&["status"]);
+    assert_eq!(running.status.code(), Some(0));
+    let text = String::from_utf8(running.stdout).unwrap();
+    assert!(text.contains("Subscription: rejected until "), "{text}");
+    assert!(text.contains(", as of "), "{text}");
+
+    let Rig { mock, sandbox, gateway, .. } = rig;
+    assert!(gateway.stop().success());
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(sandbox.gatehouse_home().join("state/ratelimit.json")).unwrap())
+            .expect("the gateway saved its last rate-limit snapshot");
+    assert_eq!(saved["unified_status"], "rejected");
+
+    // No gateway: `status` says so with exit code 3, and still shows the windows last seen.
+    let stopped = sandbox.run(&["status"]);
+    assert_eq!(stopped.status.code(), Some(3), "{stopped:?}");
+    let text = String::from_utf8(stopped.stdout).unwrap();
+    assert!(text.contains("Gateway: not running or not healthy"), "{text}");
+    assert!(text.contains("Last seen by the gateway:") && text.contains("5-hour window: 100%"), "{text}");
+    assert_eq!(sandbox.run(&["status", "--json"]).status.code(), Some(3));
+
+    // A new gateway starts from the saved windows.
+    let restarted = sandbox.start_gateway(&mock.base_url(), &[]);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let status: Value = http.get(format!("{}/status", restarted.base_url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["rate_limits"]["unified_status"], "rejected", "{status}");
+    assert_eq!(status["rate_limits"]["five_hour"]["utilization"], 1.0, "{status}");
+    assert_eq!(status["rate_limits"]["observed_at"], saved["observed_at"]);
+    drop(restarted);
+}

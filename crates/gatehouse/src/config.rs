@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::pricing::ModelPrice;
 
+mod check;
+
 /// The default port of the gateway.
 pub const DEFAULT_PORT: u16 = 7411;
 /// Anthropic's own request size limit, which the gateway mirrors.
@@ -40,6 +42,9 @@ pub struct Config {
 pub struct GatewayConfig {
     /// Address to listen on. Loopback by default: the gateway is for this machine.
     pub listen: IpAddr,
+    /// Must be `true` for a `listen` address that is not loopback: the
+    /// gateway is then reachable from the network.
+    pub allow_non_loopback: bool,
     pub port: u16,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
@@ -53,6 +58,7 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         GatewayConfig {
             listen: IpAddr::from([127, 0, 0, 1]),
+            allow_non_loopback: false,
             port: DEFAULT_PORT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             connect_timeout_secs: 10,
@@ -221,10 +227,39 @@ impl Config {
             })
         };
         let deserializer = toml::Deserializer::parse(text).map_err(|e| invalid(None, &e))?;
-        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let key = e.path().to_string();
             let key = (key != "." && !key.is_empty()).then_some(key);
             invalid(key, e.inner())
+        })?;
+        match check::first_problem(&config) {
+            None => Ok(config),
+            Some(problem) => {
+                let (line, column) = problem.locate(text).map_or((None, None), |offset| {
+                    let (line, column) = line_and_column(text, offset);
+                    (Some(line), Some(column))
+                });
+                Err(ConfigError::Invalid(InvalidConfig {
+                    path: path.to_path_buf(),
+                    key: Some(problem.key()),
+                    line,
+                    column,
+                    message: problem.message,
+                }))
+            }
+        }
+    }
+
+    /// The warning to give when the gateway is reachable from the network
+    /// (`listen` is not loopback and `allow_non_loopback` says so).
+    pub(crate) fn network_exposure_warning(&self) -> Option<String> {
+        let listen = self.gateway.listen;
+        (!listen.is_loopback()).then(|| {
+            format!(
+                "the gateway listens on {listen}, which is not loopback (allow_non_loopback = true): anyone on the \
+                 network can reach it; requests still need a gateway key, but /health and /status answer anyone. \
+                 Set `listen = \"127.0.0.1\"` under [gateway] unless you mean this"
+            )
         })
     }
 
@@ -319,7 +354,7 @@ mod tests {
         let path = dir.path().join("config.toml");
         std::fs::write(&path, "# my comment\n[gateway]\nport = 9000 # mine\n").unwrap();
         edit_keys(&path, |keys| {
-            keys.push(GatewayKeyEntry { name: "a".into(), sha256: "00".into(), created: "now".into() })
+            keys.push(GatewayKeyEntry { name: "a".into(), sha256: "0a".repeat(32), created: "now".into() })
         })
         .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

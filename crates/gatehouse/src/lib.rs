@@ -9,6 +9,7 @@ pub mod claude_code;
 pub mod cli;
 pub mod config;
 pub mod desktop;
+pub mod error_chain;
 pub mod fs_atomic;
 pub mod gateway;
 pub mod gateway_client;

@@ -65,6 +65,11 @@ impl Paths {
         self.state_dir.join("gateway.json")
     }
 
+    /// The subscription's rate-limit windows as the gateway last saw them.
+    pub(crate) fn rate_limits_file(&self) -> PathBuf {
+        self.state_dir.join("ratelimit.json")
+    }
+
     /// Records of what `gatehouse claude configure` changed, one per settings file.
     pub fn claude_records_dir(&self) -> PathBuf {
         self.state_dir.join("claude-code")

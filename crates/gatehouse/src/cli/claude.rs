@@ -56,12 +56,12 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
             let url = gateway_url(paths, config, base_url);
             let done = setup::configure(paths, scope, &project_dir, &url)?;
             let verb = if done.created { "created" } else { "updated" };
-            println!(
+            outln!(
                 "Claude Code now uses the gateway at {url} ({} settings, {verb} {}).",
                 done.scope,
                 done.settings_path.display()
             );
-            println!("Your Claude login is unchanged; Gatehouse passes it through.");
+            outln!("Your Claude login is unchanged; Gatehouse passes it through.");
             if let Err(error) = crate::gateway_client::health(&url) {
                 eprintln!(
                     "warning: {error}. Claude Code's requests will fail until the gateway runs: start it with \
@@ -78,15 +78,15 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
                 RemoveOutcome::Deleted => "deleted (Gatehouse had created it)",
                 RemoveOutcome::NotConfigured => "left alone: Gatehouse had not configured it",
             };
-            println!("{}: {what}.", path.display());
+            outln!("{}: {what}.", path.display());
             Ok(ExitCode::SUCCESS)
         }
         ClaudeCommand::Status { json } => {
             let status = doctor::status(&project_dir, true)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&status)?);
+                outln!("{}", serde_json::to_string_pretty(&status)?);
             } else {
-                print_status(&status);
+                print_status(&status)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -99,19 +99,19 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
 }
 
 /// The human-readable `claude status`.
-pub fn print_status(status: &doctor::ClaudeCodeStatus) {
+pub fn print_status(status: &doctor::ClaudeCodeStatus) -> anyhow::Result<()> {
     if status.configured {
         let answers = match status.gateway_answers {
             Some(true) => "the gateway answers",
             _ => "but NO gateway answers there",
         };
-        println!(
+        outln!(
             "Claude Code: uses the gateway at {} ({} settings); {answers}",
             status.effective_base_url.as_deref().unwrap_or_default(),
             status.effective_scope.unwrap_or_default()
         );
     } else {
-        println!("Claude Code: not configured to use Gatehouse (run `gatehouse claude configure`)");
+        outln!("Claude Code: not configured to use Gatehouse (run `gatehouse claude configure`)");
     }
     for file in status.files.iter().filter(|f| f.exists) {
         let detail = match (&file.error, &file.base_url) {
@@ -120,14 +120,15 @@ pub fn print_status(status: &doctor::ClaudeCodeStatus) {
             (None, Some(url)) => format!("ANTHROPIC_BASE_URL={url}"),
             (None, None) => "no gateway settings".to_string(),
         };
-        println!("  {:<8} {}: {detail}", file.scope, file.path.display());
+        outln!("  {:<8} {}: {detail}", file.scope, file.path.display());
     }
     match (&status.login, &status.login_error) {
-        (Some(login), _) => println!("Login: {}", login.describe()),
-        (None, Some(error)) => println!("Login: unknown ({error})"),
+        (Some(login), _) => outln!("Login: {}", login.describe()),
+        (None, Some(error)) => outln!("Login: unknown ({error})"),
         (None, None) => {}
     }
     for warning in &status.warnings {
-        println!("warning: {warning}");
+        outln!("warning: {warning}");
     }
+    Ok(())
 }

@@ -15,12 +15,12 @@ pub enum ConfigCommand {
 
 pub fn run(paths: &Paths, command: ConfigCommand) -> anyhow::Result<()> {
     match command {
-        ConfigCommand::Path => println!("{}", paths.config_file().display()),
+        ConfigCommand::Path => outln!("{}", paths.config_file().display()),
         ConfigCommand::Show => {
             let config = Config::load(&paths.config_file())?;
-            println!("# {}", paths.config_file().display());
-            println!("# effective settings; gateway keys are shown as names and hashes, never keys");
-            print!("{}", toml::to_string_pretty(&config)?);
+            outln!("# {}", paths.config_file().display());
+            outln!("# effective settings; gateway keys are shown as names and hashes, never keys");
+            out!("{}", toml::to_string_pretty(&config)?);
         }
     }
     Ok(())

@@ -29,11 +29,18 @@ pub fn run(paths: &Paths, config: &Config, command: KeysCommand) -> anyhow::Resu
             }
             let key = gateway_keys::issue(&paths.config_file(), &name, false)?;
             eprintln!("Send this key in the {} header. It is shown only once:", gateway_keys::HEADER);
-            println!("{key}");
+            outln!("{key}");
         }
         KeysCommand::List => {
+            if config.keys.is_empty() {
+                eprintln!(
+                    "No gateway keys in {}. Issue one for a client with `gatehouse keys issue <name>`; \
+                     Claude Code's own key comes with `gatehouse claude configure`.",
+                    paths.config_file().display()
+                );
+            }
             for key in &config.keys {
-                println!("{}\tissued {}\tsha256:{}…", key.name, key.created, &key.sha256[..key.sha256.len().min(12)]);
+                outln!("{}\tissued {}\tsha256:{}…", key.name, key.created, &key.sha256[..key.sha256.len().min(12)]);
             }
         }
         KeysCommand::Revoke { name } => {
@@ -41,7 +48,7 @@ pub fn run(paths: &Paths, config: &Config, command: KeysCommand) -> anyhow::Resu
             if count == 0 {
                 anyhow::bail!("no key named {name:?}; `gatehouse keys list` shows the names");
             }
-            println!("revoked {count} key(s) named {name:?}");
+            outln!("revoked {count} key(s) named {name:?}");
         }
     }
     Ok(())

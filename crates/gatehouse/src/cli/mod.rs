@@ -4,6 +4,9 @@
 //! user as one `error: …` line saying what is wrong and what to do, with a
 //! non-zero exit code.
 
+#[macro_use]
+mod output;
+
 mod claude;
 mod config_cmd;
 mod keys;
@@ -39,6 +42,7 @@ enum Command {
     /// What your requests would cost at API list prices.
     Spend(spend::SpendArgs),
     /// The gateway, Claude Code and the subscription's rate-limit windows.
+    /// Exits 3 when no healthy gateway answers.
     Status {
         /// Print JSON instead of text.
         #[arg(long)]
@@ -89,8 +93,9 @@ pub fn main() -> ExitCode {
     init_logging();
     match run(cli) {
         Ok(code) => code,
+        Err(error) if error.is::<output::StdoutClosed>() => ExitCode::from(output::STDOUT_CLOSED_EXIT),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", crate::error_chain::describe(&error));
             ExitCode::FAILURE
         }
     }
@@ -140,8 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { json } => {
             let (paths, config) = load()?;
-            status::run(&paths, &config, json)?;
-            Ok(ExitCode::SUCCESS)
+            status::run(&paths, &config, json)
         }
         Command::Config { command } => {
             let paths = Paths::resolve()?;

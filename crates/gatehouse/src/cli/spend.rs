@@ -3,17 +3,23 @@
 use anyhow::Context;
 use clap::Args;
 use comfy_table::{CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
-use jiff::{Zoned, civil::Date, tz::TimeZone};
+use jiff::Zoned;
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
 
 use crate::ledger::{self, query};
 use crate::paths::Paths;
 
 #[derive(Args)]
 pub struct SpendArgs {
-    /// Start: YYYY-MM-DD (local midnight), an RFC 3339 time, `today`, `yesterday` or `Nd` (N days ago).
+    /// Start. YYYY-MM-DD (local midnight); an RFC 3339 time with `Z` or an offset
+    /// (2026-12-02T15:45:00+01:00); a local time (2026-12-02T15:45); `today`;
+    /// `yesterday`; or `Nd`, today and the N-1 days before it (`7d`: the last
+    /// 7 calendar days, today included).
     #[arg(long, value_name = "WHEN")]
     since: Option<String>,
-    /// End, exclusive; a date includes that whole day. Same forms as --since.
+    /// End, exclusive. Same forms as --since; a day (YYYY-MM-DD, `today`,
+    /// `yesterday`, `Nd`) includes that whole day.
     #[arg(long, value_name = "WHEN")]
     until: Option<String>,
     /// Split the totals by this.
@@ -27,49 +33,72 @@ pub struct SpendArgs {
     csv: bool,
 }
 
-/// Parses a --since/--until value into Unix milliseconds. An end given as a
-/// day means the end of that day.
-fn parse_when(text: &str, is_end: bool) -> anyhow::Result<i64> {
+/// The accepted forms, for error messages.
+const FORMS: &str = "use YYYY-MM-DD, an RFC 3339 time such as 2026-12-02T15:45:00Z or 2026-12-02T15:45:00+01:00, \
+                     a local time such as 2026-12-02T15:45, today, yesterday or Nd (today and the N-1 days before)";
+
+/// Parses a --since/--until value into Unix milliseconds, `now` giving
+/// today and the time zone. An end given as a day means the end of that day.
+fn parse_when(text: &str, is_end: bool, now: &Zoned) -> anyhow::Result<i64> {
     let text = text.trim();
-    let zone = TimeZone::system();
-    let today = Zoned::now().with_time_zone(zone.clone()).date();
+    let zone = now.time_zone().clone();
+    let today = now.date();
     let day = match text {
         "today" => Some(today),
         "yesterday" => Some(today.yesterday()?),
-        _ => match text.strip_suffix('d').and_then(|n| n.parse::<i32>().ok()) {
-            Some(days) => Some(today.checked_sub(jiff::Span::new().days(days))?),
-            None => text.parse::<Date>().ok(),
+        _ => match text.strip_suffix('d').map(str::parse::<i32>) {
+            Some(Ok(days)) if days >= 1 => Some(today.checked_sub(jiff::Span::new().days(days - 1))?),
+            Some(Ok(_)) => anyhow::bail!("{text:?} is not a number of days: Nd needs N of 1 or more (1d is today)"),
+            _ => Date::strptime("%Y-%m-%d", text).ok(),
         },
     };
     if let Some(day) = day {
         let day = if is_end { day.tomorrow()? } else { day };
         return Ok(day.to_zoned(zone)?.timestamp().as_millisecond());
     }
-    let instant: jiff::Timestamp = text.parse().with_context(|| {
-        format!("cannot read {text:?} as a time; use YYYY-MM-DD, an RFC 3339 time, today, yesterday or Nd")
-    })?;
-    Ok(instant.as_millisecond())
+    // An offset or `Z` fixes the instant; without one, the time is local.
+    if let Ok(instant) = text.parse::<jiff::Timestamp>() {
+        return Ok(instant.as_millisecond());
+    }
+    let local: DateTime = text.parse().with_context(|| format!("cannot read {text:?} as a time; {FORMS}"))?;
+    Ok(local.to_zoned(zone)?.timestamp().as_millisecond())
 }
 
 pub fn run(paths: &Paths, args: &SpendArgs) -> anyhow::Result<()> {
+    let now = Zoned::now().with_time_zone(TimeZone::system());
     let range = query::Range {
-        since_ms: args.since.as_deref().map(|s| parse_when(s, false)).transpose()?,
-        until_ms: args.until.as_deref().map(|s| parse_when(s, true)).transpose()?,
+        since_ms: args.since.as_deref().map(|s| parse_when(s, false, &now)).transpose()?,
+        until_ms: args.until.as_deref().map(|s| parse_when(s, true, &now)).transpose()?,
     };
     let ledger_path = paths.ledger_file();
-    let report = match ledger::open_read_only(&ledger_path)
-        .with_context(|| format!("cannot open the spend ledger {}", ledger_path.display()))?
-    {
-        Some(conn) => query::report(&conn, range, args.by)
-            .with_context(|| format!("cannot read the spend ledger {}", ledger_path.display()))?,
-        None => query::empty_report(args.by),
+    let conn = ledger::open_read_only(&ledger_path)
+        .with_context(|| format!("cannot open the spend ledger {}", ledger_path.display()))?;
+    let (report, recorded_any) = match &conn {
+        Some(conn) => {
+            let read = || -> rusqlite::Result<_> {
+                let report = query::report(conn, range, args.by)?;
+                let any = report.total.requests > 0 || query::has_requests(conn)?;
+                Ok((report, any))
+            };
+            read().with_context(|| format!("cannot read the spend ledger {}", ledger_path.display()))?
+        }
+        None => (query::empty_report(args.by), false),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else if args.csv {
         print_csv(&report)?;
+    } else if !recorded_any {
+        outln!(
+            "No requests recorded yet ({} is empty). Requests are recorded as they pass through the gateway: \
+             run `gatehouse claude configure` so Claude Code uses it, or give another client a key with \
+             `gatehouse keys issue <name>`.",
+            ledger_path.display()
+        );
+    } else if report.total.requests == 0 {
+        outln!("No requests in this period. `gatehouse spend` without --since/--until covers every request.");
     } else {
-        print_table(&report, args.by);
+        print_table(&report, args.by)?;
     }
     Ok(())
 }
@@ -97,7 +126,7 @@ fn numbers(totals: &query::Totals) -> [String; 7] {
 }
 
 fn print_csv(report: &query::Report) -> anyhow::Result<()> {
-    let mut writer = csv::Writer::from_writer(std::io::stdout());
+    let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["key"];
     header.extend(COLUMNS);
     writer.write_record(&header)?;
@@ -109,11 +138,12 @@ fn print_csv(report: &query::Report) -> anyhow::Result<()> {
     let mut total = vec!["TOTAL".to_string()];
     total.extend(numbers(&report.total));
     writer.write_record(&total)?;
-    writer.flush()?;
+    let text = String::from_utf8(writer.into_inner()?)?;
+    out!("{text}");
     Ok(())
 }
 
-fn print_table(report: &query::Report, by: Option<query::GroupBy>) {
+fn print_table(report: &query::Report, by: Option<query::GroupBy>) -> anyhow::Result<()> {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
     let first = by.map_or("", |by| match by {
@@ -145,28 +175,80 @@ fn print_table(report: &query::Report, by: Option<query::GroupBy>) {
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
-    println!("{table}");
+    outln!("{table}");
     if report.total.unpriced_requests > 0 {
-        println!(
+        outln!(
             "* {} request(s) for model(s) {} have no known price, so their cost is NOT included. \
              Add a price under [pricing.models.\"<model>\"] in config.toml.",
             report.total.unpriced_requests,
             report.total.unpriced_models.join(", ")
         );
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Wednesday 2026-12-02 15:00 at UTC+01:00.
+    fn now() -> Zoned {
+        "2026-12-02T15:00:00+01:00[+01:00]".parse().unwrap()
+    }
+
+    fn ms(rfc3339: &str) -> i64 {
+        rfc3339.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+    }
+
     #[test]
-    fn day_ends_include_the_whole_day() {
-        let start = parse_when("2026-11-20", false).unwrap();
-        let end = parse_when("2026-11-20", true).unwrap();
-        assert!(end - start >= 23 * 3600 * 1000 && end - start <= 25 * 3600 * 1000);
-        assert_eq!(parse_when("2026-11-20T10:00:00Z", false).unwrap(), 1_795_168_800_000);
-        assert!(parse_when("7d", false).unwrap() < parse_when("today", false).unwrap());
-        assert!(parse_when("last tuesday", false).is_err());
+    fn days_are_local_and_an_end_day_is_included() {
+        let now = now();
+        assert_eq!(parse_when("2026-11-20", false, &now).unwrap(), ms("2026-11-20T00:00:00+01:00"));
+        assert_eq!(parse_when("2026-11-20", true, &now).unwrap(), ms("2026-11-21T00:00:00+01:00"));
+        assert_eq!(parse_when("today", false, &now).unwrap(), ms("2026-12-02T00:00:00+01:00"));
+        assert_eq!(parse_when("yesterday", true, &now).unwrap(), ms("2026-12-02T00:00:00+01:00"));
+    }
+
+    #[test]
+    fn n_days_is_today_and_the_n_minus_1_days_before() {
+        let now = now();
+        assert_eq!(parse_when("1d", false, &now).unwrap(), parse_when("today", false, &now).unwrap());
+        assert_eq!(parse_when("2d", false, &now).unwrap(), parse_when("yesterday", false, &now).unwrap());
+        let week = parse_when("7d", false, &now).unwrap();
+        assert_eq!(week, ms("2026-11-26T00:00:00+01:00"));
+        // Exactly seven calendar days up to the end of today.
+        assert_eq!(parse_when("today", true, &now).unwrap() - week, 7 * 86_400_000);
+        assert!(parse_when("0d", false, &now).unwrap_err().to_string().contains("1 or more"));
+        assert!(parse_when("-3d", false, &now).is_err());
+    }
+
+    #[test]
+    fn rfc3339_times_keep_their_time_and_offset() {
+        let now = now();
+        for (text, expected) in [
+            ("2026-12-02T15:45:00+00:00", "2026-12-02T15:45:00Z"),
+            ("2026-12-02T15:45:00Z", "2026-12-02T15:45:00Z"),
+            ("2026-12-02T15:45:00-05:30", "2026-12-02T21:15:00Z"),
+            ("2026-12-02 15:45:00.250+02:00", "2026-12-02T13:45:00.250Z"),
+        ] {
+            for is_end in [false, true] {
+                assert_eq!(parse_when(text, is_end, &now).unwrap(), ms(expected), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_time_without_offset_is_local() {
+        let now = now();
+        assert_eq!(parse_when("2026-12-02T15:45", false, &now).unwrap(), ms("2026-12-02T15:45:00+01:00"));
+        assert_eq!(parse_when("2026-12-02T15:45:30", true, &now).unwrap(), ms("2026-12-02T15:45:30+01:00"));
+    }
+
+    #[test]
+    fn other_text_is_refused_with_the_forms() {
+        for text in ["last tuesday", "2026-13-01", "12/02/2026", "d", "7days"] {
+            let error = parse_when(text, false, &now()).unwrap_err().to_string();
+            assert!(error.contains("RFC 3339") && error.contains("Nd"), "{text}: {error}");
+        }
     }
 }

@@ -1,40 +1,60 @@
 //! `gatehouse status`: the gateway, Claude Code, today's spend and the
 //! subscription's rate-limit windows, in one place.
 
+use std::process::ExitCode;
+
 use serde::Serialize;
 
 use crate::claude_code::doctor::{self, ClaudeCodeStatus};
 use crate::config::Config;
 use crate::gateway::GatewayStatus;
+use crate::gateway::ratelimit::RateLimitSnapshot;
 use crate::gateway::runner::RuntimeInfo;
 use crate::ledger::query;
 use crate::paths::Paths;
+
+/// The exit status of `gatehouse status` when no healthy gateway answers.
+pub(crate) const GATEWAY_NOT_HEALTHY_EXIT: u8 = 3;
 
 #[derive(Serialize)]
 struct Overall {
     gateway_url: String,
     gateway: Option<GatewayStatus>,
     gateway_error: Option<String>,
+    /// The windows the last gateway saved, when none answers now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved_rate_limits: Option<RateLimitSnapshot>,
     claude_code: ClaudeCodeStatus,
     today: query::Totals,
+    /// Whether the ledger holds any request at all.
+    recorded_any: bool,
 }
 
-pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<()> {
+/// Prints the status; exits [`GATEWAY_NOT_HEALTHY_EXIT`] when no healthy
+/// gateway answers, so scripts can tell.
+pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let gateway_url = RuntimeInfo::read(paths).map_or_else(|| config.gateway.base_url(), |info| info.base_url);
     let (gateway, gateway_error) = match crate::gateway_client::status(&gateway_url) {
         Ok(status) => (Some(status), None),
         Err(error) => (None, Some(error.to_string())),
     };
+    let saved_rate_limits = match gateway {
+        Some(_) => None,
+        None => RateLimitSnapshot::load(&paths.rate_limits_file()).filter(|limits| !limits.is_empty()),
+    };
     let claude_code = doctor::status(&std::env::current_dir()?, true)?;
-    let today = query::today(&paths.ledger_file())?;
-    let overall = Overall { gateway_url, gateway, gateway_error, claude_code, today };
+    let ledger_path = paths.ledger_file();
+    let today = query::today(&ledger_path)?;
+    let recorded_any = today.requests > 0 || query::recorded_any(&ledger_path)?;
+    let overall = Overall { gateway_url, gateway, gateway_error, saved_rate_limits, claude_code, today, recorded_any };
+    let code = if overall.gateway.is_some() { ExitCode::SUCCESS } else { ExitCode::from(GATEWAY_NOT_HEALTHY_EXIT) };
     if json {
-        println!("{}", serde_json::to_string_pretty(&overall)?);
-        return Ok(());
+        outln!("{}", serde_json::to_string_pretty(&overall)?);
+        return Ok(code);
     }
     match &overall.gateway {
         Some(status) => {
-            println!(
+            outln!(
                 "Gateway: running on {} (version {}, pid {}, up {}), upstream {} {}; API key {}",
                 status.listen.as_deref().unwrap_or(&overall.gateway_url),
                 status.version,
@@ -44,31 +64,48 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<()> {
                 status.upstream.base_url,
                 status.upstream.api_key
             );
-            let limits = &status.rate_limits;
-            if limits.is_empty() {
-                println!("Subscription windows: not seen yet (they arrive with the first subscription request)");
-            } else {
-                println!(
-                    "Subscription: {}{}",
-                    limits.unified_status.as_deref().unwrap_or("unknown"),
-                    limits
-                        .representative_claim
-                        .as_deref()
-                        .map(|c| format!(" (deciding window: {c})"))
-                        .unwrap_or_default()
-                );
-                println!("  5-hour window: {}", limits.five_hour.describe());
-                println!("  weekly window: {}", limits.seven_day.describe());
-                if let Some(seconds) = limits.retry_after_secs {
-                    println!("  retry after: {seconds} s");
-                }
+            print_windows(&status.rate_limits)?;
+        }
+        None => {
+            outln!("Gateway: not running or not healthy ({})", overall.gateway_error.as_deref().unwrap_or_default());
+            if let Some(limits) = &overall.saved_rate_limits {
+                outln!("Last seen by the gateway:");
+                print_windows(limits)?;
             }
         }
-        None => println!("Gateway: stopped ({})", overall.gateway_error.as_deref().unwrap_or_default()),
     }
-    super::claude::print_status(&overall.claude_code);
-    let flag = if overall.today.unpriced_requests > 0 { " (plus requests with no known price)" } else { "" };
-    println!("Today: ${:.4} at API prices · {} requests{flag}", overall.today.cost_usd, overall.today.requests);
+    super::claude::print_status(&overall.claude_code)?;
+    if !overall.recorded_any {
+        outln!(
+            "Today: no requests recorded yet. Requests are recorded as they pass through the gateway: run \
+             `gatehouse claude configure` so Claude Code uses it."
+        );
+    } else if overall.today.requests == 0 {
+        outln!("Today: no requests yet today (`gatehouse spend` shows earlier days)");
+    } else {
+        let flag = if overall.today.unpriced_requests > 0 { " (plus requests with no known price)" } else { "" };
+        outln!("Today: ${:.4} at API prices · {} requests{flag}", overall.today.cost_usd, overall.today.requests);
+    }
+    Ok(code)
+}
+
+/// The subscription's status and windows, with the time they were seen.
+fn print_windows(limits: &RateLimitSnapshot) -> anyhow::Result<()> {
+    if limits.is_empty() {
+        outln!("Subscription windows: not seen yet (they arrive with the first subscription request)");
+        return Ok(());
+    }
+    outln!(
+        "Subscription: {}{}{}",
+        limits.describe_status(),
+        limits.representative_claim.as_deref().map(|c| format!(" (deciding window: {c})")).unwrap_or_default(),
+        limits.as_of().map(|at| format!(", {at}")).unwrap_or_default()
+    );
+    outln!("  5-hour window: {}", limits.five_hour.describe());
+    outln!("  weekly window: {}", limits.seven_day.describe());
+    if let Some(seconds) = limits.retry_after_secs {
+        outln!("  retry after: {seconds} s");
+    }
     Ok(())
 }
 

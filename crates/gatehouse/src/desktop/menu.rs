@@ -125,8 +125,16 @@ pub struct TrayModel {
 pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
     let header = gateway_label(&snapshot.gateway);
     let mut entries = vec![Entry::Info { label: header.clone() }, Entry::Info { label: today_label(snapshot) }];
-    entries.extend(window_label("5-hour window", snapshot.five_hour.as_ref()).map(|label| Entry::Info { label }));
-    entries.extend(window_label("Weekly window", snapshot.seven_day.as_ref()).map(|label| Entry::Info { label }));
+    let windows = [("5-hour window", snapshot.five_hour.as_ref()), ("Weekly window", snapshot.seven_day.as_ref())];
+    let shown = entries.len();
+    for (name, window) in windows {
+        entries.extend(window_label(name, window).map(|label| Entry::Info { label }));
+    }
+    if entries.len() > shown
+        && let Some(as_of) = &snapshot.windows_as_of
+    {
+        entries.push(Entry::Info { label: format!("Windows {as_of}") });
+    }
     if let Some(error) = &snapshot.config_error {
         entries.push(Entry::Info { label: shorten(&format!("Config error: {error}")) });
     }
@@ -291,6 +299,7 @@ mod tests {
             today: Ok(Totals { requests: 45, cost_usd: 1.234, ..Totals::default() }),
             five_hour: None,
             seven_day: None,
+            windows_as_of: None,
             claude_code: ClaudeCodeView::default(),
             login: LoginView::LoggedIn { plan: Some("Max".to_string()) },
             config_error: None,
@@ -338,6 +347,7 @@ mod tests {
     fn a_running_gateway_shows_the_whole_menu() {
         let mut snapshot = snapshot(running());
         snapshot.five_hour = Some(Window { utilization: Some(0.42), resets_at: None, status: None });
+        snapshot.windows_as_of = Some("as of 13:58".to_string());
         snapshot.claude_code.configured = true;
         let model = tray_model(&snapshot);
         assert_eq!(model.icon, IconState::Running);
@@ -348,6 +358,7 @@ mod tests {
                 "Gateway: running on 127.0.0.1:7411",
                 "Today: $1.23 at API prices · 45 requests",
                 "5-hour window 42%",
+                "Windows as of 13:58",
                 "---",
                 "[x] Proxy",
                 "[x] Claude Code uses Gatehouse",

@@ -99,7 +99,8 @@ impl DesktopService {
                 .map(|suspended| suspended.reason),
             keep_gateway_after_quit: app_state.keep_gateway_after_quit,
             start_at_login: self.start_at_login.load(Ordering::Relaxed),
-            today: query::today(&self.options.paths.ledger_file()).map_err(|e| format!("{e:#}")),
+            today: query::today(&self.options.paths.ledger_file()).map_err(|e| crate::error_chain::describe(&e)),
+            windows_as_of: limits.as_ref().and_then(|l| l.as_of()),
             five_hour: limits.as_ref().map(|l| l.five_hour.clone()),
             seven_day: limits.map(|l| l.seven_day),
             claude_code: self.claude_code_view(),
@@ -130,7 +131,9 @@ impl DesktopService {
                 base_url: status.effective_base_url,
                 warnings: status.warnings,
             },
-            Err(error) => ClaudeCodeView { warnings: vec![format!("{error:#}")], ..ClaudeCodeView::default() },
+            Err(error) => {
+                ClaudeCodeView { warnings: vec![crate::error_chain::describe(&error)], ..ClaudeCodeView::default() }
+            }
         }
     }
 

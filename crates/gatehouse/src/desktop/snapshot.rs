@@ -90,6 +90,8 @@ pub struct Snapshot {
     pub today: Result<Totals, String>,
     pub five_hour: Option<Window>,
     pub seven_day: Option<Window>,
+    /// When the gateway saw the windows: "as of 14:02".
+    pub windows_as_of: Option<String>,
     pub claude_code: ClaudeCodeView,
     pub login: LoginView,
     pub sign_in: SignIn,

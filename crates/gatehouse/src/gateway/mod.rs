@@ -19,6 +19,7 @@ pub mod upstream_client;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -134,6 +135,10 @@ pub struct Gateway {
     keys: RwLock<LiveKeys>,
     ledger: LedgerSender,
     rate_limits: Mutex<RateLimitHeaders>,
+    /// Wakes [`Gateway::save_rate_limits`] when a rate-limit value changed.
+    rate_limits_changed: tokio::sync::Notify,
+    /// The change count of the last snapshot saved.
+    rate_limits_saved: AtomicU64,
     max_body_bytes: usize,
     started: Instant,
     started_at: jiff::Timestamp,
@@ -158,6 +163,8 @@ impl Gateway {
             http,
             ledger,
             rate_limits: Mutex::new(RateLimitHeaders::default()),
+            rate_limits_changed: tokio::sync::Notify::new(),
+            rate_limits_saved: AtomicU64::new(0),
             max_body_bytes: config.gateway.max_body_bytes,
             started: Instant::now(),
             started_at: jiff::Timestamp::now(),
@@ -181,7 +188,46 @@ impl Gateway {
     }
 
     fn observe_rate_limits(&self, headers: &HeaderMap) {
-        self.rate_limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).observe(headers);
+        let mut seen = self.rate_limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let before = seen.changes();
+        seen.observe(headers);
+        if seen.changes() != before {
+            self.rate_limits_changed.notify_one();
+        }
+    }
+
+    /// Starts from the rate-limit windows a previous gateway saved.
+    pub(crate) fn restore_rate_limits(&self, snapshot: &RateLimitSnapshot) {
+        *self.rate_limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            RateLimitHeaders::from_snapshot(snapshot);
+    }
+
+    /// Saves the rate-limit snapshot to `path` whenever a value changes, at
+    /// most once per [`RATE_LIMITS_SAVE_EVERY`], off the request path. Runs
+    /// until dropped; [`Gateway::save_rate_limits_now`] saves the last word.
+    pub(crate) async fn save_rate_limits(self: Arc<Self>, path: PathBuf) {
+        loop {
+            self.rate_limits_changed.notified().await;
+            let (gateway, path) = (self.clone(), path.clone());
+            let _ = tokio::task::spawn_blocking(move || gateway.save_rate_limits_now(&path)).await;
+            tokio::time::sleep(RATE_LIMITS_SAVE_EVERY).await;
+        }
+    }
+
+    /// Saves the snapshot to `path` if a value changed since the last save.
+    /// A failure is logged: the file is only a cache.
+    pub(crate) fn save_rate_limits_now(&self, path: &std::path::Path) {
+        let (changes, snapshot) = {
+            let seen = self.rate_limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if seen.changes() == self.rate_limits_saved.load(Ordering::Relaxed) {
+                return;
+            }
+            (seen.changes(), seen.snapshot())
+        };
+        match snapshot.save(path) {
+            Ok(()) => self.rate_limits_saved.store(changes, Ordering::Relaxed),
+            Err(error) => tracing::warn!("cannot save the rate-limit windows to {}: {error}", path.display()),
+        }
     }
 
     /// What `GET /status` reports.
@@ -256,6 +302,9 @@ async fn dispatch(State(gateway): State<Arc<Gateway>>, request: Request) -> Resp
         ),
     }
 }
+
+/// How often, at most, the rate-limit snapshot is saved.
+const RATE_LIMITS_SAVE_EVERY: Duration = Duration::from_secs(1);
 
 /// How long in-flight responses may run on after a shutdown request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

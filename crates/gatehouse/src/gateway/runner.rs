@@ -6,6 +6,7 @@
 //! commit. It owns its tokio runtime so that shutdown can drop every
 //! connection task, which is what lets the ledger writer drain and stop.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +66,9 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
         }
     })?;
     let bound = listener.local_addr()?;
+    if let Some(warning) = config.network_exposure_warning() {
+        tracing::warn!("{warning}");
+    }
 
     let ledger_path = paths.ledger_file();
     let projects = ProjectResolver::new(crate::paths::claude_config_dir()?);
@@ -72,6 +76,12 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
         .with_context(|| format!("cannot open the spend ledger {}", ledger_path.display()))?;
 
     let gateway = Arc::new(Gateway::new(config, paths.config_file(), upstream, ledger)?);
+    // The windows outlive a restart: start from what the last gateway saw.
+    let rate_limits_file = paths.rate_limits_file();
+    if let Some(snapshot) = super::ratelimit::RateLimitSnapshot::load(&rate_limits_file) {
+        gateway.restore_rate_limits(&snapshot);
+    }
+    runtime.spawn(gateway.clone().save_rate_limits(rate_limits_file.clone()));
     let base_url = format!("http://{bound}");
     let info = RuntimeInfo {
         pid: std::process::id(),
@@ -89,13 +99,16 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
         ledger = %ledger_path.display(),
         "gateway listening on {base_url}"
     );
-    // One line on stdout for whoever launched us (scripts, the tray app).
-    println!("gatehouse gateway listening on {base_url}");
+    // One line on stdout for whoever launched us (scripts, the tray app);
+    // a closed stdout must not stop the gateway.
+    let _ = writeln!(std::io::stdout(), "gatehouse gateway listening on {base_url}");
 
-    let served = runtime.block_on(super::serve(listener, gateway, shutdown_signal()));
+    let served = runtime.block_on(super::serve(listener, gateway.clone(), shutdown_signal()));
     // Dropping the runtime drops every connection task, and with them the
     // last ledger senders; the writer then commits what is queued and stops.
     runtime.shutdown_timeout(Duration::from_secs(2));
+    gateway.save_rate_limits_now(&rate_limits_file);
+    drop(gateway);
     writer.join();
     if RuntimeInfo::read(paths).is_some_and(|i| i.pid == std::process::id()) {
         let _ = std::fs::remove_file(&runtime_file);

@@ -136,6 +136,11 @@ pub fn report(conn: &Connection, range: Range, group_by: Option<GroupBy>) -> rus
     Ok(Report { total, groups })
 }
 
+/// Whether the ledger holds any request at all.
+pub(crate) fn has_requests(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM requests)", [], |row| row.get(0))
+}
+
 /// Totals since local midnight; zero when no ledger exists yet.
 pub fn today(ledger_path: &Path) -> anyhow::Result<Totals> {
     let zone = jiff::tz::TimeZone::system();
@@ -144,6 +149,14 @@ pub fn today(ledger_path: &Path) -> anyhow::Result<Totals> {
     Ok(match super::open_read_only(ledger_path)? {
         Some(conn) => report(&conn, range, None)?.total,
         None => Totals::default(),
+    })
+}
+
+/// Whether the ledger at `ledger_path` holds any request; false when it does not exist yet.
+pub(crate) fn recorded_any(ledger_path: &Path) -> anyhow::Result<bool> {
+    Ok(match super::open_read_only(ledger_path)? {
+        Some(conn) => has_requests(&conn)?,
+        None => false,
     })
 }
 

@@ -21,7 +21,9 @@ use crate::paths::Paths;
 
 /// The settings file behind a target.
 pub fn settings_path(paths: &Paths, target: &ClaudeTarget) -> Result<PathBuf, String> {
-    setup::target(paths, target.scope(), target.project_dir()).map(|t| t.settings_path).map_err(|e| format!("{e:#}"))
+    setup::target(paths, target.scope(), target.project_dir())
+        .map(|t| t.settings_path)
+        .map_err(|e| crate::error_chain::describe(&e))
 }
 
 /// Whether the target's settings send Claude Code to the gateway at `base_url`.
@@ -36,7 +38,8 @@ pub fn points_at(paths: &Paths, target: &ClaudeTarget, base_url: &str) -> Result
 
 /// Takes the gateway out of the target's settings and says how to put it back.
 pub fn suspend(paths: &Paths, target: &ClaudeTarget, reason: SuspendReason) -> Result<Suspended, String> {
-    let (path, _) = setup::remove(paths, target.scope(), target.project_dir()).map_err(|e| format!("{e:#}"))?;
+    let (path, _) =
+        setup::remove(paths, target.scope(), target.project_dir()).map_err(|e| crate::error_chain::describe(&e))?;
     Ok(Suspended {
         target: target.clone(),
         reason,
@@ -71,7 +74,8 @@ pub fn resume(paths: &Paths, suspended: &Suspended, base_url: &str) -> Result<Re
             now.as_deref().unwrap_or("unset"),
         )));
     }
-    setup::configure(paths, target.scope(), target.project_dir(), base_url).map_err(|e| format!("{e:#}"))?;
+    setup::configure(paths, target.scope(), target.project_dir(), base_url)
+        .map_err(|e| crate::error_chain::describe(&e))?;
     Ok(Resumed::Reapplied)
 }
 

@@ -726,7 +726,7 @@ impl Worker {
     fn configure_claude_code(&mut self, target: ClaudeTarget) -> Result<Configured, SupervisorError> {
         let url = self.healthy_url().ok_or(SupervisorError::NotRunning)?.to_string();
         let configured = setup::configure(&self.options.paths, target.scope(), target.project_dir(), &url)
-            .map_err(|e| SupervisorError::ClaudeCode(format!("{e:#}")))?;
+            .map_err(|e| SupervisorError::ClaudeCode(crate::error_chain::describe(&e)))?;
         // A fresh choice by the user replaces whatever fail-open remembered.
         self.app.suspended.retain(|s| s.target != target);
         if !self.app.claude_code.contains(&target) {
@@ -742,6 +742,6 @@ impl Worker {
         self.app.claude_code.retain(|t| t != target);
         self.save_app()?;
         setup::remove(&self.options.paths, target.scope(), target.project_dir())
-            .map_err(|e| SupervisorError::ClaudeCode(format!("{e:#}")))
+            .map_err(|e| SupervisorError::ClaudeCode(crate::error_chain::describe(&e)))
     }
 }

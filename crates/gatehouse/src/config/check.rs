@@ -1,0 +1,349 @@
+//! Values that parse but cannot work.
+//!
+//! Deserialising checks types; this checks meaning: a timeout of zero or of
+//! a hundred years, a body limit of zero, a negative price, a key hash that
+//! no key can match, an upstream that is not an HTTP URL, a gateway opened
+//! to the network by accident. Each would otherwise fail later, on every
+//! request or in the middle of one, far from the line that caused it. The
+//! first problem found is reported with its key, and [`Problem::locate`]
+//! finds that key's value in the file for the line and column.
+
+use std::net::IpAddr;
+
+use super::Config;
+use crate::pricing::Rates;
+
+/// The longest any timeout or delay may be: a week. Longer values are
+/// mistakes, and far longer ones overflow when added to the current time.
+const MAX_SECS: u64 = 7 * 24 * 3600;
+
+/// One step of a key path: a table key or an array index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A value that cannot work, and where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Problem {
+    path: Vec<Step>,
+    pub(crate) message: String,
+}
+
+impl Problem {
+    fn new(path: &[&str], message: impl Into<String>) -> Problem {
+        Problem { path: path.iter().map(|k| Step::Key((*k).to_string())).collect(), message: message.into() }
+    }
+
+    /// The dotted key, as the user would write it: `gateway.port`,
+    /// `keys[1].sha256`, `pricing.models."my-model".input`.
+    pub(crate) fn key(&self) -> String {
+        let mut key = String::new();
+        for step in &self.path {
+            match step {
+                Step::Index(index) => key.push_str(&format!("[{index}]")),
+                Step::Key(name) => {
+                    if !key.is_empty() {
+                        key.push('.');
+                    }
+                    let bare = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if bare { key.push_str(name) } else { key.push_str(&format!("{name:?}")) }
+                }
+            }
+        }
+        key
+    }
+
+    /// The byte offset of the value in `text`, or of the nearest enclosing
+    /// table written in it.
+    pub(crate) fn locate(&self, text: &str) -> Option<usize> {
+        use toml::de::{DeTable, DeValue};
+        let root = DeTable::parse(text).ok()?;
+        let mut table = Some(root.get_ref());
+        let mut array = None;
+        let mut found = None;
+        for step in &self.path {
+            let next = match step {
+                Step::Key(name) => table?.iter().find(|(key, _)| key.get_ref() == name).map(|(_, value)| value),
+                Step::Index(index) => array.and_then(|values: &toml::de::DeArray<'_>| values.get(*index)),
+            };
+            let Some(next) = next else { break };
+            found = Some(next.span().start);
+            (table, array) = match next.get_ref() {
+                DeValue::Table(inner) => (Some(inner), None),
+                DeValue::Array(inner) => (None, Some(inner)),
+                _ => (None, None),
+            };
+        }
+        found
+    }
+}
+
+/// The first value in `config` that cannot work, if any.
+pub(crate) fn first_problem(config: &Config) -> Option<Problem> {
+    problems(config).into_iter().next()
+}
+
+fn problems(config: &Config) -> Vec<Problem> {
+    let mut found = Vec::new();
+    let gateway = &config.gateway;
+    if !gateway.listen.is_loopback() && !gateway.allow_non_loopback {
+        found.push(Problem::new(&["gateway", "listen"], non_loopback_message(gateway.listen)));
+    }
+    if gateway.port == 0 {
+        found.push(Problem::new(
+            &["gateway", "port"],
+            "port 0 would put the gateway on a different random port at each start, where Claude Code \
+             cannot find it; choose a fixed port (the default is 7411)",
+        ));
+    }
+    if gateway.max_body_bytes == 0 {
+        found.push(Problem::new(
+            &["gateway", "max_body_bytes"],
+            "0 would refuse every request; use a size in bytes (Anthropic's own limit, the default, is 33554432)",
+        ));
+    }
+    seconds(&mut found, &["gateway", "connect_timeout_secs"], gateway.connect_timeout_secs, 1);
+    seconds(&mut found, &["gateway", "idle_timeout_secs"], gateway.idle_timeout_secs, 1);
+
+    if let Err(why) = crate::gateway::upstream_client::BaseUri::parse(config.anthropic.base_url.trim_end_matches('/')) {
+        found.push(Problem::new(
+            &["anthropic", "base_url"],
+            format!("{:?} {why}, such as \"https://api.anthropic.com\"", config.anthropic.base_url),
+        ));
+    }
+    let env = &config.anthropic.api_key_env;
+    if env.is_empty() || env.contains(['=', '\0']) {
+        found.push(Problem::new(
+            &["anthropic", "api_key_env"],
+            format!("{env:?} is not an environment variable name; use a name such as \"GATEHOUSE_ANTHROPIC_API_KEY\""),
+        ));
+    }
+
+    for (index, key) in config.keys.iter().enumerate() {
+        if key.sha256.len() != 64 || !key.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            found.push(Problem {
+                path: vec![Step::Key("keys".into()), Step::Index(index), Step::Key("sha256".into())],
+                message: format!(
+                    "the hash of key {:?} is not 64 hex digits (a SHA-256), so no key can match it; \
+                     remove this [[keys]] entry and issue a new key with `gatehouse keys issue`",
+                    key.name
+                ),
+            });
+        }
+    }
+
+    for (model, price) in &config.pricing.models {
+        let at = |rest: &[&str]| {
+            let mut path = vec![Step::Key("pricing".into()), Step::Key("models".into()), Step::Key(model.clone())];
+            path.extend(rest.iter().map(|k| Step::Key((*k).to_string())));
+            path
+        };
+        let base = Rates {
+            input: price.input,
+            output: price.output,
+            cache_write_5m: price.cache_write_5m,
+            cache_write_1h: price.cache_write_1h,
+            cache_read: price.cache_read,
+        };
+        rates(&mut found, at(&[]), &base);
+        if let Some(long) = &price.long_context {
+            let long_rates = Rates {
+                input: long.input,
+                output: long.output,
+                cache_write_5m: long.cache_write_5m,
+                cache_write_1h: long.cache_write_1h,
+                cache_read: long.cache_read,
+            };
+            rates(&mut found, at(&["long_context"]), &long_rates);
+        }
+        if let Some(fast) = &price.fast {
+            rates(&mut found, at(&["fast"]), fast);
+        }
+    }
+
+    let supervisor = &config.supervisor;
+    seconds(&mut found, &["supervisor", "fail_open_after_secs"], supervisor.fail_open_after_secs, 0);
+    seconds(&mut found, &["supervisor", "health_timeout_secs"], supervisor.health_timeout_secs, 1);
+    if supervisor.restart_delay_ms == 0 || supervisor.restart_delay_ms > MAX_SECS * 1000 {
+        found.push(Problem::new(
+            &["supervisor", "restart_delay_ms"],
+            format!(
+                "{} ms is out of range; use 1 to {} (the default is 500)",
+                supervisor.restart_delay_ms,
+                MAX_SECS * 1000
+            ),
+        ));
+    }
+    seconds(&mut found, &["supervisor", "restart_delay_max_secs"], supervisor.restart_delay_max_secs, 1);
+    if supervisor.crash_limit == 0 {
+        found.push(Problem::new(
+            &["supervisor", "crash_limit"],
+            "0 is not a number of crashes; use 1 (never restart) or more (the default is 5)",
+        ));
+    }
+    seconds(&mut found, &["supervisor", "crash_window_secs"], supervisor.crash_window_secs, 1);
+    seconds(&mut found, &["supervisor", "stop_timeout_secs"], supervisor.stop_timeout_secs, 1);
+    found
+}
+
+fn non_loopback_message(listen: IpAddr) -> String {
+    format!(
+        "{listen} is not a loopback address, so anyone on the network could reach the gateway; use \"127.0.0.1\", \
+         or add `allow_non_loopback = true` under [gateway] if you really mean to expose it"
+    )
+}
+
+/// A duration in seconds must lie in `min..=MAX_SECS`.
+fn seconds(found: &mut Vec<Problem>, path: &[&str], value: u64, min: u64) {
+    if !(min..=MAX_SECS).contains(&value) {
+        found.push(Problem::new(path, format!("{value} s is out of range; use {min} to {MAX_SECS} (a week)")));
+    }
+}
+
+/// Prices must be finite and not negative.
+fn rates(found: &mut Vec<Problem>, path: Vec<Step>, rates: &Rates) {
+    for (name, value) in [
+        ("input", rates.input),
+        ("output", rates.output),
+        ("cache_write_5m", rates.cache_write_5m),
+        ("cache_write_1h", rates.cache_write_1h),
+        ("cache_read", rates.cache_read),
+    ] {
+        if !value.is_finite() || value < 0.0 {
+            let mut path = path.clone();
+            path.push(Step::Key(name.to_string()));
+            found.push(Problem {
+                path,
+                message: format!("{value} is not a price; use a number of US dollars per million tokens, 0 or more"),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// Parses `text` and returns the error, which must name `key` and `line`.
+    fn refused(text: &str, key: &str, line: usize) -> String {
+        let error = match Config::parse(Path::new("/h/config.toml"), text) {
+            Ok(_) => panic!("{text:?} must be refused"),
+            Err(error) => error.to_string(),
+        };
+        assert!(error.contains("/h/config.toml"), "{error}");
+        assert!(error.contains(&format!("key `{key}`")), "{text:?}: {error}");
+        assert!(error.contains(&format!("line {line},")), "{text:?}: {error}");
+        error
+    }
+
+    #[test]
+    fn gateway_values_that_break_requests_are_refused() {
+        refused("[gateway]\nidle_timeout_secs = 18446744073709551615\n", "gateway.idle_timeout_secs", 2);
+        refused("[gateway]\nidle_timeout_secs = 0\n", "gateway.idle_timeout_secs", 2);
+        refused("[gateway]\nport = 7411\nidle_timeout_secs = 604801\n", "gateway.idle_timeout_secs", 3);
+        refused("[gateway]\nconnect_timeout_secs = 0\n", "gateway.connect_timeout_secs", 2);
+        refused("[gateway]\nconnect_timeout_secs = 9999999999999\n", "gateway.connect_timeout_secs", 2);
+        refused("[gateway]\nmax_body_bytes = 0\n", "gateway.max_body_bytes", 2);
+        refused("[gateway]\nport = 0\n", "gateway.port", 2);
+        assert!(Config::parse(Path::new("c"), "[gateway]\nidle_timeout_secs = 604800\nport = 1\n").is_ok());
+    }
+
+    #[test]
+    fn a_non_loopback_listen_needs_the_opt_in_and_warns() {
+        for address in ["0.0.0.0", "192.168.1.10", "::"] {
+            let text = format!("[gateway]\nport = 7411\nlisten = \"{address}\"\n");
+            let error = refused(&text, "gateway.listen", 3);
+            assert!(error.contains("allow_non_loopback = true"), "{error}");
+            let opted_in = Config::parse(Path::new("c"), &format!("{text}allow_non_loopback = true\n")).unwrap();
+            let warning = opted_in.network_exposure_warning().unwrap();
+            assert!(warning.contains("anyone on the network"), "{warning}");
+        }
+        for address in ["127.0.0.1", "127.0.0.2", "::1"] {
+            let config = Config::parse(Path::new("c"), &format!("[gateway]\nlisten = \"{address}\"\n")).unwrap();
+            assert_eq!(config.network_exposure_warning(), None);
+        }
+    }
+
+    #[test]
+    fn upstream_must_be_an_http_url() {
+        for url in ["api.anthropic.com", "ftp://example.com", "", "http://", "https://exa mple.com"] {
+            let error = refused(&format!("[anthropic]\nbase_url = {url:?}\n"), "anthropic.base_url", 2);
+            assert!(error.contains("http:// or https://") || error.contains("not a valid URL"), "{error}");
+        }
+        refused("[anthropic]\napi_key_env = \"\"\n", "anthropic.api_key_env", 2);
+        refused("[anthropic]\napi_key_env = \"A=B\"\n", "anthropic.api_key_env", 2);
+        let ok = "[anthropic]\nbase_url = \"http://127.0.0.1:9/prefix/\"\n";
+        assert!(Config::parse(Path::new("c"), ok).is_ok());
+    }
+
+    #[test]
+    fn key_hashes_must_be_sha256_hex() {
+        let good = "ab".repeat(32);
+        let entry = |hash: &str| {
+            format!("[[keys]]\nname = \"a\"\nsha256 = \"{good}\"\n\n[[keys]]\nname = \"b\"\nsha256 = \"{hash}\"\n")
+        };
+        assert!(Config::parse(Path::new("c"), &entry(&good)).is_ok());
+        assert!(Config::parse(Path::new("c"), &entry(&"AB".repeat(32))).is_ok(), "the key ring reads either case");
+        for bad in ["00", "zz".repeat(32).as_str(), "ab".repeat(33).as_str(), ""] {
+            refused(&entry(bad), "keys[1].sha256", 7);
+        }
+    }
+
+    #[test]
+    fn prices_must_be_finite_and_not_negative() {
+        let model = |field: &str, value: &str| {
+            let mut text = String::from("[pricing.models.\"my-model\"]\n");
+            for name in ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"] {
+                let v = if name == field { value } else { "1.0" };
+                text.push_str(&format!("{name} = {v}\n"));
+            }
+            text
+        };
+        assert!(Config::parse(Path::new("c"), &model("input", "0.0")).is_ok());
+        for (field, line) in [("input", 2), ("output", 3), ("cache_read", 6)] {
+            for value in ["-1.0", "nan", "inf", "-inf"] {
+                refused(&model(field, value), &format!("pricing.models.\"my-model\".{field}"), line);
+            }
+        }
+        let fast = format!(
+            "{}[pricing.models.\"my-model\".fast]\ninput = 1.0\noutput = -2.0\ncache_write_5m = 1.0\n\
+             cache_write_1h = 1.0\ncache_read = 1.0\n",
+            model("", "")
+        );
+        refused(&fast, "pricing.models.\"my-model\".fast.output", 9);
+        let long = format!(
+            "{}long_context = {{ above_input_tokens = 200000, input = 1.0, output = 1.0, cache_write_5m = 1.0, \
+             cache_write_1h = 1.0, cache_read = -0.5 }}\n",
+            model("", "")
+        );
+        refused(&long, "pricing.models.\"my-model\".long_context.cache_read", 7);
+    }
+
+    #[test]
+    fn supervisor_values_that_break_it_are_refused() {
+        for (key, value) in [
+            ("crash_limit", "0"),
+            ("health_timeout_secs", "0"),
+            ("health_timeout_secs", "18446744073709551615"),
+            ("fail_open_after_secs", "18446744073709551615"),
+            ("restart_delay_ms", "0"),
+            ("restart_delay_ms", "18446744073709551615"),
+            ("restart_delay_max_secs", "0"),
+            ("crash_window_secs", "0"),
+            ("crash_window_secs", "99999999999"),
+            ("stop_timeout_secs", "0"),
+        ] {
+            refused(&format!("[supervisor]\n\n{key} = {value}\n"), &format!("supervisor.{key}"), 3);
+        }
+        assert!(Config::parse(Path::new("c"), "[supervisor]\nfail_open_after_secs = 0\ncrash_limit = 1\n").is_ok());
+    }
+
+    #[test]
+    fn dotted_keys_are_located_too() {
+        refused("gateway.port = 7411\ngateway.max_body_bytes = 0\n", "gateway.max_body_bytes", 2);
+    }
+}

@@ -1,0 +1,44 @@
+//! An error and its causes as one line, each cause said once.
+//!
+//! Many errors already include their cause in their own message ("cannot
+//! read config.toml: Is a directory (os error 21)") and also return it as
+//! their `source`. Printing the chain with anyhow's `{:#}` then says the
+//! cause twice. [`describe`] prints the chain but skips a cause whose text
+//! the line already holds. The desktop crate shows core errors too, so
+//! this is public.
+
+/// `error: cause: cause…`, without repeating a cause already said.
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_said_once() {
+        let directory = std::env::temp_dir();
+        let read = std::fs::read_to_string(&directory).unwrap_err();
+        let os = read.to_string();
+        let error = anyhow::Error::new(crate::config::ConfigError::Read { path: directory.clone(), source: read });
+        assert_eq!(format!("{error:#}").matches(&os).count(), 2, "the doubling this module exists for");
+        let line = describe(&error);
+        assert_eq!(line.matches(&os).count(), 1, "{line}");
+        assert_eq!(line, format!("cannot read {}: {os}", directory.display()));
+
+        let wrapped = anyhow::anyhow!("disk trouble").context("cannot save");
+        assert_eq!(describe(&wrapped), "cannot save: disk trouble");
+    }
+}
