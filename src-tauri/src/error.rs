@@ -8,8 +8,8 @@ use serde::{Serialize, Serializer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Whatever the core reports, with its whole chain of causes.
-    #[error("{0:#}")]
+    /// Whatever the core reports, with its whole chain of causes, each once.
+    #[error("{}", gatehouse::error_chain::describe(.0))]
     Core(#[from] anyhow::Error),
     #[error("{0}")]
     Tauri(#[from] tauri::Error),

@@ -72,7 +72,7 @@ pub fn run() {
                 if let Some(service) = app.try_state::<Arc<DesktopService>>()
                     && let Err(error) = service.quit()
                 {
-                    tracing::warn!("while quitting: {error:#}");
+                    tracing::warn!("while quitting: {}", gatehouse::error_chain::describe(&error));
                 }
             }
             _ => {}
@@ -135,8 +135,9 @@ fn setup(app: &mut App) -> anyhow::Result<()> {
         let (service, handle) = (Arc::clone(&service), handle.clone());
         move || {
             if let Err(error) = service.launch() {
-                tracing::warn!("cannot start the gateway: {error:#}");
-                notify(&handle, "Gatehouse cannot start the gateway", &format!("{error:#}"));
+                let error = gatehouse::error_chain::describe(&error);
+                tracing::warn!("cannot start the gateway: {error}");
+                notify(&handle, "Gatehouse cannot start the gateway", &error);
             }
         }
     });

@@ -64,6 +64,9 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
                 status.upstream.base_url,
                 status.upstream.api_key
             );
+            if let Some(problem) = status.ledger.problem() {
+                outln!("Recording: {problem}");
+            }
             print_windows(&status.rate_limits)?;
         }
         None => {
