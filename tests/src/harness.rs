@@ -180,20 +180,20 @@ impl Sandbox {
     }
 
     /// Starts the gateway against `upstream`, with extra environment and,
-    /// when given, this open-file limit as both its soft and hard limit.
+    /// when given, these soft and hard open-file limits.
     pub fn start_gateway_limited(
         &self,
         upstream: &str,
         env: &[(&str, &str)],
-        open_files: Option<u64>,
+        open_files: Option<(u64, u64)>,
     ) -> GatewayProcess {
         let log_path = self.dir.path().join(format!("gateway-{}.log", std::process::id()));
         let log = std::fs::File::create(&log_path).expect("gateway log");
         let mut command = self.gatehouse(&["gateway", "run", "--port", "0", "--anthropic-base-url", upstream]);
         command.envs(env.iter().copied()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log);
-        if let Some(open_files) = open_files {
+        if let Some((soft, hard)) = open_files {
             use std::os::unix::process::CommandExt;
-            let limit = libc::rlimit { rlim_cur: open_files, rlim_max: open_files };
+            let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
             // SAFETY: setrlimit is async-signal-safe and only reads `limit`,
             // a copy owned by the closure.
             unsafe {

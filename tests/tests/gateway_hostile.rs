@@ -24,7 +24,7 @@ struct Rig {
     http: reqwest::Client,
 }
 
-async fn rig_limited(env: &[(&str, &str)], open_files: Option<u64>) -> Rig {
+async fn rig_limited(env: &[(&str, &str)], open_files: Option<(u64, u64)>) -> Rig {
     let mock = MockAnthropic::start().await.expect("mock");
     let sandbox = Sandbox::new();
     let key = sandbox.issue_key("tester");
@@ -123,8 +123,19 @@ fn logged_cap(gateway: &GatewayProcess) -> Option<usize> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
+    let rig = rig_limited(&[], Some((64, 256))).await;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", rig.gateway.pid())).unwrap();
+    let open_files = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    let numbers: Vec<&str> = open_files.split_whitespace().filter(|w| w.parse::<u64>().is_ok()).collect();
+    assert_eq!(numbers, ["256", "256"], "{open_files}");
+    assert_eq!(logged_cap(&rig.gateway), Some((256 - 32) / 2));
+    assert!(rig.gateway.log().contains("raised the open-file limit from 64 to 256"), "{}", rig.gateway.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_connections_get_a_clear_503_and_the_log_says_why() {
-    let rig = rig_limited(&[], Some(80)).await;
+    let rig = rig_limited(&[], Some((80, 80))).await;
     // Past the cap by two (a gateway with no cap: more than its 80 descriptors).
     let cap = logged_cap(&rig.gateway).unwrap_or(80);
     assert!(cap <= 80, "the cap ({cap}) must leave room under the open-file limit of 80");
@@ -156,7 +167,7 @@ async fn too_many_connections_get_a_clear_503_and_the_log_says_why() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_out_of_files_is_not_called_a_network_problem() {
     // A cap far above what 64 descriptors allow, so descriptors run out first.
-    let rig = rig_limited(&[("GATEHOUSE_TEST_MAX_CONNECTIONS", "1000")], Some(64)).await;
+    let rig = rig_limited(&[("GATEHOUSE_TEST_MAX_CONNECTIONS", "1000")], Some((64, 64))).await;
     // This client's connection is open (and pooled) before descriptors run out.
     let health = rig.http.get(format!("{}/health", rig.gateway.base_url)).send().await.unwrap();
     assert_eq!(health.status(), 200);
