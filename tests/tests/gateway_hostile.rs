@@ -109,6 +109,20 @@ async fn idle_and_slow_connections_are_closed() {
     assert_eq!(health.status(), 200);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_request_bodies_get_a_408_and_the_connection_closed() {
+    let rig = rig(&[("GATEHOUSE_TEST_HEADER_TIMEOUT_MS", "500")]).await;
+    let head = format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-gatehouse-key: {}\r\nx-api-key: {API_KEY}\r\n\
+         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"model\":",
+        rig.key
+    );
+    let answer = rig.raw(head.as_bytes());
+    let (status, body) = parse_answer(&answer);
+    assert_eq!((status, body["error"]["type"].as_str()), (408, Some("invalid_request_error")), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+}
+
 /// The connection cap the gateway logged at start, if it logged one.
 fn logged_cap(gateway: &GatewayProcess) -> Option<usize> {
     // The line comes right after the "listening" line the harness waited for.

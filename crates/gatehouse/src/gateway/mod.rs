@@ -138,6 +138,8 @@ pub struct Gateway {
     ledger: LedgerSender,
     rate_limits: Mutex<RateLimitHeaders>,
     max_body_bytes: usize,
+    /// How long a request body may take to arrive.
+    body_timeout: Duration,
     started: Instant,
     started_at: jiff::Timestamp,
     listen: Mutex<Option<SocketAddr>>,
@@ -166,6 +168,7 @@ impl Gateway {
             ledger,
             rate_limits: Mutex::new(RateLimitHeaders::default()),
             max_body_bytes: config.gateway.max_body_bytes,
+            body_timeout: server::header_timeout(),
             started: Instant::now(),
             started_at: jiff::Timestamp::now(),
             listen: Mutex::new(None),

@@ -7,7 +7,7 @@
 //! hop-by-hop headers and the gateway key are removed.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::response::Response;
@@ -98,7 +98,7 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
         return error_response(StatusCode::UNAUTHORIZED, ErrorKind::Authentication, message);
     };
 
-    let body = match read_body(&headers, body, gateway.max_body_bytes).await {
+    let body = match read_body(&headers, body, gateway.max_body_bytes, gateway.body_timeout).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -269,25 +269,37 @@ fn upstream_failure(
     (status, kind, code, message)
 }
 
-/// Reads the whole request body, refusing anything over the limit.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+/// Reads the whole request body, refusing anything over the limit, or
+/// slower to arrive than `timeout` (a slow-dribbling client would otherwise
+/// hold its connection for ever).
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize, timeout: Duration) -> Result<Bytes, Response> {
+    // The rest of the body is never read, so this connection cannot carry
+    // another request; say so, or the client may reuse it and fail.
+    let closing = |mut response: Response| {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    };
     let too_large = || {
         let message = format!(
             "the request body is larger than the gateway's limit of {limit} bytes; shorten the conversation \
              (e.g. /compact in Claude Code) or raise `[gateway] max_body_bytes`"
         );
-        let mut response = error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::RequestTooLarge, &message);
-        // The rest of the body is never read, so this connection cannot carry
-        // another request; say so, or the client may reuse it and fail.
-        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-        response
+        closing(error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::RequestTooLarge, &message))
     };
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
+    // A body already in hand never arms the timer.
+    let Ok(collected) = tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await else {
+        let message = format!(
+            "the request body did not arrive within {timeout:?}; the gateway closes connections that send this \
+             slowly. Retry the request"
+        );
+        return Err(closing(error_response(StatusCode::REQUEST_TIMEOUT, ErrorKind::InvalidRequest, &message)));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(error) => Err(error_response(

@@ -4,7 +4,7 @@
 //! many. So the loop bounds what a hostile or careless client can hold: a
 //! connection must send a complete request head within [`HEADER_TIMEOUT`] of
 //! connecting or of its previous response (which closes idle keep-alive and
-//! slow-dribbling connections alike); at most [`Limits::max_connections`]
+//! slow-dribbling connections alike), and its body within as long again; at most [`Limits::max_connections`]
 //! connections are served at once, and one more is answered with a short
 //! `503` rather than left hanging; and when descriptors do run out, accepting
 //! backs off and the log says why, once in a while rather than per
@@ -89,11 +89,16 @@ impl Limits {
         let max_connections = env_number(MAX_CONNECTIONS_ENV).map_or(derived, |n| n as usize).clamp(1, MAX_CONNECTIONS);
         Limits {
             max_connections,
-            header_timeout: env_number(HEADER_TIMEOUT_ENV).map_or(HEADER_TIMEOUT, Duration::from_millis),
+            header_timeout: header_timeout(),
             shutdown_grace: env_number(SHUTDOWN_GRACE_ENV).map_or(SHUTDOWN_GRACE, Duration::from_millis),
             open_files,
         }
     }
+}
+
+/// How long a request head may take to arrive; a request body gets as long again.
+pub(crate) fn header_timeout() -> Duration {
+    env_number(HEADER_TIMEOUT_ENV).map_or(HEADER_TIMEOUT, Duration::from_millis)
 }
 
 fn env_number(name: &str) -> Option<u64> {
