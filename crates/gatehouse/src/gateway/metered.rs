@@ -23,8 +23,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming};
-use tokio::sync::Notify;
-use tokio::sync::futures::OwnedNotified;
 use tokio::time::Sleep;
 
 use super::errors::sse_error_event;
@@ -94,27 +92,21 @@ impl Recording {
     }
 }
 
-/// Ends the streams still running when the shutdown grace is over.
+/// Ends the streams still running when the shutdown grace is over. The
+/// server wakes each connection once it is set, and a body that finds it
+/// set while waiting for the upstream ends with an error event. Checking it
+/// is one atomic load: no lock or registration per stream.
 #[derive(Default)]
-pub(crate) struct StreamCut {
-    cut: AtomicBool,
-    notify: Arc<Notify>,
-}
+pub(crate) struct StreamCut(AtomicBool);
 
 impl StreamCut {
-    /// Tells every running body to end now.
+    /// Marks every running body to end; the server then wakes their connections.
     pub(crate) fn cut(&self) {
-        self.cut.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
+        self.0.store(true, Ordering::Release);
     }
 
     fn is_cut(&self) -> bool {
-        self.cut.load(Ordering::SeqCst)
-    }
-
-    /// A future that is ready once [`StreamCut::cut`] is called from now on.
-    fn wait(&self) -> Pin<Box<OwnedNotified>> {
-        Box::pin(self.notify.clone().notified_owned())
+        self.0.load(Ordering::Acquire)
     }
 }
 
@@ -172,8 +164,6 @@ pub struct MeteredBody {
     /// The last two chunks of a Messages stream, where its final event is.
     last_chunks: [Bytes; 2],
     stream_cut: Arc<StreamCut>,
-    /// Armed the first time the upstream makes the body wait.
-    cut_wait: Option<Pin<Box<OwnedNotified>>>,
 }
 
 impl MeteredBody {
@@ -195,7 +185,6 @@ impl MeteredBody {
             idle: IdleTimeout { limit: read_timeout, last_read: Instant::now(), timer: None },
             last_chunks: Default::default(),
             stream_cut,
-            cut_wait: None,
         }
     }
 
@@ -257,7 +246,12 @@ impl MeteredBody {
     /// Whether a Messages stream ended with its last event: `message_stop`, or `error`.
     fn ended_with_last_event(&self) -> bool {
         let [before, last] = &self.last_chunks;
-        let end = [&before[..], &last[..]].concat();
+        // The last event usually sits whole in the last chunk.
+        let end = if memchr::memmem::find(last, b"event:").is_some() {
+            std::borrow::Cow::Borrowed(&last[..])
+        } else {
+            std::borrow::Cow::Owned([&before[..], &last[..]].concat())
+        };
         let finder = |needle: &[u8]| memchr::memmem::rfind(&end, needle);
         match finder(b"event:") {
             Some(at) => {
@@ -282,9 +276,7 @@ impl Body for MeteredBody {
             }
             match Pin::new(&mut this.upstream).poll_frame(cx) {
                 Poll::Pending => {
-                    let stream_cut = &this.stream_cut;
-                    let cut_wait = this.cut_wait.get_or_insert_with(|| stream_cut.wait());
-                    if cut_wait.as_mut().poll(cx).is_ready() || stream_cut.is_cut() {
+                    if this.stream_cut.is_cut() {
                         let message = format!(
                             "the gateway is shutting down and ended this response from upstream `{}` before it \
                              finished; the response is incomplete, retry the request once the gateway is back",

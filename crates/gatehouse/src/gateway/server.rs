@@ -159,6 +159,7 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let (stop, stopped) = watch::channel(());
+    let (cut, cut_seen) = watch::channel(());
     let app = super::router(gateway.clone());
     let (over_cap, out_of_files) = (LogThrottle::default(), LogThrottle::default());
     let mut shutdown = pin!(shutdown);
@@ -194,7 +195,8 @@ pub async fn serve(
         }
         match slots.clone().try_acquire_owned() {
             Ok(slot) => {
-                let connection = serve_connection(tcp, serving.clone(), app.clone(), stopped.clone(), slot);
+                let signals = (stopped.clone(), cut_seen.clone());
+                let connection = serve_connection(tcp, serving.clone(), app.clone(), signals, slot);
                 tokio::spawn(connection);
             }
             Err(_) => {
@@ -226,6 +228,7 @@ pub async fn serve(
     }
     tracing::warn!("responses still in flight after {:?}; ending them", limits.shutdown_grace);
     gateway.stream_cut.cut();
+    drop(cut);
     let _ = tokio::time::timeout(CUT_FLUSH, drained).await;
     Ok(())
 }
@@ -239,12 +242,13 @@ fn is_connection_error(error: &io::Error) -> bool {
 }
 
 /// Serves one connection until it closes, or closes it gracefully once
-/// `stopped` fires.
+/// `stopped` fires. When `cut` fires too, the connection is polled once more
+/// so that a body waiting on its upstream sees the cut and says so.
 async fn serve_connection(
     tcp: TcpStream,
     serving: Arc<http1::Builder>,
     app: Router,
-    mut stopped: watch::Receiver<()>,
+    (mut stopped, mut cut): (watch::Receiver<()>, watch::Receiver<()>),
     _slot: OwnedSemaphorePermit,
 ) {
     let connection = serving.serve_connection(TokioIo::new(ShapedIo::new(tcp)), TowerToHyperService::new(app));
@@ -253,7 +257,10 @@ async fn serve_connection(
         result = connection.as_mut() => result,
         _ = stopped.changed() => {
             connection.as_mut().graceful_shutdown();
-            connection.await
+            tokio::select! {
+                result = connection.as_mut() => result,
+                _ = cut.changed() => connection.await,
+            }
         }
     };
     if let Err(error) = result {
