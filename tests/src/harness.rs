@@ -176,10 +176,36 @@ impl Sandbox {
 
     /// Starts the gateway against `upstream`, with extra environment.
     pub fn start_gateway(&self, upstream: &str, env: &[(&str, &str)]) -> GatewayProcess {
+        self.start_gateway_limited(upstream, env, None)
+    }
+
+    /// Starts the gateway against `upstream`, with extra environment and,
+    /// when given, these soft and hard open-file limits.
+    pub fn start_gateway_limited(
+        &self,
+        upstream: &str,
+        env: &[(&str, &str)],
+        open_files: Option<(u64, u64)>,
+    ) -> GatewayProcess {
         let log_path = self.dir.path().join(format!("gateway-{}.log", std::process::id()));
         let log = std::fs::File::create(&log_path).expect("gateway log");
         let mut command = self.gatehouse(&["gateway", "run", "--port", "0", "--anthropic-base-url", upstream]);
         command.envs(env.iter().copied()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log);
+        if let Some((soft, hard)) = open_files {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+            // SAFETY: setrlimit is async-signal-safe and only reads `limit`,
+            // a copy owned by the closure.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
         let mut child = command.spawn().expect("spawning the gateway");
         let stdout = child.stdout.take().expect("gateway stdout");
         let mut lines = BufReader::new(stdout).lines();

@@ -87,6 +87,18 @@ pub enum Scenario {
     DropMidStream,
     /// A normal reply with this text.
     Text(String),
+    /// A normal reply whose body is delimited by closing the connection
+    /// (an HTTP/1.0-style response: no length, no chunked encoding), as some
+    /// proxies and servers send.
+    CloseDelimited,
+    /// Like [`Scenario::DropMidStream`], but close-delimited: the
+    /// connection closes after the first text delta, which at the HTTP
+    /// layer looks exactly like a body that ended.
+    CloseDelimitedDropMidStream,
+    /// A stream padded to size: its first burst (message_start up to and
+    /// including a text delta) is exactly `head_bytes` long; after a pause a
+    /// second text delta of about `tail_bytes` follows, then the usual end.
+    Padded { head_bytes: usize, tail_bytes: usize },
 }
 
 /// The usage a successful reply reports. Claude Code prices its own run
@@ -468,6 +480,11 @@ async fn messages(shared: &Shared, headers: &HeaderMap, body: &[u8], mut reply: 
             message.send(DEFAULT_REPLY, stream, Pace::Every(chunk_delay), reply)
         }
         Scenario::DropMidStream => message.send(DEFAULT_REPLY, stream, Pace::Drop, reply),
+        Scenario::CloseDelimited => close_delimited(message.send(DEFAULT_REPLY, stream, Pace::Immediate, reply)),
+        Scenario::CloseDelimitedDropMidStream => {
+            close_delimited(message.send(DEFAULT_REPLY, stream, Pace::Drop, reply))
+        }
+        Scenario::Padded { head_bytes, tail_bytes } => message.send_padded(head_bytes, tail_bytes, reply),
         Scenario::RateLimited => {
             let text = match auth {
                 Auth::Subscription => "This request would exceed your account's rate limit. Please try again later.",
@@ -491,6 +508,15 @@ async fn messages(shared: &Shared, headers: &HeaderMap, body: &[u8], mut reply: 
             error_response(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "Internal server error", reply)
         }
     }
+}
+
+/// `response` sent as HTTP/1.0 with `Connection: close`, so hyper ends its
+/// body by closing the connection rather than with a length or chunks.
+fn close_delimited(mut response: Response) -> Response {
+    *response.version_mut() = Version::HTTP_10;
+    response.headers_mut().insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response.headers_mut().remove(http::header::CONTENT_LENGTH);
+    response
 }
 
 /// How the body of a successful reply is written.
@@ -536,6 +562,31 @@ impl MessageReply {
             Pace::Drop => cut_after(events.into_iter().take(4).collect()),
         };
         reply.finish(StatusCode::OK, body)
+    }
+
+    /// See [`Scenario::Padded`].
+    fn send_padded(&self, head_bytes: usize, tail_bytes: usize, mut reply: Reply) -> Response {
+        put(&mut reply.headers, "content-type", "text/event-stream; charset=utf-8");
+        let mut events = self.events("");
+        // message_start, content_block_start, ping | delta | content_block_stop, message_delta, message_stop
+        let end = events.split_off(4);
+        let empty_delta = events.pop().unwrap_or_default();
+        let delta = |text_bytes: usize| {
+            sse(
+                "content_block_delta",
+                &json!({"type": "content_block_delta", "index": 0,
+                        "delta": {"type": "text_delta", "text": "x".repeat(text_bytes)}}),
+            )
+        };
+        let used: usize = events.iter().map(Bytes::len).sum::<usize>() + empty_delta.len();
+        events.push(delta(head_bytes.saturating_sub(used)));
+        let mut rest = vec![delta(tail_bytes)];
+        rest.extend(end);
+        let head = stream::iter(events.into_iter().map(Ok::<_, io::Error>));
+        // The pause lets the head reach the gateway before the rest.
+        let rest = stream::once(tokio::time::sleep(Duration::from_millis(500)))
+            .flat_map(move |()| stream::iter(rest.clone().into_iter().map(Ok::<_, io::Error>)));
+        reply.finish(StatusCode::OK, Body::from_stream(head.chain(rest)))
     }
 
     fn usage_json(&self) -> Value {
@@ -1159,6 +1210,30 @@ mod tests {
         assert!(arrivals.len() >= 8, "{arrivals:?}");
         assert!(arrivals[arrivals.len() - 1] >= delay * 8);
         assert!(arrivals[arrivals.len() - 1] - arrivals[0] >= delay * 6);
+    }
+
+    #[tokio::test]
+    async fn close_delimited_replies_end_by_closing_the_connection() {
+        let mock = MockAnthropic::start().await.unwrap();
+        for (scenario, complete) in [(Scenario::CloseDelimited, true), (Scenario::CloseDelimitedDropMidStream, false)] {
+            mock.push(scenario);
+            let mut tcp = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+            let body = hello(true).to_string();
+            let request = format!(
+                "POST /v1/messages HTTP/1.1\r\nhost: localhost\r\nx-api-key: k\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            tokio::io::AsyncWriteExt::write_all(&mut tcp, request.as_bytes()).await.unwrap();
+            let mut received = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut tcp, &mut received).await.unwrap();
+            let text = String::from_utf8_lossy(&received);
+            let (head, body) = text.split_once("\r\n\r\n").unwrap();
+            assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+            assert!(!head.contains("transfer-encoding") && !head.contains("content-length"), "{head}");
+            assert!(body.starts_with("event: message_start"), "{body}");
+            assert_eq!(body.contains("event: message_stop"), complete, "{body}");
+        }
     }
 
     #[tokio::test]

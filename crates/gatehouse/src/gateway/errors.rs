@@ -18,6 +18,7 @@ pub enum ErrorKind {
     RequestTooLarge,
     Api,
     Timeout,
+    Overloaded,
 }
 
 impl ErrorKind {
@@ -30,6 +31,7 @@ impl ErrorKind {
             ErrorKind::RequestTooLarge => "request_too_large",
             ErrorKind::Api => "api_error",
             ErrorKind::Timeout => "timeout_error",
+            ErrorKind::Overloaded => "overloaded_error",
         }
     }
 }

@@ -5,15 +5,22 @@
 //! must name a loopback host (a DNS-rebinding page would send its own
 //! domain), and no `Origin` header may be present (browsers add one to
 //! cross-site requests; Claude Code and the SDKs never send it).
+//!
+//! A request must also say unambiguously whom it is for (RFC 9112 §3.2):
+//! two `Host` headers are refused, and a target in absolute form
+//! (`POST http://host/v1/messages`) is judged by its own authority, which
+//! then stands in for `Host`.
 
-use http::HeaderMap;
 use http::header::{HOST, ORIGIN};
+use http::{HeaderMap, Uri};
 
 /// Why a request was refused before authentication.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
     BadHost,
     BrowserOrigin,
+    TwoHosts,
+    ForeignTarget,
 }
 
 impl Refusal {
@@ -27,21 +34,42 @@ impl Refusal {
                 "requests from web pages (with an Origin header) are refused to protect the gateway \
                  from cross-site requests; call it from Claude Code or an SDK instead"
             }
+            Refusal::TwoHosts => {
+                "the request has more than one Host header, so whom it is for is ambiguous; send exactly one \
+                 Host header naming 127.0.0.1, localhost or [::1]"
+            }
+            Refusal::ForeignTarget => {
+                "the request target names a host that is not this machine's loopback; the gateway is no proxy \
+                 for other hosts: send the request to http://127.0.0.1:<port> with a path such as /v1/messages"
+            }
         }
     }
 }
 
-/// Checks the `Host` and `Origin` headers.
-pub fn check(headers: &HeaderMap) -> Result<(), Refusal> {
+/// Checks the request target and the `Host` and `Origin` headers.
+pub fn check(target: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
     if headers.contains_key(ORIGIN) {
         return Err(Refusal::BrowserOrigin);
     }
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).ok_or(Refusal::BadHost)?;
+    let mut hosts = headers.get_all(HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Err(Refusal::TwoHosts);
+    }
+    if let Some(authority) = target.authority() {
+        // An absolute-form target's authority replaces Host (RFC 9112 §3.2.2).
+        return if is_loopback_host(authority.as_str()) { Ok(()) } else { Err(Refusal::ForeignTarget) };
+    }
+    let host = host.and_then(|h| h.to_str().ok()).ok_or(Refusal::BadHost)?;
     if is_loopback_host(host) { Ok(()) } else { Err(Refusal::BadHost) }
 }
 
 /// True for `localhost`, `127.x.y.z` and `[::1]`, with or without a port.
 fn is_loopback_host(host: &str) -> bool {
+    if host.contains('@') {
+        // user-info has no place in a target; refuse rather than guess.
+        return false;
+    }
     let name = if let Some(rest) = host.strip_prefix('[') {
         match rest.split_once(']') {
             Some((inside, port)) if port.is_empty() || valid_port(port) => inside,
@@ -68,6 +96,10 @@ fn valid_port(with_colon: &str) -> bool {
 mod tests {
     use super::*;
     use http::HeaderValue;
+
+    fn check(headers: &HeaderMap) -> Result<(), Refusal> {
+        super::check(&Uri::from_static("/v1/messages"), headers)
+    }
 
     fn headers(host: Option<&str>, origin: Option<&str>) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -103,6 +135,40 @@ mod tests {
 }
 
 #[cfg(test)]
+mod target_tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn loopback_host() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_static("127.0.0.1:7411"));
+        headers
+    }
+
+    #[test]
+    fn two_host_headers_are_refused() {
+        let mut headers = loopback_host();
+        headers.append(HOST, HeaderValue::from_static("127.0.0.1:7411"));
+        assert_eq!(check(&Uri::from_static("/health"), &headers), Err(Refusal::TwoHosts));
+    }
+
+    #[test]
+    fn absolute_form_is_judged_by_its_authority() {
+        let headers = loopback_host();
+        for ok in ["http://127.0.0.1:7411/v1/messages", "http://localhost/health", "http://[::1]:1/x"] {
+            assert_eq!(check(&ok.parse().unwrap(), &headers), Ok(()), "{ok}");
+        }
+        for foreign in ["http://evil.com/v1/messages", "http://127.0.0.1@evil.com/", "http://evil.com:7411/"] {
+            assert_eq!(check(&foreign.parse().unwrap(), &headers), Err(Refusal::ForeignTarget), "{foreign}");
+        }
+        // The authority stands in for a missing or foreign Host.
+        let mut foreign_host = HeaderMap::new();
+        foreign_host.insert(HOST, HeaderValue::from_static("evil.com"));
+        assert_eq!(check(&"http://127.0.0.1:7411/health".parse().unwrap(), &foreign_host), Ok(()));
+    }
+}
+
+#[cfg(test)]
 mod properties {
     use proptest::prelude::*;
 
@@ -114,7 +180,7 @@ mod properties {
             if let Ok(value) = http::HeaderValue::from_str(&host) {
                 headers.insert(http::header::HOST, value);
             }
-            let _ = super::check(&headers);
+            let _ = super::check(&http::Uri::from_static("/"), &headers);
         }
     }
 }

@@ -6,8 +6,18 @@
 //! response ends. However the response ends (completely, by an upstream
 //! failure, a read timeout, or by the client hanging up) exactly one ledger
 //! record is sent.
+//!
+//! A Messages stream is complete only when it ends with `message_stop` (or
+//! an `error` event), whatever the framing: an upstream that delimits its
+//! body by closing the connection looks the same at the HTTP layer whether
+//! it finished or died. A stream that ends early gets an `error` event and a
+//! ledger row that says why, as do streams still running when the shutdown
+//! grace is over.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
@@ -20,10 +30,16 @@ use super::upstream_client::with_causes;
 use crate::ledger::record::{Exchange, Outcome};
 use crate::ledger::writer::LedgerSender;
 
-/// Response bytes kept for usage parsing, at most. Far above any real
-/// response (128k output tokens of SSE is a few MB); past it the usage of a
-/// pathological response is lost rather than memory.
+/// Response bytes kept whole for usage parsing, at most. Far above any real
+/// response (128k output tokens of SSE is a few MB).
 const MAX_KEPT_BYTES: usize = 32 * 1024 * 1024;
+/// Past [`MAX_KEPT_BYTES`], the last bytes kept: enough for the final
+/// `message_delta` (the last usage), `message_stop` and any `error` event.
+const KEPT_TAIL_BYTES: usize = 1024 * 1024;
+/// Put between the head and the tail of a body kept in two parts: a blank
+/// line ends any event cut in two, and a line starting with `:` is an SSE
+/// comment, read by nothing.
+pub(crate) const KEPT_GAP: &[u8] = b"\n\n: gatehouse kept only the head and tail of this body\n\n";
 
 /// What to record when the body ends.
 pub struct Recording {
@@ -31,13 +47,81 @@ pub struct Recording {
     pub exchange: Exchange,
     pub started: Instant,
     kept_bytes: usize,
+    /// The last bytes, once the body outgrew [`MAX_KEPT_BYTES`].
+    tail: VecDeque<Bytes>,
+    tail_bytes: usize,
 }
 
 impl Recording {
     pub fn new(ledger: LedgerSender, exchange: Exchange, started: Instant) -> Recording {
-        Recording { ledger, exchange, started, kept_bytes: 0 }
+        Recording { ledger, exchange, started, kept_bytes: 0, tail: VecDeque::new(), tail_bytes: 0 }
+    }
+
+    /// Keeps `chunk` (shared, not copied): whole up to [`MAX_KEPT_BYTES`],
+    /// then only the last [`KEPT_TAIL_BYTES`] of what follows. Usage is in
+    /// `message_start`, at the head, and in the last `message_delta`, at the
+    /// tail; the middle is content.
+    fn keep(&mut self, chunk: &Bytes) {
+        if self.tail.is_empty() && self.kept_bytes + chunk.len() <= MAX_KEPT_BYTES {
+            self.kept_bytes += chunk.len();
+            self.exchange.body.push(chunk.clone());
+            return;
+        }
+        let chunk = chunk.slice(chunk.len().saturating_sub(KEPT_TAIL_BYTES)..);
+        self.tail_bytes += chunk.len();
+        self.tail.push_back(chunk);
+        while self.tail_bytes > KEPT_TAIL_BYTES {
+            let Some(mut oldest) = self.tail.pop_front() else { break };
+            let excess = self.tail_bytes - KEPT_TAIL_BYTES;
+            self.tail_bytes -= oldest.len();
+            if oldest.len() > excess {
+                oldest = oldest.slice(excess..);
+                self.tail_bytes += oldest.len();
+                self.tail.push_front(oldest);
+            }
+        }
+    }
+
+    /// Sends the exchange to the ledger with the body as kept.
+    fn send(mut self) {
+        if !self.tail.is_empty() {
+            self.exchange.body.push(Bytes::from_static(KEPT_GAP));
+            self.exchange.body.extend(self.tail);
+        }
+        self.ledger.record(self.exchange);
     }
 }
+
+/// Ends the streams still running when the shutdown grace is over. The
+/// server wakes each connection once it is set, and a body that finds it
+/// set while waiting for the upstream ends with an error event. Checking it
+/// is one atomic load: no lock or registration per stream.
+#[derive(Default)]
+pub(crate) struct StreamCut(AtomicBool);
+
+impl StreamCut {
+    /// Marks every running body to end; the server then wakes their connections.
+    pub(crate) fn cut(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn is_cut(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// What kind of body is relayed.
+pub struct BodyKind {
+    /// `text/event-stream`.
+    pub event_stream: bool,
+    /// A successful Messages stream, which must end with `message_stop`.
+    pub message_stream: bool,
+    /// The length the client was told, if any.
+    pub content_length: Option<u64>,
+}
+
+/// The ledger's error type for a response the gateway's shutdown cut short.
+const GATEWAY_SHUTDOWN: &str = "gateway_shutdown";
 
 /// How long the upstream may go quiet mid-body. The timer is armed only
 /// when a read actually has to wait, and moved only when it fires early, so
@@ -69,60 +153,85 @@ impl IdleTimeout {
 pub struct MeteredBody {
     upstream: Incoming,
     recording: Option<Recording>,
-    event_stream: bool,
-    upstream_name: std::sync::Arc<str>,
+    kind: BodyKind,
+    upstream_name: Arc<str>,
     finished: bool,
     /// Bytes still due when the upstream declared a `Content-Length`. Hyper
     /// drops a body as soon as it has written that many bytes, without
     /// polling it for its end, so the body must notice on its own.
     remaining: Option<u64>,
     idle: IdleTimeout,
+    /// The last two chunks of a Messages stream, where its final event is.
+    last_chunks: [Bytes; 2],
+    stream_cut: Arc<StreamCut>,
 }
 
 impl MeteredBody {
-    pub fn new(
+    pub(crate) fn new(
         upstream: Incoming,
         recording: Option<Recording>,
-        event_stream: bool,
-        upstream_name: std::sync::Arc<str>,
-        content_length: Option<u64>,
+        kind: BodyKind,
+        upstream_name: Arc<str>,
         read_timeout: Duration,
+        stream_cut: Arc<StreamCut>,
     ) -> MeteredBody {
         MeteredBody {
             upstream,
             recording,
-            event_stream,
+            remaining: kind.content_length,
+            kind,
             upstream_name,
             finished: false,
-            remaining: content_length,
             idle: IdleTimeout { limit: read_timeout, last_read: Instant::now(), timer: None },
+            last_chunks: Default::default(),
+            stream_cut,
         }
     }
 
-    fn finish(&mut self, outcome: Outcome) {
+    fn finish(&mut self, outcome: Outcome, gateway_error: Option<&'static str>) {
         self.finished = true;
         if let Some(mut recording) = self.recording.take() {
             recording.exchange.outcome = outcome;
+            recording.exchange.gateway_error = gateway_error;
             recording.exchange.latency = recording.started.elapsed();
-            recording.ledger.record(recording.exchange);
+            recording.send();
         }
     }
 
     fn relay(&mut self, chunk: Bytes) -> Frame<Bytes> {
         self.idle.last_read = Instant::now();
-        if let Some(recording) = self.recording.as_mut()
-            && recording.kept_bytes + chunk.len() <= MAX_KEPT_BYTES
-        {
-            recording.kept_bytes += chunk.len();
-            recording.exchange.body.push(chunk.clone());
+        if let Some(recording) = self.recording.as_mut() {
+            recording.keep(&chunk);
+        }
+        if self.kind.message_stream {
+            self.last_chunks.swap(0, 1);
+            self.last_chunks[1] = chunk.clone();
         }
         if let Some(remaining) = self.remaining.as_mut() {
             *remaining = remaining.saturating_sub(chunk.len() as u64);
             if *remaining == 0 {
-                self.finish(Outcome::Relayed);
+                self.finish(Outcome::Relayed, None);
             }
         }
         Frame::data(chunk)
+    }
+
+    /// Ends the body early: with an SSE `error` event for a stream (the
+    /// status line is long gone, and this is how Anthropic itself reports a
+    /// failure mid-stream), else with an error that aborts the connection.
+    fn end_early(
+        &mut self,
+        message: String,
+        outcome: Outcome,
+        gateway_error: Option<&'static str>,
+    ) -> Poll<Option<std::io::Result<Frame<Bytes>>>> {
+        tracing::warn!(upstream = %self.upstream_name, "{message}");
+        self.finish(outcome, gateway_error);
+        if self.kind.event_stream {
+            Poll::Ready(Some(Ok(Frame::data(sse_error_event(&message)))))
+        } else {
+            Poll::Ready(Some(Err(std::io::Error::other(message))))
+        }
     }
 
     /// Ends the body after the upstream failed; `cause` never holds a URL or header.
@@ -131,14 +240,26 @@ impl MeteredBody {
             "the connection to upstream `{}` failed mid-response: {cause}; the response is incomplete, retry the request",
             self.upstream_name,
         );
-        tracing::warn!(upstream = %self.upstream_name, "{message}");
-        self.finish(Outcome::UpstreamFailed);
-        if self.event_stream {
-            // The status line is long gone; an SSE `error` event is how
-            // Anthropic itself reports a failure mid-stream.
-            Poll::Ready(Some(Ok(Frame::data(sse_error_event(&message)))))
+        self.end_early(message, Outcome::UpstreamFailed, None)
+    }
+
+    /// Whether a Messages stream ended with its last event: `message_stop`, or `error`.
+    fn ended_with_last_event(&self) -> bool {
+        let [before, last] = &self.last_chunks;
+        // The last event usually sits whole in the last chunk.
+        let end = if memchr::memmem::find(last, b"event:").is_some() {
+            std::borrow::Cow::Borrowed(&last[..])
         } else {
-            Poll::Ready(Some(Err(std::io::Error::other(message))))
+            std::borrow::Cow::Owned([&before[..], &last[..]].concat())
+        };
+        let finder = |needle: &[u8]| memchr::memmem::rfind(&end, needle);
+        match finder(b"event:") {
+            Some(at) => {
+                let name = end[at + b"event:".len()..].trim_ascii_start();
+                name.starts_with(b"message_stop") || name.starts_with(b"error")
+            }
+            // Events named only in their data.
+            None => finder(b"\"type\":\"message_stop\"").is_some() || finder(b"\"type\":\"error\"").is_some(),
         }
     }
 }
@@ -155,6 +276,14 @@ impl Body for MeteredBody {
             }
             match Pin::new(&mut this.upstream).poll_frame(cx) {
                 Poll::Pending => {
+                    if this.stream_cut.is_cut() {
+                        let message = format!(
+                            "the gateway is shutting down and ended this response from upstream `{}` before it \
+                             finished; the response is incomplete, retry the request once the gateway is back",
+                            this.upstream_name
+                        );
+                        return this.end_early(message, Outcome::ClientGone, Some(GATEWAY_SHUTDOWN));
+                    }
                     ready!(this.idle.poll_expired(cx));
                     let waited = this.idle.limit;
                     return this.fail(format!("timed out: no data for {waited:?}"));
@@ -167,7 +296,15 @@ impl Body for MeteredBody {
                 },
                 Poll::Ready(Some(Err(error))) => return this.fail(with_causes("connection error", &error)),
                 Poll::Ready(None) => {
-                    this.finish(Outcome::Relayed);
+                    if this.kind.message_stream && !this.ended_with_last_event() {
+                        let message = format!(
+                            "upstream `{}` ended the stream before its `message_stop` event (the connection closed \
+                             early); the response is incomplete, retry the request",
+                            this.upstream_name
+                        );
+                        return this.end_early(message, Outcome::UpstreamFailed, Some("upstream_truncated"));
+                    }
+                    this.finish(Outcome::Relayed, None);
                     return Poll::Ready(None);
                 }
             }
@@ -179,8 +316,13 @@ impl Drop for MeteredBody {
     fn drop(&mut self) {
         if !self.finished {
             // An empty body with `Content-Length: 0` is never polled at all.
-            let outcome = if self.remaining == Some(0) { Outcome::Relayed } else { Outcome::ClientGone };
-            self.finish(outcome);
+            if self.remaining == Some(0) {
+                self.finish(Outcome::Relayed, None);
+            } else {
+                // Dropped by the runtime at the very end of a shutdown, or because the client left.
+                let cause = self.stream_cut.is_cut().then_some(GATEWAY_SHUTDOWN);
+                self.finish(Outcome::ClientGone, cause);
+            }
         }
     }
 }

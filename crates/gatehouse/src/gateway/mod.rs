@@ -7,16 +7,20 @@
 //! itself and need no key.
 
 pub mod errors;
+mod fd_limit;
 pub mod guard;
+mod log_safe;
 mod metered;
 pub mod proxy;
 pub mod ratelimit;
 pub mod request;
 pub mod response_usage;
 pub mod runner;
+mod server;
 pub mod upstream_client;
 
-use std::future::Future;
+pub use server::serve;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -140,9 +144,15 @@ pub struct Gateway {
     /// The change count of the last snapshot saved.
     rate_limits_saved: AtomicU64,
     max_body_bytes: usize,
+    /// How long a request body may take to arrive.
+    body_timeout: Duration,
     started: Instant,
     started_at: jiff::Timestamp,
     listen: Mutex<Option<SocketAddr>>,
+    /// Ends the streams still running when the shutdown grace is over.
+    stream_cut: Arc<metered::StreamCut>,
+    /// Keeps running out of file descriptors from flooding the log.
+    out_of_files: server::LogThrottle,
 }
 
 impl Gateway {
@@ -166,9 +176,12 @@ impl Gateway {
             rate_limits_changed: tokio::sync::Notify::new(),
             rate_limits_saved: AtomicU64::new(0),
             max_body_bytes: config.gateway.max_body_bytes,
+            body_timeout: server::header_timeout(),
             started: Instant::now(),
             started_at: jiff::Timestamp::now(),
             listen: Mutex::new(None),
+            stream_cut: Arc::default(),
+            out_of_files: server::LogThrottle::default(),
         })
     }
 
@@ -283,7 +296,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
 
 async fn dispatch(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    if let Err(refusal) = guard::check(&parts.headers) {
+    if let Err(refusal) = guard::check(&parts.uri, &parts.headers) {
         return error_response(StatusCode::FORBIDDEN, ErrorKind::Permission, refusal.message());
     }
     let path = parts.uri.path();
@@ -305,36 +318,3 @@ async fn dispatch(State(gateway): State<Arc<Gateway>>, request: Request) -> Resp
 
 /// How often, at most, the rate-limit snapshot is saved.
 const RATE_LIMITS_SAVE_EVERY: Duration = Duration::from_secs(1);
-
-/// How long in-flight responses may run on after a shutdown request.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// Serves on `listener` until `shutdown` resolves, then lets in-flight
-/// requests finish for a grace period.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    gateway: Arc<Gateway>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    *gateway.listen.lock().unwrap_or_else(|p| p.into_inner()) = listener.local_addr().ok();
-    let stopping = Arc::new(tokio::sync::Notify::new());
-    let notify = stopping.clone();
-    // Without TCP_NODELAY each small SSE event waits for the client's delayed
-    // ACK (~40 ms on Linux) before it leaves: streaming would stutter.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {error}");
-        }
-    });
-    let server = axum::serve(listener, router(gateway)).with_graceful_shutdown(async move {
-        shutdown.await;
-        notify.notify_one();
-    });
-    tokio::select! {
-        result = server => result,
-        () = async { stopping.notified().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            tracing::warn!("responses still in flight after {SHUTDOWN_GRACE:?}; stopping anyway");
-            Ok(())
-        }
-    }
-}

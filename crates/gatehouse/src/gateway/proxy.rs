@@ -7,7 +7,7 @@
 //! hop-by-hop headers and the gateway key are removed.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::response::Response;
@@ -20,8 +20,12 @@ use hyper::body::Body as _;
 
 use super::Gateway;
 use super::errors::{ErrorKind, error_response};
-use super::metered::{MeteredBody, Recording};
+use super::fd_limit;
+use super::log_safe::Clipped;
+use super::metered::{BodyKind, MeteredBody, Recording};
 use super::request::{self, RequestHead};
+use super::server::more_since;
+use super::upstream_client::SendError;
 use crate::auth::gateway_keys;
 use crate::ledger::record::{Exchange, Outcome};
 
@@ -94,7 +98,7 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
         return error_response(StatusCode::UNAUTHORIZED, ErrorKind::Authentication, message);
     };
 
-    let body = match read_body(&headers, body, gateway.max_body_bytes).await {
+    let body = match read_body(&headers, body, gateway.max_body_bytes, gateway.body_timeout).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -162,29 +166,7 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
     let upstream_response = match result {
         Ok(response) => response,
         Err(error) => {
-            let refused = error.certificate_refused();
-            let (status, kind, code) = if error.is_timeout() {
-                (StatusCode::GATEWAY_TIMEOUT, ErrorKind::Timeout, "upstream_timeout")
-            } else if refused {
-                (StatusCode::BAD_GATEWAY, ErrorKind::Api, "upstream_certificate")
-            } else {
-                (StatusCode::BAD_GATEWAY, ErrorKind::Api, "upstream_unreachable")
-            };
-            // Each cause gets the advice that fits it: a refused certificate
-            // is no network problem, and behind a proxy the base URL is
-            // rarely the problem.
-            let (problem, hint) = match (refused, error.proxy()) {
-                (true, _) => ("was not trusted", CERTIFICATE_HINT),
-                (false, Some(_)) => ("is unreachable", PROXY_HINT),
-                (false, None) => ("is unreachable", NETWORK_HINT),
-            };
-            let message = format!(
-                "upstream `{}` at {} {problem} ({}); {hint}",
-                upstream.name,
-                upstream.base_url,
-                error.describe()
-            );
-            tracing::warn!(client = %client, "{message}");
+            let (status, kind, code, message) = upstream_failure(&gateway, &client, &error);
             if let Some(mut exchange) = exchange {
                 exchange.status = status.as_u16();
                 exchange.outcome = Outcome::UpstreamFailed;
@@ -206,12 +188,12 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
 
     tracing::info!(
         client = %client,
-        model = %model,
+        model = %Clipped(&model),
         status = status.as_u16(),
         ttfb_ms = ttfb.as_secs_f64() * 1000.0,
         "{} {}",
-        method,
-        uri.path()
+        Clipped(method.as_str()),
+        Clipped(uri.path())
     );
 
     let recording = exchange.take().map(|mut exchange| {
@@ -229,10 +211,15 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
     let body = MeteredBody::new(
         upstream_body,
         recording,
-        event_stream,
+        BodyKind {
+            event_stream,
+            // Only a Messages stream that succeeded promises a `message_stop`.
+            message_stream: event_stream && endpoint == Endpoint::Messages && status.is_success(),
+            content_length,
+        },
         upstream.name.clone(),
-        content_length,
         gateway.http.read_timeout(),
+        gateway.stream_cut.clone(),
     );
 
     let mut response = Response::new(Body::new(body));
@@ -241,25 +228,78 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
     response
 }
 
-/// Reads the whole request body, refusing anything over the limit.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+/// The answer to a request the upstream gave no response to: its status,
+/// error type, ledger code and message. Each cause gets the advice that
+/// fits it: running out of file descriptors is no network problem, a refused
+/// certificate is none either, and behind a proxy the base URL is rarely
+/// the problem.
+fn upstream_failure(
+    gateway: &Gateway,
+    client: &str,
+    error: &SendError,
+) -> (StatusCode, ErrorKind, &'static str, String) {
+    let upstream = &gateway.upstream;
+    if let Some(exhausted) = error.out_of_files() {
+        let message = format!(
+            "could not connect to upstream `{}`: {}; then retry",
+            upstream.name,
+            fd_limit::exhausted_message(exhausted)
+        );
+        if let Some(skipped) = gateway.out_of_files.due() {
+            tracing::warn!(client, "{message}{}", more_since(skipped));
+        }
+        return (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Overloaded, "gateway_out_of_files", message);
+    }
+    let refused = error.certificate_refused();
+    let (status, kind, code) = if error.is_timeout() {
+        (StatusCode::GATEWAY_TIMEOUT, ErrorKind::Timeout, "upstream_timeout")
+    } else if refused {
+        (StatusCode::BAD_GATEWAY, ErrorKind::Api, "upstream_certificate")
+    } else {
+        (StatusCode::BAD_GATEWAY, ErrorKind::Api, "upstream_unreachable")
+    };
+    let (problem, hint) = match (refused, error.proxy()) {
+        (true, _) => ("was not trusted", CERTIFICATE_HINT),
+        (false, Some(_)) => ("is unreachable", PROXY_HINT),
+        (false, None) => ("is unreachable", NETWORK_HINT),
+    };
+    let message =
+        format!("upstream `{}` at {} {problem} ({}); {hint}", upstream.name, upstream.base_url, error.describe());
+    tracing::warn!(client, "{message}");
+    (status, kind, code, message)
+}
+
+/// Reads the whole request body, refusing anything over the limit, or
+/// slower to arrive than `timeout` (a slow-dribbling client would otherwise
+/// hold its connection for ever).
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize, timeout: Duration) -> Result<Bytes, Response> {
+    // The rest of the body is never read, so this connection cannot carry
+    // another request; say so, or the client may reuse it and fail.
+    let closing = |mut response: Response| {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    };
     let too_large = || {
         let message = format!(
             "the request body is larger than the gateway's limit of {limit} bytes; shorten the conversation \
              (e.g. /compact in Claude Code) or raise `[gateway] max_body_bytes`"
         );
-        let mut response = error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::RequestTooLarge, &message);
-        // The rest of the body is never read, so this connection cannot carry
-        // another request; say so, or the client may reuse it and fail.
-        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-        response
+        closing(error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::RequestTooLarge, &message))
     };
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
+    // A body already in hand never arms the timer.
+    let Ok(collected) = tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await else {
+        let message = format!(
+            "the request body did not arrive within {timeout:?}; the gateway closes connections that send this \
+             slowly. Retry the request"
+        );
+        return Err(closing(error_response(StatusCode::REQUEST_TIMEOUT, ErrorKind::InvalidRequest, &message)));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(error) => Err(error_response(

@@ -6,6 +6,10 @@
 //! the final counts. Non-streaming responses carry the same `usage` object
 //! in the message. The merge rules are Claude Code's own (measured against
 //! 2.1.328), so the ledger prices a response exactly as Claude Code does.
+//!
+//! A body too large to keep whole arrives as its head and its tail (see
+//! `metered`): a stream still has `message_start` in the head and its last
+//! `message_delta` in the tail, and a JSON message has its `usage` at the end.
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -145,7 +149,7 @@ fn summarize_json(chunks: &[Bytes]) -> ResponseSummary {
     let body = concat(chunks);
     let mut summary = ResponseSummary::default();
     let Ok(event) = serde_json::from_slice::<RawEvent>(&body) else {
-        return summary;
+        return summarize_json_head_and_tail(&body);
     };
     if let Some(error) = event.error {
         summary.error_type = Some(error.kind);
@@ -159,6 +163,25 @@ fn summarize_json(chunks: &[Bytes]) -> ResponseSummary {
         summary.usage = acc.finish();
         summary.extras = acc.extras;
     }
+    summary
+}
+
+/// A JSON message kept as head and tail: `usage` is the last object named so
+/// (a key: inside a string its quotes would be escaped).
+fn summarize_json_head_and_tail(body: &[u8]) -> ResponseSummary {
+    let mut summary = ResponseSummary::default();
+    let Some(gap) = memchr::memmem::find(body, crate::gateway::metered::KEPT_GAP) else { return summary };
+    let (head, tail) = (&body[..gap], &body[gap + crate::gateway::metered::KEPT_GAP.len()..]);
+    let Some(at) = memchr::memmem::rfind(tail, b"\"usage\":") else { return summary };
+    let usage = serde_json::Deserializer::from_slice(&tail[at + b"\"usage\":".len()..]).into_iter::<RawUsage>().next();
+    let Some(Ok(usage)) = usage else { return summary };
+    let mut acc = UsageAccumulator::default();
+    acc.merge(usage);
+    summary.usage = acc.finish();
+    summary.extras = acc.extras;
+    let opens_a_message = head.trim_ascii_start().starts_with(b"{")
+        && memchr::memmem::find(&head[..head.len().min(1024)], b"\"type\":\"message\"").is_some();
+    summary.finished = opens_a_message && tail.trim_ascii_end().ends_with(b"}");
     summary
 }
 
@@ -322,6 +345,33 @@ mod tests {
         let body = r#"{"type":"message","usage":{"cache_creation":{"ephemeral_5m_input_tokens":7,"ephemeral_1h_input_tokens":3}}}"#;
         let usage = summarize(false, &[Bytes::from(body)]).usage.unwrap();
         assert_eq!((usage.cache_write_5m_tokens, usage.cache_write_1h_tokens), (7, 3));
+    }
+
+    #[test]
+    fn bodies_kept_as_head_and_tail_keep_their_usage() {
+        use crate::gateway::metered::KEPT_GAP;
+        let cut_start = STREAM.find("event: content_block_delta").unwrap();
+        let cut_end = STREAM.find("event: message_delta").unwrap();
+        // The tail starts mid-event, as it does after dropping the middle.
+        let chunks = [
+            Bytes::from(STREAM[..cut_start + 30].to_string()),
+            Bytes::from_static(KEPT_GAP),
+            Bytes::from(STREAM[cut_end - 10..].to_string()),
+        ];
+        let summary = summarize(true, &chunks);
+        assert!(summary.finished);
+        assert_eq!(summary.usage.unwrap().output_tokens, 57);
+        assert_eq!(summary.usage.unwrap().cache_read_tokens, 30000);
+
+        let message = r#"{"id":"m","type":"message","content":[{"type":"text","text":"say \"usage\": 1"}],"usage":{"input_tokens":3,"output_tokens":4}}"#;
+        let chunks = [
+            Bytes::from(message[..30].to_string()),
+            Bytes::from_static(KEPT_GAP),
+            Bytes::from(message[45..].to_string()),
+        ];
+        let summary = summarize(false, &chunks);
+        assert!(summary.finished);
+        assert_eq!(summary.usage.map(|u| (u.input_tokens, u.output_tokens)), Some((3, 4)));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Running the gateway as a process: `gatehouse gateway run`.
 //!
 //! Binds the port (with a clear error when it is taken), opens the ledger,
+//! raises its open-file limit as far as allowed,
 //! announces itself in a runtime file, serves until SIGINT or SIGTERM, and
 //! on the way out lets in-flight responses finish and every ledger row
 //! commit. It owns its tokio runtime so that shutdown can drop every
@@ -47,6 +48,12 @@ impl RuntimeInfo {
 
 /// Runs the gateway in the foreground until a signal stops it.
 pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Result<()> {
+    // Each connection holds a file descriptor: use all the system allows.
+    match super::fd_limit::raise_to_hard() {
+        Ok(Some((before, after))) => tracing::info!("raised the open-file limit from {before} to {after}"),
+        Ok(None) => {}
+        Err(error) => tracing::warn!("cannot raise the open-file limit: {error}"),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let prices = PriceTable::builtin().with_overrides(&config.pricing.models);
     let upstream = Upstream::anthropic(config, options.anthropic_base_url.as_deref())?;

@@ -53,7 +53,12 @@ impl SendError {
         }
     }
 
-    /// The proxy's `host:port`, when the failure was in reaching the upstream through it.
+    /// The EMFILE or ENFILE that kept the gateway from connecting, if that was the cause.
+    pub(crate) fn out_of_files(&self) -> Option<&std::io::Error> {
+        let SendError::Client(error) = self else { return None };
+        crate::gateway::fd_limit::find_exhaustion(error)
+    }
+
     /// Whether the upstream's TLS certificate was refused: not trusted by
     /// this machine, expired, or for another name.
     pub fn certificate_refused(&self) -> bool {
@@ -68,6 +73,7 @@ impl SendError {
         false
     }
 
+    /// The proxy's `host:port`, when the failure was in reaching the upstream through it.
     pub fn proxy(&self) -> Option<&str> {
         let SendError::Client(error) = self else { return None };
         let mut source = std::error::Error::source(error);
