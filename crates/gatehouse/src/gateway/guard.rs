@@ -6,6 +6,11 @@
 //! domain), and no `Origin` header may be present (browsers add one to
 //! cross-site requests; Claude Code and the SDKs never send it).
 //!
+//! A gateway opened to the network on purpose (`allow_non_loopback = true`)
+//! also answers a `Host` that is an IP address, as clients on other machines
+//! send; a domain name other than `localhost` stays refused, since that is
+//! what a rebinding page sends.
+//!
 //! A request must also say unambiguously whom it is for (RFC 9112 §3.2):
 //! two `Host` headers are refused, and a target in absolute form
 //! (`POST http://host/v1/messages`) is judged by its own authority, which
@@ -46,8 +51,17 @@ impl Refusal {
     }
 }
 
+/// Which hosts a request may be addressed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hosts {
+    /// `localhost` and loopback addresses: the gateway listens on loopback.
+    Loopback,
+    /// Those and any IP address: the gateway was opened to the network.
+    AnyAddress,
+}
+
 /// Checks the request target and the `Host` and `Origin` headers.
-pub fn check(target: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
+pub fn check(target: &Uri, headers: &HeaderMap, allowed: Hosts) -> Result<(), Refusal> {
     if headers.contains_key(ORIGIN) {
         return Err(Refusal::BrowserOrigin);
     }
@@ -58,14 +72,15 @@ pub fn check(target: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
     }
     if let Some(authority) = target.authority() {
         // An absolute-form target's authority replaces Host (RFC 9112 §3.2.2).
-        return if is_loopback_host(authority.as_str()) { Ok(()) } else { Err(Refusal::ForeignTarget) };
+        return if host_allowed(authority.as_str(), allowed) { Ok(()) } else { Err(Refusal::ForeignTarget) };
     }
     let host = host.and_then(|h| h.to_str().ok()).ok_or(Refusal::BadHost)?;
-    if is_loopback_host(host) { Ok(()) } else { Err(Refusal::BadHost) }
+    if host_allowed(host, allowed) { Ok(()) } else { Err(Refusal::BadHost) }
 }
 
-/// True for `localhost`, `127.x.y.z` and `[::1]`, with or without a port.
-fn is_loopback_host(host: &str) -> bool {
+/// True for `localhost`, `127.x.y.z` and `[::1]`, with or without a port;
+/// with [`Hosts::AnyAddress`], for any IP address too.
+fn host_allowed(host: &str, hosts: Hosts) -> bool {
     if host.contains('@') {
         // user-info has no place in a target; refuse rather than guess.
         return false;
@@ -85,7 +100,7 @@ fn is_loopback_host(host: &str) -> bool {
     if name.eq_ignore_ascii_case("localhost") {
         return true;
     }
-    name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || hosts == Hosts::AnyAddress)
 }
 
 fn valid_port(with_colon: &str) -> bool {
@@ -98,7 +113,7 @@ mod tests {
     use http::HeaderValue;
 
     fn check(headers: &HeaderMap) -> Result<(), Refusal> {
-        super::check(&Uri::from_static("/v1/messages"), headers)
+        super::check(&Uri::from_static("/v1/messages"), headers, Hosts::Loopback)
     }
 
     fn headers(host: Option<&str>, origin: Option<&str>) -> HeaderMap {
@@ -128,6 +143,20 @@ mod tests {
     }
 
     #[test]
+    fn a_gateway_opened_to_the_network_answers_ip_addresses_but_no_other_names() {
+        let target = Uri::from_static("/v1/messages");
+        for host in ["10.0.0.1:7411", "192.168.1.20", "[fd00::2]:7411", "localhost"] {
+            assert_eq!(super::check(&target, &headers(Some(host), None), Hosts::AnyAddress), Ok(()), "{host}");
+        }
+        for host in ["evil.com", "laptop.local:7411", ""] {
+            let refused = super::check(&target, &headers(Some(host), None), Hosts::AnyAddress);
+            assert_eq!(refused, Err(Refusal::BadHost), "{host}");
+        }
+        let origin = headers(Some("10.0.0.1"), Some("http://10.0.0.1"));
+        assert_eq!(super::check(&target, &origin, Hosts::AnyAddress), Err(Refusal::BrowserOrigin));
+    }
+
+    #[test]
     fn any_origin_fails() {
         assert_eq!(check(&headers(Some("localhost"), Some("null"))), Err(Refusal::BrowserOrigin));
         assert_eq!(check(&headers(Some("localhost"), Some("http://localhost:7411"))), Err(Refusal::BrowserOrigin));
@@ -149,22 +178,23 @@ mod target_tests {
     fn two_host_headers_are_refused() {
         let mut headers = loopback_host();
         headers.append(HOST, HeaderValue::from_static("127.0.0.1:7411"));
-        assert_eq!(check(&Uri::from_static("/health"), &headers), Err(Refusal::TwoHosts));
+        assert_eq!(check(&Uri::from_static("/health"), &headers, Hosts::Loopback), Err(Refusal::TwoHosts));
     }
 
     #[test]
     fn absolute_form_is_judged_by_its_authority() {
         let headers = loopback_host();
         for ok in ["http://127.0.0.1:7411/v1/messages", "http://localhost/health", "http://[::1]:1/x"] {
-            assert_eq!(check(&ok.parse().unwrap(), &headers), Ok(()), "{ok}");
+            assert_eq!(check(&ok.parse().unwrap(), &headers, Hosts::Loopback), Ok(()), "{ok}");
         }
         for foreign in ["http://evil.com/v1/messages", "http://127.0.0.1@evil.com/", "http://evil.com:7411/"] {
-            assert_eq!(check(&foreign.parse().unwrap(), &headers), Err(Refusal::ForeignTarget), "{foreign}");
+            let refused = check(&foreign.parse().unwrap(), &headers, Hosts::Loopback);
+            assert_eq!(refused, Err(Refusal::ForeignTarget), "{foreign}");
         }
         // The authority stands in for a missing or foreign Host.
         let mut foreign_host = HeaderMap::new();
         foreign_host.insert(HOST, HeaderValue::from_static("evil.com"));
-        assert_eq!(check(&"http://127.0.0.1:7411/health".parse().unwrap(), &foreign_host), Ok(()));
+        assert_eq!(check(&"http://127.0.0.1:7411/health".parse().unwrap(), &foreign_host, Hosts::Loopback), Ok(()));
     }
 }
 
@@ -180,7 +210,7 @@ mod properties {
             if let Ok(value) = http::HeaderValue::from_str(&host) {
                 headers.insert(http::header::HOST, value);
             }
-            let _ = super::check(&http::Uri::from_static("/"), &headers);
+            let _ = super::check(&http::Uri::from_static("/"), &headers, super::Hosts::Loopback);
         }
     }
 }

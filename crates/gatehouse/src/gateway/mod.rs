@@ -144,6 +144,8 @@ pub struct Gateway {
     /// The change count of the last snapshot saved.
     rate_limits_saved: AtomicU64,
     max_body_bytes: usize,
+    /// Which `Host` values are answered (see [`guard`]).
+    hosts: guard::Hosts,
     /// How long a request body may take to arrive.
     body_timeout: Duration,
     started: Instant,
@@ -176,6 +178,11 @@ impl Gateway {
             rate_limits_changed: tokio::sync::Notify::new(),
             rate_limits_saved: AtomicU64::new(0),
             max_body_bytes: config.gateway.max_body_bytes,
+            hosts: if config.gateway.allow_non_loopback && !config.gateway.listen.is_loopback() {
+                guard::Hosts::AnyAddress
+            } else {
+                guard::Hosts::Loopback
+            },
             body_timeout: server::header_timeout(),
             started: Instant::now(),
             started_at: jiff::Timestamp::now(),
@@ -296,7 +303,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
 
 async fn dispatch(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    if let Err(refusal) = guard::check(&parts.uri, &parts.headers) {
+    if let Err(refusal) = guard::check(&parts.uri, &parts.headers, gateway.hosts) {
         return error_response(StatusCode::FORBIDDEN, ErrorKind::Permission, refusal.message());
     }
     let path = parts.uri.path();
