@@ -9,6 +9,8 @@ pub mod claude_code;
 pub mod cli;
 pub mod config;
 pub mod desktop;
+pub(crate) mod failpoint;
+pub mod file_lock;
 pub mod fs_atomic;
 pub mod gateway;
 pub mod gateway_client;

@@ -17,7 +17,19 @@
 //!   Gatehouse's keys come out. The record never holds the text Gatehouse
 //!   wrote, because that contains the gateway key.
 //! - **A backup** of the original goes to the backup directory before the
-//!   first write, as a last resort.
+//!   first write, as a last resort. Only the newest [`KEPT_BACKUPS`] of each
+//!   file name are kept, and an unchanged original is not copied twice.
+//! - **Settled reads.** Another program may save the file by truncating it
+//!   and then writing. A file is read only once its size and times are the
+//!   same before and after the read, and a blank or unparsable file is
+//!   believed only once it has been left alone for [`SETTLE`]; until then
+//!   Gatehouse waits, with backoff, and refuses if the file never settles.
+//!   A file that had settings a moment ago is never mistaken for an empty one.
+//! - **Protected files stay protected.** A settings file without its owner's
+//!   write permission (`chmod 444`) is refused, not replaced.
+//!
+//! The caller serialises edits of one settings file (see
+//! [`super::setup`], which holds an OS file lock around each change).
 //!
 //! A symlinked `settings.json` (dotfile managers) is followed: the real file
 //! is edited and the link stays a link.
@@ -30,12 +42,24 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 /// How often an edit is redone because another program changed the file
 /// under us before giving up.
 const ATTEMPTS: usize = 5;
+
+/// How long a blank or unparsable settings file must have been left alone
+/// before Gatehouse believes it is meant to be that way rather than caught
+/// half-way through another program's save.
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// How long to keep waiting, beyond [`SETTLE`], for a file that keeps changing.
+const SETTLE_PATIENCE: Duration = Duration::from_secs(5);
+
+/// How many backups of each settings file name are kept.
+pub const KEPT_BACKUPS: usize = 10;
 
 const RECORD_VERSION: u32 = 1;
 
@@ -105,6 +129,12 @@ pub enum StoreError {
         path.display()
     )]
     Busy { path: PathBuf },
+    #[error(
+        "{} is read-only (mode {mode:o}), so Gatehouse leaves it alone; make it writable (chmod u+w) if Gatehouse \
+         may edit it, or choose another --scope",
+        path.display()
+    )]
+    ReadOnly { path: PathBuf, mode: u32 },
 }
 
 fn advice(kind: io::ErrorKind) -> &'static str {
@@ -146,6 +176,18 @@ struct Snapshot {
     owner: Option<(u32, u32)>,
 }
 
+impl Snapshot {
+    /// Refuses to replace a file its owner made read-only.
+    fn check_writable(&self, path: &Path) -> Result<(), StoreError> {
+        match self.mode {
+            Some(mode) if self.text.is_some() && mode & 0o200 == 0 => {
+                Err(StoreError::ReadOnly { path: path.to_owned(), mode })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Points Claude Code at the gateway by editing the settings file, keeping
 /// everything else in it.
 pub fn configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<ConfigureOutcome, StoreError> {
@@ -155,6 +197,7 @@ pub fn configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<ConfigureO
     let mut backup = None;
     for _ in 0..ATTEMPTS {
         let before = snapshot(&path)?;
+        before.check_writable(&path)?;
         let current = before.text.as_deref().unwrap_or("");
         let configured = settings::gateway_in(current).map_err(settings_error)?.is_some();
         // A record whose key line is gone is stale: the user took Gatehouse out by hand.
@@ -175,10 +218,19 @@ pub fn configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<ConfigureO
                 (applied.text, new_record)
             }
             None => {
-                let applied = settings::apply(current, env).map_err(settings_error)?;
+                // Already configured without a record of it (the record was
+                // lost, or another configure got there first): what the file
+                // holds now is Gatehouse's, not the user's prior value, so
+                // take it out before recording what the edit replaces.
+                let base = match settings::strip_unrecorded(current).map_err(settings_error)? {
+                    Some(stripped) if configured => stripped,
+                    _ => current.to_owned(),
+                };
+                let mut applied = settings::apply(&base, env).map_err(settings_error)?;
+                applied.prior.forget_own_base_url(env.base_url);
                 if backup.is_none() {
-                    if let Some(original) = &before.text {
-                        backup = Some(write_backup(&target.backup_dir, &path, original)?);
+                    if let Some(original) = before.text.as_deref().filter(|text| !settings::is_blank(text)) {
+                        backup = write_backup(&target.backup_dir, &path, original)?;
                     }
                 }
                 let new_record = Record {
@@ -233,6 +285,7 @@ pub fn remove(target: &SettingsTarget) -> Result<RemoveOutcome, StoreError> {
             delete_record(target)?;
             return Ok(RemoveOutcome::NotConfigured);
         };
+        before.check_writable(&path)?;
         let untouched = sha256(current) == record.written_sha256;
         let (contents, outcome) = match (&record.original, record.existed) {
             (_, false) if untouched => (None, RemoveOutcome::Deleted),
@@ -280,6 +333,7 @@ fn remove_unrecorded(path: &Path) -> Result<RemoveOutcome, StoreError> {
         let Some(stripped) = stripped else {
             return Ok(RemoveOutcome::NotConfigured);
         };
+        before.check_writable(path)?;
         match replace_if_unchanged(path, &before, Some(&stripped), before.mode, || Ok(()))? {
             Commit::Done => return Ok(RemoveOutcome::RemovedOurKeys),
             Commit::Changed => continue,
@@ -310,13 +364,65 @@ fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
     }
 }
 
+/// The file once it has settled: see "Settled reads" above.
 fn snapshot(path: &Path) -> Result<Snapshot, StoreError> {
-    let text = read(path)?;
-    let meta = match &text {
-        Some(_) => Some(fs::metadata(path).map_err(io_error("inspect", path))?),
-        None => None,
+    let settle = crate::failpoint::settle_time(SETTLE);
+    let give_up = Instant::now() + settle + SETTLE_PATIENCE;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        if let Some(snapshot) = settled_snapshot(path, settle)? {
+            return Ok(snapshot);
+        }
+        if Instant::now() >= give_up {
+            return Err(StoreError::Busy { path: path.to_owned() });
+        }
+        crate::failpoint::announce_waiting();
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// One look at the file; `None` while it is still being written.
+fn settled_snapshot(path: &Path, settle: Duration) -> Result<Option<Snapshot>, StoreError> {
+    let Some(first) = metadata(path)? else {
+        return Ok(Some(Snapshot { text: None, mode: None, owner: None }));
     };
-    Ok(Snapshot { text, mode: meta.as_ref().and_then(mode_of), owner: meta.as_ref().and_then(owner_of) })
+    let Some(bytes) = read_bytes(path)? else {
+        return Ok(None);
+    };
+    let Some(second) = metadata(path)? else {
+        return Ok(None);
+    };
+    if !same_version(&first, &second) || bytes.len() as u64 != second.len() {
+        return Ok(None);
+    }
+    let young =
+        second.modified().ok().and_then(|at| SystemTime::now().duration_since(at).ok()).is_none_or(|age| age < settle);
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) if young => return Ok(None),
+        Err(_) => return Err(StoreError::NotUtf8 { path: path.to_owned() }),
+    };
+    // Caught between another program's truncate and write, the file looks
+    // blank or cut short; only time tells that apart from a file meant so.
+    if young && (settings::is_blank(&text) || serde_json::from_str::<serde::de::IgnoredAny>(&text).is_err()) {
+        return Ok(None);
+    }
+    Ok(Some(Snapshot { text: Some(text), mode: mode_of(&second), owner: owner_of(&second) }))
+}
+
+fn metadata(path: &Path) -> Result<Option<fs::Metadata>, StoreError> {
+    match fs::metadata(path) {
+        Ok(meta) => Ok(Some(meta)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(io_error("inspect", path)(err)),
+    }
+}
+
+/// Whether two looks at a file saw the same version of it.
+fn same_version(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    (a.dev(), a.ino(), a.len(), a.mtime(), a.mtime_nsec(), a.ctime(), a.ctime_nsec())
+        == (b.dev(), b.ino(), b.len(), b.mtime(), b.mtime_nsec(), b.ctime(), b.ctime_nsec())
 }
 
 enum Commit {
@@ -336,6 +442,7 @@ fn replace_if_unchanged(
     before_commit: impl FnOnce() -> Result<(), StoreError>,
 ) -> Result<Commit, StoreError> {
     let dir = parent_dir(path);
+    fs_atomic::remove_stale_temp_files(path);
     let temp = match contents {
         Some(text) => {
             create_private_dir(dir).map_err(io_error("create the directory for", path))?;
@@ -343,10 +450,12 @@ fn replace_if_unchanged(
         }
         None => None,
     };
+    crate::failpoint::abort_at("settings-temp-written");
     if read(path)? != before.text {
         return Ok(Commit::Changed);
     }
     before_commit()?;
+    crate::failpoint::abort_at("settings-record-written");
     match temp {
         Some(temp) => temp.persist(path).map_err(io_error("replace", path))?,
         None => fs::remove_file(path).map_err(io_error("delete", path))?,
@@ -408,25 +517,64 @@ fn write_private_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError>
     fs_atomic::write_private(path, bytes).map_err(io_error("write", path))
 }
 
-/// Copies the user's original file aside, never overwriting an older backup.
-fn write_backup(backup_dir: &Path, settings_path: &Path, original: &str) -> Result<PathBuf, StoreError> {
+/// Copies the user's original file aside, never overwriting an older backup,
+/// and keeps only the newest [`KEPT_BACKUPS`] of that file name. Returns
+/// `None` when the newest backup already holds exactly these bytes.
+fn write_backup(backup_dir: &Path, settings_path: &Path, original: &str) -> Result<Option<PathBuf>, StoreError> {
     create_private_dir(backup_dir).map_err(io_error("create the backup directory", backup_dir))?;
     let name = settings_path.file_name().map_or_else(|| "settings.json".into(), |n| n.to_string_lossy());
+    let existing = backups_of(backup_dir, &name);
+    if let Some(newest) = existing.last()
+        && fs::read(newest).is_ok_and(|bytes| bytes == original.as_bytes())
+    {
+        return Ok(None);
+    }
     let stamp = utc_timestamp(SystemTime::now());
     let mut attempt = 0;
-    loop {
-        let suffix = if attempt == 0 { String::new() } else { format!("-{attempt}") };
+    let path = loop {
+        let suffix = if attempt == 0 { String::new() } else { format!("-{attempt:03}") };
         let path = backup_dir.join(format!("{name}.{stamp}{suffix}.bak"));
         match open_private(&path) {
             Ok(file) => {
                 fill(&file, original.as_bytes(), None, None).map_err(io_error("write the backup", &path))?;
                 sync_dir(backup_dir).map_err(io_error("flush the backup directory", backup_dir))?;
-                return Ok(path);
+                break path;
             }
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
             Err(err) => return Err(io_error("write the backup", &path)(err)),
         }
+    };
+    let backups = backups_of(backup_dir, &name);
+    for old in backups.iter().take(backups.len().saturating_sub(KEPT_BACKUPS)) {
+        // Best effort: an old backup that cannot be deleted costs only space.
+        let _ = fs::remove_file(old);
     }
+    Ok(Some(path))
+}
+
+/// The backups of files called `name`, oldest first (the names sort by time).
+fn backups_of(backup_dir: &Path, name: &str) -> Vec<PathBuf> {
+    let prefix = format!("{name}.");
+    let mut found: Vec<PathBuf> = fs::read_dir(backup_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            entry.file_name().to_str().is_some_and(|n| {
+                n.strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(".bak"))
+                    .is_some_and(|stamp| stamp.starts_with(|c: char| c.is_ascii_digit()))
+            })
+        })
+        .map(|entry| entry.path())
+        .collect();
+    found.sort_by_cached_key(|path| backup_sort_key(path));
+    found
+}
+
+/// `STAMP.bak` sorts before `STAMP-001.bak` (`.` > `-` in ASCII would put it after).
+fn backup_sort_key(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().replace(".bak", "-000")).unwrap_or_default()
 }
 
 /// `YYYYMMDDTHHMMSSZ`, so backups sort by the time they were taken.

@@ -1,11 +1,21 @@
 //! `gatehouse claude configure` and `remove`: pointing Claude Code's
 //! settings at the gateway and back.
 //!
-//! Each configured settings file gets its own gateway key named
-//! `claude-code`. Configuring again rotates that file's key; removing
-//! revokes it. The file edits themselves (merge, atomic write, exact
-//! restore) live in [`super::settings_store`].
+//! Each configured settings file holds its own gateway key named
+//! `claude-code`. Configuring again keeps a key that still works, so Claude
+//! Code sessions already running with it are not cut off; removing revokes
+//! it. The file edits themselves (merge, atomic write, exact restore) live in
+//! [`super::settings_store`].
+//!
+//! Every change holds one OS file lock ([`lock`]) for its whole
+//! read-modify-write, so configures and removes from the CLI, the desktop app
+//! and `gatehouse gateway supervise` run one at a time. Each also starts by
+//! healing what a killed predecessor left ([`heal`]): temporary files beside
+//! the settings, and `claude-code` keys that no settings file holds. The
+//! steps are ordered so that a kill at any point leaves nothing the next
+//! command cannot clean up.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -14,8 +24,25 @@ use serde::Serialize;
 use super::scope::Scope;
 use super::settings::{self, GatewayEnv};
 use super::settings_store::{self, ConfigureOutcome, RemoveOutcome, SettingsTarget};
+use super::{doctor, launcher};
 use crate::auth::gateway_keys;
+use crate::file_lock::FileLock;
 use crate::paths::Paths;
+
+/// Takes the lock that every change to Claude Code's settings files, and to
+/// the keys Gatehouse hands Claude Code, holds for its whole duration.
+pub fn lock(paths: &Paths) -> anyhow::Result<FileLock> {
+    Ok(FileLock::acquire(&paths.claude_records_dir().join(".lock"))?)
+}
+
+/// A settings file of higher precedence sets its own gateway variables, so
+/// configuring a lower one would change nothing Claude Code uses.
+#[derive(thiserror::Error, Debug)]
+#[error("{}; nothing was changed", override_.explain(scope))]
+pub struct OverriddenError {
+    pub override_: doctor::Override,
+    pub scope: &'static str,
+}
 
 /// Where a scope's settings file and Gatehouse's record of it live.
 pub fn target(paths: &Paths, scope: Scope, project_dir: &Path) -> anyhow::Result<SettingsTarget> {
@@ -47,17 +74,36 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
         );
     }
     let target = target(paths, scope, project_dir)?;
-    let previous_key = current_key(&target.settings_path);
+    let _lock = lock(paths)?;
+    heal(paths, &target)?;
+    let files = doctor::settings_files(project_dir)?;
+    if let Some(override_) = doctor::override_of(&files, scope.name()) {
+        return Err(OverriddenError { override_, scope: scope.name() }.into());
+    }
     let config_path = paths.config_file();
-    let key = gateway_keys::issue(&config_path, gateway_keys::CLAUDE_CODE_KEY_NAME, false)?;
+    let previous_key = current_key(&target.settings_path);
+    // A key that still works is kept: Claude Code sessions already running
+    // hold it, and revoking it would cut them off mid-work.
+    let reusable = match &previous_key {
+        Some(previous) => gateway_keys::is_valid(&config_path, gateway_keys::CLAUDE_CODE_KEY_NAME, previous)?,
+        None => false,
+    };
+    let key = match previous_key.clone().filter(|_| reusable) {
+        Some(previous) => previous,
+        None => gateway_keys::issue(&config_path, gateway_keys::CLAUDE_CODE_KEY_NAME, false)?,
+    };
+    crate::failpoint::abort_at("configure-key-issued");
     let outcome = match settings_store::configure(&target, &GatewayEnv { base_url, gateway_key: &key }) {
         Ok(outcome) => outcome,
         Err(error) => {
-            // The key was never handed out; do not leave it valid.
-            let _ = gateway_keys::revoke_key(&config_path, &key);
+            if !reusable {
+                // The key was never handed out; do not leave it valid.
+                let _ = gateway_keys::revoke_key(&config_path, &key);
+            }
             return Err(error.into());
         }
     };
+    crate::failpoint::abort_at("configure-settings-written");
     if let Some(previous) = previous_key.filter(|previous| *previous != key) {
         gateway_keys::revoke_key(&config_path, &previous).context("the old gateway key could not be revoked")?;
     }
@@ -72,12 +118,57 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
 /// Undoes `configure` for one scope and revokes its key.
 pub fn remove(paths: &Paths, scope: Scope, project_dir: &Path) -> anyhow::Result<(PathBuf, RemoveOutcome)> {
     let target = target(paths, scope, project_dir)?;
+    let _lock = lock(paths)?;
+    heal(paths, &target)?;
     let previous_key = current_key(&target.settings_path);
     let outcome = settings_store::remove(&target)?;
+    crate::failpoint::abort_at("remove-settings-restored");
     if let Some(key) = previous_key {
         gateway_keys::revoke_key(&paths.config_file(), &key)?;
     }
     Ok((target.settings_path, outcome))
+}
+
+/// Cleans up after a `configure`, `remove` or `claude run` that was killed
+/// part-way: temporary files beside the settings files Gatehouse knows (they
+/// may hold a key), `claude-code` keys that none of those files holds, and
+/// the leftovers of dead `claude run` sessions. The caller holds [`lock`], so
+/// no other command is between issuing a key and writing it.
+pub fn heal(paths: &Paths, target: &SettingsTarget) -> anyhow::Result<()> {
+    let mut files = known_settings_files(paths);
+    files.push(target.settings_path.clone());
+    if let Ok(claude_dir) = crate::paths::claude_config_dir() {
+        files.push(Scope::User.settings_path(&claude_dir, Path::new("")));
+    }
+    let mut held = HashSet::new();
+    for file in &files {
+        let real = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+        crate::fs_atomic::remove_stale_temp_files(&real);
+        if let Some(key) = current_key(file) {
+            held.insert(gateway_keys::hash(&key));
+        }
+    }
+    gateway_keys::revoke_unheld(&paths.config_file(), gateway_keys::CLAUDE_CODE_KEY_NAME, &held)
+        .context("cannot revoke the gateway keys that no Claude Code settings file holds")?;
+    launcher::heal_runs(paths)
+}
+
+/// The settings files Gatehouse's records say it configured.
+fn known_settings_files(paths: &Paths) -> Vec<PathBuf> {
+    #[derive(serde::Deserialize)]
+    struct RecordPath {
+        settings_path: PathBuf,
+    }
+    let Ok(entries) = std::fs::read_dir(paths.claude_records_dir()) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "json"))
+        .filter_map(|entry| std::fs::read(entry.path()).ok())
+        .filter_map(|bytes| serde_json::from_slice::<RecordPath>(&bytes).ok())
+        .map(|record| record.settings_path)
+        .collect()
 }
 
 /// The gateway key a settings file currently holds, if any.
