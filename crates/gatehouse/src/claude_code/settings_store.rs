@@ -455,7 +455,7 @@ fn replace_if_unchanged(
         return Ok(Commit::Changed);
     }
     before_commit()?;
-    crate::failpoint::abort_at("settings-record-written");
+    crate::failpoint::abort_at("settings-before-rename");
     match temp {
         Some(temp) => temp.persist(path).map_err(io_error("replace", path))?,
         None => fs::remove_file(path).map_err(io_error("delete", path))?,

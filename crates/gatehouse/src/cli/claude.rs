@@ -11,6 +11,9 @@ use crate::config::Config;
 use crate::gateway::runner::RuntimeInfo;
 use crate::paths::Paths;
 
+/// Exit code of `claude status` when the gateway does not answer.
+pub const EXIT_GATEWAY_NOT_HEALTHY: u8 = 3;
+
 #[derive(Subcommand)]
 pub enum ClaudeCommand {
     /// Point Claude Code at the gateway (edits only the keys Gatehouse owns).
@@ -28,6 +31,7 @@ pub enum ClaudeCommand {
         scope: Scope,
     },
     /// Whether Claude Code goes through the gateway, and what would bypass it.
+    /// Exits 3 when the gateway does not answer.
     Status {
         /// Print JSON instead of text.
         #[arg(long)]
@@ -83,12 +87,19 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
         }
         ClaudeCommand::Status { json } => {
             let status = doctor::status(&project_dir, true)?;
+            // Not configured: the gateway in question is Gatehouse's own.
+            let healthy = status
+                .gateway_answers
+                .unwrap_or_else(|| crate::gateway_client::health(&gateway_url(paths, config, None)).is_ok());
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
                 print_status(&status);
+                if status.gateway_answers.is_none() && !healthy {
+                    println!("Gateway: not answering (start it with `gatehouse gateway run`)");
+                }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::from(EXIT_GATEWAY_NOT_HEALTHY) })
         }
         ClaudeCommand::Run { base_url, args } => {
             let url = gateway_url(paths, config, base_url);
@@ -110,6 +121,9 @@ pub fn print_status(status: &doctor::ClaudeCodeStatus) {
             status.effective_base_url.as_deref().unwrap_or_default(),
             status.effective_scope.unwrap_or_default()
         );
+    } else if let Some(overridden) = &status.overridden {
+        let lower = status.files.iter().find(|f| f.has_gateway_key).map_or("lower", |f| f.scope);
+        println!("Claude Code: does NOT use the gateway. {}", overridden.explain(lower));
     } else {
         println!("Claude Code: not configured to use Gatehouse (run `gatehouse claude configure`)");
     }
