@@ -530,7 +530,15 @@ fn write_backup(backup_dir: &Path, settings_path: &Path, original: &str) -> Resu
         return Ok(None);
     }
     let stamp = utc_timestamp(SystemTime::now());
-    let mut attempt = 0;
+    // After the newest backup of this second, never in a gap left by pruning,
+    // so names keep sorting by age.
+    let this_second = format!("{name}.{stamp}");
+    let mut attempt = existing
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str()?.strip_prefix(&this_second)?.strip_suffix(".bak").map(str::to_owned))
+        .map(|suffix| suffix.strip_prefix('-').and_then(|n| n.parse::<u32>().ok()).map_or(1, |n| n + 1))
+        .max()
+        .unwrap_or(0);
     let path = loop {
         let suffix = if attempt == 0 { String::new() } else { format!("-{attempt:03}") };
         let path = backup_dir.join(format!("{name}.{stamp}{suffix}.bak"));
@@ -540,7 +548,7 @@ fn write_backup(backup_dir: &Path, settings_path: &Path, original: &str) -> Resu
                 sync_dir(backup_dir).map_err(io_error("flush the backup directory", backup_dir))?;
                 break path;
             }
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 999 => attempt += 1,
             Err(err) => return Err(io_error("write the backup", &path)(err)),
         }
     };
@@ -605,6 +613,27 @@ mod tests {
     fn write(path: &Path, text: &str) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, text).unwrap();
+    }
+
+    /// Makes a file look long untouched, as a blank file must be to be believed.
+    fn settled(path: &Path) {
+        let file = fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - SETTLE * 2).unwrap();
+    }
+
+    #[test]
+    fn a_freshly_blanked_file_is_not_believed_until_it_settles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        write(&path, "");
+        assert!(settled_snapshot(&path, SETTLE).unwrap().is_none(), "just truncated: maybe mid-save");
+        write(&path, "{\"model\":");
+        assert!(settled_snapshot(&path, SETTLE).unwrap().is_none(), "cut short: maybe mid-save");
+        settled(&path);
+        let snapshot = settled_snapshot(&path, SETTLE).unwrap().expect("left alone: it is what it is");
+        assert_eq!(snapshot.text.as_deref(), Some("{\"model\":"));
+        write(&path, ORIGINAL);
+        assert!(settled_snapshot(&path, SETTLE).unwrap().is_some(), "valid JSON needs no wait");
     }
 
     #[cfg(unix)]
@@ -835,6 +864,53 @@ mod tests {
         assert!(fs::read_to_string(&real).unwrap().contains(KEY));
         assert_eq!(remove(&t).unwrap(), RemoveOutcome::RestoredExactly);
         assert_eq!(fs::read_to_string(&real).unwrap(), ORIGINAL);
+    }
+
+    #[test]
+    fn a_configuration_found_without_its_record_is_not_recorded_as_the_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        write(&t.settings_path, ORIGINAL);
+        configure(&t, &gw(KEY)).unwrap();
+        // Another configure's record was lost, or raced ours: the file
+        // already points at the gateway when this configure reads it.
+        fs::remove_file(&t.record_path).unwrap();
+        configure(&t, &gw("ghk_second")).unwrap();
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RemovedOurKeys);
+        let text = fs::read_to_string(&t.settings_path).unwrap();
+        assert!(!text.contains(URL), "remove must not leave Claude Code at the gateway without a key: {text}");
+        assert!(!text.contains("x-gatehouse-key"), "{text}");
+    }
+
+    #[test]
+    fn backups_are_bounded_and_never_blank_or_repeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        write(&t.settings_path, "  \n");
+        settled(&t.settings_path);
+        configure(&t, &gw(KEY)).unwrap();
+        assert!(fs::read_dir(&t.backup_dir).map_or(0, |d| d.count()) == 0, "a blank file gets no backup");
+        remove(&t).unwrap();
+
+        write(&t.settings_path, ORIGINAL);
+        for _ in 0..3 {
+            configure(&t, &gw(KEY)).unwrap();
+            remove(&t).unwrap();
+        }
+        assert_eq!(fs::read_dir(&t.backup_dir).unwrap().count(), 1, "an unchanged original is copied once");
+
+        for i in 0..KEPT_BACKUPS + 5 {
+            write(&t.settings_path, &format!("{{\"model\": \"m{i}\"}}"));
+            configure(&t, &gw(KEY)).unwrap();
+            remove(&t).unwrap();
+        }
+        let mut kept: Vec<String> =
+            fs::read_dir(&t.backup_dir).unwrap().map(|e| fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+        kept.sort();
+        assert_eq!(kept.len(), KEPT_BACKUPS);
+        let last = KEPT_BACKUPS + 4;
+        assert!(kept.contains(&format!("{{\"model\": \"m{last}\"}}")), "the newest is kept: {kept:?}");
+        assert!(!kept.contains(&"{\"model\": \"m0\"}".to_string()), "the oldest went: {kept:?}");
     }
 
     #[test]
