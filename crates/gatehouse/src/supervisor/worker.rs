@@ -104,6 +104,9 @@ pub(super) struct Worker {
     config: Config,
     log: GatewayLog,
     app: AppState,
+    /// `app` as last read from or saved to disk: what `save_app` diffs
+    /// against, so another process's changes to the file are kept.
+    app_saved: AppState,
     /// Publishes `app` after every save.
     pub(super) app_tx: watch::Sender<AppState>,
     state: watch::Sender<GatewayState>,
@@ -141,6 +144,7 @@ impl Worker {
             options,
             config,
             log,
+            app_saved: app.clone(),
             app,
             app_tx,
             state,
@@ -505,12 +509,17 @@ impl Worker {
     }
 
     fn save_app(&mut self) -> Result<(), SupervisorError> {
-        self.app_tx.send_replace(self.app.clone());
-        self.app.save(&self.options.paths).map_err(|e| {
+        let saved = self.app.save_merged(&self.app_saved, &self.options.paths).map_err(|e| {
             let error = format!("{}: {e}", crate::app_state::file(&self.options.paths).display());
             self.log.note(&format!("cannot save the app's state: {error}"));
             SupervisorError::State(error)
-        })
+        });
+        if let Ok(merged) = &saved {
+            self.app = merged.clone();
+            self.app_saved = merged.clone();
+        }
+        self.app_tx.send_replace(self.app.clone());
+        saved.map(|_| ())
     }
 
     // ---- Claude Code -----------------------------------------------------
