@@ -312,6 +312,12 @@ pub fn remove(target: &SettingsTarget) -> Result<RemoveOutcome, StoreError> {
     Err(StoreError::Busy { path })
 }
 
+/// The settings file's text once it has settled (see "Settled reads"), or
+/// `None` if it does not exist.
+pub fn read_settled(path: &Path) -> Result<Option<String>, StoreError> {
+    snapshot(&real_path(path)?).map(|snapshot| snapshot.text)
+}
+
 /// The settings file's text, or `None` if it does not exist.
 pub fn read(target_path: &Path) -> Result<Option<String>, StoreError> {
     match read_bytes(target_path)? {

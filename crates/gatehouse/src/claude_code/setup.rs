@@ -119,13 +119,16 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
 pub fn remove(paths: &Paths, scope: Scope, project_dir: &Path) -> anyhow::Result<(PathBuf, RemoveOutcome)> {
     let target = target(paths, scope, project_dir)?;
     let _lock = lock(paths)?;
-    heal(paths, &target)?;
+    // Taking Claude Code off the gateway comes first: fail-open relies on it
+    // even when the config is broken and keys cannot be revoked.
+    let healed = heal(paths, &target);
     let previous_key = current_key(&target.settings_path);
     let outcome = settings_store::remove(&target)?;
     crate::failpoint::abort_at("remove-settings-restored");
     if let Some(key) = previous_key {
         gateway_keys::revoke_key(&paths.config_file(), &key)?;
     }
+    healed?;
     Ok((target.settings_path, outcome))
 }
 
@@ -141,15 +144,21 @@ pub fn heal(paths: &Paths, target: &SettingsTarget) -> anyhow::Result<()> {
         files.push(Scope::User.settings_path(&claude_dir, Path::new("")));
     }
     let mut held = HashSet::new();
+    let mut all_read = true;
     for file in &files {
         let real = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
         crate::fs_atomic::remove_stale_temp_files(&real);
-        if let Some(key) = current_key(file) {
-            held.insert(gateway_keys::hash(&key));
+        match settings_store::read_settled(file) {
+            Ok(text) => held.extend(text.as_deref().and_then(key_in).map(|key| gateway_keys::hash(&key))),
+            Err(_) => all_read = false,
         }
     }
-    gateway_keys::revoke_unheld(&paths.config_file(), gateway_keys::CLAUDE_CODE_KEY_NAME, &held)
-        .context("cannot revoke the gateway keys that no Claude Code settings file holds")?;
+    // A file that cannot be read may hold a key: revoking it would lock
+    // Claude Code out, so orphans wait for a run that can read every file.
+    if all_read {
+        gateway_keys::revoke_unheld(&paths.config_file(), gateway_keys::CLAUDE_CODE_KEY_NAME, &held)
+            .context("cannot revoke the gateway keys that no Claude Code settings file holds")?;
+    }
     launcher::heal_runs(paths)
 }
 
@@ -173,8 +182,34 @@ fn known_settings_files(paths: &Paths) -> Vec<PathBuf> {
 
 /// The gateway key a settings file currently holds, if any.
 fn current_key(settings_path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(settings_path).ok()?;
-    let document: serde_json::Value = serde_json::from_str(&text).ok()?;
+    key_in(&settings_store::read_settled(settings_path).ok()??)
+}
+
+/// The gateway key in a settings file's text, if any.
+fn key_in(text: &str) -> Option<String> {
+    let document: serde_json::Value = serde_json::from_str(text).ok()?;
     let headers = document.get("env")?.get("ANTHROPIC_CUSTOM_HEADERS")?.as_str()?;
     headers.lines().find_map(settings::gatehouse_key_value).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remove_restores_the_file_even_when_the_config_is_broken() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let project = tempfile::tempdir().unwrap();
+        let file = project.path().join(".claude/settings.local.json");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "{\"model\": \"opus\"}").unwrap();
+        configure(&paths, Scope::Local, project.path(), "http://127.0.0.1:7497").unwrap();
+        let config = paths.config_file();
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, format!("{text}\n[gateway]\nport = \"not a number\"\n")).unwrap();
+
+        assert!(remove(&paths, Scope::Local, project.path()).is_err(), "the key could not be revoked: say so");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"model\": \"opus\"}", "but Claude Code is restored");
+    }
 }
