@@ -209,6 +209,9 @@ pub fn status(project_dir: &Path, check_login: bool) -> anyhow::Result<ClaudeCod
     let effective_scope = effective.map(|f| f.scope);
     let keyed = files.iter().find(|f| f.has_gateway_key);
     let overridden = keyed.and_then(|keyed| override_of(&files, keyed.scope));
+    if let (Some(overridden), Some(keyed)) = (&overridden, keyed) {
+        warnings.push(overridden.explain(keyed.scope));
+    }
     let configured =
         overridden.is_none() && keyed.is_some() && effective.is_some_and(|e| keyed.is_some_and(|k| k.scope == e.scope));
 

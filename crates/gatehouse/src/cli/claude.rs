@@ -123,7 +123,11 @@ pub fn print_status(status: &doctor::ClaudeCodeStatus) {
         );
     } else if let Some(overridden) = &status.overridden {
         let lower = status.files.iter().find(|f| f.has_gateway_key).map_or("lower", |f| f.scope);
-        println!("Claude Code: does NOT use the gateway. {}", overridden.explain(lower));
+        println!(
+            "Claude Code: does NOT use the gateway: {} settings win over the {lower} settings Gatehouse configured \
+             (see the warning below)",
+            overridden.scope
+        );
     } else {
         println!("Claude Code: not configured to use Gatehouse (run `gatehouse claude configure`)");
     }
