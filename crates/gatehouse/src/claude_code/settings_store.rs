@@ -372,8 +372,12 @@ fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
 
 /// The file once it has settled: see "Settled reads" above.
 fn snapshot(path: &Path) -> Result<Snapshot, StoreError> {
-    let settle = crate::failpoint::settle_time(SETTLE);
-    let give_up = Instant::now() + settle + SETTLE_PATIENCE;
+    snapshot_within(path, crate::failpoint::settle_time(SETTLE), SETTLE_PATIENCE)
+}
+
+/// Waits up to `settle + patience` for the file to settle, then refuses.
+fn snapshot_within(path: &Path, settle: Duration, patience: Duration) -> Result<Snapshot, StoreError> {
+    let give_up = Instant::now() + settle + patience;
     let mut pause = Duration::from_millis(10);
     loop {
         if let Some(snapshot) = settled_snapshot(path, settle)? {
@@ -640,6 +644,28 @@ mod tests {
         assert_eq!(snapshot.text.as_deref(), Some("{\"model\":"));
         write(&path, ORIGINAL);
         assert!(settled_snapshot(&path, SETTLE).unwrap().is_some(), "valid JSON needs no wait");
+    }
+
+    #[test]
+    fn a_file_that_never_settles_is_refused_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        write(&path, "");
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            // A program forever half-way through saving.
+            scope.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    fs::write(&path, "").unwrap();
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+            let result = snapshot_within(&path, Duration::from_secs(1), Duration::from_millis(200));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let Err(error) = result else { panic!("a file still being written was believed") };
+            let message = error.to_string();
+            assert!(message.contains(&path.display().to_string()) && message.contains("kept changing"), "{message}");
+        });
     }
 
     #[cfg(unix)]
