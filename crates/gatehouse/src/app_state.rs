@@ -137,7 +137,7 @@ impl AppState {
     /// or saved it) to `self`, merged into the file as another process may
     /// have left it meanwhile, under the lock. Returns the state now on disk,
     /// the caller's new base.
-    pub fn save_merged(&self, base: &AppState, paths: &Paths) -> std::io::Result<AppState> {
+    pub(crate) fn save_merged(&self, base: &AppState, paths: &Paths) -> std::io::Result<AppState> {
         let _lock = lock(paths)?;
         let (theirs, _) = AppState::load(paths);
         let merged = merge(base, self, theirs);

@@ -18,7 +18,7 @@ use fs4::FileExt;
 
 /// An exclusive lock, held until dropped.
 #[derive(Debug)]
-pub struct FileLock {
+pub(crate) struct FileLock {
     // Closing the file releases the lock.
     _file: File,
 }
@@ -26,16 +26,16 @@ pub struct FileLock {
 /// Why a lock could not be taken.
 #[derive(thiserror::Error, Debug)]
 #[error("cannot lock {}: {source}; check that Gatehouse may write to that directory, then try again", path.display())]
-pub struct LockError {
-    pub path: PathBuf,
+pub(crate) struct LockError {
+    pub(crate) path: PathBuf,
     #[source]
-    pub source: io::Error,
+    pub(crate) source: io::Error,
 }
 
 impl FileLock {
     /// Waits for the exclusive lock on `lock_path`, creating the file (and
     /// its private directory) if needed.
-    pub fn acquire(lock_path: &Path) -> Result<FileLock, LockError> {
+    pub(crate) fn acquire(lock_path: &Path) -> Result<FileLock, LockError> {
         let error = |source| LockError { path: lock_path.to_owned(), source };
         crate::fs_atomic::create_private_dir(crate::fs_atomic::parent_dir(lock_path)).map_err(error)?;
         let file = OpenOptions::new()
@@ -52,13 +52,13 @@ impl FileLock {
     }
 
     /// The lock guarding the file at `path`: `.NAME.lock` beside it.
-    pub fn beside(path: &Path) -> Result<FileLock, LockError> {
+    pub(crate) fn beside(path: &Path) -> Result<FileLock, LockError> {
         FileLock::acquire(&lock_path_for(path))
     }
 }
 
 /// The lock file that guards `path`.
-pub fn lock_path_for(path: &Path) -> PathBuf {
+pub(crate) fn lock_path_for(path: &Path) -> PathBuf {
     let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy());
     crate::fs_atomic::parent_dir(path).join(format!(".{name}.lock"))
 }

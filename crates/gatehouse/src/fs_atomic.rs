@@ -80,7 +80,7 @@ fn temp_prefix(name: &str) -> String {
 /// died before renaming them (a kill, a power cut): they may hold a copy of
 /// a secret. Files of a process that still runs are its business and stay.
 /// Best effort: a file that cannot be listed or deleted is left for next time.
-pub fn remove_stale_temp_files(target: &Path) {
+pub(crate) fn remove_stale_temp_files(target: &Path) {
     let Some(name) = target.file_name().map(|n| n.to_string_lossy()) else {
         return;
     };
@@ -104,7 +104,7 @@ pub fn remove_stale_temp_files(target: &Path) {
 }
 
 /// Whether a process with this pid exists (it may belong to someone else).
-pub fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };

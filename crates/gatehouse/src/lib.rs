@@ -10,7 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod desktop;
 pub(crate) mod failpoint;
-pub mod file_lock;
+pub(crate) mod file_lock;
 pub mod fs_atomic;
 pub mod gateway;
 pub mod gateway_client;

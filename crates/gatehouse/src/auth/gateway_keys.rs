@@ -65,7 +65,7 @@ pub fn revoke_key(config_path: &Path, key: &str) -> Result<(), ConfigError> {
 }
 
 /// Whether `key` is a valid key issued under `name`.
-pub fn is_valid(config_path: &Path, name: &str, key: &str) -> Result<bool, ConfigError> {
+pub(crate) fn is_valid(config_path: &Path, name: &str, key: &str) -> Result<bool, ConfigError> {
     let digest = hash(key);
     Ok(config::Config::load(config_path)?.keys.iter().any(|k| k.name == name && k.sha256 == digest))
 }
@@ -74,7 +74,7 @@ pub fn is_valid(config_path: &Path, name: &str, key: &str) -> Result<bool, Confi
 /// by a Gatehouse command that died before handing them out, or whose holder
 /// is gone. Returns how many were revoked. The config is rewritten only when
 /// there is something to revoke.
-pub fn revoke_unheld(config_path: &Path, name: &str, held: &HashSet<String>) -> Result<usize, ConfigError> {
+pub(crate) fn revoke_unheld(config_path: &Path, name: &str, held: &HashSet<String>) -> Result<usize, ConfigError> {
     let orphan = |k: &GatewayKeyEntry| k.name == name && !held.contains(&k.sha256);
     if !config::Config::load(config_path)?.keys.iter().any(orphan) {
         return Ok(0);

@@ -103,7 +103,7 @@ impl Override {
 /// The file of higher precedence than `scope`'s whose gateway variables win
 /// over it, if any. A higher file that Gatehouse configured itself (it holds
 /// a gateway key) sends Claude Code to the gateway too, so it does not count.
-pub fn override_of(files: &[SettingsFileState], scope: &str) -> Option<Override> {
+pub(crate) fn override_of(files: &[SettingsFileState], scope: &str) -> Option<Override> {
     let higher = files.iter().take_while(|f| f.scope != scope);
     let base_url = higher.clone().find(|f| f.base_url.is_some());
     let headers = higher.clone().find(|f| f.sets_custom_headers);
@@ -121,7 +121,7 @@ pub fn override_of(files: &[SettingsFileState], scope: &str) -> Option<Override>
 }
 
 /// Every settings file Claude Code reads, highest precedence first.
-pub fn settings_files(project_dir: &Path) -> anyhow::Result<Vec<SettingsFileState>> {
+pub(crate) fn settings_files(project_dir: &Path) -> anyhow::Result<Vec<SettingsFileState>> {
     settings_files_with_warnings(project_dir, &mut Vec::new())
 }
 

@@ -80,7 +80,7 @@ fn run_pid(path: &Path) -> Option<u32> {
 /// Deletes the settings files of runs whose process is gone and revokes
 /// every run key that no running session holds. The caller holds
 /// [`setup::lock`].
-pub fn heal_runs(paths: &Paths) -> anyhow::Result<()> {
+pub(crate) fn heal_runs(paths: &Paths) -> anyhow::Result<()> {
     let mut held = HashSet::new();
     for entry in std::fs::read_dir(&paths.state_dir).into_iter().flatten().flatten() {
         let path = entry.path();

@@ -84,7 +84,7 @@ impl PriorValues {
     /// A prior `ANTHROPIC_BASE_URL` equal to the gateway's own URL was left
     /// by an earlier Gatehouse configuration, not chosen by the user:
     /// restoring it would point Claude Code at the gateway without a key.
-    pub fn forget_own_base_url(&mut self, gateway_url: &str) {
+    pub(crate) fn forget_own_base_url(&mut self, gateway_url: &str) {
         if let PriorValue::Present { raw } = &self.base_url
             && decode_string(raw).is_some_and(|url| url.trim_end_matches('/') == gateway_url.trim_end_matches('/'))
         {

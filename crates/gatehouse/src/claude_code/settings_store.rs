@@ -53,13 +53,13 @@ const ATTEMPTS: usize = 5;
 /// How long a blank or unparsable settings file must have been left alone
 /// before Gatehouse believes it is meant to be that way rather than caught
 /// half-way through another program's save.
-pub const SETTLE: Duration = Duration::from_secs(2);
+pub(crate) const SETTLE: Duration = Duration::from_secs(2);
 
 /// How long to keep waiting, beyond [`SETTLE`], for a file that keeps changing.
 const SETTLE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// How many backups of each settings file name are kept.
-pub const KEPT_BACKUPS: usize = 10;
+pub(crate) const KEPT_BACKUPS: usize = 10;
 
 const RECORD_VERSION: u32 = 1;
 
@@ -314,7 +314,7 @@ pub fn remove(target: &SettingsTarget) -> Result<RemoveOutcome, StoreError> {
 
 /// The settings file's text once it has settled (see "Settled reads"), or
 /// `None` if it does not exist.
-pub fn read_settled(path: &Path) -> Result<Option<String>, StoreError> {
+pub(crate) fn read_settled(path: &Path) -> Result<Option<String>, StoreError> {
     snapshot(&real_path(path)?).map(|snapshot| snapshot.text)
 }
 

@@ -31,7 +31,7 @@ use crate::paths::Paths;
 
 /// Takes the lock that every change to Claude Code's settings files, and to
 /// the keys Gatehouse hands Claude Code, holds for its whole duration.
-pub fn lock(paths: &Paths) -> anyhow::Result<FileLock> {
+pub(crate) fn lock(paths: &Paths) -> anyhow::Result<FileLock> {
     Ok(FileLock::acquire(&paths.claude_records_dir().join(".lock"))?)
 }
 
@@ -137,7 +137,7 @@ pub fn remove(paths: &Paths, scope: Scope, project_dir: &Path) -> anyhow::Result
 /// may hold a key), `claude-code` keys that none of those files holds, and
 /// the leftovers of dead `claude run` sessions. The caller holds [`lock`], so
 /// no other command is between issuing a key and writing it.
-pub fn heal(paths: &Paths, target: &SettingsTarget) -> anyhow::Result<()> {
+pub(crate) fn heal(paths: &Paths, target: &SettingsTarget) -> anyhow::Result<()> {
     let mut files = known_settings_files(paths);
     files.push(target.settings_path.clone());
     if let Ok(claude_dir) = crate::paths::claude_config_dir() {

@@ -12,7 +12,7 @@ use crate::gateway::runner::RuntimeInfo;
 use crate::paths::Paths;
 
 /// Exit code of `claude status` when the gateway does not answer.
-pub const EXIT_GATEWAY_NOT_HEALTHY: u8 = 3;
+pub(crate) const EXIT_GATEWAY_NOT_HEALTHY: u8 = 3;
 
 #[derive(Subcommand)]
 pub enum ClaudeCommand {
