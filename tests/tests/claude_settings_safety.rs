@@ -170,7 +170,6 @@ fn a_kill_at_any_step_is_healed_by_the_next_command() {
         ("configure", "configure-key-issued"),
         ("configure", "settings-temp-written"),
         ("configure", "settings-before-rename"),
-        ("configure", "configure-settings-written"),
         ("remove", "settings-temp-written"),
         ("remove", "settings-before-rename"),
         ("remove", "remove-settings-restored"),

@@ -38,9 +38,9 @@ pub(crate) fn lock(paths: &Paths) -> anyhow::Result<FileLock> {
 /// A settings file of higher precedence sets its own gateway variables, so
 /// configuring a lower one would change nothing Claude Code uses.
 #[derive(thiserror::Error, Debug)]
-#[error("{}; nothing was changed", override_.explain(scope))]
+#[error("{}; nothing was changed", winner.explain(scope))]
 pub struct OverriddenError {
-    pub override_: doctor::Override,
+    pub winner: doctor::Override,
     pub scope: &'static str,
 }
 
@@ -77,8 +77,8 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
     let _lock = lock(paths)?;
     heal(paths, &target)?;
     let files = doctor::settings_files(project_dir)?;
-    if let Some(override_) = doctor::override_of(&files, scope.name()) {
-        return Err(OverriddenError { override_, scope: scope.name() }.into());
+    if let Some(winner) = doctor::override_of(&files, scope.name()) {
+        return Err(OverriddenError { winner, scope: scope.name() }.into());
     }
     let config_path = paths.config_file();
     let previous_key = current_key(&target.settings_path);
@@ -88,7 +88,7 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
         Some(previous) => gateway_keys::is_valid(&config_path, gateway_keys::CLAUDE_CODE_KEY_NAME, previous)?,
         None => false,
     };
-    let key = match previous_key.clone().filter(|_| reusable) {
+    let key = match previous_key.filter(|_| reusable) {
         Some(previous) => previous,
         None => gateway_keys::issue(&config_path, gateway_keys::CLAUDE_CODE_KEY_NAME, false)?,
     };
@@ -103,10 +103,9 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
             return Err(error.into());
         }
     };
-    crate::failpoint::abort_at("configure-settings-written");
-    if let Some(previous) = previous_key.filter(|previous| *previous != key) {
-        gateway_keys::revoke_key(&config_path, &previous).context("the old gateway key could not be revoked")?;
-    }
+    // A previous key that was not reused is no valid `claude-code` key, so
+    // there is nothing to revoke: it is invalid already, or it is some other
+    // client's key that is not Gatehouse's to take away.
     Ok(Configured {
         scope: scope.name(),
         settings_path: target.settings_path,
