@@ -571,11 +571,13 @@ impl Worker {
         }
     }
 
-    /// Settings files to keep off a dead gateway, not counting those already suspended.
+    /// Settings files to keep off a dead gateway. Those already suspended
+    /// count too: one the user configured again during the outage points at
+    /// the dead gateway once more and must be taken off it again.
     fn watched(&self) -> Vec<ClaudeTarget> {
         let mut targets: Vec<ClaudeTarget> = Vec::new();
         for target in self.options.claude_code.iter().chain(&self.app.claude_code) {
-            if !targets.contains(target) && !self.app.suspended.iter().any(|s| &s.target == target) {
+            if !targets.contains(target) {
                 targets.push(target.clone());
             }
         }
@@ -603,6 +605,8 @@ impl Worker {
             match fail_open::suspend(&self.options.paths, &target, reason) {
                 Ok(suspended) => {
                     files.extend(fail_open::settings_path(&self.options.paths, &target).ok());
+                    // One record per file: the newest removal describes it.
+                    self.app.suspended.retain(|s| s.target != target);
                     self.app.suspended.push(suspended);
                 }
                 Err(error) => self.report(&target, error),
