@@ -50,7 +50,9 @@ fn local_scope_round_trips_and_warns_when_no_gateway_answers() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&local).unwrap().permissions().mode() & 0o777, 0o600);
 
-    let status = sandbox.run_ok(&["claude", "status"]);
+    let output = sandbox.run(&["claude", "status"]);
+    assert_eq!(output.status.code(), Some(3), "exit code for a gateway that does not answer");
+    let status = String::from_utf8_lossy(&output.stdout);
     assert!(status.contains("no gateway answers there"), "{status}");
     sandbox.run_ok(&["claude", "remove", "--scope", "local"]);
     assert!(!local.exists());
@@ -64,12 +66,14 @@ fn status_warns_about_everything_that_bypasses_the_gateway() {
         r#"{"env": {"ANTHROPIC_API_KEY": "sk-ant-api03-FAKE-in-user-settings", "CLAUDE_CODE_USE_BEDROCK": "1"}}"#,
     )
     .unwrap();
+    sandbox.run_ok(&["claude", "configure", "--scope", "local", "--base-url", "http://127.0.0.1:9"]);
+    // Set after configure, which would have refused to configure a scope
+    // that managed settings override.
     std::fs::write(
         sandbox.dir.path().join("managed-settings.json"),
         r#"{"env": {"ANTHROPIC_BASE_URL": "https://llm.corp.example"}}"#,
     )
     .unwrap();
-    sandbox.run_ok(&["claude", "configure", "--scope", "local", "--base-url", "http://127.0.0.1:9"]);
     let output = sandbox.gatehouse(&["claude", "status", "--json"]).env("ANTHROPIC_AUTH_TOKEN", "x").output().unwrap();
     let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let warnings = status["warnings"].to_string();
@@ -77,11 +81,11 @@ fn status_warns_about_everything_that_bypasses_the_gateway() {
         "ANTHROPIC_API_KEY is set in",
         "CLAUDE_CODE_USE_BEDROCK is set in",
         "ANTHROPIC_AUTH_TOKEN is set in this shell",
-        "managed settings",
     ] {
         assert!(warnings.contains(expected), "missing {expected:?} in {warnings}");
     }
     assert_eq!(status["configured"], false, "managed settings override the local gateway: {status}");
+    assert_eq!(status["overridden"]["scope"], "managed", "{status}");
     assert_eq!(status["effective_scope"], "managed");
     assert!(!warnings.contains("sk-ant-api03-FAKE-in-user-settings"), "status must not echo secrets");
 }

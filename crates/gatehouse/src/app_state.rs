@@ -6,6 +6,11 @@
 //! off, quit) so it can put the gateway back later. Remembering *why* a file
 //! was changed is what lets the app re-apply its own removals while leaving
 //! alone a removal the user made.
+//!
+//! The desktop app and `gatehouse gateway supervise` may both run and both
+//! change the file, so every write is a read-modify-write under an OS file
+//! lock ([`AppState::save_merged`]): it applies only what this process
+//! changed since it last read the file, on top of what is there now.
 
 use std::path::{Path, PathBuf};
 
@@ -117,11 +122,55 @@ impl AppState {
         }
     }
 
-    /// Writes the state atomically.
+    /// Writes the state atomically, under the lock, replacing whatever is there.
     pub fn save(&self, paths: &Paths) -> std::io::Result<()> {
+        let _lock = lock(paths)?;
+        self.write(paths)
+    }
+
+    fn write(&self, paths: &Paths) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
         crate::fs_atomic::write_private(&file(paths), &json)
     }
+
+    /// Saves what changed from `base` (the state as this process last read
+    /// or saved it) to `self`, merged into the file as another process may
+    /// have left it meanwhile, under the lock. Returns the state now on disk,
+    /// the caller's new base.
+    pub(crate) fn save_merged(&self, base: &AppState, paths: &Paths) -> std::io::Result<AppState> {
+        let _lock = lock(paths)?;
+        let (theirs, _) = AppState::load(paths);
+        let merged = merge(base, self, theirs);
+        merged.write(paths)?;
+        Ok(merged)
+    }
+}
+
+fn lock(paths: &Paths) -> std::io::Result<crate::file_lock::FileLock> {
+    crate::file_lock::FileLock::beside(&file(paths)).map_err(|e| std::io::Error::new(e.source.kind(), e.to_string()))
+}
+
+/// Three-way merge: `theirs` with the changes from `base` to `ours` applied.
+fn merge(base: &AppState, ours: &AppState, mut theirs: AppState) -> AppState {
+    if ours.proxy_enabled != base.proxy_enabled {
+        theirs.proxy_enabled = ours.proxy_enabled;
+    }
+    if ours.keep_gateway_after_quit != base.keep_gateway_after_quit {
+        theirs.keep_gateway_after_quit = ours.keep_gateway_after_quit;
+    }
+    theirs.claude_code.retain(|t| ours.claude_code.contains(t) || !base.claude_code.contains(t));
+    for added in ours.claude_code.iter().filter(|t| !base.claude_code.contains(t)) {
+        if !theirs.claude_code.contains(added) {
+            theirs.claude_code.push(added.clone());
+        }
+    }
+    theirs.suspended.retain(|s| ours.suspended.contains(s) || !base.suspended.contains(s));
+    for added in ours.suspended.iter().filter(|s| !base.suspended.contains(s)) {
+        // One record per settings file: the newer removal describes it.
+        theirs.suspended.retain(|s| s.target != added.target);
+        theirs.suspended.push(added.clone());
+    }
+    theirs
 }
 
 #[cfg(test)]
@@ -147,6 +196,46 @@ mod tests {
         };
         state.save(&paths).unwrap();
         assert_eq!(AppState::load(&paths), (state, None));
+    }
+
+    #[test]
+    fn two_writers_keep_each_others_changes() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let base = AppState { claude_code: vec![ClaudeTarget::User], ..AppState::default() };
+        base.save(&paths).unwrap();
+        let project = ClaudeTarget::Local { project_dir: "/p".into() };
+        let suspended = Suspended {
+            target: ClaudeTarget::User,
+            reason: SuspendReason::Unhealthy,
+            base_url_after: None,
+            since: "2026-01-01T00:00:00Z".into(),
+        };
+        // The app and the headless supervisor both started from `base`.
+        let app = AppState {
+            proxy_enabled: Some(false),
+            claude_code: vec![ClaudeTarget::User, project.clone()],
+            ..base.clone()
+        };
+        let supervisor = AppState { suspended: vec![suspended.clone()], ..base.clone() };
+        app.save_merged(&base, &paths).unwrap();
+        let on_disk = supervisor.save_merged(&base, &paths).unwrap();
+        let expected = AppState {
+            proxy_enabled: Some(false),
+            keep_gateway_after_quit: false,
+            claude_code: vec![ClaudeTarget::User, project.clone()],
+            suspended: vec![suspended],
+        };
+        assert_eq!(on_disk, expected);
+        assert_eq!(AppState::load(&paths).0, expected);
+
+        // A removal made by one writer is not undone by the other.
+        let app = AppState { claude_code: vec![project.clone()], ..expected.clone() };
+        app.save_merged(&expected, &paths).unwrap();
+        let supervisor = AppState { keep_gateway_after_quit: true, ..expected.clone() };
+        let on_disk = supervisor.save_merged(&expected, &paths).unwrap();
+        assert_eq!(on_disk.claude_code, vec![project]);
+        assert!(on_disk.keep_gateway_after_quit);
     }
 
     #[test]

@@ -280,6 +280,10 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 /// Edits the `[[keys]]` tables of the config file in place, keeping the rest
 /// of the file (comments included) as the user wrote it.
 pub fn edit_keys(path: &Path, edit: impl FnOnce(&mut Vec<GatewayKeyEntry>)) -> Result<(), ConfigError> {
+    // Another process (the app, the supervisor, another CLI) may be editing
+    // the keys too: without the lock one of the two edits would be lost.
+    let _lock =
+        crate::file_lock::FileLock::beside(path).map_err(|e| ConfigError::Write { path: e.path, source: e.source })?;
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),

@@ -18,6 +18,7 @@ pub const PRIVATE_FILE_MODE: u32 = 0o600;
 pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = parent_dir(path);
     create_private_dir(dir)?;
+    remove_stale_temp_files(path);
     TempFile::write(path, bytes, Some(PRIVATE_FILE_MODE), None)?.persist(path)?;
     sync_dir(dir)
 }
@@ -44,7 +45,7 @@ impl TempFile {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let name = target.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy());
         let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = parent_dir(target).join(format!(".{name}.gatehouse-{}-{unique}.tmp", std::process::id()));
+        let path = parent_dir(target).join(format!("{}{}-{unique}.tmp", temp_prefix(&name), std::process::id()));
         let file = open_private(&path)?;
         let temp = TempFile { path, persisted: false };
         fill(&file, bytes, mode, owner)?;
@@ -67,6 +68,53 @@ impl Drop for TempFile {
             let _ = fs::remove_file(&self.path);
         }
     }
+}
+
+/// How the temporary files for a target named `name` begin; the writer's
+/// pid and a counter follow.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.gatehouse-")
+}
+
+/// Deletes temporary files beside `target` left by a Gatehouse process that
+/// died before renaming them (a kill, a power cut): they may hold a copy of
+/// a secret. Files of a process that still runs are its business and stay.
+/// Best effort: a file that cannot be listed or deleted is left for next time.
+pub(crate) fn remove_stale_temp_files(target: &Path) {
+    let Some(name) = target.file_name().map(|n| n.to_string_lossy()) else {
+        return;
+    };
+    let prefix = temp_prefix(&name);
+    let Ok(entries) = fs::read_dir(parent_dir(target)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)).and_then(|n| n.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split_once('-').and_then(|(pid, _)| pid.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !process_alive(pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this pid exists (it may belong to someone else).
+pub(crate) fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // Signal 0 checks existence without sending anything.
+    // SAFETY: kill with signal 0 has no effect beyond the check.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// Writes `bytes`, applies `mode` and `owner`, and flushes to disk.

@@ -10,6 +10,8 @@ pub mod cli;
 pub mod config;
 pub mod desktop;
 pub mod error_chain;
+pub(crate) mod failpoint;
+pub(crate) mod file_lock;
 pub mod fs_atomic;
 pub mod gateway;
 pub mod gateway_client;

@@ -30,6 +30,23 @@ fn bad_config_names_file_line_and_key_and_fails() {
 }
 
 #[test]
+fn the_names_claude_code_revokes_cannot_be_issued_by_hand() {
+    let home = tempfile::tempdir().unwrap();
+    for name in ["claude-code", "claude-code-run"] {
+        let output = gatehouse(home.path(), &["keys", "issue", name]);
+        assert!(!output.status.success(), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("choose another name"), "{stderr}");
+    }
+    assert!(
+        !home.path().join("config.toml").exists() || {
+            let text = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+            !text.contains("claude-code")
+        }
+    );
+}
+
+#[test]
 fn config_path_and_show_on_a_fresh_home() {
     let home = tempfile::tempdir().unwrap();
     let path = gatehouse(home.path(), &["config", "path"]);

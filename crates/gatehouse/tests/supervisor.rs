@@ -473,6 +473,79 @@ fn fail_open_unconfigures_and_then_reconfigures_a_real_settings_file() {
 }
 
 #[test]
+fn fail_open_racing_cli_configures_never_locks_claude_code_out() {
+    let home = Home::new("fail_open_after_secs = 1\ncrash_limit = 1\n");
+    let (project, target, file, original) = project_with_settings();
+    let supervisor = home.supervisor();
+    let mut subscription = supervisor.subscribe();
+    supervisor.start().unwrap();
+    let (base_url, _, _) = running(&supervisor);
+    supervisor.configure_claude_code(target.clone()).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    /// Stops the CLI loop however the test ends, so a failure is reported
+    /// instead of waiting forever for the loop.
+    struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    std::thread::scope(|scope| {
+        let stop = Stop(&done);
+        // The user re-running `configure` from a terminal, again and again.
+        let cli = scope.spawn(|| {
+            let mut runs = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || runs < 3 {
+                let output = Command::new(GATEHOUSE)
+                    .args(["claude", "configure", "--scope", "local", "--base-url", &base_url])
+                    .env("GATEHOUSE_HOME", home.path())
+                    .env("CLAUDE_CONFIG_DIR", home.path().join("claude"))
+                    .current_dir(project.path())
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap();
+                assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+                runs += 1;
+            }
+        });
+        // Meanwhile the gateway dies twice: fail-open takes Claude Code off
+        // it, and puts it back once it runs again.
+        for _ in 0..2 {
+            let (_, pid, _) = running(&supervisor);
+            let mut events = Vec::new();
+            kill9(pid);
+            wait_for_event(&mut subscription, &mut events, "FailOpenApplied", |e| {
+                matches!(e, SupervisorEvent::FailOpenApplied { .. })
+            });
+            supervisor.start().unwrap();
+            running(&supervisor);
+        }
+        drop(stop);
+        cli.join().unwrap();
+    });
+
+    let (base_url, _, _) = running(&supervisor);
+    poll("Claude Code back on the gateway", || points_at(&file, &base_url).then_some(()));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let key = text.split("x-gatehouse-key: ").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let valid: Vec<String> = gatehouse::config::Config::load(&home.path().join("config.toml"))
+        .unwrap()
+        .keys
+        .into_iter()
+        .filter(|k| k.name == "claude-code")
+        .map(|k| k.sha256)
+        .collect();
+    assert_eq!(
+        valid,
+        vec![gatehouse::auth::gateway_keys::hash(&key)],
+        "the key Claude Code holds, and only it, is valid"
+    );
+    supervisor.remove_claude_code(target).unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    supervisor.shutdown_for_quit(false).unwrap();
+}
+
+#[test]
 fn quitting_with_keep_running_leaves_the_gateway_for_the_next_launch_to_adopt() {
     let home = Home::new("");
     let (_project, target, file, original) = project_with_settings();

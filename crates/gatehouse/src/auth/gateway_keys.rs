@@ -5,7 +5,7 @@
 //! ledger can say which client made a request. A fast hash is right here:
 //! the key has 256 bits of entropy, so there is nothing to brute-force.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -62,6 +62,30 @@ pub fn revoke(config_path: &Path, name: &str) -> Result<usize, ConfigError> {
 pub fn revoke_key(config_path: &Path, key: &str) -> Result<(), ConfigError> {
     let digest = hash(key);
     config::edit_keys(config_path, |keys| keys.retain(|k| k.sha256 != digest))
+}
+
+/// Whether `key` is a valid key issued under `name`.
+pub(crate) fn is_valid(config_path: &Path, name: &str, key: &str) -> Result<bool, ConfigError> {
+    let digest = hash(key);
+    Ok(config::Config::load(config_path)?.keys.iter().any(|k| k.name == name && k.sha256 == digest))
+}
+
+/// Revokes every key named `name` whose hash is not in `held`: keys issued
+/// by a Gatehouse command that died before handing them out, or whose holder
+/// is gone. Returns how many were revoked. The config is rewritten only when
+/// there is something to revoke.
+pub(crate) fn revoke_unheld(config_path: &Path, name: &str, held: &HashSet<String>) -> Result<usize, ConfigError> {
+    let orphan = |k: &GatewayKeyEntry| k.name == name && !held.contains(&k.sha256);
+    if !config::Config::load(config_path)?.keys.iter().any(orphan) {
+        return Ok(0);
+    }
+    let mut removed = 0;
+    config::edit_keys(config_path, |keys| {
+        let before = keys.len();
+        keys.retain(|k| !orphan(k));
+        removed = before - keys.len();
+    })?;
+    Ok(removed)
 }
 
 /// The set of valid keys, looked up by hash.

@@ -35,6 +35,9 @@ pub struct SettingsFileState {
     pub base_url: Option<String>,
     /// Whether it carries an `x-gatehouse-key` header line.
     pub has_gateway_key: bool,
+    /// Whether it sets `env.ANTHROPIC_CUSTOM_HEADERS` (whose value may hold
+    /// secrets, so it is not reported).
+    pub sets_custom_headers: bool,
     /// Why it could not be read, if it could not.
     pub error: Option<String>,
 }
@@ -49,11 +52,89 @@ pub struct ClaudeCodeStatus {
     pub effective_scope: Option<&'static str>,
     /// Settings files, highest precedence first.
     pub files: Vec<SettingsFileState>,
+    /// A higher-precedence file whose own gateway variables win over the
+    /// file Gatehouse configured, so Claude Code does not use the gateway.
+    pub overridden: Option<Override>,
     /// Whether the gateway Claude Code points at answers `/health`.
     pub gateway_answers: Option<bool>,
     pub login: Option<AuthStatus>,
     pub login_error: Option<String>,
     pub warnings: Vec<String>,
+}
+
+/// A settings file that takes the gateway away from a lower one: Claude Code
+/// takes each `env` variable from the highest-precedence file that sets it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Override {
+    /// The winning file's scope (`managed`, `local`, `project`).
+    pub scope: &'static str,
+    pub path: PathBuf,
+    /// `ANTHROPIC_BASE_URL` or `ANTHROPIC_CUSTOM_HEADERS`.
+    pub variable: &'static str,
+    /// The base URL it sets, when that is the variable.
+    pub base_url: Option<String>,
+}
+
+impl Override {
+    /// Which file wins over `lower`'s, and what to do about it.
+    pub fn explain(&self, lower: &str) -> String {
+        let what = match &self.base_url {
+            Some(url) => format!("{}={url}", self.variable),
+            None => format!("its own {}", self.variable),
+        };
+        let fix = if self.scope == "managed" {
+            "ask the administrator who manages it to remove it".to_string()
+        } else if self.scope == "local" {
+            format!(
+                "take {} out of that file, or point that file at the gateway with `gatehouse claude configure --scope local`",
+                self.variable
+            )
+        } else {
+            format!("take {} out of that file", self.variable)
+        };
+        format!(
+            "{} ({} settings) sets {what}, which wins over {lower} settings, so Claude Code would not use the gateway: {fix}",
+            self.path.display(),
+            self.scope,
+        )
+    }
+}
+
+/// The file of higher precedence than `scope`'s whose gateway variables win
+/// over it, if any. A higher file that Gatehouse configured itself (it holds
+/// a gateway key) sends Claude Code to the gateway too, so it does not count.
+pub(crate) fn override_of(files: &[SettingsFileState], scope: &str) -> Option<Override> {
+    let higher = files.iter().take_while(|f| f.scope != scope);
+    let base_url = higher.clone().find(|f| f.base_url.is_some());
+    let headers = higher.clone().find(|f| f.sets_custom_headers);
+    let make = |file: &SettingsFileState, variable, base_url| Override {
+        scope: file.scope,
+        path: file.path.clone(),
+        variable,
+        base_url,
+    };
+    match (base_url, headers) {
+        (Some(file), _) if !file.has_gateway_key => Some(make(file, "ANTHROPIC_BASE_URL", file.base_url.clone())),
+        (_, Some(file)) if !file.has_gateway_key => Some(make(file, "ANTHROPIC_CUSTOM_HEADERS", None)),
+        _ => None,
+    }
+}
+
+/// Every settings file Claude Code reads, highest precedence first.
+pub(crate) fn settings_files(project_dir: &Path) -> anyhow::Result<Vec<SettingsFileState>> {
+    settings_files_with_warnings(project_dir, &mut Vec::new())
+}
+
+fn settings_files_with_warnings(
+    project_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Vec<SettingsFileState>> {
+    let claude_dir = crate::paths::claude_config_dir()?;
+    let mut files = vec![inspect("managed", &scope::managed_settings_path(), warnings)];
+    for scope in Scope::BY_PRECEDENCE {
+        files.push(inspect(scope.name(), &scope.settings_path(&claude_dir, project_dir), warnings));
+    }
+    Ok(files)
 }
 
 fn inspect(scope: &'static str, path: &Path, warnings: &mut Vec<String>) -> SettingsFileState {
@@ -63,6 +144,7 @@ fn inspect(scope: &'static str, path: &Path, warnings: &mut Vec<String>) -> Sett
         exists: false,
         base_url: None,
         has_gateway_key: false,
+        sets_custom_headers: false,
         error: None,
     };
     let text = match std::fs::read_to_string(path) {
@@ -94,6 +176,7 @@ fn inspect(scope: &'static str, path: &Path, warnings: &mut Vec<String>) -> Sett
     let env = document.get("env");
     let env_string = |name: &str| env.and_then(|e| e.get(name)).and_then(|v| v.as_str()).map(str::to_string);
     state.base_url = env_string("ANTHROPIC_BASE_URL");
+    state.sets_custom_headers = env.and_then(|e| e.get("ANTHROPIC_CUSTOM_HEADERS")).is_some_and(|v| !v.is_null());
     state.has_gateway_key = env_string("ANTHROPIC_CUSTOM_HEADERS")
         .is_some_and(|headers| headers.lines().any(|line| settings::gatehouse_key_value(line).is_some()));
     for (variable, effect) in OVERRIDING_VARIABLES {
@@ -112,12 +195,8 @@ fn inspect(scope: &'static str, path: &Path, warnings: &mut Vec<String>) -> Sett
 
 /// Inspects every settings scope, the process environment, the gateway and the login.
 pub fn status(project_dir: &Path, check_login: bool) -> anyhow::Result<ClaudeCodeStatus> {
-    let claude_dir = crate::paths::claude_config_dir()?;
     let mut warnings = Vec::new();
-    let mut files = vec![inspect("managed", &scope::managed_settings_path(), &mut warnings)];
-    for scope in Scope::BY_PRECEDENCE {
-        files.push(inspect(scope.name(), &scope.settings_path(&claude_dir, project_dir), &mut warnings));
-    }
+    let files = settings_files_with_warnings(project_dir, &mut warnings)?;
 
     for (variable, effect) in OVERRIDING_VARIABLES {
         if std::env::var(variable).is_ok_and(|v| !v.is_empty() && v != "0") {
@@ -129,18 +208,12 @@ pub fn status(project_dir: &Path, check_login: bool) -> anyhow::Result<ClaudeCod
     let effective_base_url = effective.and_then(|f| f.base_url.clone());
     let effective_scope = effective.map(|f| f.scope);
     let keyed = files.iter().find(|f| f.has_gateway_key);
-    if let (Some(effective), Some(keyed)) = (effective, keyed)
-        && effective.scope != keyed.scope
-    {
-        warnings.push(format!(
-            "{} settings ({}) set ANTHROPIC_BASE_URL={}, which overrides the gateway configured in {} settings",
-            effective.scope,
-            effective.path.display(),
-            effective.base_url.as_deref().unwrap_or_default(),
-            keyed.scope
-        ));
+    let overridden = keyed.and_then(|keyed| override_of(&files, keyed.scope));
+    if let (Some(overridden), Some(keyed)) = (&overridden, keyed) {
+        warnings.push(overridden.explain(keyed.scope));
     }
-    let configured = keyed.is_some() && effective.is_some_and(|e| keyed.is_some_and(|k| k.scope == e.scope));
+    let configured =
+        overridden.is_none() && keyed.is_some() && effective.is_some_and(|e| keyed.is_some_and(|k| k.scope == e.scope));
 
     let gateway_answers = if configured {
         let url = effective_base_url.as_deref().unwrap_or_default();
@@ -170,6 +243,7 @@ pub fn status(project_dir: &Path, check_login: bool) -> anyhow::Result<ClaudeCod
         effective_base_url,
         effective_scope,
         files,
+        overridden,
         gateway_answers,
         login,
         login_error,

@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 pub enum Scope {
     /// `settings.json` in the Claude config directory: every project.
     User,
-    /// `.claude/settings.json` in the current directory: shared through git.
+    /// `.claude/settings.json` in the current directory: shared through git,
+    /// so never given a gateway key. Hidden from `--help`; naming it gets the
+    /// reason and the alternatives.
+    #[value(hide = true)]
     Project,
     /// `.claude/settings.local.json` in the current directory: this machine only.
     Local,

@@ -80,6 +80,19 @@ pub enum PriorDocument {
     Object,
 }
 
+impl PriorValues {
+    /// A prior `ANTHROPIC_BASE_URL` equal to the gateway's own URL was left
+    /// by an earlier Gatehouse configuration, not chosen by the user:
+    /// restoring it would point Claude Code at the gateway without a key.
+    pub(crate) fn forget_own_base_url(&mut self, gateway_url: &str) {
+        if let PriorValue::Present { raw } = &self.base_url
+            && decode_string(raw).is_some_and(|url| url.trim_end_matches('/') == gateway_url.trim_end_matches('/'))
+        {
+            self.base_url = PriorValue::Absent;
+        }
+    }
+}
+
 /// Whether `env` existed before `apply`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -357,7 +370,7 @@ fn check_gateway_env(env: &GatewayEnv) -> Result<(), SettingsError> {
 }
 
 /// Whitespace-only text counts as an empty file: there is nothing to lose.
-fn is_blank(text: &str) -> bool {
+pub(crate) fn is_blank(text: &str) -> bool {
     text.bytes().all(is_json_whitespace)
 }
 

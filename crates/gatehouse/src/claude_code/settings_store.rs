@@ -17,7 +17,19 @@
 //!   Gatehouse's keys come out. The record never holds the text Gatehouse
 //!   wrote, because that contains the gateway key.
 //! - **A backup** of the original goes to the backup directory before the
-//!   first write, as a last resort.
+//!   first write, as a last resort. Only the newest [`KEPT_BACKUPS`] of each
+//!   file name are kept, and an unchanged original is not copied twice.
+//! - **Settled reads.** Another program may save the file by truncating it
+//!   and then writing. A file is read only once its size and times are the
+//!   same before and after the read, and a blank or unparsable file is
+//!   believed only once it has been left alone for [`SETTLE`]; until then
+//!   Gatehouse waits, with backoff, and refuses if the file never settles.
+//!   A file that had settings a moment ago is never mistaken for an empty one.
+//! - **Protected files stay protected.** A settings file without its owner's
+//!   write permission (`chmod 444`) is refused, not replaced.
+//!
+//! The caller serialises edits of one settings file (see
+//! [`super::setup`], which holds an OS file lock around each change).
 //!
 //! A symlinked `settings.json` (dotfile managers) is followed: the real file
 //! is edited and the link stays a link.
@@ -30,12 +42,24 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 /// How often an edit is redone because another program changed the file
 /// under us before giving up.
 const ATTEMPTS: usize = 5;
+
+/// How long a blank or unparsable settings file must have been left alone
+/// before Gatehouse believes it is meant to be that way rather than caught
+/// half-way through another program's save.
+pub(crate) const SETTLE: Duration = Duration::from_secs(2);
+
+/// How long to keep waiting, beyond [`SETTLE`], for a file that keeps changing.
+const SETTLE_PATIENCE: Duration = Duration::from_secs(5);
+
+/// How many backups of each settings file name are kept.
+pub(crate) const KEPT_BACKUPS: usize = 10;
 
 const RECORD_VERSION: u32 = 1;
 
@@ -105,6 +129,12 @@ pub enum StoreError {
         path.display()
     )]
     Busy { path: PathBuf },
+    #[error(
+        "{} is read-only (mode {mode:o}), so Gatehouse leaves it alone; make it writable (chmod u+w) if Gatehouse \
+         may edit it, or choose another --scope",
+        path.display()
+    )]
+    ReadOnly { path: PathBuf, mode: u32 },
 }
 
 fn advice(kind: io::ErrorKind) -> &'static str {
@@ -146,6 +176,18 @@ struct Snapshot {
     owner: Option<(u32, u32)>,
 }
 
+impl Snapshot {
+    /// Refuses to replace a file its owner made read-only.
+    fn check_writable(&self, path: &Path) -> Result<(), StoreError> {
+        match self.mode {
+            Some(mode) if self.text.is_some() && mode & 0o200 == 0 => {
+                Err(StoreError::ReadOnly { path: path.to_owned(), mode })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Points Claude Code at the gateway by editing the settings file, keeping
 /// everything else in it.
 pub fn configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<ConfigureOutcome, StoreError> {
@@ -155,6 +197,7 @@ pub fn configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<ConfigureO
     let mut backup = None;
     for _ in 0..ATTEMPTS {
         let before = snapshot(&path)?;
+        before.check_writable(&path)?;
         let current = before.text.as_deref().unwrap_or("");
         let configured = settings::gateway_in(current).map_err(settings_error)?.is_some();
         // A record whose key line is gone is stale: the user took Gatehouse out by hand.
@@ -175,11 +218,20 @@ pub fn configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<ConfigureO
                 (applied.text, new_record)
             }
             None => {
-                let applied = settings::apply(current, env).map_err(settings_error)?;
+                // Already configured without a record of it (the record was
+                // lost, or another configure got there first): what the file
+                // holds now is Gatehouse's, not the user's prior value, so
+                // take it out before recording what the edit replaces.
+                let base = match settings::strip_unrecorded(current).map_err(settings_error)? {
+                    Some(stripped) if configured => stripped,
+                    _ => current.to_owned(),
+                };
+                let mut applied = settings::apply(&base, env).map_err(settings_error)?;
+                applied.prior.forget_own_base_url(env.base_url);
                 if backup.is_none()
-                    && let Some(original) = &before.text
+                    && let Some(original) = before.text.as_deref().filter(|text| !settings::is_blank(text))
                 {
-                    backup = Some(write_backup(&target.backup_dir, &path, original)?);
+                    backup = write_backup(&target.backup_dir, &path, original)?;
                 }
                 let new_record = Record {
                     version: RECORD_VERSION,
@@ -233,6 +285,7 @@ pub fn remove(target: &SettingsTarget) -> Result<RemoveOutcome, StoreError> {
             delete_record(target)?;
             return Ok(RemoveOutcome::NotConfigured);
         };
+        before.check_writable(&path)?;
         let untouched = sha256(current) == record.written_sha256;
         let (contents, outcome) = match (&record.original, record.existed) {
             (_, false) if untouched => (None, RemoveOutcome::Deleted),
@@ -259,6 +312,12 @@ pub fn remove(target: &SettingsTarget) -> Result<RemoveOutcome, StoreError> {
     Err(StoreError::Busy { path })
 }
 
+/// The settings file's text once it has settled (see "Settled reads"), or
+/// `None` if it does not exist.
+pub(crate) fn read_settled(path: &Path) -> Result<Option<String>, StoreError> {
+    snapshot(&real_path(path)?).map(|snapshot| snapshot.text)
+}
+
 /// The settings file's text, or `None` if it does not exist.
 pub fn read(target_path: &Path) -> Result<Option<String>, StoreError> {
     match read_bytes(target_path)? {
@@ -280,6 +339,7 @@ fn remove_unrecorded(path: &Path) -> Result<RemoveOutcome, StoreError> {
         let Some(stripped) = stripped else {
             return Ok(RemoveOutcome::NotConfigured);
         };
+        before.check_writable(path)?;
         match replace_if_unchanged(path, &before, Some(&stripped), before.mode, || Ok(()))? {
             Commit::Done => return Ok(RemoveOutcome::RemovedOurKeys),
             Commit::Changed => continue,
@@ -310,13 +370,69 @@ fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
     }
 }
 
+/// The file once it has settled: see "Settled reads" above.
 fn snapshot(path: &Path) -> Result<Snapshot, StoreError> {
-    let text = read(path)?;
-    let meta = match &text {
-        Some(_) => Some(fs::metadata(path).map_err(io_error("inspect", path))?),
-        None => None,
+    snapshot_within(path, crate::failpoint::settle_time(SETTLE), SETTLE_PATIENCE)
+}
+
+/// Waits up to `settle + patience` for the file to settle, then refuses.
+fn snapshot_within(path: &Path, settle: Duration, patience: Duration) -> Result<Snapshot, StoreError> {
+    let give_up = Instant::now() + settle + patience;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        if let Some(snapshot) = settled_snapshot(path, settle)? {
+            return Ok(snapshot);
+        }
+        if Instant::now() >= give_up {
+            return Err(StoreError::Busy { path: path.to_owned() });
+        }
+        crate::failpoint::announce_waiting();
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// One look at the file; `None` while it is still being written.
+fn settled_snapshot(path: &Path, settle: Duration) -> Result<Option<Snapshot>, StoreError> {
+    let Some(first) = metadata(path)? else {
+        return Ok(Some(Snapshot { text: None, mode: None, owner: None }));
     };
-    Ok(Snapshot { text, mode: meta.as_ref().and_then(mode_of), owner: meta.as_ref().and_then(owner_of) })
+    let Some(bytes) = read_bytes(path)? else {
+        return Ok(None);
+    };
+    let Some(second) = metadata(path)? else {
+        return Ok(None);
+    };
+    if !same_version(&first, &second) || bytes.len() as u64 != second.len() {
+        return Ok(None);
+    }
+    let young =
+        second.modified().ok().and_then(|at| SystemTime::now().duration_since(at).ok()).is_none_or(|age| age < settle);
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) if young => return Ok(None),
+        Err(_) => return Err(StoreError::NotUtf8 { path: path.to_owned() }),
+    };
+    // Caught between another program's truncate and write, the file looks
+    // blank or cut short; only time tells that apart from a file meant so.
+    if young && (settings::is_blank(&text) || serde_json::from_str::<serde::de::IgnoredAny>(&text).is_err()) {
+        return Ok(None);
+    }
+    Ok(Some(Snapshot { text: Some(text), mode: mode_of(&second), owner: owner_of(&second) }))
+}
+
+fn metadata(path: &Path) -> Result<Option<fs::Metadata>, StoreError> {
+    match fs::metadata(path) {
+        Ok(meta) => Ok(Some(meta)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(io_error("inspect", path)(err)),
+    }
+}
+
+/// Whether two looks at a file saw the same version of it.
+fn same_version(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    (a.dev(), a.ino(), a.len(), a.mtime(), a.mtime_nsec(), a.ctime(), a.ctime_nsec())
+        == (b.dev(), b.ino(), b.len(), b.mtime(), b.mtime_nsec(), b.ctime(), b.ctime_nsec())
 }
 
 enum Commit {
@@ -336,6 +452,7 @@ fn replace_if_unchanged(
     before_commit: impl FnOnce() -> Result<(), StoreError>,
 ) -> Result<Commit, StoreError> {
     let dir = parent_dir(path);
+    fs_atomic::remove_stale_temp_files(path);
     let temp = match contents {
         Some(text) => {
             create_private_dir(dir).map_err(io_error("create the directory for", path))?;
@@ -343,10 +460,12 @@ fn replace_if_unchanged(
         }
         None => None,
     };
+    crate::failpoint::abort_at("settings-temp-written");
     if read(path)? != before.text {
         return Ok(Commit::Changed);
     }
     before_commit()?;
+    crate::failpoint::abort_at("settings-before-rename");
     match temp {
         Some(temp) => temp.persist(path).map_err(io_error("replace", path))?,
         None => fs::remove_file(path).map_err(io_error("delete", path))?,
@@ -408,25 +527,72 @@ fn write_private_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError>
     fs_atomic::write_private(path, bytes).map_err(io_error("write", path))
 }
 
-/// Copies the user's original file aside, never overwriting an older backup.
-fn write_backup(backup_dir: &Path, settings_path: &Path, original: &str) -> Result<PathBuf, StoreError> {
+/// Copies the user's original file aside, never overwriting an older backup,
+/// and keeps only the newest [`KEPT_BACKUPS`] of that file name. Returns
+/// `None` when the newest backup already holds exactly these bytes.
+fn write_backup(backup_dir: &Path, settings_path: &Path, original: &str) -> Result<Option<PathBuf>, StoreError> {
     create_private_dir(backup_dir).map_err(io_error("create the backup directory", backup_dir))?;
     let name = settings_path.file_name().map_or_else(|| "settings.json".into(), |n| n.to_string_lossy());
+    let existing = backups_of(backup_dir, &name);
+    if let Some(newest) = existing.last()
+        && fs::read(newest).is_ok_and(|bytes| bytes == original.as_bytes())
+    {
+        return Ok(None);
+    }
     let stamp = utc_timestamp(SystemTime::now());
-    let mut attempt = 0;
-    loop {
-        let suffix = if attempt == 0 { String::new() } else { format!("-{attempt}") };
+    // After the newest backup of this second, never in a gap left by pruning,
+    // so names keep sorting by age.
+    let this_second = format!("{name}.{stamp}");
+    let mut attempt = existing
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str()?.strip_prefix(&this_second)?.strip_suffix(".bak").map(str::to_owned))
+        .map(|suffix| suffix.strip_prefix('-').and_then(|n| n.parse::<u32>().ok()).map_or(1, |n| n + 1))
+        .max()
+        .unwrap_or(0);
+    let path = loop {
+        let suffix = if attempt == 0 { String::new() } else { format!("-{attempt:03}") };
         let path = backup_dir.join(format!("{name}.{stamp}{suffix}.bak"));
         match open_private(&path) {
             Ok(file) => {
                 fill(&file, original.as_bytes(), None, None).map_err(io_error("write the backup", &path))?;
                 sync_dir(backup_dir).map_err(io_error("flush the backup directory", backup_dir))?;
-                return Ok(path);
+                break path;
             }
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 999 => attempt += 1,
             Err(err) => return Err(io_error("write the backup", &path)(err)),
         }
+    };
+    let backups = backups_of(backup_dir, &name);
+    for old in backups.iter().take(backups.len().saturating_sub(KEPT_BACKUPS)) {
+        // Best effort: an old backup that cannot be deleted costs only space.
+        let _ = fs::remove_file(old);
     }
+    Ok(Some(path))
+}
+
+/// The backups of files called `name`, oldest first (the names sort by time).
+fn backups_of(backup_dir: &Path, name: &str) -> Vec<PathBuf> {
+    let prefix = format!("{name}.");
+    let mut found: Vec<PathBuf> = fs::read_dir(backup_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            entry.file_name().to_str().is_some_and(|n| {
+                n.strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(".bak"))
+                    .is_some_and(|stamp| stamp.starts_with(|c: char| c.is_ascii_digit()))
+            })
+        })
+        .map(|entry| entry.path())
+        .collect();
+    found.sort_by_cached_key(|path| backup_sort_key(path));
+    found
+}
+
+/// `STAMP.bak` sorts before `STAMP-001.bak` (`.` > `-` in ASCII would put it after).
+fn backup_sort_key(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().replace(".bak", "-000")).unwrap_or_default()
 }
 
 /// `YYYYMMDDTHHMMSSZ`, so backups sort by the time they were taken.
@@ -457,6 +623,49 @@ mod tests {
     fn write(path: &Path, text: &str) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, text).unwrap();
+    }
+
+    /// Makes a file look long untouched, as a blank file must be to be believed.
+    fn settled(path: &Path) {
+        let file = fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - SETTLE * 2).unwrap();
+    }
+
+    #[test]
+    fn a_freshly_blanked_file_is_not_believed_until_it_settles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        write(&path, "");
+        assert!(settled_snapshot(&path, SETTLE).unwrap().is_none(), "just truncated: maybe mid-save");
+        write(&path, "{\"model\":");
+        assert!(settled_snapshot(&path, SETTLE).unwrap().is_none(), "cut short: maybe mid-save");
+        settled(&path);
+        let snapshot = settled_snapshot(&path, SETTLE).unwrap().expect("left alone: it is what it is");
+        assert_eq!(snapshot.text.as_deref(), Some("{\"model\":"));
+        write(&path, ORIGINAL);
+        assert!(settled_snapshot(&path, SETTLE).unwrap().is_some(), "valid JSON needs no wait");
+    }
+
+    #[test]
+    fn a_file_that_never_settles_is_refused_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        write(&path, "");
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            // A program forever half-way through saving.
+            scope.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    fs::write(&path, "").unwrap();
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+            let result = snapshot_within(&path, Duration::from_secs(1), Duration::from_millis(200));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let Err(error) = result else { panic!("a file still being written was believed") };
+            let message = error.to_string();
+            assert!(message.contains(&path.display().to_string()) && message.contains("kept changing"), "{message}");
+        });
     }
 
     #[cfg(unix)]
@@ -687,6 +896,53 @@ mod tests {
         assert!(fs::read_to_string(&real).unwrap().contains(KEY));
         assert_eq!(remove(&t).unwrap(), RemoveOutcome::RestoredExactly);
         assert_eq!(fs::read_to_string(&real).unwrap(), ORIGINAL);
+    }
+
+    #[test]
+    fn a_configuration_found_without_its_record_is_not_recorded_as_the_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        write(&t.settings_path, ORIGINAL);
+        configure(&t, &gw(KEY)).unwrap();
+        // Another configure's record was lost, or raced ours: the file
+        // already points at the gateway when this configure reads it.
+        fs::remove_file(&t.record_path).unwrap();
+        configure(&t, &gw("ghk_second")).unwrap();
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RemovedOurKeys);
+        let text = fs::read_to_string(&t.settings_path).unwrap();
+        assert!(!text.contains(URL), "remove must not leave Claude Code at the gateway without a key: {text}");
+        assert!(!text.contains("x-gatehouse-key"), "{text}");
+    }
+
+    #[test]
+    fn backups_are_bounded_and_never_blank_or_repeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        write(&t.settings_path, "  \n");
+        settled(&t.settings_path);
+        configure(&t, &gw(KEY)).unwrap();
+        assert!(fs::read_dir(&t.backup_dir).map_or(0, |d| d.count()) == 0, "a blank file gets no backup");
+        remove(&t).unwrap();
+
+        write(&t.settings_path, ORIGINAL);
+        for _ in 0..3 {
+            configure(&t, &gw(KEY)).unwrap();
+            remove(&t).unwrap();
+        }
+        assert_eq!(fs::read_dir(&t.backup_dir).unwrap().count(), 1, "an unchanged original is copied once");
+
+        for i in 0..KEPT_BACKUPS + 5 {
+            write(&t.settings_path, &format!("{{\"model\": \"m{i}\"}}"));
+            configure(&t, &gw(KEY)).unwrap();
+            remove(&t).unwrap();
+        }
+        let mut kept: Vec<String> =
+            fs::read_dir(&t.backup_dir).unwrap().map(|e| fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+        kept.sort();
+        assert_eq!(kept.len(), KEPT_BACKUPS);
+        let last = KEPT_BACKUPS + 4;
+        assert!(kept.contains(&format!("{{\"model\": \"m{last}\"}}")), "the newest is kept: {kept:?}");
+        assert!(!kept.contains(&"{\"model\": \"m0\"}".to_string()), "the oldest went: {kept:?}");
     }
 
     #[test]

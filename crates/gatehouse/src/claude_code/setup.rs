@@ -1,11 +1,21 @@
 //! `gatehouse claude configure` and `remove`: pointing Claude Code's
 //! settings at the gateway and back.
 //!
-//! Each configured settings file gets its own gateway key named
-//! `claude-code`. Configuring again rotates that file's key; removing
-//! revokes it. The file edits themselves (merge, atomic write, exact
-//! restore) live in [`super::settings_store`].
+//! Each configured settings file holds its own gateway key named
+//! `claude-code`. Configuring again keeps a key that still works, so Claude
+//! Code sessions already running with it are not cut off; removing revokes
+//! it. The file edits themselves (merge, atomic write, exact restore) live in
+//! [`super::settings_store`].
+//!
+//! Every change holds one OS file lock ([`lock`]) for its whole
+//! read-modify-write, so configures and removes from the CLI, the desktop app
+//! and `gatehouse gateway supervise` run one at a time. Each also starts by
+//! healing what a killed predecessor left ([`heal`]): temporary files beside
+//! the settings, and `claude-code` keys that no settings file holds. The
+//! steps are ordered so that a kill at any point leaves nothing the next
+//! command cannot clean up.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -14,8 +24,25 @@ use serde::Serialize;
 use super::scope::Scope;
 use super::settings::{self, GatewayEnv};
 use super::settings_store::{self, ConfigureOutcome, RemoveOutcome, SettingsTarget};
+use super::{doctor, launcher};
 use crate::auth::gateway_keys;
+use crate::file_lock::FileLock;
 use crate::paths::Paths;
+
+/// Takes the lock that every change to Claude Code's settings files, and to
+/// the keys Gatehouse hands Claude Code, holds for its whole duration.
+pub(crate) fn lock(paths: &Paths) -> anyhow::Result<FileLock> {
+    Ok(FileLock::acquire(&paths.claude_records_dir().join(".lock"))?)
+}
+
+/// A settings file of higher precedence sets its own gateway variables, so
+/// configuring a lower one would change nothing Claude Code uses.
+#[derive(thiserror::Error, Debug)]
+#[error("{}; nothing was changed", winner.explain(scope))]
+pub struct OverriddenError {
+    pub winner: doctor::Override,
+    pub scope: &'static str,
+}
 
 /// Where a scope's settings file and Gatehouse's record of it live.
 pub fn target(paths: &Paths, scope: Scope, project_dir: &Path) -> anyhow::Result<SettingsTarget> {
@@ -47,20 +74,38 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
         );
     }
     let target = target(paths, scope, project_dir)?;
-    let previous_key = current_key(&target.settings_path);
+    let _lock = lock(paths)?;
+    heal(paths, &target)?;
+    let files = doctor::settings_files(project_dir)?;
+    if let Some(winner) = doctor::override_of(&files, scope.name()) {
+        return Err(OverriddenError { winner, scope: scope.name() }.into());
+    }
     let config_path = paths.config_file();
-    let key = gateway_keys::issue(&config_path, gateway_keys::CLAUDE_CODE_KEY_NAME, false)?;
+    let previous_key = current_key(&target.settings_path);
+    // A key that still works is kept: Claude Code sessions already running
+    // hold it, and revoking it would cut them off mid-work.
+    let reusable = match &previous_key {
+        Some(previous) => gateway_keys::is_valid(&config_path, gateway_keys::CLAUDE_CODE_KEY_NAME, previous)?,
+        None => false,
+    };
+    let key = match previous_key.filter(|_| reusable) {
+        Some(previous) => previous,
+        None => gateway_keys::issue(&config_path, gateway_keys::CLAUDE_CODE_KEY_NAME, false)?,
+    };
+    crate::failpoint::abort_at("configure-key-issued");
     let outcome = match settings_store::configure(&target, &GatewayEnv { base_url, gateway_key: &key }) {
         Ok(outcome) => outcome,
         Err(error) => {
-            // The key was never handed out; do not leave it valid.
-            let _ = gateway_keys::revoke_key(&config_path, &key);
+            if !reusable {
+                // The key was never handed out; do not leave it valid.
+                let _ = gateway_keys::revoke_key(&config_path, &key);
+            }
             return Err(error.into());
         }
     };
-    if let Some(previous) = previous_key.filter(|previous| *previous != key) {
-        gateway_keys::revoke_key(&config_path, &previous).context("the old gateway key could not be revoked")?;
-    }
+    // A previous key that was not reused is no valid `claude-code` key, so
+    // there is nothing to revoke: it is invalid already, or it is some other
+    // client's key that is not Gatehouse's to take away.
     Ok(Configured {
         scope: scope.name(),
         settings_path: target.settings_path,
@@ -72,18 +117,98 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
 /// Undoes `configure` for one scope and revokes its key.
 pub fn remove(paths: &Paths, scope: Scope, project_dir: &Path) -> anyhow::Result<(PathBuf, RemoveOutcome)> {
     let target = target(paths, scope, project_dir)?;
+    let _lock = lock(paths)?;
+    // Taking Claude Code off the gateway comes first: fail-open relies on it
+    // even when the config is broken and keys cannot be revoked.
+    let healed = heal(paths, &target);
     let previous_key = current_key(&target.settings_path);
     let outcome = settings_store::remove(&target)?;
+    crate::failpoint::abort_at("remove-settings-restored");
     if let Some(key) = previous_key {
         gateway_keys::revoke_key(&paths.config_file(), &key)?;
     }
+    healed?;
     Ok((target.settings_path, outcome))
+}
+
+/// Cleans up after a `configure`, `remove` or `claude run` that was killed
+/// part-way: temporary files beside the settings files Gatehouse knows (they
+/// may hold a key), `claude-code` keys that none of those files holds, and
+/// the leftovers of dead `claude run` sessions. The caller holds [`lock`], so
+/// no other command is between issuing a key and writing it.
+pub(crate) fn heal(paths: &Paths, target: &SettingsTarget) -> anyhow::Result<()> {
+    let mut files = known_settings_files(paths);
+    files.push(target.settings_path.clone());
+    if let Ok(claude_dir) = crate::paths::claude_config_dir() {
+        files.push(Scope::User.settings_path(&claude_dir, Path::new("")));
+    }
+    let mut held = HashSet::new();
+    let mut all_read = true;
+    for file in &files {
+        let real = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+        crate::fs_atomic::remove_stale_temp_files(&real);
+        match settings_store::read_settled(file) {
+            Ok(text) => held.extend(text.as_deref().and_then(key_in).map(|key| gateway_keys::hash(&key))),
+            Err(_) => all_read = false,
+        }
+    }
+    // A file that cannot be read may hold a key: revoking it would lock
+    // Claude Code out, so orphans wait for a run that can read every file.
+    if all_read {
+        gateway_keys::revoke_unheld(&paths.config_file(), gateway_keys::CLAUDE_CODE_KEY_NAME, &held)
+            .context("cannot revoke the gateway keys that no Claude Code settings file holds")?;
+    }
+    launcher::heal_runs(paths)
+}
+
+/// The settings files Gatehouse's records say it configured.
+fn known_settings_files(paths: &Paths) -> Vec<PathBuf> {
+    #[derive(serde::Deserialize)]
+    struct RecordPath {
+        settings_path: PathBuf,
+    }
+    let Ok(entries) = std::fs::read_dir(paths.claude_records_dir()) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "json"))
+        .filter_map(|entry| std::fs::read(entry.path()).ok())
+        .filter_map(|bytes| serde_json::from_slice::<RecordPath>(&bytes).ok())
+        .map(|record| record.settings_path)
+        .collect()
 }
 
 /// The gateway key a settings file currently holds, if any.
 fn current_key(settings_path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(settings_path).ok()?;
-    let document: serde_json::Value = serde_json::from_str(&text).ok()?;
+    key_in(&settings_store::read_settled(settings_path).ok()??)
+}
+
+/// The gateway key in a settings file's text, if any.
+fn key_in(text: &str) -> Option<String> {
+    let document: serde_json::Value = serde_json::from_str(text).ok()?;
     let headers = document.get("env")?.get("ANTHROPIC_CUSTOM_HEADERS")?.as_str()?;
     headers.lines().find_map(settings::gatehouse_key_value).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remove_restores_the_file_even_when_the_config_is_broken() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let project = tempfile::tempdir().unwrap();
+        let file = project.path().join(".claude/settings.local.json");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "{\"model\": \"opus\"}").unwrap();
+        configure(&paths, Scope::Local, project.path(), "http://127.0.0.1:7497").unwrap();
+        let config = paths.config_file();
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, format!("{text}\n[gateway]\nport = \"not a number\"\n")).unwrap();
+
+        assert!(remove(&paths, Scope::Local, project.path()).is_err(), "the key could not be revoked: say so");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"model\": \"opus\"}", "but Claude Code is restored");
+    }
 }

@@ -28,6 +28,7 @@ pub enum ClaudeCommand {
         scope: Scope,
     },
     /// Whether Claude Code goes through the gateway, and what would bypass it.
+    /// Exits 3 when the gateway does not answer.
     Status {
         /// Print JSON instead of text.
         #[arg(long)]
@@ -83,12 +84,19 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
         }
         ClaudeCommand::Status { json } => {
             let status = doctor::status(&project_dir, true)?;
+            // Not configured: the gateway in question is Gatehouse's own.
+            let healthy = status
+                .gateway_answers
+                .unwrap_or_else(|| crate::gateway_client::health(&gateway_url(paths, config, None)).is_ok());
             if json {
                 outln!("{}", serde_json::to_string_pretty(&status)?);
             } else {
                 print_status(&status)?;
+                if status.gateway_answers.is_none() && !healthy {
+                    outln!("Gateway: not answering (start it with `gatehouse gateway run`)");
+                }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_GATEWAY_NOT_HEALTHY) })
         }
         ClaudeCommand::Run { base_url, args } => {
             let url = gateway_url(paths, config, base_url);
@@ -109,6 +117,13 @@ pub fn print_status(status: &doctor::ClaudeCodeStatus) -> anyhow::Result<()> {
             "Claude Code: uses the gateway at {} ({} settings); {answers}",
             status.effective_base_url.as_deref().unwrap_or_default(),
             status.effective_scope.unwrap_or_default()
+        );
+    } else if let Some(overridden) = &status.overridden {
+        let lower = status.files.iter().find(|f| f.has_gateway_key).map_or("lower", |f| f.scope);
+        outln!(
+            "Claude Code: does NOT use the gateway: {} settings win over the {lower} settings Gatehouse configured \
+             (see the warning below)",
+            overridden.scope
         );
     } else {
         outln!("Claude Code: not configured to use Gatehouse (run `gatehouse claude configure`)");

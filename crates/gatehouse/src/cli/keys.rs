@@ -27,6 +27,15 @@ pub fn run(paths: &Paths, config: &Config, command: KeysCommand) -> anyhow::Resu
             if name.trim().is_empty() {
                 anyhow::bail!("a key needs a non-empty name");
             }
+            if [gateway_keys::CLAUDE_CODE_KEY_NAME, crate::claude_code::launcher::RUN_KEY_NAME].contains(&name.as_str())
+            {
+                // Those keys are revoked whenever no Claude Code settings file
+                // or running `claude run` holds them.
+                anyhow::bail!(
+                    "the name {name:?} belongs to `gatehouse claude configure` and `claude run`, which revoke keys of \
+                     that name that they did not hand out; choose another name"
+                );
+            }
             let key = gateway_keys::issue(&paths.config_file(), &name, false)?;
             eprintln!("Send this key in the {} header. It is shown only once:", gateway_keys::HEADER);
             outln!("{key}");

@@ -87,6 +87,10 @@ enum GatewayCommand {
     },
 }
 
+/// The exit status of `gatehouse status` and `gatehouse claude status` when
+/// the gateway in question does not answer, so scripts can tell.
+pub(crate) const EXIT_GATEWAY_NOT_HEALTHY: u8 = 3;
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -13,9 +13,6 @@ use crate::gateway::runner::RuntimeInfo;
 use crate::ledger::query;
 use crate::paths::Paths;
 
-/// The exit status of `gatehouse status` when no healthy gateway answers.
-pub(crate) const GATEWAY_NOT_HEALTHY_EXIT: u8 = 3;
-
 #[derive(Serialize)]
 struct Overall {
     gateway_url: String,
@@ -30,7 +27,7 @@ struct Overall {
     recorded_any: bool,
 }
 
-/// Prints the status; exits [`GATEWAY_NOT_HEALTHY_EXIT`] when no healthy
+/// Prints the status; exits [`super::EXIT_GATEWAY_NOT_HEALTHY`] when no healthy
 /// gateway answers, so scripts can tell.
 pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let gateway_url = RuntimeInfo::read(paths).map_or_else(|| config.gateway.base_url(), |info| info.base_url);
@@ -47,7 +44,8 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
     let today = query::today(&ledger_path)?;
     let recorded_any = today.requests > 0 || query::recorded_any(&ledger_path)?;
     let overall = Overall { gateway_url, gateway, gateway_error, saved_rate_limits, claude_code, today, recorded_any };
-    let code = if overall.gateway.is_some() { ExitCode::SUCCESS } else { ExitCode::from(GATEWAY_NOT_HEALTHY_EXIT) };
+    let code =
+        if overall.gateway.is_some() { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_GATEWAY_NOT_HEALTHY) };
     if json {
         outln!("{}", serde_json::to_string_pretty(&overall)?);
         return Ok(code);

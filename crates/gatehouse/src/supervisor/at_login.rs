@@ -31,13 +31,12 @@ pub fn autostart_dir() -> Option<PathBuf> {
 
 /// Whether Claude Code would be stranded if everything stopped now: the
 /// proxy is on, and a settings file the supervisor looks after points at
-/// the gateway at `url` (not one fail-open or "Quit" already restored).
+/// the gateway at `url` (fail-open and "Quit" have restored the others).
 pub(crate) fn needed_for(paths: &Paths, app: &AppState, targets: &[ClaudeTarget], url: &str) -> bool {
     app.proxy_enabled != Some(false)
         && targets
             .iter()
             .chain(&app.claude_code)
-            .filter(|target| !app.suspended.iter().any(|s| &s.target == *target))
             .any(|target| super::fail_open::points_at(paths, target, url).unwrap_or(false))
 }
 

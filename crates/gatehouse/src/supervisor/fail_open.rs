@@ -117,6 +117,60 @@ mod tests {
     }
 
     #[test]
+    fn fail_open_racing_configure_and_remove_never_leaves_a_refused_or_orphan_key() {
+        use crate::auth::gateway_keys;
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let project = tempfile::tempdir().unwrap();
+        let target = ClaudeTarget::Local { project_dir: project.path().to_path_buf() };
+        let file = project.path().join(".claude/settings.local.json");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let original = "{\n  \"permissions\": { \"allow\": [\"Bash(ls)\"] }\n}\n";
+        std::fs::write(&file, original).unwrap();
+        let url = "http://127.0.0.1:7498";
+        setup::configure(&paths, target.scope(), target.project_dir(), url).unwrap();
+
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                // The supervisor's fail-open path: take the gateway out, put it back.
+                scope.spawn(|| {
+                    for _ in 0..8 {
+                        let suspended = suspend(&paths, &target, SuspendReason::Unhealthy).unwrap();
+                        resume(&paths, &suspended, url).unwrap();
+                    }
+                });
+                // The CLI or the app's toggle at the same time.
+                scope.spawn(|| {
+                    for _ in 0..8 {
+                        setup::configure(&paths, target.scope(), target.project_dir(), url).unwrap();
+                        setup::remove(&paths, target.scope(), target.project_dir()).unwrap();
+                    }
+                });
+            }
+        });
+
+        let valid: Vec<String> = crate::config::Config::load(&paths.config_file())
+            .unwrap()
+            .keys
+            .into_iter()
+            .filter(|k| k.name == gateway_keys::CLAUDE_CODE_KEY_NAME)
+            .map(|k| k.sha256)
+            .collect();
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let held = document["env"]["ANTHROPIC_CUSTOM_HEADERS"]
+            .as_str()
+            .and_then(|headers| headers.lines().find_map(settings::gatehouse_key_value))
+            .map(gateway_keys::hash);
+        match held {
+            Some(hash) => assert_eq!(valid, vec![hash], "the key Claude Code holds must be the one valid key"),
+            None => assert!(valid.is_empty(), "orphan keys: {valid:?}"),
+        }
+        setup::remove(&paths, target.scope(), target.project_dir()).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    }
+
+    #[test]
     fn suspend_restores_exactly_and_resume_reapplies_unless_the_user_moved_on() {
         let home = tempfile::tempdir().unwrap();
         let paths = Paths::under(home.path());

@@ -108,6 +108,9 @@ pub(super) struct Worker {
     config: Config,
     log: GatewayLog,
     app: AppState,
+    /// `app` as last read from or saved to disk: what `save_app` diffs
+    /// against, so another process's changes to the file are kept.
+    app_saved: AppState,
     /// Publishes `app` after every save.
     pub(super) app_tx: watch::Sender<AppState>,
     state: watch::Sender<GatewayState>,
@@ -151,6 +154,7 @@ impl Worker {
             options,
             config,
             log,
+            app_saved: app.clone(),
             app,
             app_tx,
             state,
@@ -535,14 +539,18 @@ impl Worker {
     }
 
     fn save_app(&mut self) -> Result<(), SupervisorError> {
-        self.app_tx.send_replace(self.app.clone());
-        let saved = self.app.save(&self.options.paths).map_err(|e| {
+        let saved = self.app.save_merged(&self.app_saved, &self.options.paths).map_err(|e| {
             let error = format!("{}: {e}", crate::app_state::file(&self.options.paths).display());
             self.log.note(&format!("cannot save the app's state: {error}"));
             SupervisorError::State(error)
         });
+        if let Ok(merged) = &saved {
+            self.app = merged.clone();
+            self.app_saved = merged.clone();
+        }
+        self.app_tx.send_replace(self.app.clone());
         self.sync_login_entry();
-        saved
+        saved.map(|_| ())
     }
 
     /// Keeps the entry that starts a supervisor at login exactly while
@@ -625,11 +633,13 @@ impl Worker {
         }
     }
 
-    /// Settings files to keep off a dead gateway, not counting those already suspended.
+    /// Settings files to keep off a dead gateway. Those already suspended
+    /// count too: one the user configured again during the outage points at
+    /// the dead gateway once more and must be taken off it again.
     fn watched(&self) -> Vec<ClaudeTarget> {
         let mut targets: Vec<ClaudeTarget> = Vec::new();
         for target in self.options.claude_code.iter().chain(&self.app.claude_code) {
-            if !targets.contains(target) && !self.app.suspended.iter().any(|s| &s.target == target) {
+            if !targets.contains(target) {
                 targets.push(target.clone());
             }
         }
@@ -657,6 +667,8 @@ impl Worker {
             match fail_open::suspend(&self.options.paths, &target, reason) {
                 Ok(suspended) => {
                     files.extend(fail_open::settings_path(&self.options.paths, &target).ok());
+                    // One record per file: the newest removal describes it.
+                    self.app.suspended.retain(|s| s.target != target);
                     self.app.suspended.push(suspended);
                 }
                 Err(error) => self.report(&target, error),

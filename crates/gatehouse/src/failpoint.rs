@@ -1,0 +1,42 @@
+//! Test hooks read from the environment, so tests can stop a real
+//! `gatehouse` process at an exact step instead of killing it at a lucky
+//! moment.
+//!
+//! - `GATEHOUSE_TEST_ABORT_AT=<step>` aborts the process (as `kill -9`
+//!   would: no destructors, no clean-up) when it reaches the named step. The
+//!   steps are the `&'static str` names passed to [`abort_at`].
+//! - `GATEHOUSE_TEST_WAITING_FILE=<path>` is created when Gatehouse finds a
+//!   Claude Code settings file that another program is still writing and
+//!   waits for it to settle, so a test knows the wait has begun.
+//! - `GATEHOUSE_TEST_SETTLE_MS=<ms>` replaces how long a blank or unreadable
+//!   settings file must stay untouched before it is believed (see
+//!   `settings_store`).
+//!
+//! None of them is set in normal use; each is read only on its own (cold) path.
+
+use std::time::Duration;
+
+const ABORT_AT: &str = "GATEHOUSE_TEST_ABORT_AT";
+const WAITING_FILE: &str = "GATEHOUSE_TEST_WAITING_FILE";
+const SETTLE_MS: &str = "GATEHOUSE_TEST_SETTLE_MS";
+
+/// Aborts the process if a test asked to stop at `step`.
+pub(crate) fn abort_at(step: &'static str) {
+    if std::env::var_os(ABORT_AT).is_some_and(|wanted| wanted == step) {
+        eprintln!("gatehouse: aborting at test failpoint {step}");
+        std::process::abort();
+    }
+}
+
+/// Tells a waiting test that Gatehouse is waiting for a file to settle.
+pub(crate) fn announce_waiting() {
+    if let Some(path) = std::env::var_os(WAITING_FILE) {
+        // A test hook: if the file cannot be created the test times out and says so.
+        let _ = std::fs::write(path, b"waiting\n");
+    }
+}
+
+/// `default`, unless a test set its own settle time.
+pub(crate) fn settle_time(default: Duration) -> Duration {
+    std::env::var(SETTLE_MS).ok().and_then(|ms| ms.parse().ok()).map_or(default, Duration::from_millis)
+}
