@@ -288,6 +288,13 @@ wait_until 30 configured || fail "Claude Code was not put back on the restarted 
 ok "Restart gateway recovers from the error state, and Claude Code uses it again"
 
 echo "== \"Open dashboard\""
+# The restarted gateway brings back the windows it saved, which adds rows to
+# the menu (a menu open meanwhile is rebuilt, and closes): let the tray,
+# which refreshes every second, settle first.
+sleep 2
+open_menu
+shot menu-restarted
+xdotool key Escape
 choose Down Down Down Down Return
 wait_until 10 window_shown || fail "the window did not open"
 wait_until 10 active_is Gatehouse || fail "the opened window is not the active one"

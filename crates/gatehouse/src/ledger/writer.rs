@@ -305,6 +305,10 @@ impl Writer {
         let success = (200..300).contains(&exchange.status);
         let complete = exchange.outcome == Outcome::Relayed && (!success || summary.finished);
         let error_type = summary.error_type.or(exchange.gateway_error.map(str::to_string)).or(match exchange.outcome {
+            // Every byte arrived, yet a successful answer did not finish: the
+            // upstream ended it early (a JSON body cut short by a closed
+            // connection; streams are labelled by the gateway).
+            Outcome::Relayed if !complete => Some("upstream_truncated".to_string()),
             Outcome::Relayed => None,
             Outcome::UpstreamFailed => Some("upstream_failed".to_string()),
             Outcome::ClientGone => Some("client_gone".to_string()),
@@ -516,6 +520,33 @@ mod tests {
             assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?}", sender.status());
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    #[test]
+    fn a_successful_answer_cut_short_is_recorded_as_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let projects = ProjectResolver::new(dir.path().join("claude"));
+        let (sender, writer) = LedgerWriter::spawn(&path, PriceTable::builtin(), projects).unwrap();
+        let mut cut = exchange();
+        cut.body = vec![bytes::Bytes::from_static(br#"{"id":"msg_1","type":"message","usage":{"input_tokens":5,"#)];
+        sender.record(cut);
+        let mut whole = exchange();
+        whole.body = vec![bytes::Bytes::from_static(
+            br#"{"id":"msg_2","type":"message","content":[],"usage":{"input_tokens":5,"output_tokens":1}}"#,
+        )];
+        sender.record(whole);
+        drop(sender);
+        writer.join();
+        let conn = Connection::open(&path).unwrap();
+        let rows: Vec<(bool, Option<String>)> = conn
+            .prepare("SELECT complete, error_type FROM requests ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, vec![(false, Some("upstream_truncated".to_string())), (true, None)]);
     }
 
     #[test]
