@@ -108,6 +108,21 @@ fn same_gateway(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A Gatehouse home and a project whose local settings hold the user's
+    /// own keys: the temporary directories (kept alive), the paths, the
+    /// target, its file and that file's original text.
+    fn local_settings() -> ([tempfile::TempDir; 2], Paths, ClaudeTarget, PathBuf, &'static str) {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let project = tempfile::tempdir().unwrap();
+        let target = ClaudeTarget::Local { project_dir: project.path().to_path_buf() };
+        let file = project.path().join(".claude/settings.local.json");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let original = "{\n  \"permissions\": { \"allow\": [\"Bash(ls)\"] }\n}\n";
+        std::fs::write(&file, original).unwrap();
+        ([home, project], paths, target, file, original)
+    }
+
     #[test]
     fn loopback_spellings_of_one_port_are_one_gateway() {
         assert!(same_gateway("http://127.0.0.1:7411", "http://localhost:7411/"));
@@ -119,14 +134,7 @@ mod tests {
     #[test]
     fn fail_open_racing_configure_and_remove_never_leaves_a_refused_or_orphan_key() {
         use crate::auth::gateway_keys;
-        let home = tempfile::tempdir().unwrap();
-        let paths = Paths::under(home.path());
-        let project = tempfile::tempdir().unwrap();
-        let target = ClaudeTarget::Local { project_dir: project.path().to_path_buf() };
-        let file = project.path().join(".claude/settings.local.json");
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        let original = "{\n  \"permissions\": { \"allow\": [\"Bash(ls)\"] }\n}\n";
-        std::fs::write(&file, original).unwrap();
+        let (_dirs, paths, target, file, original) = local_settings();
         let url = "http://127.0.0.1:7498";
         setup::configure(&paths, target.scope(), target.project_dir(), url).unwrap();
 
@@ -172,14 +180,7 @@ mod tests {
 
     #[test]
     fn suspend_restores_exactly_and_resume_reapplies_unless_the_user_moved_on() {
-        let home = tempfile::tempdir().unwrap();
-        let paths = Paths::under(home.path());
-        let project = tempfile::tempdir().unwrap();
-        let target = ClaudeTarget::Local { project_dir: project.path().to_path_buf() };
-        let file = project.path().join(".claude/settings.local.json");
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        let original = "{\n  \"permissions\": { \"allow\": [\"Bash(ls)\"] }\n}\n";
-        std::fs::write(&file, original).unwrap();
+        let (_dirs, paths, target, file, original) = local_settings();
         let url = "http://127.0.0.1:7499";
 
         setup::configure(&paths, target.scope(), target.project_dir(), url).unwrap();
