@@ -37,15 +37,7 @@ impl FileLock {
     /// its private directory) if needed.
     pub(crate) fn acquire(lock_path: &Path) -> Result<FileLock, LockError> {
         let error = |source| LockError { path: lock_path.to_owned(), source };
-        crate::fs_atomic::create_private_dir(crate::fs_atomic::parent_dir(lock_path)).map_err(error)?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(crate::fs_atomic::PRIVATE_FILE_MODE)
-            .open(lock_path)
-            .map_err(error)?;
+        let file = open(lock_path).map_err(error)?;
         // Named in full: newer Rust has an inherent `File::lock` too.
         FileExt::lock(&file).map_err(error)?;
         Ok(FileLock { _file: file })
@@ -55,6 +47,19 @@ impl FileLock {
     pub(crate) fn beside(path: &Path) -> Result<FileLock, LockError> {
         FileLock::acquire(&lock_path_for(path))
     }
+}
+
+/// Opens (creating it, and its private directory, if needed) a lock file,
+/// readable only by the user, without touching what it holds.
+pub(crate) fn open(lock_path: &Path) -> io::Result<File> {
+    crate::fs_atomic::create_private_dir(crate::fs_atomic::parent_dir(lock_path))?;
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(crate::fs_atomic::PRIVATE_FILE_MODE)
+        .open(lock_path)
 }
 
 /// The lock file that guards `path`.

@@ -8,14 +8,14 @@
 //! the gateway?": a gateway whose supervisor vanished finds out from it (see
 //! [`super::watchdog`]), and a second supervisor knows it is not needed.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use fs4::FileExt;
+
 use super::process;
-use crate::fs_atomic::{PRIVATE_FILE_MODE, create_private_dir};
 use crate::paths::Paths;
 
 /// How often a waiting supervisor tries the lock again.
@@ -47,22 +47,14 @@ impl SupervisorLock {
     /// asked to hand the gateway back, and killed if it has not within
     /// `wait`. `Ok(None)` when someone else still holds it.
     pub(crate) fn acquire(paths: &Paths, wait: Duration, headless: Headless) -> io::Result<Option<SupervisorLock>> {
-        create_private_dir(&paths.state_dir)?;
-        let path = file(paths);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(PRIVATE_FILE_MODE)
-            .open(&path)?;
+        let mut file = crate::file_lock::open(&file(paths))?;
         let deadline = Instant::now() + wait;
         let mut asked: Option<u32> = None;
         loop {
-            match file.try_lock() {
+            match FileExt::try_lock(&file) {
                 Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(error)) => return Err(error),
+                Err(fs4::TryLockError::WouldBlock) => {}
+                Err(fs4::TryLockError::Error(error)) => return Err(error),
             }
             let holder = holder_in(&mut file).and_then(process::inspect).filter(|p| p.is_headless_supervisor);
             let now = Instant::now();
@@ -94,7 +86,7 @@ impl SupervisorLock {
     /// out, so a supervisor acquiring it meanwhile waits one retry.
     pub(crate) fn is_held(paths: &Paths) -> bool {
         let Ok(file) = File::open(file(paths)) else { return false };
-        matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+        matches!(FileExt::try_lock(&file), Err(fs4::TryLockError::WouldBlock))
     }
 
     /// The pid of the process that holds the lock, if anybody does.
