@@ -172,7 +172,8 @@ chmod +x "$work/bin/claude"
 # launch [NAME=VALUE...]: starts the app, with these variables changed.
 launch() {
   # NO_AT_BRIDGE: no accessibility bus daemon outliving the test.
-  env NO_AT_BRIDGE=1 HOME="$work/home" GATEHOUSE_HOME="$work/gatehouse" CLAUDE_CONFIG_DIR="$work/claude" \
+  env NO_AT_BRIDGE=1 HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" GATEHOUSE_HOME="$work/gatehouse" \
+    CLAUDE_CONFIG_DIR="$work/claude" \
     GATEHOUSE_CLAUDE_BIN="$work/bin/claude" "$@" "$app" >>"$work/app.log" 2>&1 &
   app_pid=$!
   background+=("$app_pid")

@@ -139,6 +139,7 @@ impl Sandbox {
             .env("GATEHOUSE_HOME", self.gatehouse_home())
             .env("CLAUDE_CONFIG_DIR", self.claude_dir())
             .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
             .env("GATEHOUSE_CLAUDE_MANAGED_SETTINGS", self.dir.path().join("managed-settings.json"))
             .env("GATEHOUSE_LOG", "info")
             .current_dir(self.project_dir())

@@ -52,7 +52,15 @@ impl Home {
 
     fn options(&self) -> SupervisorOptions {
         let mut options = SupervisorOptions::under(self.path());
-        options.env.push(("CLAUDE_CONFIG_DIR".into(), self.path().join("claude").into()));
+        // Every process a supervisor starts (gateways, a headless
+        // supervisor) finds the same files, the login entry included,
+        // without touching the real home.
+        for (name, value) in self.env() {
+            if name != "GATEHOUSE_HOME" {
+                options.env.push((name.into(), value.into()));
+            }
+        }
+        options.autostart_dir = Some(self.path().join("home/.config/autostart"));
         // Never look at the real user's Claude Code settings from a test.
         options.claude_code.clear();
         options
