@@ -671,16 +671,43 @@ fn headless_supervisors(home: &Home) -> Vec<u32> {
     pids
 }
 
-/// Starts `gatehouse gateway supervise ARGS` for this home, as a real process.
+/// Starts `gatehouse gateway supervise ARGS` for this home, as a real
+/// process; what it prints goes to `logs/supervise-test.log`.
 fn supervise(home: &Home, args: &[&str]) -> Child {
+    std::fs::create_dir_all(home.path().join("logs")).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(home.path().join("logs/supervise-test.log"))
+        .unwrap();
     Command::new(GATEHOUSE)
         .args(["gateway", "supervise"])
         .args(args)
         .envs(home.env())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
         .spawn()
         .unwrap()
+}
+
+/// [`poll`], showing the supervisors' logs if it times out.
+fn poll_or_show_logs<T>(home: &Home, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        if start.elapsed() > DEADLINE {
+            let read = |name: &str| std::fs::read_to_string(home.path().join("logs").join(name)).unwrap_or_default();
+            panic!(
+                "timed out waiting for {what}\n--- gateway.log\n{}\n--- supervise-test.log\n{}\n--- supervise.log\n{}",
+                read("gateway.log"),
+                read("supervise-test.log"),
+                read("supervise.log")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
@@ -707,7 +734,7 @@ fn a_gateway_whose_app_vanished_is_looked_after_and_a_reboot_strands_nothing() {
     app.kill().unwrap();
     app.wait().unwrap();
     gateway_client::health(&first.base_url).unwrap();
-    let headless = poll("a headless supervisor to take over", || {
+    let headless = poll_or_show_logs(&home, "a headless supervisor to take over", || {
         let log = std::fs::read_to_string(home.path().join("logs").join("gateway.log")).unwrap_or_default();
         let adopted = log.lines().filter(|l| l.contains("adopted the gateway")).count() == 1;
         let pids = headless_supervisors(&home);
@@ -716,7 +743,9 @@ fn a_gateway_whose_app_vanished_is_looked_after_and_a_reboot_strands_nothing() {
     assert_ne!(headless, app.id());
     // From now on it is looked after: a crash is followed by a restart.
     kill9(first.pid);
-    let restarted = poll("the gateway to be restarted", || healthy_gateway().filter(|info| info.pid != first.pid));
+    let restarted = poll_or_show_logs(&home, "the gateway to be restarted", || {
+        healthy_gateway().filter(|info| info.pid != first.pid)
+    });
     assert_eq!(restarted.base_url, first.base_url);
     assert!(points_at(&user_settings, &first.base_url));
     // While Claude Code points at the gateway, a login entry brings it back after a reboot.
@@ -730,7 +759,7 @@ fn a_gateway_whose_app_vanished_is_looked_after_and_a_reboot_strands_nothing() {
     assert!(points_at(&user_settings, &first.base_url), "nothing restored settings.json on SIGKILL");
     // At the next login the entry's command brings the gateway back.
     let mut at_login = supervise(&home, &["--at-login"]);
-    let back = poll("the gateway to be back after the login", healthy_gateway);
+    let back = poll_or_show_logs(&home, "the gateway to be back after the login", healthy_gateway);
     assert_eq!(back.base_url, first.base_url);
     assert!(points_at(&user_settings, &first.base_url));
     // A second one at login (the app's own "Start at login" racing it) leaves quietly.

@@ -41,6 +41,9 @@ use crate::paths::Paths;
 /// (the quitting app) to let go.
 const TAKEOVER_WAIT: Duration = Duration::from_secs(10);
 
+/// How long any other supervisor waits for the lock.
+const BRIEF_WAIT: Duration = Duration::from_secs(2);
+
 /// Why `gatehouse gateway supervise` was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
@@ -80,7 +83,9 @@ pub fn run(options: SupervisorOptions, start: Start) -> anyhow::Result<()> {
             signal(SignalKind::user_defined1())?,
         ))
     })?;
-    let wait = if start == Start::Takeover { TAKEOVER_WAIT } else { Duration::ZERO };
+    // Even when nobody supervises, a gateway's watchdog may hold the lock
+    // for an instant to look at it: a moment's patience tells the two apart.
+    let wait = if start == Start::Takeover { TAKEOVER_WAIT } else { BRIEF_WAIT };
     let lock = SupervisorLock::acquire(&paths, wait, Headless::Respect)
         .with_context(|| format!("cannot lock {}", paths.state_dir.display()))?;
     let Some(lock) = lock else {
