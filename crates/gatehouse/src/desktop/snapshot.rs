@@ -75,6 +75,16 @@ pub struct ClaudeCodeView {
     pub warnings: Vec<String>,
 }
 
+/// One subscription window, by its name in the headers (`5h`, `7d`, `7d_oi`, …).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamedWindow {
+    pub name: String,
+    /// What people call it: "5-hour window".
+    pub title: String,
+    #[serde(flatten)]
+    pub window: Window,
+}
+
 /// Everything the tray and the window show.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
@@ -88,8 +98,8 @@ pub struct Snapshot {
     pub start_at_login: bool,
     /// Today's spend, or why it could not be read.
     pub today: Result<Totals, String>,
-    pub five_hour: Option<Window>,
-    pub seven_day: Option<Window>,
+    /// Every subscription window the gateway has seen, 5-hour and weekly first.
+    pub windows: Vec<NamedWindow>,
     /// When the gateway saw the windows: "as of 14:02".
     pub windows_as_of: Option<String>,
     pub claude_code: ClaudeCodeView,
