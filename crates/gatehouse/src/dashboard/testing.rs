@@ -6,33 +6,10 @@ use std::path::Path;
 
 use rusqlite::{Connection, params};
 
-/// The ledger schema v2 (as `ledger::open` creates it), then the rollup.
+/// A ledger as the gateway opens it: every migration, the rollup included.
 pub(crate) fn create(path: &Path) -> Connection {
-    let conn = Connection::open(path).unwrap();
-    conn.execute_batch(V2).unwrap();
-    conn.execute_batch(super::rollup::MIGRATION).unwrap();
-    conn
+    crate::ledger::open(path).unwrap()
 }
-
-const V2: &str = r#"
-CREATE TABLE names (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);
-CREATE TABLE requests (
-    id INTEGER PRIMARY KEY, ts_unix_ms INTEGER NOT NULL, source INTEGER NOT NULL, request_id TEXT, client INTEGER,
-    model INTEGER NOT NULL, upstream INTEGER, status INTEGER NOT NULL, streamed INTEGER NOT NULL,
-    complete INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-    cache_write_5m_tokens INTEGER NOT NULL, cache_write_1h_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL,
-    cost_usd REAL, price_version INTEGER NOT NULL, ttfb_us INTEGER, latency_us INTEGER, session INTEGER,
-    device INTEGER, project INTEGER, error_type INTEGER, request_class INTEGER, agent_type INTEGER, prompt INTEGER,
-    compaction INTEGER, flags INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX requests_ts ON requests (ts_unix_ms);
-CREATE INDEX requests_session ON requests (session);
-CREATE TABLE windows (id INTEGER PRIMARY KEY, name TEXT NOT NULL, resets_at INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (name, resets_at));
-CREATE TABLE window_readings (window INTEGER NOT NULL, request INTEGER NOT NULL, utilization REAL, delta REAL,
-    status TEXT, raw TEXT NOT NULL, PRIMARY KEY (window, request)) WITHOUT ROWID;
-CREATE INDEX window_readings_request ON window_readings (request);
-"#;
 
 fn name(conn: &Connection, value: Option<&str>) -> Option<i64> {
     let value = value?;
