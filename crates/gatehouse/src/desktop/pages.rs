@@ -21,11 +21,14 @@ use crate::dashboard::windows::{WindowsQuery, WindowsReport};
 use crate::pricing::PriceTable;
 use crate::supervisor::GatewayState;
 
+/// What the watcher calls with new ledger rows.
+type OnLedgerChange = Box<dyn FnMut(&LedgerChanged) + Send>;
+
 /// Who is told about new ledger rows, and the version they last saw.
 #[derive(Default)]
 pub struct LedgerWatch {
     version: Option<i64>,
-    on_change: Option<Box<dyn FnMut(&LedgerChanged) + Send>>,
+    on_change: Option<OnLedgerChange>,
 }
 
 impl DesktopService {
