@@ -106,7 +106,7 @@ impl super::Dashboard {
             let slot = |ms: i64| ms.div_euclid(SLOT_MS);
             let mut statement = conn.prepare_cached(&format!(
                 "SELECT slot, model, source, {CELL_SUMS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3
-                 GROUP BY slot, model, source"
+                 GROUP BY slot, key, key2, model, source"
             ))?;
             let cells = statement
                 .query_map(rusqlite::params![dim::ALL, slot(month_ms), slot(until_ms)], |row| {

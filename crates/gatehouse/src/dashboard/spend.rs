@@ -491,14 +491,15 @@ fn dearest_first(a: (Option<f64>, u64), b: (Option<f64>, u64)) -> std::cmp::Orde
 }
 
 /// Reads the rollup's cells of one dimension in `[since, until)`: by slot
-/// and model (`by_slot`), or by group key and model.
+/// and model (`by_slot`; grouped in the primary key's order, so SQLite
+/// needs no sort), or by group key and model.
 fn cells(conn: &rusqlite::Connection, dim: i64, since: i64, until: i64, by_slot: bool) -> rusqlite::Result<Vec<Cell>> {
     use super::rollup::SLOT_MS;
     let (low, high) = (since.div_euclid(SLOT_MS), until.div_euclid(SLOT_MS));
     let sql = if by_slot {
         format!(
             "SELECT slot, 0, 0, model, {CELL_SUMS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3 \
-             GROUP BY slot, model"
+             GROUP BY slot, key, key2, model"
         )
     } else {
         format!(
