@@ -7,12 +7,15 @@
 //! mode lets `gatehouse spend` and the dashboard read while the gateway
 //! writes.
 
+pub mod coverage;
 pub mod flags;
 pub mod health;
+pub mod import;
 pub mod names;
 pub mod project;
 pub mod query;
 pub mod record;
+pub(crate) mod transcript;
 mod windows_tracker;
 pub mod writer;
 
@@ -160,7 +163,9 @@ CREATE VIEW request_rows AS SELECT r.id,
     LEFT JOIN names prompt ON prompt.id = r.prompt
     LEFT JOIN names compaction ON compaction.id = r.compaction;
 "#,
-    // 3: spend rolled up by 15-minute slot, kept by triggers, for the
+    // 3: transcript import progress (see `import`).
+    import::MIGRATION,
+    // 4: spend rolled up by 15-minute slot, kept by triggers, for the
     // dashboard's reports (see `dashboard::rollup`).
     crate::dashboard::rollup::MIGRATION,
 ];
