@@ -18,7 +18,8 @@ use gatehouse::dashboard::state::{LoginReply, View};
 use gatehouse::dashboard::windows::{WindowsQuery, WindowsReport};
 use gatehouse::desktop::menu::Action;
 use gatehouse::desktop::service::DesktopService;
-use tauri::{AppHandle, Manager, Runtime, State};
+use gatehouse::ledger::import::ImportSummary;
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_opener::OpenerExt as _;
 
@@ -217,6 +218,20 @@ pub async fn settings_get(service: Service<'_>) -> Result<SettingsView> {
 #[tauri::command]
 pub async fn settings_save(service: Service<'_>, form: SettingsForm) -> Result<SaveOutcome> {
     blocking(&service, move |s| s.save_settings(&form)).await
+}
+
+/// Imports Claude Code's transcripts now, sending `import-progress`
+/// events (ImportProgress) to the window as files are read.
+#[tauri::command]
+pub async fn import_transcripts<R: Runtime>(app: AppHandle<R>, service: Service<'_>) -> Result<ImportSummary> {
+    blocking(&service, move |s| {
+        s.import_transcripts(&mut |progress| {
+            if let Err(error) = app.emit_to(crate::MAIN_WINDOW, "import-progress", progress) {
+                tracing::debug!("cannot send the import's progress: {error}");
+            }
+        })
+    })
+    .await
 }
 
 /// Opens the data folder in the file manager; says so when there is none.

@@ -28,7 +28,7 @@ use crate::tray::Tray;
 use gatehouse::dashboard::state::View;
 
 /// The main window's label in `tauri.conf.json`.
-const MAIN_WINDOW: &str = "main";
+pub(crate) const MAIN_WINDOW: &str = "main";
 
 /// Runs the app until "Quit" (or a signal that means the same).
 pub fn run() {
@@ -114,6 +114,7 @@ pub fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::settings_get,
         commands::settings_save,
         commands::open_data_dir,
+        commands::import_transcripts,
     ])
 }
 

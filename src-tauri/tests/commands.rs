@@ -228,6 +228,30 @@ fn dashboard_pages(app: &App<MockRuntime>, webview: &WebviewWindow<MockRuntime>,
     let times: Vec<i64> = lines.as_array().unwrap().iter().filter_map(|l| l["ts_ms"].as_i64()).collect();
     assert!(!times.is_empty() && times.windows(2).all(|t| t[0] >= t[1]), "newest first: {lines:#}");
 
+    // History from Claude Code's transcripts, imported on request (the first-run guide's step 3).
+    let transcripts = std::path::PathBuf::from(std::env::var_os("CLAUDE_CONFIG_DIR").unwrap()).join("projects/-app");
+    std::fs::create_dir_all(&transcripts).unwrap();
+    let line = json!({
+        "type": "assistant", "uuid": "u-1", "timestamp": "2026-11-30T10:00:09.000Z", "requestId": "req_imported",
+        "sessionId": "s-imported", "cwd": "/home/me/app", "version": "2.1.328",
+        "message": { "id": "msg_imported", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+            "content": [{ "type": "text", "text": "hi" }], "stop_reason": "end_turn",
+            "usage": { "input_tokens": 12, "output_tokens": 159, "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0 } }
+    });
+    std::fs::write(transcripts.join("s-imported.jsonl"), format!("{line}\n")).unwrap();
+    let summary = invoke(webview, "import_transcripts", json!({})).unwrap();
+    assert_eq!(summary["rows_added"], 1, "{summary:#}");
+    let imported = invoke(
+        webview,
+        "spend_report",
+        json!({ "query": {
+        "range": { "first_day": "2026-11-29", "last_day": "2026-12-01" }, "by": "session" } }),
+    )
+    .unwrap();
+    assert_eq!(imported["total"]["requests"], 1, "{imported:#}");
+    assert_eq!(imported["rows"][0]["key"], "s-imported");
+
     let settings = invoke(webview, "settings_get", json!({})).unwrap();
     let mut form = settings["form"].clone();
     form["fail_open_after_secs"] = json!(12);

@@ -76,6 +76,11 @@ impl Dashboard {
         &self.ledger
     }
 
+    /// The prices the reports use.
+    pub fn prices(&self) -> &PriceTable {
+        &self.prices
+    }
+
     /// The ledger, read-only; `None` when nothing was recorded yet.
     fn read(&self) -> Result<Option<Connection>, DashboardError> {
         let conn = crate::ledger::open_read_only(&self.ledger).map_err(|source| self.error(source))?;

@@ -18,6 +18,7 @@ use crate::dashboard::requests::{LedgerChanged, RecentQuery, RequestDetails, Req
 use crate::dashboard::settings::{self, SaveOutcome, SettingsForm, SettingsView};
 use crate::dashboard::spend::{self, ExportFormat, SpendExport, SpendQuery, SpendReport};
 use crate::dashboard::windows::{WindowsQuery, WindowsReport};
+use crate::ledger::import::{self, ImportProgress, ImportSummary};
 use crate::pricing::PriceTable;
 use crate::supervisor::GatewayState;
 
@@ -114,6 +115,16 @@ impl DesktopService {
         let outcome = settings::save(&self.options().paths, form);
         self.nudge();
         outcome
+    }
+
+    /// Imports Claude Code's transcripts into the ledger now (the first-run
+    /// guide's step); `progress` is called as files are read.
+    pub fn import_transcripts(&self, progress: &mut dyn FnMut(ImportProgress)) -> anyhow::Result<ImportSummary> {
+        let claude_dir = crate::paths::claude_config_dir()?;
+        let dashboard = self.dashboard();
+        let summary = import::import_transcripts(dashboard.ledger_path(), &claude_dir, dashboard.prices(), progress)?;
+        self.nudge();
+        Ok(summary)
     }
 
     /// Where Gatehouse keeps its data, for "Open the data folder".
