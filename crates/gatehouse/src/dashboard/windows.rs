@@ -385,4 +385,32 @@ mod tests {
         assert_eq!(now_windows.len(), 3);
         assert_eq!(now_windows[0], five.now);
     }
+
+    #[test]
+    fn a_window_that_resets_before_it_fills_has_a_rate_but_no_fill_time() {
+        let now = 10 * 60 * MIN;
+        let points: Vec<WindowPoint> = [(-50, 0.50), (-30, 0.55), (-10, 0.60)]
+            .into_iter()
+            .map(|(minutes, utilization)| WindowPoint { ts_ms: now + minutes * MIN, utilization, request: 1 })
+            .collect();
+        let window = |resets_in: i64| WindowNow {
+            name: "5h".into(),
+            title: "5-hour window".into(),
+            utilization: Some(0.60),
+            resets_at_ms: Some(now + resets_in),
+            status: None,
+            rejected: false,
+            passed: false,
+            as_of_ms: now,
+            label: String::new(),
+        };
+        let late = projection(&points, &window(30 * MIN), now).unwrap();
+        assert!(late.rate_per_hour > 0.0);
+        assert_eq!(late.fills_at_ms, None, "the window resets first");
+        let soon = projection(&points, &window(600 * MIN), now).unwrap();
+        assert!(soon.fills_at_ms.is_some_and(|at| at > now && at < now + 600 * MIN), "{soon:?}");
+        let one = &points[2..];
+        assert_eq!(projection(one, &window(600 * MIN), now), None, "one reading alone shows no rise");
+        assert_eq!(projection(&[], &window(600 * MIN), now), None);
+    }
 }
