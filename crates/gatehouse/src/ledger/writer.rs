@@ -104,6 +104,7 @@ impl LedgerWriter {
         let ledger = Ledger::open(path)?;
         let status = Arc::new(Mutex::new(LedgerStatus::default()));
         let (tx, rx) = mpsc::channel();
+        let cached_for = ledger.opens;
         let writer = Writer {
             ledger,
             prices,
@@ -114,6 +115,7 @@ impl LedgerWriter {
             backfills: Vec::new(),
             names: NameCache::default(),
             windows: WindowsTracker::default(),
+            cached_for,
             sessions: HashMap::new(),
             failing: None,
             backoff: RETRY_FIRST,
@@ -151,13 +153,16 @@ struct Ledger {
     /// `None` after the file vanished and could not be recreated yet.
     conn: Option<Connection>,
     file: Option<FileId>,
+    /// How many times a connection was opened: a new one may be a new file,
+    /// whose `names` and `windows` hold none of the ids cached for the old.
+    opens: u64,
 }
 
 impl Ledger {
     fn open(path: &Path) -> rusqlite::Result<Ledger> {
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
-        let mut ledger = Ledger { path: path.to_path_buf(), wal: PathBuf::from(wal), conn: None, file: None };
+        let mut ledger = Ledger { path: path.to_path_buf(), wal: PathBuf::from(wal), conn: None, file: None, opens: 0 };
         ledger.connection()?;
         Ok(ledger)
     }
@@ -193,6 +198,7 @@ impl Ledger {
             None => {
                 let conn = super::open(&self.path)?;
                 self.file = file_id(&self.path).ok();
+                self.opens += 1;
                 Ok(self.conn.insert(conn))
             }
         }
@@ -258,6 +264,8 @@ struct Writer {
     backfills: Vec<(String, String)>,
     names: NameCache,
     windows: WindowsTracker,
+    /// The ledger connection (`Ledger::opens`) the caches above belong to.
+    cached_for: u64,
     sessions: HashMap<String, LastRequest>,
     /// While commits fail: when to try again.
     failing: Option<Instant>,
@@ -469,6 +477,12 @@ impl Writer {
             return;
         }
         let price_version = self.prices.version();
+        // A ledger opened again (deleted or replaced) has none of the cached ids.
+        if self.ledger.connection().is_ok() && self.ledger.opens != self.cached_for {
+            self.names.forget();
+            self.windows.forget();
+            self.cached_for = self.ledger.opens;
+        }
         let (names, windows) = (&mut self.names, &mut self.windows);
         let result = self.ledger.connection().and_then(|conn| {
             write_rows(conn, Batch { price_version, rows: &self.pending, backfills: &self.backfills, names, windows })
