@@ -114,6 +114,7 @@ impl LedgerWriter {
             backfills: Vec::new(),
             names: NameCache::default(),
             windows: WindowsTracker::default(),
+            cached_for: 1,
             sessions: HashMap::new(),
             failing: None,
             backoff: RETRY_FIRST,
@@ -151,13 +152,17 @@ struct Ledger {
     /// `None` after the file vanished and could not be recreated yet.
     conn: Option<Connection>,
     file: Option<FileId>,
+    /// Counts the connections opened: ids cached from an earlier one may
+    /// not exist in the file opened since.
+    opened: u64,
 }
 
 impl Ledger {
     fn open(path: &Path) -> rusqlite::Result<Ledger> {
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
-        let mut ledger = Ledger { path: path.to_path_buf(), wal: PathBuf::from(wal), conn: None, file: None };
+        let mut ledger =
+            Ledger { path: path.to_path_buf(), wal: PathBuf::from(wal), conn: None, file: None, opened: 0 };
         ledger.connection()?;
         Ok(ledger)
     }
@@ -193,6 +198,7 @@ impl Ledger {
             None => {
                 let conn = super::open(&self.path)?;
                 self.file = file_id(&self.path).ok();
+                self.opened += 1;
                 Ok(self.conn.insert(conn))
             }
         }
@@ -258,6 +264,8 @@ struct Writer {
     backfills: Vec<(String, String)>,
     names: NameCache,
     windows: WindowsTracker,
+    /// Which of the ledger's connections `names` and `windows` belong to.
+    cached_for: u64,
     sessions: HashMap<String, LastRequest>,
     /// While commits fail: when to try again.
     failing: Option<Instant>,
@@ -469,6 +477,12 @@ impl Writer {
             return;
         }
         let price_version = self.prices.version();
+        // A ledger opened again (deleted, replaced) knows none of the cached ids.
+        if self.ledger.connection().is_ok() && self.ledger.opened != self.cached_for {
+            self.names.forget();
+            self.windows.forget();
+            self.cached_for = self.ledger.opened;
+        }
         let (names, windows) = (&mut self.names, &mut self.windows);
         let result = self.ledger.connection().and_then(|conn| {
             write_rows(conn, Batch { price_version, rows: &self.pending, backfills: &self.backfills, names, windows })
