@@ -221,7 +221,7 @@ choose() {
   sleep 0.5
 }
 # How many times dunst showed this notification.
-times_notified() { grep -c "^gatehouse-desktop|$1|" "$work/notifications.log" 2>/dev/null || true; }
+times_notified() { cat "$work/notifications.log" 2>/dev/null | grep -c "^gatehouse-desktop|$1|" || true; }
 
 echo "== launch with trayer as the tray host (work dir $work)"
 launch

@@ -13,6 +13,7 @@ pub mod names;
 pub mod project;
 pub mod query;
 pub mod record;
+pub mod windows;
 mod windows_tracker;
 pub mod writer;
 
