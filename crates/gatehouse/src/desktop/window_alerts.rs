@@ -205,11 +205,10 @@ fn describe_used_up(window: &Window, resets_at: Option<i64>) -> String {
 }
 
 fn reset_alert(name: &str, resets_at: Option<i64>) -> Alert {
+    // Mid-sentence: "Your weekly window reset", "Your window 7d_x reset".
     let title = window_title(name);
-    let lowercase = match title.strip_prefix("Weekly") {
-        Some(rest) => format!("weekly{rest}"),
-        None => title.clone(),
-    };
+    let mut chars = title.chars();
+    let lowercase: String = chars.next().into_iter().flat_map(char::to_lowercase).chain(chars).collect();
     Alert {
         window: name.to_string(),
         resets_at,
@@ -357,6 +356,9 @@ mod tests {
         let got = WindowAlerts::default().observe([("x", &rejected)], &defaults(), NOW);
         assert!(got[0].notice.body.contains("until it resets"), "{:?}", got[0].notice);
         assert_eq!(got[0].notice.title, "Window x used up");
+        let mut alerts = WindowAlerts::default();
+        alerts.observe([("x", &window(0.9, NOW + 10))], &defaults(), NOW);
+        assert_eq!(alerts.observe([], &defaults(), NOW + 10)[0].notice.title, "Your window x reset");
     }
 
     #[test]
