@@ -7,7 +7,7 @@
 
 use gatehouse_e2e::claude_cli::{ClaudeAuth, claude_print};
 use gatehouse_e2e::harness::Sandbox;
-use gatehouse_e2e::mock_anthropic::MockAnthropic;
+use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
@@ -91,4 +91,37 @@ fn spend_by_window_on_an_empty_ledger_says_what_to_do() {
     assert!(text.contains("No subscription windows recorded yet"), "{text}");
     let json = json(&sandbox.run_ok(&["spend", "--by", "window", "--json"]));
     assert_eq!(json["windows"], serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_a_used_up_window_as_rejected_with_its_reset() {
+    let mock = MockAnthropic::start().await.expect("mock");
+    let sandbox = Sandbox::new();
+    let gateway = sandbox.start_gateway(&mock.base_url(), &[]);
+    let key = sandbox.issue_key("tester");
+    mock.push(Scenario::RateLimited);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let response = http
+        .post(format!("{}/v1/messages", gateway.base_url))
+        .header("x-gatehouse-key", &key)
+        .header("authorization", "Bearer sk-ant-oat01-FAKE-e2e-rejected")
+        .header("anthropic-version", "2023-06-01")
+        .json(&serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+
+    let status = json(&sandbox.run_ok(&["status", "--json"]));
+    let five = &status["gateway"]["rate_limits"]["windows"]["5h"];
+    assert_eq!((&five["status"], &five["utilization"]), (&"rejected".into(), &1.0.into()), "{status}");
+    assert!(status["gateway"]["rate_limits"]["observed_at"].is_string(), "{status}");
+    let text = sandbox.run_ok(&["status"]);
+    assert!(text.contains("5-hour window: rejected until "), "not its last percentage: {text}");
+    assert!(text.contains("Subscription: rejected until "), "{text}");
+    assert!(text.contains(", as of "), "{text}");
+    // The rejection is a window reading of its own in the ledger.
+    let by_window = json(&sandbox.run_ok(&["spend", "--by", "window", "--json"]));
+    assert_eq!(by_window["windows"][0]["status"], "rejected", "{by_window}");
+    drop(gateway);
 }
