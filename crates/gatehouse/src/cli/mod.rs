@@ -9,6 +9,7 @@ mod output;
 
 mod claude;
 mod config_cmd;
+mod import;
 mod keys;
 mod spend;
 mod status;
@@ -41,6 +42,9 @@ enum Command {
     },
     /// What your requests would cost at API list prices.
     Spend(spend::SpendArgs),
+    /// Add the requests in Claude Code's transcripts that the gateway did
+    /// not record (history from before Gatehouse, or while it was off).
+    Import(import::ImportArgs),
     /// The gateway, Claude Code and the subscription's rate-limit windows.
     /// Exits 3 when no healthy gateway answers.
     Status {
@@ -145,6 +149,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Spend(args) => {
             let (paths, _) = load()?;
             spend::run(&paths, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(args) => {
+            let (paths, config) = load()?;
+            import::run(&paths, &config, &args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { json } => {

@@ -29,8 +29,10 @@ pub struct ResponseSummary {
     pub error_type: Option<String>,
 }
 
+/// A `usage` object as the API sends it (and Claude Code copies it into its
+/// transcripts).
 #[derive(Deserialize, Default)]
-struct RawUsage {
+pub(crate) struct RawUsage {
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
     cache_creation_input_tokens: Option<u64>,
@@ -138,6 +140,14 @@ impl UsageAccumulator {
             cache_read_tokens: self.cache_read,
         })
     }
+}
+
+/// The usage and price modifiers of one whole `usage` object, such as a
+/// transcript line holds.
+pub(crate) fn usage_of(raw: RawUsage) -> (Usage, Extras) {
+    let mut acc = UsageAccumulator::default();
+    acc.merge(raw);
+    (acc.finish().unwrap_or_default(), acc.extras)
 }
 
 /// Summarises a response body given as the chunks it arrived in.

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Gateway, Upstream};
 use crate::config::Config;
-use crate::ledger::{project::ProjectResolver, writer::LedgerWriter};
+use crate::ledger::{import, project::ProjectResolver, writer::LedgerWriter};
 use crate::paths::Paths;
 use crate::pricing::PriceTable;
 
@@ -78,9 +78,15 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
     }
 
     let ledger_path = paths.ledger_file();
-    let projects = ProjectResolver::new(crate::paths::claude_config_dir()?);
-    let (ledger, writer) = LedgerWriter::spawn(&ledger_path, prices, projects)
+    let claude_dir = crate::paths::claude_config_dir()?;
+    let projects = ProjectResolver::new(claude_dir.clone());
+    let (ledger, writer) = LedgerWriter::spawn(&ledger_path, prices.clone(), projects)
         .with_context(|| format!("cannot open the spend ledger {}", ledger_path.display()))?;
+    // What Claude Code did without the gateway, from its transcripts: now,
+    // then every few minutes, on a thread of its own.
+    let importer = import::spawn_periodic(ledger_path.clone(), claude_dir, prices, import::IMPORT_EVERY)
+        .inspect_err(|error| tracing::warn!("cannot start importing Claude Code's transcripts: {error}"))
+        .ok();
 
     let gateway = Arc::new(Gateway::new(config, paths.config_file(), upstream, ledger)?);
     // The windows outlive a restart: start from what the last gateway saw.
@@ -115,6 +121,7 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
     // last ledger senders; the writer then commits what is queued and stops.
     runtime.shutdown_timeout(Duration::from_secs(2));
     gateway.save_rate_limits_now(&rate_limits_file);
+    drop(importer);
     drop(gateway);
     writer.join();
     if RuntimeInfo::read(paths).is_some_and(|i| i.pid == std::process::id()) {

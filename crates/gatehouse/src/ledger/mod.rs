@@ -7,12 +7,15 @@
 //! mode lets `gatehouse spend` and the dashboard read while the gateway
 //! writes.
 
+pub mod coverage;
 pub mod flags;
 pub mod health;
+pub mod import;
 pub mod names;
 pub mod project;
 pub mod query;
 pub mod record;
+pub(crate) mod transcript;
 pub mod windows;
 mod windows_tracker;
 pub mod writer;
@@ -161,6 +164,8 @@ CREATE VIEW request_rows AS SELECT r.id,
     LEFT JOIN names prompt ON prompt.id = r.prompt
     LEFT JOIN names compaction ON compaction.id = r.compaction;
 "#,
+    // 3: transcript import progress (see `import`).
+    import::MIGRATION,
 ];
 
 /// Opens (creating or migrating) the ledger for writing.
