@@ -33,7 +33,7 @@
 # Needs: target/debug/gatehouse, gatehouse-desktop and mock-anthropic (cargo
 # build -p gatehouse -p gatehouse-desktop -p gatehouse-e2e), and the Debian
 # packages xvfb xauth openbox wmctrl trayer dunst xdg-utils xdotool
-# imagemagick dbus-x11 x11-utils curl.
+# imagemagick dbus-x11 x11-utils curl jq.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
