@@ -12,6 +12,8 @@ type Action =
   | "claude_code"
   | "login"
   | "open_dashboard"
+  | "open_spend"
+  | "open_windows"
   | "open_logs"
   | "restart_gateway"
   | "start_at_login"
@@ -59,7 +61,10 @@ let lastSignIn: SignIn["state"] = "idle";
 function render(next: View) {
   view = next;
   const { tray, snapshot } = next;
-  const infos = tray.entries.filter((e): e is Extract<Entry, { kind: "info" }> => e.kind === "info");
+  // The tray's figures ("Today …", the windows) are buttons there, opening a page; here they are facts.
+  const infos = tray.entries.filter(
+    (e) => e.kind === "info" || (e.kind === "button" && (e.action === "open_spend" || e.action === "open_windows")),
+  ) as { label: string }[];
 
   $("dot").dataset.icon = tray.icon;
   $("gateway").textContent = infos[0]?.label ?? "";
@@ -117,7 +122,12 @@ function renderActions(entries: Entry[]) {
       const label = document.createElement("label");
       label.append(input, entry.label);
       nodes.push(label);
-    } else if (entry.kind === "button" && entry.action !== "open_dashboard") {
+    } else if (
+      entry.kind === "button" &&
+      entry.action !== "open_dashboard" &&
+      entry.action !== "open_spend" &&
+      entry.action !== "open_windows"
+    ) {
       const button = Object.assign(document.createElement("button"), {
         type: "button",
         textContent: entry.label,

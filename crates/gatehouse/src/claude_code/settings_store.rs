@@ -228,6 +228,9 @@ pub fn configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<ConfigureO
                 };
                 let mut applied = settings::apply(&base, env).map_err(settings_error)?;
                 applied.prior.forget_own_base_url(env.base_url);
+                if configured {
+                    applied.prior.forget_own_hint();
+                }
                 if backup.is_none()
                     && let Some(original) = before.text.as_deref().filter(|text| !settings::is_blank(text))
                 {

@@ -10,3 +10,4 @@ pub mod menu;
 pub mod notice;
 pub mod service;
 pub mod snapshot;
+pub(crate) mod window_alerts;

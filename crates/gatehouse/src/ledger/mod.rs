@@ -16,6 +16,7 @@ pub mod project;
 pub mod query;
 pub mod record;
 pub(crate) mod transcript;
+pub mod windows;
 mod windows_tracker;
 pub mod writer;
 
