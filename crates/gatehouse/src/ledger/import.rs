@@ -880,6 +880,53 @@ mod tests {
         assert_eq!(f.rows().len(), 2);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// However a transcript grows between imports (cut mid-line
+        /// anywhere), and even if a resumed session repeats it in another
+        /// file, each message ends up as one row with its final counts.
+        #[test]
+        fn any_way_a_transcript_grows_gives_each_message_once_with_its_final_counts(
+            snapshots in proptest::collection::vec(proptest::collection::vec(1u64..5000, 1..4), 1..6),
+            cuts in proptest::collection::vec(0usize..1000, 0..6),
+            repeated in proptest::bool::ANY,
+        ) {
+            let f = Fixture::new();
+            let mut text = String::new();
+            for (i, outputs) in snapshots.iter().enumerate() {
+                let mut outputs = outputs.clone();
+                outputs.sort();
+                for (j, &output) in outputs.iter().enumerate() {
+                    let last = j + 1 == outputs.len();
+                    let (id, request) = (format!("msg_{i}"), format!("req_{i}"));
+                    // Early snapshots carry Claude Code's placeholder input count.
+                    text += &assistant_line(&id, Some(&request), T, if last { 12 } else { 1 }, output, last);
+                }
+            }
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c * text.len() / 1000).collect();
+            cuts.sort();
+            cuts.push(text.len());
+            let mut written = 0;
+            for cut in cuts {
+                f.append("-p/s.jsonl", &text[written..cut]);
+                written = cut;
+                f.import();
+            }
+            if repeated {
+                f.write("-p/s2.jsonl", &text);
+                f.import();
+            }
+            let rows = f.rows();
+            proptest::prop_assert_eq!(rows.len(), snapshots.len());
+            for (i, (row, outputs)) in rows.iter().zip(&snapshots).enumerate() {
+                proptest::prop_assert_eq!(&row.request_id, &format!("req_{i}"));
+                proptest::prop_assert_eq!(row.output_tokens, *outputs.iter().max().unwrap() as i64);
+                proptest::prop_assert_eq!(row.input_tokens, 12);
+                proptest::prop_assert!(row.complete && row.source == 1);
+            }
+        }
+    }
+
     #[test]
     fn no_transcripts_is_an_empty_import() {
         let f = Fixture::new();
