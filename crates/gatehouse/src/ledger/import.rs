@@ -26,6 +26,8 @@
 //!   second run, a rewritten file, a session resumed into a new file that
 //!   repeats old lines) updates its row, and its counts only grow: a message
 //!   first read while Claude Code was still writing it is completed later.
+//!   A row keyed by its message id takes the request id when a later line
+//!   of the message brings one (and goes if the gateway has that request).
 //!
 //! # Incremental
 //! `transcript_files` remembers, per file, how far it was read (the end of
@@ -474,10 +476,18 @@ impl RowWriter<'_> {
         let price_version = self.names.id(conn, self.prices.version())?;
         for message in batch {
             if message.request_id.as_ref().is_some_and(|id| gateway.contains(id)) {
+                // Read before without its request id, it was keyed by its
+                // message id: the gateway's row replaces that one too.
+                conn.prepare_cached("DELETE FROM requests WHERE source = 1 AND request_id = ?1")?
+                    .execute([&message.message_id])?;
                 summary.skipped_gateway += 1;
                 continue;
             }
-            match existing_row(conn, message.key())? {
+            let existing = match existing_row(conn, message.key())? {
+                None if message.request_id.is_some() => existing_row(conn, &message.message_id)?,
+                found => found,
+            };
+            match existing {
                 None => {
                     self.insert(conn, message, price_version)?;
                     summary.rows_added += 1;
@@ -485,8 +495,8 @@ impl RowWriter<'_> {
                 Some((id, stored)) => {
                     let mut merged = message.clone();
                     merged.absorb(&stored);
-                    if (merged.usage, merged.ts_unix_ms, merged.complete)
-                        != (stored.usage, stored.ts_unix_ms, stored.complete)
+                    if (merged.usage, merged.ts_unix_ms, merged.complete, merged.key())
+                        != (stored.usage, stored.ts_unix_ms, stored.complete, stored.key())
                     {
                         self.update(conn, id, &merged, price_version)?;
                         summary.rows_updated += 1;
@@ -546,7 +556,8 @@ impl RowWriter<'_> {
         conn.prepare_cached(
             "UPDATE requests SET ts_unix_ms = ?2, complete = ?3, input_tokens = ?4, output_tokens = ?5,
                  cache_write_5m_tokens = ?6, cache_write_1h_tokens = ?7, cache_read_tokens = ?8, cost_usd = ?9,
-                 price_version = ?10, session = COALESCE(session, ?11), project = COALESCE(project, ?12)
+                 price_version = ?10, session = COALESCE(session, ?11), project = COALESCE(project, ?12),
+                 request_id = ?13
              WHERE id = ?1",
         )?
         .execute(params![
@@ -562,6 +573,7 @@ impl RowWriter<'_> {
             price_version,
             session,
             project,
+            m.key(),
         ])?;
         Ok(())
     }
@@ -577,12 +589,12 @@ fn gateway_request_ids(conn: &Connection, since_ms: i64, until_ms: i64) -> rusql
     ids.collect()
 }
 
-/// The transcript row with this `request_id`: its counts, time and
+/// The transcript row with this `request_id`: its key, counts, time and
 /// completeness, to fold into the new lines of the same message.
 fn existing_row(conn: &Connection, key: &str) -> rusqlite::Result<Option<(i64, TranscriptMessage)>> {
     conn.prepare_cached(
         "SELECT id, ts_unix_ms, complete, input_tokens, output_tokens, cache_write_5m_tokens,
-                cache_write_1h_tokens, cache_read_tokens
+                cache_write_1h_tokens, cache_read_tokens, request_id
          FROM requests WHERE source = 1 AND request_id = ?1",
     )?
     .query_row([key], |row| {
@@ -591,7 +603,7 @@ fn existing_row(conn: &Connection, key: &str) -> rusqlite::Result<Option<(i64, T
             row.get(0)?,
             TranscriptMessage {
                 message_id: String::new(),
-                request_id: None,
+                request_id: row.get(8)?,
                 model: String::new(),
                 ts_unix_ms: row.get(1)?,
                 session: None,
@@ -842,6 +854,35 @@ mod tests {
         let rows = f.rows();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[2].class.as_deref(), Some("subagent"));
+    }
+
+    #[test]
+    fn a_message_read_first_without_its_request_id_is_still_one_row() {
+        let f = Fixture::new();
+        // Lines without a requestId are keyed by their message id; when a
+        // later line of the same message brings it, the row takes it.
+        f.write(
+            "-p/s.jsonl",
+            &[line("msg_1", None, T, 3, false), line("msg_2", None, "2026-11-30T10:01:00Z", 4, false)].concat(),
+        );
+        assert_eq!(f.import().rows_added, 2);
+        f.append("-p/s.jsonl", &line("msg_1", Some("req_1"), T, 159, true));
+        let summary = f.import();
+        assert_eq!((summary.rows_added, summary.rows_updated), (0, 1), "{summary:?}");
+        let rows = f.rows();
+        assert_eq!(
+            rows.iter().map(|r| (r.request_id.as_str(), r.output_tokens)).collect::<Vec<_>>(),
+            [("msg_2", 4), ("req_1", 159)]
+        );
+        // And when the gateway recorded it, the gateway's row replaces it.
+        f.gateway_rows(&["req_2"], "2026-11-30T10:00:59Z");
+        f.append("-p/s.jsonl", &line("msg_2", Some("req_2"), "2026-11-30T10:01:00Z", 40, true));
+        assert_eq!(f.import().skipped_gateway, 1);
+        let rows = f.rows();
+        assert_eq!(
+            rows.iter().map(|r| (r.request_id.as_str(), r.source)).collect::<Vec<_>>(),
+            [("req_1", 1), ("req_2", 0)]
+        );
     }
 
     #[test]
