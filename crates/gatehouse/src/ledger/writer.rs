@@ -57,6 +57,8 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 const WAL_LIMIT_BYTES: u64 = 1024 * 1024;
 /// How often unresolved sessions are looked up again.
 const PROJECT_RETRY_EVERY: Duration = Duration::from_secs(2);
+/// How often a test's hold on commits is looked at (see `failpoint`).
+const HOLD_POLL: Duration = Duration::from_millis(20);
 /// How long a session's project is looked for before giving up.
 const PROJECT_RETRY_FOR: Duration = Duration::from_secs(600);
 /// Sessions whose last request the writer remembers, for the cache-rebuild
@@ -119,6 +121,7 @@ impl LedgerWriter {
             failing: None,
             backoff: RETRY_FIRST,
             status: status.clone(),
+            hold: crate::failpoint::ledger_hold_file(),
         };
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -271,6 +274,8 @@ struct Writer {
     failing: Option<Instant>,
     backoff: Duration,
     status: Arc<Mutex<LedgerStatus>>,
+    /// A test's hold: no commit while this file exists (see `failpoint`).
+    hold: Option<PathBuf>,
 }
 
 impl Writer {
@@ -299,7 +304,7 @@ impl Writer {
                 self.finish();
                 return;
             }
-            if self.failing.is_none_or(|retry_at| Instant::now() >= retry_at) {
+            if self.failing.is_none_or(|retry_at| Instant::now() >= retry_at) && !self.held() {
                 self.flush();
             }
         }
@@ -310,10 +315,16 @@ impl Writer {
         let retry = self.failing.filter(|_| self.has_work()).map(|at| at.saturating_duration_since(Instant::now()));
         let projects = (!self.unresolved.is_empty())
             .then(|| (self.projects_checked + PROJECT_RETRY_EVERY).saturating_duration_since(Instant::now()));
+        // A test's hold is looked at again soon.
+        let retry = if self.has_work() && self.held() { Some(HOLD_POLL) } else { retry };
         match (retry, projects) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    fn held(&self) -> bool {
+        self.hold.as_deref().is_some_and(Path::exists)
     }
 
     fn has_work(&self) -> bool {
