@@ -8,11 +8,18 @@
 use std::sync::Arc;
 
 use gatehouse::claude_code::login::CodeOutcome;
-use gatehouse::desktop::menu::{self, Action, TrayModel};
+use gatehouse::claude_code::preview::{ClaudeCodeScopes, SettingsChange, SettingsDiff};
+use gatehouse::dashboard::logs::LogLine;
+use gatehouse::dashboard::overview::Overview;
+use gatehouse::dashboard::requests::{RecentQuery, RequestDetails, RequestRow};
+use gatehouse::dashboard::settings::{SaveOutcome, SettingsForm, SettingsView};
+use gatehouse::dashboard::spend::{ExportFormat, SpendExport, SpendQuery, SpendReport};
+use gatehouse::dashboard::state::{LoginReply, View};
+use gatehouse::dashboard::windows::{WindowsQuery, WindowsReport};
+use gatehouse::desktop::menu::Action;
 use gatehouse::desktop::service::DesktopService;
-use gatehouse::desktop::snapshot::Snapshot;
-use serde::Serialize;
-use tauri::{AppHandle, Manager, Runtime, State};
+use gatehouse::ledger::import::ImportSummary;
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_opener::OpenerExt as _;
 
@@ -20,27 +27,6 @@ use crate::Panel;
 use crate::error::{Error, Result};
 
 type Service<'a> = State<'a, Arc<DesktopService>>;
-
-/// What the window draws: the snapshot, and the tray model made from it.
-#[derive(Debug, Clone, Serialize)]
-pub struct View {
-    pub snapshot: Snapshot,
-    pub tray: TrayModel,
-}
-
-impl View {
-    pub fn new(snapshot: Snapshot) -> View {
-        View { tray: menu::tray_model(&snapshot), snapshot }
-    }
-}
-
-/// The answer to a pasted sign-in code.
-#[derive(Debug, Clone, Serialize)]
-pub struct LoginReply {
-    /// Claude Code finished signing in.
-    pub done: bool,
-    pub message: String,
-}
 
 /// Runs a blocking core call off the UI thread.
 async fn blocking<T: Send + 'static>(
@@ -163,6 +149,99 @@ pub async fn open_log_file<R: Runtime>(app: AppHandle<R>, service: Service<'_>) 
     app.opener()
         .open_path(path.to_string_lossy(), None::<&str>)
         .map_err(|source| Error::Open { what: path.display().to_string(), source })
+}
+
+// ---- the dashboard's pages (types: ui/src/bindings/, list: ipc-contract) ----
+
+#[tauri::command]
+pub async fn dashboard_overview(service: Service<'_>) -> Result<Overview> {
+    blocking(&service, DesktopService::overview).await
+}
+
+#[tauri::command]
+pub async fn spend_report(service: Service<'_>, query: SpendQuery) -> Result<SpendReport> {
+    blocking(&service, move |s| s.spend(&query)).await
+}
+
+/// The Spend table as CSV or JSON, the same rows as `spend_report`; with
+/// `save`, also written to the Downloads folder.
+#[tauri::command]
+pub async fn spend_export(
+    service: Service<'_>,
+    query: SpendQuery,
+    format: ExportFormat,
+    save: bool,
+) -> Result<SpendExport> {
+    blocking(&service, move |s| s.spend_export(&query, format, save)).await
+}
+
+#[tauri::command]
+pub async fn windows_report(service: Service<'_>, query: WindowsQuery) -> Result<WindowsReport> {
+    blocking(&service, move |s| s.windows_report(query)).await
+}
+
+#[tauri::command]
+pub async fn recent_requests(service: Service<'_>, query: RecentQuery) -> Result<Vec<RequestRow>> {
+    blocking(&service, move |s| s.recent_requests(query)).await
+}
+
+#[tauri::command]
+pub async fn request_details(service: Service<'_>, id: i64) -> Result<RequestDetails> {
+    blocking(&service, move |s| s.request_details(id)).await
+}
+
+#[tauri::command]
+pub async fn log_lines(service: Service<'_>) -> Result<Vec<LogLine>> {
+    blocking(&service, |s| Ok(s.log_lines())).await
+}
+
+#[tauri::command]
+pub async fn claude_code_scopes(service: Service<'_>) -> Result<ClaudeCodeScopes> {
+    blocking(&service, DesktopService::claude_code_scopes).await
+}
+
+#[tauri::command]
+pub async fn claude_code_preview(service: Service<'_>, change: SettingsChange) -> Result<SettingsDiff> {
+    blocking(&service, move |s| s.claude_code_preview(change)).await
+}
+
+#[tauri::command]
+pub async fn claude_code_apply(service: Service<'_>, change: SettingsChange) -> Result<()> {
+    blocking(&service, move |s| s.claude_code_apply(change)).await
+}
+
+#[tauri::command]
+pub async fn settings_get(service: Service<'_>) -> Result<SettingsView> {
+    blocking(&service, |s| Ok(s.settings())).await
+}
+
+#[tauri::command]
+pub async fn settings_save(service: Service<'_>, form: SettingsForm) -> Result<SaveOutcome> {
+    blocking(&service, move |s| s.save_settings(&form)).await
+}
+
+/// Imports Claude Code's transcripts now, sending `import-progress`
+/// events (ImportProgress) to the window as files are read.
+#[tauri::command]
+pub async fn import_transcripts<R: Runtime>(app: AppHandle<R>, service: Service<'_>) -> Result<ImportSummary> {
+    blocking(&service, move |s| {
+        s.import_transcripts(&mut |progress| {
+            if let Err(error) = app.emit_to(crate::MAIN_WINDOW, "import-progress", progress) {
+                tracing::debug!("cannot send the import's progress: {error}");
+            }
+        })
+    })
+    .await
+}
+
+/// Opens the data folder in the file manager; says so when there is none.
+#[tauri::command]
+pub async fn open_data_dir<R: Runtime>(app: AppHandle<R>, service: Service<'_>) -> Result<()> {
+    let dir = service.data_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Core(anyhow::anyhow!("cannot create {}: {e}", dir.display())))?;
+    app.opener()
+        .open_path(dir.to_string_lossy(), None::<&str>)
+        .map_err(|source| Error::Open { what: format!("{} (no file manager answered)", dir.display()), source })
 }
 
 /// Ends the app; the exit hook in `lib.rs` stops the gateway and restores

@@ -93,6 +93,8 @@ pub const IMPORT_EVERY: Duration = Duration::from_secs(300);
 
 /// How far an import is; `files_total` and `bytes_total` count only the
 /// files with something new to read.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ImportProgress {
     pub files_done: u64,
@@ -102,6 +104,8 @@ pub struct ImportProgress {
 }
 
 /// What an import did.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
     /// Files with new bytes, read.

@@ -166,6 +166,9 @@ CREATE VIEW request_rows AS SELECT r.id,
 "#,
     // 3: transcript import progress (see `import`).
     import::MIGRATION,
+    // 4: spend rolled up by 15-minute slot, kept by triggers, for the
+    // dashboard's reports (see `dashboard::rollup`).
+    crate::dashboard::rollup::MIGRATION,
 ];
 
 /// Opens (creating or migrating) the ledger for writing.
