@@ -171,8 +171,8 @@ async fn subscription_mode_passes_the_login_through_untouched() {
     let status: serde_json::Value = serde_json::from_str(&sandbox.run_ok(&["status", "--json"])).expect("status JSON");
     let limits = &status["gateway"]["rate_limits"];
     assert_eq!(limits["unified_status"], "allowed", "{status}");
-    assert_eq!(limits["five_hour"]["utilization"], 0.42);
-    assert_eq!(limits["seven_day"]["utilization"], 0.17);
+    assert_eq!(limits["windows"]["5h"]["utilization"], 0.42);
+    assert_eq!(limits["windows"]["7d"]["utilization"], 0.17);
     assert_eq!(status["claude_code"]["configured"], true);
     let text = sandbox.run_ok(&["status"]);
     assert!(text.contains("5-hour window: 42%"), "{text}");

@@ -171,7 +171,7 @@ async fn subscription_quota_rejection_passes_through_and_updates_status() {
     assert_eq!(rig.subscription_request().await.status(), 200);
     let status = rig.status().await;
     assert_eq!(status["rate_limits"]["unified_status"], "allowed");
-    assert_eq!(status["rate_limits"]["five_hour"]["utilization"], 0.42);
+    assert_eq!(status["rate_limits"]["windows"]["5h"]["utilization"], 0.42);
 
     rig.mock.push(Scenario::RateLimited);
     let rejected = rig.subscription_request().await;
@@ -185,9 +185,9 @@ async fn subscription_quota_rejection_passes_through_and_updates_status() {
     let limits = &status["rate_limits"];
     assert_eq!(limits["unified_status"], "rejected");
     assert_eq!(limits["representative_claim"], "five_hour");
-    assert_eq!(limits["five_hour"]["utilization"], 1.0);
+    assert_eq!(limits["windows"]["5h"]["utilization"], 1.0);
     assert!(limits["retry_after_secs"].as_u64().is_some(), "{limits}");
-    assert!(limits["five_hour"]["resets_at"].as_i64().is_some(), "{limits}");
+    assert!(limits["windows"]["5h"]["resets_at"].as_i64().is_some(), "{limits}");
 
     let text = rig.sandbox.run_ok(&["status"]);
     assert!(text.contains("5-hour window: 100%"), "{text}");
@@ -460,7 +460,7 @@ async fn rate_limit_windows_survive_a_gateway_restart_and_status_dates_them() {
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let status: Value = http.get(format!("{}/status", restarted.base_url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["rate_limits"]["unified_status"], "rejected", "{status}");
-    assert_eq!(status["rate_limits"]["five_hour"]["utilization"], 1.0, "{status}");
+    assert_eq!(status["rate_limits"]["windows"]["5h"]["utilization"], 1.0, "{status}");
     assert_eq!(status["rate_limits"]["observed_at"], saved["observed_at"]);
     drop(restarted);
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::claude_code::doctor::{self, ClaudeCodeStatus};
 use crate::config::Config;
 use crate::gateway::GatewayStatus;
-use crate::gateway::ratelimit::RateLimitSnapshot;
+use crate::gateway::ratelimit::{self, RateLimitSnapshot};
 use crate::gateway::runner::RuntimeInfo;
 use crate::ledger::query;
 use crate::paths::Paths;
@@ -102,8 +102,9 @@ fn print_windows(limits: &RateLimitSnapshot) -> anyhow::Result<()> {
         limits.representative_claim.as_deref().map(|c| format!(" (deciding window: {c})")).unwrap_or_default(),
         limits.as_of().map(|at| format!(", {at}")).unwrap_or_default()
     );
-    outln!("  5-hour window: {}", limits.five_hour.describe());
-    outln!("  weekly window: {}", limits.seven_day.describe());
+    for (name, window) in limits.windows_in_order() {
+        outln!("  {}: {}", ratelimit::window_title(name), window.describe());
+    }
     if let Some(seconds) = limits.retry_after_secs {
         outln!("  retry after: {seconds} s");
     }

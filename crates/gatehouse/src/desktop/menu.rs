@@ -17,6 +17,8 @@ use crate::supervisor::GatewayState;
 const MAX_REASON_CHARS: usize = 60;
 
 /// What clicking an item does.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -68,6 +70,8 @@ impl Action {
 }
 
 /// One row of the menu.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Entry {
@@ -90,6 +94,8 @@ pub enum Entry {
 }
 
 /// Which tray icon to show.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IconState {
@@ -114,6 +120,8 @@ impl IconState {
 }
 
 /// The whole tray: icon, tooltip and menu.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrayModel {
     pub icon: IconState,
@@ -125,10 +133,9 @@ pub struct TrayModel {
 pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
     let header = gateway_label(&snapshot.gateway);
     let mut entries = vec![Entry::Info { label: header.clone() }, Entry::Info { label: today_label(snapshot) }];
-    let windows = [("5-hour window", snapshot.five_hour.as_ref()), ("Weekly window", snapshot.seven_day.as_ref())];
     let shown = entries.len();
-    for (name, window) in windows {
-        entries.extend(window_label(name, window).map(|label| Entry::Info { label }));
+    for window in &snapshot.windows {
+        entries.extend(window_label(&window.title, &window.window).map(|label| Entry::Info { label }));
     }
     if entries.len() > shown
         && let Some(as_of) = &snapshot.windows_as_of
@@ -222,9 +229,8 @@ pub fn today_label(snapshot: &Snapshot) -> String {
 }
 
 /// "5-hour window 42% · resets 14:00", when the gateway has seen the headers.
-fn window_label(name: &str, window: Option<&Window>) -> Option<String> {
-    let window = window.filter(|w| w.utilization.is_some())?;
-    Some(format!("{name} {}", window.describe()))
+fn window_label(name: &str, window: &Window) -> Option<String> {
+    (window.utilization.is_some() || window.is_rejected()).then(|| format!("{name} {}", window.describe()))
 }
 
 fn claude_code_label(snapshot: &Snapshot, gateway_running: bool) -> String {
@@ -285,7 +291,7 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desktop::snapshot::{ClaudeCodeView, SignIn};
+    use crate::desktop::snapshot::{ClaudeCodeView, NamedWindow, SignIn};
     use crate::ledger::query::Totals;
 
     fn snapshot(gateway: GatewayState) -> Snapshot {
@@ -297,8 +303,7 @@ mod tests {
             keep_gateway_after_quit: false,
             start_at_login: false,
             today: Ok(Totals { requests: 45, cost_usd: 1.234, ..Totals::default() }),
-            five_hour: None,
-            seven_day: None,
+            windows: Vec::new(),
             windows_as_of: None,
             claude_code: ClaudeCodeView::default(),
             login: LoginView::LoggedIn { plan: Some("Max".to_string()) },
@@ -346,7 +351,11 @@ mod tests {
     #[test]
     fn a_running_gateway_shows_the_whole_menu() {
         let mut snapshot = snapshot(running());
-        snapshot.five_hour = Some(Window { utilization: Some(0.42), resets_at: None, status: None });
+        snapshot.windows = vec![NamedWindow {
+            name: "5h".into(),
+            title: "5-hour window".into(),
+            window: Window { utilization: Some(0.42), resets_at: None, status: None },
+        }];
         snapshot.windows_as_of = Some("as of 13:58".to_string());
         snapshot.claude_code.configured = true;
         let model = tray_model(&snapshot);

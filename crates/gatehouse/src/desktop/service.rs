@@ -15,11 +15,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio::sync::broadcast;
 
-use super::snapshot::{ClaudeCodeView, LoginView, SignIn, Snapshot};
+use super::snapshot::{ClaudeCodeView, LoginView, NamedWindow, SignIn, Snapshot};
 use crate::app_state::ClaudeTarget;
 use crate::claude_code::login::{CodeOutcome, LoginSession};
 use crate::claude_code::{cli_binary, doctor};
 use crate::config::Config;
+use crate::gateway::ratelimit;
 use crate::ledger::query;
 use crate::supervisor::{GatewayState, Supervisor, SupervisorEvent, SupervisorOptions, detached};
 
@@ -101,8 +102,15 @@ impl DesktopService {
             start_at_login: self.start_at_login.load(Ordering::Relaxed),
             today: query::today(&self.options.paths.ledger_file()).map_err(|e| crate::error_chain::describe(&e)),
             windows_as_of: limits.as_ref().and_then(|l| l.as_of()),
-            five_hour: limits.as_ref().map(|l| l.five_hour.clone()),
-            seven_day: limits.map(|l| l.seven_day),
+            windows: limits
+                .iter()
+                .flat_map(|l| l.windows_in_order())
+                .map(|(name, window)| NamedWindow {
+                    name: name.clone(),
+                    title: ratelimit::window_title(name),
+                    window: window.clone(),
+                })
+                .collect(),
             claude_code: self.claude_code_view(),
             login: lock(&self.login).clone(),
             sign_in: self.sign_in(),

@@ -15,6 +15,8 @@ use crate::ledger::query::Totals;
 use crate::supervisor::GatewayState;
 
 /// A `claude auth login` the app started, as the window follows it.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SignIn {
@@ -27,6 +29,8 @@ pub enum SignIn {
 }
 
 /// The Claude login, which belongs to Claude Code.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum LoginView {
@@ -66,6 +70,8 @@ fn capitalize(word: String) -> String {
 }
 
 /// Whether Claude Code goes through Gatehouse (user settings).
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClaudeCodeView {
     pub configured: bool,
@@ -75,7 +81,21 @@ pub struct ClaudeCodeView {
     pub warnings: Vec<String>,
 }
 
+/// One subscription window, by its name in the headers (`5h`, `7d`, `7d_oi`, …).
+#[derive(ts_rs::TS)]
+#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamedWindow {
+    pub name: String,
+    /// What people call it: "5-hour window".
+    pub title: String,
+    #[serde(flatten)]
+    pub window: Window,
+}
+
 /// Everything the tray and the window show.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
     pub gateway: GatewayState,
@@ -88,8 +108,8 @@ pub struct Snapshot {
     pub start_at_login: bool,
     /// Today's spend, or why it could not be read.
     pub today: Result<Totals, String>,
-    pub five_hour: Option<Window>,
-    pub seven_day: Option<Window>,
+    /// Every subscription window the gateway has seen, 5-hour and weekly first.
+    pub windows: Vec<NamedWindow>,
     /// When the gateway saw the windows: "as of 14:02".
     pub windows_as_of: Option<String>,
     pub claude_code: ClaudeCodeView,

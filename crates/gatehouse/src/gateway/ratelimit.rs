@@ -15,13 +15,17 @@ use serde::{Deserialize, Serialize};
 const PREFIX: &str = "anthropic-ratelimit-";
 const UNIFIED: &str = "anthropic-ratelimit-unified-";
 
-/// One subscription window (5-hour or 7-day).
+/// One subscription window: `5h`, `7d`, or any other the server sends
+/// (per-model weekly windows such as `7d_oi`).
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     /// How full the window is, from 0 to 1.
     pub utilization: Option<f64>,
     /// When it resets, as Unix seconds.
     pub resets_at: Option<i64>,
+    /// The window's own status (`allowed`, `allowed_warning`, `rejected`), when sent.
     pub status: Option<String>,
 }
 
@@ -32,23 +36,93 @@ fn local_time(secs: i64, now: &jiff::Zoned) -> Option<String> {
     Some(local.strftime(format).to_string())
 }
 
+/// "5-hour window", "Weekly window", or "Window 7d_oi" for one the gateway
+/// has no name for.
+pub fn window_title(name: &str) -> String {
+    match name {
+        "5h" => "5-hour window".to_string(),
+        "7d" => "Weekly window".to_string(),
+        other => match other.strip_prefix("7d_") {
+            Some(model) => format!("Weekly window ({model})"),
+            None => format!("Window {other}"),
+        },
+    }
+}
+
 impl Window {
+    /// Whether the server refuses requests in this window until it resets.
+    pub fn is_rejected(&self) -> bool {
+        self.status.as_deref() == Some("rejected")
+    }
+
     /// "42% · resets 14:00" in local time; the weekday is added when the
     /// reset is not today ("resets Sat 14:00"). A reset that has passed is
-    /// said so: the figure belongs to a window that is over.
+    /// said so: the figure belongs to a window that is over. A rejected
+    /// window says so, with when it opens again.
     pub fn describe(&self) -> String {
         self.describe_at(&jiff::Zoned::now())
     }
 
     fn describe_at(&self, now: &jiff::Zoned) -> String {
         let used = self.utilization.map_or_else(|| "unknown".to_string(), |u| format!("{:.0}%", u * 100.0));
-        let Some(secs) = self.resets_at else { return used };
-        let Some(at) = local_time(secs, now) else { return used };
-        if secs <= now.timestamp().as_second() {
-            format!("{used} · reset at {at} (passed)")
-        } else {
-            format!("{used} · resets {at}")
+        let passed = self.resets_at.is_some_and(|secs| secs <= now.timestamp().as_second());
+        let Some(at) = self.resets_at.and_then(|secs| local_time(secs, now)) else {
+            return if self.is_rejected() { "rejected".to_string() } else { used };
+        };
+        match (self.is_rejected(), passed) {
+            (true, false) => format!("rejected until {at}"),
+            (true, true) => format!("rejected until {at} (passed)"),
+            (false, true) => format!("{used} · reset at {at} (passed)"),
+            (false, false) => format!("{used} · resets {at}"),
         }
+    }
+}
+
+/// The `anthropic-ratelimit-unified-*` headers of one response, parsed
+/// generically: `unified-<window>-<field>` belongs to window `<window>`
+/// whenever a `<window>-utilization` header is present, so windows the
+/// gateway has never heard of are kept. Every other unified header is a
+/// top-level field (`status`, `reset`, `representative-claim`,
+/// `overage-status`, `fallback-percentage`, …).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Unified {
+    /// By window name, each with its raw `field=value` pairs.
+    pub(crate) windows: BTreeMap<String, (Window, Vec<(String, String)>)>,
+    /// Top-level fields, raw, in the order seen.
+    pub(crate) top: Vec<(String, String)>,
+}
+
+impl Unified {
+    /// Parses `(name after "anthropic-ratelimit-unified-", value)` pairs.
+    pub(crate) fn parse<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Unified {
+        let mut unified = Unified::default();
+        for (name, _) in pairs.clone() {
+            if let Some(window) = name.strip_suffix("-utilization") {
+                unified.windows.entry(window.to_string()).or_default();
+            }
+        }
+        for (name, value) in pairs {
+            let value = value.trim();
+            let owner = name.split_once('-').filter(|(window, _)| unified.windows.contains_key(*window));
+            let Some((window, field)) = owner else {
+                unified.top.push((name.to_string(), value.to_string()));
+                continue;
+            };
+            let (target, raw) = unified.windows.get_mut(window).expect("windows were collected above");
+            match field {
+                "utilization" => target.utilization = value.parse().ok().filter(|u: &f64| u.is_finite()),
+                "reset" => target.resets_at = value.parse().ok(),
+                "status" => target.status = Some(value.to_string()),
+                _ => {}
+            }
+            raw.push((field.to_string(), value.to_string()));
+        }
+        unified
+    }
+
+    /// The value of a top-level field.
+    pub(crate) fn field(&self, name: &str) -> Option<&str> {
+        self.top.iter().find(|(field, _)| field == name).map(|(_, value)| value.as_str())
     }
 }
 
@@ -62,8 +136,10 @@ pub struct RateLimitSnapshot {
     pub unified_resets_at: Option<i64>,
     /// Which window decides the status: `five_hour`, `seven_day`, …
     pub representative_claim: Option<String>,
-    pub five_hour: Window,
-    pub seven_day: Window,
+    /// Every subscription window the server reported, by its name in the
+    /// headers: `5h`, `7d`, `7d_oi`, …
+    #[serde(default)]
+    pub windows: BTreeMap<String, Window>,
     /// Seconds to wait, from the last `retry-after`.
     pub retry_after_secs: Option<u64>,
     /// Every `anthropic-ratelimit-*` header, latest value of each.
@@ -74,6 +150,19 @@ impl RateLimitSnapshot {
     /// True when no rate-limit header has been seen yet.
     pub fn is_empty(&self) -> bool {
         self.observed_at.is_none()
+    }
+
+    /// The windows in the order people read them: 5-hour, weekly, then the
+    /// others by name.
+    pub fn windows_in_order(&self) -> impl Iterator<Item = (&String, &Window)> {
+        let rank = |name: &str| match name {
+            "5h" => 0,
+            "7d" => 1,
+            _ => 2,
+        };
+        let mut windows: Vec<_> = self.windows.iter().collect();
+        windows.sort_by_key(|(name, _)| (rank(name), name.as_str()));
+        windows.into_iter()
     }
 
     /// The subscription's status: "allowed", "allowed_warning", or
@@ -105,10 +194,13 @@ impl RateLimitSnapshot {
     }
 
     /// Reads a snapshot saved by [`RateLimitSnapshot::save`]; `None` when
-    /// there is none or it cannot be read (it is only a cache).
+    /// there is none or it cannot be read (it is only a cache). It is
+    /// interpreted afresh from its raw headers, so a file saved by an older
+    /// version shows every window too.
     pub(crate) fn load(path: &std::path::Path) -> Option<RateLimitSnapshot> {
         let text = std::fs::read(path).ok()?;
-        serde_json::from_slice(&text).ok()
+        let saved: RateLimitSnapshot = serde_json::from_slice(&text).ok()?;
+        Some(RateLimitHeaders::from_snapshot(&saved).snapshot())
     }
 
     /// Saves the snapshot atomically, so a restarted gateway (or `gatehouse
@@ -118,27 +210,11 @@ impl RateLimitSnapshot {
         crate::fs_atomic::write_private(path, &json)
     }
 
-    fn apply_unified(&mut self, field: &str, value: &str) {
-        match field {
-            "status" => self.unified_status = Some(value.to_string()),
-            "reset" => self.unified_resets_at = value.parse().ok(),
-            "representative-claim" => self.representative_claim = Some(value.to_string()),
-            _ => {
-                let window = match field.split_once('-') {
-                    Some(("5h", attribute)) => Some((&mut self.five_hour, attribute)),
-                    Some(("7d", attribute)) => Some((&mut self.seven_day, attribute)),
-                    _ => None,
-                };
-                if let Some((target, attribute)) = window {
-                    match attribute {
-                        "utilization" => target.utilization = value.parse().ok(),
-                        "reset" => target.resets_at = value.parse().ok(),
-                        "status" => target.status = Some(value.to_string()),
-                        _ => {}
-                    }
-                }
-            }
-        }
+    fn apply_unified(&mut self, unified: Unified) {
+        self.unified_status = unified.field("status").map(str::to_string);
+        self.unified_resets_at = unified.field("reset").and_then(|v| v.parse().ok());
+        self.representative_claim = unified.field("representative-claim").map(str::to_string);
+        self.windows = unified.windows.into_iter().map(|(name, (window, _))| (name, window)).collect();
     }
 }
 
@@ -243,10 +319,10 @@ impl RateLimitHeaders {
             retry_after_secs: self.retry_after.as_ref().and_then(|v| v.trim().parse().ok()),
             ..RateLimitSnapshot::default()
         };
+        let unified =
+            self.latest.iter().filter_map(|(name, value)| Some((name.as_str().strip_prefix(UNIFIED)?, value.as_str())));
+        snapshot.apply_unified(Unified::parse(unified));
         for (name, value) in &self.latest {
-            if let Some(field) = name.as_str().strip_prefix(UNIFIED) {
-                snapshot.apply_unified(field, value.trim());
-            }
             snapshot.headers.insert(name.to_string(), value.clone());
         }
         snapshot
@@ -280,8 +356,8 @@ mod tests {
         let snapshot = seen.snapshot();
         assert_eq!(snapshot.unified_status.as_deref(), Some("rejected"));
         assert_eq!(snapshot.representative_claim.as_deref(), Some("five_hour"));
-        assert_eq!(snapshot.five_hour.utilization, Some(1.0));
-        assert_eq!(snapshot.seven_day.resets_at, Some(1764300000));
+        assert_eq!(snapshot.windows["5h"].utilization, Some(1.0));
+        assert_eq!(snapshot.windows["7d"].resets_at, Some(1764300000));
         assert_eq!(snapshot.retry_after_secs, Some(120));
         assert_eq!(snapshot.headers.len(), 7);
     }
@@ -307,8 +383,8 @@ mod tests {
         seen.observe(&response(&[("anthropic-ratelimit-unified-7d-utilization", "0.1")]));
         let snapshot = seen.snapshot();
         assert_eq!(snapshot.unified_status.as_deref(), Some("allowed_warning"));
-        assert_eq!(snapshot.five_hour.utilization, Some(0.75));
-        assert_eq!(snapshot.seven_day.utilization, Some(0.1));
+        assert_eq!(snapshot.windows["5h"].utilization, Some(0.75));
+        assert_eq!(snapshot.windows["7d"].utilization, Some(0.1));
         assert_eq!(snapshot.headers.len(), 3);
         assert_eq!(snapshot.headers["anthropic-ratelimit-unified-status"], "allowed_warning");
     }
@@ -391,5 +467,98 @@ mod tests {
         let mut seen = RateLimitHeaders::default();
         assert!(!seen.observe(&headers));
         assert!(seen.snapshot().is_empty());
+    }
+
+    fn unified(pairs: &[(&str, &str)]) -> Unified {
+        Unified::parse(pairs.iter().map(|(name, value)| (*name, *value)))
+    }
+
+    #[test]
+    fn every_window_is_parsed_and_unknown_ones_are_kept() {
+        let parsed = unified(&[
+            ("status", "allowed_warning"),
+            ("reset", "1763800000"),
+            ("representative-claim", "seven_day_oi"),
+            ("5h-utilization", "0.42"),
+            ("5h-reset", "1763800000"),
+            ("7d-utilization", "0.17"),
+            ("7d-reset", "1764300000"),
+            ("7d-status", "allowed"),
+            ("7d_oi-utilization", "0.91"),
+            ("7d_oi-reset", "1764300000"),
+            ("7d_oi-surpassed-threshold", "0.9"),
+            ("overage-status", "rejected"),
+            ("overage-disabled-reason", "org_level_disabled"),
+            ("fallback-percentage", "0.5"),
+        ]);
+        assert_eq!(parsed.windows.keys().collect::<Vec<_>>(), ["5h", "7d", "7d_oi"]);
+        let (oi, raw) = &parsed.windows["7d_oi"];
+        assert_eq!(oi.utilization, Some(0.91));
+        assert_eq!(oi.resets_at, Some(1764300000));
+        assert_eq!(raw.last(), Some(&("surpassed-threshold".to_string(), "0.9".to_string())));
+        assert_eq!(parsed.windows["7d"].0.status.as_deref(), Some("allowed"));
+        // "overage" has no utilization: it is a top-level field, not a window.
+        assert_eq!(parsed.field("overage-status"), Some("rejected"));
+        assert_eq!(parsed.field("overage-disabled-reason"), Some("org_level_disabled"));
+        assert_eq!(parsed.field("fallback-percentage"), Some("0.5"));
+        assert_eq!(parsed.field("representative-claim"), Some("seven_day_oi"));
+    }
+
+    #[test]
+    fn missing_and_broken_fields_leave_gaps_not_errors() {
+        let parsed = unified(&[("5h-utilization", "NaN"), ("5h-reset", "soon"), ("7d-reset", "1764300000")]);
+        assert_eq!(parsed.windows["5h"].0, Window::default());
+        assert!(!parsed.windows.contains_key("7d"), "a reset without a utilization is not a window");
+        assert_eq!(parsed.field("7d-reset"), Some("1764300000"));
+        assert_eq!(unified(&[]), Unified::default());
+    }
+
+    #[test]
+    fn a_rejected_window_says_so_with_its_reset() {
+        let zone = jiff::tz::TimeZone::fixed(jiff::tz::offset(2));
+        let now = jiff::Timestamp::from_second(1_763_800_000).unwrap().to_zoned(zone); // Sat 10:26 +02
+        let mut window =
+            Window { utilization: Some(0.97), resets_at: Some(1_763_800_000 + 1800), status: Some("rejected".into()) };
+        assert_eq!(window.describe_at(&now), "rejected until 10:56");
+        window.resets_at = Some(1_763_800_000 - 60);
+        assert_eq!(window.describe_at(&now), "rejected until 10:25 (passed)");
+        window.resets_at = None;
+        assert_eq!(window.describe_at(&now), "rejected");
+    }
+
+    #[test]
+    fn windows_have_names_people_use_and_read_in_order() {
+        assert_eq!(window_title("5h"), "5-hour window");
+        assert_eq!(window_title("7d"), "Weekly window");
+        assert_eq!(window_title("7d_oi"), "Weekly window (oi)");
+        assert_eq!(window_title("1m"), "Window 1m");
+        let mut headers = HeaderMap::new();
+        for name in ["7d_oi", "7d", "5h", "1m"] {
+            headers.insert(
+                HeaderName::try_from(format!("{UNIFIED}{name}-utilization")).unwrap(),
+                HeaderValue::from_static("0.1"),
+            );
+        }
+        let mut seen = RateLimitHeaders::default();
+        seen.observe(&headers);
+        let snapshot = seen.snapshot();
+        let order: Vec<_> = snapshot.windows_in_order().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(order, ["5h", "7d", "1m", "7d_oi"]);
+    }
+
+    #[test]
+    fn a_snapshot_saved_by_the_previous_version_shows_every_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ratelimit.json");
+        let old = r#"{"observed_at":"2026-11-30T10:00:00Z","unified_status":"allowed","unified_resets_at":null,
+            "representative_claim":null,"five_hour":{"utilization":0.3,"resets_at":null,"status":null},
+            "seven_day":{"utilization":null,"resets_at":null,"status":null},"retry_after_secs":null,
+            "headers":{"anthropic-ratelimit-unified-5h-utilization":"0.3","anthropic-ratelimit-unified-7d_oi-utilization":"0.8",
+            "anthropic-ratelimit-unified-status":"allowed"}}"#;
+        std::fs::write(&path, old).unwrap();
+        let loaded = RateLimitSnapshot::load(&path).unwrap();
+        assert_eq!(loaded.windows["5h"].utilization, Some(0.3));
+        assert_eq!(loaded.windows["7d_oi"].utilization, Some(0.8));
+        assert_eq!(loaded.observed_at.as_deref(), Some("2026-11-30T10:00:00Z"));
     }
 }
