@@ -8,12 +8,11 @@ import { generate, handler, NOW_ISO, type Call } from "./fixture";
 
 const params = new URLSearchParams(location.search);
 const calls: Call[] = [];
-const exports: { name: string; contents: string }[] = [];
 const data = generate(new Date(NOW_ISO).getTime());
-const answer = handler(data, calls, exports, { firstRun: params.has("first-run"), empty: params.has("empty") });
+const answer = handler(data, calls, { firstRun: params.has("first-run"), empty: params.has("empty") });
 mockIPC((cmd, args) => answer(cmd, args as Record<string, unknown>), { shouldMockEvents: true });
 
-(window as unknown as { __gatehouseMock: unknown }).__gatehouseMock = { calls, exports, data, emit };
+(window as unknown as { __gatehouseMock: unknown }).__gatehouseMock = { calls, data, emit };
 if (params.has("panel")) (window as { gatehouseOpenPanel?: string }).gatehouseOpenPanel = params.get("panel")!;
 
 await import("../src/main");

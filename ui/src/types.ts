@@ -1,257 +1,50 @@
-// The shapes that cross IPC, as the page reads them.
-//
-// The existing state (`get_state` / the "state" event) is the core's
-// Snapshot and tray model. The dashboard's queries are H-data's commands
-// (/work/ui-requests.md); when their generated bindings land in
-// src/bindings/, these aliases point at them instead.
+// The shapes that cross IPC: the generated bindings (ts-rs, from the Rust
+// types; src/bindings/), plus the few commands whose Rust side has not
+// landed yet (first run and the transcript import), typed here from
+// /work/import-contract.md until their bindings exist.
 
-export type Action =
-  | "proxy"
-  | "claude_code"
-  | "login"
-  | "open_dashboard"
-  | "open_logs"
-  | "restart_gateway"
-  | "start_at_login"
-  | "keep_gateway_after_quit"
-  | "quit";
+export type { Action } from "./bindings/Action";
+export type { Entry } from "./bindings/Entry";
+export type { GatewayState as Gateway } from "./bindings/GatewayState";
+export type { LoginView as Login } from "./bindings/LoginView";
+export type { Snapshot } from "./bindings/Snapshot";
+export type { SuspendReason } from "./bindings/SuspendReason";
+export type { View } from "./bindings/View";
+export type { NamedWindow } from "./bindings/NamedWindow";
+export type { Overview } from "./bindings/Overview";
+export type { SpendTotals } from "./bindings/SpendTotals";
+export type { ClassShare } from "./bindings/ClassShare";
+export type { WindowNow } from "./bindings/WindowNow";
+export type { SpendGroup as GroupBy } from "./bindings/SpendGroup";
+export type { SpendQuery } from "./bindings/SpendQuery";
+export type { DayRange } from "./bindings/DayRange";
+export type { SpendReport } from "./bindings/SpendReport";
+export type { SpendDay } from "./bindings/SpendDay";
+export type { SpendRow } from "./bindings/SpendRow";
+export type { SpendExport } from "./bindings/SpendExport";
+export type { ExportFormat } from "./bindings/ExportFormat";
+export type { WindowsReport } from "./bindings/WindowsReport";
+export type { WindowSeries } from "./bindings/WindowSeries";
+export type { WindowRequest } from "./bindings/WindowRequest";
+export type { RequestRow } from "./bindings/RequestRow";
+export type { RequestFlags } from "./bindings/RequestFlags";
+export type { RequestDetails } from "./bindings/RequestDetails";
+export type { LogLine } from "./bindings/LogLine";
+export type { ClaudeCodeScopes } from "./bindings/ClaudeCodeScopes";
+export type { ScopeState } from "./bindings/ScopeState";
+export type { SettingsDiff } from "./bindings/SettingsDiff";
+export type { SettingsChange } from "./bindings/SettingsChange";
+export type { SettingsView } from "./bindings/SettingsView";
+export type { SettingsForm } from "./bindings/SettingsForm";
+export type { PriceOverride } from "./bindings/PriceOverride";
+export type { SaveOutcome } from "./bindings/SaveOutcome";
+export type { FieldProblem } from "./bindings/FieldProblem";
+export type { LedgerChanged } from "./bindings/LedgerChanged";
+export type { LoginReply } from "./bindings/LoginReply";
 
-export type Entry =
-  | { kind: "info"; label: string }
-  | { kind: "button"; action: Action; label: string; enabled: boolean }
-  | { kind: "check"; action: Action; label: string; checked: boolean; enabled: boolean }
-  | { kind: "separator" };
+// ---- not in the bindings yet (asked for in /work/ui-requests.md) ----
 
-export type Gateway =
-  | { state: "stopped" | "starting" }
-  | { state: "running"; base_url: string; pid: number; adopted: boolean }
-  | { state: "unhealthy"; base_url: string; pid: number; error: string }
-  | { state: "restarting"; attempt: number; last_error: string; retry_in_ms: number }
-  | { state: "failed"; reason: string; last_lines: string[] };
-
-export type Login =
-  | { state: "unknown" | "logged_out" }
-  | { state: "not_installed"; hint: string }
-  | { state: "logged_in"; plan: string | null }
-  | { state: "error"; message: string };
-
-export type SignIn = { state: "idle" | "waiting" } | { state: "failed"; message: string };
-
-export type SuspendReason = "unhealthy" | "proxy_stopped" | "quit";
-
-export interface Totals {
-  requests: number;
-  cost_usd: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens: number;
-  cache_read_input_tokens: number;
-  unpriced_requests: number;
-}
-
-export interface NamedWindow {
-  name: string;
-  title: string;
-  utilization: number | null;
-  resets_at: number | null; // Unix seconds
-  status: string | null;
-}
-
-export interface Snapshot {
-  gateway: Gateway;
-  proxy_enabled: boolean;
-  claude_code_paused: SuspendReason | null;
-  keep_gateway_after_quit: boolean;
-  start_at_login: boolean;
-  today: { Ok: Totals } | { Err: string };
-  windows: NamedWindow[];
-  windows_as_of: string | null;
-  claude_code: { configured: boolean; base_url: string | null; warnings: string[] };
-  login: Login;
-  sign_in: SignIn;
-  config_error: string | null;
-  recording_problem: string | null;
-}
-
-export interface View {
-  tray: { icon: string; tooltip: string; entries: Entry[] };
-  snapshot: Snapshot;
-}
-
-// ---- the dashboard's queries ----
-
-export interface SpendTotals {
-  requests: number;
-  cost_usd: number;
-  unpriced_requests: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_write_tokens: number;
-  cache_savings_usd: number;
-}
-
-export interface ClassShare {
-  request_class: string;
-  agent_type: string | null;
-  requests: number;
-  cost_usd: number;
-}
-
-export interface Overview {
-  today: SpendTotals;
-  last_7_days: SpendTotals;
-  last_30_days: SpendTotals;
-  coverage_7d: { gateway_requests: number; imported_requests: number };
-  by_class_today: ClassShare[];
-}
-
-export type GroupBy = "model" | "project" | "session" | "client" | "request_class";
-
-export interface DayModels {
-  day: string; // local date, YYYY-MM-DD
-  start_ms: number;
-  models: { model: string; cost_usd: number | null; requests: number }[];
-}
-
-export interface SpendRow {
-  key: string;
-  label: string;
-  requests: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_write_tokens: number;
-  cost_usd: number | null;
-  unpriced_requests: number;
-  first_ms: number;
-  last_ms: number;
-}
-
-export interface SpendReport {
-  days: DayModels[];
-  rows: SpendRow[];
-  totals: SpendTotals;
-}
-
-export interface WindowPoint {
-  ts_ms: number;
-  utilization: number;
-  resets_at_ms: number;
-}
-
-export interface WindowSeries {
-  name: string;
-  title: string;
-  utilization: number | null;
-  resets_at_ms: number | null;
-  status: string | null;
-  rejected: boolean;
-  passed: boolean;
-  points: WindowPoint[];
-  projection: { fills_at_ms: number | null; rate_per_hour: number | null };
-}
-
-/** Bits of a request's `flags` (schema v2). */
-export const FLAG_REBUILD_IDLE = 1;
-export const FLAG_REBUILD_MODEL_SWITCH = 2;
-export const FLAG_HAD_HEADERS = 4;
-
-export interface TopRequest {
-  id: number;
-  ts_ms: number;
-  window: string;
-  delta: number;
-  model: string;
-  request_class: string | null;
-  agent_type: string | null;
-  compaction: string | null;
-  flags: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_write_tokens: number;
-  cost_usd: number | null;
-}
-
-export interface WindowsReport {
-  windows: WindowSeries[];
-  top_requests: TopRequest[];
-}
-
-export interface RequestRow {
-  id: number;
-  ts_ms: number;
-  model: string;
-  upstream: string | null;
-  client: string | null;
-  status: number;
-  complete: boolean;
-  streamed: boolean;
-  source: "gateway" | "transcript";
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_write_tokens: number;
-  cost_usd: number | null;
-  ttfb_ms: number | null;
-  duration_ms: number | null;
-  deltas: Record<string, number>;
-  request_class: string | null;
-  agent_type: string | null;
-  compaction: string | null;
-  flags: number;
-  error_type: string | null;
-}
-
-export interface RequestDetails extends RequestRow {
-  request_id: string | null;
-  session: string | null;
-  project: string | null;
-  device: string | null;
-  prompt: string | null;
-  price_version: string;
-  readings: { window: string; utilization: number | null; delta: number | null; status: string | null; raw: string }[];
-}
-
-export type Scope = "user" | "project" | "local";
-
-export interface ScopeState {
-  scope: Scope;
-  path: string;
-  configured: boolean;
-  base_url: string | null;
-  warnings: { message: string; fix: string }[];
-}
-
-export interface Preview {
-  path: string;
-  diff: string;
-  unchanged: boolean;
-}
-
-export interface PriceOverride {
-  model: string;
-  input: number | null;
-  output: number | null;
-  cache_read: number | null;
-  cache_write_5m: number | null;
-  cache_write_1h: number | null;
-}
-
-export interface Settings {
-  port: number;
-  fail_open_timeout_secs: number;
-  notifications: { window_thresholds: number[]; window_rejected: boolean; window_reset: boolean };
-  price_overrides: PriceOverride[];
-  data_dir: string;
-}
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
+/** `import_transcripts` (H-import's ImportSummary). */
 export interface ImportSummary {
   files_read: number;
   files_unchanged: number;
@@ -261,6 +54,7 @@ export interface ImportSummary {
   skipped_gateway: number;
 }
 
+/** The `import-progress` event (H-import's ImportProgress). */
 export interface ImportProgress {
   files_done: number;
   files_total: number;
@@ -268,7 +62,8 @@ export interface ImportProgress {
   bytes_total: number;
 }
 
+/** `first_run_state` (planned by H-data: FirstRun {show, gateway_running, claude_code_configured, imported}). */
 export interface FirstRun {
   show: boolean;
-  import: ImportSummary | null;
+  imported: ImportSummary | null;
 }

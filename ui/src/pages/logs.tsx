@@ -5,13 +5,13 @@
 import { useMemo, useState } from "preact/hooks";
 import { api } from "../api";
 import type { Ctx } from "../app";
-import { filterLogs, type Level } from "../logic";
+import { filterLogs, logTime, tidy, type Level } from "../logic";
 import { ActionStatus, Section, useAction, useLoad } from "../ui";
 
 const LEVELS: (Level | "ALL")[] = ["ALL", "ERROR", "WARN", "INFO", "DEBUG"];
 
 export function Logs({ ctx }: { ctx: Ctx }) {
-  const tail = useLoad(api.logTail, [ctx.view]);
+  const tail = useLoad(api.logLines, [ctx.view]);
   const [level, setLevel] = useState<Level | "ALL">("ALL");
   const [search, setSearch] = useState("");
   const opening = useAction();
@@ -44,10 +44,10 @@ export function Logs({ ctx }: { ctx: Ctx }) {
           ) : (
             <ol class="log" data-testid="log-lines">
               {lines.map((l, i) => (
-                <li key={i} class={`log-line ${l.level?.toLowerCase() ?? ""}`}>
-                  <span class="log-time num">{l.time ?? ""}</span>
-                  <span class={`log-level ${l.level?.toLowerCase() ?? ""}`}>{l.level ?? ""}</span>
-                  <span class="log-text">{l.text}</span>
+                <li key={i} class={`log-line ${l.level.toLowerCase()}`}>
+                  <span class="log-time num">{logTime(l.ts_ms)}</span>
+                  <span class={`log-level ${l.level.toLowerCase()}`}>{l.level}</span>
+                  <span class="log-text"><span class="log-source">{l.source}</span> {tidy(l.message)}</span>
                 </li>
               ))}
             </ol>

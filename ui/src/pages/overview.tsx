@@ -4,10 +4,11 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, events } from "../api";
 import type { Ctx } from "../app";
-import { count, money, percent } from "../format";
-import { classShares, level, spendFigure, windowCaption } from "../logic";
-import type { Entry, FirstRun, ImportProgress, Snapshot, View } from "../types";
-import { ActionStatus, Figure, Section, Spinner, Switch, useAction, useLoad, type ActionState } from "../ui";
+import type { ComponentChildren } from "preact";
+import { count, money, percent, when } from "../format";
+import { classShares, level, spendFigure, windowCaption, windowColor } from "../logic";
+import type { Entry, FirstRun, ImportProgress, Snapshot, SpendTotals, View, WindowNow } from "../types";
+import { ActionStatus, Figure, Section, Switch, useAction, useLoad, type ActionState } from "../ui";
 
 export function Overview({ ctx }: { ctx: Ctx }) {
   const overview = useLoad(api.overview, [ctx.ledger]);
@@ -23,9 +24,13 @@ export function Overview({ ctx }: { ctx: Ctx }) {
         <Section loaded={overview}>
           {(o) => (
             <>
-              <Figure label="Last 7 days" {...spendFigure(o.last_7_days.cost_usd, o.last_7_days.unpriced_requests)} note={spendFigure(o.last_7_days.cost_usd, o.last_7_days.unpriced_requests).note ?? `${count(o.last_7_days.requests)} requests`} />
-              <Figure label="Last 30 days" {...spendFigure(o.last_30_days.cost_usd, o.last_30_days.unpriced_requests)} note={spendFigure(o.last_30_days.cost_usd, o.last_30_days.unpriced_requests).note ?? `${count(o.last_30_days.requests)} requests`} />
-              <Figure label="Cache saved, 30 days" value={money(o.last_30_days.cache_savings_usd)} note="cache reads against full input price" />
+              <PeriodFigure label="Last 7 days" totals={o.last_7_days} />
+              <PeriodFigure label="Last 30 days" totals={o.last_30_days} />
+              <Figure
+                label="Cache saved, 30 days"
+                value={o.last_30_days.cache_savings_usd === null ? "—" : money(o.last_30_days.cache_savings_usd)}
+                note={o.last_30_days.cache_savings_usd === null ? "no priced cache reads" : "cache reads against the full input price"}
+              />
             </>
           )}
         </Section>
@@ -37,7 +42,7 @@ export function Overview({ ctx }: { ctx: Ctx }) {
           {view?.snapshot.windows_as_of && <span class="muted">{view.snapshot.windows_as_of}</span>}
           <button type="button" class="link push" onClick={() => ctx.go("windows")}>What used them →</button>
         </div>
-        {view && <Gauges snapshot={view.snapshot} />}
+        <Section loaded={overview}>{(o) => <Gauges windows={o.windows} />}</Section>
       </section>
 
       <Section loaded={overview}>
@@ -45,6 +50,7 @@ export function Overview({ ctx }: { ctx: Ctx }) {
           const shares = classShares(o.by_class_today);
           const cov = o.coverage_7d;
           const total = cov.gateway_requests + cov.imported_requests;
+          const unclassified = o.by_class_today.length > 0 && o.by_class_today.every((s) => s.request_class === null);
           return (
             <section class="card" aria-labelledby="where-title">
               <div class="card-head">
@@ -60,17 +66,20 @@ export function Overview({ ctx }: { ctx: Ctx }) {
                       <span class="share-label">{s.label}</span>
                       <span class="share-bar"><span style={{ width: percent(s.share, 1) }} /></span>
                       <span class="share-value num">{percent(s.share)}</span>
-                      <span class="share-cost num muted">{money(s.cost_usd)}</span>
+                      <span class="share-cost num muted">{money(s.cost_usd ?? 0)}</span>
                     </li>
                   ))}
                 </ul>
+              )}
+              {unclassified && (
+                <p class="muted">Claude Code did not say which requests were subagents: configure it again from the Claude Code page so it sends the request class.</p>
               )}
               <p class="muted coverage" data-testid="coverage">
                 {total === 0
                   ? "No requests this week."
                   : cov.imported_requests === 0
                     ? `All of this week's ${count(total)} requests went through Gatehouse.`
-                    : `${percent(cov.gateway_requests / total)} of this week's ${count(total)} requests went through Gatehouse; ${count(cov.imported_requests)} were imported from Claude Code's transcripts.`}
+                    : `${percent(cov.gateway_share)} of this week's ${count(total)} requests went through Gatehouse; ${count(cov.imported_requests)} were imported from Claude Code's transcripts.`}
               </p>
             </section>
           );
@@ -135,8 +144,8 @@ function Alerts({ snapshot }: { snapshot: Snapshot }) {
   );
 }
 
-export function Gauges({ snapshot }: { snapshot: Snapshot }) {
-  if (snapshot.windows.length === 0) {
+export function Gauges({ windows }: { windows: WindowNow[] }) {
+  if (windows.length === 0) {
     return (
       <p class="muted">
         No window reading yet. The windows appear after Claude Code's first request through the gateway with a
@@ -147,25 +156,32 @@ export function Gauges({ snapshot }: { snapshot: Snapshot }) {
   const now = Date.now();
   return (
     <ul class="gauges">
-      {snapshot.windows.map((w) => {
-        const rejected = w.status === "rejected";
-        const resetsMs = w.resets_at === null ? null : w.resets_at * 1000;
-        const passed = resetsMs !== null && resetsMs <= now;
-        const u = passed ? null : w.utilization;
-        const lvl = level(u, rejected && !passed);
-        return (
-          <li key={w.name} class={`gauge ${lvl}`} data-window={w.name}>
-            <span class="gauge-title">{w.title}</span>
-            <span class="gauge-value num">{passed ? "Reset" : rejected ? "Rejected" : percent(u)}</span>
-            <span class="meter" role="meter" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round((u ?? 0) * 100)} aria-label={w.title}>
-              <span style={{ width: percent(rejected && !passed ? 1 : Math.min(1, u ?? 0), 1) }} />
-            </span>
-            <span class="gauge-caption">{windowCaption({ rejected, passed, resets_at_ms: resetsMs }, now)}</span>
-          </li>
-        );
-      })}
+      {windows.map((w) => <Gauge key={w.name} w={w} now={now} />)}
     </ul>
   );
+}
+
+/** One window: its percentage, a meter, and its reset in local time; rejected and passed said as such. */
+export function Gauge({ w, now, children }: { w: WindowNow; now: number; children?: ComponentChildren }) {
+  const passed = w.passed || (w.resets_at_ms !== null && w.resets_at_ms <= now);
+  const rejected = w.rejected && !passed;
+  const u = passed ? null : w.utilization;
+  return (
+    <li class={`gauge ${level(u, rejected)}`} data-window={w.name} title={`${w.title}: as of ${when(w.as_of_ms, now)}`}>
+      <span class="gauge-title"><span class="swatch" style={{ background: windowColor(w.name) }} />{w.title}</span>
+      <span class="gauge-value num">{passed ? "Reset" : rejected ? "Rejected" : percent(u)}</span>
+      <span class="meter" role="meter" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round((rejected ? 1 : (u ?? 0)) * 100)} aria-label={w.title}>
+        <span style={{ width: percent(rejected ? 1 : Math.min(1, u ?? 0), 1) }} />
+      </span>
+      <span class="gauge-caption">{windowCaption({ rejected, passed, resets_at_ms: w.resets_at_ms }, now)}</span>
+      {children}
+    </li>
+  );
+}
+
+function PeriodFigure({ label, totals }: { label: string; totals: SpendTotals }) {
+  const { value, note } = spendFigure(totals.cost_usd, totals.unpriced_requests);
+  return <Figure label={label} value={value} note={note ?? `${count(totals.requests)} requests`} />;
 }
 
 function GatewayCard({ view }: { view: View }) {
@@ -331,12 +347,12 @@ function FirstRunGuide({ ctx }: { ctx: Ctx }) {
   const [hidden, setHidden] = useState(false);
   const importing = useAction();
   const [progress, setProgress] = useState<ImportProgress | null>(null);
-  const [summary, setSummary] = useState(first.data?.import ?? null);
+  const [summary, setSummary] = useState(first.data?.imported ?? null);
   useEffect(() => {
     const off = events.importProgress(setProgress);
     return () => void off.then((f) => f());
   }, []);
-  useEffect(() => setSummary(first.data?.import ?? null), [first.data]);
+  useEffect(() => setSummary(first.data?.imported ?? null), [first.data]);
   if (hidden || !first.data?.show || !ctx.view) return null;
   const snapshot = ctx.view.snapshot;
   const gatewayOk = snapshot.gateway.state === "running";
@@ -361,7 +377,7 @@ function FirstRunGuide({ ctx }: { ctx: Ctx }) {
   );
 }
 
-function ImportButton(props: { action: ActionState; progress: ImportProgress | null; onDone: (s: NonNullable<FirstRun["import"]>) => void }) {
+function ImportButton(props: { action: ActionState; progress: ImportProgress | null; onDone: (s: NonNullable<FirstRun["imported"]>) => void }) {
   const { action, progress } = props;
   return (
     <div>
@@ -376,7 +392,7 @@ function ImportButton(props: { action: ActionState; progress: ImportProgress | n
   );
 }
 
-function Step(props: { done: boolean; title: string; text: string; children?: preact.ComponentChildren }) {
+function Step(props: { done: boolean; title: string; text: string; children?: ComponentChildren }) {
   return (
     <li class={props.done ? "step done" : "step"}>
       <span class="step-mark" aria-label={props.done ? "done" : "to do"}>{props.done ? "✓" : ""}</span>
@@ -389,4 +405,3 @@ function Step(props: { done: boolean; title: string; text: string; children?: pr
   );
 }
 
-export { Spinner };

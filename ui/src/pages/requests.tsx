@@ -37,6 +37,12 @@ export function Requests({ ctx }: { ctx: Ctx }) {
   );
 }
 
+/** The 5-hour window's rise this response showed; "—" when it carried no reading. */
+function fiveHour(r: RequestRow): string {
+  const reading = r.windows.find((w) => w.window === "5h");
+  return reading ? points(reading.delta) : "—";
+}
+
 function statusBadge(r: RequestRow) {
   if (r.status >= 400) return <span class="badge bad">{r.status}{r.error_type ? ` ${r.error_type}` : ""}</span>;
   if (!r.complete) return <span class="badge warn" title="The response ended before it was complete">cut short</span>;
@@ -69,9 +75,9 @@ function RequestTable({ rows, open, setOpen }: { rows: RequestRow[]; open: numbe
               <td>{statusBadge(r)}</td>
               <td class="num">{tokens(r.input_tokens)}</td>
               <td class="num">{tokens(r.output_tokens)}</td>
-              <td class="num">{tokens(r.cache_read_tokens)} / {tokens(r.cache_write_tokens)}</td>
+              <td class="num">{tokens(r.cache_read_tokens)} / {tokens(r.cache_write_5m_tokens + r.cache_write_1h_tokens)}</td>
               <td class="num">{r.cost_usd === null ? <span class="badge unknown">unknown price</span> : moneyFine(r.cost_usd)}</td>
-              <td class="num">{r.deltas["5h"] === undefined ? "—" : points(r.deltas["5h"])}</td>
+              <td class="num">{fiveHour(r)}</td>
               <td class="num">{duration(r.ttfb_ms)}</td>
               <td class="num">{duration(r.duration_ms)}</td>
             </tr>
@@ -104,7 +110,7 @@ function Details({ id, close }: { id: number; close: () => void }) {
               <dt>Model</dt><dd>{d.model}</dd>
               <dt>Cost</dt><dd>{d.cost_usd === null ? <span class="badge unknown">unknown price</span> : moneyFine(d.cost_usd)} <span class="muted">({d.price_version})</span></dd>
               <dt>Status</dt><dd>{d.status}{d.complete ? "" : ", cut short"}{d.streamed ? ", streamed" : ""}{d.error_type ? `, ${d.error_type}` : ""}</dd>
-              <dt>Tokens</dt><dd>{tokens(d.input_tokens)} in, {tokens(d.output_tokens)} out, {tokens(d.cache_read_tokens)} cache read, {tokens(d.cache_write_tokens)} cache write</dd>
+              <dt>Tokens</dt><dd>{tokens(d.input_tokens)} in, {tokens(d.output_tokens)} out, {tokens(d.cache_read_tokens)} cache read, {tokens(d.cache_write_5m_tokens)} + {tokens(d.cache_write_1h_tokens)} cache write (5 min + 1 h)</dd>
               <dt>Timing</dt><dd>first byte {duration(d.ttfb_ms)}, total {duration(d.duration_ms)}</dd>
               <dt>Source</dt><dd>{d.source === "gateway" ? "through the gateway" : "imported from a transcript"}</dd>
               <dt>Client</dt><dd>{d.client ?? "—"}</dd>
@@ -121,7 +127,7 @@ function Details({ id, close }: { id: number; close: () => void }) {
                   <thead><tr><th>Window</th><th class="num">Reading</th><th class="num">Used</th><th>Status</th></tr></thead>
                   <tbody>
                     {d.readings.map((w) => (
-                      <tr key={w.window} title={w.raw}>
+                      <tr key={`${w.window}-${w.resets_at_ms}`} title={w.raw}>
                         <td>{w.window}</td>
                         <td class="num">{w.utilization === null ? "—" : `${(w.utilization * 100).toFixed(1)}%`}</td>
                         <td class="num">{points(w.delta)}</td>

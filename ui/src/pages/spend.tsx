@@ -7,8 +7,8 @@ import { api } from "../api";
 import type { Ctx } from "../app";
 import { ChartCanvas } from "../charts";
 import { count, modelName, money, moneyFine, shortDate, stamp, tokens } from "../format";
-import { exportName, filterRows, lastDays, modelColor, sortRows, sumRows, toCsv, toJson, validateRange, type Range, type SortDir } from "../logic";
-import type { GroupBy, SpendReport, SpendRow } from "../types";
+import { filterRows, lastDays, modelColor, sortRows, sumRows, validateRange, type SortDir } from "../logic";
+import type { DayRange, ExportFormat, GroupBy, SpendReport, SpendRow } from "../types";
 import { ActionStatus, Empty, Section, useAction, useLoad } from "../ui";
 
 const GROUPS: { id: GroupBy; title: string }[] = [
@@ -17,6 +17,7 @@ const GROUPS: { id: GroupBy; title: string }[] = [
   { id: "session", title: "Session" },
   { id: "client", title: "Client" },
   { id: "request_class", title: "Request class" },
+  { id: "agent_type", title: "Agent type" },
 ];
 
 const PRESETS = [
@@ -27,12 +28,12 @@ const PRESETS = [
 ];
 
 export function Spend({ ctx }: { ctx: Ctx }) {
-  const [range, setRange] = useState<Range>(() => lastDays(30));
-  const [draft, setDraft] = useState<Range>(range);
+  const [range, setRange] = useState<DayRange>(() => lastDays(30));
+  const [draft, setDraft] = useState<DayRange>(range);
   const [by, setBy] = useState<GroupBy>("model");
   const rangeError = validateRange(draft);
-  const report = useLoad(() => api.spend(range, by), [range.from, range.to, by, ctx.ledger]);
-  const apply = (next: Range) => (setDraft(next), validateRange(next) === null && setRange(next));
+  const report = useLoad(() => api.spend(range, by), [range.first_day, range.last_day, by, ctx.ledger]);
+  const apply = (next: DayRange) => (setDraft(next), validateRange(next) === null && setRange(next));
   return (
     <div class="page">
       <div class="page-head">
@@ -43,7 +44,7 @@ export function Spend({ ctx }: { ctx: Ctx }) {
         <div class="segmented">
           {PRESETS.map((p) => {
             const r = lastDays(p.days);
-            const active = r.from === range.from && r.to === range.to;
+            const active = r.first_day === range.first_day && r.last_day === range.last_day;
             return (
               <button key={p.days} type="button" class={active ? "active" : ""} aria-pressed={active} onClick={() => apply(r)}>
                 {p.title}
@@ -52,26 +53,27 @@ export function Spend({ ctx }: { ctx: Ctx }) {
           })}
         </div>
         <label class="date">
-          From <input type="date" name="from" value={draft.from} max={draft.to} onChange={(e) => apply({ ...draft, from: (e.currentTarget as HTMLInputElement).value })} />
+          From <input type="date" name="from" value={draft.first_day} max={draft.last_day} onChange={(e) => apply({ ...draft, first_day: (e.currentTarget as HTMLInputElement).value })} />
         </label>
         <label class="date">
-          To <input type="date" name="to" value={draft.to} min={draft.from} onChange={(e) => apply({ ...draft, to: (e.currentTarget as HTMLInputElement).value })} />
+          To <input type="date" name="to" value={draft.last_day} min={draft.first_day} onChange={(e) => apply({ ...draft, last_day: (e.currentTarget as HTMLInputElement).value })} />
         </label>
         {report.loading && report.data && <span class="muted">Updating…</span>}
       </div>
       {rangeError && <p class="status error" role="alert">{rangeError}</p>}
       <Section loaded={report}>
-        {(r) => <Report report={r} range={range} by={by} setBy={setBy} ctx={ctx} />}
+        {(r) => <Report report={r} by={by} setBy={setBy} ctx={ctx} />}
       </Section>
     </div>
   );
 }
 
-function Report({ report, range, by, setBy, ctx }: { report: SpendReport; range: Range; by: GroupBy; setBy: (b: GroupBy) => void; ctx: Ctx }) {
-  const t = report.totals;
+function Report({ report, by, setBy, ctx }: { report: SpendReport; by: GroupBy; setBy: (b: GroupBy) => void; ctx: Ctx }) {
+  const t = report.total;
+  const range = report.range;
   if (t.requests === 0) {
     return (
-      <Empty title={`No requests from ${shortDate(range.from)} to ${shortDate(range.to)}.`}>
+      <Empty title={`No requests from ${shortDate(range.first_day)} to ${shortDate(range.last_day)}.`}>
         Point Claude Code at the gateway on the <button type="button" class="link" onClick={() => ctx.go("claude-code")}>Claude Code</button> page, or
         import its transcripts, and its requests show here.
       </Empty>
@@ -82,11 +84,11 @@ function Report({ report, range, by, setBy, ctx }: { report: SpendReport; range:
       <section class="hero" aria-label="Totals">
         <div class="figure big" data-testid="spend-total">
           <span class="figure-label">Total</span>
-          <span class="figure-value">{money(t.cost_usd)}</span>
+          <span class="figure-value">{money(t.cost_usd ?? 0)}</span>
           {t.unpriced_requests > 0 && <span class="figure-note unknown">+ {count(t.unpriced_requests)} requests with unknown price</span>}
         </div>
         <div class="figure"><span class="figure-label">Requests</span><span class="figure-value">{count(t.requests)}</span></div>
-        <div class="figure"><span class="figure-label">Cache saved</span><span class="figure-value">{money(t.cache_savings_usd)}</span></div>
+        <div class="figure"><span class="figure-label">Cache saved</span><span class="figure-value">{t.cache_savings_usd === null ? "—" : money(t.cache_savings_usd)}</span></div>
         <div class="figure"><span class="figure-label">Tokens</span><span class="figure-value">{tokens(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens + t.output_tokens)}</span><span class="figure-note">{tokens(t.output_tokens)} output</span></div>
       </section>
       <section class="card" aria-labelledby="daily-title">
@@ -99,11 +101,7 @@ function Report({ report, range, by, setBy, ctx }: { report: SpendReport; range:
 }
 
 function DailyChart({ report }: { report: SpendReport }) {
-  const models = useMemo(() => {
-    const totals = new Map<string, number>();
-    for (const d of report.days) for (const m of d.models) totals.set(m.model, (totals.get(m.model) ?? 0) + (m.cost_usd ?? 0));
-    return [...totals].sort((a, b) => b[1] - a[1]).map(([m]) => m);
-  }, [report]);
+  const models = report.models;
   // A model with no known price has no bar to draw: its legend entry says so.
   const unpriced = new Set(models.filter((m) => report.days.every((d) => d.models.every((x) => x.model !== m || x.cost_usd === null))));
   return (
@@ -153,18 +151,18 @@ const COLUMNS: Column[] = [
   { key: "cost_usd", title: "Cost", num: true, render: (r) => moneyFine(r.cost_usd) },
 ];
 
-function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: Range; by: GroupBy; setBy: (b: GroupBy) => void }) {
+function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: DayRange; by: GroupBy; setBy: (b: GroupBy) => void }) {
   const [sort, setSort] = useState<{ key: keyof SpendRow; dir: SortDir }>({ key: "cost_usd", dir: "desc" });
   const [filter, setFilter] = useState("");
   const shown = useMemo(() => sortRows(filterRows(rows, filter), sort.key, sort.dir), [rows, filter, sort]);
   const sum = sumRows(shown);
   const exporting = useAction();
   const groupTitle = GROUPS.find((g) => g.id === by)!.title;
-  const save = (format: "csv" | "json") => {
-    const name = exportName(by, range, format);
-    const text = format === "csv" ? toCsv(shown, by) : toJson(shown, by, range);
-    return exporting.run(`Saving ${name}…`, () => api.saveExport(name, text), (path) => `Saved ${shown.length} rows to ${path}`);
-  };
+  // The file is built by the core from the same query as the table, so it holds the same numbers (all rows, unfiltered).
+  const save = (format: ExportFormat) =>
+    exporting.run(`Exporting ${format.toUpperCase()}…`, () => api.exportSpend(range, by, format), (out) =>
+      out.path ? `Saved ${rows.length} rows to ${out.path}` : `Exported ${out.file_name}`,
+    );
   const header = (c: Column) => {
     const active = sort.key === c.key;
     const dir = active ? sort.dir : undefined;
@@ -201,9 +199,9 @@ function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: Range
           <thead><tr>{COLUMNS.map(header)}</tr></thead>
           <tbody>
             {shown.map((r) => (
-              <tr key={r.key} class={r.cost_usd === null ? "unpriced" : ""}>
+              <tr key={r.key ?? "(none)"} class={r.cost_usd === null ? "unpriced" : ""}>
                 {COLUMNS.map((c) => (
-                  <td key={c.key} class={c.num ? "num" : "label"} title={c.key === "label" ? `${r.key}\n${stamp(r.first_ms)} – ${stamp(r.last_ms)}` : undefined}>
+                  <td key={c.key} class={c.num ? "num" : "label"} title={c.key === "label" ? `${r.key ?? "(none)"}\n${stamp(r.first_ms)} – ${stamp(r.last_ms)}` : undefined}>
                     {c.key === "cost_usd" && r.cost_usd === null ? (
                       <span class="badge unknown" title="No price is known for this model: add one in Settings">unknown price</span>
                     ) : (

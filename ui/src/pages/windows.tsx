@@ -7,9 +7,10 @@ import { useState } from "preact/hooks";
 import { api } from "../api";
 import type { Ctx } from "../app";
 import { ChartCanvas, css, verticalLines } from "../charts";
-import { clock, modelName, moneyFine, percent, points, shortDate, localDay, tokens, when } from "../format";
-import { classLabel, level, projectionText, resetsWithin, windowCaption, windowColor, windowLine } from "../logic";
-import { FLAG_REBUILD_IDLE, FLAG_REBUILD_MODEL_SWITCH, type TopRequest, type WindowsReport } from "../types";
+import { clock, localDay, modelName, moneyFine, percent, points, shortDate, stamp, tokens, when } from "../format";
+import { classLabel, projectionText, resetsWithin, windowColor, windowLine } from "../logic";
+import type { RequestRow, WindowRequest, WindowsReport } from "../types";
+import { Gauge } from "./overview";
 import { Empty, Section, useLoad } from "../ui";
 
 export function Windows({ ctx }: { ctx: Ctx }) {
@@ -26,7 +27,7 @@ export function Windows({ ctx }: { ctx: Ctx }) {
 }
 
 function Report({ report, ctx }: { report: WindowsReport; ctx: Ctx }) {
-  const [selected, setSelected] = useState(report.windows[0]?.name ?? "5h");
+  const [selected, setSelected] = useState(report.windows[0]?.now.name ?? "5h");
   if (report.windows.length === 0) {
     return (
       <Empty title="No window reading yet.">
@@ -36,22 +37,15 @@ function Report({ report, ctx }: { report: WindowsReport; ctx: Ctx }) {
     );
   }
   const now = Date.now();
-  const top = report.top_requests.filter((r) => r.window === selected);
+  const current = report.windows.find((w) => w.now.name === selected) ?? report.windows[0];
   return (
     <>
       <ul class="window-cards">
-        {report.windows.map((w) => {
-          const u = w.passed ? null : w.utilization;
-          return (
-            <li key={w.name} class={`window-card gauge ${level(u, w.rejected && !w.passed)}`} data-window={w.name}>
-              <span class="gauge-title"><span class="swatch" style={{ background: windowColor(w.name) }} />{w.title}</span>
-              <span class="gauge-value num">{w.passed ? "Reset" : w.rejected ? "Rejected" : percent(u)}</span>
-              <span class="meter"><span style={{ width: percent(w.rejected && !w.passed ? 1 : Math.min(1, u ?? 0), 1) }} /></span>
-              <span class="gauge-caption">{windowCaption(w, now)}</span>
-              <span class="projection" data-testid={`projection-${w.name}`}>{projectionText(w, now)}</span>
-            </li>
-          );
-        })}
+        {report.windows.map((w) => (
+          <Gauge key={w.now.name} w={w.now} now={now}>
+            <span class="projection" data-testid={`projection-${w.now.name}`}>{projectionText(w, now)}</span>
+          </Gauge>
+        ))}
       </ul>
       <section class="card" aria-labelledby="over-time">
         <h2 id="over-time">Over time</h2>
@@ -62,16 +56,16 @@ function Report({ report, ctx }: { report: WindowsReport; ctx: Ctx }) {
           <h2 id="top-title">What used the current window</h2>
           <div class="segmented push" role="group" aria-label="Window">
             {report.windows.map((w) => (
-              <button key={w.name} type="button" class={selected === w.name ? "active" : ""} aria-pressed={selected === w.name} onClick={() => setSelected(w.name)}>
-                {w.title.replace(/ window$/, "")}
+              <button key={w.now.name} type="button" class={selected === w.now.name ? "active" : ""} aria-pressed={selected === w.now.name} onClick={() => setSelected(w.now.name)}>
+                {w.now.title.replace(/ window/, "")}
               </button>
             ))}
           </div>
         </div>
-        {top.length === 0 ? (
+        {current.top_requests.length === 0 ? (
           <p class="muted">No request has moved this window since it last reset.</p>
         ) : (
-          <TopTable rows={top} />
+          <TopTable rows={current.top_requests} />
         )}
       </section>
     </>
@@ -80,8 +74,8 @@ function Report({ report, ctx }: { report: WindowsReport; ctx: Ctx }) {
 
 function WindowChart({ report }: { report: WindowsReport }) {
   const resets = report.windows.flatMap((w) => resetsWithin(w));
-  const first = Math.min(...report.windows.map((w) => w.points[0]?.ts_ms ?? Infinity));
   const now = Date.now();
+  const first = report.since_ms;
   const spanDays = (now - first) / 86_400_000;
   // History first: the projection shows for a sixth of the span past now.
   const xMax = now + (now - first) / 6;
@@ -96,30 +90,30 @@ function WindowChart({ report }: { report: WindowsReport }) {
         data: {
           datasets: [
             ...report.windows.map((w) => ({
-              label: w.title,
+              label: w.now.title,
               data: windowLine(w),
-              borderColor: windowColor(w.name),
-              backgroundColor: windowColor(w.name),
+              borderColor: windowColor(w.now.name),
+              backgroundColor: windowColor(w.now.name),
               borderWidth: 2,
               pointRadius: 0,
               stepped: "before" as const,
               spanGaps: false,
             })),
-            ...report.windows
-              .filter((w) => w.projection.fills_at_ms !== null && w.points.length > 0 && !w.rejected)
-              .map((w) => {
-                const last = w.points[w.points.length - 1];
-                const end = Math.min(w.projection.fills_at_ms!, w.resets_at_ms ?? Infinity);
-                const endY = Math.min(100, last.utilization * 100 + ((end - last.ts_ms) / 3_600_000) * (w.projection.rate_per_hour ?? 0) * 100);
-                return {
-                  label: `${w.title} projection`,
-                  data: [{ x: last.ts_ms, y: Math.round(last.utilization * 1000) / 10 }, { x: end, y: Math.round(endY * 10) / 10 }],
-                  borderColor: windowColor(w.name),
-                  borderDash: [5, 4],
-                  borderWidth: 1.5,
-                  pointRadius: 0,
-                };
-              }),
+            ...report.windows.flatMap((w) => {
+              const points = w.instances.at(-1)?.points ?? [];
+              const last = points.at(-1);
+              if (!w.projection || w.projection.rate_per_hour <= 0 || !last || w.now.rejected) return [];
+              const end = Math.min(w.projection.fills_at_ms ?? Infinity, w.now.resets_at_ms ?? Infinity, xMax);
+              const endY = Math.min(100, last.utilization * 100 + ((end - last.ts_ms) / 3_600_000) * w.projection.rate_per_hour * 100);
+              return [{
+                label: `${w.now.title} projection`,
+                data: [{ x: last.ts_ms, y: Math.round(last.utilization * 1000) / 10 }, { x: end, y: Math.round(endY * 10) / 10 }],
+                borderColor: windowColor(w.now.name),
+                borderDash: [5, 4],
+                borderWidth: 1.5,
+                pointRadius: 0,
+              }];
+            }),
           ],
         },
         options: {
@@ -131,6 +125,7 @@ function WindowChart({ report }: { report: WindowsReport }) {
           scales: {
             x: {
               type: "linear",
+              min: first,
               max: xMax,
               ticks: { maxRotation: 0, autoSkipPadding: 16, callback: (v) => (spanDays > 2 ? shortDate(localDay(Number(v))) : clock(Number(v))) },
               grid: { display: false },
@@ -148,30 +143,31 @@ function WindowChart({ report }: { report: WindowsReport }) {
   );
 }
 
-export function flagBadges(r: { flags: number; request_class: string | null; agent_type: string | null; compaction: string | null }) {
+export function flagBadges(r: Pick<RequestRow, "flags" | "request_class" | "agent_type" | "compaction">) {
   const badges: { text: string; title: string; kind: string }[] = [];
-  if (r.flags & FLAG_REBUILD_IDLE) badges.push({ text: "Cache rebuild: idle", title: "The session sat idle past the cache lifetime, so its whole context was written to the cache again", kind: "warn" });
-  if (r.flags & FLAG_REBUILD_MODEL_SWITCH) badges.push({ text: "Cache rebuild: model switch", title: "The session switched model, and a new model starts with an empty cache", kind: "warn" });
+  if (r.flags.cache_rebuild_idle) badges.push({ text: "Cache rebuild: idle", title: "The session sat idle past the cache lifetime, so its whole context was written to the cache again", kind: "warn" });
+  if (r.flags.cache_rebuild_model_switch) badges.push({ text: "Cache rebuild: model switch", title: "The session switched model, and a new model starts with an empty cache", kind: "warn" });
   if (r.request_class === "compaction" || r.compaction) badges.push({ text: r.compaction ? `Compaction (${r.compaction})` : "Compaction", title: "Claude Code summarised the conversation", kind: "info" });
   if (r.request_class === "subagent") badges.push({ text: classLabel("subagent", r.agent_type), title: "A subagent's request", kind: "info" });
   return badges.map((b) => <span key={b.text} class={`badge ${b.kind}`} title={b.title}>{b.text}</span>);
 }
 
-function TopTable({ rows }: { rows: TopRequest[] }) {
+function TopTable({ rows }: { rows: WindowRequest[] }) {
   return (
     <div class="table-wrap">
       <table data-testid="top-requests">
         <thead>
-          <tr><th>Time</th><th class="num">Used</th><th>Model</th><th>Why</th><th class="num">Cache write</th><th class="num">Output</th><th class="num">Cost</th></tr>
+          <tr><th>Time</th><th class="num">Used</th><th class="num">After</th><th>Model</th><th>Why</th><th class="num">Cache write</th><th class="num">Output</th><th class="num">Cost</th></tr>
         </thead>
         <tbody>
-          {rows.map((r) => (
+          {rows.map(({ delta, utilization, request: r }) => (
             <tr key={r.id}>
-              <td>{when(r.ts_ms)}</td>
-              <td class="num strong">{points(r.delta)}</td>
+              <td title={stamp(r.ts_ms)}>{when(r.ts_ms)}</td>
+              <td class="num strong">{points(delta)}</td>
+              <td class="num muted">{percent(utilization)}</td>
               <td>{modelName(r.model)}</td>
               <td><div class="badges">{flagBadges(r)}</div></td>
-              <td class="num">{tokens(r.cache_write_tokens)}</td>
+              <td class="num">{tokens(r.cache_write_5m_tokens + r.cache_write_1h_tokens)}</td>
               <td class="num">{tokens(r.output_tokens)}</td>
               <td class="num">{moneyFine(r.cost_usd)}</td>
             </tr>
