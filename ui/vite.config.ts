@@ -12,5 +12,4 @@ export default defineConfig(({ mode }) => ({
     mode === "mock"
       ? { outDir: "dist-mock", emptyOutDir: true, target: "es2022", rollupOptions: { input: "e2e/mock.html" } }
       : { outDir: "dist", emptyOutDir: true, target: "es2022" },
-  test: { include: ["src/**/*.test.ts"], environment: "node" },
 }));
