@@ -80,10 +80,10 @@ const mock = (page, f, arg) => page.evaluate(f, arg);
 const calls = (page, cmd) => mock(page, `window.__gatehouseMock.calls.filter(c => c.cmd === ${JSON.stringify(cmd)}).map(c => c.args ?? null)`);
 const chartData = (page, name) =>
   page.$eval(`canvas[data-chart="${name}"]`, (c) => ({ series: JSON.parse(c.dataset.series), sums: JSON.parse(c.dataset.sums), points: Number(c.dataset.points) }));
-async function shot(page, name) {
+async function shot(page, name, fullPage = true) {
   await page.evaluate(() => document.fonts.ready);
   const file = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   shots.push(file);
 }
 
@@ -100,7 +100,7 @@ for (const scheme of ["light", "dark"]) {
       if (id === "windows") await page.waitForSelector('canvas[data-chart="windows"]');
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       assert(scheme === "dark" ? bg === "rgb(17, 20, 24)" : bg === "rgb(246, 247, 249)", `${scheme} theme background, got ${bg}`);
-      await shot(page, `${id}-${scheme}`);
+      await shot(page, `${id}-${scheme}`, id !== "requests");
     }
     eq(page.errors, [], "no page errors");
     await page.context().close();
@@ -120,7 +120,7 @@ await test("overview: today's spend and the tray line agree; every window is a g
   const value = await page.textContent("#today .figure-value");
   eq(value, `$${today.cost.toFixed(2)}`, "today's figure");
   eq(await page.textContent("#facts p"), `Today: $${today.cost.toFixed(2)} at API prices · ${today.requests} requests`, "the tray's Today line");
-  if (today.unpriced) assert((await page.textContent("#today")).includes(`${today.unpriced} request`), "unpriced requests are counted apart");
+  if (today.unpriced) assert((await page.textContent("#today")).includes(`+ ${today.unpriced} with unknown price`), "unpriced requests are counted apart");
   eq(await page.$$eval(".gauges [data-window]", (l) => l.map((e) => e.dataset.window)), ["5h", "7d", "7d_oi"], "gauges, unknown windows kept");
   const caption = await page.textContent('.gauges [data-window="5h"] .gauge-caption');
   assert(/^resets (\d\d:\d\d|\w{3} \d\d:\d\d)$/.test(caption), `5h reset in local time: ${caption}`);
@@ -282,7 +282,7 @@ await test("requests: the latest 200, details on click or Enter, live on the led
   const details = await page.textContent(".details");
   assert(details.includes("Request id") && details.includes("claude-code"), "details with the key's name");
   assert(!/sk-ant-|gh_|x-gatehouse-key: [A-Za-z0-9]/.test(await page.content()), "no secret on the page");
-  await shot(page, "requests-details-light");
+  await shot(page, "requests-details-light", false);
   const before = (await calls(page, "recent_requests")).length;
   await mock(page, () => window.__gatehouseMock.emit("ledger", 1));
   await page.waitForFunction((n) => window.__gatehouseMock.calls.filter((c) => c.cmd === "recent_requests").length > n, before);

@@ -60,16 +60,16 @@ export function ChartCanvas(props: { name: string; label: string; config: () => 
 }
 
 /** Dashed vertical lines at the given x values (window resets), under the data. */
-export function verticalLines(xs: () => number[], color: () => string): Plugin {
+export function verticalLines(lines: () => { x: number; color: string }[]): Plugin {
   return {
     id: "verticalLines",
     beforeDatasetsDraw(chart) {
       const { ctx, chartArea, scales } = chart;
       ctx.save();
-      ctx.strokeStyle = color();
       ctx.setLineDash([4, 4]);
       ctx.lineWidth = 1;
-      for (const x of xs()) {
+      for (const { x, color } of lines()) {
+        ctx.strokeStyle = color;
         const px = scales.x.getPixelForValue(x);
         if (px < chartArea.left || px > chartArea.right) continue;
         ctx.beginPath();

@@ -214,7 +214,7 @@ export function windowColor(name: string): string {
 
 /** The total of a spend figure for the Overview's cards, saying what is unknown. */
 export function spendFigure(cost: number | null, unpriced: number): { value: string; note: string | null } {
-  return { value: money(cost), note: unpriced > 0 ? `+ ${unpriced} request${unpriced === 1 ? "" : "s"} with unknown price` : null };
+  return { value: money(cost), note: unpriced > 0 ? `+ ${unpriced} with unknown price` : null };
 }
 
 // ---------- settings ----------

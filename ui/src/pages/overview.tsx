@@ -167,7 +167,7 @@ export function Gauge({ w, now, children }: { w: WindowNow; now: number; childre
   const rejected = w.rejected && !passed;
   const u = passed ? null : w.utilization;
   return (
-    <li class={`gauge ${level(u, rejected)}`} data-window={w.name} title={`${w.title}: as of ${when(w.as_of_ms, now)}`}>
+    <li class={`gauge ${level(u, rejected)}`} data-window={w.name} title={`${w.title}: as of ${when(w.as_of_ms, now)}`} style={{ "--window": windowColor(w.name) }}>
       <span class="gauge-title"><span class="swatch" style={{ background: windowColor(w.name) }} />{w.title}</span>
       <span class="gauge-value num">{passed ? "Reset" : rejected ? "Rejected" : percent(u)}</span>
       <span class="meter" role="meter" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round((rejected ? 1 : (u ?? 0)) * 100)} aria-label={w.title}>
@@ -247,7 +247,7 @@ function ClaudeCodeCard({ ctx, view }: { ctx: Ctx; view: View }) {
       <Switch
         state={cc.state}
         label="Use the gateway"
-        detail={cc.detail}
+        detail={cc.state === "paused" ? cc.detail : undefined}
         action="claude_code"
         disabled={!running && cc.state === "off"}
         busy={action.busy !== null}
@@ -319,6 +319,7 @@ function Login({ ctx, view }: { ctx: Ctx; view: View }) {
   };
   return (
     <div class="login">
+      <span class="login-caption">Claude login</span>
       <button type="button" data-action="login" class="secondary" onClick={start} disabled={action.busy !== null}>
         {loginLabel(view)}
       </button>

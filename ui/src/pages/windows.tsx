@@ -6,7 +6,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api";
 import type { Ctx } from "../app";
-import { ChartCanvas, css, verticalLines } from "../charts";
+import { ChartCanvas, verticalLines } from "../charts";
 import { clock, localDay, modelName, moneyFine, percent, points, shortDate, stamp, tokens, when } from "../format";
 import { classLabel, projectionText, resetsWithin, windowColor, windowLine } from "../logic";
 import type { RequestRow, WindowRequest, WindowsReport } from "../types";
@@ -73,7 +73,8 @@ function Report({ report, ctx }: { report: WindowsReport; ctx: Ctx }) {
 }
 
 function WindowChart({ report }: { report: WindowsReport }) {
-  const resets = report.windows.flatMap((w) => resetsWithin(w));
+  // Each reset as a faint dashed line in its window's colour.
+  const resets = report.windows.flatMap((w) => resetsWithin(w).map((x) => ({ x, color: `${windowColor(w.now.name)}55` })));
   const now = Date.now();
   const first = report.since_ms;
   const spanDays = (now - first) / 86_400_000;
@@ -137,7 +138,7 @@ function WindowChart({ report }: { report: WindowsReport }) {
             tooltip: { callbacks: { title: (items) => when(items[0].parsed.x ?? 0), label: (c) => `${c.dataset.label}: ${c.parsed.y}%` } },
           },
         },
-        plugins: [verticalLines(() => resets, () => css("--muted"))],
+        plugins: [verticalLines(() => resets)],
       })}
     />
   );
@@ -169,7 +170,7 @@ function TopTable({ rows }: { rows: WindowRequest[] }) {
               <td><div class="badges">{flagBadges(r)}</div></td>
               <td class="num">{tokens(r.cache_write_5m_tokens + r.cache_write_1h_tokens)}</td>
               <td class="num">{tokens(r.output_tokens)}</td>
-              <td class="num">{moneyFine(r.cost_usd)}</td>
+              <td class="num">{r.cost_usd === null ? <span class="badge unknown">unknown price</span> : moneyFine(r.cost_usd)}</td>
             </tr>
           ))}
         </tbody>
