@@ -115,9 +115,9 @@ export function generate(now: number): Data {
     };
     if (t >= fiveReset) (fiveReset = t + 5 * HOUR, (five = 0));
     if (t >= weekReset) (weekReset = weeklyReset(t), (week = 0));
-    const weight = (r.output_tokens + r.cache_write_tokens / 10 + r.input_tokens) / 1e6 * (model.includes("opus") ? 5 : model.includes("haiku") ? 0.4 : 2);
-    const d5 = Math.min(1 - five, weight * 1.6);
-    const d7 = Math.min(1 - week, weight * 0.21);
+    const weight = (r.output_tokens + r.cache_write_tokens / 3 + r.input_tokens) / 1e6 * (model.includes("opus") ? 5 : model.includes("haiku") ? 0.4 : 2);
+    const d5 = Math.min(1 - five, weight * 0.9);
+    const d7 = Math.min(1 - week, weight * 0.1);
     five += d5;
     week += d7;
     const status = random() < 0.015 ? 529 : 200;

@@ -44,7 +44,7 @@ export function points(delta: number | null | undefined): string {
   const pts = delta * 100;
   if (pts === 0) return "0 pts";
   if (pts < 0.1) return "<0.1 pts";
-  return `+${pts.toFixed(1).replace(/\.0$/, "")} pts`;
+  return `+${pts.toFixed(1)} pts`;
 }
 
 /** Milliseconds as "320 ms", "1.4 s", "2 min 5 s". No float noise. */

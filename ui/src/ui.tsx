@@ -133,7 +133,6 @@ export function Switch(props: {
         data-action={props.action}
         onChange={(e) => props.onChange((e.currentTarget as HTMLInputElement).checked)}
       />
-      <span class="track" aria-hidden="true"><span class="thumb" /></span>
       <span class="switch-text">
         <span class="switch-label">{props.label}</span>
         {props.detail && <span class="switch-detail">{props.detail}</span>}
