@@ -244,7 +244,8 @@ impl Sandbox {
         let Ok(mut statement) = conn.prepare(
             "SELECT client, model, upstream, status, streamed, complete, input_tokens, output_tokens,
                     cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd, session_id,
-                    device_id, project, error_type, request_id FROM requests ORDER BY id",
+                    device_id, project, error_type, request_id, request_class, agent_type, prompt_id, flags
+             FROM request_rows ORDER BY id",
         ) else {
             return Vec::new();
         };
@@ -268,6 +269,10 @@ impl Sandbox {
                     project: row.get(14)?,
                     error_type: row.get(15)?,
                     request_id: row.get(16)?,
+                    request_class: row.get(17)?,
+                    agent_type: row.get(18)?,
+                    prompt_id: row.get(19)?,
+                    flags: row.get(20)?,
                 })
             })
             .map(|rows| rows.filter_map(Result::ok).collect())
@@ -295,6 +300,12 @@ pub struct LedgerRow {
     pub project: Option<String>,
     pub error_type: Option<String>,
     pub request_id: Option<String>,
+    /// Claude Code's hint headers.
+    pub request_class: Option<String>,
+    pub agent_type: Option<String>,
+    pub prompt_id: Option<String>,
+    /// `gatehouse::ledger::flags` bits.
+    pub flags: i64,
 }
 
 /// A running `gatehouse gateway run`.

@@ -190,7 +190,7 @@ async fn subscription_quota_rejection_passes_through_and_updates_status() {
     assert!(limits["windows"]["5h"]["resets_at"].as_i64().is_some(), "{limits}");
 
     let text = rig.sandbox.run_ok(&["status"]);
-    assert!(text.contains("5-hour window: 100%"), "{text}");
+    assert!(text.contains("5-hour window: rejected until "), "{text}");
     let rows = rig.sandbox.ledger_rows(2);
     assert_eq!(rows[1].status, 429);
     assert_eq!(rows[1].error_type.as_deref(), Some("rate_limit_error"));
@@ -452,7 +452,7 @@ async fn rate_limit_windows_survive_a_gateway_restart_and_status_dates_them() {
     assert_eq!(stopped.status.code(), Some(3), "{stopped:?}");
     let text = String::from_utf8(stopped.stdout).unwrap();
     assert!(text.contains("Gateway: not running or not healthy"), "{text}");
-    assert!(text.contains("Last seen by the gateway:") && text.contains("5-hour window: 100%"), "{text}");
+    assert!(text.contains("Last seen by the gateway:") && text.contains("5-hour window: rejected until "), "{text}");
     assert_eq!(sandbox.run(&["status", "--json"]).status.code(), Some(3));
 
     // A new gateway starts from the saved windows.

@@ -299,11 +299,13 @@ fn since_and_until_keep_the_time_and_offset_given() {
     let conn = gatehouse::ledger::open(&home.path().join("data/ledger.sqlite3")).unwrap();
     for at in ["2026-12-02T15:40:00Z", "2026-12-02T15:50:00Z"] {
         let ms = at.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+        let name = |value: &str| gatehouse::ledger::names::id(&conn, value).unwrap();
+        let (client, model, upstream, version) = (name("c"), name("m"), name("anthropic"), name("v"));
         conn.execute(
-            "INSERT INTO requests (ts, ts_unix_ms, client, model, upstream, status, streamed, complete, input_tokens,
-             output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd, price_version,
-             latency_ms) VALUES (?1, ?2, 'c', 'm', 'anthropic', 200, 0, 1, 1, 1, 0, 0, 0, 0.01, 'v', 1.0)",
-            rusqlite::params![at, ms],
+            "INSERT INTO requests (ts_unix_ms, source, client, model, upstream, status, streamed, complete,
+             input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd,
+             price_version, latency_us) VALUES (?1, 0, ?2, ?3, ?4, 200, 0, 1, 1, 1, 0, 0, 0, 0.01, ?5, 1000)",
+            rusqlite::params![ms, client, model, upstream, version],
         )
         .unwrap();
     }

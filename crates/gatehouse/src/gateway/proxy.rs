@@ -23,6 +23,7 @@ use super::errors::{ErrorKind, error_response};
 use super::fd_limit;
 use super::log_safe::Clipped;
 use super::metered::{BodyKind, MeteredBody, Recording};
+use super::ratelimit;
 use super::request::{self, RequestHead};
 use super::server::more_since;
 use super::upstream_client::SendError;
@@ -112,6 +113,12 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
     };
 
     let upstream = &gateway.upstream;
+    // Read before forwarding; the headers go upstream unchanged.
+    let (hints, session_header) = if endpoint == Endpoint::Messages {
+        (request::hints(&headers), request::session_header(&headers))
+    } else {
+        Default::default()
+    };
     strip_request_headers(&mut headers);
     let has_own_credential = headers.contains_key(header::AUTHORIZATION) || headers.contains_key(API_KEY);
     if !has_own_credential {
@@ -156,11 +163,13 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
         outcome: Outcome::Relayed,
         ttfb: None,
         latency: ttfb,
-        session_id,
+        session_id: session_id.or(session_header),
         device_id,
         event_stream: false,
         body: Vec::new(),
         gateway_error: None,
+        hints,
+        unified_headers: None,
     });
 
     let upstream_response = match result {
@@ -190,7 +199,7 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
         client = %client,
         model = %Clipped(&model),
         status = status.as_u16(),
-        ttfb_ms = ttfb.as_secs_f64() * 1000.0,
+        ttfb_ms = %format_args!("{:.1}", ttfb.as_secs_f64() * 1000.0),
         "{} {}",
         Clipped(method.as_str()),
         Clipped(uri.path())
@@ -201,6 +210,7 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
         exchange.ttfb = Some(ttfb);
         exchange.event_stream = event_stream;
         exchange.request_id = response_head.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string);
+        exchange.unified_headers = unified_headers(&response_head.headers);
         Recording::new(gateway.ledger.clone(), exchange, started)
     });
     // Only a length the client is also told (SSE drops it) may end the body early.
@@ -318,6 +328,22 @@ fn strip_request_headers(headers: &mut HeaderMap) {
     headers.remove(GATEWAY_KEY);
     // Usage is read from the response body, so it must arrive uncompressed.
     headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+}
+
+/// The `anthropic-ratelimit-unified-*` headers of a response, as the
+/// ledger wants them: "name\tvalue" lines, names without the prefix.
+fn unified_headers(headers: &HeaderMap) -> Option<String> {
+    let mut lines = String::new();
+    for (name, value) in headers {
+        let (Some(field), Ok(value)) = (name.as_str().strip_prefix(ratelimit::UNIFIED), value.to_str()) else {
+            continue;
+        };
+        lines.push_str(field);
+        lines.push('\t');
+        lines.push_str(value);
+        lines.push('\n');
+    }
+    (!lines.is_empty()).then_some(lines)
 }
 
 /// Turns the upstream's headers into those the client should see, in place.

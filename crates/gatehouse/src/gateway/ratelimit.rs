@@ -13,7 +13,7 @@ use http::{HeaderMap, HeaderName};
 use serde::{Deserialize, Serialize};
 
 const PREFIX: &str = "anthropic-ratelimit-";
-const UNIFIED: &str = "anthropic-ratelimit-unified-";
+pub(crate) const UNIFIED: &str = "anthropic-ratelimit-unified-";
 
 /// One subscription window: `5h`, `7d`, or any other the server sends
 /// (per-model weekly windows such as `7d_oi`).

@@ -5,7 +5,13 @@
 //! asked for a stream, and Claude Code's session) while checking that the
 //! body is JSON at all. Every other field is skipped without being built.
 
+use http::HeaderMap;
 use serde::Deserialize;
+
+use crate::ledger::record::Hints;
+
+/// A hint longer than this is cut: it is a label, not data.
+const HINT_MAX_CHARS: usize = 120;
 
 /// The fields of a Messages API request the gateway uses.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -39,6 +45,26 @@ struct ClaudeCodeUser {
     device_id: Option<String>,
     #[serde(default)]
     session_id: Option<String>,
+}
+
+/// Claude Code's hint headers of a request, each cut to a sane length.
+pub fn hints(headers: &HeaderMap) -> Hints {
+    Hints {
+        request_class: hint(headers, "x-claude-code-request-class"),
+        agent_type: hint(headers, "x-claude-code-agent-type"),
+        prompt_id: hint(headers, "x-claude-code-prompt-id"),
+        compaction: hint(headers, "x-claude-code-compaction"),
+    }
+}
+
+/// `x-claude-code-session-id`, for a request whose body names no session.
+pub fn session_header(headers: &HeaderMap) -> Option<String> {
+    hint(headers, "x-claude-code-session-id")
+}
+
+fn hint(headers: &HeaderMap, name: &str) -> Option<String> {
+    let value = headers.get(name)?.to_str().ok()?.trim();
+    (!value.is_empty()).then(|| value.chars().take(HINT_MAX_CHARS).collect())
 }
 
 /// Parses a request body; the error is a message for the client.
@@ -79,6 +105,23 @@ mod tests {
     fn plain_user_id_is_not_an_error() {
         let head = parse(br#"{"model":"m","metadata":{"user_id":"someone"}}"#, true).unwrap();
         assert_eq!(head.session_id, None);
+    }
+
+    #[test]
+    fn hint_headers_are_read_and_cut_to_size() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-claude-code-request-class", "subagent".parse().unwrap());
+        headers.insert("x-claude-code-agent-type", "Explore".parse().unwrap());
+        headers.insert("x-claude-code-prompt-id", "x".repeat(500).parse().unwrap());
+        headers.insert("x-claude-code-compaction", " ".parse().unwrap());
+        headers.insert("x-claude-code-session-id", "s-9".parse().unwrap());
+        let hints = hints(&headers);
+        assert_eq!(hints.request_class.as_deref(), Some("subagent"));
+        assert_eq!(hints.agent_type.as_deref(), Some("Explore"));
+        assert_eq!(hints.prompt_id.map(|p| p.len()), Some(HINT_MAX_CHARS));
+        assert_eq!(hints.compaction, None);
+        assert_eq!(session_header(&headers).as_deref(), Some("s-9"));
+        assert_eq!(crate::gateway::request::hints(&HeaderMap::new()), Hints::default());
     }
 
     #[test]

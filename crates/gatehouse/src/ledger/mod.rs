@@ -7,18 +7,24 @@
 //! mode lets `gatehouse spend` and the dashboard read while the gateway
 //! writes.
 
+pub mod flags;
 pub mod health;
+pub mod names;
 pub mod project;
 pub mod query;
 pub mod record;
+mod windows_tracker;
 pub mod writer;
 
 use std::path::Path;
 
 use rusqlite::Connection;
 
-/// The schema, versioned through SQLite's `user_version`.
-const MIGRATIONS: &[&str] = &[r#"
+/// The schema, versioned through SQLite's `user_version`. Each entry moves
+/// the ledger one version on, in place, keeping every row.
+const MIGRATIONS: &[&str] = &[
+    // 1: one row per request, strings inline.
+    r#"
 CREATE TABLE requests (
     id                    INTEGER PRIMARY KEY,
     ts                    TEXT NOT NULL,     -- RFC 3339, UTC: when the request arrived
@@ -46,7 +52,118 @@ CREATE TABLE requests (
 );
 CREATE INDEX requests_ts ON requests (ts_unix_ms);
 CREATE INDEX requests_session ON requests (session_id);
-"#];
+"#,
+    // 2: compact rows (repeated strings interned in `names`, times as
+    // integers), the request's kind from Claude Code's hint headers, rows
+    // imported from transcripts, and the subscription windows' readings.
+    r#"
+CREATE TABLE names (
+    id    INTEGER PRIMARY KEY,
+    value TEXT NOT NULL UNIQUE
+);
+INSERT OR IGNORE INTO names (value)
+    SELECT client FROM requests UNION SELECT model FROM requests UNION SELECT upstream FROM requests
+    UNION SELECT price_version FROM requests UNION SELECT session_id FROM requests WHERE session_id IS NOT NULL
+    UNION SELECT device_id FROM requests WHERE device_id IS NOT NULL
+    UNION SELECT project FROM requests WHERE project IS NOT NULL
+    UNION SELECT error_type FROM requests WHERE error_type IS NOT NULL;
+
+CREATE TABLE requests_v2 (
+    id                    INTEGER PRIMARY KEY,
+    ts_unix_ms            INTEGER NOT NULL,  -- when the request arrived (a transcript row: when the answer was written)
+    source                INTEGER NOT NULL,  -- 0: through the gateway; 1: imported from a Claude Code transcript
+    request_id            TEXT,              -- the upstream's request-id (a transcript row without one: its message id)
+    client                INTEGER,           -- names: the gateway key's name; NULL for transcript rows
+    model                 INTEGER NOT NULL,  -- names
+    upstream              INTEGER,           -- names; NULL for transcript rows
+    status                INTEGER NOT NULL,  -- HTTP status returned to the client
+    streamed              INTEGER NOT NULL,
+    complete              INTEGER NOT NULL,  -- 0: the upstream or client broke off
+    input_tokens          INTEGER NOT NULL,
+    output_tokens         INTEGER NOT NULL,
+    cache_write_5m_tokens INTEGER NOT NULL,
+    cache_write_1h_tokens INTEGER NOT NULL,
+    cache_read_tokens     INTEGER NOT NULL,
+    cost_usd              REAL,              -- NULL: no price known for the model
+    price_version         INTEGER NOT NULL,  -- names
+    ttfb_us               INTEGER,           -- microseconds
+    latency_us            INTEGER,           -- microseconds
+    session               INTEGER,           -- names: Claude Code's session id
+    device                INTEGER,           -- names
+    project               INTEGER,           -- names: Claude Code's working directory
+    error_type            INTEGER,           -- names
+    request_class         INTEGER,           -- names: x-claude-code-request-class (main, subagent, compaction)
+    agent_type            INTEGER,           -- names: x-claude-code-agent-type (Explore, …)
+    prompt                INTEGER,           -- names: x-claude-code-prompt-id
+    compaction            INTEGER,           -- names: x-claude-code-compaction (manual, …)
+    flags                 INTEGER NOT NULL DEFAULT 0  -- see ledger::flags
+);
+INSERT INTO requests_v2 (id, ts_unix_ms, source, request_id, client, model, upstream, status, streamed, complete,
+        input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd,
+        price_version, ttfb_us, latency_us, session, device, project, error_type)
+    SELECT r.id, r.ts_unix_ms, 0, r.request_id,
+        (SELECT id FROM names WHERE value = r.client), (SELECT id FROM names WHERE value = r.model),
+        (SELECT id FROM names WHERE value = r.upstream), r.status, r.streamed, r.complete,
+        r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens, r.cache_read_tokens,
+        r.cost_usd, (SELECT id FROM names WHERE value = r.price_version),
+        CAST(round(r.ttfb_ms * 1000) AS INTEGER), CAST(round(r.latency_ms * 1000) AS INTEGER),
+        (SELECT id FROM names WHERE value = r.session_id), (SELECT id FROM names WHERE value = r.device_id),
+        (SELECT id FROM names WHERE value = r.project), (SELECT id FROM names WHERE value = r.error_type)
+    FROM requests r ORDER BY r.id;
+DROP TABLE requests;
+ALTER TABLE requests_v2 RENAME TO requests;
+CREATE INDEX requests_ts ON requests (ts_unix_ms);
+CREATE INDEX requests_session ON requests (session);
+-- The gateway's row wins over a transcript's: see `writer`.
+CREATE INDEX requests_transcript_request ON requests (request_id) WHERE source = 1;
+
+-- One window instance: a name and its reset time; a new reset time is a new window.
+CREATE TABLE windows (
+    id        INTEGER PRIMARY KEY,
+    name      TEXT NOT NULL,              -- '5h', '7d', '7d_oi', …; 'unified' holds the top-level fields
+    resets_at INTEGER NOT NULL DEFAULT 0, -- Unix seconds; 0 when not sent
+    UNIQUE (name, resets_at)
+);
+-- Change points only: see `windows_tracker`.
+CREATE TABLE window_readings (
+    window      INTEGER NOT NULL,  -- windows
+    request     INTEGER NOT NULL,  -- requests: the response that carried it
+    utilization REAL,              -- 0 to 1, as sent
+    delta       REAL,              -- the rise this response showed; NULL for an instance's first reading
+    status      TEXT,              -- the window's own status header, when sent
+    raw         TEXT NOT NULL,     -- the window's raw headers, "field=value" joined by "; "
+    PRIMARY KEY (window, request)
+) WITHOUT ROWID;
+CREATE INDEX window_readings_request ON window_readings (request);
+
+-- For people reading the ledger with sqlite3: every row with its strings.
+CREATE VIEW request_rows AS SELECT r.id,
+        strftime('%Y-%m-%dT%H:%M:%fZ', r.ts_unix_ms / 1000.0, 'unixepoch') AS ts, r.ts_unix_ms,
+        CASE r.source WHEN 1 THEN 'transcript' ELSE 'gateway' END AS source, r.request_id,
+        client.value AS client, model.value AS model, upstream.value AS upstream, r.status, r.streamed, r.complete,
+        r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens, r.cache_read_tokens,
+        r.cost_usd, price_version.value AS price_version, r.ttfb_us / 1000.0 AS ttfb_ms,
+        r.latency_us / 1000.0 AS latency_ms, session.value AS session_id, device.value AS device_id,
+        project.value AS project, error_type.value AS error_type, request_class.value AS request_class,
+        agent_type.value AS agent_type, prompt.value AS prompt_id, compaction.value AS compaction, r.flags
+    FROM requests r
+    LEFT JOIN names client ON client.id = r.client
+    LEFT JOIN names model ON model.id = r.model
+    LEFT JOIN names upstream ON upstream.id = r.upstream
+    LEFT JOIN names price_version ON price_version.id = r.price_version
+    LEFT JOIN names session ON session.id = r.session
+    LEFT JOIN names device ON device.id = r.device
+    LEFT JOIN names project ON project.id = r.project
+    LEFT JOIN names error_type ON error_type.id = r.error_type
+    LEFT JOIN names request_class ON request_class.id = r.request_class
+    LEFT JOIN names agent_type ON agent_type.id = r.agent_type
+    LEFT JOIN names prompt ON prompt.id = r.prompt
+    LEFT JOIN names compaction ON compaction.id = r.compaction;
+"#,
+    // 3: spend rolled up by 15-minute slot, kept by triggers, for the
+    // dashboard's reports (see `dashboard::rollup`).
+    crate::dashboard::rollup::MIGRATION,
+];
 
 /// Opens (creating or migrating) the ledger for writing.
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -82,4 +199,87 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.pragma_update(None, "user_version", index + 1)?;
     }
     tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ledger_of_the_previous_version_is_migrated_in_place_keeping_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            for (i, (model, session, project, cost)) in [
+                ("claude-sonnet-4-5", Some("s-1"), Some("/home/a/p"), Some(0.012_345_678_901_234_5)),
+                ("claude-sonnet-4-5", Some("s-1"), None, Some(0.5)),
+                ("mystery-model", None, None, None),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                conn.execute(
+                    "INSERT INTO requests (ts, ts_unix_ms, request_id, client, model, upstream, status, streamed,
+                     complete, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
+                     cache_read_tokens, cost_usd, price_version, ttfb_ms, latency_ms, session_id, device_id, project,
+                     error_type)
+                     VALUES ('2026-12-01T10:00:00Z', ?1, ?2, 'claude-code', ?3, 'anthropic', 200, 1, 1, 10, 20, 30,
+                     40, 50, ?4, 'builtin-1', 1.4631150000000002, 812.25, ?5, 'dev', ?6, NULL)",
+                    rusqlite::params![
+                        1_764_583_200_000i64 + i as i64,
+                        format!("req_{i}"),
+                        model,
+                        cost,
+                        session,
+                        project
+                    ],
+                )
+                .unwrap();
+            }
+        }
+        let conn = open(&path).unwrap();
+        let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        type Row = (String, String, Option<f64>, Option<String>, Option<String>, i64, f64, String);
+        let rows: Vec<Row> = conn
+            .prepare(
+                "SELECT request_id, model, cost_usd, session_id, project, input_tokens + output_tokens
+                    + cache_write_5m_tokens + cache_write_1h_tokens + cache_read_tokens, latency_ms, source
+                 FROM request_rows ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                    row.get(7)?,
+                ))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].0, "req_0");
+        assert_eq!(rows[0].2, Some(0.012_345_678_901_234_5), "costs keep every bit");
+        assert_eq!((rows[0].3.as_deref(), rows[0].4.as_deref()), (Some("s-1"), Some("/home/a/p")));
+        assert_eq!((rows[2].1.as_str(), rows[2].2), ("mystery-model", None));
+        assert!(rows.iter().all(|row| row.5 == 150 && row.6 == 812.25 && row.7 == "gateway"));
+        let ttfb: f64 = conn.query_row("SELECT ttfb_ms FROM request_rows LIMIT 1", [], |row| row.get(0)).unwrap();
+        assert_eq!(ttfb, 1.463);
+        let names: i64 = conn.query_row("SELECT COUNT(*) FROM names", [], |row| row.get(0)).unwrap();
+        assert_eq!(names, 8, "each string once");
+        drop(conn);
+        // Opening again changes nothing.
+        let conn = open(&path).unwrap();
+        let count: i64 = conn.query_row("SELECT COUNT(*) FROM requests", [], |row| row.get(0)).unwrap();
+        assert_eq!(count, 3);
+    }
 }

@@ -24,13 +24,14 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
-    fn column(self) -> &'static str {
+    /// The grouping expression, and whether it is an id into `names`.
+    fn column(self) -> (&'static str, bool) {
         match self {
-            GroupBy::Day => "date(ts_unix_ms / 1000, 'unixepoch', 'localtime')",
-            GroupBy::Model => "model",
-            GroupBy::Project => "project",
-            GroupBy::Session => "session_id",
-            GroupBy::Client => "client",
+            GroupBy::Day => ("date(ts_unix_ms / 1000, 'unixepoch', 'localtime')", false),
+            GroupBy::Model => ("model", true),
+            GroupBy::Project => ("project", true),
+            GroupBy::Session => ("session", true),
+            GroupBy::Client => ("client", true),
         }
     }
 }
@@ -83,6 +84,18 @@ const AGGREGATES: &str = "COUNT(*), COALESCE(SUM(cost_usd), 0.0), COALESCE(SUM(i
     COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cost_usd IS NULL), 0),
     COALESCE(GROUP_CONCAT(DISTINCT CASE WHEN cost_usd IS NULL THEN model END), '')";
 
+/// The names of the unpriced models' ids that [`AGGREGATES`] lists.
+fn model_names(conn: &Connection, totals: &mut Totals) -> rusqlite::Result<()> {
+    let mut statement = conn.prepare_cached("SELECT value FROM names WHERE id = ?1")?;
+    let mut names = Vec::new();
+    for id in &totals.unpriced_models {
+        names.push(statement.query_row([id], |row| row.get::<_, String>(0))?);
+    }
+    names.sort();
+    totals.unpriced_models = names;
+    Ok(())
+}
+
 fn where_clause(range: Range) -> (String, Vec<Value>) {
     let mut conditions = Vec::new();
     let mut values = Vec::new();
@@ -99,9 +112,9 @@ fn where_clause(range: Range) -> (String, Vec<Value>) {
 }
 
 fn totals_from(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Totals> {
+    // Model ids here; [`model_names`] turns them into names.
     let unpriced: String = row.get(offset + 7)?;
-    let mut unpriced_models: Vec<String> = unpriced.split(',').filter(|m| !m.is_empty()).map(str::to_string).collect();
-    unpriced_models.sort();
+    let unpriced_models: Vec<String> = unpriced.split(',').filter(|m| !m.is_empty()).map(str::to_string).collect();
     Ok(Totals {
         requests: row.get(offset)?,
         cost_usd: row.get(offset + 1)?,
@@ -117,22 +130,31 @@ fn totals_from(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Total
 /// Builds a report, optionally grouped.
 pub fn report(conn: &Connection, range: Range, group_by: Option<GroupBy>) -> rusqlite::Result<Report> {
     let (clause, values) = where_clause(range);
-    let total = conn.query_row(
+    let mut total = conn.query_row(
         &format!("SELECT {AGGREGATES} FROM requests {clause}"),
         params_from_iter(values.iter()),
         |row| totals_from(row, 0),
     )?;
+    model_names(conn, &mut total)?;
     let groups = match group_by {
         None => None,
         Some(group_by) => {
-            let column = group_by.column();
-            let order = if group_by == GroupBy::Day { "1 ASC" } else { "3 DESC, 2 DESC" };
-            let sql = format!("SELECT {column}, {AGGREGATES} FROM requests {clause} GROUP BY 1 ORDER BY {order}");
+            let (column, named) = group_by.column();
+            let inner = format!("SELECT {column} AS key, {AGGREGATES} FROM requests {clause} GROUP BY 1");
+            // Columns: name, key, count, cost, …; days in order, the rest by cost.
+            let order = if group_by == GroupBy::Day { "2 ASC" } else { "4 DESC, 3 DESC" };
+            // Grouped by id, then named: one lookup per group, not per row.
+            let name = if named { "(SELECT value FROM names WHERE id = g.key)" } else { "g.key" };
+            let sql = format!("SELECT {name}, g.* FROM ({inner}) g ORDER BY {order}");
             let mut statement = conn.prepare(&sql)?;
             let rows = statement.query_map(params_from_iter(values.iter()), |row| {
-                Ok(Group { key: row.get(0)?, totals: totals_from(row, 1)? })
+                Ok(Group { key: row.get(0)?, totals: totals_from(row, 2)? })
             })?;
-            Some(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let mut groups = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            for group in &mut groups {
+                model_names(conn, &mut group.totals)?;
+            }
+            Some(groups)
         }
     };
     Ok(Report { total, groups })

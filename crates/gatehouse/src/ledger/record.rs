@@ -38,4 +38,23 @@ pub struct Exchange {
     pub body: Vec<Bytes>,
     /// An error the gateway itself reported, when no upstream body exists.
     pub gateway_error: Option<&'static str>,
+    /// What kind of request Claude Code says it is.
+    pub hints: Hints,
+    /// The response's `anthropic-ratelimit-unified-*` headers, one
+    /// "name\tvalue" line each, the name without that prefix; parsed on the
+    /// writer's thread, not the request path.
+    pub unified_headers: Option<String>,
+}
+
+/// Claude Code's hint headers (sent with `CLAUDE_CODE_GATEWAY_HINT_HEADERS=1`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// `x-claude-code-request-class`: `main`, `subagent` or `compaction`.
+    pub request_class: Option<String>,
+    /// `x-claude-code-agent-type`: `Explore`, …
+    pub agent_type: Option<String>,
+    /// `x-claude-code-prompt-id`: the user prompt this request serves.
+    pub prompt_id: Option<String>,
+    /// `x-claude-code-compaction`: `manual`, …
+    pub compaction: Option<String>,
 }

@@ -17,6 +17,13 @@
 //! commit that leaves the WAL over [`WAL_LIMIT_BYTES`], the WAL is
 //! checkpointed into the ledger and truncated.
 //!
+//! Each row also gets the subscription windows' readings its response
+//! carried (see [`super::windows_tracker`]) and the [`super::flags`] that
+//! explain a jump: a cache rebuilt after the session sat idle past the
+//! cache's lifetime or switched models. A gateway row replaces any row the
+//! transcript import made of the same request, in the same transaction, so
+//! nothing is counted twice whoever comes first.
+//!
 //! Claude Code may write a session's transcript only after its first
 //! response, so a session whose project is not yet known is looked up
 //! again every few seconds for a while, and its rows filled in when found.
@@ -28,11 +35,15 @@ use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
+use super::flags;
 use super::health::{LedgerStatus, MAX_PENDING_ROWS};
+use super::names::NameCache;
 use super::project::{ProjectResolver, Resolution};
-use super::record::{Exchange, Outcome};
+use super::record::{Exchange, Hints, Outcome};
+use super::windows_tracker::WindowsTracker;
+use crate::gateway::ratelimit::Unified;
 use crate::gateway::response_usage;
 use crate::pricing::PriceTable;
 use crate::usage::Usage;
@@ -48,6 +59,13 @@ const WAL_LIMIT_BYTES: u64 = 1024 * 1024;
 const PROJECT_RETRY_EVERY: Duration = Duration::from_secs(2);
 /// How long a session's project is looked for before giving up.
 const PROJECT_RETRY_FOR: Duration = Duration::from_secs(600);
+/// Sessions whose last request the writer remembers, for the cache-rebuild
+/// flags; past this it starts afresh (and asks the ledger).
+const SESSIONS_REMEMBERED: usize = 10_000;
+/// How long a prompt cache lives without being read: 5 minutes, or an hour
+/// for 1-hour cache marks.
+const CACHE_TTL_5M_MS: i64 = 5 * 60 * 1000;
+const CACHE_TTL_1H_MS: i64 = 60 * 60 * 1000;
 
 /// The sending side, held by the gateway. Cheap to clone.
 #[derive(Clone)]
@@ -94,6 +112,9 @@ impl LedgerWriter {
             projects_checked: Instant::now(),
             pending: VecDeque::new(),
             backfills: Vec::new(),
+            names: NameCache::default(),
+            windows: WindowsTracker::default(),
+            sessions: HashMap::new(),
             failing: None,
             backoff: RETRY_FIRST,
             status: status.clone(),
@@ -206,12 +227,23 @@ struct Row {
     complete: bool,
     usage: Usage,
     cost_usd: Option<f64>,
-    ttfb_ms: Option<f64>,
-    latency_ms: f64,
+    ttfb_us: Option<i64>,
+    latency_us: i64,
     session_id: Option<String>,
     device_id: Option<String>,
     project: Option<String>,
     error_type: Option<String>,
+    hints: Hints,
+    flags: i64,
+    /// The response's unified rate-limit headers, parsed.
+    unified: Option<Unified>,
+}
+
+/// A session's latest request, for telling a rebuilt cache.
+#[derive(Debug, Clone)]
+struct LastRequest {
+    at_ms: i64,
+    model: String,
 }
 
 struct Writer {
@@ -224,6 +256,9 @@ struct Writer {
     pending: VecDeque<Row>,
     /// Sessions whose project was found, to fill in on the next commit.
     backfills: Vec<(String, String)>,
+    names: NameCache,
+    windows: WindowsTracker,
+    sessions: HashMap<String, LastRequest>,
     /// While commits fail: when to try again.
     failing: Option<Instant>,
     backoff: Duration,
@@ -331,6 +366,14 @@ impl Writer {
             },
             None => None,
         };
+        let mut flags = self.cache_rebuild(&exchange, &usage, success);
+        if exchange.unified_headers.is_some() {
+            flags |= flags::WINDOW_HEADERS;
+        }
+        let unified = exchange
+            .unified_headers
+            .as_deref()
+            .map(|lines| Unified::parse(lines.lines().filter_map(|line| line.split_once('\t'))));
         Row {
             started_at: exchange.started_at,
             request_id: exchange.request_id,
@@ -342,13 +385,69 @@ impl Writer {
             complete,
             usage,
             cost_usd,
-            ttfb_ms: exchange.ttfb.map(|d| d.as_secs_f64() * 1000.0),
-            latency_ms: exchange.latency.as_secs_f64() * 1000.0,
+            ttfb_us: exchange.ttfb.map(micros),
+            latency_us: micros(exchange.latency),
             session_id: exchange.session_id,
             device_id: exchange.device_id,
             project,
             error_type,
+            hints: exchange.hints,
+            flags,
+            unified,
         }
+    }
+
+    /// The cache-rebuild flags of a successful request: a large cache write
+    /// after its session sat idle past the cache's lifetime, or after the
+    /// session's previous request used another model. Remembers the request
+    /// as the session's latest.
+    fn cache_rebuild(&mut self, exchange: &Exchange, usage: &Usage, success: bool) -> i64 {
+        let Some(session) = exchange.session_id.as_deref() else { return 0 };
+        let at_ms = exchange.started_at.as_millisecond();
+        let previous = match self.sessions.get(session) {
+            Some(previous) => Some(previous.clone()),
+            None => self.last_request_in_ledger(session),
+        };
+        if success {
+            if self.sessions.len() >= SESSIONS_REMEMBERED {
+                self.sessions.clear();
+            }
+            self.sessions.insert(session.to_string(), LastRequest { at_ms, model: exchange.model.clone() });
+        }
+        let written = usage.cache_write_5m_tokens + usage.cache_write_1h_tokens;
+        let Some(previous) = previous.filter(|_| success) else { return 0 };
+        if written < flags::REBUILD_MIN_TOKENS || written <= usage.cache_read_tokens {
+            return 0;
+        }
+        let ttl = if usage.cache_write_1h_tokens > 0 { CACHE_TTL_1H_MS } else { CACHE_TTL_5M_MS };
+        let mut found = 0;
+        if at_ms - previous.at_ms > ttl {
+            found |= flags::CACHE_REBUILD_IDLE;
+        }
+        if previous.model != exchange.model {
+            found |= flags::CACHE_REBUILD_MODEL_SWITCH;
+        }
+        found
+    }
+
+    /// The session's latest successful request in the ledger, for a session
+    /// this writer has not seen yet (after a restart).
+    fn last_request_in_ledger(&mut self, session: &str) -> Option<LastRequest> {
+        let conn = self.ledger.connection().ok()?;
+        conn.prepare_cached(
+            "SELECT r.ts_unix_ms, m.value FROM requests r JOIN names m ON m.id = r.model
+             WHERE r.session = (SELECT id FROM names WHERE value = ?1) AND r.status BETWEEN 200 AND 299
+             ORDER BY r.id DESC LIMIT 1",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![session], |row| Ok(LastRequest { at_ms: row.get(0)?, model: row.get(1)? }))
+                .optional()
+        })
+        .unwrap_or_else(|error| {
+            tracing::debug!("cannot look up the session's last request: {error}");
+            None
+        })
     }
 
     /// Looks unresolved sessions up again; found ones are filled in on the next commit.
@@ -370,8 +469,10 @@ impl Writer {
             return;
         }
         let price_version = self.prices.version();
-        let result =
-            self.ledger.connection().and_then(|conn| write_rows(conn, price_version, &self.pending, &self.backfills));
+        let (names, windows) = (&mut self.names, &mut self.windows);
+        let result = self.ledger.connection().and_then(|conn| {
+            write_rows(conn, Batch { price_version, rows: &self.pending, backfills: &self.backfills, names, windows })
+        });
         match result {
             Ok(()) => {
                 if self.failing.take().is_some() {
@@ -390,6 +491,9 @@ impl Writer {
                 self.ledger.checkpoint_if_large();
             }
             Err(error) => {
+                // Ids handed out inside the rolled-back transaction are gone.
+                self.names.forget();
+                self.windows.forget();
                 let error = format!("cannot write {}: {error}", self.ledger.path.display());
                 let mut status = lock(&self.status);
                 if status.error.as_ref() != Some(&error) {
@@ -428,28 +532,54 @@ fn sql_count(count: u64) -> i64 {
     i64::try_from(count).unwrap_or(i64::MAX)
 }
 
-fn write_rows(
-    conn: &mut Connection,
-    price_version: &str,
-    rows: &VecDeque<Row>,
-    backfills: &[(String, String)],
-) -> rusqlite::Result<()> {
+/// Microseconds, as the ledger stores durations.
+fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// What one commit writes.
+struct Batch<'a> {
+    price_version: &'a str,
+    rows: &'a VecDeque<Row>,
+    backfills: &'a [(String, String)],
+    names: &'a mut NameCache,
+    windows: &'a mut WindowsTracker,
+}
+
+fn write_rows(conn: &mut Connection, batch: Batch<'_>) -> rusqlite::Result<()> {
+    let Batch { price_version, rows, backfills, names, windows } = batch;
     let tx = conn.transaction()?;
     {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO requests (ts, ts_unix_ms, request_id, client, model, upstream, status, streamed, complete,
-                input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
-                cost_usd, price_version, ttfb_ms, latency_ms, session_id, device_id, project, error_type)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
-        )?;
+        let price_version = names.id(&tx, price_version)?;
         for row in rows {
-            insert.execute(params![
-                row.started_at.to_string(),
+            let ids = [
+                Some(names.id(&tx, &row.client)?),
+                Some(names.id(&tx, &row.model)?),
+                Some(names.id(&tx, &row.upstream)?),
+                names.optional(&tx, row.session_id.as_deref())?,
+                names.optional(&tx, row.device_id.as_deref())?,
+                names.optional(&tx, row.project.as_deref())?,
+                names.optional(&tx, row.error_type.as_deref())?,
+                names.optional(&tx, row.hints.request_class.as_deref())?,
+                names.optional(&tx, row.hints.agent_type.as_deref())?,
+                names.optional(&tx, row.hints.prompt_id.as_deref())?,
+                names.optional(&tx, row.hints.compaction.as_deref())?,
+            ];
+            let [client, model, upstream, session, device, project, error_type, class, agent, prompt, compaction] = ids;
+            tx.prepare_cached(
+                "INSERT INTO requests (ts_unix_ms, source, request_id, client, model, upstream, status, streamed,
+                    complete, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
+                    cache_read_tokens, cost_usd, price_version, ttfb_us, latency_us, session, device, project,
+                    error_type, request_class, agent_type, prompt, compaction, flags)
+                 VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                    ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+            )?
+            .execute(params![
                 row.started_at.as_millisecond(),
                 row.request_id,
-                &*row.client,
-                row.model,
-                &*row.upstream,
+                client,
+                model,
+                upstream,
                 row.status,
                 row.streamed,
                 row.complete,
@@ -460,19 +590,36 @@ fn write_rows(
                 sql_count(row.usage.cache_read_tokens),
                 row.cost_usd,
                 price_version,
-                row.ttfb_ms,
-                row.latency_ms,
-                row.session_id,
-                row.device_id,
-                row.project,
-                row.error_type,
+                row.ttfb_us,
+                row.latency_us,
+                session,
+                device,
+                project,
+                error_type,
+                class,
+                agent,
+                prompt,
+                compaction,
+                row.flags,
             ])?;
+            let id = tx.last_insert_rowid();
+            if let Some(request_id) = &row.request_id {
+                // The gateway's row wins over the transcript import's.
+                tx.prepare_cached("DELETE FROM requests WHERE source = 1 AND request_id = ?1")?
+                    .execute(params![request_id])?;
+            }
+            if let Some(unified) = &row.unified {
+                windows.record(&tx, id, unified)?;
+            }
         }
         // After the inserts, so rows of this very batch are filled in too.
-        let mut backfill =
-            tx.prepare_cached("UPDATE requests SET project = ?1 WHERE session_id = ?2 AND project IS NULL")?;
         for (project, session) in backfills {
-            backfill.execute(params![project, session])?;
+            let project = names.id(&tx, project)?;
+            tx.prepare_cached(
+                "UPDATE requests SET project = ?1
+                 WHERE session = (SELECT id FROM names WHERE value = ?2) AND project IS NULL",
+            )?
+            .execute(params![project, session])?;
         }
     }
     tx.commit()
@@ -505,6 +652,8 @@ mod tests {
             event_stream: false,
             body: Vec::new(),
             gateway_error: None,
+            hints: Hints::default(),
+            unified_headers: None,
         }
     }
 
@@ -520,6 +669,131 @@ mod tests {
             assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?}", sender.status());
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// An exchange of session `s-1` at `minute`, writing `cache_write`
+    /// 1-hour cache tokens, whose response said the 5-hour window is at `five_hour`.
+    fn subscription_turn(minute: i64, model: &str, cache_write: u64, five_hour: &str) -> Exchange {
+        let mut turn = exchange();
+        turn.started_at = jiff::Timestamp::from_second(1_764_583_200 + minute * 60).unwrap();
+        turn.model = model.to_string();
+        turn.session_id = Some("s-1".to_string());
+        turn.request_id = Some(format!("req_{minute}"));
+        turn.body = vec![bytes::Bytes::from(format!(
+            r#"{{"id":"msg_{minute}","type":"message","content":[],"usage":{{"input_tokens":3,"output_tokens":9,
+            "cache_creation_input_tokens":{cache_write},"cache_read_input_tokens":500,
+            "cache_creation":{{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":{cache_write}}}}}}}"#
+        ))];
+        turn.unified_headers = Some(format!(
+            "status\tallowed\n5h-utilization\t{five_hour}\n5h-reset\t1764600000\n7d-utilization\t0.3\n\
+             7d-reset\t1765000000\n7d_oi-utilization\t0.05\n"
+        ));
+        turn
+    }
+
+    #[test]
+    fn each_row_keeps_its_hints_its_window_rise_and_what_rebuilt_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let projects = ProjectResolver::new(dir.path().join("claude"));
+        let (sender, writer) = LedgerWriter::spawn(&path, PriceTable::builtin(), projects).unwrap();
+        let mut first = subscription_turn(0, "claude-sonnet-4-5", 20_000, "0.10");
+        first.hints = Hints {
+            request_class: Some("main".into()),
+            agent_type: None,
+            prompt_id: Some("p-1".into()),
+            compaction: None,
+        };
+        sender.record(first);
+        // Two minutes later, a small write: the cache was still warm.
+        sender.record(subscription_turn(2, "claude-sonnet-4-5", 100, "0.10"));
+        // Ninety minutes later the 1-hour cache has expired: rebuilt.
+        let mut idle = subscription_turn(92, "claude-sonnet-4-5", 30_000, "0.22");
+        idle.hints.request_class = Some("subagent".into());
+        idle.hints.agent_type = Some("Explore".into());
+        sender.record(idle);
+        // Right after, another model: its cache is written from scratch.
+        let mut switched = subscription_turn(93, "claude-haiku-4-5", 30_000, "0.25");
+        switched.hints.compaction = Some("manual".into());
+        switched.hints.request_class = Some("compaction".into());
+        sender.record(switched);
+        drop(sender);
+        writer.join();
+
+        let conn = Connection::open(&path).unwrap();
+        type Text = Option<String>;
+        let rows: Vec<(String, Text, Text, Text, i64, Option<f64>)> = conn
+            .prepare(
+                "SELECT r.request_id, r.request_class, r.agent_type, r.compaction, r.flags,
+                    (SELECT delta FROM window_readings wr JOIN windows w ON w.id = wr.window
+                     WHERE wr.request = r.id AND w.name = '5h')
+                 FROM request_rows r ORDER BY r.id",
+            )
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let rounded = |delta: Option<f64>| delta.map(|d| (d * 100.0).round() as i64);
+        let w = flags::WINDOW_HEADERS;
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.0.as_str(), r.1.as_deref(), r.2.as_deref(), r.3.as_deref(), r.4, rounded(r.5)))
+                .collect::<Vec<_>>(),
+            vec![
+                ("req_0", Some("main"), None, None, w, None),
+                ("req_2", None, None, None, w, None),
+                ("req_92", Some("subagent"), Some("Explore"), None, w | flags::CACHE_REBUILD_IDLE, Some(12)),
+                ("req_93", Some("compaction"), None, Some("manual"), w | flags::CACHE_REBUILD_MODEL_SWITCH, Some(3)),
+            ]
+        );
+        let windows: Vec<String> = conn
+            .prepare("SELECT name FROM windows ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(windows, ["5h", "7d", "7d_oi", "unified"], "unknown windows are kept");
+        let prompt: Option<String> =
+            conn.query_row("SELECT prompt_id FROM request_rows WHERE request_id = 'req_0'", [], |r| r.get(0)).unwrap();
+        assert_eq!(prompt.as_deref(), Some("p-1"));
+    }
+
+    #[test]
+    fn the_gateways_row_replaces_a_transcript_rows_of_the_same_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        {
+            let conn = super::super::open(&path).unwrap();
+            let model = super::super::names::id(&conn, "claude-sonnet-4-5").unwrap();
+            for request_id in ["req_0", "req_other"] {
+                conn.execute(
+                    "INSERT INTO requests (ts_unix_ms, source, request_id, model, status, streamed, complete,
+                     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
+                     price_version) VALUES (1764583200000, 1, ?1, ?2, 200, 1, 1, 3, 9, 0, 0, 500, ?2)",
+                    params![request_id, model],
+                )
+                .unwrap();
+            }
+        }
+        let projects = ProjectResolver::new(dir.path().join("claude"));
+        let (sender, writer) = LedgerWriter::spawn(&path, PriceTable::builtin(), projects).unwrap();
+        sender.record(subscription_turn(0, "claude-sonnet-4-5", 0, "0.1"));
+        drop(sender);
+        writer.join();
+        let conn = Connection::open(&path).unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT request_id, source FROM request_rows ORDER BY request_id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [("req_0".to_string(), "gateway".to_string()), ("req_other".to_string(), "transcript".to_string())]
+        );
     }
 
     #[test]
@@ -540,7 +814,7 @@ mod tests {
         writer.join();
         let conn = Connection::open(&path).unwrap();
         let rows: Vec<(bool, Option<String>)> = conn
-            .prepare("SELECT complete, error_type FROM requests ORDER BY id")
+            .prepare("SELECT complete, error_type FROM request_rows ORDER BY id")
             .unwrap()
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
             .unwrap()
