@@ -151,6 +151,19 @@ await test("overview: a paused Claude Code is a third state, not a tick", async 
   await page.context().close();
 });
 
+await test("the tray's Log in opens the Overview and starts one sign-in, not one per visit", async () => {
+  const page = await open({ query: "?panel=logs" });
+  await page.waitForSelector('main[data-page="logs"]');
+  await mock(page, () => window.__gatehouseMock.emit("show-login"));
+  await page.waitForSelector('main[data-page="overview"]');
+  await page.waitForFunction(() => window.__gatehouseMock.calls.some((c) => c.cmd === "refresh_login"));
+  await go(page, "spend");
+  await go(page, "overview");
+  await page.waitForSelector("#facts p");
+  eq((await calls(page, "refresh_login")).length, 1, "one login action");
+  await page.context().close();
+});
+
 // ---------- Spend ----------
 await test("spend: stacked daily bars by model with the right series and totals; unknown price marked", async () => {
   const page = await open();

@@ -271,6 +271,8 @@ function loginLabel(view: View): string {
   return entry && "label" in entry ? entry.label : "Claude login";
 }
 
+let handledLoginRequest = 0;
+
 /** The Claude login: the plan when signed in, else "Log in to Claude…" and its sign-in flow. */
 function Login({ ctx, view }: { ctx: Ctx; view: View }) {
   const action = useAction();
@@ -301,7 +303,11 @@ function Login({ ctx, view }: { ctx: Ctx; view: View }) {
     });
   };
   useEffect(() => {
-    if (ctx.loginRequest > 0) void start();
+    // Each request from the tray starts one sign-in, not one per visit to this page.
+    if (ctx.loginRequest > handledLoginRequest) {
+      handledLoginRequest = ctx.loginRequest;
+      void start();
+    }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ctx.loginRequest]);
 

@@ -139,15 +139,16 @@ function DailyChart({ report }: { report: SpendReport }) {
   );
 }
 
-type Column = { key: keyof SpendRow; title: string; num?: boolean; render: (r: SpendRow) => string };
+// `opt` columns give way first in a small window, so the cost stays in view.
+type Column = { key: keyof SpendRow; title: string; num?: boolean; opt?: boolean; render: (r: SpendRow) => string };
 
 const COLUMNS: Column[] = [
   { key: "label", title: "", render: (r) => r.label },
   { key: "requests", title: "Requests", num: true, render: (r) => count(r.requests) },
-  { key: "input_tokens", title: "Input", num: true, render: (r) => tokens(r.input_tokens) },
+  { key: "input_tokens", title: "Input", num: true, opt: true, render: (r) => tokens(r.input_tokens) },
   { key: "output_tokens", title: "Output", num: true, render: (r) => tokens(r.output_tokens) },
-  { key: "cache_read_tokens", title: "Cache read", num: true, render: (r) => tokens(r.cache_read_tokens) },
-  { key: "cache_write_tokens", title: "Cache write", num: true, render: (r) => tokens(r.cache_write_tokens) },
+  { key: "cache_read_tokens", title: "Cache read", num: true, opt: true, render: (r) => tokens(r.cache_read_tokens) },
+  { key: "cache_write_tokens", title: "Cache write", num: true, opt: true, render: (r) => tokens(r.cache_write_tokens) },
   { key: "cost_usd", title: "Cost", num: true, render: (r) => moneyFine(r.cost_usd) },
 ];
 
@@ -167,7 +168,7 @@ function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: DayRa
     const active = sort.key === c.key;
     const dir = active ? sort.dir : undefined;
     return (
-      <th key={c.key} class={c.num ? "num" : ""} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : "none"}>
+      <th key={c.key} class={`${c.num ? "num" : ""}${c.opt ? " opt" : ""}`} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : "none"}>
         <button type="button" class="sort" onClick={() => setSort({ key: c.key, dir: active && sort.dir === "desc" ? "asc" : "desc" })}>
           {c.title || groupTitle}
           <span class="sort-mark" aria-hidden="true">{active ? (sort.dir === "desc" ? "▾" : "▴") : ""}</span>
@@ -201,7 +202,7 @@ function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: DayRa
             {shown.map((r) => (
               <tr key={r.key ?? "(none)"} class={r.cost_usd === null ? "unpriced" : ""}>
                 {COLUMNS.map((c) => (
-                  <td key={c.key} class={c.num ? "num" : "label"} title={c.key === "label" ? `${r.key ?? "(none)"}\n${stamp(r.first_ms)} – ${stamp(r.last_ms)}` : undefined}>
+                  <td key={c.key} class={`${c.num ? "num" : "label"}${c.opt ? " opt" : ""}`} title={c.key === "label" ? `${r.key ?? "(none)"}\n${stamp(r.first_ms)} – ${stamp(r.last_ms)}` : undefined}>
                     {c.key === "cost_usd" && r.cost_usd === null ? (
                       <span class="badge unknown" title="No price is known for this model: add one in Settings">unknown price</span>
                     ) : (
@@ -222,7 +223,9 @@ function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: DayRa
             <tr>
               <td>Total of {count(shown.length)} rows</td>
               <td class="num">{count(sum.requests)}</td>
-              <td colSpan={4} />
+              <td class="opt" />
+              <td />
+              <td class="opt" colSpan={2} />
               <td class="num" data-testid="table-total">{money(sum.cost_usd)}{sum.unpriced_requests > 0 && <span class="badge unknown">+{sum.unpriced_requests} unpriced</span>}</td>
             </tr>
           </tfoot>
