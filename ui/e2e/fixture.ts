@@ -91,6 +91,9 @@ export function generate(now: number): Data {
   let id = 0;
   let session = "";
   let lastTs = 0;
+  // The story the Windows page must explain: 40 minutes ago, after a model
+  // switch, one message rewrote the whole context into the cache.
+  let story = false;
   for (let t = start; t < now; ) {
     const hour = new Date(t).getHours();
     const working = hour >= 8 && hour < 20;
@@ -106,12 +109,14 @@ export function generate(now: number): Data {
     const cls = random();
     const request_class = cls < 0.68 ? "main" : cls < 0.94 ? "subagent" : "compaction";
     const agent_type = request_class === "subagent" ? (random() < 0.6 ? "Explore" : "general-purpose") : null;
-    const rebuild = idle && random() < 0.8;
+    const switched = !story && t >= now - 40 * 60_000;
+    if (switched) story = true;
+    const rebuild = switched || (idle && random() < 0.8);
     const r = {
       input_tokens: Math.floor(20 + random() * 3000),
       output_tokens: Math.floor(80 + random() * (request_class === "compaction" ? 6000 : 2500)),
       cache_read_tokens: rebuild ? 0 : Math.floor(10_000 + random() * 140_000),
-      cache_write_tokens: rebuild ? Math.floor(60_000 + random() * 90_000) : Math.floor(random() * 8000),
+      cache_write_tokens: switched ? 182_000 : rebuild ? Math.floor(60_000 + random() * 90_000) : Math.floor(random() * 8000),
     };
     if (t >= fiveReset) (fiveReset = t + 5 * HOUR, (five = 0));
     if (t >= weekReset) (weekReset = weeklyReset(t), (week = 0));
@@ -142,7 +147,7 @@ export function generate(now: number): Data {
       request_class,
       agent_type,
       compaction: request_class === "compaction" ? (random() < 0.5 ? "auto" : "manual") : null,
-      flags: { cache_rebuild_idle: rebuild, cache_rebuild_model_switch: false, window_headers: !imported },
+      flags: { cache_rebuild_idle: rebuild && !switched, cache_rebuild_model_switch: switched, window_headers: !imported },
       error_type: status === 529 ? "overloaded_error" : null,
       project: PROJECTS[Math.floor(random() * random() * PROJECTS.length)],
       session,

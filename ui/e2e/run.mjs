@@ -276,6 +276,8 @@ await test("windows: a line per window with resets, projection, and the requests
   const top = await page.$$eval('[data-testid="top-requests"] tbody tr', (rows) => rows.map((r) => r.cells[1].textContent));
   assert(top.length > 0 && top.every((t) => /^(\+[\d.]+|<0\.1) pts$/.test(t)), `deltas in points: ${top}`);
   const expectedTop = report.windows[0].top_requests.map((r) => r.delta);
+  const why = await page.$eval('[data-testid="top-requests"] tbody tr', (r) => r.cells[4].textContent);
+  eq(why, "Cache rebuild: model switch", "the biggest use is explained by its flag");
   eq(expectedTop, [...expectedTop].sort((a, b) => b - a), "biggest first");
   const projection = await page.textContent('[data-testid="projection-5h"]');
   assert(/full at|resets before it fills|Not filling/.test(projection), projection);
