@@ -31,6 +31,7 @@ export interface Ctx {
   go: (page: PageId) => void;
   /** Asks the Overview to start signing in (the tray's "Log in to Claude…"). */
   loginRequest: number;
+  login: () => void;
 }
 
 const panelPage = (panel: string | undefined): PageId | null =>
@@ -63,7 +64,8 @@ export function App() {
     window.scrollTo(0, 0);
   }, [page]);
 
-  const ctx: Ctx = { view, ledger, go: setPage, loginRequest };
+  const login = () => (setPage("overview"), setLoginRequest((n) => n + 1));
+  const ctx: Ctx = { view, ledger, go: setPage, loginRequest, login };
   const gateway = view?.snapshot.gateway.state;
   return (
     <div class="shell">

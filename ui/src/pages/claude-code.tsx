@@ -48,7 +48,7 @@ function StateCard({ snapshot, ctx }: { snapshot: Snapshot; ctx: Ctx }) {
                     ? `Cannot ask Claude Code about its login: ${login.message}`
                     : "Asking Claude Code about its login…"}
             {login.state === "logged_out" && (
-              <button type="button" class="link" onClick={() => ctx.go("overview")}>Log in to Claude…</button>
+              <button type="button" class="link" onClick={ctx.login}>Log in to Claude…</button>
             )}
           </p>
         </div>
