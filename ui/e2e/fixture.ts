@@ -10,6 +10,7 @@ import type {
   ClaudeCodeScopes,
   DayRange,
   GroupBy,
+  LoginReply,
   LogLine,
   Overview,
   RequestDetails,
@@ -325,7 +326,7 @@ function trayView(data: Data, state: MockState): View {
         { kind: "separator" },
         { kind: "check", action: "proxy", label: "Proxy", checked: state.proxy, enabled: true },
         { kind: "check", action: "claude_code", label: "Claude Code", checked: state.scopes.user, enabled: true },
-        { kind: "button", action: "login", label: "Claude subscription: Max (via Claude Code)", enabled: true },
+        { kind: "button", action: "login", label: state.loggedIn ? "Claude subscription: Max (via Claude Code)" : "Log in to Claude…", enabled: true },
       ],
     },
     snapshot: {
@@ -342,8 +343,8 @@ function trayView(data: Data, state: MockState): View {
       ],
       windows_as_of: `as of ${hm(last.ts_ms)}`,
       claude_code: { configured: state.proxy && state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, warnings: [] },
-      login: { state: "logged_in", plan: "Max" },
-      sign_in: { state: "idle" },
+      login: state.loggedIn ? { state: "logged_in", plan: "Max" } : { state: "logged_out" },
+      sign_in: { state: state.signingIn ? "waiting" : "idle" },
       config_error: null,
       recording_problem: null,
     },
@@ -355,6 +356,8 @@ interface MockState {
   scopes: Record<"user" | "project" | "local", boolean>;
   firstRun: boolean;
   imported: boolean;
+  loggedIn: boolean;
+  signingIn: boolean;
 }
 
 export interface Call {
@@ -416,8 +419,8 @@ const LOG: LogLine[] = [
 ].reverse();
 
 /** The IPC handler: the app's commands answered from `data`; every call is recorded. */
-export function handler(data: Data, calls: Call[], options: { firstRun: boolean; empty: boolean }) {
-  const state: MockState = { proxy: true, scopes: { user: false, project: false, local: false }, firstRun: options.firstRun, imported: false };
+export function handler(data: Data, calls: Call[], options: { firstRun: boolean; empty: boolean; loggedOut: boolean }) {
+  const state: MockState = { proxy: true, scopes: { user: false, project: false, local: false }, firstRun: options.firstRun, imported: false, loggedIn: !options.loggedOut, signingIn: false };
   const source = options.empty ? { now: data.now, rows: [] } : data;
   return (cmd: string, args: Record<string, unknown> | undefined): unknown => {
     calls.push({ cmd, args });
@@ -516,6 +519,15 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
             ? { saved: false, problems: [{ field: "port", message: "Ports below 1024 need root: pick 1024 or above (the default is 4000)." }], restart_needed: false }
             : { saved: true, problems: [], restart_needed: form.port !== 4000 };
         return outcome;
+      }
+      case "start_login":
+        state.signingIn = true;
+        return "https://claude.ai/oauth/authorize?code=true&client_id=mock&state=abc123";
+      case "submit_login_code": {
+        state.signingIn = false;
+        state.loggedIn = a.code === "good-code#abc123";
+        const reply: LoginReply = state.loggedIn ? { done: true, message: "Signed in to Claude." } : { done: false, message: "That code was not accepted: copy it again from the sign-in page." };
+        return reply;
       }
       case "first_run_state":
         return { show: state.firstRun, imported: state.imported ? IMPORTED : null };

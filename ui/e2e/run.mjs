@@ -164,6 +164,30 @@ await test("the tray's Log in opens the Overview and starts one sign-in, not one
   await page.context().close();
 });
 
+await test("log in to Claude: the sign-in link, the code, the answer (the WebDriver test's elements)", async () => {
+  const page = await open({ query: "?logged-out" });
+  await page.waitForSelector('button[data-action="login"]');
+  eq(await page.textContent('button[data-action="login"]'), "Log in to Claude…", "logged out");
+  assert(!(await page.isVisible("#login-flow")), "no sign-in yet");
+  await page.click('button[data-action="login"]');
+  await page.waitForSelector("#login-flow", { state: "visible" });
+  assert((await page.textContent("#sign-in-url")).startsWith("https://claude.ai/oauth/authorize"), "the link");
+  eq(await page.evaluate(() => document.activeElement.id), "login-code", "the code field has focus");
+  await page.fill("#login-code", "wrong");
+  await page.click('#login-form button[type="submit"]');
+  await page.waitForFunction(() => document.querySelector("#login-message")?.textContent.includes("not accepted"));
+  assert(await page.isVisible("#login-flow"), "a refused code keeps the form");
+  await page.fill("#login-code", "good-code#abc123");
+  await page.click('#login-form button[type="submit"]');
+  await page.waitForFunction(() => document.querySelector("#login-message")?.textContent === "Signed in to Claude.");
+  await page.waitForSelector("#login-flow", { state: "hidden" });
+  eq(await page.inputValue("#login-code"), "", "the code does not stay in the window");
+  await mock(page, async () => window.__gatehouseMock.emit("state", await window.__TAURI_INTERNALS__.invoke("get_state")));
+  await page.waitForFunction(() => document.querySelector('button[data-action="login"]').textContent === "Claude subscription: Max (via Claude Code)");
+  await shot(page, "overview-signed-in-light");
+  await page.context().close();
+});
+
 // ---------- Spend ----------
 await test("spend: stacked daily bars by model with the right series and totals; unknown price marked", async () => {
   const page = await open();

@@ -311,17 +311,23 @@ function Login({ ctx, view }: { ctx: Ctx; view: View }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ctx.loginRequest]);
 
+  const submitting = useAction();
   const submit = async (event: Event) => {
     event.preventDefault();
-    try {
-      const answer = await api.submitLoginCode(code);
-      setCode("");
-      setReply(answer.message);
-      if (answer.done) setUrl(null);
-    } catch (why) {
-      setReply(String(why));
-      setUrl(null);
-    }
+    submitting.clear();
+    setReply(null);
+    await submitting.run("Finishing the sign-in…", async () => {
+      try {
+        const answer = await api.submitLoginCode(code);
+        setCode("");
+        setReply(answer.message);
+        if (answer.done) setUrl(null);
+      } catch (why) {
+        // Claude Code ended the sign-in; a new one starts from the button.
+        setReply(String(why));
+        setUrl(null);
+      }
+    });
   };
   return (
     <div class="login">
@@ -339,9 +345,10 @@ function Login({ ctx, view }: { ctx: Ctx; view: View }) {
         <form id="login-form" onSubmit={submit}>
           <label for="login-code">Code from the sign-in page</label>
           <input id="login-code" name="code" autocomplete="off" spellcheck={false} value={code} onInput={(e) => setCode((e.currentTarget as HTMLInputElement).value)} />
-          <button type="submit">Finish signing in</button>
-          <button id="login-cancel" type="button" onClick={async () => (await api.cancelLogin(), setUrl(null))}>Cancel</button>
+          <button type="submit" disabled={submitting.busy !== null}>Finish signing in</button>
+          <button id="login-cancel" type="button" onClick={() => submitting.run("Cancelling…", async () => (await api.cancelLogin(), setUrl(null)))}>Cancel</button>
         </form>
+        <ActionStatus state={submitting} />
       </div>
       <p id="login-message" class="message" hidden={reply === null}>{reply}</p>
     </div>
