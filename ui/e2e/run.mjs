@@ -117,6 +117,10 @@ await test("overview: today's spend and the tray line agree; every window is a g
     const rows = data.rows.filter((r) => r.ts_ms >= start);
     return { cost: rows.reduce((s, r) => s + (r.cost_usd ?? 0), 0), requests: rows.length, unpriced: rows.filter((r) => r.cost_usd === null).length };
   });
+  await page.waitForSelector(".gauges [data-window]");
+  // For the record only (no timing is asserted): the page's own clock from navigation to data on screen.
+  const painted = await page.evaluate(() => Math.round(performance.now()));
+  console.log(`     overview with data on screen ${painted} ms after navigation (mocked IPC, this machine)`);
   const value = await page.textContent("#today .figure-value");
   eq(value, `$${today.cost.toFixed(2)}`, "today's figure");
   eq(await page.textContent("#facts p"), `Today: $${today.cost.toFixed(2)} at API prices · ${today.requests} requests`, "the tray's Today line");
@@ -211,6 +215,8 @@ await test("spend: stacked daily bars by model with the right series and totals;
     near(chart.sums[index], cost, `${name} sum`);
   }
   eq(chart.points, 30 * 4, "30 days x 4 models");
+  const novaBars = await page.$eval('canvas[data-chart="daily-spend"]', (c) => c.dataset.nulls);
+  assert(Number(novaBars) > 0, "days of the unpriced model are no bar (null), not $0 bars");
   eq(await page.textContent('[data-testid="spend-total"] .figure-value'), `$${expected.total.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`, "total");
   const nova = await page.$eval('[data-testid="spend-table"] tbody', (t) => [...t.rows].find((r) => r.textContent.includes("nova")).lastElementChild.textContent);
   eq(nova, "unknown price", "the unpriced model's cost");

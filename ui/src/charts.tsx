@@ -35,6 +35,7 @@ function mark(canvas: HTMLCanvasElement, chart: Chart) {
     ),
   );
   canvas.dataset.points = String(datasets.reduce((n, d) => n + d.data.length, 0));
+  canvas.dataset.nulls = String(datasets.reduce((n, d) => n + (d.data as unknown[]).filter((v) => v === null).length, 0));
 }
 
 /** A Chart.js chart in a canvas; rebuilt when its config or the theme changes, destroyed with the component. */

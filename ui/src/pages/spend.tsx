@@ -115,7 +115,11 @@ function DailyChart({ report }: { report: SpendReport }) {
           labels: report.days.map((d) => shortDate(d.day)),
           datasets: models.map((model) => ({
             label: unpriced.has(model) ? `${modelName(model)} (price unknown)` : modelName(model),
-            data: report.days.map((d) => d.models.find((m) => m.model === model)?.cost_usd ?? 0),
+            // An unknown price is no bar (null), never a $0 one.
+            data: report.days.map((d) => {
+              const spend = d.models.find((m) => m.model === model);
+              return spend ? spend.cost_usd : 0;
+            }),
             backgroundColor: modelColor(model),
             borderRadius: 2,
             maxBarThickness: 28,
@@ -131,7 +135,16 @@ function DailyChart({ report }: { report: SpendReport }) {
           },
           plugins: {
             legend: { position: "bottom", labels: { boxWidth: 10, boxHeight: 10, useBorderRadius: true, borderRadius: 2 } },
-            tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${moneyFine(c.parsed.y ?? 0)}` } },
+            tooltip: {
+              callbacks: {
+                label: (c) => {
+                  const spend = report.days[c.dataIndex].models.find((m) => m.model === models[c.datasetIndex]);
+                  if (!spend) return `${c.dataset.label}: no requests`;
+                  const unpriced = spend.unpriced_requests > 0 ? ` + ${spend.unpriced_requests} with unknown price` : "";
+                  return spend.cost_usd === null ? `${modelName(spend.model)}: ${spend.requests} requests, unknown price` : `${c.dataset.label}: ${moneyFine(spend.cost_usd)}${unpriced}`;
+                },
+              },
+            },
           },
         },
       })}
