@@ -118,9 +118,6 @@ await test("overview: today's spend and the tray line agree; every window is a g
     return { cost: rows.reduce((s, r) => s + (r.cost_usd ?? 0), 0), requests: rows.length, unpriced: rows.filter((r) => r.cost_usd === null).length };
   });
   await page.waitForSelector(".gauges [data-window]");
-  // For the record only (no timing is asserted): the page's own clock from navigation to data on screen.
-  const painted = await page.evaluate(() => Math.round(performance.now()));
-  console.log(`     overview with data on screen ${painted} ms after navigation (mocked IPC, this machine)`);
   const value = await page.textContent("#today .figure-value");
   eq(value, `$${today.cost.toFixed(2)}`, "today's figure");
   eq(await page.textContent("#facts p"), `Today: $${today.cost.toFixed(2)} at API prices · ${today.requests} requests`, "the tray's Today line");
