@@ -8,7 +8,14 @@
 use std::sync::Arc;
 
 use gatehouse::claude_code::login::CodeOutcome;
+use gatehouse::claude_code::preview::{ClaudeCodeScopes, SettingsChange, SettingsDiff};
+use gatehouse::dashboard::logs::LogLine;
+use gatehouse::dashboard::overview::Overview;
+use gatehouse::dashboard::requests::{RecentQuery, RequestDetails, RequestRow};
+use gatehouse::dashboard::settings::{SaveOutcome, SettingsForm, SettingsView};
+use gatehouse::dashboard::spend::{ExportFormat, SpendExport, SpendQuery, SpendReport};
 use gatehouse::dashboard::state::{LoginReply, View};
+use gatehouse::dashboard::windows::{WindowsQuery, WindowsReport};
 use gatehouse::desktop::menu::Action;
 use gatehouse::desktop::service::DesktopService;
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -141,6 +148,85 @@ pub async fn open_log_file<R: Runtime>(app: AppHandle<R>, service: Service<'_>) 
     app.opener()
         .open_path(path.to_string_lossy(), None::<&str>)
         .map_err(|source| Error::Open { what: path.display().to_string(), source })
+}
+
+// ---- the dashboard's pages (types: ui/src/bindings/, list: ipc-contract) ----
+
+#[tauri::command]
+pub async fn dashboard_overview(service: Service<'_>) -> Result<Overview> {
+    blocking(&service, DesktopService::overview).await
+}
+
+#[tauri::command]
+pub async fn spend_report(service: Service<'_>, query: SpendQuery) -> Result<SpendReport> {
+    blocking(&service, move |s| s.spend(&query)).await
+}
+
+/// The Spend table as CSV or JSON, the same rows as `spend_report`; with
+/// `save`, also written to the Downloads folder.
+#[tauri::command]
+pub async fn spend_export(
+    service: Service<'_>,
+    query: SpendQuery,
+    format: ExportFormat,
+    save: bool,
+) -> Result<SpendExport> {
+    blocking(&service, move |s| s.spend_export(&query, format, save)).await
+}
+
+#[tauri::command]
+pub async fn windows_report(service: Service<'_>, query: WindowsQuery) -> Result<WindowsReport> {
+    blocking(&service, move |s| s.windows_report(query)).await
+}
+
+#[tauri::command]
+pub async fn recent_requests(service: Service<'_>, query: RecentQuery) -> Result<Vec<RequestRow>> {
+    blocking(&service, move |s| s.recent_requests(query)).await
+}
+
+#[tauri::command]
+pub async fn request_details(service: Service<'_>, id: i64) -> Result<RequestDetails> {
+    blocking(&service, move |s| s.request_details(id)).await
+}
+
+#[tauri::command]
+pub async fn log_lines(service: Service<'_>) -> Result<Vec<LogLine>> {
+    blocking(&service, |s| Ok(s.log_lines())).await
+}
+
+#[tauri::command]
+pub async fn claude_code_scopes(service: Service<'_>) -> Result<ClaudeCodeScopes> {
+    blocking(&service, DesktopService::claude_code_scopes).await
+}
+
+#[tauri::command]
+pub async fn claude_code_preview(service: Service<'_>, change: SettingsChange) -> Result<SettingsDiff> {
+    blocking(&service, move |s| s.claude_code_preview(change)).await
+}
+
+#[tauri::command]
+pub async fn claude_code_apply(service: Service<'_>, change: SettingsChange) -> Result<()> {
+    blocking(&service, move |s| s.claude_code_apply(change)).await
+}
+
+#[tauri::command]
+pub async fn settings_get(service: Service<'_>) -> Result<SettingsView> {
+    blocking(&service, |s| Ok(s.settings())).await
+}
+
+#[tauri::command]
+pub async fn settings_save(service: Service<'_>, form: SettingsForm) -> Result<SaveOutcome> {
+    blocking(&service, move |s| s.save_settings(&form)).await
+}
+
+/// Opens the data folder in the file manager; says so when there is none.
+#[tauri::command]
+pub async fn open_data_dir<R: Runtime>(app: AppHandle<R>, service: Service<'_>) -> Result<()> {
+    let dir = service.data_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Core(anyhow::anyhow!("cannot create {}: {e}", dir.display())))?;
+    app.opener()
+        .open_path(dir.to_string_lossy(), None::<&str>)
+        .map_err(|source| Error::Open { what: format!("{} (no file manager answered)", dir.display()), source })
 }
 
 /// Ends the app; the exit hook in `lib.rs` stops the gateway and restores

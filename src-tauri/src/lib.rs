@@ -101,6 +101,19 @@ pub fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::log_tail,
         commands::open_log_file,
         commands::quit,
+        commands::dashboard_overview,
+        commands::spend_report,
+        commands::spend_export,
+        commands::windows_report,
+        commands::recent_requests,
+        commands::request_details,
+        commands::log_lines,
+        commands::claude_code_scopes,
+        commands::claude_code_preview,
+        commands::claude_code_apply,
+        commands::settings_get,
+        commands::settings_save,
+        commands::open_data_dir,
     ])
 }
 
@@ -142,6 +155,7 @@ fn setup(app: &mut App) -> anyhow::Result<()> {
         }
     });
     forward_notices(&handle, &service);
+    forward_ledger(&handle, &service);
     quit_on_signals(&handle);
     service.watch(move |snapshot| show_snapshot(&handle, snapshot));
     Ok(())
@@ -208,6 +222,21 @@ fn forward_notices(app: &AppHandle, service: &DesktopService) {
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => break,
             }
+        }
+    });
+}
+
+/// Sends the window the `ledger` event (new rows, the newest id) when
+/// requests are recorded, so its pages follow without polling. Shared with
+/// the tests.
+pub fn forward_ledger<R: Runtime>(app: &AppHandle<R>, service: &DesktopService) {
+    let app = app.clone();
+    service.on_ledger_change(move |changed| {
+        // Only an open window listens; a closed one costs nothing.
+        if app.get_webview_window(MAIN_WINDOW).is_some()
+            && let Err(error) = app.emit_to(MAIN_WINDOW, "ledger", changed)
+        {
+            tracing::warn!("cannot send new requests to the window: {error}");
         }
     });
 }

@@ -83,7 +83,7 @@ fn the_windows_commands_drive_the_real_core() {
         std::env::set_var("GATEHOUSE_CLAUDE_BIN", home.path().join("no-claude-here"));
     }
     let settings = home.path().join("claude").join("settings.json");
-    let (_app, webview) = mock_app(home.path());
+    let (app, webview) = mock_app(home.path());
 
     // Stopped: the tray model says so, and Claude Code cannot be configured yet.
     let state = invoke(&webview, "get_state", json!({})).unwrap();
@@ -112,6 +112,24 @@ fn the_windows_commands_drive_the_real_core() {
     state_until(&webview, "Claude Code to show as configured", |s| s["snapshot"]["claude_code"]["configured"] == true);
     invoke(&webview, "set_claude_code", json!({ "enabled": false })).unwrap();
     assert!(!settings.exists(), "configure created the file, so remove deletes it");
+
+    // The diff preview shows the change, and applying it writes exactly that (the key hidden).
+    let preview = invoke(&webview, "claude_code_preview", json!({ "change": "configure" })).unwrap();
+    assert!(preview["diff"].as_str().unwrap().starts_with("--- /dev/null\n+++ b/settings.json\n"), "{preview:#}");
+    assert!(!settings.exists(), "a preview writes nothing");
+    invoke(&webview, "claude_code_apply", json!({ "change": "configure" })).unwrap();
+    let text = std::fs::read_to_string(&settings).unwrap();
+    let key = text.split("x-gatehouse-key: ").nth(1).unwrap().split(['"', '\\']).next().unwrap();
+    assert_eq!(text.replace(key, gatehouse::claude_code::preview::HIDDEN_KEY), preview["after"].as_str().unwrap());
+    let removal = invoke(&webview, "claude_code_preview", json!({ "change": "remove" })).unwrap();
+    assert_eq!(removal["after"], Value::Null, "configure created the file, so remove deletes it");
+    assert!(!removal.to_string().contains(key), "the key is never shown");
+    invoke(&webview, "claude_code_apply", json!({ "change": "remove" })).unwrap();
+    assert!(!settings.exists());
+    let scopes = invoke(&webview, "claude_code_scopes", json!({})).unwrap();
+    assert!(scopes["scopes"].as_array().unwrap().iter().any(|s| s["scope"] == "user" && s["can_configure"] == true));
+
+    dashboard_pages(&app, &webview, &home.path().join("gatehouse"));
 
     // "Start at login" is real: the autostart entry appears and goes.
     let autostart_dir = home.path().join(".config").join("autostart");
@@ -156,4 +174,72 @@ fn the_windows_commands_drive_the_real_core() {
     invoke(&webview, "set_proxy", json!({ "enabled": false })).unwrap();
     state_until(&webview, "the gateway to stop", |s| s["snapshot"]["gateway"]["state"] == "stopped");
     assert!(gatehouse::gateway_client::health(&base_url).is_err());
+}
+
+/// The dashboard's commands over the app's real ledger, and the `ledger`
+/// event when a request lands.
+fn dashboard_pages(app: &App<MockRuntime>, webview: &WebviewWindow<MockRuntime>, gatehouse_home: &Path) {
+    use tauri::{Listener as _, Manager as _};
+    let overview = invoke(webview, "dashboard_overview", json!({})).unwrap();
+    assert_eq!(overview["today"]["requests"], 0);
+    assert_eq!(overview["today"]["cost_usd"], Value::Null, "nothing recorded: no cost, not $0");
+
+    let service = Arc::clone(&app.state::<Arc<DesktopService>>());
+    let (events, received) = std::sync::mpsc::channel();
+    app.listen_any("ledger", move |event| {
+        let _ = events.send(event.payload().to_string());
+    });
+    // The version is noted now: a row recorded after this is news.
+    gatehouse_desktop::forward_ledger(app.handle(), &service);
+    service.watch(|_| {});
+    let ledger = gatehouse::ledger::open(&gatehouse_home.join("data").join("ledger.sqlite3")).unwrap();
+    let model = gatehouse::ledger::names::id(&ledger, "claude-sonnet-4-5").unwrap();
+    let prices = gatehouse::ledger::names::id(&ledger, "test-prices").unwrap();
+    ledger
+        .execute(
+            "INSERT INTO requests (ts_unix_ms, source, model, status, streamed, complete, input_tokens, output_tokens,
+                cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd, price_version)
+             VALUES (?1, 0, ?2, 200, 1, 1, 10, 20, 0, 0, 1000, 0.25, ?3)",
+            rusqlite::params![jiff::Timestamp::now().as_millisecond(), model, prices],
+        )
+        .unwrap();
+    let id = ledger.last_insert_rowid();
+    let event: Value = serde_json::from_str(&received.recv_timeout(Duration::from_secs(30)).unwrap()).unwrap();
+    assert_eq!(event["version"], id);
+    assert_eq!(event["rows"][0]["cost_usd"], 0.25);
+
+    let overview = invoke(webview, "dashboard_overview", json!({})).unwrap();
+    assert_eq!((overview["today"]["requests"].clone(), overview["today"]["cost_usd"].clone()), (json!(1), json!(0.25)));
+    let query = json!({ "range": null, "by": "model" });
+    let report = invoke(webview, "spend_report", json!({ "query": query })).unwrap();
+    assert_eq!(report["rows"][0]["key"], "claude-sonnet-4-5");
+    assert_eq!(report["days"].as_array().unwrap().len(), 30);
+    let export = invoke(webview, "spend_export", json!({ "query": query, "format": "csv", "save": true })).unwrap();
+    let saved = std::fs::read_to_string(export["path"].as_str().unwrap()).unwrap();
+    assert_eq!(saved, export["contents"].as_str().unwrap());
+    assert!(saved.contains("model,claude-sonnet-4-5,1,0.250000,"), "{saved}");
+    let rows = invoke(webview, "recent_requests", json!({ "query": { "limit": null, "before_id": null } })).unwrap();
+    assert_eq!(rows[0]["id"], id);
+    let details = invoke(webview, "request_details", json!({ "id": id })).unwrap();
+    assert_eq!(details["price_version"], "test-prices");
+    let windows = invoke(webview, "windows_report", json!({ "query": { "days": null, "top": null } })).unwrap();
+    assert_eq!(windows["windows"], json!([]));
+    let lines = invoke(webview, "log_lines", json!({})).unwrap();
+    let times: Vec<i64> = lines.as_array().unwrap().iter().filter_map(|l| l["ts_ms"].as_i64()).collect();
+    assert!(!times.is_empty() && times.windows(2).all(|t| t[0] >= t[1]), "newest first: {lines:#}");
+
+    let settings = invoke(webview, "settings_get", json!({})).unwrap();
+    let mut form = settings["form"].clone();
+    form["fail_open_after_secs"] = json!(12);
+    let outcome = invoke(webview, "settings_save", json!({ "form": form })).unwrap();
+    assert_eq!(outcome["saved"], true, "{outcome:#}");
+    let config = std::fs::read_to_string(gatehouse_home.join("config.toml")).unwrap();
+    assert!(config.contains("fail_open_after_secs = 12"), "{config}");
+    form["price_overrides"] = json!([{ "model": "m", "input": -1.0, "output": 1.0, "cache_write_5m": 1.0,
+        "cache_write_1h": 1.0, "cache_read": 1.0 }]);
+    let outcome = invoke(webview, "settings_save", json!({ "form": form })).unwrap();
+    assert_eq!(
+        (outcome["saved"].clone(), outcome["problems"][0]["field"].clone()),
+        (json!(false), json!("price_overrides.m.input"))
+    );
 }

@@ -4,9 +4,11 @@
 //! operating system. Here live the [`snapshot`] of what the app shows, the
 //! tray [`menu`] drawn from it, the [`notice`]s worth a notification, and
 //! the [`service`] whose methods the tray items and the window's buttons
-//! call. All of it is tested without a display.
+//! call, and the dashboard's [`pages`] it reads. All of it is tested
+//! without a display.
 
 pub mod menu;
 pub mod notice;
+pub mod pages;
 pub mod service;
 pub mod snapshot;

@@ -44,6 +44,8 @@ pub struct DesktopService {
     start_at_login: AtomicBool,
     wake: Sender<()>,
     woken: Mutex<Option<Receiver<()>>>,
+    /// Told about new ledger rows by the watcher (see [`super::pages`]).
+    pub(super) ledger_watch: Mutex<super::pages::LedgerWatch>,
 }
 
 impl DesktopService {
@@ -63,6 +65,7 @@ impl DesktopService {
             start_at_login: AtomicBool::new(false),
             wake,
             woken: Mutex::new(Some(woken)),
+            ledger_watch: Mutex::default(),
         }))
     }
 
@@ -287,6 +290,7 @@ impl DesktopService {
                     on_change(&snapshot);
                     last = Some(snapshot);
                 }
+                service.check_ledger();
                 // After the first snapshot, so the tray shows at once; the
                 // new login shows on the next round.
                 if service.end_finished_login()
@@ -301,14 +305,22 @@ impl DesktopService {
         });
     }
 
+    pub(super) fn options(&self) -> &SupervisorOptions {
+        &self.options
+    }
+
+    pub(super) fn gateway_state(&self) -> GatewayState {
+        self.supervisor.state()
+    }
+
     /// Makes the watcher refresh now rather than at its next tick.
-    fn nudge(&self) {
+    pub(super) fn nudge(&self) {
         let _ = self.wake.send(());
     }
 }
 
 /// A poisoned lock only means another thread panicked mid-update of plain
 /// data; the data is still the best there is.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

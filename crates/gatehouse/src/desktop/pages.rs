@@ -1,0 +1,157 @@
+//! The dashboard's pages as the desktop app serves them: each is one call
+//! into [`crate::dashboard`] with the app's own files (its ledger, its
+//! config's prices, its Claude Code user settings), plus the live `ledger`
+//! updates the watcher sends when requests land.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::service::{DesktopService, lock};
+use crate::claude_code::preview::{self, ClaudeCodeScopes, SettingsChange, SettingsDiff};
+use crate::claude_code::scope::Scope;
+use crate::config::Config;
+use crate::dashboard::Dashboard;
+use crate::dashboard::logs::{self, LogLine};
+use crate::dashboard::overview::Overview;
+use crate::dashboard::requests::{LedgerChanged, RecentQuery, RequestDetails, RequestRow};
+use crate::dashboard::settings::{self, SaveOutcome, SettingsForm, SettingsView};
+use crate::dashboard::spend::{self, ExportFormat, SpendExport, SpendQuery, SpendReport};
+use crate::dashboard::windows::{WindowsQuery, WindowsReport};
+use crate::pricing::PriceTable;
+use crate::supervisor::GatewayState;
+
+/// What the watcher calls with new ledger rows.
+type OnLedgerChange = Box<dyn FnMut(&LedgerChanged) + Send>;
+
+/// Who is told about new ledger rows, and the version they last saw.
+#[derive(Default)]
+pub struct LedgerWatch {
+    version: Option<i64>,
+    on_change: Option<OnLedgerChange>,
+}
+
+impl DesktopService {
+    /// The dashboard over the app's ledger, priced with the config's
+    /// overrides (the built-in prices while the config cannot be read).
+    pub fn dashboard(&self) -> Dashboard {
+        let paths = &self.options().paths;
+        let prices = match Config::load(&paths.config_file()) {
+            Ok(config) => PriceTable::builtin().with_overrides(&config.pricing.models),
+            Err(_) => PriceTable::builtin(),
+        };
+        Dashboard::new(paths.ledger_file(), prices)
+    }
+
+    pub fn overview(&self) -> anyhow::Result<Overview> {
+        Ok(self.dashboard().overview()?)
+    }
+
+    pub fn spend(&self, query: &SpendQuery) -> anyhow::Result<SpendReport> {
+        Ok(self.dashboard().spend(query)?)
+    }
+
+    /// The Spend table as CSV or JSON; with `save`, also written to the
+    /// user's Downloads folder (the home folder when there is none).
+    pub fn spend_export(&self, query: &SpendQuery, format: ExportFormat, save: bool) -> anyhow::Result<SpendExport> {
+        let mut export = self.dashboard().spend_export(query, format)?;
+        if save {
+            let dirs = directories::UserDirs::new().context("cannot find the home folder to save the export in")?;
+            let dir = dirs.download_dir().unwrap_or(dirs.home_dir()).to_path_buf();
+            spend::save_export(&dir, &mut export)?;
+        }
+        Ok(export)
+    }
+
+    pub fn windows_report(&self, query: WindowsQuery) -> anyhow::Result<WindowsReport> {
+        Ok(self.dashboard().windows(query)?)
+    }
+
+    pub fn recent_requests(&self, query: RecentQuery) -> anyhow::Result<Vec<RequestRow>> {
+        Ok(self.dashboard().recent(query)?)
+    }
+
+    pub fn request_details(&self, id: i64) -> anyhow::Result<RequestDetails> {
+        Ok(self.dashboard().request(id)?)
+    }
+
+    /// The gateway's log, newest first, in one format.
+    pub fn log_lines(&self) -> Vec<LogLine> {
+        logs::newest_first(&self.log_tail())
+    }
+
+    /// Claude Code's settings files. The app has no project of its own:
+    /// Gatehouse's state directory stands in for it (see `claude_code_view`).
+    pub fn claude_code_scopes(&self) -> anyhow::Result<ClaudeCodeScopes> {
+        preview::scopes(&self.options().paths.state_dir)
+    }
+
+    /// What the "Claude Code uses Gatehouse" switch would change in the user
+    /// settings, before it does.
+    pub fn claude_code_preview(&self, change: SettingsChange) -> anyhow::Result<SettingsDiff> {
+        let paths = &self.options().paths;
+        match change {
+            SettingsChange::Configure => {
+                let GatewayState::Running { base_url, .. } = self.gateway_state() else {
+                    anyhow::bail!("the gateway is not running, so Claude Code cannot be pointed at it; start it first");
+                };
+                preview::configure(paths, Scope::User, &paths.state_dir, &base_url)
+            }
+            SettingsChange::Remove => preview::remove(paths, Scope::User, &paths.state_dir),
+        }
+    }
+
+    /// Applies a previewed change: the switch's own configure or remove.
+    pub fn claude_code_apply(&self, change: SettingsChange) -> anyhow::Result<()> {
+        self.set_claude_code(change == SettingsChange::Configure)
+    }
+
+    pub fn settings(&self) -> SettingsView {
+        settings::read(&self.options().paths)
+    }
+
+    pub fn save_settings(&self, form: &SettingsForm) -> anyhow::Result<SaveOutcome> {
+        let outcome = settings::save(&self.options().paths, form);
+        self.nudge();
+        outcome
+    }
+
+    /// Where Gatehouse keeps its data, for "Open the data folder".
+    pub fn data_dir(&self) -> PathBuf {
+        self.options().paths.data_dir.clone()
+    }
+
+    /// Calls `on_change` from the watcher whenever requests were recorded
+    /// after this call.
+    pub fn on_ledger_change(&self, on_change: impl FnMut(&LedgerChanged) + Send + 'static) {
+        let version = self.dashboard().version().ok();
+        let mut watch = lock(&self.ledger_watch);
+        watch.on_change = Some(Box::new(on_change));
+        watch.version = version;
+    }
+
+    /// One look at the ledger for the watcher: tells the listener when its
+    /// newest id moved. (A version that could not be read at registration
+    /// is noted on the first look.)
+    pub(super) fn check_ledger(&self) {
+        let mut watch = lock(&self.ledger_watch);
+        if watch.on_change.is_none() {
+            return;
+        }
+        let dashboard = self.dashboard();
+        let Some(seen) = watch.version else {
+            watch.version = dashboard.version().ok();
+            return;
+        };
+        match dashboard.changes_since(seen) {
+            Ok(Some(changed)) => {
+                watch.version = Some(changed.version);
+                if let Some(on_change) = watch.on_change.as_mut() {
+                    on_change(&changed);
+                }
+            }
+            Ok(None) => {}
+            Err(error) => tracing::debug!("cannot look for new requests: {error}"),
+        }
+    }
+}
