@@ -326,8 +326,16 @@ await test("requests: the latest 200, details on click or Enter, live on the led
   assert(!/sk-ant-|gh_|x-gatehouse-key: [A-Za-z0-9]/.test(await page.content()), "no secret on the page");
   await shot(page, "requests-details-light", false);
   const before = (await calls(page, "recent_requests")).length;
-  await mock(page, () => window.__gatehouseMock.emit("ledger", 1));
-  await page.waitForFunction((n) => window.__gatehouseMock.calls.filter((c) => c.cmd === "recent_requests").length > n, before);
+  await mock(page, async () => {
+    const [newest] = await window.__TAURI_INTERNALS__.invoke("recent_requests", { query: { limit: 1, before_id: null } });
+    const row = { ...newest, id: newest.id + 1, ts_ms: newest.ts_ms + 30_000, model: "claude-opus-4-5-20251101", cost_usd: 0.4242 };
+    await window.__gatehouseMock.emit("ledger", { version: row.id, rows: [row], truncated: false });
+  });
+  await page.waitForFunction(() => document.querySelector('[data-testid="requests-table"] tbody tr td:nth-child(7)')?.textContent === "$0.42");
+  eq(await page.$$eval('[data-testid="requests-table"] tbody tr', (r) => r.length), 200, "still the latest 200");
+  eq((await calls(page, "recent_requests")).length, before + 1, "the new row came with the event, not from asking again (the +1 is this test's own call)");
+  await mock(page, () => window.__gatehouseMock.emit("ledger", { version: 1e9, rows: [], truncated: true }));
+  await page.waitForFunction((n) => window.__gatehouseMock.calls.filter((c) => c.cmd === "recent_requests").length > n, before + 1);
   await page.context().close();
 });
 

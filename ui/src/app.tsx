@@ -4,7 +4,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, events } from "./api";
-import type { View } from "./types";
+import type { LedgerChanged, View } from "./types";
 import { Overview } from "./pages/overview";
 import { Spend } from "./pages/spend";
 import { Windows } from "./pages/windows";
@@ -28,6 +28,8 @@ export type PageId = (typeof PAGES)[number]["id"];
 export interface Ctx {
   view: View | null;
   ledger: number;
+  /** The last "ledger" event: the rows that just landed, newest first. */
+  landed: LedgerChanged | null;
   go: (page: PageId) => void;
   /** Asks the Overview to start signing in (the tray's "Log in to Claude…"). */
   loginRequest: number;
@@ -42,13 +44,14 @@ export function App() {
   const [page, setPage] = useState<PageId>(panelPage(opened) ?? "overview");
   const [view, setView] = useState<View | null>(null);
   const [ledger, setLedger] = useState(0);
+  const [landed, setLanded] = useState<LedgerChanged | null>(null);
   const [loginRequest, setLoginRequest] = useState(opened === "login" ? 1 : 0);
   const [stateError, setStateError] = useState<string | null>(null);
 
   useEffect(() => {
     const unlisten = [
       events.state(setView),
-      events.ledger(() => setLedger((n) => n + 1)),
+      events.ledger((change) => (setLanded(change), setLedger((n) => n + 1))),
       events.show("login", () => (setPage("overview"), setLoginRequest((n) => n + 1))),
       ...PAGES.map((p) => events.show(p.id, () => setPage(p.id))),
     ];
@@ -65,7 +68,7 @@ export function App() {
   }, [page]);
 
   const login = () => (setPage("overview"), setLoginRequest((n) => n + 1));
-  const ctx: Ctx = { view, ledger, go: setPage, loginRequest, login };
+  const ctx: Ctx = { view, ledger, landed, go: setPage, loginRequest, login };
   const gateway = view?.snapshot.gateway.state;
   return (
     <div class="shell">

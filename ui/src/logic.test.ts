@@ -12,6 +12,7 @@ import {
   filterRows,
   lastDays,
   level,
+  mergeNewest,
   modelColor,
   projectionText,
   resetsWithin,
@@ -118,6 +119,12 @@ describe("tables", () => {
     expect(filterRows(rows, "src WEB").map((r) => r.label)).toEqual(["~/src/webshop"]);
     expect(filterRows(rows, "  ")).toHaveLength(4);
     expect(filterRows(rows, "none")).toHaveLength(1);
+  });
+  test("rows that land go on top, once each, and the list keeps its length", () => {
+    const ids = (rows: { id: number }[]) => rows.map((r) => r.id);
+    expect(ids(mergeNewest([{ id: 5 }, { id: 4 }], [{ id: 4 }, { id: 3 }, { id: 2 }], 3))).toEqual([5, 4, 3]);
+    expect(ids(mergeNewest([], [{ id: 2 }, { id: 1 }], 3))).toEqual([2, 1]);
+    expect(ids(mergeNewest([{ id: 9 }], [], 3))).toEqual([9]);
   });
   test("sums keep unknown prices apart", () => {
     expect(sumRows(rows)).toEqual({ cost_usd: 14, requests: 7, unpriced_requests: 4 });

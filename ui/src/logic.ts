@@ -36,6 +36,12 @@ export function validateRange(range: DayRange, now = Date.now()): string | null 
 
 // ---------- tables ----------
 
+/** New rows on top of a list, each id once, newest first, at most `limit`. */
+export function mergeNewest<T extends { id: number }>(landed: readonly T[], shown: readonly T[], limit: number): T[] {
+  const seen = new Set(landed.map((r) => r.id));
+  return [...landed, ...shown.filter((r) => !seen.has(r.id))].sort((a, b) => b.id - a.id).slice(0, limit);
+}
+
 export type SortDir = "asc" | "desc";
 
 /** Sorts rows by a column; unknown costs (null) always sort last, whatever the direction. */

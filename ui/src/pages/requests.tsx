@@ -1,4 +1,5 @@
-// Requests: the latest requests, live (the "ledger" event reloads them),
+// Requests: the latest requests, live (the "ledger" event's new rows go on
+// top, without asking again; a truncated event reloads the list),
 // and one request's details. Gateway keys appear by name only.
 
 import { useEffect, useState } from "preact/hooks";
@@ -6,19 +7,30 @@ import { api } from "../api";
 import type { Ctx } from "../app";
 import { duration, modelName, moneyFine, points, stamp, tokens, when } from "../format";
 import type { RequestRow } from "../types";
+import { mergeNewest } from "../logic";
 import { Empty, Section, useLoad } from "../ui";
 import { flagBadges } from "./windows";
 
 export function Requests({ ctx }: { ctx: Ctx }) {
-  const list = useLoad(() => api.requests(200), [ctx.ledger]);
+  const [reloads, setReloads] = useState(0);
+  const list = useLoad(() => api.requests(LIMIT), [reloads]);
+  const [rows, setRows] = useState<RequestRow[] | null>(null);
   const [open, setOpen] = useState<number | null>(null);
+  useEffect(() => setRows(list.data), [list.data]);
+  useEffect(() => {
+    const change = ctx.landed;
+    if (!change || !rows) return;
+    if (change.truncated) return void setReloads((n) => n + 1);
+    setRows(mergeNewest(change.rows, rows, LIMIT));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [ctx.landed]);
   return (
     <div class="page">
       <div class="page-head">
         <h1 class="page-title">Requests</h1>
         <span class="muted">the latest 200, live</span>
       </div>
-      <Section loaded={list}>
+      <Section loaded={{ ...list, data: rows }}>
         {(rows) =>
           rows.length === 0 ? (
             <Empty title="No requests yet: configure Claude Code.">
@@ -36,6 +48,8 @@ export function Requests({ ctx }: { ctx: Ctx }) {
     </div>
   );
 }
+
+const LIMIT = 200;
 
 /** The 5-hour window's rise this response showed; "—" when it carried no reading. */
 function fiveHour(r: RequestRow): string {
