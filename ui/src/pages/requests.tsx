@@ -58,7 +58,7 @@ function fiveHour(r: RequestRow): string {
 }
 
 function statusBadge(r: RequestRow) {
-  if (r.status >= 400) return <span class="badge bad">{r.status}{r.error_type ? ` ${r.error_type}` : ""}</span>;
+  if (r.status >= 400) return <span class="badge bad" title={r.error_type ?? undefined}>{r.status}</span>;
   if (!r.complete) return <span class="badge warn" title="The response ended before it was complete">cut short</span>;
   return <span class="badge ok">{r.status}</span>;
 }
@@ -69,8 +69,8 @@ function RequestTable({ rows, open, setOpen }: { rows: RequestRow[]; open: numbe
       <table class="requests" data-testid="requests-table">
         <thead>
           <tr>
-            <th>Time</th><th>Model</th><th>Status</th><th class="num">In</th><th class="num">Out</th><th class="num">Cache r/w</th>
-            <th class="num">Cost</th><th class="num">5h</th><th class="num">TTFB</th><th class="num">Duration</th>
+            <th>Time</th><th>Model</th><th>Status</th><th class="num opt">In</th><th class="num">Out</th><th class="num opt">Cache r/w</th>
+            <th class="num">Cost</th><th class="num">5h</th><th class="num opt">TTFB</th><th class="num opt">Duration</th>
           </tr>
         </thead>
         <tbody>
@@ -87,13 +87,13 @@ function RequestTable({ rows, open, setOpen }: { rows: RequestRow[]; open: numbe
               <td title={stamp(r.ts_ms)}>{when(r.ts_ms)}{r.source === "transcript" && <span class="badge" title="Imported from a Claude Code transcript: no window reading, no timings">transcript</span>}</td>
               <td>{modelName(r.model)}{r.request_class && r.request_class !== "main" && <span class="sub muted"> · {r.agent_type ?? r.request_class}</span>}</td>
               <td>{statusBadge(r)}</td>
-              <td class="num">{tokens(r.input_tokens)}</td>
+              <td class="num opt">{tokens(r.input_tokens)}</td>
               <td class="num">{tokens(r.output_tokens)}</td>
-              <td class="num">{tokens(r.cache_read_tokens)} / {tokens(r.cache_write_5m_tokens + r.cache_write_1h_tokens)}</td>
+              <td class="num opt">{tokens(r.cache_read_tokens)} / {tokens(r.cache_write_5m_tokens + r.cache_write_1h_tokens)}</td>
               <td class="num">{r.cost_usd === null ? <span class="badge unknown">unknown price</span> : moneyFine(r.cost_usd)}</td>
               <td class="num">{fiveHour(r)}</td>
-              <td class="num">{duration(r.ttfb_ms)}</td>
-              <td class="num">{duration(r.duration_ms)}</td>
+              <td class="num opt">{duration(r.ttfb_ms)}</td>
+              <td class="num opt">{duration(r.duration_ms)}</td>
             </tr>
           ))}
         </tbody>
