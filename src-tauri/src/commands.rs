@@ -265,6 +265,8 @@ pub fn on_tray_action<R: Runtime>(app: &AppHandle<R>, action: Action, checked: b
             Action::KeepGatewayAfterQuit => set_keep_gateway_after_quit(service, !checked).await,
             Action::OpenDashboard => crate::show_window(&app, None),
             Action::OpenLogs => crate::show_window(&app, Some(Panel::Logs)),
+            Action::OpenSpend => crate::show_window(&app, Some(Panel::Spend)),
+            Action::OpenWindows => crate::show_window(&app, Some(Panel::Windows)),
             Action::Login => crate::show_window(&app, Some(Panel::Login)),
             Action::Quit => {
                 quit(app.clone());

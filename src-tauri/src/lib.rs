@@ -209,8 +209,19 @@ fn quit_on_signals(app: &AppHandle) {
     });
 }
 
-/// Turns the supervisor's events that need attention into notifications.
+/// Turns the supervisor's events that need attention, and what the
+/// subscription windows deserve, into notifications.
 fn forward_notices(app: &AppHandle, service: &DesktopService) {
+    let (mut windows, for_windows) = (service.notices(), app.clone());
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match windows.recv().await {
+                Ok(notice) => notify(&for_windows, &notice.title, &notice.body),
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
     let (mut events, app) = (service.events(), app.clone());
     tauri::async_runtime::spawn(async move {
         loop {
@@ -260,6 +271,10 @@ fn show_snapshot(app: &AppHandle, snapshot: &Snapshot) {
 pub enum Panel {
     Logs,
     Login,
+    /// The dashboard's Spend page (the tray's "Today" line).
+    Spend,
+    /// The dashboard's Windows page (the tray's window lines).
+    Windows,
 }
 
 impl Panel {
@@ -268,6 +283,8 @@ impl Panel {
         match self {
             Panel::Logs => "logs",
             Panel::Login => "login",
+            Panel::Spend => "spend",
+            Panel::Windows => "windows",
         }
     }
 }

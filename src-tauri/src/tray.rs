@@ -61,7 +61,11 @@ impl<R: Runtime> Tray<R> {
             .menu(&menu)
             .show_menu_on_left_click(true)
             .on_menu_event(|app, event| {
-                let Some(action) = Action::from_id(event.id().as_ref()) else { return };
+                // Several window lines share an action: their ids are "open_windows:<row>".
+                let id = event.id().as_ref();
+                let Some(action) = Action::from_id(id.split_once(':').map_or(id, |(action, _)| action)) else {
+                    return;
+                };
                 let checked = tauri::Manager::try_state::<Tray<R>>(app).is_some_and(|tray| tray.checked(action));
                 crate::commands::on_tray_action(app, action, checked);
             })
@@ -144,7 +148,11 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, model: &TrayModel) -> tauri::Resul
                 Some(Item::Text(MenuItem::with_id(app, format!("info-{index}"), label, false, None::<&str>)?))
             }
             Entry::Button { action, label, enabled } => {
-                Some(Item::Text(MenuItem::with_id(app, action.id(), label, *enabled, None::<&str>)?))
+                let id = match action {
+                    Action::OpenWindows => format!("{}:{index}", action.id()),
+                    _ => action.id().to_string(),
+                };
+                Some(Item::Text(MenuItem::with_id(app, id, label, *enabled, None::<&str>)?))
             }
             Entry::Check { action, label, checked, enabled } => {
                 Some(Item::Check(CheckMenuItem::with_id(app, action.id(), label, *enabled, *checked, None::<&str>)?))

@@ -12,7 +12,9 @@
 #    each: the gateway answers GET /health or not, Claude Code's
 #    settings.json is merged, restored byte for byte, and merged again, the
 #    window shows in front, the log file opens, the autostart entry appears
-#    and goes.
+#    and goes. The mock's 5-hour window rises with each request: dunst shows
+#    "5-hour window at 80%" once, however many requests and relaunches
+#    follow. The "Today" line opens the window (its Spend page).
 # 3. Fail-open: a gateway that stops answering (SIGSTOP) is taken out of
 #    settings.json and put back when it answers again (SIGCONT); dunst shows
 #    a notification for each. A gateway killed (SIGKILL) is restarted; one
@@ -31,7 +33,7 @@
 # Needs: target/debug/gatehouse, gatehouse-desktop and mock-anthropic (cargo
 # build -p gatehouse -p gatehouse-desktop -p gatehouse-e2e), and the Debian
 # packages xvfb xauth openbox wmctrl trayer dunst xdg-utils xdotool
-# imagemagick dbus-x11 x11-utils curl.
+# imagemagick dbus-x11 x11-utils curl jq.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -149,7 +151,8 @@ printf '[Default Applications]\ntext/plain=test-viewer.desktop\n' >"$work/home/.
 
 # The mock Anthropic API stands in for api.anthropic.com.
 mock_port="$(free_port)"
-"$mock" --port "$mock_port" >"$work/mock.log" 2>&1 &
+# Its 5-hour window starts at 70% and rises 6 points with each subscription request.
+"$mock" --port "$mock_port" --five-hour 0.70,0.06 >"$work/mock.log" 2>&1 &
 background+=($!)
 port="$(free_port)"
 gateway="http://127.0.0.1:$port"
@@ -196,13 +199,29 @@ open_menu() {
   xdotool mousemove --window "$(tray_icon)" 16 15 click 1
   sleep 1
 }
-# choose KEYS...: opens the menu and presses the keys; GTK skips disabled
-# rows, so "Down" first lands on "Proxy", then "Claude Code uses Gatehouse".
+# The clickable rows above "Proxy": "Today …" (it opens the Spend page) and
+# one per subscription window the tray shows (they open the Windows page),
+# which it shows while the gateway answers /status with them.
+header_rows() {
+  local windows
+  windows="$(curl -sf -m 2 "$gateway/status" 2>/dev/null |
+    jq '[(.rate_limits.windows // {})[] | select(.utilization != null or .status == "rejected")] | length' \
+      2>/dev/null || true)"
+  echo $((1 + ${windows:-0}))
+}
+# choose KEYS...: opens the menu and presses the keys. GTK skips disabled
+# rows; when the keys start with "Down", the header rows are passed first,
+# so "Down" lands on "Proxy", then "Claude Code uses Gatehouse".
 choose() {
+  local rows=0 i
+  [ "$1" != Down ] || rows="$(header_rows)"
   open_menu
+  for ((i = 0; i < rows; i++)); do xdotool key Down; done
   xdotool key "$@"
   sleep 0.5
 }
+# How many times dunst showed this notification.
+times_notified() { cat "$work/notifications.log" 2>/dev/null | grep -c "^gatehouse-desktop|$1|" || true; }
 
 echo "== launch with trayer as the tray host (work dir $work)"
 launch
@@ -224,10 +243,13 @@ ok "settings.json points at the gateway and keeps the user's keys"
 
 echo "== a subscription request through the gateway, as Claude Code sends it"
 key="$(sed -n 's/.*x-gatehouse-key: \([^"]*\)".*/\1/p' "$settings")"
-curl -sf -m 10 "$gateway/v1/messages" -H "x-gatehouse-key: $key" -H 'authorization: Bearer sk-ant-oat01-FAKE-test' \
-  -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \
-  -d '{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}' >/dev/null ||
-  fail "the request through the gateway failed"
+subscription_request() {
+  curl -sf -m 10 "$gateway/v1/messages" -H "x-gatehouse-key: $key" -H 'authorization: Bearer sk-ant-oat01-FAKE-test' \
+    -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \
+    -d '{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}' >/dev/null ||
+    fail "the request through the gateway failed"
+}
+subscription_request # the 5-hour window at 70%
 spend() { GATEHOUSE_HOME="$work/gatehouse" "$target_dir/debug/gatehouse" spend --since today --json; }
 one_request() { spend | grep -q '"requests": 1'; }
 wait_until 10 one_request || fail "the request did not reach the ledger"
@@ -236,6 +258,29 @@ ok "the request landed in the ledger"
 open_menu
 shot menu-after-a-request
 xdotool key Escape
+
+echo "== the 5-hour window crosses 80%: one notification"
+five_hour_at() { curl -sf -m 2 "$gateway/status" | jq -e ".rate_limits.windows[\"5h\"].utilization == $1" >/dev/null; }
+subscription_request
+wait_until 10 five_hour_at 0.76 || fail "the gateway does not show the 5-hour window at 76%"
+sleep 2 # the tray refreshes every second
+[ "$(times_notified '5-hour window at 80%')" = 0 ] || fail "notified of 80% at 76%"
+subscription_request
+wait_until 10 notified "5-hour window at 80%" || fail "no notification that the 5-hour window crossed 80%"
+subscription_request
+wait_until 10 five_hour_at 0.88 || fail "the gateway does not show the 5-hour window at 88%"
+sleep 3 # refreshes and requests that repeat the crossing
+[ "$(times_notified '5-hour window at 80%')" = 1 ] || fail "the 80% crossing was notified more than once"
+ok "dunst showed \"5-hour window at 80%\" once, for the request that crossed it"
+
+echo "== the \"Today\" line opens the window"
+open_menu
+xdotool key Down Return # the first clickable row
+wait_until 10 window_shown || fail "the Today line did not open the window"
+wmctrl -c Gatehouse
+wait_until 10 window_hidden || fail "the window did not close"
+wait_until 10 eval '! web_view_exists' || fail "the closed window's web view still runs"
+ok "the Today line opens the window, which closes again"
 
 echo "== \"Proxy\" off"
 choose Down Return
@@ -471,6 +516,9 @@ sleep 2
 kill -0 "$app_pid" || fail "the app died without a session bus"
 ok "without a session bus the app runs, shows its window, and logs the notification it could not show"
 kill "$app_pid"
+
+[ "$(times_notified '5-hour window at 80%')" = 1 ] || fail "a relaunch notified the same 80% crossing again"
+ok "no relaunch notified the same crossing of the same window again"
 
 echo "screenshots: $shots"
 echo "tray-test: $passed passed, 0 failed"

@@ -266,6 +266,13 @@ impl MockAnthropic {
     pub fn set_usage(&self, usage: MockUsage) {
         self.shared.state().usage = usage;
     }
+
+    /// Moves the 5-hour window: the next allowed subscription response
+    /// reports `utilization` (0 to 1), and each one after it `step` more,
+    /// up to 1.0. By default it stays at [`FIVE_HOUR_UTILIZATION`].
+    pub fn set_five_hour(&self, utilization: f64, step: f64) {
+        self.shared.state().five_hour = FiveHour { utilization, step };
+    }
 }
 
 struct Shared {
@@ -282,6 +289,14 @@ struct MockState {
     queue: VecDeque<Scenario>,
     default: Scenario,
     usage: MockUsage,
+    five_hour: FiveHour,
+}
+
+/// The 5-hour window's utilization, and how much each response adds to it.
+#[derive(Clone, Copy)]
+struct FiveHour {
+    utilization: f64,
+    step: f64,
 }
 
 impl Shared {
@@ -295,6 +310,7 @@ impl Shared {
                 queue: VecDeque::new(),
                 default: Scenario::Normal,
                 usage: MockUsage::default(),
+                five_hour: FiveHour { utilization: FIVE_HOUR_UTILIZATION.parse().expect("a number"), step: 0.0 },
             }),
             org_id: uuid::Uuid::new_v4().to_string(),
             id_seed: seed,
@@ -333,6 +349,18 @@ impl Shared {
             None => state.default.clone(),
         };
         (scenario, state.usage)
+    }
+
+    /// The 5-hour utilization for this response, as the header writes it;
+    /// `advance` moves the window for the next one.
+    fn five_hour(&self, advance: bool) -> String {
+        let mut state = self.state();
+        let FiveHour { utilization, step } = state.five_hour;
+        if advance {
+            state.five_hour.utilization = (utilization + step).min(1.0);
+        }
+        // Two decimals, as the real headers have: no float noise.
+        format!("{utilization:.2}")
     }
 
     /// An id shaped like Anthropic's (`req_011C…`, `msg_01…`): a prefix and
@@ -462,13 +490,14 @@ async fn messages(shared: &Shared, headers: &HeaderMap, body: &[u8], mut reply: 
     let (model, stream) = match parse_body(body) {
         Ok(parsed) => parsed,
         Err(message) => {
-            rate_limit_headers(&mut reply.headers, auth, now, false);
+            rate_limit_headers(&mut reply.headers, auth, now, false, &shared.five_hour(false));
             return error_response(StatusCode::BAD_REQUEST, "invalid_request_error", &message, reply);
         }
     };
     let (scenario, usage) = shared.next_scenario();
     let limited = scenario == Scenario::RateLimited;
-    rate_limit_headers(&mut reply.headers, auth, now, limited);
+    let five_hour = shared.five_hour(auth == Auth::Subscription && !limited);
+    rate_limit_headers(&mut reply.headers, auth, now, limited, &five_hour);
     let message = MessageReply { id: shared.fresh_id("msg_01"), model, usage };
     match scenario {
         Scenario::Normal => message.send(DEFAULT_REPLY, stream, Pace::Immediate, reply),
@@ -772,13 +801,13 @@ fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
 /// The rate-limit headers of a `/v1/messages` response. Subscription
 /// traffic gets the unified family (resets in epoch seconds), API-key
 /// traffic the classic per-minute buckets (resets in RFC 3339).
-fn rate_limit_headers(headers: &mut HeaderMap, auth: Auth, now: u64, limited: bool) {
+fn rate_limit_headers(headers: &mut HeaderMap, auth: Auth, now: u64, limited: bool, five_hour: &str) {
     match auth {
         Auth::Subscription => {
             let hour = now / 3600 * 3600;
             let five_hour_reset = (hour + 3 * 3600).to_string();
             let seven_day_reset = (hour + 4 * 24 * 3600).to_string();
-            let (status, five_hour) = if limited { ("rejected", "1.0") } else { ("allowed", FIVE_HOUR_UTILIZATION) };
+            let (status, five_hour) = if limited { ("rejected", "1.0") } else { ("allowed", five_hour) };
             put(headers, "anthropic-ratelimit-unified-status", status);
             put(headers, "anthropic-ratelimit-unified-5h-status", status);
             put(headers, "anthropic-ratelimit-unified-5h-reset", &five_hour_reset);
@@ -1002,6 +1031,25 @@ mod tests {
                 "service_tier": "standard",
             })
         );
+    }
+
+    #[tokio::test]
+    async fn the_five_hour_window_moves_per_request_when_asked() {
+        let mock = MockAnthropic::start().await.unwrap();
+        mock.set_five_hour(0.7, 0.06);
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let response = post(&mock, BEARER, &hello(false)).await;
+            seen.push(header(&response, "anthropic-ratelimit-unified-5h-utilization").to_string());
+        }
+        assert_eq!(seen, ["0.70", "0.76", "0.82"]);
+        // API-key traffic does not move it.
+        post(&mock, API_KEY, &hello(false)).await;
+        mock.set_five_hour(0.98, 0.05);
+        let first = post(&mock, BEARER, &hello(false)).await;
+        assert_eq!(header(&first, "anthropic-ratelimit-unified-5h-utilization"), "0.98");
+        let capped = post(&mock, BEARER, &hello(false)).await;
+        assert_eq!(header(&capped, "anthropic-ratelimit-unified-5h-utilization"), "1.00");
     }
 
     #[tokio::test]

@@ -132,6 +132,9 @@ async fn claude_run_goes_through_the_gateway_without_editing_settings() {
     assert!((rows[0].cost_usd.unwrap() - result["total_cost_usd"].as_f64().unwrap()).abs() < 1e-9);
     let seen = &mock.requests()[0];
     assert_eq!(seen.header("authorization"), Some(format!("Bearer {token}").as_bytes()));
+    // `claude run` turns Claude Code's hint headers on, as configure does.
+    assert_eq!(seen.header("x-claude-code-request-class"), Some(&b"main"[..]), "{:?}", seen.headers);
+    assert_eq!(seen.header("x-claude-code-session-id"), result["session_id"].as_str().map(str::as_bytes));
     assert_eq!(std::fs::read_to_string(&settings).unwrap(), "{\"model\": \"opus\"}", "settings untouched");
     let config = std::fs::read_to_string(sandbox.config_file()).unwrap();
     assert!(!config.contains("claude-code-run"), "the run's key is revoked when Claude Code exits: {config}");

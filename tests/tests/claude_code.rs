@@ -7,8 +7,9 @@ use gatehouse_e2e::harness::{LedgerRow, Sandbox};
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, MockUsage, RecordedRequest};
 
 /// A user's settings file with things Gatehouse must not disturb: hooks,
-/// permissions, their own env and custom header, unicode, 4-space indent.
-const USER_SETTINGS: &str = "{\n    \"permissions\": {\n        \"allow\": [\"Bash(ls:*)\"]\n    },\n    \"hooks\": {\n        \"PreToolUse\": []\n    },\n    \"env\": {\n        \"MY_VAR\": \"café ☕\",\n        \"ANTHROPIC_CUSTOM_HEADERS\": \"x-team: blue\"\n    },\n    \"model\": \"opus\"\n}\n";
+/// permissions, their own env and custom header, their own value of the hint
+/// variable Gatehouse sets, unicode, 4-space indent.
+const USER_SETTINGS: &str = "{\n    \"permissions\": {\n        \"allow\": [\"Bash(ls:*)\"]\n    },\n    \"hooks\": {\n        \"PreToolUse\": []\n    },\n    \"env\": {\n        \"MY_VAR\": \"café ☕\",\n        \"CLAUDE_CODE_GATEWAY_HINT_HEADERS\": \"0\",\n        \"ANTHROPIC_CUSTOM_HEADERS\": \"x-team: blue\"\n    },\n    \"model\": \"opus\"\n}\n";
 
 fn header<'r>(request: &'r RecordedRequest, name: &str) -> Option<&'r str> {
     request.header(name).map(|v| std::str::from_utf8(v).expect("utf-8 header"))
@@ -16,6 +17,25 @@ fn header<'r>(request: &'r RecordedRequest, name: &str) -> Option<&'r str> {
 
 fn messages_requests(mock: &MockAnthropic) -> Vec<RecordedRequest> {
     mock.requests().into_iter().filter(|r| r.path_and_query.starts_with("/v1/messages")).collect()
+}
+
+/// With `CLAUDE_CODE_GATEWAY_HINT_HEADERS=1`, which `claude configure` and
+/// `claude run` set, Claude Code says what kind of request each one is, and
+/// the gateway forwards that unchanged.
+fn assert_hint_headers(requests: &[RecordedRequest], session_id: Option<&str>) {
+    for request in requests {
+        let class = header(request, "x-claude-code-request-class");
+        assert!(
+            matches!(class, Some("main" | "subagent" | "compaction")),
+            "request class {class:?} in {:?}",
+            request.headers
+        );
+        assert!(header(request, "x-claude-code-prompt-id").is_some_and(|id| !id.is_empty()), "{:?}", request.headers);
+        if let Some(session_id) = session_id {
+            assert_eq!(header(request, "x-claude-code-session-id"), Some(session_id));
+        }
+    }
+    assert!(requests.iter().any(|r| header(r, "x-claude-code-request-class") == Some("main")));
 }
 
 /// Claude Code's own cost must equal the ledger's, and its token counts too.
@@ -65,6 +85,7 @@ fn gateway_key_in_settings(sandbox: &Sandbox) -> String {
     let document: serde_json::Value = serde_json::from_str(&text).expect("settings JSON");
     let headers = document["env"]["ANTHROPIC_CUSTOM_HEADERS"].as_str().expect("custom headers").to_string();
     assert!(headers.starts_with("x-team: blue"), "the user's header line must stay first: {headers:?}");
+    assert_eq!(document["env"]["CLAUDE_CODE_GATEWAY_HINT_HEADERS"], "1", "configure turns the hint headers on");
     headers.lines().find_map(|l| l.strip_prefix("x-gatehouse-key: ")).expect("our header line").to_string()
 }
 
@@ -94,6 +115,7 @@ async fn api_key_mode_costs_match_and_settings_restore() {
 
     let requests = messages_requests(&mock);
     assert!(!requests.is_empty());
+    assert_hint_headers(&requests, None);
     for request in &requests {
         assert_eq!(request.path_and_query, "/v1/messages?beta=true");
         assert_eq!(header(request, "x-api-key"), Some(api_key), "Claude Code's key must pass unchanged");
@@ -133,7 +155,7 @@ async fn api_key_mode_costs_match_and_settings_restore() {
     assert_eq!(
         std::fs::read_to_string(&settings).unwrap(),
         USER_SETTINGS,
-        "remove must restore the file byte-for-byte"
+        "remove must restore the file byte-for-byte, with the user's own hint value"
     );
 
     let log = gateway.log();
@@ -156,6 +178,7 @@ async fn subscription_mode_passes_the_login_through_untouched() {
 
     let requests = messages_requests(&mock);
     assert!(!requests.is_empty());
+    assert_hint_headers(&requests, result["session_id"].as_str());
     let expected_authorization = format!("Bearer {token}");
     for request in &requests {
         let authorization = request.header("authorization").expect("Authorization forwarded");
@@ -192,5 +215,6 @@ fn gateway_key_in_settings_plain(sandbox: &Sandbox) -> String {
     let text = std::fs::read_to_string(sandbox.claude_dir().join("settings.json")).expect("settings");
     let document: serde_json::Value = serde_json::from_str(&text).expect("settings JSON");
     let headers = document["env"]["ANTHROPIC_CUSTOM_HEADERS"].as_str().expect("custom headers");
+    assert_eq!(document["env"]["CLAUDE_CODE_GATEWAY_HINT_HEADERS"], "1", "configure turns the hint headers on");
     headers.strip_prefix("x-gatehouse-key: ").expect("only our header line").to_string()
 }

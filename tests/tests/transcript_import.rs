@@ -194,3 +194,44 @@ async fn transcripts_add_exactly_what_the_gateway_did_not_record() {
     assert!(rows(&sandbox).iter().all(|r| r.model.starts_with("claude-")));
     drop(gateway);
 }
+
+/// The race the other way round: the gateway records a request only after
+/// the import took it from the transcript (a test hook holds the gateway's
+/// ledger writer). The gateway's row replaces the transcript's; nothing is
+/// counted twice at any moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_row_recorded_after_the_import_replaces_the_transcript_row() {
+    let mock = MockAnthropic::start().await.expect("mock");
+    let sandbox = Sandbox::new();
+    let hold = sandbox.dir.path().join("hold-the-ledger");
+    std::fs::write(&hold, "").unwrap();
+    let hold_env = ("GATEHOUSE_TEST_HOLD_LEDGER_WHILE", hold.to_str().unwrap());
+    let gateway = sandbox.start_gateway(&mock.base_url(), &[hold_env]);
+    sandbox.run_ok(&["claude", "configure", "--base-url", &gateway.base_url]);
+    let result = claude_print(&sandbox, &ClaudeAuth::ApiKey(API_KEY), "say hi", &[]);
+    let via = messages_requests(&mock);
+    assert!(rows(&sandbox).is_empty(), "the gateway's writer is held");
+
+    let summary = import(&sandbox);
+    assert_eq!(summary["rows_added"], via, "{summary}");
+    let imported = rows(&sandbox);
+    assert!(imported.iter().all(|r| r.source == 1), "{imported:#?}");
+    assert_rows_match(&result, &imported);
+
+    std::fs::remove_file(&hold).unwrap();
+    let recorded = wait_for("the gateway's rows in place of the transcript's", 20, || {
+        let rows = rows(&sandbox);
+        (rows.len() == via && rows.iter().all(|r| r.source == 0)).then_some(rows)
+    });
+    assert_rows_match(&result, &recorded);
+    let ids = |rows: &[Row]| {
+        let mut ids: Vec<_> = rows.iter().map(|r| r.request_id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&imported), ids(&recorded), "the same requests, now the gateway's");
+    let summary = import(&sandbox);
+    assert_eq!((&summary["rows_added"], &summary["rows_updated"]), (&Value::from(0), &Value::from(0)), "{summary}");
+    assert_eq!(rows(&sandbox), recorded);
+    drop(gateway);
+}

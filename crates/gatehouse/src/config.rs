@@ -35,6 +35,27 @@ pub struct Config {
     pub keys: Vec<GatewayKeyEntry>,
     pub pricing: PricingConfig,
     pub supervisor: SupervisorConfig,
+    pub notifications: NotificationsConfig,
+}
+
+/// Which subscription-window notifications the desktop app shows (see
+/// [`crate::desktop::window_alerts`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// Percentages of a window at which to notify, once per crossing, per
+    /// window; strictly increasing, each 1 to 100. Empty: none.
+    pub window_thresholds: Vec<u32>,
+    /// Notify when a window is used up (`rejected`), with when it resets.
+    pub window_rejected: bool,
+    /// Notify when a window that was over a threshold resets.
+    pub window_reset: bool,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig { window_thresholds: vec![80, 95], window_rejected: true, window_reset: true }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

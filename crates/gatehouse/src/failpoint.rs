@@ -11,14 +11,20 @@
 //! - `GATEHOUSE_TEST_SETTLE_MS=<ms>` replaces how long a blank or unreadable
 //!   settings file must stay untouched before it is believed (see
 //!   `settings_store`).
+//! - `GATEHOUSE_TEST_HOLD_LEDGER_WHILE=<path>` makes the gateway's ledger
+//!   writer commit nothing while that file exists (rows wait in memory, as
+//!   while the disk is full), so a test can make the gateway record a
+//!   request after the transcript import did.
 //!
 //! None of them is set in normal use; each is read only on its own (cold) path.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 const ABORT_AT: &str = "GATEHOUSE_TEST_ABORT_AT";
 const WAITING_FILE: &str = "GATEHOUSE_TEST_WAITING_FILE";
 const SETTLE_MS: &str = "GATEHOUSE_TEST_SETTLE_MS";
+const HOLD_LEDGER: &str = "GATEHOUSE_TEST_HOLD_LEDGER_WHILE";
 
 /// Aborts the process if a test asked to stop at `step`.
 pub(crate) fn abort_at(step: &'static str) {
@@ -39,4 +45,10 @@ pub(crate) fn announce_waiting() {
 /// `default`, unless a test set its own settle time.
 pub(crate) fn settle_time(default: Duration) -> Duration {
     std::env::var(SETTLE_MS).ok().and_then(|ms| ms.parse().ok()).map_or(default, Duration::from_millis)
+}
+
+/// The file whose existence holds the ledger writer's commits, if a test
+/// named one; read once, when the writer starts.
+pub(crate) fn ledger_hold_file() -> Option<PathBuf> {
+    std::env::var_os(HOLD_LEDGER).map(PathBuf::from)
 }

@@ -70,6 +70,11 @@ impl Paths {
         self.state_dir.join("ratelimit.json")
     }
 
+    /// What the desktop app already notified about each subscription window.
+    pub(crate) fn window_alerts_file(&self) -> PathBuf {
+        self.state_dir.join("window-alerts.json")
+    }
+
     /// Records of what `gatehouse claude configure` changed, one per settings file.
     pub fn claude_records_dir(&self) -> PathBuf {
         self.state_dir.join("claude-code")

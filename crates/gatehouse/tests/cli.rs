@@ -142,6 +142,8 @@ fn every_command_exits_quietly_on_a_closed_stdout() {
         &["spend", "--json"],
         &["spend", "--csv"],
         &["spend", "--by", "model"],
+        &["import"],
+        &["import", "--json"],
         &["status"],
         &["status", "--json"],
         &["claude", "status"],
@@ -334,4 +336,40 @@ fn since_and_until_keep_the_time_and_offset_given() {
     let refused = command(home.path(), &["spend", "--since", "last tuesday"]).output().unwrap();
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("RFC 3339"));
+}
+
+#[test]
+fn import_says_what_it_did_and_reads_a_transcript_once() {
+    let home = tempfile::tempdir().unwrap();
+    let projects = home.path().join("claude").join("projects");
+    let stdout = |args: &[&str]| {
+        let output = gatehouse(home.path(), args);
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let nothing = stdout(&["import"]);
+    assert_eq!(nothing.trim(), format!("No Claude Code transcripts in {}: nothing to import.", projects.display()));
+
+    std::fs::create_dir_all(projects.join("-home-me-app")).unwrap();
+    let line = |output: u64, stop: Option<&str>| {
+        serde_json::json!({
+            "type": "assistant", "requestId": "req_cli1", "timestamp": "2026-11-30T10:00:00.000Z",
+            "sessionId": "s1", "cwd": "/home/me/app",
+            "message": {"id": "msg_cli1", "model": "claude-haiku-4-5", "stop_reason": stop,
+                "usage": {"input_tokens": 10, "output_tokens": output}}
+        })
+        .to_string()
+            + "\n"
+    };
+    std::fs::write(projects.join("-home-me-app").join("s1.jsonl"), line(3, None) + &line(90, Some("end_turn")))
+        .unwrap();
+    assert_eq!(
+        stdout(&["import"]).trim(),
+        "1 transcript files read (0 unchanged), 1 messages found, 1 rows added, 0 updated, 0 skipped as already \
+         recorded by the gateway"
+    );
+    let again: serde_json::Value = serde_json::from_str(&stdout(&["import", "--json"])).unwrap();
+    assert_eq!((&again["files_unchanged"], &again["rows_added"]), (&1.into(), &0.into()), "{again}");
+    let spend: serde_json::Value = serde_json::from_str(&stdout(&["spend", "--json"])).unwrap();
+    assert_eq!((&spend["total"]["requests"], &spend["total"]["output_tokens"]), (&1.into(), &90.into()), "{spend}");
 }

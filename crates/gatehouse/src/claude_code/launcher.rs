@@ -45,7 +45,11 @@ pub fn run(paths: &Paths, base_url: &str, args: &[String]) -> anyhow::Result<i32
         }
         _ => format!("{}: {key}", gateway_keys::HEADER),
     };
-    let settings = serde_json::json!({"env": {"ANTHROPIC_BASE_URL": base_url, "ANTHROPIC_CUSTOM_HEADERS": headers}});
+    let settings = serde_json::json!({"env": {
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_CUSTOM_HEADERS": headers,
+        settings::HINT_HEADERS: settings::HINT_HEADERS_ON,
+    }});
     let settings_file = run_file(paths, std::process::id());
     let written = crate::fs_atomic::write_private(&settings_file, settings.to_string().as_bytes())
         .with_context(|| format!("cannot write {}", settings_file.display()));

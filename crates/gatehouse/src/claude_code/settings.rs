@@ -1,10 +1,12 @@
 //! Claude Code's `settings.json`, edited as text.
 //!
-//! Gatehouse points Claude Code at its gateway by owning exactly two things
-//! under the top-level `env` object: `ANTHROPIC_BASE_URL`, and one
+//! Gatehouse points Claude Code at its gateway by owning exactly three things
+//! under the top-level `env` object: `ANTHROPIC_BASE_URL`, one
 //! `x-gatehouse-key: …` line inside the newline-separated
-//! `ANTHROPIC_CUSTOM_HEADERS` string. Everything else in the file belongs to
-//! the user: their hooks, plugins, permissions, key order, indentation, line
+//! `ANTHROPIC_CUSTOM_HEADERS` string, and
+//! `CLAUDE_CODE_GATEWAY_HINT_HEADERS` set to `"1"` (Claude Code then tells
+//! the gateway what kind of request each one is: main, subagent,
+//! compaction). Everything else in the file belongs to the user: their hooks, plugins, permissions, key order, indentation, line
 //! endings and escapes.
 //!
 //! Re-serialising the document would normalise all of that away, so this
@@ -29,6 +31,10 @@ use std::ops::Range;
 const ENV: &str = "env";
 const BASE_URL: &str = "ANTHROPIC_BASE_URL";
 const CUSTOM_HEADERS: &str = "ANTHROPIC_CUSTOM_HEADERS";
+/// Makes Claude Code send `x-claude-code-request-class` and its siblings.
+pub const HINT_HEADERS: &str = "CLAUDE_CODE_GATEWAY_HINT_HEADERS";
+/// The value Gatehouse gives [`HINT_HEADERS`].
+pub const HINT_HEADERS_ON: &str = "1";
 
 /// The header Claude Code sends to authenticate to the gateway.
 pub const GATEWAY_KEY_HEADER: &str = "x-gatehouse-key";
@@ -60,6 +66,10 @@ pub struct PriorValues {
     pub env: PriorEnv,
     pub base_url: PriorValue,
     pub custom_headers: PriorValue,
+    /// `CLAUDE_CODE_GATEWAY_HINT_HEADERS` before Gatehouse set it; `None` in a
+    /// record written before Gatehouse set it, so revert leaves it alone.
+    #[serde(default)]
+    pub hint_headers: Option<PriorValue>,
     /// The base URL Gatehouse set. Revert removes `ANTHROPIC_BASE_URL` only
     /// while it still holds this value; anything else is the user's choice.
     pub applied_base_url: String,
@@ -89,6 +99,18 @@ impl PriorValues {
             && decode_string(raw).is_some_and(|url| url.trim_end_matches('/') == gateway_url.trim_end_matches('/'))
         {
             self.base_url = PriorValue::Absent;
+        }
+    }
+}
+
+impl PriorValues {
+    /// In a file Gatehouse had configured without a record of it, a hint
+    /// variable of `"1"` is most likely the one it set: remove takes it out.
+    pub(crate) fn forget_own_hint(&mut self) {
+        if let Some(PriorValue::Present { raw }) = &self.hint_headers
+            && decode_string(raw).as_deref() == Some(HINT_HEADERS_ON)
+        {
+            self.hint_headers = Some(PriorValue::Absent);
         }
     }
 }
@@ -219,6 +241,7 @@ pub fn apply(original: &str, env: &GatewayEnv) -> Result<Applied, SettingsError>
         }
         _ => replaced,
     };
+    let hint_headers = upsert(&mut text, HINT_HEADERS, &json_string(HINT_HEADERS_ON), &style)?;
 
     Ok(Applied {
         text,
@@ -227,6 +250,7 @@ pub fn apply(original: &str, env: &GatewayEnv) -> Result<Applied, SettingsError>
             env: prior_env,
             base_url,
             custom_headers,
+            hint_headers: Some(hint_headers),
             applied_base_url: env.base_url.to_owned(),
         },
     })
@@ -237,9 +261,12 @@ pub fn apply(original: &str, env: &GatewayEnv) -> Result<Applied, SettingsError>
 /// later revert restores the user's values rather than our earlier ones.
 pub fn reapply(current: &str, env: &GatewayEnv, original: &PriorValues) -> Result<Applied, SettingsError> {
     let applied = apply(current, env)?;
+    // A record from before Gatehouse set the hint variable: what the file
+    // holds now is the user's.
+    let hint_headers = original.hint_headers.clone().or(applied.prior.hint_headers);
     Ok(Applied {
         text: applied.text,
-        prior: PriorValues { applied_base_url: env.base_url.to_owned(), ..original.clone() },
+        prior: PriorValues { applied_base_url: env.base_url.to_owned(), hint_headers, ..original.clone() },
     })
 }
 
@@ -251,9 +278,9 @@ pub fn revert(current: &str, prior: &PriorValues) -> Result<String, SettingsErro
 
 /// Takes a Gatehouse configuration out of `current` when nothing recorded
 /// what it replaced (the record was lost). It removes the `x-gatehouse-key`
-/// line, and `ANTHROPIC_BASE_URL` only when it points at a loopback address,
+/// line, `ANTHROPIC_BASE_URL` only when it points at a loopback address,
 /// since only then can it be the local gateway rather than the user's own
-/// proxy. Returns `None` when there is no `x-gatehouse-key` line.
+/// proxy, and `CLAUDE_CODE_GATEWAY_HINT_HEADERS` only while it is `"1"`. Returns `None` when there is no `x-gatehouse-key` line.
 pub fn strip_unrecorded(current: &str) -> Result<Option<String>, SettingsError> {
     if gateway_in(current)?.is_none() {
         return Ok(None);
@@ -263,6 +290,8 @@ pub fn strip_unrecorded(current: &str) -> Result<Option<String>, SettingsError> 
         env: PriorEnv::Present { empty_interior: None },
         base_url: PriorValue::Absent,
         custom_headers: PriorValue::Absent,
+        // Beside our key line, a hint variable of "1" is most likely ours.
+        hint_headers: Some(PriorValue::Absent),
         applied_base_url: String::new(),
     };
     undo(current, &unknown, is_loopback_url).map(Some)
@@ -307,6 +336,19 @@ fn undo(current: &str, prior: &PriorValues, ours: impl Fn(&str) -> bool) -> Resu
         return Ok(current.to_owned());
     };
     let mut text = current.to_owned();
+
+    // Set last, so undone first. Only while it still holds our value: a
+    // value the user wrote since is theirs.
+    if let Some(prior_hint) = &prior.hint_headers
+        && env.get(HINT_HEADERS).and_then(Value::as_str) == Some(HINT_HEADERS_ON)
+    {
+        let env_obj = env_in(&text)?;
+        let (index, member) = env_obj.last(HINT_HEADERS).ok_or(SettingsError::Layout)?;
+        match prior_hint {
+            PriorValue::Present { raw } => text.replace_range(member.value(), raw),
+            PriorValue::Absent => remove_member(&mut text, &env_obj, index),
+        }
+    }
 
     if let Some(Value::String(headers)) = env.get(CUSTOM_HEADERS) {
         let remaining = without_gatehouse_lines(headers);
@@ -804,7 +846,7 @@ mod tests {
         let text = roundtrip("");
         assert_eq!(
             text,
-            "{\n  \"env\": {\n    \"ANTHROPIC_BASE_URL\": \"http://127.0.0.1:4141\",\n    \"ANTHROPIC_CUSTOM_HEADERS\": \"x-gatehouse-key: ghk_secret_1\"\n  }\n}\n"
+            "{\n  \"env\": {\n    \"ANTHROPIC_BASE_URL\": \"http://127.0.0.1:4141\",\n    \"ANTHROPIC_CUSTOM_HEADERS\": \"x-gatehouse-key: ghk_secret_1\",\n    \"CLAUDE_CODE_GATEWAY_HINT_HEADERS\": \"1\"\n  }\n}\n"
         );
         roundtrip("  \n");
         roundtrip("{}");
@@ -818,7 +860,7 @@ mod tests {
         let text = roundtrip(original);
         assert_eq!(
             text,
-            "{\n  \"model\": \"opus\",\n  \"env\": {\n    \"FOO\": \"1\",\n    \"BAR\": \"2\",\n    \"ANTHROPIC_BASE_URL\": \"http://127.0.0.1:4141\",\n    \"ANTHROPIC_CUSTOM_HEADERS\": \"x-gatehouse-key: ghk_secret_1\"\n  },\n  \"hooks\": {}\n}\n"
+            "{\n  \"model\": \"opus\",\n  \"env\": {\n    \"FOO\": \"1\",\n    \"BAR\": \"2\",\n    \"ANTHROPIC_BASE_URL\": \"http://127.0.0.1:4141\",\n    \"ANTHROPIC_CUSTOM_HEADERS\": \"x-gatehouse-key: ghk_secret_1\",\n    \"CLAUDE_CODE_GATEWAY_HINT_HEADERS\": \"1\"\n  },\n  \"hooks\": {}\n}\n"
         );
     }
 
@@ -880,7 +922,7 @@ mod tests {
         let compact = roundtrip(r#"{"a":1}"#);
         assert_eq!(
             compact,
-            r#"{"a":1,"env":{"ANTHROPIC_BASE_URL":"http://127.0.0.1:4141","ANTHROPIC_CUSTOM_HEADERS":"x-gatehouse-key: ghk_secret_1"}}"#
+            r#"{"a":1,"env":{"ANTHROPIC_BASE_URL":"http://127.0.0.1:4141","ANTHROPIC_CUSTOM_HEADERS":"x-gatehouse-key: ghk_secret_1","CLAUDE_CODE_GATEWAY_HINT_HEADERS":"1"}}"#
         );
         roundtrip("{\n  \"env\": {}\n}");
         roundtrip("{\n  \"env\": {\n  }\n}");
@@ -952,6 +994,55 @@ mod tests {
     }
 
     #[test]
+    fn the_hint_variable_is_set_and_the_users_own_value_comes_back() {
+        let text = roundtrip("{}");
+        assert_eq!(env_of(&text)[HINT_HEADERS], HINT_HEADERS_ON);
+        assert_eq!(env_value(&text, HINT_HEADERS).unwrap().as_deref(), Some("1"));
+
+        // The user's own value, whatever its spelling, is put back exactly.
+        for theirs in [r#""0""#, r#""1""#, "1", r#""yes""#, "null", r#""\u0031""#] {
+            let original = format!(r#"{{"env": {{"A": "b", "CLAUDE_CODE_GATEWAY_HINT_HEADERS": {theirs}}}}}"#);
+            let applied = apply(&original, &gw()).unwrap();
+            assert_eq!(env_of(&applied.text)[HINT_HEADERS], HINT_HEADERS_ON);
+            assert_eq!(revert(&applied.text, &applied.prior).unwrap(), original);
+        }
+
+        // Changed by the user after configure: theirs now, so it stays.
+        let applied = apply(r#"{"env":{"A":"b"}}"#, &gw()).unwrap();
+        let edited = applied
+            .text
+            .replace(r#""CLAUDE_CODE_GATEWAY_HINT_HEADERS":"1""#, r#""CLAUDE_CODE_GATEWAY_HINT_HEADERS":"0""#);
+        assert_eq!(
+            revert(&edited, &applied.prior).unwrap(),
+            r#"{"env":{"A":"b","CLAUDE_CODE_GATEWAY_HINT_HEADERS":"0"}}"#
+        );
+    }
+
+    #[test]
+    fn a_record_from_before_the_hint_variable_leaves_it_to_the_user() {
+        // Configured by an earlier version: no hint variable, and a record without it.
+        let original = r#"{"env":{"X":"1"}}"#;
+        let mut old = apply(original, &gw()).unwrap();
+        let json = serde_json::to_value(&old.prior).unwrap();
+        let mut json = json.as_object().unwrap().clone();
+        json.remove("hint_headers");
+        old.prior = serde_json::from_value(Value::Object(json)).expect("an old record still reads");
+        assert_eq!(old.prior.hint_headers, None);
+        let old_text = old.text.replace(r#","CLAUDE_CODE_GATEWAY_HINT_HEADERS":"1""#, "");
+        assert_eq!(revert(&old_text, &old.prior).unwrap(), original);
+
+        // The user set it to "1" themselves meanwhile: an old record never takes it away.
+        let theirs = old_text.replace(r#""X":"1""#, r#""X":"1","CLAUDE_CODE_GATEWAY_HINT_HEADERS":"1""#);
+        assert_eq!(revert(&theirs, &old.prior).unwrap(), r#"{"env":{"X":"1","CLAUDE_CODE_GATEWAY_HINT_HEADERS":"1"}}"#);
+
+        // Configuring again over the old record sets it, and remove then takes it out.
+        let again = reapply(&old_text, &gw(), &old.prior).unwrap();
+        assert_eq!(env_of(&again.text)[HINT_HEADERS], HINT_HEADERS_ON);
+        assert_eq!(again.prior.hint_headers, Some(PriorValue::Absent));
+        assert_eq!(revert(&again.text, &again.prior).unwrap(), original);
+    }
+
+    #[test]
     fn reapply_rotates_the_key_and_keeps_the_first_prior() {
         let original = r#"{"env":{"ANTHROPIC_BASE_URL":"https://old.example","ANTHROPIC_CUSTOM_HEADERS":"A: 1"}}"#;
         let first = apply(original, &gw()).unwrap();
@@ -998,6 +1089,17 @@ mod tests {
             Some(r#"{"env":{"ANTHROPIC_BASE_URL":"https://team.example"}}"#)
         );
         assert_eq!(strip_unrecorded(r#"{"env":{}}"#).unwrap(), None);
+        let hinted =
+            r#"{"env":{"CLAUDE_CODE_GATEWAY_HINT_HEADERS":"1","ANTHROPIC_CUSTOM_HEADERS":"x-gatehouse-key: k"}}"#;
+        assert_eq!(strip_unrecorded(hinted).unwrap().as_deref(), Some(r#"{"env":{}}"#));
+        let theirs =
+            r#"{"env":{"CLAUDE_CODE_GATEWAY_HINT_HEADERS":"0","ANTHROPIC_CUSTOM_HEADERS":"x-gatehouse-key: k"}}"#;
+        assert_eq!(
+            strip_unrecorded(theirs).unwrap().as_deref(),
+            Some(r#"{"env":{"CLAUDE_CODE_GATEWAY_HINT_HEADERS":"0"}}"#)
+        );
+        // Without our key line nothing is ours.
+        assert_eq!(strip_unrecorded(r#"{"env":{"CLAUDE_CODE_GATEWAY_HINT_HEADERS":"1"}}"#).unwrap(), None);
     }
 
     #[test]
@@ -1097,9 +1199,15 @@ mod tests {
             prop::collection::vec(("[A-Z_]{1,8}", text_strategy().prop_map(Node::Str)), 0..4),
             prop::option::of(text_strategy()),
             prop::option::of(headers_strategy()),
+            prop::option::of(prop_oneof![
+                text_strategy().prop_map(Node::Str),
+                Just(Node::Str(HINT_HEADERS_ON.to_owned())),
+                number_strategy().prop_map(Node::Number),
+                Just(Node::Null),
+            ]),
             any::<prop::sample::Index>(),
         )
-            .prop_map(|(mut members, base_url, headers, at)| {
+            .prop_map(|(mut members, base_url, headers, hint, at)| {
                 if let Some(url) = base_url {
                     let i = at.index(members.len() + 1);
                     members.insert(i, (BASE_URL.to_owned(), Node::Str(url)));
@@ -1107,6 +1215,10 @@ mod tests {
                 if let Some(headers) = headers {
                     let i = at.index(members.len() + 1);
                     members.insert(i, (CUSTOM_HEADERS.to_owned(), Node::Str(headers)));
+                }
+                if let Some(hint) = hint {
+                    let i = at.index(members.len() + 1);
+                    members.insert(i, (HINT_HEADERS.to_owned(), hint));
                 }
                 Node::Object(members)
             })
@@ -1228,6 +1340,7 @@ mod tests {
         if let Some(Value::Object(env)) = root.get_mut(ENV) {
             env.shift_remove(BASE_URL);
             env.shift_remove(CUSTOM_HEADERS);
+            env.shift_remove(HINT_HEADERS);
         }
         root
     }
@@ -1264,6 +1377,7 @@ mod tests {
 
             let env = after[ENV].as_object().expect("env");
             prop_assert_eq!(env[BASE_URL].as_str(), Some(URL));
+            prop_assert_eq!(env[HINT_HEADERS].as_str(), Some(HINT_HEADERS_ON));
             let headers = env[CUSTOM_HEADERS].as_str().expect("headers");
             let user_lines: Vec<&str> = header_lines(headers).filter(|l| gatehouse_key_value(l).is_none()).collect();
             let prior_headers = before.get(ENV).and_then(|e| e.get(CUSTOM_HEADERS)).and_then(Value::as_str).unwrap_or("");

@@ -273,6 +273,9 @@ fn plan_configure(
             };
             let mut applied = settings::apply(&base, env)?;
             applied.prior.forget_own_base_url(env.base_url);
+            if configured {
+                applied.prior.forget_own_hint();
+            }
             let record = Record {
                 version: RECORD_VERSION,
                 settings_path: target.settings_path.clone(),

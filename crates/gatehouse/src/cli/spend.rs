@@ -7,7 +7,7 @@ use jiff::Zoned;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 
-use crate::ledger::{self, query};
+use crate::ledger::{self, query, windows};
 use crate::paths::Paths;
 
 #[derive(Args)]
@@ -22,15 +22,55 @@ pub struct SpendArgs {
     /// `yesterday`, `Nd`) includes that whole day.
     #[arg(long, value_name = "WHEN")]
     until: Option<String>,
-    /// Split the totals by this.
+    /// Split the totals by this; `window` lists the current subscription
+    /// windows with the requests that took the most of each.
     #[arg(long, value_enum)]
-    by: Option<query::GroupBy>,
+    by: Option<SpendBy>,
+    /// With --by window: how many requests to list per window.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    top: usize,
     /// Print JSON.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
     /// Print CSV.
     #[arg(long)]
     csv: bool,
+}
+
+/// What `--by` splits by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SpendBy {
+    /// Local calendar day.
+    Day,
+    Model,
+    /// Claude Code's working directory.
+    Project,
+    /// Claude Code session id.
+    Session,
+    /// Gateway key name.
+    Client,
+    /// Claude Code's request class: main, subagent, compaction.
+    Class,
+    /// Claude Code's agent type (Explore, …).
+    Agent,
+    /// The current subscription windows and the requests that used them most.
+    Window,
+}
+
+impl SpendBy {
+    /// The spend report's grouping; `None` for the windows view.
+    fn group(self) -> Option<query::GroupBy> {
+        Some(match self {
+            SpendBy::Day => query::GroupBy::Day,
+            SpendBy::Model => query::GroupBy::Model,
+            SpendBy::Project => query::GroupBy::Project,
+            SpendBy::Session => query::GroupBy::Session,
+            SpendBy::Client => query::GroupBy::Client,
+            SpendBy::Class => query::GroupBy::Class,
+            SpendBy::Agent => query::GroupBy::Agent,
+            SpendBy::Window => return None,
+        })
+    }
 }
 
 /// The accepted forms, for error messages.
@@ -65,6 +105,10 @@ fn parse_when(text: &str, is_end: bool, now: &Zoned) -> anyhow::Result<i64> {
 }
 
 pub fn run(paths: &Paths, args: &SpendArgs) -> anyhow::Result<()> {
+    if args.by == Some(SpendBy::Window) {
+        return run_windows(paths, args);
+    }
+    let group_by = args.by.and_then(SpendBy::group);
     let now = Zoned::now().with_time_zone(TimeZone::system());
     let range = query::Range {
         since_ms: args.since.as_deref().map(|s| parse_when(s, false, &now)).transpose()?,
@@ -76,13 +120,13 @@ pub fn run(paths: &Paths, args: &SpendArgs) -> anyhow::Result<()> {
     let (report, recorded_any) = match &conn {
         Some(conn) => {
             let read = || -> rusqlite::Result<_> {
-                let report = query::report(conn, range, args.by)?;
+                let report = query::report(conn, range, group_by)?;
                 let any = report.total.requests > 0 || query::has_requests(conn)?;
                 Ok((report, any))
             };
             read().with_context(|| format!("cannot read the spend ledger {}", ledger_path.display()))?
         }
-        None => (query::empty_report(args.by), false),
+        None => (query::empty_report(group_by), false),
     };
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
@@ -98,8 +142,128 @@ pub fn run(paths: &Paths, args: &SpendArgs) -> anyhow::Result<()> {
     } else if report.total.requests == 0 {
         outln!("No requests in this period. `gatehouse spend` without --since/--until covers every request.");
     } else {
-        print_table(&report, args.by)?;
+        print_table(&report, group_by)?;
     }
+    Ok(())
+}
+
+/// `--by window`: the current windows, each with its largest requests.
+fn run_windows(paths: &Paths, args: &SpendArgs) -> anyhow::Result<()> {
+    if args.since.is_some() || args.until.is_some() {
+        anyhow::bail!(
+            "--by window shows the current subscription windows, which set their own period; leave out \
+             --since and --until"
+        );
+    }
+    let ledger_path = paths.ledger_file();
+    let conn = ledger::open_read_only(&ledger_path)
+        .with_context(|| format!("cannot open the spend ledger {}", ledger_path.display()))?;
+    let report = match &conn {
+        Some(conn) => windows::current(conn, args.top)
+            .with_context(|| format!("cannot read the spend ledger {}", ledger_path.display()))?,
+        None => windows::WindowsReport { windows: Vec::new() },
+    };
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else if args.csv {
+        print_windows_csv(&report)?;
+    } else if report.windows.is_empty() {
+        outln!(
+            "No subscription windows recorded yet. They arrive with Anthropic's rate-limit headers on subscription \
+             requests (Claude Code logged in to a Claude plan) through the gateway: run `gatehouse claude configure`."
+        );
+    } else {
+        print_windows(&report)?;
+    }
+    Ok(())
+}
+
+/// Local time of Unix milliseconds, "2026-12-02 14:03:07".
+fn local_ms(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+fn cost(cost: Option<f64>) -> String {
+    cost.map_or_else(|| "no price".to_string(), |c| format!("${c:.4}"))
+}
+
+fn print_windows(report: &windows::WindowsReport) -> anyhow::Result<()> {
+    for window in &report.windows {
+        let state = crate::gateway::ratelimit::Window {
+            utilization: window.utilization,
+            resets_at: window.resets_at,
+            status: window.status.clone(),
+        };
+        outln!(
+            "{}: {} · requests recorded by the gateway took {} points of it",
+            window.title,
+            state.describe(),
+            window.recorded_points
+        );
+        if window.top.is_empty() {
+            outln!("  (no recorded request raised it yet)");
+            continue;
+        }
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED);
+        table.set_header(vec!["time", "model", "took (points)", "flags", "cost (USD)"]);
+        for request in &window.top {
+            table.add_row(vec![
+                local_ms(request.ts_unix_ms),
+                request.model.clone().unwrap_or_default(),
+                format!("{:.2}", request.delta_points),
+                request.flags.join(", "),
+                cost(request.cost_usd),
+            ]);
+        }
+        for column in [2, 4] {
+            if let Some(column) = table.column_mut(column) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        outln!("{table}");
+    }
+    Ok(())
+}
+
+fn print_windows_csv(report: &windows::WindowsReport) -> anyhow::Result<()> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "window",
+        "resets_at",
+        "utilization",
+        "status",
+        "time",
+        "request_id",
+        "model",
+        "delta_points",
+        "flags",
+        "request_class",
+        "agent_type",
+        "cost_usd",
+    ])?;
+    for window in &report.windows {
+        for request in &window.top {
+            let opt = |value: &Option<String>| value.clone().unwrap_or_default();
+            writer.write_record([
+                window.name.clone(),
+                window.resets_at.map(|r| r.to_string()).unwrap_or_default(),
+                window.utilization.map(|u| u.to_string()).unwrap_or_default(),
+                opt(&window.status),
+                jiff::Timestamp::from_millisecond(request.ts_unix_ms).map(|t| t.to_string()).unwrap_or_default(),
+                opt(&request.request_id),
+                opt(&request.model),
+                request.delta_points.to_string(),
+                request.flags.join("; "),
+                opt(&request.request_class),
+                opt(&request.agent_type),
+                request.cost_usd.map(|c| c.to_string()).unwrap_or_default(),
+            ])?;
+        }
+    }
+    out!("{}", String::from_utf8(writer.into_inner()?)?);
     Ok(())
 }
 
@@ -152,6 +316,8 @@ fn print_table(report: &query::Report, by: Option<query::GroupBy>) -> anyhow::Re
         query::GroupBy::Project => "project",
         query::GroupBy::Session => "session",
         query::GroupBy::Client => "client",
+        query::GroupBy::Class => "request class",
+        query::GroupBy::Agent => "agent type",
     });
     table.set_header(vec![first, "requests", "cost (USD)", "input", "output", "cache write", "cache read"]);
     let row = |key: String, t: &query::Totals| {

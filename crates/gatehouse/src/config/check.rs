@@ -185,7 +185,46 @@ fn problems(config: &Config) -> Vec<Problem> {
     }
     seconds(&mut found, &["supervisor", "crash_window_secs"], supervisor.crash_window_secs, 1);
     seconds(&mut found, &["supervisor", "stop_timeout_secs"], supervisor.stop_timeout_secs, 1);
+    thresholds(&mut found, &config.notifications.window_thresholds);
     found
+}
+
+/// The most thresholds a window may have; more would be a notification per request.
+const MAX_THRESHOLDS: usize = 10;
+
+/// Window thresholds are percentages, strictly increasing, and few.
+fn thresholds(found: &mut Vec<Problem>, thresholds: &[u32]) {
+    let path = |index: Option<usize>| {
+        let mut path = vec![Step::Key("notifications".to_string()), Step::Key("window_thresholds".to_string())];
+        path.extend(index.map(Step::Index));
+        path
+    };
+    if thresholds.len() > MAX_THRESHOLDS {
+        found.push(Problem {
+            path: path(None),
+            message: format!(
+                "{} thresholds are too many; list at most {MAX_THRESHOLDS} percentages, such as [80, 95] (the \
+                 default), or [] for none",
+                thresholds.len()
+            ),
+        });
+    }
+    for (index, &value) in thresholds.iter().enumerate() {
+        if !(1..=100).contains(&value) {
+            found.push(Problem {
+                path: path(Some(index)),
+                message: format!("{value} is not a percentage of a window; use 1 to 100, such as [80, 95]"),
+            });
+        } else if index > 0 && value <= thresholds[index - 1] {
+            found.push(Problem {
+                path: path(Some(index)),
+                message: format!(
+                    "{value} does not come after {}; list the thresholds once each, from low to high, such as [80, 95]",
+                    thresholds[index - 1]
+                ),
+            });
+        }
+    }
 }
 
 fn non_loopback_message(listen: IpAddr) -> String {
@@ -340,6 +379,33 @@ mod tests {
             refused(&format!("[supervisor]\n\n{key} = {value}\n"), &format!("supervisor.{key}"), 3);
         }
         assert!(Config::parse(Path::new("c"), "[supervisor]\nfail_open_after_secs = 0\ncrash_limit = 1\n").is_ok());
+    }
+
+    #[test]
+    fn window_thresholds_must_be_increasing_percentages() {
+        let error = refused("[notifications]\nwindow_thresholds = [80, 0]\n", "notifications.window_thresholds[1]", 2);
+        assert!(error.contains("use 1 to 100"), "{error}");
+        refused("[notifications]\nwindow_thresholds = [101]\n", "notifications.window_thresholds[0]", 2);
+        let error = refused(
+            "[notifications]\nwindow_reset = false\nwindow_thresholds = [95, 80]\n",
+            "notifications.window_thresholds[1]",
+            3,
+        );
+        assert!(error.contains("from low to high"), "{error}");
+        refused("[notifications]\nwindow_thresholds = [50, 50]\n", "notifications.window_thresholds[1]", 2);
+        let many = format!("[notifications]\nwindow_thresholds = {:?}\n", (1..=11).collect::<Vec<u32>>());
+        refused(&many, "notifications.window_thresholds", 2);
+        assert!(Config::parse(Path::new("c"), "[notifications]\nwindow_thresholds = [-1]\n").is_err());
+        assert!(Config::parse(Path::new("c"), "[notifications]\nwindow_typo = true\n").is_err());
+
+        let config =
+            Config::parse(Path::new("c"), "[notifications]\nwindow_thresholds = []\nwindow_rejected = false\n")
+                .expect("valid");
+        assert!(config.notifications.window_thresholds.is_empty() && !config.notifications.window_rejected);
+        assert!(config.notifications.window_reset, "unset keys keep their default");
+        let defaults = Config::parse(Path::new("c"), "").expect("empty").notifications;
+        assert_eq!(defaults.window_thresholds, vec![80, 95]);
+        assert!(Config::parse(Path::new("c"), "[notifications]\nwindow_thresholds = [1, 50, 100]\n").is_ok());
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub enum Action {
     /// Run `claude auth login`, or show the login when already logged in.
     Login,
     OpenDashboard,
+    /// The "Today" line: the dashboard's Spend page.
+    OpenSpend,
+    /// A window line: the dashboard's Windows page.
+    OpenWindows,
     OpenLogs,
     RestartGateway,
     StartAtLogin,
@@ -37,11 +41,13 @@ pub enum Action {
 }
 
 impl Action {
-    const ALL: [Action; 9] = [
+    const ALL: [Action; 11] = [
         Action::Proxy,
         Action::ClaudeCode,
         Action::Login,
         Action::OpenDashboard,
+        Action::OpenSpend,
+        Action::OpenWindows,
         Action::OpenLogs,
         Action::RestartGateway,
         Action::StartAtLogin,
@@ -56,6 +62,8 @@ impl Action {
             Action::ClaudeCode => "claude_code",
             Action::Login => "login",
             Action::OpenDashboard => "open_dashboard",
+            Action::OpenSpend => "open_spend",
+            Action::OpenWindows => "open_windows",
             Action::OpenLogs => "open_logs",
             Action::RestartGateway => "restart_gateway",
             Action::StartAtLogin => "start_at_login",
@@ -132,10 +140,18 @@ pub struct TrayModel {
 /// Draws the tray from a snapshot.
 pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
     let header = gateway_label(&snapshot.gateway);
-    let mut entries = vec![Entry::Info { label: header.clone() }, Entry::Info { label: today_label(snapshot) }];
+    // The figures open the dashboard page that explains them.
+    let mut entries = vec![
+        Entry::Info { label: header.clone() },
+        Entry::Button { action: Action::OpenSpend, label: today_label(snapshot), enabled: true },
+    ];
     let shown = entries.len();
     for window in &snapshot.windows {
-        entries.extend(window_label(&window.title, &window.window).map(|label| Entry::Info { label }));
+        entries.extend(window_label(&window.title, &window.window).map(|label| Entry::Button {
+            action: Action::OpenWindows,
+            label,
+            enabled: true,
+        }));
     }
     if entries.len() > shown
         && let Some(as_of) = &snapshot.windows_as_of
@@ -365,8 +381,8 @@ mod tests {
             labels(&model),
             [
                 "Gateway: running on 127.0.0.1:7411",
-                "Today: $1.23 at API prices · 45 requests",
-                "5-hour window 42%",
+                "[Today: $1.23 at API prices · 45 requests]",
+                "[5-hour window 42%]",
                 "Windows as of 13:58",
                 "---",
                 "[x] Proxy",

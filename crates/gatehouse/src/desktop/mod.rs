@@ -12,3 +12,4 @@ pub mod notice;
 pub mod pages;
 pub mod service;
 pub mod snapshot;
+pub(crate) mod window_alerts;

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio::sync::broadcast;
 
+use super::notice::Notice;
 use super::snapshot::{ClaudeCodeView, LoginView, NamedWindow, SignIn, Snapshot};
+use super::window_alerts::WindowAlerts;
 use crate::app_state::ClaudeTarget;
 use crate::claude_code::login::{CodeOutcome, LoginSession};
 use crate::claude_code::{cli_binary, doctor};
@@ -44,6 +46,8 @@ pub struct DesktopService {
     start_at_login: AtomicBool,
     wake: Sender<()>,
     woken: Mutex<Option<Receiver<()>>>,
+    /// Notifications about the subscription windows, as the watcher finds them.
+    notices: broadcast::Sender<Notice>,
     /// Told about new ledger rows by the watcher (see [`super::pages`]).
     pub(super) ledger_watch: Mutex<super::pages::LedgerWatch>,
 }
@@ -65,6 +69,7 @@ impl DesktopService {
             start_at_login: AtomicBool::new(false),
             wake,
             woken: Mutex::new(Some(woken)),
+            notices: broadcast::channel(16).0,
             ledger_watch: Mutex::default(),
         }))
     }
@@ -80,6 +85,30 @@ impl DesktopService {
     /// What the user may want to be told about, from now on.
     pub fn events(&self) -> broadcast::Receiver<SupervisorEvent> {
         self.supervisor.subscribe()
+    }
+
+    /// Notifications about the subscription windows (a threshold crossed, a
+    /// window used up, a window reset), from now on. They are found by
+    /// [`Self::watch`], once per crossing; see [`super::window_alerts`].
+    pub fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
+    /// Sends what the windows in `snapshot` deserve, with the settings in
+    /// `config.toml` as they are now, and saves what was notified.
+    fn notify_windows(&self, alerts: &mut WindowAlerts, snapshot: &Snapshot) {
+        let settings = Config::load(&self.options.paths.config_file()).map(|c| c.notifications).unwrap_or_default();
+        let before = alerts.clone();
+        let windows = snapshot.windows.iter().map(|w| (w.name.as_str(), &w.window));
+        let found = alerts.observe(windows, &settings, jiff::Timestamp::now().as_second());
+        if *alerts != before
+            && let Err(error) = alerts.save(&self.options.paths.window_alerts_file())
+        {
+            tracing::warn!("cannot save which window notifications were shown (a restart may repeat one): {error}");
+        }
+        for alert in found {
+            let _ = self.notices.send(alert.notice);
+        }
     }
 
     /// Gathers everything the tray and the window show.
@@ -274,7 +303,8 @@ impl DesktopService {
 
     /// Calls `on_change` with a fresh snapshot whenever what the app shows
     /// changes: a request landed, the gateway changed state, a switch moved.
-    /// Runs on its own thread; the first snapshot is delivered at once.
+    /// Runs on its own thread; the first snapshot is delivered at once. Each
+    /// round also finds the window notifications ([`Self::notices`]).
     pub fn watch(self: &Arc<Self>, mut on_change: impl FnMut(&Snapshot) + Send + 'static) {
         let Some(woken) = lock(&self.woken).take() else {
             tracing::warn!("the desktop service is already being watched");
@@ -284,8 +314,10 @@ impl DesktopService {
         std::thread::spawn(move || {
             let mut login_checked: Option<Instant> = None;
             let mut last: Option<Snapshot> = None;
+            let mut alerts = WindowAlerts::load(&service.options.paths.window_alerts_file());
             loop {
                 let snapshot = service.snapshot();
+                service.notify_windows(&mut alerts, &snapshot);
                 if last.as_ref() != Some(&snapshot) {
                     on_change(&snapshot);
                     last = Some(snapshot);

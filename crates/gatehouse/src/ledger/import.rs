@@ -26,6 +26,8 @@
 //!   second run, a rewritten file, a session resumed into a new file that
 //!   repeats old lines) updates its row, and its counts only grow: a message
 //!   first read while Claude Code was still writing it is completed later.
+//!   A row keyed by its message id takes the request id when a later line
+//!   of the message brings one (and goes if the gateway has that request).
 //!
 //! # Incremental
 //! `transcript_files` remembers, per file, how far it was read (the end of
@@ -478,10 +480,18 @@ impl RowWriter<'_> {
         let price_version = self.names.id(conn, self.prices.version())?;
         for message in batch {
             if message.request_id.as_ref().is_some_and(|id| gateway.contains(id)) {
+                // Read before without its request id, it was keyed by its
+                // message id: the gateway's row replaces that one too.
+                conn.prepare_cached("DELETE FROM requests WHERE source = 1 AND request_id = ?1")?
+                    .execute([&message.message_id])?;
                 summary.skipped_gateway += 1;
                 continue;
             }
-            match existing_row(conn, message.key())? {
+            let existing = match existing_row(conn, message.key())? {
+                None if message.request_id.is_some() => existing_row(conn, &message.message_id)?,
+                found => found,
+            };
+            match existing {
                 None => {
                     self.insert(conn, message, price_version)?;
                     summary.rows_added += 1;
@@ -489,8 +499,8 @@ impl RowWriter<'_> {
                 Some((id, stored)) => {
                     let mut merged = message.clone();
                     merged.absorb(&stored);
-                    if (merged.usage, merged.ts_unix_ms, merged.complete)
-                        != (stored.usage, stored.ts_unix_ms, stored.complete)
+                    if (merged.usage, merged.ts_unix_ms, merged.complete, merged.key())
+                        != (stored.usage, stored.ts_unix_ms, stored.complete, stored.key())
                     {
                         self.update(conn, id, &merged, price_version)?;
                         summary.rows_updated += 1;
@@ -550,7 +560,8 @@ impl RowWriter<'_> {
         conn.prepare_cached(
             "UPDATE requests SET ts_unix_ms = ?2, complete = ?3, input_tokens = ?4, output_tokens = ?5,
                  cache_write_5m_tokens = ?6, cache_write_1h_tokens = ?7, cache_read_tokens = ?8, cost_usd = ?9,
-                 price_version = ?10, session = COALESCE(session, ?11), project = COALESCE(project, ?12)
+                 price_version = ?10, session = COALESCE(session, ?11), project = COALESCE(project, ?12),
+                 request_id = ?13
              WHERE id = ?1",
         )?
         .execute(params![
@@ -566,6 +577,7 @@ impl RowWriter<'_> {
             price_version,
             session,
             project,
+            m.key(),
         ])?;
         Ok(())
     }
@@ -581,12 +593,12 @@ fn gateway_request_ids(conn: &Connection, since_ms: i64, until_ms: i64) -> rusql
     ids.collect()
 }
 
-/// The transcript row with this `request_id`: its counts, time and
+/// The transcript row with this `request_id`: its key, counts, time and
 /// completeness, to fold into the new lines of the same message.
 fn existing_row(conn: &Connection, key: &str) -> rusqlite::Result<Option<(i64, TranscriptMessage)>> {
     conn.prepare_cached(
         "SELECT id, ts_unix_ms, complete, input_tokens, output_tokens, cache_write_5m_tokens,
-                cache_write_1h_tokens, cache_read_tokens
+                cache_write_1h_tokens, cache_read_tokens, request_id
          FROM requests WHERE source = 1 AND request_id = ?1",
     )?
     .query_row([key], |row| {
@@ -595,7 +607,7 @@ fn existing_row(conn: &Connection, key: &str) -> rusqlite::Result<Option<(i64, T
             row.get(0)?,
             TranscriptMessage {
                 message_id: String::new(),
-                request_id: None,
+                request_id: row.get(8)?,
                 model: String::new(),
                 ts_unix_ms: row.get(1)?,
                 session: None,
@@ -849,6 +861,35 @@ mod tests {
     }
 
     #[test]
+    fn a_message_read_first_without_its_request_id_is_still_one_row() {
+        let f = Fixture::new();
+        // Lines without a requestId are keyed by their message id; when a
+        // later line of the same message brings it, the row takes it.
+        f.write(
+            "-p/s.jsonl",
+            &[line("msg_1", None, T, 3, false), line("msg_2", None, "2026-11-30T10:01:00Z", 4, false)].concat(),
+        );
+        assert_eq!(f.import().rows_added, 2);
+        f.append("-p/s.jsonl", &line("msg_1", Some("req_1"), T, 159, true));
+        let summary = f.import();
+        assert_eq!((summary.rows_added, summary.rows_updated), (0, 1), "{summary:?}");
+        let rows = f.rows();
+        assert_eq!(
+            rows.iter().map(|r| (r.request_id.as_str(), r.output_tokens)).collect::<Vec<_>>(),
+            [("msg_2", 4), ("req_1", 159)]
+        );
+        // And when the gateway recorded it, the gateway's row replaces it.
+        f.gateway_rows(&["req_2"], "2026-11-30T10:00:59Z");
+        f.append("-p/s.jsonl", &line("msg_2", Some("req_2"), "2026-11-30T10:01:00Z", 40, true));
+        assert_eq!(f.import().skipped_gateway, 1);
+        let rows = f.rows();
+        assert_eq!(
+            rows.iter().map(|r| (r.request_id.as_str(), r.source)).collect::<Vec<_>>(),
+            [("req_1", 1), ("req_2", 0)]
+        );
+    }
+
+    #[test]
     fn an_unknown_model_has_no_price_rather_than_zero() {
         let f = Fixture::new();
         f.write("-p/s.jsonl", &line("msg_1", Some("req_1"), T, 5, true).replace("claude-sonnet-4-5", "claude-next-9"));
@@ -882,6 +923,53 @@ mod tests {
         let summary = f.import();
         assert_eq!((summary.skipped_gateway, summary.rows_added, summary.rows_updated), (2, 0, 0), "{summary:?}");
         assert_eq!(f.rows().len(), 2);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// However a transcript grows between imports (cut mid-line
+        /// anywhere), and even if a resumed session repeats it in another
+        /// file, each message ends up as one row with its final counts.
+        #[test]
+        fn any_way_a_transcript_grows_gives_each_message_once_with_its_final_counts(
+            snapshots in proptest::collection::vec(proptest::collection::vec(1u64..5000, 1..4), 1..6),
+            cuts in proptest::collection::vec(0usize..1000, 0..6),
+            repeated in proptest::bool::ANY,
+        ) {
+            let f = Fixture::new();
+            let mut text = String::new();
+            for (i, outputs) in snapshots.iter().enumerate() {
+                let mut outputs = outputs.clone();
+                outputs.sort();
+                for (j, &output) in outputs.iter().enumerate() {
+                    let last = j + 1 == outputs.len();
+                    let (id, request) = (format!("msg_{i}"), format!("req_{i}"));
+                    // Early snapshots carry Claude Code's placeholder input count.
+                    text += &assistant_line(&id, Some(&request), T, if last { 12 } else { 1 }, output, last);
+                }
+            }
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c * text.len() / 1000).collect();
+            cuts.sort();
+            cuts.push(text.len());
+            let mut written = 0;
+            for cut in cuts {
+                f.append("-p/s.jsonl", &text[written..cut]);
+                written = cut;
+                f.import();
+            }
+            if repeated {
+                f.write("-p/s2.jsonl", &text);
+                f.import();
+            }
+            let rows = f.rows();
+            proptest::prop_assert_eq!(rows.len(), snapshots.len());
+            for (i, (row, outputs)) in rows.iter().zip(&snapshots).enumerate() {
+                proptest::prop_assert_eq!(&row.request_id, &format!("req_{i}"));
+                proptest::prop_assert_eq!(row.output_tokens, *outputs.iter().max().unwrap() as i64);
+                proptest::prop_assert_eq!(row.input_tokens, 12);
+                proptest::prop_assert!(row.complete && row.source == 1);
+            }
+        }
     }
 
     #[test]

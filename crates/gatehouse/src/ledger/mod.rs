@@ -16,6 +16,7 @@ pub mod project;
 pub mod query;
 pub mod record;
 pub(crate) mod transcript;
+pub mod windows;
 mod windows_tracker;
 pub mod writer;
 
@@ -196,9 +197,12 @@ pub fn open_read_only(path: &Path) -> rusqlite::Result<Option<Connection>> {
     Ok(Some(conn))
 }
 
+/// Brings the schema up to date. The version is read inside a write
+/// transaction, so two processes opening an old ledger at once (the
+/// gateway starting while `gatehouse import` runs) migrate it once.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: usize = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
         tx.execute_batch(migration)?;
         tx.pragma_update(None, "user_version", index + 1)?;

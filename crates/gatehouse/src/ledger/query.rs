@@ -21,6 +21,10 @@ pub enum GroupBy {
     Session,
     /// Gateway key name.
     Client,
+    /// Claude Code's request class: main, subagent, compaction.
+    Class,
+    /// Claude Code's agent type (Explore, …), for subagent requests.
+    Agent,
 }
 
 impl GroupBy {
@@ -32,6 +36,8 @@ impl GroupBy {
             GroupBy::Project => ("project", true),
             GroupBy::Session => ("session", true),
             GroupBy::Client => ("client", true),
+            GroupBy::Class => ("request_class", true),
+            GroupBy::Agent => ("agent_type", true),
         }
     }
 }

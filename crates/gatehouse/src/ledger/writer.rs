@@ -57,6 +57,8 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 const WAL_LIMIT_BYTES: u64 = 1024 * 1024;
 /// How often unresolved sessions are looked up again.
 const PROJECT_RETRY_EVERY: Duration = Duration::from_secs(2);
+/// How often a test's hold on commits is looked at (see `failpoint`).
+const HOLD_POLL: Duration = Duration::from_millis(20);
 /// How long a session's project is looked for before giving up.
 const PROJECT_RETRY_FOR: Duration = Duration::from_secs(600);
 /// Sessions whose last request the writer remembers, for the cache-rebuild
@@ -104,7 +106,6 @@ impl LedgerWriter {
         let ledger = Ledger::open(path)?;
         let status = Arc::new(Mutex::new(LedgerStatus::default()));
         let (tx, rx) = mpsc::channel();
-        let cached_for = ledger.opens;
         let writer = Writer {
             ledger,
             prices,
@@ -115,11 +116,12 @@ impl LedgerWriter {
             backfills: Vec::new(),
             names: NameCache::default(),
             windows: WindowsTracker::default(),
-            cached_for,
+            cached_for: 1,
             sessions: HashMap::new(),
             failing: None,
             backoff: RETRY_FIRST,
             status: status.clone(),
+            hold: crate::failpoint::ledger_hold_file(),
         };
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -153,16 +155,17 @@ struct Ledger {
     /// `None` after the file vanished and could not be recreated yet.
     conn: Option<Connection>,
     file: Option<FileId>,
-    /// How many times a connection was opened: a new one may be a new file,
-    /// whose `names` and `windows` hold none of the ids cached for the old.
-    opens: u64,
+    /// Counts the connections opened: ids cached from an earlier one may
+    /// not exist in the file opened since.
+    opened: u64,
 }
 
 impl Ledger {
     fn open(path: &Path) -> rusqlite::Result<Ledger> {
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
-        let mut ledger = Ledger { path: path.to_path_buf(), wal: PathBuf::from(wal), conn: None, file: None, opens: 0 };
+        let mut ledger =
+            Ledger { path: path.to_path_buf(), wal: PathBuf::from(wal), conn: None, file: None, opened: 0 };
         ledger.connection()?;
         Ok(ledger)
     }
@@ -198,7 +201,7 @@ impl Ledger {
             None => {
                 let conn = super::open(&self.path)?;
                 self.file = file_id(&self.path).ok();
-                self.opens += 1;
+                self.opened += 1;
                 Ok(self.conn.insert(conn))
             }
         }
@@ -264,13 +267,15 @@ struct Writer {
     backfills: Vec<(String, String)>,
     names: NameCache,
     windows: WindowsTracker,
-    /// The ledger connection (`Ledger::opens`) the caches above belong to.
+    /// Which of the ledger's connections `names` and `windows` belong to.
     cached_for: u64,
     sessions: HashMap<String, LastRequest>,
     /// While commits fail: when to try again.
     failing: Option<Instant>,
     backoff: Duration,
     status: Arc<Mutex<LedgerStatus>>,
+    /// A test's hold: no commit while this file exists (see `failpoint`).
+    hold: Option<PathBuf>,
 }
 
 impl Writer {
@@ -299,7 +304,7 @@ impl Writer {
                 self.finish();
                 return;
             }
-            if self.failing.is_none_or(|retry_at| Instant::now() >= retry_at) {
+            if self.failing.is_none_or(|retry_at| Instant::now() >= retry_at) && !self.held() {
                 self.flush();
             }
         }
@@ -310,10 +315,16 @@ impl Writer {
         let retry = self.failing.filter(|_| self.has_work()).map(|at| at.saturating_duration_since(Instant::now()));
         let projects = (!self.unresolved.is_empty())
             .then(|| (self.projects_checked + PROJECT_RETRY_EVERY).saturating_duration_since(Instant::now()));
+        // A test's hold is looked at again soon.
+        let retry = if self.has_work() && self.held() { Some(HOLD_POLL) } else { retry };
         match (retry, projects) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    fn held(&self) -> bool {
+        self.hold.as_deref().is_some_and(Path::exists)
     }
 
     fn has_work(&self) -> bool {
@@ -477,11 +488,11 @@ impl Writer {
             return;
         }
         let price_version = self.prices.version();
-        // A ledger opened again (deleted or replaced) has none of the cached ids.
-        if self.ledger.connection().is_ok() && self.ledger.opens != self.cached_for {
+        // A ledger opened again (deleted, replaced) knows none of the cached ids.
+        if self.ledger.connection().is_ok() && self.ledger.opened != self.cached_for {
             self.names.forget();
             self.windows.forget();
-            self.cached_for = self.ledger.opens;
+            self.cached_for = self.ledger.opened;
         }
         let (names, windows) = (&mut self.names, &mut self.windows);
         let result = self.ledger.connection().and_then(|conn| {

@@ -1,0 +1,550 @@
+// A month of realistic Gatehouse data and an IPC handler over it, for the
+// browser tests (through @tauri-apps/api/mocks' mockIPC). The requests are
+// generated with a seeded random source, so every run sees the same month:
+// several models (one without a known price), several projects, subagents
+// and compactions, and a 5-hour and a weekly window that move with each
+// request and reset on time. The handler answers the app's commands from
+// these rows the way the core's queries do.
+
+import type {
+  ClaudeCodeScopes,
+  DayRange,
+  GroupBy,
+  LoginReply,
+  LogLine,
+  Overview,
+  RequestDetails,
+  RequestRow,
+  SaveOutcome,
+  SettingsDiff,
+  SettingsForm,
+  SettingsView,
+  SpendDay,
+  SpendExport,
+  SpendReport,
+  SpendRow,
+  SpendTotals,
+  View,
+  WindowNow,
+  WindowSeries,
+  WindowsReport,
+} from "../src/types";
+
+/** The moment the tests run at (local time of the browser's zone): 30 Nov 2026, 15:00. */
+export const NOW_ISO = "2026-11-30T15:00:00";
+
+interface Row extends RequestRow {
+  project: string;
+  session: string;
+  cache_write_tokens: number;
+  readings: Record<string, { utilization: number; resets_at_ms: number; delta: number | null }>;
+}
+
+const PRICES: Record<string, [number, number] | null> = {
+  "claude-opus-4-5-20251101": [5, 25],
+  "claude-sonnet-4-5-20250929": [3, 15],
+  "claude-haiku-4-5-20251001": [1, 5],
+  "claude-nova-preview": null, // no price known: never $0
+};
+const PROJECTS = ["/home/ana/src/gatehouse", "/home/ana/src/webshop", "/home/ana/notes"];
+const HOUR = 3_600_000;
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function cost(model: string, r: { input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number }): number | null {
+  const price = PRICES[model];
+  if (!price) return null;
+  const [input, output] = price;
+  return (r.input_tokens * input + r.output_tokens * output + r.cache_read_tokens * input * 0.1 + r.cache_write_tokens * input * 1.25) / 1e6;
+}
+
+export interface Data {
+  now: number;
+  rows: Row[];
+}
+
+/** The month of requests up to `now`. */
+export function generate(now: number): Data {
+  const random = rng(8);
+  const rows: Row[] = [];
+  const start = now - 30 * 24 * HOUR;
+  const models = Object.keys(PRICES);
+  // The weekly window resets Thursdays 09:00 local; the 5-hour one 5 h after its first request.
+  const weeklyReset = (t: number) => {
+    const d = new Date(t);
+    const r = new Date(d.getFullYear(), d.getMonth(), d.getDate(), 9);
+    while (r.getDay() !== 4 || r.getTime() <= t) r.setDate(r.getDate() + 1);
+    return r.getTime();
+  };
+  let fiveReset = 0;
+  let five = 0;
+  let week = 0;
+  let weekReset = weeklyReset(start);
+  let id = 0;
+  let session = "";
+  let lastTs = 0;
+  // The story the Windows page must explain: 40 minutes ago, after a model
+  // switch, one message rewrote the whole context into the cache.
+  let story = false;
+  for (let t = start; t < now; ) {
+    const hour = new Date(t).getHours();
+    const working = hour >= 8 && hour < 20;
+    t += working ? (2 + random() * 14) * 60_000 : (1 + random() * 5) * HOUR;
+    if (t >= now) break;
+    if (!working && random() < 0.7) continue;
+    id++;
+    if (t - lastTs > 2 * HOUR || random() < 0.03) session = `5f1c${Math.floor(random() * 1e8).toString(16)}-session`;
+    const idle = t - lastTs > HOUR;
+    lastTs = t;
+    const pick = random();
+    const model = pick < 0.3 ? models[0] : pick < 0.82 ? models[1] : pick < 0.95 ? models[2] : models[3];
+    const cls = random();
+    const request_class = cls < 0.68 ? "main" : cls < 0.94 ? "subagent" : "compaction";
+    const agent_type = request_class === "subagent" ? (random() < 0.6 ? "Explore" : "general-purpose") : null;
+    const switched = !story && t >= now - 40 * 60_000;
+    if (switched) story = true;
+    const rebuild = switched || (idle && random() < 0.8);
+    const r = {
+      input_tokens: Math.floor(20 + random() * 3000),
+      output_tokens: Math.floor(80 + random() * (request_class === "compaction" ? 6000 : 2500)),
+      cache_read_tokens: rebuild ? 0 : Math.floor(10_000 + random() * 140_000),
+      cache_write_tokens: switched ? 182_000 : rebuild ? Math.floor(60_000 + random() * 90_000) : Math.floor(random() * 8000),
+    };
+    if (t >= fiveReset) (fiveReset = t + 5 * HOUR, (five = 0));
+    if (t >= weekReset) (weekReset = weeklyReset(t), (week = 0));
+    const weight = (r.output_tokens + r.cache_write_tokens / 3 + r.input_tokens) / 1e6 * (model.includes("opus") ? 5 : model.includes("haiku") ? 0.4 : 2);
+    const d5 = Math.min(1 - five, weight * 0.9);
+    const d7 = Math.min(1 - week, weight * 0.1);
+    five += d5;
+    week += d7;
+    const status = random() < 0.015 ? 529 : 200;
+    const imported = t < start + 4 * 24 * HOUR; // the first days came from transcripts
+    rows.push({
+      id,
+      ts_ms: Math.round(t),
+      model,
+      upstream: imported ? null : "anthropic",
+      client: imported ? null : "claude-code",
+      status,
+      complete: status === 200 && random() > 0.01,
+      streamed: true,
+      source: imported ? "transcript" : "gateway",
+      ...r,
+      cache_write_5m_tokens: r.cache_write_tokens,
+      cache_write_1h_tokens: 0,
+      cost_usd: status === 200 ? cost(model, r) : PRICES[model] ? 0 : null,
+      ttfb_ms: imported ? null : Math.round(300 + random() * 1800),
+      duration_ms: imported ? null : Math.round(2000 + random() * 40_000),
+      windows: imported ? [] : [{ window: "5h", delta: d5, utilization: five }, { window: "7d", delta: d7, utilization: week }],
+      request_class,
+      agent_type,
+      compaction: request_class === "compaction" ? (random() < 0.5 ? "auto" : "manual") : null,
+      flags: { cache_rebuild_idle: rebuild && !switched, cache_rebuild_model_switch: switched, window_headers: !imported },
+      error_type: status === 529 ? "overloaded_error" : null,
+      project: PROJECTS[Math.floor(random() * random() * PROJECTS.length)],
+      session,
+      readings: imported ? {} : { "5h": { utilization: five, resets_at_ms: fiveReset, delta: d5 }, "7d": { utilization: week, resets_at_ms: weekReset, delta: d7 } },
+    });
+  }
+  return { now, rows };
+}
+
+const localDay = (ms: number) => {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+};
+
+function totals(rows: Row[]): SpendTotals {
+  const t = { requests: 0, cost_usd: 0, unpriced_requests: 0, input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, cache_savings_usd: 0 };
+  let priced = 0;
+  for (const r of rows) {
+    t.requests++;
+    if (r.cost_usd === null) t.unpriced_requests++;
+    else (t.cost_usd += r.cost_usd, priced++);
+    t.input_tokens += r.input_tokens;
+    t.output_tokens += r.output_tokens;
+    t.cache_read_tokens += r.cache_read_tokens;
+    t.cache_write_tokens += r.cache_write_tokens;
+    const price = PRICES[r.model];
+    if (price) t.cache_savings_usd += (r.cache_read_tokens * price[0] * 0.9) / 1e6;
+  }
+  return { ...t, cost_usd: priced || !t.requests ? t.cost_usd : null, cache_savings_usd: priced ? t.cache_savings_usd : null } satisfies SpendTotals;
+}
+
+function between(data: Data, since: number, until: number) {
+  return data.rows.filter((r) => r.ts_ms >= since && r.ts_ms < until);
+}
+
+function dayStart(ms: number) {
+  const d = new Date(ms);
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
+const nextDay = (ms: number) => new Date(new Date(ms).getFullYear(), new Date(ms).getMonth(), new Date(ms).getDate() + 1).getTime();
+const midnight = (day: string) => {
+  const [y, m, d] = day.split("-").map(Number);
+  return new Date(y, m - 1, d).getTime();
+};
+
+export function spendReport(data: Data, query: { range: DayRange | null; by: GroupBy }): SpendReport {
+  const range = query.range ?? { first_day: localDay(data.now - 29 * 24 * HOUR), last_day: localDay(data.now) };
+  const since = midnight(range.first_day);
+  const until = nextDay(midnight(range.last_day));
+  const by = query.by;
+  const rows = between(data, since, until);
+  const days: SpendDay[] = [];
+  for (let d = since; d < until; d = nextDay(d)) {
+    const inDay = rows.filter((r) => r.ts_ms >= d && r.ts_ms < nextDay(d));
+    const models = [...new Set(inDay.map((r) => r.model))].map((model) => {
+      const t = totals(inDay.filter((r) => r.model === model));
+      return { model, requests: t.requests, cost_usd: t.cost_usd, unpriced_requests: t.unpriced_requests };
+    });
+    days.push({ day: localDay(d), start_ms: d, end_ms: nextDay(d), total: totals(inDay), models });
+  }
+  const key = (r: Row) => (by === "model" ? r.model : by === "project" ? r.project : by === "session" ? r.session : by === "client" ? r.client : by === "agent_type" ? r.agent_type : r.request_class);
+  const groups = new Map<string | null, Row[]>();
+  for (const r of rows) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
+  const out: SpendRow[] = [...groups]
+    .map(([k, g]) => {
+      const t = totals(g);
+      return {
+        key: k,
+        label: k === null ? "(none)" : by === "project" ? k.replace("/home/ana/", "~/") : k,
+        first_ms: Math.min(...g.map((r) => r.ts_ms)),
+        last_ms: Math.max(...g.map((r) => r.ts_ms)),
+        requests: t.requests,
+        cost_usd: t.cost_usd,
+        unpriced_requests: t.unpriced_requests,
+        input_tokens: t.input_tokens,
+        output_tokens: t.output_tokens,
+        cache_write_tokens: t.cache_write_tokens,
+        cache_read_tokens: t.cache_read_tokens,
+        cache_savings_usd: t.cache_savings_usd,
+      };
+    })
+    .sort((a, b) => (b.cost_usd ?? -1) - (a.cost_usd ?? -1));
+  const modelCost = new Map<string, number>();
+  for (const r of rows) modelCost.set(r.model, (modelCost.get(r.model) ?? 0) + (r.cost_usd ?? 0));
+  const models = [...modelCost].sort((a, b) => b[1] - a[1]).map(([m]) => m);
+  return { range, since_ms: since, until_ms: until, by, days, models, rows: out, total: totals(rows) };
+}
+
+/** The export as the core writes it: the report's rows, as CSV or JSON. */
+export function spendExport(report: SpendReport, format: "csv" | "json"): SpendExport {
+  const file_name = `gatehouse-spend-${report.by}-${report.range.first_day}-${report.range.last_day}.${format}`;
+  const columns = ["requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "unpriced_requests"] as const;
+  const contents =
+    format === "csv"
+      ? [[report.by, ...columns].join(","), ...report.rows.map((r) => [r.label, ...columns.map((c) => r[c] ?? "")].join(","))].join("\n") + "\n"
+      : JSON.stringify({ range: report.range, by: report.by, rows: report.rows, total: report.total }, null, 2);
+  return { file_name, contents, path: `/home/ana/Downloads/${file_name}` };
+}
+
+export function windowNow(data: Data, name: string, title: string): WindowNow {
+  const last = data.rows.filter((r) => r.source === "gateway").at(-1)!;
+  const current = last.readings[name];
+  const rejected = current.utilization >= 1;
+  const hm = (ms: number) => `${String(new Date(ms).getHours()).padStart(2, "0")}:${String(new Date(ms).getMinutes()).padStart(2, "0")}`;
+  return {
+    name,
+    title,
+    utilization: current.utilization,
+    resets_at_ms: current.resets_at_ms,
+    status: rejected ? "rejected" : "allowed",
+    rejected,
+    passed: current.resets_at_ms <= data.now,
+    as_of_ms: last.ts_ms,
+    label: `${Math.round(current.utilization * 100)}% · resets ${hm(current.resets_at_ms)}`,
+  };
+}
+
+export function windowsReport(data: Data): WindowsReport {
+  const since = data.now - 8 * 24 * HOUR;
+  const gateway = data.rows.filter((r) => r.source === "gateway");
+  const series = (name: string, title: string): WindowSeries => {
+    const now = windowNow(data, name, title);
+    const readings = gateway.filter((r) => r.ts_ms >= since);
+    const instances: WindowSeries["instances"] = [];
+    for (const r of readings) {
+      const reading = r.readings[name];
+      if (instances.at(-1)?.resets_at_ms !== reading.resets_at_ms) instances.push({ resets_at_ms: reading.resets_at_ms, points: [] });
+      instances.at(-1)!.points.push({ ts_ms: r.ts_ms, utilization: reading.utilization, request: r.id });
+    }
+    const recent = instances.at(-1)!.points.filter((p) => p.ts_ms >= data.now - HOUR);
+    let projection: WindowSeries["projection"] = null;
+    if (recent.length >= 2 && !now.rejected) {
+      const span = (recent.at(-1)!.ts_ms - recent[0].ts_ms) / HOUR;
+      const rate = span > 0 ? (recent.at(-1)!.utilization - recent[0].utilization) / span : 0;
+      if (rate > 0) {
+        const fills = recent.at(-1)!.ts_ms + ((1 - recent.at(-1)!.utilization) / rate) * HOUR;
+        projection = { rate_per_hour: rate, fills_at_ms: fills < (now.resets_at_ms ?? Infinity) ? fills : null };
+      }
+    }
+    const top_requests = gateway
+      .filter((r) => r.readings[name].resets_at_ms === now.resets_at_ms)
+      .map((r) => ({ delta: r.readings[name].delta ?? 0, utilization: r.readings[name].utilization, request: toRequestRow(r) }))
+      .sort((a, b) => b.delta - a.delta)
+      .slice(0, 20);
+    return { now, instances, projection, top_requests };
+  };
+  return { windows: [series("5h", "5-hour window"), series("7d", "Weekly window")], since_ms: since };
+}
+
+function toRequestRow(row: Row): RequestRow {
+  const { project: _p, session: _s, readings: _r, cache_write_tokens: _c, ...r } = row;
+  return r;
+}
+
+function trayView(data: Data, state: MockState): View {
+  const today = totals(between(data, dayStart(data.now), data.now + 1));
+  const todayCost = today.cost_usd ?? 0;
+  const last = data.rows[data.rows.length - 1];
+  const money = (c: number) => (c > 0 && c < 0.01 ? "<$0.01" : `$${c.toFixed(2)}`);
+  const five = last.readings["5h"];
+  const week = last.readings["7d"];
+  const hm = (ms: number) => `${String(new Date(ms).getHours()).padStart(2, "0")}:${String(new Date(ms).getMinutes()).padStart(2, "0")}`;
+  const gateway = state.proxy ? { state: "running" as const, base_url: "http://127.0.0.1:4000", pid: 4242, adopted: false } : { state: "stopped" as const };
+  const header = state.proxy ? "Gateway: running on 127.0.0.1:4000" : "Gateway: stopped";
+  return {
+    tray: {
+      icon: state.proxy ? "running" : "stopped",
+      tooltip: `Gatehouse — ${header}`,
+      entries: [
+        { kind: "info", label: header },
+        { kind: "info", label: `Today: ${money(todayCost)} at API prices · ${today.requests} requests` },
+        { kind: "info", label: `5-hour window: ${Math.round(five.utilization * 100)}% · resets ${hm(five.resets_at_ms)}` },
+        { kind: "info", label: `Weekly window: ${Math.round(week.utilization * 100)}%` },
+        { kind: "separator" },
+        { kind: "check", action: "proxy", label: "Proxy", checked: state.proxy, enabled: true },
+        { kind: "check", action: "claude_code", label: "Claude Code", checked: state.scopes.user, enabled: true },
+        { kind: "button", action: "login", label: state.loggedIn ? "Claude subscription: Max (via Claude Code)" : "Log in to Claude…", enabled: true },
+      ],
+    },
+    snapshot: {
+      gateway,
+      proxy_enabled: state.proxy,
+      claude_code_paused: state.proxy ? null : state.scopes.user ? "proxy_stopped" : null,
+      keep_gateway_after_quit: false,
+      start_at_login: true,
+      today: { Ok: { requests: today.requests, cost_usd: todayCost, input_tokens: today.input_tokens, output_tokens: today.output_tokens, cache_creation_input_tokens: today.cache_write_tokens, cache_read_input_tokens: today.cache_read_tokens, unpriced_requests: today.unpriced_requests } },
+      windows: [
+        { name: "5h", title: "5-hour window", utilization: five.utilization, resets_at: Math.floor(five.resets_at_ms / 1000), status: "allowed" },
+        { name: "7d", title: "Weekly window", utilization: week.utilization, resets_at: Math.floor(week.resets_at_ms / 1000), status: "allowed" },
+        { name: "7d_oi", title: "Weekly window (7d_oi)", utilization: 0.12, resets_at: Math.floor(week.resets_at_ms / 1000), status: null },
+      ],
+      windows_as_of: `as of ${hm(last.ts_ms)}`,
+      claude_code: { configured: state.proxy && state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, warnings: [] },
+      login: state.loggedIn ? { state: "logged_in", plan: "Max" } : { state: "logged_out" },
+      sign_in: { state: state.signingIn ? "waiting" : "idle" },
+      config_error: null,
+      recording_problem: null,
+    },
+  };
+}
+
+interface MockState {
+  proxy: boolean;
+  scopes: Record<"user" | "project" | "local", boolean>;
+  firstRun: boolean;
+  imported: boolean;
+  loggedIn: boolean;
+  signingIn: boolean;
+}
+
+export interface Call {
+  cmd: string;
+  args: unknown;
+}
+
+const USER_SETTINGS = `{
+  "model": "opus",
+  "permissions": {
+    "allow": ["Bash(npm test)"]
+  }
+}
+`;
+const CONFIGURED = `{
+  "model": "opus",
+  "permissions": {
+    "allow": ["Bash(npm test)"]
+  },
+  "env": {
+    "ANTHROPIC_BASE_URL": "http://127.0.0.1:4000",
+    "ANTHROPIC_CUSTOM_HEADERS": "x-gatehouse-key: <gateway key, hidden>",
+    "CLAUDE_CODE_GATEWAY_HINT_HEADERS": "1"
+  }
+}
+`;
+const DIFF = `--- a/settings.json
++++ b/settings.json
+@@ -2,5 +2,10 @@
+   "model": "opus",
+   "permissions": {
+     "allow": ["Bash(npm test)"]
+-  }
++  },
++  "env": {
++    "ANTHROPIC_BASE_URL": "http://127.0.0.1:4000",
++    "ANTHROPIC_CUSTOM_HEADERS": "x-gatehouse-key: <gateway key, hidden>",
++    "CLAUDE_CODE_GATEWAY_HINT_HEADERS": "1"
++  }
+ }
+`;
+const USER_PATH = "/home/ana/.claude/settings.json";
+
+function preview(change: "configure" | "remove"): SettingsDiff {
+  const flip = (l: string) => (l.startsWith("+") && !l.startsWith("+++") ? "-" + l.slice(1) : l.startsWith("-") && !l.startsWith("---") ? "+" + l.slice(1) : l);
+  return change === "configure"
+    ? { change, scope: "user", path: USER_PATH, diff: DIFF, before: USER_SETTINGS, after: CONFIGURED, unchanged: false }
+    : { change, scope: "user", path: USER_PATH, diff: DIFF.split("\n").map(flip).join("\n"), before: CONFIGURED, after: USER_SETTINGS, unchanged: false };
+}
+
+const LOG: LogLine[] = [
+  { ts_ms: Date.UTC(2026, 10, 30, 13, 58, 1), level: "INFO", source: "gateway", message: "listening on 127.0.0.1:4000" },
+  { ts_ms: Date.UTC(2026, 10, 30, 13, 58, 14), level: "INFO", source: "gateway::proxy", message: "POST /v1/messages model=claude-sonnet-4-5-20250929 status=200 ttfb_ms=412.46 duration_ms=8021.1" },
+  { ts_ms: Date.UTC(2026, 10, 30, 13, 59, 2), level: "WARN", source: "gateway::proxy", message: "upstream answered 529 overloaded_error; passed to the client" },
+  { ts_ms: Date.UTC(2026, 10, 30, 13, 59, 40), level: "DEBUG", source: "ledger::writer", message: "committed 3 rows" },
+  { ts_ms: Date.UTC(2026, 10, 30, 14, 0, 3), level: "ERROR", source: "gateway::proxy", message: "upstream connection reset after 1.2 s; the client saw an error" },
+  { ts_ms: Date.UTC(2026, 10, 30, 14, 0, 5), level: "INFO", source: "gateway::proxy", message: "POST /v1/messages model=claude-opus-4-5-20251101 status=200 ttfb_ms=1.4631150000000002 duration_ms=20211.7" },
+  { ts_ms: null, level: "INFO", source: "supervisor", message: "gateway started (pid 4242)" },
+].reverse();
+
+/** The IPC handler: the app's commands answered from `data`; every call is recorded. */
+export function handler(data: Data, calls: Call[], options: { firstRun: boolean; empty: boolean; loggedOut: boolean }) {
+  const state: MockState = { proxy: true, scopes: { user: false, project: false, local: false }, firstRun: options.firstRun, imported: false, loggedIn: !options.loggedOut, signingIn: false };
+  const source = options.empty ? { now: data.now, rows: [] } : data;
+  return (cmd: string, args: Record<string, unknown> | undefined): unknown => {
+    calls.push({ cmd, args });
+    const a = (args ?? {}) as Record<string, never>;
+    switch (cmd) {
+      case "get_state":
+        return trayView(data, state);
+      case "dashboard_overview": {
+        const todayRows = between(source, dayStart(source.now), source.now + 1);
+        const byClass = new Map<string, Row[]>();
+        for (const r of todayRows) byClass.set(`${r.request_class}/${r.agent_type}`, [...(byClass.get(`${r.request_class}/${r.agent_type}`) ?? []), r]);
+        const dayCost = totals(todayRows).cost_usd;
+        const week = between(source, source.now - 7 * 24 * HOUR, source.now + 1);
+        const gatewayRequests = week.filter((r) => r.source === "gateway").length;
+        const o: Overview = {
+          today_date: localDay(source.now),
+          today: totals(todayRows),
+          last_7_days: totals(week),
+          last_30_days: totals(between(source, dayStart(source.now - 29 * 24 * HOUR), source.now + 1)),
+          coverage_7d: { gateway_requests: gatewayRequests, imported_requests: week.length - gatewayRequests, gateway_share: week.length ? gatewayRequests / week.length : null },
+          by_class_today: [...byClass.values()].map((rows) => {
+            const t = totals(rows);
+            const { request_class, agent_type } = rows[0];
+            const label = request_class === "subagent" ? `Subagent (${agent_type})` : request_class === "main" ? "Main" : request_class === "compaction" ? "Compaction" : "Unclassified";
+            return { request_class, agent_type, label, share_of_cost: dayCost ? (t.cost_usd ?? 0) / dayCost : null, ...t };
+          }),
+          windows: options.empty ? [] : [windowNow(source, "5h", "5-hour window"), windowNow(source, "7d", "Weekly window"), { ...windowNow(source, "7d", "Weekly window (oi)"), name: "7d_oi", utilization: 0.12, label: "12%" }],
+          ledger_version: source.rows.at(-1)?.id ?? 0,
+        };
+        return o;
+      }
+      case "spend_report":
+        return spendReport(source, a.query);
+      case "spend_export":
+        return spendExport(spendReport(source, a.query), a.format);
+      case "windows_report":
+        return options.empty ? { windows: [], since_ms: source.now - 8 * 24 * HOUR } : windowsReport(source);
+      case "recent_requests":
+        return source.rows.slice(-Number((a.query as { limit: number }).limit ?? 200)).reverse().map(toRequestRow);
+      case "request_details": {
+        const r = source.rows.find((row) => row.id === a.id)!;
+        const details: RequestDetails = {
+          ...toRequestRow(r),
+          request_id: `req_011CV${r.id.toString(36).padStart(8, "0")}`,
+          session: r.session,
+          project: r.project,
+          device: "ana-laptop",
+          prompt: null,
+          price_version: "anthropic-2026-11",
+          readings: Object.entries(r.readings).map(([window, w]) => ({ window, resets_at_ms: w.resets_at_ms, utilization: w.utilization, delta: w.delta, status: "allowed", raw: `utilization=${w.utilization.toFixed(4)}; reset=${Math.floor(w.resets_at_ms / 1000)}` })),
+        };
+        return details;
+      }
+      case "claude_code_scopes": {
+        const scopes: ClaudeCodeScopes = {
+          scopes: [
+            { scope: "local", path: "/home/ana/src/gatehouse/.claude/settings.local.json", exists: false, configured: false, base_url: null, can_configure: false, error: null },
+            { scope: "project", path: "/home/ana/src/gatehouse/.claude/settings.json", exists: true, configured: false, base_url: "https://api.anthropic.com", can_configure: false, error: null },
+            { scope: "user", path: USER_PATH, exists: true, configured: state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, can_configure: true, error: null },
+          ],
+          configured: state.scopes.user,
+          effective_base_url: "https://api.anthropic.com",
+          warnings: ["The project settings (/home/ana/src/gatehouse/.claude/settings.json) set ANTHROPIC_BASE_URL to https://api.anthropic.com, which bypasses the gateway: remove env.ANTHROPIC_BASE_URL there."],
+        };
+        return scopes;
+      }
+      case "claude_code_preview":
+        return preview(a.change);
+      case "claude_code_apply":
+        state.scopes.user = a.change === "configure";
+        return null;
+      case "set_proxy":
+        state.proxy = Boolean(a.enabled);
+        return null;
+      case "set_claude_code":
+        state.scopes.user = Boolean(a.enabled);
+        return null;
+      case "settings_get": {
+        const view: SettingsView = {
+          form: {
+            port: 4000,
+            fail_open_after_secs: 10,
+            notifications: { window_thresholds: [80, 95], window_rejected: true, window_reset: true },
+            price_overrides: [],
+          },
+          data_dir: "/home/ana/.local/share/gatehouse",
+          config_file: "/home/ana/.config/gatehouse/config.toml",
+          config_error: null,
+        };
+        return view;
+      }
+      case "settings_save": {
+        const form = (args as unknown as { form: SettingsForm }).form;
+        const outcome: SaveOutcome =
+          form.port < 1024
+            ? { saved: false, problems: [{ field: "port", message: "Ports below 1024 need root: pick 1024 or above (the default is 4000)." }], restart_needed: false }
+            : { saved: true, problems: [], restart_needed: form.port !== 4000 };
+        return outcome;
+      }
+      case "start_login":
+        state.signingIn = true;
+        return "https://claude.ai/oauth/authorize?code=true&client_id=mock&state=abc123";
+      case "submit_login_code": {
+        state.signingIn = false;
+        state.loggedIn = a.code === "good-code#abc123";
+        const reply: LoginReply = state.loggedIn ? { done: true, message: "Signed in to Claude." } : { done: false, message: "That code was not accepted: copy it again from the sign-in page." };
+        return reply;
+      }
+      case "first_run_state":
+        return { show: state.firstRun, imported: state.imported ? IMPORTED : null };
+      case "first_run_done":
+        state.firstRun = false;
+        return null;
+      case "import_transcripts":
+        state.imported = true;
+        return IMPORTED;
+      case "log_lines":
+        return options.empty ? [] : LOG;
+      case "open_log_file":
+        throw "No application opens .log files on this desktop: the log is /home/ana/.local/state/gatehouse/gateway.log";
+      default:
+        return null;
+    }
+  };
+}
+
+const IMPORTED = { files_read: 41, files_unchanged: 0, messages_found: 212, rows_added: 212, rows_updated: 0, skipped_gateway: 0 };

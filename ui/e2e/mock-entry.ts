@@ -1,0 +1,18 @@
+// The app with its IPC mocked (for the browser tests only; built into
+// dist-mock by `vite build --mode mock`, never into the app's dist).
+// The page's query string picks the scenario: ?first-run, ?empty.
+
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
+import { generate, handler, NOW_ISO, type Call } from "./fixture";
+
+const params = new URLSearchParams(location.search);
+const calls: Call[] = [];
+const data = generate(new Date(NOW_ISO).getTime());
+const answer = handler(data, calls, { firstRun: params.has("first-run"), empty: params.has("empty"), loggedOut: params.has("logged-out") });
+mockIPC((cmd, args) => answer(cmd, args as Record<string, unknown>), { shouldMockEvents: true });
+
+(window as unknown as { __gatehouseMock: unknown }).__gatehouseMock = { calls, data, emit };
+if (params.has("panel")) (window as { gatehouseOpenPanel?: string }).gatehouseOpenPanel = params.get("panel")!;
+
+await import("../src/main");

@@ -1,0 +1,482 @@
+// Browser tests of the dashboard: Debian's Chromium, driven by
+// playwright-core, against the built UI (dist-mock: the app with its IPC
+// mocked through @tauri-apps/api/mocks over a month of generated data).
+// Visits every page in light and dark, checks charts, the date range, the
+// export, the diff preview and apply, logs, settings errors, the first-run
+// guide, empty states, keyboard focus and the 800x600 layout; saves a
+// screenshot of every page and prints its path.
+//
+// Run by scripts/test-ui after `vite build --mode mock`:
+//   node e2e/run.mjs [screenshot dir]
+
+process.env.TZ = "Europe/Berlin"; // the browser runs in this zone too: days are local days
+import { createServer } from "node:http";
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { extname, join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const DIST = join(ROOT, "dist-mock");
+const SHOTS = resolve(process.argv[2] ?? join(ROOT, "..", "target", "ui-screenshots"));
+const BROWSER = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const NOW_ISO = "2026-11-30T15:00:00";
+const ZONE = "Europe/Berlin";
+
+mkdirSync(join(SHOTS, "exports"), { recursive: true });
+
+// ---- a static server for dist-mock on loopback ----
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml" };
+const server = createServer((req, res) => {
+  const path = new URL(req.url, "http://x").pathname;
+  const file = join(DIST, path === "/" ? "e2e/mock.html" : path);
+  if (path === "/favicon.ico") return res.writeHead(204).end(); // the app has none; Tauri asks for none
+  if (!file.startsWith(DIST) || !existsSync(file)) return res.writeHead(404).end();
+  res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
+});
+await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+const BASE = `http://127.0.0.1:${server.address().port}/e2e/mock.html`;
+
+// ---- a tiny test runner ----
+let passed = 0;
+let failed = 0;
+const shots = [];
+async function test(name, f) {
+  try {
+    await f();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (error) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${String(error?.stack ?? error).split("\n").slice(0, 6).join("\n     ")}`);
+  }
+}
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+function eq(actual, expected, message) {
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) throw new Error(`${message}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+const near = (a, b, message) => assert(Math.abs(a - b) < 0.005, `${message}: ${a} != ${b}`);
+
+const browser = await chromium.launch({ executablePath: BROWSER, args: ["--disable-gpu", "--font-render-hinting=none"] });
+
+async function open({ scheme = "light", query = "", width = 1280, height = 860 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, timezoneId: ZONE, locale: "en-GB", colorScheme: scheme, acceptDownloads: false });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await page.clock.setFixedTime(new Date(NOW_ISO));
+  await page.goto(`${BASE}${query}`);
+  await page.waitForSelector("#page .page-title");
+  page.errors = errors;
+  return page;
+}
+const go = async (page, id) => {
+  await page.click(`nav [data-page="${id}"]`);
+  await page.waitForSelector(`main[data-page="${id}"]`);
+};
+const mock = (page, f, arg) => page.evaluate(f, arg);
+const calls = (page, cmd) => mock(page, `window.__gatehouseMock.calls.filter(c => c.cmd === ${JSON.stringify(cmd)}).map(c => c.args ?? null)`);
+const chartData = (page, name) =>
+  page.$eval(`canvas[data-chart="${name}"]`, (c) => ({ series: JSON.parse(c.dataset.series), sums: JSON.parse(c.dataset.sums), points: Number(c.dataset.points) }));
+async function shot(page, name, fullPage = true) {
+  await page.evaluate(() => document.fonts.ready);
+  const file = join(SHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage });
+  shots.push(file);
+}
+
+const PAGES = ["overview", "spend", "windows", "requests", "claude-code", "logs", "settings"];
+
+// ---------- every page, light and dark ----------
+for (const scheme of ["light", "dark"]) {
+  await test(`every page renders without errors and is screenshotted (${scheme})`, async () => {
+    const page = await open({ scheme });
+    for (const id of PAGES) {
+      await go(page, id);
+      await page.waitForFunction(() => !document.querySelector("#page .status.busy"), null, { timeout: 5000 });
+      if (id === "spend") await page.waitForSelector('canvas[data-chart="daily-spend"]');
+      if (id === "windows") await page.waitForSelector('canvas[data-chart="windows"]');
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      assert(scheme === "dark" ? bg === "rgb(17, 20, 24)" : bg === "rgb(246, 247, 249)", `${scheme} theme background, got ${bg}`);
+      await shot(page, `${id}-${scheme}`, id !== "requests");
+    }
+    eq(page.errors, [], "no page errors");
+    await page.context().close();
+  });
+}
+
+// ---------- Overview ----------
+await test("overview: today's spend and the tray line agree; every window is a gauge; subagents' share", async () => {
+  const page = await open();
+  const today = await mock(page, () => {
+    const { data } = window.__gatehouseMock;
+    const d = new Date(data.now);
+    const start = new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+    const rows = data.rows.filter((r) => r.ts_ms >= start);
+    return { cost: rows.reduce((s, r) => s + (r.cost_usd ?? 0), 0), requests: rows.length, unpriced: rows.filter((r) => r.cost_usd === null).length };
+  });
+  await page.waitForSelector(".gauges [data-window]");
+  const value = await page.textContent("#today .figure-value");
+  eq(value, `$${today.cost.toFixed(2)}`, "today's figure");
+  eq(await page.textContent("#facts p"), `Today: $${today.cost.toFixed(2)} at API prices · ${today.requests} requests`, "the tray's Today line");
+  if (today.unpriced) assert((await page.textContent("#today")).includes(`+ ${today.unpriced} with unknown price`), "unpriced requests are counted apart");
+  eq(await page.$$eval(".gauges [data-window]", (l) => l.map((e) => e.dataset.window)), ["5h", "7d", "7d_oi"], "gauges, unknown windows kept");
+  const caption = await page.textContent('.gauges [data-window="5h"] .gauge-caption');
+  assert(/^resets (\d\d:\d\d|\w{3} \d\d:\d\d)$/.test(caption), `5h reset in local time: ${caption}`);
+  const shares = await page.textContent('[data-testid="class-shares"]');
+  assert(shares.includes("Subagent (Explore)") && shares.includes("Main"), `class shares: ${shares}`);
+  assert((await page.textContent('[data-testid="coverage"]')).includes("went through Gatehouse"), "coverage line");
+  // Quit is not on the Overview (it is in Settings, away from the logs).
+  eq(await page.$$('[data-action="quit"]'), [], "no Quit on the Overview");
+  await page.context().close();
+});
+
+await test("overview: a paused Claude Code is a third state, not a tick", async () => {
+  const page = await open();
+  await page.click('input[data-action="proxy"]'); // the gateway off: Claude Code is paused
+  await page.waitForFunction(() => document.querySelector('input[data-action="claude_code"]') !== null);
+  // The mock's user scope is not configured; configure it first, then stop the gateway.
+  await mock(page, async () => {
+    const { emit } = window.__gatehouseMock;
+    await window.__TAURI_INTERNALS__.invoke("set_claude_code", { enabled: true });
+    await window.__TAURI_INTERNALS__.invoke("set_proxy", { enabled: false });
+    await emit("state", await window.__TAURI_INTERNALS__.invoke("get_state"));
+  });
+  await page.waitForSelector(".switch.paused");
+  const box = await page.$eval('input[data-action="claude_code"]', (i) => ({ checked: i.checked, indeterminate: i.indeterminate }));
+  eq(box, { checked: false, indeterminate: true }, "paused is neither on nor off");
+  assert((await page.textContent(".switch.paused .switch-detail")).startsWith("Paused: the gateway is off"), "paused says why");
+  await shot(page, "overview-paused-light");
+  await page.context().close();
+});
+
+await test("the tray's Log in opens the Overview and starts one sign-in, not one per visit", async () => {
+  const page = await open({ query: "?panel=logs" });
+  await page.waitForSelector('main[data-page="logs"]');
+  await mock(page, () => window.__gatehouseMock.emit("show-login"));
+  await page.waitForSelector('main[data-page="overview"]');
+  await page.waitForFunction(() => window.__gatehouseMock.calls.some((c) => c.cmd === "refresh_login"));
+  await go(page, "spend");
+  await go(page, "overview");
+  await page.waitForSelector("#facts p");
+  eq((await calls(page, "refresh_login")).length, 1, "one login action");
+  await page.context().close();
+});
+
+await test("log in to Claude: the sign-in link, the code, the answer (the WebDriver test's elements)", async () => {
+  const page = await open({ query: "?logged-out" });
+  await page.waitForSelector('button[data-action="login"]');
+  eq(await page.textContent('button[data-action="login"]'), "Log in to Claude…", "logged out");
+  assert(!(await page.isVisible("#login-flow")), "no sign-in yet");
+  await page.click('button[data-action="login"]');
+  await page.waitForSelector("#login-flow", { state: "visible" });
+  assert((await page.textContent("#sign-in-url")).startsWith("https://claude.ai/oauth/authorize"), "the link");
+  eq(await page.evaluate(() => document.activeElement.id), "login-code", "the code field has focus");
+  await page.fill("#login-code", "wrong");
+  await page.click('#login-form button[type="submit"]');
+  await page.waitForFunction(() => document.querySelector("#login-message")?.textContent.includes("not accepted"));
+  assert(await page.isVisible("#login-flow"), "a refused code keeps the form");
+  await page.fill("#login-code", "good-code#abc123");
+  await page.click('#login-form button[type="submit"]');
+  await page.waitForFunction(() => document.querySelector("#login-message")?.textContent === "Signed in to Claude.");
+  await page.waitForSelector("#login-flow", { state: "hidden" });
+  eq(await page.inputValue("#login-code"), "", "the code does not stay in the window");
+  await mock(page, async () => window.__gatehouseMock.emit("state", await window.__TAURI_INTERNALS__.invoke("get_state")));
+  await page.waitForFunction(() => document.querySelector('button[data-action="login"]').textContent === "Claude subscription: Max (via Claude Code)");
+  await shot(page, "overview-signed-in-light");
+  await page.context().close();
+});
+
+// ---------- Spend ----------
+await test("spend: stacked daily bars by model with the right series and totals; unknown price marked", async () => {
+  const page = await open();
+  await go(page, "spend");
+  await page.waitForSelector('canvas[data-chart="daily-spend"]');
+  const query = (await calls(page, "spend_report")).at(-1).query;
+  eq(query, { range: { first_day: "2026-11-01", last_day: "2026-11-30" }, by: "model" }, "the last 30 local days, by model");
+  const report = await mock(page, (q) => window.__TAURI_INTERNALS__.invoke("spend_report", { query: q }), query);
+  const expected = await mock(page, `(() => {
+    const { data } = window.__gatehouseMock;
+    const rows = data.rows.filter(r => r.ts_ms >= ${report.since_ms} && r.ts_ms < ${report.until_ms});
+    const by = {};
+    for (const r of rows) by[r.model] = (by[r.model] ?? 0) + (r.cost_usd ?? 0);
+    return { by, total: rows.reduce((s, r) => s + (r.cost_usd ?? 0), 0) };
+  })()`);
+  const chart = await chartData(page, "daily-spend");
+  eq([...chart.series].sort(), ["haiku-4-5", "nova-preview (price unknown)", "opus-4-5", "sonnet-4-5"], "one series per model, the unpriced one said so");
+  for (const [model, cost] of Object.entries(expected.by)) {
+    const name = model.replace(/^claude-/, "").replace(/-\d{8}$/, "");
+    const index = chart.series.findIndex((s) => s === name || s === `${name} (price unknown)`);
+    near(chart.sums[index], cost, `${name} sum`);
+  }
+  eq(chart.points, 30 * 4, "30 days x 4 models");
+  const novaBars = await page.$eval('canvas[data-chart="daily-spend"]', (c) => c.dataset.nulls);
+  assert(Number(novaBars) > 0, "days of the unpriced model are no bar (null), not $0 bars");
+  eq(await page.textContent('[data-testid="spend-total"] .figure-value'), `$${expected.total.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`, "total");
+  const nova = await page.$eval('[data-testid="spend-table"] tbody', (t) => [...t.rows].find((r) => r.textContent.includes("nova")).lastElementChild.textContent);
+  eq(nova, "unknown price", "the unpriced model's cost");
+  await page.context().close();
+});
+
+await test("spend: the date range (presets and typed dates) asks for local days", async () => {
+  const page = await open();
+  await go(page, "spend");
+  await page.waitForSelector('canvas[data-chart="daily-spend"]');
+  await page.click('button:text-is("7 days")');
+  await page.waitForFunction(() => JSON.parse(document.querySelector('canvas[data-chart="daily-spend"]').dataset.sums).length > 0 && document.querySelector('canvas[data-chart="daily-spend"]').dataset.points === String(7 * 4));
+  const seven = (await calls(page, "spend_report")).at(-1).query.range;
+  eq(seven, { first_day: "2026-11-24", last_day: "2026-11-30" }, "7 days");
+  await page.fill('input[name="from"]', "2026-11-10");
+  await page.fill('input[name="to"]', "2026-11-12");
+  await page.waitForFunction(() => document.querySelector('canvas[data-chart="daily-spend"]')?.dataset.points === String(3 * 4) || document.querySelector('canvas[data-chart="daily-spend"]')?.dataset.points === String(3 * 3));
+  const typed = (await calls(page, "spend_report")).at(-1).query.range;
+  eq(typed, { first_day: "2026-11-10", last_day: "2026-11-12" }, "10 to 12 Nov");
+  await page.fill('input[name="from"]', "2026-11-20");
+  assert((await page.textContent('[role="alert"]')).includes("after the end date"), "a reversed range is refused with a message");
+  await page.context().close();
+});
+
+await test("spend: sort, filter, export CSV and JSON with the table's numbers", async () => {
+  const page = await open();
+  await go(page, "spend");
+  await page.click('[data-group="project"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="spend-table"] tbody')?.textContent.includes("~/src/webshop"));
+  const labels = () => page.$$eval('[data-testid="spend-table"] tbody tr', (rows) => rows.map((r) => r.cells[0].textContent));
+  const costs = () => page.$$eval('[data-testid="spend-table"] tbody tr', (rows) => rows.map((r) => Number(r.lastElementChild.textContent.replace(/[$,]/g, ""))));
+  const before = await costs();
+  eq(before, [...before].sort((a, b) => b - a), "sorted by cost, biggest first");
+  await page.click('th button:text-is("Cost")');
+  const after = await costs();
+  eq(after, [...before].sort((a, b) => a - b), "the header sorts the other way");
+  await page.fill('input[aria-label="Filter rows"]', "webshop");
+  eq(await labels(), ["~/src/webshop"], "filtered");
+  await page.fill('input[aria-label="Filter rows"]', "");
+  await page.click('[data-export="csv"]');
+  await page.waitForSelector(".status.done");
+  assert((await page.textContent(".status.done")).includes("/home/ana/Downloads/gatehouse-spend-project-2026-11-01-2026-11-30.csv"), "says where it saved");
+  await page.click('[data-export="json"]');
+  await page.waitForFunction(() => window.__gatehouseMock.calls.filter((c) => c.cmd === "spend_export").length === 2);
+  const asked = await calls(page, "spend_export");
+  eq(asked.map((a) => [a.query, a.format, a.save]), [
+    [{ range: { first_day: "2026-11-01", last_day: "2026-11-30" }, by: "project" }, "csv", true],
+    [{ range: { first_day: "2026-11-01", last_day: "2026-11-30" }, by: "project" }, "json", true],
+  ], "the export asks for the table's range and grouping, saved");
+  // What the command returns is what it wrote: keep it as a file and check it against the table on screen.
+  const files = [];
+  for (const a of asked) {
+    const out = await mock(page, (args) => window.__TAURI_INTERNALS__.invoke("spend_export", args), a);
+    const file = join(SHOTS, "exports", out.file_name);
+    writeFileSync(file, out.contents);
+    files.push(file);
+  }
+  const csv = readFileSync(files[0], "utf8").trim().split("\n");
+  eq(csv[0].split(",").slice(0, 2), ["project", "requests"], "CSV header");
+  const tableTotal = Number((await page.textContent('[data-testid="table-total"]')).replace(/[$,]/g, "").split("+")[0]);
+  const csvTotal = csv.slice(1).reduce((s, l) => s + Number(l.split(",")[6] || 0), 0);
+  near(csvTotal, tableTotal, "the CSV's cost column sums to the table's total");
+  eq(csv.length - 1, (await labels()).length, "one CSV line per table row");
+  const json = JSON.parse(readFileSync(files[1], "utf8"));
+  eq(json.rows.length, csv.length - 1, "same rows in the JSON");
+  console.log(`     exported: ${files.join(", ")}`);
+  await page.context().close();
+});
+
+// ---------- Windows ----------
+await test("windows: a line per window with resets, projection, and the requests that used the window", async () => {
+  const page = await open();
+  await go(page, "windows");
+  await page.waitForSelector('canvas[data-chart="windows"]');
+  const report = await mock(page, () => window.__TAURI_INTERNALS__.invoke("windows_report", { query: { days: null, top: null } }));
+  const chart = await chartData(page, "windows");
+  eq(chart.series.slice(0, 2), ["5-hour window", "Weekly window"], "a line per window");
+  const five = report.windows[0].instances;
+  const fivePoints = five.reduce((n, i) => n + i.points.length, 0);
+  assert(five.length > 5, `the 5-hour window reset ${five.length - 1} times in the range`);
+  const fiveSeries = await page.$eval('canvas[data-chart="windows"]', (c) => c.dataset.points);
+  assert(Number(fiveSeries) >= fivePoints + five.length - 1, "every reading plus a break at each reset");
+  const sums = chart.sums.slice(0, 2);
+  const expected = report.windows.map((w) => w.instances.flatMap((i) => i.points).reduce((s, p) => s + Math.round(p.utilization * 1000) / 10, 0));
+  near(sums[0], expected[0], "the 5-hour line holds every reading");
+  near(sums[1], expected[1], "the weekly line holds every reading");
+  const top = await page.$$eval('[data-testid="top-requests"] tbody tr', (rows) => rows.map((r) => r.cells[1].textContent));
+  assert(top.length > 0 && top.every((t) => /^(\+[\d.]+|<0\.1) pts$/.test(t)), `deltas in points: ${top}`);
+  const expectedTop = report.windows[0].top_requests.map((r) => r.delta);
+  const why = await page.$eval('[data-testid="top-requests"] tbody tr', (r) => r.cells[4].textContent);
+  eq(why, "Cache rebuild: model switch", "the biggest use is explained by its flag");
+  eq(expectedTop, [...expectedTop].sort((a, b) => b - a), "biggest first");
+  const projection = await page.textContent('[data-testid="projection-5h"]');
+  assert(/full at|resets before it fills|Not filling/.test(projection), projection);
+  await page.context().close();
+});
+
+// ---------- Requests ----------
+await test("requests: the latest 200, details on click or Enter, live on the ledger event", async () => {
+  const page = await open();
+  await go(page, "requests");
+  await page.waitForSelector('[data-testid="requests-table"]');
+  eq(await page.$$eval('[data-testid="requests-table"] tbody tr', (r) => r.length), 200, "200 rows");
+  const first = await page.$('[data-testid="requests-table"] tbody tr');
+  await first.focus();
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(".details dl");
+  const details = await page.textContent(".details");
+  assert(details.includes("Request id") && details.includes("claude-code"), "details with the key's name");
+  assert(!/sk-ant-|gh_|x-gatehouse-key: [A-Za-z0-9]/.test(await page.content()), "no secret on the page");
+  await shot(page, "requests-details-light", false);
+  const before = (await calls(page, "recent_requests")).length;
+  await mock(page, async () => {
+    const [newest] = await window.__TAURI_INTERNALS__.invoke("recent_requests", { query: { limit: 1, before_id: null } });
+    const row = { ...newest, id: newest.id + 1, ts_ms: newest.ts_ms + 30_000, model: "claude-opus-4-5-20251101", cost_usd: 0.4242 };
+    await window.__gatehouseMock.emit("ledger", { version: row.id, rows: [row], truncated: false });
+  });
+  await page.waitForFunction(() => document.querySelector('[data-testid="requests-table"] tbody tr td:nth-child(7)')?.textContent === "$0.42");
+  eq(await page.$$eval('[data-testid="requests-table"] tbody tr', (r) => r.length), 200, "still the latest 200");
+  eq((await calls(page, "recent_requests")).length, before + 1, "the new row came with the event, not from asking again (the +1 is this test's own call)");
+  await mock(page, () => window.__gatehouseMock.emit("ledger", { version: 1e9, rows: [], truncated: true }));
+  await page.waitForFunction((n) => window.__gatehouseMock.calls.filter((c) => c.cmd === "recent_requests").length > n, before + 1);
+  await page.context().close();
+});
+
+// ---------- Claude Code ----------
+await test("claude code: diff preview, cancel, then apply", async () => {
+  const page = await open();
+  await go(page, "claude-code");
+  await page.waitForSelector('[data-preview="configure"]');
+  assert((await page.textContent('[data-testid="warnings"]')).includes("bypasses the gateway"), "the status warnings");
+  eq(await page.$$eval('[data-testid="scopes"] tbody tr', (r) => r.map((e) => e.dataset.scope)), ["local", "project", "user"], "every scope");
+  await page.click('[data-preview="configure"]');
+  await page.waitForSelector('[data-testid="diff-preview"] .diff');
+  await page.click('[data-testid="diff-preview"] button:text-is("Cancel")');
+  eq(await page.$$('[data-testid="diff-preview"]'), [], "cancel closes the preview");
+  eq(await calls(page, "claude_code_apply"), [], "nothing applied on cancel");
+  await page.click('[data-preview="configure"]');
+  await page.waitForSelector('[data-testid="diff-preview"] .diff');
+  const added = await page.$$eval(".diff-line.add", (l) => l.map((e) => e.textContent.trim()));
+  assert(added.some((l) => l.includes('"ANTHROPIC_BASE_URL": "http://127.0.0.1:4000"')), `the diff shows the change: ${added}`);
+  assert(!(await page.textContent(".diff")).match(/x-gatehouse-key: (?!<gateway key, hidden>)/), "the key is never shown");
+  await shot(page, "claude-code-preview-light");
+  await page.click('[data-apply="configure"]');
+  await page.waitForSelector('[data-testid="change"] .status.done');
+  eq(await calls(page, "claude_code_apply"), [{ change: "configure" }], "apply invoked once, for the previewed change");
+  await page.waitForFunction(() => document.querySelector('[data-scope="user"] .badge')?.textContent === "through the gateway");
+  await page.waitForSelector('[data-preview="remove"]');
+  await page.context().close();
+});
+
+// ---------- Logs ----------
+await test("logs: newest first, one format, no float noise, level filter and search", async () => {
+  const page = await open();
+  await go(page, "logs");
+  await page.waitForSelector('[data-testid="log-lines"]');
+  const texts = () => page.$$eval(".log-line", (l) => l.map((e) => e.textContent));
+  const all = await texts();
+  assert(all[0].includes("gateway started"), `newest first, as the core sends them: ${all[0]}`);
+  assert(all[1].includes("claude-opus-4-5"), all[1]);
+  assert(!all.join("\n").includes("4631150000000002"), "no float noise");
+  assert(all[1].includes("ttfb_ms=1.46"), all[1]);
+  await page.selectOption("select", "ERROR");
+  eq((await texts()).length, 1, "errors only");
+  await page.selectOption("select", "ALL");
+  await page.fill('input[aria-label="Search the log"]', "529");
+  eq((await texts()).length, 1, "search");
+  await page.click("#open-log-file");
+  await page.waitForSelector(".status.error");
+  assert((await page.textContent(".status.error")).includes("No application opens .log files"), "says when no viewer exists");
+  await page.context().close();
+});
+
+// ---------- Settings ----------
+await test("settings: validation errors beside their fields, the core's errors too", async () => {
+  const page = await open();
+  await go(page, "settings");
+  await page.waitForSelector('input[name="port"]');
+  await page.click('button:text-is("Add a price")');
+  await page.fill('input[aria-label="Model"]', "claude-nova-preview");
+  await page.click('button:text-is("Save settings")');
+  assert((await page.textContent(".settings")).includes("Needed: USD per million tokens."), "an incomplete price is refused");
+  await page.fill('input[aria-label="Input price for claude-nova-preview"]', "2");
+  await page.fill('input[aria-label="Output price for claude-nova-preview"]', "-1");
+  await page.fill('input[name="window_thresholds"]', "80, 120");
+  await page.click('button:text-is("Save settings")');
+  const text = await page.textContent(".settings");
+  assert(text.includes("A price is a number of dollars, 0 or more."), "negative price");
+  assert(text.includes("Each threshold is a whole percentage from 1 to 100"), "threshold out of range");
+  eq(await calls(page, "settings_save"), [], "nothing sent while the form has errors");
+  await page.fill('input[aria-label="Output price for claude-nova-preview"]', "10");
+  await page.fill('input[name="window_thresholds"]', "95, 80");
+  await page.fill('input[name="port"]', "80");
+  await page.click('button:text-is("Save settings")');
+  await page.waitForSelector(".field-error");
+  assert((await page.textContent(".field-error")).includes("below 1024"), "the core's error beside the port");
+  await page.fill('input[name="port"]', "4100");
+  await page.click('button:text-is("Save settings")');
+  await page.waitForSelector(".form-foot .status.done");
+  assert((await page.textContent(".form-foot .status.done")).includes("when the gateway restarts"), "says a restart is needed");
+  const saved = (await calls(page, "settings_save")).at(-1).form;
+  eq([saved.port, saved.notifications.window_thresholds, saved.price_overrides], [4100, [80, 95], [{ model: "claude-nova-preview", input: 2, output: 10, cache_read: 0.2, cache_write_5m: 2.5, cache_write_1h: 4 }]], "saved values; empty cache prices from the input price");
+  eq(await page.$$eval('[data-action="quit"]', (b) => b.length), 1, "Quit in Settings");
+  await page.context().close();
+});
+
+// ---------- first run, empty, keyboard, small window ----------
+await test("first run: the guide walks through gateway, Claude Code and the import", async () => {
+  const page = await open({ query: "?first-run" });
+  await page.waitForSelector(".guide");
+  eq(await page.$$eval(".guide .step.done", (s) => s.length), 1, "only the gateway is done");
+  await shot(page, "first-run-light");
+  await page.click('.guide button:text-is("Import now")');
+  await page.waitForFunction(() => document.querySelector(".guide")?.textContent.includes("212 requests imported"));
+  eq((await calls(page, "import_transcripts")).length, 1, "the import ran once");
+  await page.click('.guide button:text-is("Preview the change…")');
+  await page.waitForSelector('main[data-page="claude-code"]');
+  await page.context().close();
+});
+
+await test("empty ledger: empty states say what to do", async () => {
+  const page = await open({ query: "?empty" });
+  await go(page, "requests");
+  await page.waitForSelector(".empty");
+  eq(await page.textContent(".empty-title"), "No requests yet: configure Claude Code.", "requests");
+  await shot(page, "requests-empty-light");
+  await go(page, "spend");
+  await page.waitForSelector(".empty");
+  assert((await page.textContent(".empty")).includes("Claude Code"), "spend");
+  await go(page, "windows");
+  await page.waitForSelector(".empty");
+  await page.context().close();
+});
+
+await test("keyboard: every page reachable with Tab and Enter, focus visible", async () => {
+  const page = await open();
+  await page.keyboard.press("Tab");
+  const focused = await page.evaluate(() => ({ page: document.activeElement.dataset.page, outline: getComputedStyle(document.activeElement).outlineStyle }));
+  eq(focused, { page: "overview", outline: "solid" }, "the first nav item has a visible focus ring");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('main[data-page="windows"]');
+  await page.context().close();
+});
+
+for (const [width, height] of [[800, 600], [1920, 1080]]) {
+  await test(`layout at ${width}x${height}: nothing overflows sideways`, async () => {
+    const page = await open({ width, height });
+    for (const id of ["overview", "spend", "requests"]) {
+      await go(page, id);
+      await page.waitForFunction(() => !document.querySelector("#page .status.busy"));
+      const overflow = await page.evaluate(() => [...document.querySelectorAll("#page > .page > *")].filter((e) => e.scrollWidth > e.clientWidth + 1 && !e.classList.contains("table-wrap")).map((e) => e.className));
+      eq(overflow, [], `${id}: no section wider than the window`);
+      if (width === 800) await shot(page, `${id}-800x600`, id !== "requests");
+    }
+    await page.context().close();
+  });
+}
+
+await browser.close();
+server.close();
+console.log("\nscreenshots:");
+for (const file of shots) console.log(`  ${file}`);
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,79 @@
+// Every call the page makes to the app, typed, in one place. Commands are
+// Tauri IPC (src-tauri); live changes arrive as Tauri events, never polled.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  ClaudeCodeScopes,
+  DayRange,
+  ExportFormat,
+  FirstRun,
+  GroupBy,
+  ImportProgress,
+  ImportSummary,
+  LedgerChanged,
+  LogLine,
+  LoginReply,
+  Overview,
+  RequestDetails,
+  RequestRow,
+  SaveOutcome,
+  SettingsChange,
+  SettingsDiff,
+  SettingsForm,
+  SettingsView,
+  SpendExport,
+  SpendReport,
+  View,
+  WindowsReport,
+} from "./types";
+
+export const api = {
+  state: () => invoke<View>("get_state"),
+  setProxy: (enabled: boolean) => invoke<void>("set_proxy", { enabled }),
+  setClaudeCode: (enabled: boolean) => invoke<void>("set_claude_code", { enabled }),
+  restartGateway: () => invoke<void>("restart_gateway"),
+  setStartAtLogin: (enabled: boolean) => invoke<void>("set_start_at_login", { enabled }),
+  setKeepGatewayAfterQuit: (enabled: boolean) => invoke<void>("set_keep_gateway_after_quit", { enabled }),
+  refreshLogin: () => invoke<void>("refresh_login"),
+  startLogin: () => invoke<string>("start_login"),
+  submitLoginCode: (code: string) => invoke<LoginReply>("submit_login_code", { code }),
+  cancelLogin: () => invoke<void>("cancel_login"),
+  openSignInPage: () => invoke<void>("open_sign_in_page"),
+  logLines: () => invoke<LogLine[]>("log_lines"),
+  openLogFile: () => invoke<void>("open_log_file"),
+  quit: () => invoke<void>("quit"),
+
+  overview: () => invoke<Overview>("dashboard_overview"),
+  spend: (range: DayRange, by: GroupBy) => invoke<SpendReport>("spend_report", { query: { range, by } }),
+  exportSpend: (range: DayRange, by: GroupBy, format: ExportFormat) =>
+    invoke<SpendExport>("spend_export", { query: { range, by }, format, save: true }),
+  windows: () => invoke<WindowsReport>("windows_report", { query: { days: null, top: null } }),
+  requests: (limit = 200) => invoke<RequestRow[]>("recent_requests", { query: { limit, before_id: null } }),
+  request: (id: number) => invoke<RequestDetails>("request_details", { id }),
+  scopes: () => invoke<ClaudeCodeScopes>("claude_code_scopes"),
+  preview: (change: SettingsChange) => invoke<SettingsDiff>("claude_code_preview", { change }),
+  apply: (change: SettingsChange) => invoke<void>("claude_code_apply", { change }),
+  settings: () => invoke<SettingsView>("settings_get"),
+  saveSettings: (form: SettingsForm) => invoke<SaveOutcome>("settings_save", { form }),
+  openDataDir: () => invoke<void>("open_data_dir"),
+  firstRun: () => invoke<FirstRun>("first_run_state"),
+  firstRunDone: () => invoke<void>("first_run_done"),
+  importTranscripts: () => invoke<ImportSummary>("import_transcripts"),
+};
+
+export const events = {
+  state: (f: (view: View) => void) => listen<View>("state", (e) => f(e.payload)),
+  ledger: (f: (change: LedgerChanged) => void) => listen<LedgerChanged>("ledger", (e) => f(e.payload)),
+  importProgress: (f: (p: ImportProgress) => void) => listen<ImportProgress>("import-progress", (e) => f(e.payload)),
+  show: (panel: string, f: () => void) => listen(`show-${panel}`, () => f()),
+};
+
+export type { UnlistenFn };
+
+/** An error from a command, as the user reads it. */
+export function message(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === "string") return error;
+  return JSON.stringify(error);
+}

@@ -1,0 +1,161 @@
+// Claude Code: each settings scope, configured or not; the exact change to
+// the user settings.json as a diff before applying it (apply or cancel);
+// removing it the same way; the status warnings; the Claude login.
+
+import { useState } from "preact/hooks";
+import { api } from "../api";
+import type { Ctx } from "../app";
+import type { ClaudeCodeScopes, ScopeState, SettingsDiff, Snapshot } from "../types";
+import { ActionStatus, Section, useAction, useLoad } from "../ui";
+import { claudeCodeState } from "./overview";
+
+const SCOPE_TITLES: Record<string, string> = {
+  managed: "Managed settings",
+  local: "Local project settings",
+  project: "Project settings",
+  user: "User settings",
+};
+
+export function ClaudeCode({ ctx }: { ctx: Ctx }) {
+  const snapshot = ctx.view?.snapshot;
+  const scopes = useLoad(api.scopes, [snapshot?.claude_code.configured, snapshot?.claude_code_paused]);
+  return (
+    <div class="page">
+      <h1 class="page-title">Claude Code</h1>
+      {snapshot && <StateCard snapshot={snapshot} ctx={ctx} />}
+      <Section loaded={scopes}>{(s) => <Scopes scopes={s} reload={scopes.reload} />}</Section>
+    </div>
+  );
+}
+
+function StateCard({ snapshot, ctx }: { snapshot: Snapshot; ctx: Ctx }) {
+  const cc = claudeCodeState(snapshot);
+  const login = snapshot.login;
+  return (
+    <section class="card">
+      <div class="cc-state">
+        <span class={`state-mark ${cc.state}`}>{{ on: "On", off: "Off", paused: "Paused" }[cc.state]}</span>
+        <div>
+          <strong>{cc.detail}</strong>
+          <p class="muted">
+            {login.state === "logged_in"
+              ? `Signed in to Claude${login.plan ? ` (${login.plan} plan)` : " with an API account"}.`
+              : login.state === "logged_out"
+                ? "Not signed in to Claude. "
+                : login.state === "not_installed"
+                  ? login.hint
+                  : login.state === "error"
+                    ? `Cannot ask Claude Code about its login: ${login.message}`
+                    : "Asking Claude Code about its login…"}
+            {login.state === "logged_out" && (
+              <button type="button" class="link" onClick={ctx.login}>Log in to Claude…</button>
+            )}
+          </p>
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function Scopes({ scopes, reload }: { scopes: ClaudeCodeScopes; reload: () => void }) {
+  const user = scopes.scopes.find((s) => s.can_configure);
+  return (
+    <>
+      {scopes.warnings.length > 0 && (
+        <section class="card warn-card" aria-labelledby="warnings-title">
+          <h2 id="warnings-title">Needs attention</h2>
+          <ul class="warnings" data-testid="warnings">
+            {scopes.warnings.map((w) => <li key={w}>{w}</li>)}
+          </ul>
+        </section>
+      )}
+      {user && <Change scope={user} reload={reload} />}
+      <section class="card" aria-labelledby="scopes-title">
+        <h2 id="scopes-title">Settings files, highest precedence first</h2>
+        <div class="table-wrap">
+          <table data-testid="scopes">
+            <thead><tr><th>Scope</th><th>File</th><th>Gateway</th></tr></thead>
+            <tbody>
+              {scopes.scopes.map((s) => (
+                <tr key={s.scope} data-scope={s.scope}>
+                  <td>{SCOPE_TITLES[s.scope] ?? s.scope}</td>
+                  <td class="path label">{s.path}{!s.exists && <span class="muted"> (none)</span>}</td>
+                  <td>
+                    {s.error ? <span class="badge bad" title={s.error}>unreadable</span> : s.configured ? <span class="badge ok">through the gateway</span> : s.base_url ? <span class="badge warn" title={s.base_url}>elsewhere</span> : <span class="badge">not set</span>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {scopes.effective_base_url && <p class="muted">Claude Code uses <span class="url">{scopes.effective_base_url}</span>.</p>}
+      </section>
+    </>
+  );
+}
+
+/** Configure or remove, always through the diff preview first. */
+function Change({ scope, reload }: { scope: ScopeState; reload: () => void }) {
+  const [preview, setPreview] = useState<SettingsDiff | null>(null);
+  const loading = useAction();
+  const applying = useAction();
+  const change = scope.configured ? "remove" : "configure";
+  const show = () => loading.run("Computing the change…", async () => setPreview(await api.preview(change)));
+  const apply = async () => {
+    if (!preview) return;
+    const ok = await applying.run(
+      preview.change === "configure" ? "Writing the settings…" : "Restoring the settings…",
+      () => api.apply(preview.change),
+      preview.change === "configure" ? "Claude Code now goes through the gateway." : "Claude Code's settings are back as they were.",
+    );
+    if (ok) (setPreview(null), reload());
+  };
+  return (
+    <section class="card" aria-labelledby="change-title" data-testid="change">
+      <div class="card-head">
+        <h2 id="change-title">{scope.configured ? "Claude Code goes through the gateway" : "Switch Claude Code onto the gateway"}</h2>
+      </div>
+      <p class="muted">
+        {scope.configured
+          ? "Removing puts its user settings back exactly as they were before."
+          : "Gatehouse adds its gateway address and key to Claude Code's user settings; nothing else changes. See the change first."}
+      </p>
+      {preview === null && (
+        <div class="buttons">
+          <button type="button" data-preview={change} class={change === "configure" ? "primary" : ""} disabled={loading.busy !== null} onClick={show}>
+            {change === "configure" ? "Preview the change…" : "Preview removing…"}
+          </button>
+        </div>
+      )}
+      <ActionStatus state={loading} />
+      {preview && (
+        <div class="preview" data-testid="diff-preview">
+          <p>
+            {preview.unchanged ? "Nothing would change in " : preview.change === "configure" ? "Applying writes this change to " : "Removing writes this change to "}
+            <span class="path">{preview.path}</span>
+            {preview.after === null ? " (the file is deleted: Gatehouse created it and it holds nothing else)" : ""}:
+          </p>
+          {!preview.unchanged && <Diff text={preview.diff} />}
+          <div class="buttons">
+            <button type="button" class="primary" data-apply={preview.change} disabled={preview.unchanged || applying.busy !== null} onClick={apply}>
+              {preview.change === "configure" ? "Apply" : "Remove"}
+            </button>
+            <button type="button" onClick={() => setPreview(null)} disabled={applying.busy !== null}>Cancel</button>
+          </div>
+        </div>
+      )}
+      <ActionStatus state={applying} />
+    </section>
+  );
+}
+
+export function Diff({ text }: { text: string }) {
+  return (
+    <pre class="diff" aria-label="Unified diff">
+      {text.replace(/\n$/, "").split("\n").map((line, i) => {
+        const kind = line.startsWith("+++") || line.startsWith("---") ? "file" : line.startsWith("@@") ? "hunk" : line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : "";
+        return <span key={i} class={`diff-line ${kind}`}>{line || " "}{"\n"}</span>;
+      })}
+    </pre>
+  );
+}

@@ -1,0 +1,170 @@
+// Settings: the gateway's port and fail-open timeout, start at login,
+// notification thresholds, price overrides (checked here and by the core,
+// errors next to their field), and the data folder. Quit lives here, apart.
+
+import { useState } from "preact/hooks";
+import { api } from "../api";
+import type { Ctx } from "../app";
+import { validateSettings, type PriceDraft } from "../logic";
+import type { FieldProblem, SettingsView } from "../types";
+import { ActionStatus, Section, Switch, useAction, useLoad } from "../ui";
+
+export function SettingsPage({ ctx }: { ctx: Ctx }) {
+  const loaded = useLoad(api.settings, []);
+  return (
+    <div class="page">
+      <h1 class="page-title">Settings</h1>
+      <Section loaded={loaded}>{(s) => <Form initial={s} />}</Section>
+      {ctx.view && <AppSwitches ctx={ctx} />}
+    </div>
+  );
+}
+
+const PRICE_FIELDS: { key: Exclude<keyof PriceDraft, "model">; title: string }[] = [
+  { key: "input", title: "Input" },
+  { key: "output", title: "Output" },
+  { key: "cache_read", title: "Cache read" },
+  { key: "cache_write_5m", title: "Cache write 5m" },
+  { key: "cache_write_1h", title: "Cache write 1h" },
+];
+
+function Form({ initial }: { initial: SettingsView }) {
+  const [form, setForm] = useState(initial.form);
+  const [prices, setPrices] = useState<PriceDraft[]>(initial.form.price_overrides);
+  const [thresholds, setThresholds] = useState(initial.form.notifications.window_thresholds.join(", "));
+  const [problems, setProblems] = useState<FieldProblem[]>([]);
+  const saving = useAction();
+  const opening = useAction();
+  const err = (field: string) => problems.filter((e) => e.field === field).map((e) => <span key={e.message} class="field-error" role="alert">{e.message}</span>);
+  const num = (e: Event) => {
+    const v = (e.currentTarget as HTMLInputElement).value;
+    return v === "" ? null : Number(v);
+  };
+  const save = async (event: Event) => {
+    event.preventDefault();
+    const checked = validateSettings(form, thresholds, prices);
+    setProblems(checked.problems);
+    if (checked.problems.length) return;
+    await saving.run("Saving config.toml…", async () => {
+      const outcome = await api.saveSettings(checked.form);
+      setProblems(outcome.problems);
+      if (!outcome.saved) throw new Error("Not saved: fix the fields marked above.");
+      return outcome;
+    }, (outcome) => (outcome.restart_needed ? "Saved. The new port takes effect when the gateway restarts (Overview → Restart)." : "Saved."));
+  };
+  const setPrice = (i: number, patch: Partial<PriceDraft>) => setPrices(prices.map((p, j) => (j === i ? { ...p, ...patch } : p)));
+  const notifications = form.notifications;
+  return (
+    <form class="settings" onSubmit={save} noValidate>
+      {initial.config_error && (
+        <p class="status error" role="alert">config.toml cannot be read ({initial.config_error}): the form shows the defaults, and saving waits until the file is fixed by hand.</p>
+      )}
+      <section class="card">
+        <h2>Gateway</h2>
+        <div class="fields">
+          <label>
+            Port
+            <input type="number" name="port" min={1} max={65535} value={form.port} onInput={(e) => setForm({ ...form, port: num(e) ?? 0 })} />
+            {err("port")}
+          </label>
+          <label>
+            Fail-open timeout (seconds)
+            <input type="number" name="fail_open_after_secs" min={1} value={form.fail_open_after_secs} onInput={(e) => setForm({ ...form, fail_open_after_secs: num(e) ?? 0 })} />
+            <span class="hint">How long the gateway may fail before Claude Code goes to Anthropic directly.</span>
+            {err("fail_open_after_secs")}
+          </label>
+        </div>
+      </section>
+      <section class="card">
+        <h2>Notifications</h2>
+        <div class="fields">
+          <label>
+            Notify when a window crosses (%)
+            <input name="window_thresholds" value={thresholds} onInput={(e) => setThresholds((e.currentTarget as HTMLInputElement).value)} placeholder="80, 95" />
+            <span class="hint">Once per crossing, for every window. Leave empty for none.</span>
+            {err("notifications.window_thresholds")}
+          </label>
+          <label class="check">
+            <input type="checkbox" checked={notifications.window_rejected} onChange={(e) => setForm({ ...form, notifications: { ...notifications, window_rejected: (e.currentTarget as HTMLInputElement).checked } })} />
+            When a window is full (requests refused), with its reset time
+          </label>
+          <label class="check">
+            <input type="checkbox" checked={notifications.window_reset} onChange={(e) => setForm({ ...form, notifications: { ...notifications, window_reset: (e.currentTarget as HTMLInputElement).checked } })} />
+            When a window resets after crossing a threshold
+          </label>
+        </div>
+      </section>
+      <section class="card">
+        <h2>Price overrides</h2>
+        <p class="muted">USD per million tokens, for models without a list price or to correct one. Empty cache prices follow the input price (read 0.1×, write 1.25× for 5 minutes, 2× for 1 hour).</p>
+        {prices.length > 0 && (
+          <div class="table-wrap">
+            <table class="prices">
+              <thead><tr><th>Model</th>{PRICE_FIELDS.map((f) => <th key={f.key}>{f.title}</th>)}<th /></tr></thead>
+              <tbody>
+                {prices.map((p, i) => (
+                  <tr key={i}>
+                    <td>
+                      <input aria-label="Model" value={p.model} placeholder="claude-…" onInput={(e) => setPrice(i, { model: (e.currentTarget as HTMLInputElement).value })} />
+                      {err(`price_overrides.${i}.model`)}
+                    </td>
+                    {PRICE_FIELDS.map((f) => (
+                      <td key={f.key}>
+                        <input aria-label={`${f.title} price for ${p.model || "this model"}`} type="number" step="any" min={0} class="num" value={p[f.key] ?? ""} onInput={(e) => setPrice(i, { [f.key]: num(e) })} />
+                        {err(`price_overrides.${i}.${f.key}`)}
+                      </td>
+                    ))}
+                    <td><button type="button" class="link" onClick={() => setPrices(prices.filter((_, j) => j !== i))}>Remove</button></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {err("price_overrides")}
+        <button type="button" onClick={() => setPrices([...prices, { model: "", input: null, output: null, cache_read: null, cache_write_5m: null, cache_write_1h: null }])}>
+          Add a price
+        </button>
+      </section>
+      <section class="card">
+        <h2>Data</h2>
+        <p>The ledger and the app's state live in <span class="path">{initial.data_dir}</span>; settings in <span class="path">{initial.config_file}</span>.</p>
+        <button type="button" onClick={() => opening.run("Opening the folder…", api.openDataDir)}>Open the folder</button>
+        <ActionStatus state={opening} />
+      </section>
+      <div class="form-foot">
+        <button type="submit" class="primary" disabled={saving.busy !== null}>Save settings</button>
+        <ActionStatus state={saving} />
+      </div>
+    </form>
+  );
+}
+
+function AppSwitches({ ctx }: { ctx: Ctx }) {
+  const action = useAction();
+  const s = ctx.view!.snapshot;
+  return (
+    <section class="card">
+      <h2>App</h2>
+      <div class="fields">
+        <Switch state={s.start_at_login ? "on" : "off"} label="Start at login" action="start_at_login" busy={action.busy !== null} onChange={(on) => action.run("Saving…", () => api.setStartAtLogin(on))} />
+        <Switch
+          state={s.keep_gateway_after_quit ? "on" : "off"}
+          label="Keep the gateway running after quitting"
+          detail="Claude Code keeps going through it while the app is closed"
+          action="keep_gateway_after_quit"
+          busy={action.busy !== null}
+          onChange={(on) => action.run("Saving…", () => api.setKeepGatewayAfterQuit(on))}
+        />
+      </div>
+      <ActionStatus state={action} />
+      <div class="danger-zone">
+        <div>
+          <strong>Quit Gatehouse</strong>
+          <p class="muted">{s.keep_gateway_after_quit ? "The gateway keeps running." : "The gateway stops and Claude Code's settings are restored."}</p>
+        </div>
+        <button type="button" class="danger" data-action="quit" onClick={() => action.run("Quitting…", api.quit)}>Quit</button>
+      </div>
+    </section>
+  );
+}
