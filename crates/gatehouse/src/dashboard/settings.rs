@@ -11,7 +11,7 @@ use ts_rs::TS;
 #[ts(export)]
 pub struct NotificationSettings {
     /// Percentages, strictly increasing, each 1..=100; empty: no threshold notices.
-    pub window_thresholds: Vec<u8>,
+    pub window_thresholds: Vec<u32>,
     /// Notify when a window is at 100% (rejected), with its reset time.
     pub window_rejected: bool,
     /// Notify when a window that was over a threshold resets.
@@ -80,34 +80,21 @@ use std::path::Path;
 use crate::config::{Config, ConfigError};
 use crate::paths::Paths;
 
-/// The notification settings' defaults (issue 8: 80% and 95%, per window).
-fn default_notifications() -> NotificationSettings {
-    NotificationSettings { window_thresholds: vec![80, 95], window_rejected: true, window_reset: true }
+/// `[notifications]` as the config has it.
+fn notifications_of(config: &Config) -> NotificationSettings {
+    let notifications = &config.notifications;
+    NotificationSettings {
+        window_thresholds: notifications.window_thresholds.clone(),
+        window_rejected: notifications.window_rejected,
+        window_reset: notifications.window_reset,
+    }
 }
 
-/// `[notifications]` as the file has it, defaults where it says nothing.
-fn notifications_in(text: &str) -> NotificationSettings {
-    let mut settings = default_notifications();
-    let Ok(table) = text.parse::<toml::Table>() else { return settings };
-    let Some(section) = table.get("notifications").and_then(toml::Value::as_table) else { return settings };
-    if let Some(values) = section.get("window_thresholds").and_then(toml::Value::as_array) {
-        settings.window_thresholds =
-            values.iter().filter_map(toml::Value::as_integer).filter_map(|v| u8::try_from(v).ok()).collect();
-    }
-    if let Some(value) = section.get("window_rejected").and_then(toml::Value::as_bool) {
-        settings.window_rejected = value;
-    }
-    if let Some(value) = section.get("window_reset").and_then(toml::Value::as_bool) {
-        settings.window_reset = value;
-    }
-    settings
-}
-
-fn form_of(config: &Config, text: &str) -> SettingsForm {
+fn form_of(config: &Config) -> SettingsForm {
     SettingsForm {
         port: config.gateway.port,
         fail_open_after_secs: config.supervisor.fail_open_after_secs,
-        notifications: notifications_in(text),
+        notifications: notifications_of(config),
         price_overrides: config
             .pricing
             .models
@@ -137,8 +124,8 @@ pub fn read(paths: &Paths) -> SettingsView {
     let config_file = paths.config_file();
     let loaded = read_text(&config_file).and_then(|text| Config::parse(&config_file, &text).map(|c| (c, text)));
     let (form, config_error) = match loaded {
-        Ok((config, text)) => (form_of(&config, &text), None),
-        Err(error) => (form_of(&Config::default(), ""), Some(error.to_string())),
+        Ok((config, _)) => (form_of(&config), None),
+        Err(error) => (form_of(&Config::default()), Some(error.to_string())),
     };
     SettingsView {
         form,
@@ -154,6 +141,7 @@ fn field_of(key: &str) -> String {
     match key {
         "gateway.port" => "port".to_string(),
         "supervisor.fail_open_after_secs" => "fail_open_after_secs".to_string(),
+        key if key.starts_with("notifications.window_thresholds") => "notifications.window_thresholds".to_string(),
         _ => match key.strip_prefix("pricing.models.") {
             Some(rest) => {
                 let (model, field) = match rest.rsplit_once('.') {
@@ -249,7 +237,7 @@ pub fn save(paths: &Paths, form: &SettingsForm) -> anyhow::Result<SaveOutcome> {
         set(&mut document, &["supervisor"], "fail_open_after_secs", secs.into());
     }
     let notifications = &form.notifications;
-    if *notifications != notifications_in(&text) {
+    if *notifications != notifications_of(&current) {
         let thresholds: toml_edit::Array = notifications.window_thresholds.iter().map(|t| i64::from(*t)).collect();
         set(&mut document, &["notifications"], "window_thresholds", thresholds.into());
         set(&mut document, &["notifications"], "window_rejected", notifications.window_rejected.into());
@@ -318,7 +306,8 @@ mod tests {
         let paths = Paths::under(home.path());
         let view = read(&paths);
         assert_eq!(view.config_error, None);
-        assert_eq!(view.form.notifications, default_notifications());
+        assert_eq!(view.form.notifications, notifications_of(&Config::default()));
+        assert_eq!(view.form.notifications.window_thresholds, [80, 95]);
         assert_eq!(view.data_dir, paths.data_dir.display().to_string());
 
         std::fs::create_dir_all(&paths.config_dir).unwrap();
@@ -336,6 +325,13 @@ mod tests {
         let text = std::fs::read_to_string(paths.config_file()).unwrap();
         assert!(text.starts_with("# my gateway\n[gateway]\nport = 7600"), "{text}");
         assert!(!text.contains("old-model") && !text.contains("notifications"), "{text}");
+        assert_eq!(read(&paths).form, form);
+
+        form.notifications.window_thresholds = vec![50, 90];
+        form.notifications.window_reset = false;
+        assert!(save(&paths, &form).unwrap().saved);
+        let text = std::fs::read_to_string(paths.config_file()).unwrap();
+        assert!(text.contains("[notifications]\nwindow_thresholds = [50, 90]"), "{text}");
         assert_eq!(read(&paths).form, form);
 
         // Saving the same form again changes nothing and needs no restart.
@@ -360,6 +356,10 @@ mod tests {
         assert_eq!(fields, ["price_overrides.a", "price_overrides"]);
 
         form.price_overrides.clear();
+        form.notifications.window_thresholds = vec![95, 80];
+        let outcome = save(&paths, &form).unwrap();
+        assert_eq!(outcome.problems[0].field, "notifications.window_thresholds", "{outcome:?}");
+        form.notifications.window_thresholds = vec![80, 95];
         form.fail_open_after_secs = 30 * 24 * 3600;
         let outcome = save(&paths, &form).unwrap();
         assert_eq!(outcome.problems[0].field, "fail_open_after_secs", "{outcome:?}");
