@@ -13,6 +13,8 @@ pub mod names;
 pub mod project;
 pub mod query;
 pub mod record;
+#[cfg(feature = "synth")]
+pub mod synth;
 mod windows_tracker;
 pub mod writer;
 
