@@ -8,10 +8,9 @@
 use std::sync::Arc;
 
 use gatehouse::claude_code::login::CodeOutcome;
-use gatehouse::desktop::menu::{self, Action, TrayModel};
+use gatehouse::dashboard::state::{LoginReply, View};
+use gatehouse::desktop::menu::Action;
 use gatehouse::desktop::service::DesktopService;
-use gatehouse::desktop::snapshot::Snapshot;
-use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_opener::OpenerExt as _;
@@ -20,27 +19,6 @@ use crate::Panel;
 use crate::error::{Error, Result};
 
 type Service<'a> = State<'a, Arc<DesktopService>>;
-
-/// What the window draws: the snapshot, and the tray model made from it.
-#[derive(Debug, Clone, Serialize)]
-pub struct View {
-    pub snapshot: Snapshot,
-    pub tray: TrayModel,
-}
-
-impl View {
-    pub fn new(snapshot: Snapshot) -> View {
-        View { tray: menu::tray_model(&snapshot), snapshot }
-    }
-}
-
-/// The answer to a pasted sign-in code.
-#[derive(Debug, Clone, Serialize)]
-pub struct LoginReply {
-    /// Claude Code finished signing in.
-    pub done: bool,
-    pub message: String,
-}
 
 /// Runs a blocking core call off the UI thread.
 async fn blocking<T: Send + 'static>(

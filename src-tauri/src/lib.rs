@@ -24,8 +24,8 @@ use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_notification::NotificationExt as _;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::commands::View;
 use crate::tray::Tray;
+use gatehouse::dashboard::state::View;
 
 /// The main window's label in `tauri.conf.json`.
 const MAIN_WINDOW: &str = "main";

@@ -79,6 +79,8 @@ pub struct Suspended {
 }
 
 /// Why the app unconfigured Claude Code.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SuspendReason {

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod claude_code;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod desktop;
 pub mod error_chain;
 pub(crate) mod failpoint;

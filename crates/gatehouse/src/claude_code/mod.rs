@@ -8,6 +8,7 @@ pub mod cli_binary;
 pub mod doctor;
 pub mod launcher;
 pub mod login;
+pub mod preview;
 pub mod scope;
 pub mod settings;
 pub mod settings_store;

@@ -198,53 +198,14 @@ pub fn configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<ConfigureO
     for _ in 0..ATTEMPTS {
         let before = snapshot(&path)?;
         before.check_writable(&path)?;
-        let current = before.text.as_deref().unwrap_or("");
-        let configured = settings::gateway_in(current).map_err(settings_error)?.is_some();
-        // A record whose key line is gone is stale: the user took Gatehouse out by hand.
-        let live = record.as_ref().filter(|_| configured);
-        let (text, new_record) = match live {
-            Some(record) => {
-                let applied = settings::reapply(current, env, &record.prior).map_err(settings_error)?;
-                let untouched = sha256(current) == record.written_sha256;
-                let new_record = Record {
-                    version: RECORD_VERSION,
-                    settings_path: target.settings_path.clone(),
-                    existed: record.existed,
-                    original: record.original.clone().filter(|_| untouched),
-                    original_mode: record.original_mode,
-                    prior: applied.prior,
-                    written_sha256: sha256(&applied.text),
-                };
-                (applied.text, new_record)
-            }
-            None => {
-                // Already configured without a record of it (the record was
-                // lost, or another configure got there first): what the file
-                // holds now is Gatehouse's, not the user's prior value, so
-                // take it out before recording what the edit replaces.
-                let base = match settings::strip_unrecorded(current).map_err(settings_error)? {
-                    Some(stripped) if configured => stripped,
-                    _ => current.to_owned(),
-                };
-                let mut applied = settings::apply(&base, env).map_err(settings_error)?;
-                applied.prior.forget_own_base_url(env.base_url);
-                if backup.is_none()
-                    && let Some(original) = before.text.as_deref().filter(|text| !settings::is_blank(text))
-                {
-                    backup = write_backup(&target.backup_dir, &path, original)?;
-                }
-                let new_record = Record {
-                    version: RECORD_VERSION,
-                    settings_path: target.settings_path.clone(),
-                    existed: before.text.is_some(),
-                    original: before.text.clone().filter(|_| !configured),
-                    original_mode: before.mode,
-                    prior: applied.prior,
-                    written_sha256: sha256(&applied.text),
-                };
-                (applied.text, new_record)
-            }
-        };
+        let plan = plan_configure(target, record.as_ref(), &before, env).map_err(settings_error)?;
+        if plan.fresh
+            && backup.is_none()
+            && let Some(original) = before.text.as_deref().filter(|text| !settings::is_blank(text))
+        {
+            backup = write_backup(&target.backup_dir, &path, original)?;
+        }
+        let (text, new_record) = (plan.text, plan.record);
 
         let previous_record = read_bytes(&target.record_path)?;
         let committed = replace_if_unchanged(&path, &before, Some(&text), Some(PRIVATE_FILE_MODE), || {
@@ -267,6 +228,109 @@ pub fn configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<ConfigureO
     Err(StoreError::Busy { path })
 }
 
+/// What [`configure`] writes over the file as `before` has it: the new text
+/// and the record of it. `fresh` when the edit starts from the user's own
+/// file (no live record), so a backup of it is due.
+struct ConfigurePlan {
+    text: String,
+    record: Record,
+    fresh: bool,
+}
+
+fn plan_configure(
+    target: &SettingsTarget,
+    record: Option<&Record>,
+    before: &Snapshot,
+    env: &GatewayEnv,
+) -> Result<ConfigurePlan, SettingsError> {
+    let current = before.text.as_deref().unwrap_or("");
+    let configured = settings::gateway_in(current)?.is_some();
+    // A record whose key line is gone is stale: the user took Gatehouse out by hand.
+    let live = record.filter(|_| configured);
+    Ok(match live {
+        Some(record) => {
+            let applied = settings::reapply(current, env, &record.prior)?;
+            let untouched = sha256(current) == record.written_sha256;
+            let record = Record {
+                version: RECORD_VERSION,
+                settings_path: target.settings_path.clone(),
+                existed: record.existed,
+                original: record.original.clone().filter(|_| untouched),
+                original_mode: record.original_mode,
+                prior: applied.prior,
+                written_sha256: sha256(&applied.text),
+            };
+            ConfigurePlan { text: applied.text, record, fresh: false }
+        }
+        None => {
+            // Already configured without a record of it (the record was
+            // lost, or another configure got there first): what the file
+            // holds now is Gatehouse's, not the user's prior value, so
+            // take it out before recording what the edit replaces.
+            let base = match settings::strip_unrecorded(current)? {
+                Some(stripped) if configured => stripped,
+                _ => current.to_owned(),
+            };
+            let mut applied = settings::apply(&base, env)?;
+            applied.prior.forget_own_base_url(env.base_url);
+            let record = Record {
+                version: RECORD_VERSION,
+                settings_path: target.settings_path.clone(),
+                existed: before.text.is_some(),
+                original: before.text.clone().filter(|_| !configured),
+                original_mode: before.mode,
+                prior: applied.prior,
+                written_sha256: sha256(&applied.text),
+            };
+            ConfigurePlan { text: applied.text, record, fresh: true }
+        }
+    })
+}
+
+/// The settings file's text now and after [`configure`] with `env`, without
+/// writing anything: the same planning step `configure` runs.
+pub fn preview_configure(target: &SettingsTarget, env: &GatewayEnv) -> Result<(Option<String>, String), StoreError> {
+    let path = real_path(&target.settings_path)?;
+    let record = load_record(target)?;
+    let before = snapshot(&path)?;
+    before.check_writable(&path)?;
+    let plan = plan_configure(target, record.as_ref(), &before, env)
+        .map_err(|source| StoreError::Settings { path: path.clone(), source })?;
+    Ok((before.text, plan.text))
+}
+
+/// What [`remove`] writes over `current` given Gatehouse's record: the new
+/// contents (`None`: delete the file) and what that amounts to.
+fn plan_remove(record: &Record, current: &str) -> Result<(Option<String>, RemoveOutcome), SettingsError> {
+    let untouched = sha256(current) == record.written_sha256;
+    Ok(match (&record.original, record.existed) {
+        (_, false) if untouched => (None, RemoveOutcome::Deleted),
+        (Some(original), true) if untouched => (Some(original.clone()), RemoveOutcome::RestoredExactly),
+        _ => {
+            let reverted = settings::revert(current, &record.prior)?;
+            if !record.existed && reverted.is_empty() {
+                (None, RemoveOutcome::Deleted)
+            } else {
+                (Some(reverted), RemoveOutcome::RemovedOurKeys)
+            }
+        }
+    })
+}
+
+/// The settings file's text now and after [`remove`] (`None`: absent, or
+/// deleted), without writing anything: the same planning step `remove` runs.
+pub fn preview_remove(target: &SettingsTarget) -> Result<(Option<String>, Option<String>), StoreError> {
+    let path = real_path(&target.settings_path)?;
+    let settings_error = |source| StoreError::Settings { path: path.clone(), source };
+    let before = snapshot(&path)?;
+    let Some(current) = before.text.clone() else { return Ok((None, None)) };
+    let after = match load_record(target)? {
+        Some(record) => plan_remove(&record, &current).map_err(settings_error)?.0,
+        None => Some(settings::strip_unrecorded(&current).map_err(settings_error)?.unwrap_or_else(|| current.clone())),
+    };
+    Ok((Some(current), after))
+}
+
 /// Takes Gatehouse out of the settings file: restores it exactly if nobody
 /// touched it since, otherwise removes only Gatehouse's keys.
 ///
@@ -286,20 +350,8 @@ pub fn remove(target: &SettingsTarget) -> Result<RemoveOutcome, StoreError> {
             return Ok(RemoveOutcome::NotConfigured);
         };
         before.check_writable(&path)?;
-        let untouched = sha256(current) == record.written_sha256;
-        let (contents, outcome) = match (&record.original, record.existed) {
-            (_, false) if untouched => (None, RemoveOutcome::Deleted),
-            (Some(original), true) if untouched => (Some(original.clone()), RemoveOutcome::RestoredExactly),
-            _ => {
-                let reverted = settings::revert(current, &record.prior)
-                    .map_err(|source| StoreError::Settings { path: path.clone(), source })?;
-                if !record.existed && reverted.is_empty() {
-                    (None, RemoveOutcome::Deleted)
-                } else {
-                    (Some(reverted), RemoveOutcome::RemovedOurKeys)
-                }
-            }
-        };
+        let (contents, outcome) =
+            plan_remove(&record, current).map_err(|source| StoreError::Settings { path: path.clone(), source })?;
         let mode = record.original_mode.or(before.mode);
         match replace_if_unchanged(&path, &before, contents.as_deref(), mode, || Ok(()))? {
             Commit::Done => {

@@ -67,19 +67,11 @@ pub struct Configured {
 
 /// Points one scope's settings at the gateway with a fresh key.
 pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str) -> anyhow::Result<Configured> {
-    if scope == Scope::Project {
-        anyhow::bail!(
-            "the project scope is .claude/settings.json, which is shared through git, and the gateway key must not \
-             be committed; use `--scope local` (.claude/settings.local.json, this machine only) or `--scope user`"
-        );
-    }
+    refuse_project_scope(scope)?;
     let target = target(paths, scope, project_dir)?;
     let _lock = lock(paths)?;
     heal(paths, &target)?;
-    let files = doctor::settings_files(project_dir)?;
-    if let Some(winner) = doctor::override_of(&files, scope.name()) {
-        return Err(OverriddenError { winner, scope: scope.name() }.into());
-    }
+    refuse_overridden(scope, project_dir)?;
     let config_path = paths.config_file();
     let previous_key = current_key(&target.settings_path);
     // A key that still works is kept: Claude Code sessions already running
@@ -112,6 +104,26 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
         created: matches!(outcome, ConfigureOutcome::Created { .. }),
         base_url: base_url.to_string(),
     })
+}
+
+/// The project scope is shared through git: no key goes there.
+pub(crate) fn refuse_project_scope(scope: Scope) -> anyhow::Result<()> {
+    if scope == Scope::Project {
+        anyhow::bail!(
+            "the project scope is .claude/settings.json, which is shared through git, and the gateway key must not \
+             be committed; use `--scope local` (.claude/settings.local.json, this machine only) or `--scope user`"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a scope whose gateway variables a higher-precedence file overrides.
+pub(crate) fn refuse_overridden(scope: Scope, project_dir: &Path) -> anyhow::Result<()> {
+    let files = doctor::settings_files(project_dir)?;
+    match doctor::override_of(&files, scope.name()) {
+        Some(winner) => Err(OverriddenError { winner, scope: scope.name() }.into()),
+        None => Ok(()),
+    }
 }
 
 /// Undoes `configure` for one scope and revokes its key.
@@ -185,7 +197,7 @@ fn current_key(settings_path: &Path) -> Option<String> {
 }
 
 /// The gateway key in a settings file's text, if any.
-fn key_in(text: &str) -> Option<String> {
+pub(crate) fn key_in(text: &str) -> Option<String> {
     let document: serde_json::Value = serde_json::from_str(text).ok()?;
     let headers = document.get("env")?.get("ANTHROPIC_CUSTOM_HEADERS")?.as_str()?;
     headers.lines().find_map(settings::gatehouse_key_value).map(str::to_string)

@@ -17,6 +17,8 @@ use crate::supervisor::GatewayState;
 const MAX_REASON_CHARS: usize = 60;
 
 /// What clicking an item does.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -68,6 +70,8 @@ impl Action {
 }
 
 /// One row of the menu.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Entry {
@@ -90,6 +94,8 @@ pub enum Entry {
 }
 
 /// Which tray icon to show.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IconState {
@@ -114,6 +120,8 @@ impl IconState {
 }
 
 /// The whole tray: icon, tooltip and menu.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrayModel {
     pub icon: IconState,

@@ -15,6 +15,8 @@ use crate::ledger::query::Totals;
 use crate::supervisor::GatewayState;
 
 /// A `claude auth login` the app started, as the window follows it.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SignIn {
@@ -27,6 +29,8 @@ pub enum SignIn {
 }
 
 /// The Claude login, which belongs to Claude Code.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum LoginView {
@@ -66,6 +70,8 @@ fn capitalize(word: String) -> String {
 }
 
 /// Whether Claude Code goes through Gatehouse (user settings).
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClaudeCodeView {
     pub configured: bool,
@@ -76,6 +82,8 @@ pub struct ClaudeCodeView {
 }
 
 /// One subscription window, by its name in the headers (`5h`, `7d`, `7d_oi`, …).
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NamedWindow {
     pub name: String,
@@ -86,6 +94,8 @@ pub struct NamedWindow {
 }
 
 /// Everything the tray and the window show.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
     pub gateway: GatewayState,

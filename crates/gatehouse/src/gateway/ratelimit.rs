@@ -17,6 +17,8 @@ pub(crate) const UNIFIED: &str = "anthropic-ratelimit-unified-";
 
 /// One subscription window: `5h`, `7d`, or any other the server sends
 /// (per-model weekly windows such as `7d_oi`).
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     /// How full the window is, from 0 to 1.

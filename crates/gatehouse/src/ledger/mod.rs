@@ -162,6 +162,9 @@ CREATE VIEW request_rows AS SELECT r.id,
     LEFT JOIN names prompt ON prompt.id = r.prompt
     LEFT JOIN names compaction ON compaction.id = r.compaction;
 "#,
+    // 3: spend rolled up by 15-minute slot, kept by triggers, for the
+    // dashboard's reports (see `dashboard::rollup`).
+    crate::dashboard::rollup::MIGRATION,
 ];
 
 /// Opens (creating or migrating) the ledger for writing.

@@ -44,6 +44,8 @@ pub struct Range {
 }
 
 /// Totals over a set of requests.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Totals {
     pub requests: u64,
@@ -57,7 +59,7 @@ pub struct Totals {
     /// Requests whose model had no known price (their cost is not in `cost_usd`).
     pub unpriced_requests: u64,
     /// The models without a price.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unpriced_models: Vec<String>,
 }
 

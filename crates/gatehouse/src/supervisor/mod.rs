@@ -83,6 +83,8 @@ use logs::{GatewayLog, LogRing};
 use worker::{Reply, Request, Worker};
 
 /// The gateway as the tray shows it.
+#[derive(ts_rs::TS)]
+#[ts(export)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum GatewayState {

@@ -1,0 +1,255 @@
+//! What `configure` or `remove` would change in a Claude Code settings file,
+//! shown before it happens: a unified diff of the file's text.
+//!
+//! The preview runs the same code that the change itself runs to build the
+//! new document ([`super::settings_store`]'s planning step), on the file as
+//! it is now, so the change writes exactly what the preview showed. The
+//! gateway key is never shown: its value appears as [`HIDDEN_KEY`].
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// What stands for the gateway key in a preview.
+pub const HIDDEN_KEY: &str = "<gateway key, hidden>";
+
+/// The change to preview or apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum SettingsChange {
+    /// Point Claude Code at the gateway.
+    Configure,
+    /// Take Gatehouse out again.
+    Remove,
+}
+
+/// The change a [`SettingsChange`] would make to one settings file.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct SettingsDiff {
+    pub change: SettingsChange,
+    /// `user` or `local`.
+    pub scope: String,
+    pub path: String,
+    /// A unified diff of the file (`--- a/settings.json`, `+++ b/…`, hunks
+    /// with 3 lines of context); empty when nothing changes.
+    pub diff: String,
+    /// The file's text now; `null` when it does not exist.
+    pub before: Option<String>,
+    /// Its text afterwards; `null` when the change deletes it (it was
+    /// created by configure and holds nothing else).
+    pub after: Option<String>,
+    pub unchanged: bool,
+}
+
+/// One Claude Code settings file, as the Claude Code page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ScopeState {
+    /// `managed`, `local`, `project` or `user`, highest precedence first.
+    pub scope: String,
+    pub path: String,
+    pub exists: bool,
+    /// It points Claude Code at a gateway with a Gatehouse key.
+    pub configured: bool,
+    pub base_url: Option<String>,
+    /// Gatehouse can configure this scope from the app (the user scope).
+    pub can_configure: bool,
+    /// Why it could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+/// The Claude Code page (`claude_code_scopes`).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ClaudeCodeScopes {
+    pub scopes: Vec<ScopeState>,
+    /// Claude Code goes through a gateway with a Gatehouse key.
+    pub configured: bool,
+    /// The base URL Claude Code uses, by precedence.
+    pub effective_base_url: Option<String>,
+    /// Anything that bypasses the gateway or replaces the subscription login.
+    pub warnings: Vec<String>,
+}
+
+use std::path::Path;
+
+use super::scope::Scope;
+use super::settings::GatewayEnv;
+use super::{settings_store, setup};
+use crate::paths::Paths;
+
+/// `text` with the gateway key it holds (if any) shown as [`HIDDEN_KEY`].
+fn hide_key(text: &str, key: Option<&str>) -> String {
+    match key.filter(|key| !key.is_empty()) {
+        Some(key) => text.replace(key, HIDDEN_KEY),
+        None => text.to_string(),
+    }
+}
+
+fn diff_of(
+    change: SettingsChange,
+    scope: Scope,
+    path: &Path,
+    before: Option<String>,
+    after: Option<String>,
+) -> SettingsDiff {
+    let name = path.file_name().map_or_else(|| "settings.json".into(), |name| name.to_string_lossy());
+    let (old, new) = (before.as_deref().unwrap_or(""), after.as_deref().unwrap_or(""));
+    let unchanged = before == after;
+    let diff = if unchanged {
+        String::new()
+    } else {
+        let old_name = if before.is_some() { format!("a/{name}") } else { "/dev/null".to_string() };
+        let new_name = if after.is_some() { format!("b/{name}") } else { "/dev/null".to_string() };
+        similar::TextDiff::from_lines(old, new)
+            .unified_diff()
+            .context_radius(3)
+            .header(&old_name, &new_name)
+            .to_string()
+    };
+    SettingsDiff {
+        change,
+        scope: scope.name().to_string(),
+        path: path.display().to_string(),
+        diff,
+        before,
+        after,
+        unchanged,
+    }
+}
+
+/// What `setup::configure` would write to `scope`'s settings file, with the
+/// gateway at `base_url`: the same checks and the same planning step, with
+/// the key hidden. Nothing is written and no key is issued.
+pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str) -> anyhow::Result<SettingsDiff> {
+    setup::refuse_project_scope(scope)?;
+    let target = setup::target(paths, scope, project_dir)?;
+    setup::refuse_overridden(scope, project_dir)?;
+    let env = GatewayEnv { base_url, gateway_key: HIDDEN_KEY };
+    let (before, after) = settings_store::preview_configure(&target, &env)?;
+    let key = before.as_deref().and_then(setup::key_in);
+    let before = before.map(|text| hide_key(&text, key.as_deref()));
+    Ok(diff_of(SettingsChange::Configure, scope, &target.settings_path, before, Some(after)))
+}
+
+/// What `setup::remove` would write to `scope`'s settings file, with the
+/// key hidden. Nothing is written.
+pub fn remove(paths: &Paths, scope: Scope, project_dir: &Path) -> anyhow::Result<SettingsDiff> {
+    let target = setup::target(paths, scope, project_dir)?;
+    let (before, after) = settings_store::preview_remove(&target)?;
+    let key = before.as_deref().and_then(setup::key_in);
+    let hide = |text: String| hide_key(&text, key.as_deref());
+    Ok(diff_of(SettingsChange::Remove, scope, &target.settings_path, before.map(hide), after.map(hide)))
+}
+
+/// Every settings file Claude Code reads, and whether the app can switch it.
+pub fn scopes(project_dir: &Path) -> anyhow::Result<ClaudeCodeScopes> {
+    let status = super::doctor::status(project_dir, false)?;
+    Ok(ClaudeCodeScopes {
+        scopes: status
+            .files
+            .iter()
+            .map(|file| ScopeState {
+                scope: file.scope.to_string(),
+                path: file.path.display().to_string(),
+                exists: file.exists,
+                configured: file.has_gateway_key && file.base_url.is_some(),
+                base_url: file.base_url.clone(),
+                can_configure: file.scope == "user",
+                error: file.error.clone(),
+            })
+            .collect(),
+        configured: status.configured,
+        effective_base_url: status.effective_base_url,
+        warnings: status.warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "http://127.0.0.1:7497";
+
+    /// The file as the preview would show it: the key hidden.
+    fn shown(path: &Path) -> Option<String> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let key = setup::key_in(&text);
+        Some(hide_key(&text, key.as_deref()))
+    }
+
+    #[test]
+    fn configure_and_remove_write_exactly_what_the_preview_showed() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let project = tempfile::tempdir().unwrap();
+        let file = project.path().join(".claude/settings.local.json");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let original = "{\n  \"model\": \"opus\",\n  \"env\": {\n    \"FOO\": \"1\"\n  }\n}\n";
+        std::fs::write(&file, original).unwrap();
+
+        let preview = configure(&paths, Scope::Local, project.path(), URL).unwrap();
+        assert_eq!(preview.before.as_deref(), Some(original));
+        assert!(!preview.unchanged);
+        assert!(preview.diff.starts_with("--- a/settings.local.json\n+++ b/settings.local.json\n"), "{}", preview.diff);
+        assert!(preview.diff.contains(&format!("+    \"ANTHROPIC_BASE_URL\": \"{URL}\"")), "{}", preview.diff);
+        assert!(preview.diff.contains(HIDDEN_KEY));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), original, "a preview writes nothing");
+        assert!(!paths.config_file().exists(), "and issues no key");
+
+        setup::configure(&paths, Scope::Local, project.path(), URL).unwrap();
+        assert_eq!(shown(&file), preview.after, "configure wrote what the preview showed");
+        let written = std::fs::read_to_string(&file).unwrap();
+        let key = setup::key_in(&written).unwrap();
+        assert!(!preview.diff.contains(&key) && !serde_json::to_string(&preview).unwrap().contains(&key));
+
+        // Configured already: the same key is kept, so nothing changes.
+        let again = configure(&paths, Scope::Local, project.path(), URL).unwrap();
+        assert!(again.unchanged, "{}", again.diff);
+        assert!(!serde_json::to_string(&again).unwrap().contains(&key), "the key is hidden in `before` too");
+
+        let removal = remove(&paths, Scope::Local, project.path()).unwrap();
+        assert_eq!(removal.after.as_deref(), Some(original));
+        assert!(removal.diff.contains(&format!("-    \"ANTHROPIC_BASE_URL\": \"{URL}\"")), "{}", removal.diff);
+        setup::remove(&paths, Scope::Local, project.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), original, "remove wrote what the preview showed");
+
+        // A user edit in between: remove takes out only Gatehouse's keys, as previewed.
+        setup::configure(&paths, Scope::Local, project.path(), URL).unwrap();
+        let edited = std::fs::read_to_string(&file).unwrap().replace("\"opus\"", "\"sonnet\"");
+        std::fs::write(&file, &edited).unwrap();
+        let removal = remove(&paths, Scope::Local, project.path()).unwrap();
+        setup::remove(&paths, Scope::Local, project.path()).unwrap();
+        assert_eq!(shown(&file), removal.after);
+        assert!(std::fs::read_to_string(&file).unwrap().contains("sonnet"));
+    }
+
+    #[test]
+    fn a_created_file_shows_as_new_and_its_removal_as_deleted() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let project = tempfile::tempdir().unwrap();
+        let file = project.path().join(".claude/settings.local.json");
+        let preview = configure(&paths, Scope::Local, project.path(), URL).unwrap();
+        assert_eq!(preview.before, None);
+        assert!(preview.diff.starts_with("--- /dev/null\n+++ b/settings.local.json\n"), "{}", preview.diff);
+        setup::configure(&paths, Scope::Local, project.path(), URL).unwrap();
+        assert_eq!(shown(&file), preview.after);
+        let removal = remove(&paths, Scope::Local, project.path()).unwrap();
+        assert_eq!(removal.after, None);
+        assert!(removal.diff.contains("+++ /dev/null"), "{}", removal.diff);
+        setup::remove(&paths, Scope::Local, project.path()).unwrap();
+        assert!(!file.exists());
+        let nothing = remove(&paths, Scope::Local, project.path()).unwrap();
+        assert!(nothing.unchanged && nothing.diff.is_empty());
+    }
+
+    #[test]
+    fn the_project_scope_is_refused_as_configure_refuses_it() {
+        let home = tempfile::tempdir().unwrap();
+        let project = tempfile::tempdir().unwrap();
+        let error = configure(&Paths::under(home.path()), Scope::Project, project.path(), URL).unwrap_err();
+        assert!(error.to_string().contains("shared through git"), "{error}");
+    }
+}
