@@ -27,8 +27,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use gatehouse::dashboard::Dashboard;
+use gatehouse::dashboard::requests::RecentQuery;
+use gatehouse::dashboard::spend::{SpendGroup, SpendQuery};
+use gatehouse::dashboard::windows::WindowsQuery;
 use gatehouse::ledger::query::{self, GroupBy, Range};
 use gatehouse::ledger::synth;
+use gatehouse::pricing::PriceTable;
 use rusqlite::Connection;
 
 /// Warm runs per query, after one unmeasured run.
@@ -280,7 +285,28 @@ fn queries(ledger: &Path) -> anyhow::Result<()> {
         }
         Ok(n)
     })?);
+    let dashboard = Dashboard::new(ledger.to_path_buf(), PriceTable::builtin());
+    for (name, by) in [
+        ("Spend page, 30 days: daily bars by model + table by model", SpendGroup::Model),
+        ("Spend page, 30 days: daily bars by model + table by project", SpendGroup::Project),
+        ("Spend page, 30 days: daily bars by model + table by session", SpendGroup::Session),
+    ] {
+        timings.push(time_query(ledger, &format!("`dashboard`: {name}"), 50.0, &|_| {
+            Ok(dashboard.spend(&SpendQuery { range: None, by })?.rows.len())
+        })?);
+    }
+    timings.push(time_query(ledger, "`dashboard`: Windows page (8 days, top 20)", 50.0, &|_| {
+        Ok(dashboard.windows(WindowsQuery::default())?.windows.len())
+    })?);
+    timings.push(time_query(ledger, "`dashboard`: latest 200 requests", 50.0, &|_| {
+        Ok(dashboard.recent(RecentQuery::default())?.len())
+    })?);
+    timings.push(time_query(ledger, "`dashboard`: Overview", 50.0, &|_| {
+        dashboard.overview()?;
+        Ok(1)
+    })?);
     println!("### Queries (ms)\n");
+    println!("The `dashboard` rows open the ledger per call, as the app does; the others reuse one connection.\n");
     print_timings(&timings);
     Ok(())
 }
