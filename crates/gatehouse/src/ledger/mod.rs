@@ -17,6 +17,8 @@ pub mod query;
 pub mod record;
 pub(crate) mod transcript;
 pub mod windows;
+#[cfg(feature = "synth")]
+pub mod synth;
 mod windows_tracker;
 pub mod writer;
 

@@ -3,10 +3,18 @@
 //! Costs are summed only where a price was known; requests whose model has
 //! no price are counted separately and named, so an unknown model is never
 //! passed off as free.
+//!
+//! Whole 15-minute slots are read from the spend rollup (migration 3, see
+//! `dashboard::rollup`), the partial slots at either end of a range from
+//! the requests themselves: a month of a million-row ledger is then a few
+//! thousand rollup cells instead of a third of the rows. A ledger without
+//! the rollup (not opened by this version's gateway yet) is read row by row.
 
 use std::path::Path;
 
 use rusqlite::{Connection, params_from_iter, types::Value};
+
+use crate::dashboard::rollup;
 use serde::Serialize;
 
 /// How to split a report.
@@ -85,10 +93,89 @@ pub struct Report {
     pub groups: Option<Vec<Group>>,
 }
 
-const AGGREGATES: &str = "COUNT(*), COALESCE(SUM(cost_usd), 0.0), COALESCE(SUM(input_tokens), 0),
-    COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cache_write_5m_tokens + cache_write_1h_tokens), 0),
-    COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cost_usd IS NULL), 0),
-    COALESCE(GROUP_CONCAT(DISTINCT CASE WHEN cost_usd IS NULL THEN model END), '')";
+/// The totals over a source's normalized rows (see [`Source`]).
+const AGGREGATES: &str = "COALESCE(SUM(n), 0), COALESCE(SUM(cost), 0.0), COALESCE(SUM(input), 0),
+    COALESCE(SUM(output), 0), COALESCE(SUM(cache_write), 0), COALESCE(SUM(cache_read), 0),
+    COALESCE(SUM(unpriced), 0), COALESCE(GROUP_CONCAT(DISTINCT CASE WHEN unpriced > 0 THEN model END), '')";
+
+/// The length of a `spend_rollup` slot (see `dashboard::rollup`).
+const SLOT_MS: i64 = crate::dashboard::rollup::SLOT_MS;
+
+/// Where a report's rows come from: SQL yielding `key, model, n, unpriced,
+/// cost, input, output, cache_write, cache_read` per request or per rollup
+/// cell, and its parameters.
+struct Source {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Source {
+    /// Every request in `range`, one by one.
+    fn requests(range: Range, key: &str) -> Source {
+        let (clause, values) = where_clause(range);
+        Source { sql: format!("{} {clause}", Self::request_columns(key)), values }
+    }
+
+    fn request_columns(key: &str) -> String {
+        format!(
+            "SELECT {key} AS key, model, 1 AS n, cost_usd IS NULL AS unpriced, cost_usd AS cost,
+                input_tokens AS input, output_tokens AS output,
+                cache_write_5m_tokens + cache_write_1h_tokens AS cache_write, cache_read_tokens AS cache_read
+             FROM requests"
+        )
+    }
+
+    /// The whole 15-minute slots of `range` from the rollup, and the
+    /// requests of its partial slots at either end one by one.
+    fn rollup(range: Range, group_by: Option<GroupBy>) -> Source {
+        let first = range.since_ms.map(|since| since.div_euclid(SLOT_MS) + i64::from(since.rem_euclid(SLOT_MS) != 0));
+        let end = range.until_ms.map(|until| until.div_euclid(SLOT_MS));
+        if let (Some(first), Some(end)) = (first, end)
+            && first >= end
+        {
+            // No whole slot inside: every request one by one.
+            return Source::requests(range, group_by.map_or("NULL", |g| g.column().0));
+        }
+        let (dim, key) = match group_by {
+            None => (rollup::dim::ALL, "NULL"),
+            Some(GroupBy::Day) => (rollup::dim::ALL, "date(slot * 900, 'unixepoch', 'localtime')"),
+            Some(GroupBy::Model) => (rollup::dim::ALL, "model"),
+            Some(GroupBy::Project) => (rollup::dim::PROJECT, "NULLIF(key, 0)"),
+            Some(GroupBy::Session) => (rollup::dim::SESSION, "NULLIF(key, 0)"),
+            Some(GroupBy::Client) => (rollup::dim::CLIENT, "NULLIF(key, 0)"),
+            // Cells of dim 4 are by request class (key) and agent type (key2).
+            Some(GroupBy::Class) => (rollup::dim::CLASS, "NULLIF(key, 0)"),
+            Some(GroupBy::Agent) => (rollup::dim::CLASS, "NULLIF(key2, 0)"),
+        };
+        let mut values = vec![
+            Value::Integer(dim),
+            Value::Integer(first.unwrap_or(i64::MIN)),
+            Value::Integer(end.unwrap_or(i64::MAX)),
+        ];
+        let mut sql = format!(
+            "SELECT {key} AS key, model, requests AS n, unpriced, cost_nusd / 1e9 AS cost, input_tokens AS input,
+                output_tokens AS output, cache_write_5m_tokens + cache_write_1h_tokens AS cache_write,
+                cache_read_tokens AS cache_read
+             FROM spend_rollup WHERE dim = ? AND slot >= ? AND slot < ?"
+        );
+        let mut edges = Vec::new();
+        if let (Some(since), Some(first)) = (range.since_ms, first) {
+            edges.push((since, first * SLOT_MS));
+        }
+        if let (Some(end), Some(until)) = (end, range.until_ms) {
+            edges.push((end * SLOT_MS, until));
+        }
+        for (from, to) in edges.into_iter().filter(|(from, to)| from < to) {
+            let column = group_by.map_or("NULL", |g| g.column().0);
+            sql.push_str(&format!(
+                " UNION ALL {} WHERE ts_unix_ms >= ? AND ts_unix_ms < ?",
+                Self::request_columns(column)
+            ));
+            values.extend([Value::Integer(from), Value::Integer(to)]);
+        }
+        Source { sql, values }
+    }
+}
 
 /// The names of the unpriced models' ids that [`AGGREGATES`] lists.
 fn model_names(conn: &Connection, totals: &mut Totals) -> rusqlite::Result<()> {
@@ -133,27 +220,45 @@ fn totals_from(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Total
     })
 }
 
-/// Builds a report, optionally grouped.
+/// Builds a report, optionally grouped: from the spend rollup where the
+/// ledger has it (the gateway has opened it since upgrading), else from
+/// every request.
 pub fn report(conn: &Connection, range: Range, group_by: Option<GroupBy>) -> rusqlite::Result<Report> {
-    let (clause, values) = where_clause(range);
+    let has_rollup: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spend_rollup')",
+        [],
+        |row| row.get(0),
+    )?;
+    if has_rollup {
+        let total = Source::rollup(range, None);
+        let groups = group_by.map(|g| (g, Source::rollup(range, Some(g))));
+        report_from(conn, &total, groups.as_ref().map(|(g, source)| (*g, source)))
+    } else {
+        let total = Source::requests(range, "NULL");
+        let groups = group_by.map(|g| (g, Source::requests(range, g.column().0)));
+        report_from(conn, &total, groups.as_ref().map(|(g, source)| (*g, source)))
+    }
+}
+
+fn report_from(conn: &Connection, total: &Source, groups: Option<(GroupBy, &Source)>) -> rusqlite::Result<Report> {
     let mut total = conn.query_row(
-        &format!("SELECT {AGGREGATES} FROM requests {clause}"),
-        params_from_iter(values.iter()),
+        &format!("SELECT {AGGREGATES} FROM ({})", total.sql),
+        params_from_iter(total.values.iter()),
         |row| totals_from(row, 0),
     )?;
     model_names(conn, &mut total)?;
-    let groups = match group_by {
+    let groups = match groups {
         None => None,
-        Some(group_by) => {
-            let (column, named) = group_by.column();
-            let inner = format!("SELECT {column} AS key, {AGGREGATES} FROM requests {clause} GROUP BY 1");
+        Some((group_by, source)) => {
+            let named = group_by.column().1;
+            let inner = format!("SELECT key, {AGGREGATES} FROM ({}) GROUP BY 1", source.sql);
             // Columns: name, key, count, cost, …; days in order, the rest by cost.
             let order = if group_by == GroupBy::Day { "2 ASC" } else { "4 DESC, 3 DESC" };
             // Grouped by id, then named: one lookup per group, not per row.
             let name = if named { "(SELECT value FROM names WHERE id = g.key)" } else { "g.key" };
             let sql = format!("SELECT {name}, g.* FROM ({inner}) g ORDER BY {order}");
             let mut statement = conn.prepare(&sql)?;
-            let rows = statement.query_map(params_from_iter(values.iter()), |row| {
+            let rows = statement.query_map(params_from_iter(source.values.iter()), |row| {
                 Ok(Group { key: row.get(0)?, totals: totals_from(row, 2)? })
             })?;
             let mut groups = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -193,4 +298,67 @@ pub(crate) fn recorded_any(ledger_path: &Path) -> anyhow::Result<bool> {
 /// An empty report, for when no ledger exists yet.
 pub fn empty_report(group_by: Option<GroupBy>) -> Report {
     Report { total: Totals::default(), groups: group_by.map(|_| Vec::new()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rollup's report equals the row-by-row one, for ranges on and
+    /// off slot boundaries, inside one slot, and open at either end.
+    #[test]
+    fn the_rollup_and_the_rows_give_the_same_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let end = jiff::Timestamp::from_second(1_764_583_200).unwrap();
+        crate::ledger::synth::generate(&path, &crate::ledger::synth::Spec { rows: 4_000, days: 10, seed: 3, end })
+            .unwrap();
+        let conn = crate::ledger::open(&path).unwrap();
+        let end_ms = end.as_millisecond();
+        let day = 86_400_000;
+        let ranges = [
+            Range::default(),
+            Range { since_ms: Some(end_ms - 3 * day), until_ms: None },
+            Range { since_ms: Some(end_ms - 3 * day + 123_457), until_ms: Some(end_ms - day - 7_777) },
+            Range { since_ms: None, until_ms: Some(end_ms - 5 * day + 1) },
+            Range { since_ms: Some(end_ms - 2 * day + 1_000), until_ms: Some(end_ms - 2 * day + 500_000) },
+            Range { since_ms: Some(end_ms + day), until_ms: None },
+        ];
+        let mut grouped_requests = 0;
+        for range in ranges {
+            for group_by in [
+                None,
+                Some(GroupBy::Day),
+                Some(GroupBy::Model),
+                Some(GroupBy::Project),
+                Some(GroupBy::Session),
+                Some(GroupBy::Client),
+                Some(GroupBy::Class),
+                Some(GroupBy::Agent),
+            ] {
+                let rolled = report(&conn, range, group_by).unwrap();
+                let total = Source::requests(range, "NULL");
+                let groups = group_by.map(|g| (g, Source::requests(range, g.column().0)));
+                let raw = report_from(&conn, &total, groups.as_ref().map(|(g, source)| (*g, source))).unwrap();
+                let same = |a: &Totals, b: &Totals| {
+                    assert!(
+                        (a.cost_usd - b.cost_usd).abs() <= 1e-9 * (a.requests as f64 + 1.0),
+                        "{range:?} {group_by:?}: {a:?} vs {b:?}"
+                    );
+                    assert_eq!(Totals { cost_usd: 0.0, ..a.clone() }, Totals { cost_usd: 0.0, ..b.clone() });
+                };
+                same(&rolled.total, &raw.total);
+                let (mut rolled, mut raw) = (rolled.groups.unwrap_or_default(), raw.groups.unwrap_or_default());
+                assert_eq!(rolled.len(), raw.len(), "{range:?} {group_by:?}");
+                rolled.sort_by(|a, b| a.key.cmp(&b.key));
+                raw.sort_by(|a, b| a.key.cmp(&b.key));
+                for (a, b) in rolled.iter().zip(&raw) {
+                    assert_eq!(a.key, b.key);
+                    same(&a.totals, &b.totals);
+                    grouped_requests += a.totals.requests;
+                }
+            }
+        }
+        assert!(grouped_requests > 4_000, "the ranges cover rows");
+    }
 }
