@@ -7,7 +7,7 @@
 # 1. Launch: the tray icon appears and the gateway starts (first launch).
 # 2. Through the real tray menu (opened with a click on the icon, items
 #    chosen with the keyboard as GTK menus allow): "Claude Code uses
-#    Gatehouse" on, "Proxy" off and on again, "Restart gateway", "Open
+#    Gatehouse" on, "Run gateway" off and on again, "Restart gateway", "Open
 #    dashboard", "Open logs", "Start at login" on and off, "Quit". After
 #    each: the gateway answers GET /health or not, Claude Code's
 #    settings.json is merged, restored byte for byte, and merged again, the
@@ -199,7 +199,7 @@ open_menu() {
   xdotool mousemove --window "$(tray_icon)" 16 15 click 1
   sleep 1
 }
-# The clickable rows above "Proxy": "Today …" (it opens the Spend page) and
+# The clickable rows above "Run gateway": "Today …" (it opens the Spend page) and
 # one per subscription window the tray shows (they open the Windows page),
 # which it shows while the gateway answers /status with them.
 header_rows() {
@@ -211,7 +211,7 @@ header_rows() {
 }
 # choose KEYS...: opens the menu and presses the keys. GTK skips disabled
 # rows; when the keys start with "Down", the header rows are passed first,
-# so "Down" lands on "Proxy", then "Claude Code uses Gatehouse".
+# so "Down" lands on "Run gateway", then "Claude Code uses Gatehouse".
 choose() {
   local rows=0 i
   [ "$1" != Down ] || rows="$(header_rows)"
@@ -282,16 +282,16 @@ wait_until 10 window_hidden || fail "the window did not close"
 wait_until 10 eval '! web_view_exists' || fail "the closed window's web view still runs"
 ok "the Today line opens the window, which closes again"
 
-echo "== \"Proxy\" off"
+echo "== \"Run gateway\" off"
 choose Down Return
-wait_until 30 down || fail "the gateway still answers after Proxy off"
+wait_until 30 down || fail "the gateway still answers after Run gateway off"
 wait_until 15 restored || fail "settings.json was not restored exactly"
 ok "gateway stopped and settings.json restored byte for byte"
 open_menu
 shot menu-proxy-off
 xdotool key Escape
 
-echo "== \"Proxy\" on again"
+echo "== \"Run gateway\" on again"
 choose Down Return
 wait_until 30 healthy || fail "the gateway did not start again"
 wait_until 15 configured || fail "Claude Code was not put back on the gateway"

@@ -320,11 +320,12 @@ function trayView(data: Data, state: MockState): View {
       tooltip: `Gatehouse — ${header}`,
       entries: [
         { kind: "info", label: header },
-        { kind: "info", label: `Today: ${money(todayCost)} at API prices · ${today.requests} requests` },
-        { kind: "info", label: `5-hour window: ${Math.round(five.utilization * 100)}% · resets ${hm(five.resets_at_ms)}` },
-        { kind: "info", label: `Weekly window: ${Math.round(week.utilization * 100)}%` },
+        // As the core draws them: these rows open the Spend and Windows pages.
+        { kind: "button", action: "open_spend", label: `Today: ${money(todayCost)} at API prices · ${today.requests} requests`, enabled: true },
+        { kind: "button", action: "open_windows", label: `5-hour window: ${Math.round(five.utilization * 100)}% · resets ${hm(five.resets_at_ms)}`, enabled: true },
+        { kind: "button", action: "open_windows", label: `Weekly window: ${Math.round(week.utilization * 100)}%`, enabled: true },
         { kind: "separator" },
-        { kind: "check", action: "proxy", label: "Proxy", checked: state.proxy, enabled: true },
+        { kind: "check", action: "proxy", label: "Run gateway", checked: state.proxy, enabled: true },
         { kind: "check", action: "claude_code", label: "Claude Code", checked: state.scopes.user, enabled: true },
         { kind: "button", action: "login", label: state.loggedIn ? "Claude subscription: Max (via Claude Code)" : "Log in to Claude…", enabled: true },
       ],

@@ -12,7 +12,7 @@ import type { Totals } from "./Totals";
  */
 export type Snapshot = { gateway: GatewayState, 
 /**
- * The "Proxy" switch: whether the user wants the gateway running.
+ * The "Run gateway" switch: whether the user wants the gateway running.
  */
 proxy_enabled: boolean, 
 /**

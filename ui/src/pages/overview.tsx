@@ -99,8 +99,9 @@ export function Overview({ ctx }: { ctx: Ctx }) {
 /** Today's spend, from the same snapshot as the tray's "Today" line (shown beneath it, word for word). */
 function TodayFigure({ view }: { view: View | null }) {
   const today = view?.snapshot.today;
-  const infos = (view?.tray.entries ?? []).filter((e): e is Extract<Entry, { kind: "info" }> => e.kind === "info");
-  const todayLine = infos.find((e) => e.label.startsWith("Today"))?.label ?? "";
+  // The tray's "Today" row is clickable (it opens Spend), so any row with a label.
+  const labelled = (view?.tray.entries ?? []).filter((e): e is Exclude<Entry, { kind: "separator" }> => e.kind !== "separator");
+  const todayLine = labelled.find((e) => e.label.startsWith("Today"))?.label ?? "";
   let value = "…";
   let note: string | null = null;
   if (today && "Ok" in today) {

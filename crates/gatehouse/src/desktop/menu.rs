@@ -169,7 +169,7 @@ pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
     let gateway_running = matches!(snapshot.gateway, GatewayState::Running { .. });
     entries.push(Entry::Check {
         action: Action::Proxy,
-        label: "Proxy".to_string(),
+        label: "Run gateway".to_string(),
         checked: snapshot.proxy_enabled,
         enabled: true,
     });
@@ -253,8 +253,8 @@ fn claude_code_label(snapshot: &Snapshot, gateway_running: bool) -> String {
     const LABEL: &str = "Claude Code uses Gatehouse";
     match snapshot.claude_code_paused {
         Some(SuspendReason::Unhealthy) => format!("{LABEL} (paused: gateway not answering)"),
-        Some(SuspendReason::ProxyStopped | SuspendReason::Quit) => format!("{LABEL} (paused while the proxy is off)"),
-        None if !gateway_running && !snapshot.claude_code.configured => format!("{LABEL} (start the proxy first)"),
+        Some(SuspendReason::ProxyStopped | SuspendReason::Quit) => format!("{LABEL} (paused while the gateway is off)"),
+        None if !gateway_running && !snapshot.claude_code.configured => format!("{LABEL} (start the gateway first)"),
         None => LABEL.to_string(),
     }
 }
@@ -385,7 +385,7 @@ mod tests {
                 "[5-hour window 42%]",
                 "Windows as of 13:58",
                 "---",
-                "[x] Proxy",
+                "[x] Run gateway",
                 "[x] Claude Code uses Gatehouse",
                 "[Claude subscription: Max (via Claude Code)]",
                 "---",
@@ -409,16 +409,16 @@ mod tests {
         assert_eq!(labels(&model)[0], "Gateway: stopped");
         assert_eq!(
             check(&model, Action::ClaudeCode),
-            ("Claude Code uses Gatehouse (start the proxy first)".into(), false, false)
+            ("Claude Code uses Gatehouse (start the gateway first)".into(), false, false)
         );
-        assert_eq!(check(&model, Action::Proxy), ("Proxy".into(), false, true));
+        assert_eq!(check(&model, Action::Proxy), ("Run gateway".into(), false, true));
         assert!(labels(&model).contains(&"[Restart gateway] (disabled)".to_string()));
 
         // Paused while the proxy is off: shown, and it can still be turned off for good.
         snapshot.claude_code_paused = Some(SuspendReason::ProxyStopped);
         assert_eq!(
             check(&tray_model(&snapshot), Action::ClaudeCode),
-            ("Claude Code uses Gatehouse (paused while the proxy is off)".into(), true, true)
+            ("Claude Code uses Gatehouse (paused while the gateway is off)".into(), true, true)
         );
     }
 

@@ -99,7 +99,7 @@ pub struct NamedWindow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
     pub gateway: GatewayState,
-    /// The "Proxy" switch: whether the user wants the gateway running.
+    /// The "Run gateway" switch: whether the user wants the gateway running.
     pub proxy_enabled: bool,
     /// Why the app took Claude Code off the gateway for now (the gateway is
     /// unhealthy, the proxy is off); it puts it back when the gateway is.

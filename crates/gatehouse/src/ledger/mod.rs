@@ -15,10 +15,10 @@ pub mod names;
 pub mod project;
 pub mod query;
 pub mod record;
-pub(crate) mod transcript;
-pub mod windows;
 #[cfg(feature = "synth")]
 pub mod synth;
+pub(crate) mod transcript;
+pub mod windows;
 mod windows_tracker;
 pub mod writer;
 
