@@ -2,7 +2,10 @@
 //! 2.1 with Debian's WebKitWebDriver drives the real app under Xvfb. With
 //! its own controls it starts the proxy and points Claude Code at it; then
 //! the real Claude Code CLI runs `-p` against the mock Anthropic API, and
-//! the window's "today" figure must update from the new ledger rows.
+//! the window's "today" figure must update from the new ledger rows. The
+//! mock's 5-hour window rises 5 points per response, and the dashboard must
+//! show it: the gauge at the last reading, each request's rise on the
+//! Requests page, and the requests that used the window on the Windows page.
 //!
 //! Needs `target/debug/gatehouse-desktop` (built by `cargo test
 //! --workspace`, or `cargo build -p gatehouse-desktop`), the built web UI,
@@ -67,8 +70,10 @@ async fn the_window_starts_the_proxy_configures_claude_code_and_shows_spend() {
     let settings = std::fs::read_to_string(sandbox.claude_dir().join("settings.json")).unwrap();
     assert!(settings.contains("x-gatehouse-key: "), "{settings}");
 
-    // 3. The real Claude Code, through the gateway, against the mock.
+    // 3. The real Claude Code, through the gateway, against the mock, whose
+    // 5-hour window rises 5 points with every response from 30%.
     window.text_until("#facts p", "an empty ledger", |t| t == today_label(&[])).await;
+    mock.set_five_hour(0.30, 0.05);
     let result = tokio::task::block_in_place(|| claude_print(&sandbox, &auth, "say hi", &[]));
     assert_eq!(result["is_error"], false, "claude failed: {result}");
     let sent = mock.requests().iter().filter(|r| r.path_and_query.starts_with("/v1/messages")).count();
@@ -81,6 +86,34 @@ async fn the_window_starts_the_proxy_configures_claude_code_and_shows_spend() {
     // 4. The window's "today" figure follows the ledger.
     let expected = today_label(&costs);
     window.text_until("#facts p", "today's spend to update", |t| t == expected).await;
+
+    // 5. The dashboard: the 5-hour gauge at the last reading, each request's
+    // rise on the Requests page, and the requests that used the window.
+    let again = tokio::task::block_in_place(|| claude_print(&sandbox, &auth, "say bye", &[]));
+    assert_eq!(again["is_error"], false, "claude failed: {again}");
+    let sent = mock.requests().iter().filter(|r| r.path_and_query.starts_with("/v1/messages")).count();
+    assert!(sent >= 2, "two runs of Claude Code made {sent} requests");
+    assert_eq!(sandbox.ledger_rows(sent).len(), sent);
+    let last = format!("{}%", 30 + 5 * (sent - 1));
+    window.text_until(r#"li.gauge[data-window="5h"] .gauge-value"#, "the 5-hour gauge", |t| t == last).await;
+    window.click(r#"button[data-page="requests"]"#).await;
+    let table = window
+        .text_until(
+            r#"table[data-testid="requests-table"] tbody"#,
+            "every request after the first rising 5 points",
+            |t| t.matches("+5.0 pts").count() == sent - 1,
+        )
+        .await;
+    assert_eq!(table.matches('—').count(), 1, "only the window's first reading has no rise: {table}");
+    window.click(r#"button[data-page="windows"]"#).await;
+    let top = window
+        .text_until(r#"table[data-testid="top-requests"] tbody"#, "the requests that used the window", |t| {
+            t.matches("+5.0 pts").count() == sent - 1
+        })
+        .await;
+    assert!(!top.contains("unknown price"), "{top}");
+    window.click(r#"button[data-page="overview"]"#).await;
+
     let shot = sandbox.dir.path().join("desktop-window.png");
     let saved = Command::new("/usr/bin/import").args(["-window", "root"]).arg(&shot).env("DISPLAY", &display).status();
     if saved.is_ok_and(|s| s.success()) {
