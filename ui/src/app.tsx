@@ -59,11 +59,17 @@ export function App() {
     return () => unlisten.forEach((u) => u.then((f) => f()));
   }, []);
 
-  // After a change of page, focus goes to it (screen readers announce it; Tab continues in it).
+  // After a change of page, focus goes to it, or to the control it names (screen readers announce it; Tab continues in it).
   const first = useRef(true);
   useEffect(() => {
-    if (first.current) return void (first.current = false);
-    document.getElementById("page")?.focus({ preventScroll: true });
+    if (first.current) {
+      first.current = false;
+      // A window opened for a page (the tray's "Open logs") starts on it, focused.
+      if (panelPage(opened) === null) return;
+    }
+    // A page may name the control it is opened for (Logs: "Open the file").
+    const target = document.querySelector<HTMLElement>("#page [data-autofocus]") ?? document.getElementById("page");
+    target?.focus({ preventScroll: true });
     window.scrollTo(0, 0);
   }, [page]);
 

@@ -32,7 +32,7 @@ export function Logs({ ctx }: { ctx: Ctx }) {
         </label>
         <span class="push" />
         <button type="button" onClick={tail.reload}>Refresh</button>
-        <button type="button" id="open-log-file" onClick={() => opening.run("Opening the log file…", api.openLogFile)}>Open the file</button>
+        <button type="button" id="open-log-file" data-autofocus onClick={() => opening.run("Opening the log file…", api.openLogFile)}>Open the file</button>
       </div>
       <ActionStatus state={opening} />
       <Section loaded={tail}>
