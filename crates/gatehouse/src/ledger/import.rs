@@ -725,7 +725,7 @@ mod tests {
 
         /// Rows recorded by the gateway's own writer, stamped at `ts`.
         fn gateway_rows(&self, request_ids: &[&str], ts: &str) {
-            use crate::ledger::record::{Exchange, Hints, Outcome};
+            use crate::ledger::record::Exchange;
             let projects = crate::ledger::project::ProjectResolver::new(self.claude_dir());
             let (sender, writer) =
                 crate::ledger::writer::LedgerWriter::spawn(&self.ledger(), PriceTable::builtin(), projects).unwrap();
@@ -736,20 +736,8 @@ mod tests {
                     started_at: ts.parse().unwrap(),
                     request_id: Some(request_id.to_string()),
                     client: "claude-code".into(),
-                    model: "claude-sonnet-4-5".to_string(),
-                    upstream: "anthropic".into(),
-                    status: 200,
-                    streamed: false,
-                    outcome: Outcome::Relayed,
-                    ttfb: None,
-                    latency: Duration::from_millis(1),
-                    session_id: None,
-                    device_id: None,
-                    event_stream: false,
                     body: vec![bytes::Bytes::from_static(body.as_bytes())],
-                    gateway_error: None,
-                    hints: Hints::default(),
-                    unified_headers: None,
+                    ..Exchange::sample()
                 });
             }
             drop(sender);

@@ -58,3 +58,30 @@ pub struct Hints {
     /// `x-claude-code-compaction`: `manual`, …
     pub compaction: Option<String>,
 }
+
+#[cfg(test)]
+impl Exchange {
+    /// A successful, non-streamed Sonnet answer from `anthropic` to key
+    /// `tester`, just now, with an empty body: tests change what they need.
+    pub(crate) fn sample() -> Exchange {
+        Exchange {
+            started_at: jiff::Timestamp::now(),
+            request_id: None,
+            client: Arc::from("tester"),
+            model: "claude-sonnet-4-5".to_string(),
+            upstream: Arc::from("anthropic"),
+            status: 200,
+            streamed: false,
+            outcome: Outcome::Relayed,
+            ttfb: None,
+            latency: Duration::from_millis(1),
+            session_id: None,
+            device_id: None,
+            event_stream: false,
+            body: Vec::new(),
+            gateway_error: None,
+            hints: Hints::default(),
+            unified_headers: None,
+        }
+    }
+}

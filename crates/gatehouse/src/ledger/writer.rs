@@ -661,25 +661,7 @@ mod tests {
     use super::*;
 
     fn exchange() -> Exchange {
-        Exchange {
-            started_at: jiff::Timestamp::now(),
-            request_id: None,
-            client: Arc::from("tester"),
-            model: "claude-sonnet-4-5".to_string(),
-            upstream: Arc::from("anthropic"),
-            status: 200,
-            streamed: false,
-            outcome: Outcome::Relayed,
-            ttfb: None,
-            latency: Duration::from_millis(1),
-            session_id: None,
-            device_id: None,
-            event_stream: false,
-            body: Vec::new(),
-            gateway_error: None,
-            hints: Hints::default(),
-            unified_headers: None,
-        }
+        Exchange::sample()
     }
 
     fn rows(path: &Path) -> usize {
