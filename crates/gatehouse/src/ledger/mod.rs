@@ -171,6 +171,9 @@ CREATE VIEW request_rows AS SELECT r.id,
     // 4: spend rolled up by 15-minute slot, kept by triggers, for the
     // dashboard's reports (see `dashboard::rollup`).
     crate::dashboard::rollup::MIGRATION,
+    // 5: the rollup's group dimensions also per UTC day, so a month by
+    // session or project reads days instead of 15-minute slots.
+    crate::dashboard::rollup::DAYS_MIGRATION,
 ];
 
 /// Opens (creating or migrating) the ledger for writing.
