@@ -195,9 +195,10 @@ pub async fn log_lines(service: Service<'_>) -> Result<Vec<LogLine>> {
     blocking(&service, |s| Ok(s.log_lines())).await
 }
 
+/// With `project`, that project's local and project settings too.
 #[tauri::command]
-pub async fn claude_code_scopes(service: Service<'_>) -> Result<ClaudeCodeScopes> {
-    blocking(&service, DesktopService::claude_code_scopes).await
+pub async fn claude_code_scopes(service: Service<'_>, project: Option<String>) -> Result<ClaudeCodeScopes> {
+    blocking(&service, move |s| s.claude_code_scopes(project.as_deref())).await
 }
 
 #[tauri::command]
