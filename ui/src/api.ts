@@ -51,7 +51,7 @@ export const api = {
   windows: () => invoke<WindowsReport>("windows_report", { query: { days: null, top: null } }),
   requests: (limit = 200) => invoke<RequestRow[]>("recent_requests", { query: { limit, before_id: null } }),
   request: (id: number) => invoke<RequestDetails>("request_details", { id }),
-  scopes: () => invoke<ClaudeCodeScopes>("claude_code_scopes"),
+  scopes: (project: string | null = null) => invoke<ClaudeCodeScopes>("claude_code_scopes", { project }),
   preview: (change: SettingsChange) => invoke<SettingsDiff>("claude_code_preview", { change }),
   apply: (change: SettingsChange) => invoke<void>("claude_code_apply", { change }),
   settings: () => invoke<SettingsView>("settings_get"),

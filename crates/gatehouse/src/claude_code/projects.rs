@@ -24,7 +24,7 @@ pub(crate) fn recent(claude_dir: &Path) -> Vec<PathBuf> {
     };
     let mut found: Vec<(SystemTime, PathBuf)> =
         folders.flatten().filter_map(|folder| newest_transcript(&folder.path())).collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
     let mut projects: Vec<PathBuf> = Vec::new();
     for (_, transcript) in found {
         if projects.len() == MAX_PROJECTS {
