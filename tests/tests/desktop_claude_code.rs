@@ -138,6 +138,13 @@ fn the_claude_code_page_gives_each_warning_its_fix_and_applies_it_through_the_pr
     assert_eq!(warning.key.as_deref(), Some("env.ANTHROPIC_BASE_URL"));
     assert_eq!(warning.fix.command.as_deref(), Some("gatehouse claude configure --scope local"));
     assert!(warning.fix.action.is_none(), "Gatehouse does not edit a committed file");
+    // "Open the file" opens the warning's file, and no other.
+    let committed = project.join(".claude/settings.json");
+    assert_eq!(service.claude_settings_file(warning.path.as_deref().unwrap()).unwrap(), committed);
+    assert_eq!(service.claude_settings_file(&user_settings.display().to_string()).unwrap(), user_settings);
+    for other in [sandbox.config_file(), project.join(".claude/settings.local.json"), project.join("settings.json")] {
+        assert!(service.claude_settings_file(&other.display().to_string()).is_err(), "{}", other.display());
+    }
     let error = service.claude_code_scopes(Some("relative/dir")).unwrap_err();
     assert!(error.to_string().contains("not a project folder"), "{error}");
 

@@ -548,6 +548,8 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
         return claudeCodeScopes(state, (a.project as string | null | undefined) ?? null);
       case "claude_code_preview":
         return preview(a.change);
+      case "open_claude_settings_file":
+        throw `No application opens .json files on this desktop: the file is ${a.path}`;
       case "claude_code_apply":
         state.scopes.user = a.change === "configure";
         return null;

@@ -412,6 +412,11 @@ await test("claude code: every warning with its fix; a fix's button previews the
   await page.click(`${overridden} [data-copy="path"]`);
   await page.waitForSelector(`${overridden} .status.done`);
   eq(await page.evaluate(() => navigator.clipboard.readText()), "/home/ana/src/gatehouse/.claude/settings.json", "the file's path is copied");
+  // Opening it where no editor answers: the failure says so, beside the warning.
+  await page.click(`${overridden} [data-open="file"]`);
+  await page.waitForSelector(`${overridden} .status.error`);
+  eq(await page.textContent(`${overridden} .status.error`), "No application opens .json files on this desktop: the file is /home/ana/src/gatehouse/.claude/settings.json", "the error");
+  eq((await calls(page, "open_claude_settings_file")), [{ path: "/home/ana/src/gatehouse/.claude/settings.json" }], "opened the warning's file");
   eq(page.errors, [], "no page errors");
   await page.context().close();
 });

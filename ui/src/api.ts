@@ -54,6 +54,7 @@ export const api = {
   scopes: (project: string | null = null) => invoke<ClaudeCodeScopes>("claude_code_scopes", { project }),
   preview: (change: SettingsChange) => invoke<SettingsDiff>("claude_code_preview", { change }),
   apply: (change: SettingsChange) => invoke<void>("claude_code_apply", { change }),
+  openSettingsFile: (path: string) => invoke<void>("open_claude_settings_file", { path }),
   settings: () => invoke<SettingsView>("settings_get"),
   saveSettings: (form: SettingsForm) => invoke<SaveOutcome>("settings_save", { form }),
   openDataDir: () => invoke<void>("open_data_dir"),

@@ -2,7 +2,8 @@
 // managed ones, and a project's when one is picked); the exact change to the
 // user settings.json as a diff before applying it (apply or cancel); removing
 // it the same way; every status warning with its fix (a button where
-// Gatehouse can do it, the command or the file to copy otherwise); the
+// Gatehouse can do it; otherwise the command to copy, the file to open or
+// its path to copy); the
 // Claude login.
 
 import { useState } from "preact/hooks";
@@ -117,7 +118,9 @@ function Scopes({ scopes, reload, project, pick }: { scopes: ClaudeCodeScopes; r
 /** One warning: what is wrong, its fix in words, and what can be done from here. */
 function WarningItem({ warning, reload }: { warning: Warning; reload: () => void }) {
   const copying = useAction();
+  const opening = useAction();
   const { fix } = warning;
+  const open = (path: string) => opening.run("Opening the file…", () => api.openSettingsFile(path), "Opened in your editor.");
   const copy = (what: string, text: string) => copying.run(`Copying the ${what}…`, () => navigator.clipboard.writeText(text), `Copied the ${what}.`);
   return (
     <li class="fix-item" data-kind={warning.kind}>
@@ -128,10 +131,12 @@ function WarningItem({ warning, reload }: { warning: Warning; reload: () => void
       {(fix.command || warning.path) && (
         <div class="buttons">
           {fix.command && <button type="button" data-copy="command" onClick={() => copy("command", fix.command!)}>Copy the command</button>}
+          {warning.path && <button type="button" data-open="file" disabled={opening.busy !== null} onClick={() => open(warning.path!)}>Open the file</button>}
           {warning.path && <button type="button" data-copy="path" onClick={() => copy("file's path", warning.path!)}>Copy the file's path</button>}
         </div>
       )}
       <ActionStatus state={copying} />
+      <ActionStatus state={opening} />
     </li>
   );
 }

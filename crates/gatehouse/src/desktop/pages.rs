@@ -100,6 +100,25 @@ impl DesktopService {
         Ok(scopes)
     }
 
+    /// A Claude Code settings file a warning names, for "Open the file": the
+    /// managed or user settings, or a project's `.claude/settings.json` or
+    /// `.claude/settings.local.json`, and only while it exists. Nothing else
+    /// is handed to the desktop's opener.
+    pub fn claude_settings_file(&self, path: &str) -> anyhow::Result<PathBuf> {
+        let path = PathBuf::from(path);
+        let user = Scope::User.settings_path(&crate::paths::claude_config_dir()?, Path::new(""));
+        let in_a_project = path.is_absolute()
+            && path.file_name().is_some_and(|name| name == "settings.json" || name == "settings.local.json")
+            && path.parent().and_then(Path::file_name).is_some_and(|dir| dir == ".claude");
+        if !(path == user || path == crate::claude_code::scope::managed_settings_path() || in_a_project) {
+            anyhow::bail!("{} is not a Claude Code settings file, so Gatehouse does not open it", path.display());
+        }
+        if !path.is_file() {
+            anyhow::bail!("{} does not exist (any more)", path.display());
+        }
+        Ok(path)
+    }
+
     /// What the "Claude Code uses Gatehouse" switch would change in the user
     /// settings, before it does.
     pub fn claude_code_preview(&self, change: SettingsChange) -> anyhow::Result<SettingsDiff> {
