@@ -83,8 +83,9 @@ impl DesktopService {
     }
 
     /// Claude Code's settings files: the managed and user ones, and with
-    /// `project` (one of the projects Claude Code was used in, as listed)
-    /// that project's local and project settings, with every warning's fix.
+    /// `project` (a project folder; the page offers those Claude Code was
+    /// used in) that project's local and project settings, with every
+    /// warning's fix.
     pub fn claude_code_scopes(&self, project: Option<&str>) -> anyhow::Result<ClaudeCodeScopes> {
         let project = project.map(PathBuf::from);
         if let Some(dir) = &project
