@@ -174,6 +174,11 @@ CREATE VIEW request_rows AS SELECT r.id,
     // 5: the rollup's group dimensions also per UTC day, so a month by
     // session or project reads days instead of 15-minute slots.
     crate::dashboard::rollup::DAYS_MIGRATION,
+    // 6: no index on the session (13.5 MB per million rows): the writer's
+    // two lookups by session are bounded by the session's span in the
+    // rollup's day cells (`dashboard::rollup::session_span`) and walk
+    // `requests_ts`.
+    "DROP INDEX requests_session;",
 ];
 
 /// Opens (creating or migrating) the ledger for writing.
