@@ -41,6 +41,7 @@ use super::flags;
 use super::health::{LedgerStatus, MAX_PENDING_ROWS};
 use super::names::NameCache;
 use super::project::{ProjectResolver, Resolution};
+use super::prompt_id;
 use super::record::{Exchange, Hints, Outcome};
 use super::windows_tracker::WindowsTracker;
 use crate::dashboard::rollup;
@@ -589,10 +590,10 @@ fn write_rows(conn: &mut Connection, batch: Batch<'_>) -> rusqlite::Result<()> {
                 names.optional(&tx, row.error_type.as_deref())?,
                 names.optional(&tx, row.hints.request_class.as_deref())?,
                 names.optional(&tx, row.hints.agent_type.as_deref())?,
-                names.optional(&tx, row.hints.prompt_id.as_deref())?,
                 names.optional(&tx, row.hints.compaction.as_deref())?,
             ];
-            let [client, model, upstream, session, device, project, error_type, class, agent, prompt, compaction] = ids;
+            let [client, model, upstream, session, device, project, error_type, class, agent, compaction] = ids;
+            let prompt = row.hints.prompt_id.as_deref().map(prompt_id::stored);
             tx.prepare_cached(
                 "INSERT INTO requests (ts_unix_ms, source, request_id, client, model, upstream, status, streamed,
                     complete, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
@@ -722,7 +723,9 @@ mod tests {
         };
         sender.record(first);
         // Two minutes later, a small write: the cache was still warm.
-        sender.record(subscription_turn(2, "claude-sonnet-4-5", 100, "0.10"));
+        let mut warm = subscription_turn(2, "claude-sonnet-4-5", 100, "0.10");
+        warm.hints.prompt_id = Some(PROMPT_UUID.into());
+        sender.record(warm);
         // Ninety minutes later the 1-hour cache has expired: rebuilt.
         let mut idle = subscription_turn(92, "claude-sonnet-4-5", 30_000, "0.22");
         idle.hints.request_class = Some("subagent".into());
@@ -774,7 +777,22 @@ mod tests {
         let prompt: Option<String> =
             conn.query_row("SELECT prompt_id FROM request_rows WHERE request_id = 'req_0'", [], |r| r.get(0)).unwrap();
         assert_eq!(prompt.as_deref(), Some("p-1"));
+        let (stored, prompt): (String, String) = conn
+            .query_row(
+                "SELECT typeof(r.prompt), v.prompt_id FROM requests r JOIN request_rows v ON v.id = r.id
+                 WHERE r.request_id = 'req_2'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((stored.as_str(), prompt.as_str()), ("blob", PROMPT_UUID), "a UUID is kept as its 16 bytes");
+        let interned: i64 = conn
+            .query_row("SELECT COUNT(*) FROM names WHERE value IN ('p-1', ?1)", [PROMPT_UUID], |r| r.get(0))
+            .unwrap();
+        assert_eq!(interned, 0, "prompt ids are not interned");
     }
+
+    const PROMPT_UUID: &str = "0f8e2c1a-5b3d-4e6f-9a7b-1c2d3e4f5a6b";
 
     /// The ledger keeps no index on the session: a writer that has not seen
     /// a session finds its last request through the session's span in the
