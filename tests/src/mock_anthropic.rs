@@ -271,7 +271,16 @@ impl MockAnthropic {
     /// reports `utilization` (0 to 1), and each one after it `step` more,
     /// up to 1.0. By default it stays at [`FIVE_HOUR_UTILIZATION`].
     pub fn set_five_hour(&self, utilization: f64, step: f64) {
-        self.shared.state().five_hour = FiveHour { utilization, step };
+        let mut state = self.shared.state();
+        state.five_hour = FiveHour { utilization, step, ..state.five_hour };
+    }
+
+    /// The 5-hour window resets: responses from now on carry the next
+    /// window's reset time (5 hours later), starting at `utilization`.
+    pub fn start_next_five_hour_window(&self, utilization: f64) {
+        let mut state = self.shared.state();
+        state.five_hour.utilization = utilization;
+        state.five_hour.windows_later += 1;
     }
 }
 
@@ -281,6 +290,8 @@ struct Shared {
     state: Mutex<MockState>,
     org_id: String,
     id_seed: u64,
+    /// The hour (Unix seconds) the mock started in: its 5-hour window's reset counts from it.
+    started_hour: u64,
     next_id: AtomicU64,
 }
 
@@ -292,11 +303,23 @@ struct MockState {
     five_hour: FiveHour,
 }
 
-/// The 5-hour window's utilization, and how much each response adds to it.
+/// The 5-hour window's utilization, how much each response adds to it,
+/// and how many windows after the one the clock is in it is.
 #[derive(Clone, Copy)]
 struct FiveHour {
     utilization: f64,
     step: f64,
+    windows_later: u64,
+}
+
+/// What a response says about the 5-hour window.
+struct FiveHourReading {
+    /// Two decimals, as the real headers have.
+    utilization: String,
+    /// Unix seconds: three hours after the hour the mock started in (a
+    /// window's reset stays put, whenever the test runs), plus 5 hours per
+    /// window started since.
+    resets_at: u64,
 }
 
 impl Shared {
@@ -310,10 +333,15 @@ impl Shared {
                 queue: VecDeque::new(),
                 default: Scenario::Normal,
                 usage: MockUsage::default(),
-                five_hour: FiveHour { utilization: FIVE_HOUR_UTILIZATION.parse().expect("a number"), step: 0.0 },
+                five_hour: FiveHour {
+                    utilization: FIVE_HOUR_UTILIZATION.parse().expect("a number"),
+                    step: 0.0,
+                    windows_later: 0,
+                },
             }),
             org_id: uuid::Uuid::new_v4().to_string(),
             id_seed: seed,
+            started_hour: unix_now() / 3600 * 3600,
             next_id: AtomicU64::new(0),
         }
     }
@@ -353,14 +381,15 @@ impl Shared {
 
     /// The 5-hour utilization for this response, as the header writes it;
     /// `advance` moves the window for the next one.
-    fn five_hour(&self, advance: bool) -> String {
+    fn five_hour(&self, advance: bool) -> FiveHourReading {
         let mut state = self.state();
-        let FiveHour { utilization, step } = state.five_hour;
+        let FiveHour { utilization, step, windows_later } = state.five_hour;
         if advance {
             state.five_hour.utilization = (utilization + step).min(1.0);
         }
         // Two decimals, as the real headers have: no float noise.
-        format!("{utilization:.2}")
+        let resets_at = self.started_hour + 3 * 3600 + windows_later * 5 * 3600;
+        FiveHourReading { utilization: format!("{utilization:.2}"), resets_at }
     }
 
     /// An id shaped like Anthropic's (`req_011C…`, `msg_01…`): a prefix and
@@ -801,13 +830,14 @@ fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
 /// The rate-limit headers of a `/v1/messages` response. Subscription
 /// traffic gets the unified family (resets in epoch seconds), API-key
 /// traffic the classic per-minute buckets (resets in RFC 3339).
-fn rate_limit_headers(headers: &mut HeaderMap, auth: Auth, now: u64, limited: bool, five_hour: &str) {
+fn rate_limit_headers(headers: &mut HeaderMap, auth: Auth, now: u64, limited: bool, five_hour: &FiveHourReading) {
     match auth {
         Auth::Subscription => {
             let hour = now / 3600 * 3600;
-            let five_hour_reset = (hour + 3 * 3600).to_string();
+            let five_hour_reset = five_hour.resets_at.to_string();
             let seven_day_reset = (hour + 4 * 24 * 3600).to_string();
-            let (status, five_hour) = if limited { ("rejected", "1.0") } else { ("allowed", five_hour) };
+            let (status, five_hour) =
+                if limited { ("rejected", "1.0") } else { ("allowed", five_hour.utilization.as_str()) };
             put(headers, "anthropic-ratelimit-unified-status", status);
             put(headers, "anthropic-ratelimit-unified-5h-status", status);
             put(headers, "anthropic-ratelimit-unified-5h-reset", &five_hour_reset);
@@ -821,7 +851,7 @@ fn rate_limit_headers(headers: &mut HeaderMap, auth: Auth, now: u64, limited: bo
             put(headers, "anthropic-ratelimit-unified-overage-status", "rejected");
             put(headers, "anthropic-ratelimit-unified-overage-disabled-reason", "org_level_disabled");
             if limited {
-                let wait = (hour + 3 * 3600).saturating_sub(now);
+                let wait = five_hour_reset.parse::<u64>().unwrap_or(now).saturating_sub(now);
                 put(headers, "retry-after", &wait.to_string());
             }
         }

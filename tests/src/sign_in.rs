@@ -12,6 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::browser::Browser;
+use crate::harness::Sandbox;
 use crate::mock_claude_ai::{CLIENT_ID, MockClaudeAi, RecordedRequest};
 
 /// How the sign-in URL Claude Code prints (and the app shows) begins.
@@ -103,4 +104,26 @@ pub fn last_token_exchange(mock: &MockClaudeAi, status: u16) -> Value {
 /// token exchanged for tokens).
 pub fn is_token_exchange(request: &RecordedRequest) -> bool {
     request.host == "platform.claude.com" && request.path() == "/v1/oauth/token"
+}
+
+/// Points this process at the sandbox, as the app would see a user's machine.
+///
+/// # Safety
+/// No other thread may exist yet.
+pub unsafe fn isolate_this_process(sandbox: &Sandbox) {
+    let set = [
+        ("HOME", sandbox.home().into_os_string()),
+        ("CLAUDE_CONFIG_DIR", sandbox.claude_dir().into_os_string()),
+        ("GATEHOUSE_HOME", sandbox.gatehouse_home().into_os_string()),
+        ("GATEHOUSE_CLAUDE_MANAGED_SETTINGS", sandbox.dir.path().join("managed-settings.json").into_os_string()),
+    ];
+    // SAFETY: the caller guarantees no other thread exists.
+    unsafe {
+        for name in UNSET.iter().chain(&["CLAUDE_CODE_USE_FOUNDRY"]) {
+            std::env::remove_var(name);
+        }
+        for (name, value) in set {
+            std::env::set_var(name, value);
+        }
+    }
 }

@@ -16,28 +16,6 @@ use gatehouse_e2e::harness::{Sandbox, gatehouse_bin, wait_for};
 use gatehouse_e2e::sign_in;
 use gatehouse_e2e::webdriver::{StopGateway, free_port};
 
-/// Points this process at the sandbox, as the app would see a user's machine.
-///
-/// # Safety
-/// No other thread may exist yet.
-unsafe fn isolate_this_process(sandbox: &Sandbox) {
-    let set = [
-        ("HOME", sandbox.home().into_os_string()),
-        ("CLAUDE_CONFIG_DIR", sandbox.claude_dir().into_os_string()),
-        ("GATEHOUSE_HOME", sandbox.gatehouse_home().into_os_string()),
-        ("GATEHOUSE_CLAUDE_MANAGED_SETTINGS", sandbox.dir.path().join("managed-settings.json").into_os_string()),
-    ];
-    // SAFETY: the caller guarantees no other thread exists.
-    unsafe {
-        for name in sign_in::UNSET.iter().chain(&["CLAUDE_CODE_USE_FOUNDRY"]) {
-            std::env::remove_var(name);
-        }
-        for (name, value) in set {
-            std::env::set_var(name, value);
-        }
-    }
-}
-
 fn kinds(warnings: &[gatehouse::claude_code::warnings::Warning]) -> Vec<WarningKind> {
     warnings.iter().map(|w| w.kind).collect()
 }
@@ -61,7 +39,7 @@ fn the_claude_code_page_gives_each_warning_its_fix_and_applies_it_through_the_pr
     )
     .unwrap();
     // SAFETY: no other thread runs yet.
-    unsafe { isolate_this_process(&sandbox) };
+    unsafe { sign_in::isolate_this_process(&sandbox) };
     let _gateway = StopGateway(sandbox.gatehouse_home().join("state").join("gateway.json"));
     let service = DesktopService::new(SupervisorOptions::under(&sandbox.gatehouse_home())).expect("desktop service");
     let user_settings = sandbox.claude_dir().join("settings.json");
