@@ -233,6 +233,7 @@ ok "tray icon shown and gateway answers $gateway/health"
 wait_until 20 window_shown || fail "the first launch did not open the window"
 wait_until 10 active_is Gatehouse || fail "the first launch's window is not the active one"
 grep -q '"window_opened": true' "$work/gatehouse/state/first-run.json" || fail "the first launch was not remembered"
+sleep 2 # the page draws after the window maps
 shot first-run
 wmctrl -c Gatehouse
 wait_until 10 window_hidden || fail "the first-run window did not close"
