@@ -196,9 +196,23 @@ pub async fn log_lines(service: Service<'_>) -> Result<Vec<LogLine>> {
     blocking(&service, |s| Ok(s.log_lines())).await
 }
 
+/// With `project`, that project's local and project settings too.
 #[tauri::command]
-pub async fn claude_code_scopes(service: Service<'_>) -> Result<ClaudeCodeScopes> {
-    blocking(&service, DesktopService::claude_code_scopes).await
+pub async fn claude_code_scopes(service: Service<'_>, project: Option<String>) -> Result<ClaudeCodeScopes> {
+    blocking(&service, move |s| s.claude_code_scopes(project.as_deref())).await
+}
+
+/// Opens a settings file a Claude Code warning names in the desktop's editor.
+#[tauri::command]
+pub async fn open_claude_settings_file<R: Runtime>(
+    app: AppHandle<R>,
+    service: Service<'_>,
+    path: String,
+) -> Result<()> {
+    let path = blocking(&service, move |s| s.claude_settings_file(&path)).await?;
+    app.opener()
+        .open_path(path.to_string_lossy(), None::<&str>)
+        .map_err(|source| Error::Open { what: format!("{} (no editor answered)", path.display()), source })
 }
 
 #[tauri::command]

@@ -111,6 +111,7 @@ pub fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::claude_code_scopes,
         commands::claude_code_preview,
         commands::claude_code_apply,
+        commands::open_claude_settings_file,
         commands::settings_get,
         commands::settings_save,
         commands::open_data_dir,

@@ -128,6 +128,9 @@ fn the_windows_commands_drive_the_real_core() {
     assert!(!settings.exists());
     let scopes = invoke(&webview, "claude_code_scopes", json!({})).unwrap();
     assert!(scopes["scopes"].as_array().unwrap().iter().any(|s| s["scope"] == "user" && s["can_configure"] == true));
+    // A warning's "Open the file" opens Claude Code's settings files, and nothing else.
+    let error = invoke(&webview, "open_claude_settings_file", json!({ "path": "/etc/passwd" })).unwrap_err();
+    assert!(error.contains("not a Claude Code settings file"), "{error}");
 
     dashboard_pages(&app, &webview, &home.path().join("gatehouse"));
 

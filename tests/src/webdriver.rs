@@ -25,6 +25,8 @@ const CLICK_SECONDS: u64 = 20;
 /// The longest any one WebDriver command may take; starting the app is the
 /// slowest, on a busy machine.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long WebKitWebDriver may take to listen after tauri-driver does.
+const DRIVER_START: Duration = Duration::from_secs(20);
 
 /// Kills a background process, and the processes it started, when the
 /// test ends, however it ends. tauri-driver leaves its WebKitWebDriver
@@ -118,6 +120,11 @@ impl WebDriver {
             request = request.json(&body);
         }
         let response = request.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        Self::answer(&url, response).await
+    }
+
+    /// The `value` of a successful answer; a failed one fails the test.
+    async fn answer(url: &str, response: reqwest::Response) -> Value {
         let status = response.status();
         let value: Value = response.json().await.unwrap();
         assert!(status.is_success(), "{url}: {status} {value}");
@@ -134,8 +141,22 @@ impl WebDriver {
             "browserName": "wry",
             "tauri:options": {"application": application},
         }}});
-        let session = Self::call(&client, reqwest::Method::POST, format!("{base}/session"), Some(capabilities)).await;
-        let session = session["sessionId"].as_str().unwrap().to_string();
+        // tauri-driver listens at once but starts WebKitWebDriver beside it;
+        // until that one listens too, tauri-driver drops the connection
+        // without an answer. No session exists then, so asking again is safe.
+        let url = format!("{base}/session");
+        let deadline = Instant::now() + DRIVER_START;
+        let response = loop {
+            match client.post(&url).json(&capabilities).send().await {
+                Ok(response) => break response,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("{url}: {e}; asking again while WebKitWebDriver starts");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => panic!("{url}: {e}"),
+            }
+        };
+        let session = Self::answer(&url, response).await["sessionId"].as_str().unwrap().to_string();
         WebDriver { client, session, base }
     }
 

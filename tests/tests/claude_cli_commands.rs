@@ -80,14 +80,60 @@ fn status_warns_about_everything_that_bypasses_the_gateway() {
     for expected in [
         "ANTHROPIC_API_KEY is set in",
         "CLAUDE_CODE_USE_BEDROCK is set in",
-        "ANTHROPIC_AUTH_TOKEN is set in this shell",
+        "ANTHROPIC_AUTH_TOKEN is set in the environment",
     ] {
         assert!(warnings.contains(expected), "missing {expected:?} in {warnings}");
     }
+    let kinds: Vec<&str> = status["warnings"].as_array().unwrap().iter().map(|w| w["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["login_replaced", "provider_bypass", "environment_variable", "overridden"], "{warnings}");
+    let user_settings = sandbox.claude_dir().join("settings.json").display().to_string();
+    assert_eq!(status["warnings"][0]["key"], "env.ANTHROPIC_API_KEY");
+    assert_eq!(status["warnings"][0]["path"], user_settings.as_str());
+    assert_eq!(status["warnings"][2]["fix"]["command"], "unset ANTHROPIC_AUTH_TOKEN");
+    assert!(status["warnings"][3]["fix"]["text"].as_str().unwrap().starts_with("Ask the administrator"), "{warnings}");
+
+    // The text prints each warning with its fix under it, in the same words.
+    let output = sandbox.gatehouse(&["claude", "status"]).env("ANTHROPIC_AUTH_TOKEN", "x").output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    for warning in status["warnings"].as_array().unwrap() {
+        let message = format!("warning: {}\n", warning["message"].as_str().unwrap());
+        let fix = warning["fix"]["text"].as_str().unwrap();
+        let at = text.find(&message).unwrap_or_else(|| panic!("{message:?} missing from {text}"));
+        assert!(text[at + message.len()..].starts_with(&format!("  fix: {fix}")), "{text}");
+    }
+    assert!(text.contains(&format!("  fix: Remove `env.ANTHROPIC_API_KEY` from {user_settings}")), "{text}");
     assert_eq!(status["configured"], false, "managed settings override the local gateway: {status}");
     assert_eq!(status["overridden"]["scope"], "managed", "{status}");
     assert_eq!(status["effective_scope"], "managed");
     assert!(!warnings.contains("sk-ant-api03-FAKE-in-user-settings"), "status must not echo secrets");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_gateway_address_is_warned_with_its_fix_and_configure_fixes_it() {
+    let mock = MockAnthropic::start().await.expect("mock");
+    let sandbox = Sandbox::new();
+    let gateway = sandbox.start_gateway(&mock.base_url(), &[]);
+    // Configured for a gateway at another port (an earlier run's).
+    sandbox.run_ok(&["claude", "configure", "--base-url", "http://127.0.0.1:9"]);
+    let settings = sandbox.claude_dir().join("settings.json");
+    let key = std::fs::read_to_string(&settings).unwrap();
+
+    let output = sandbox.run(&["claude", "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let warnings = status["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{status}");
+    assert_eq!(warnings[0]["kind"], "stale_gateway");
+    assert!(warnings[0]["message"].as_str().unwrap().contains(&gateway.base_url), "{status}");
+    assert_eq!(warnings[0]["fix"]["command"], "gatehouse claude configure");
+    assert_eq!(warnings[0]["fix"]["action"]["kind"], "configure_user");
+
+    // The fix as printed: configure again points Claude Code at the running gateway, with the same key.
+    sandbox.run_ok(&["claude", "configure"]);
+    let status: serde_json::Value = serde_json::from_str(&sandbox.run_ok(&["claude", "status", "--json"])).unwrap();
+    assert_eq!(status["warnings"], serde_json::json!([]), "{status}");
+    assert_eq!(status["effective_base_url"], gateway.base_url.as_str());
+    let gateway_key = |text: &str| text.lines().find(|l| l.contains("x-gatehouse-key")).map(str::to_string);
+    assert_eq!(gateway_key(&std::fs::read_to_string(&settings).unwrap()), gateway_key(&key), "the key is kept");
 }
 
 #[test]

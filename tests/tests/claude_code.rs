@@ -189,6 +189,12 @@ async fn subscription_mode_passes_the_login_through_untouched() {
     }
     let rows = sandbox.ledger_rows(requests.len());
     assert_ledger_matches(&result, &rows);
+    // The prompt ids read back from the ledger exactly as Claude Code sent them.
+    let mut sent: Vec<&str> = requests.iter().filter_map(|r| header(r, "x-claude-code-prompt-id")).collect();
+    let mut recorded: Vec<&str> = rows.iter().filter_map(|r| r.prompt_id.as_deref()).collect();
+    sent.sort_unstable();
+    recorded.sort_unstable();
+    assert_eq!(recorded, sent);
 
     // The subscription's windows, read from the mock's unified headers.
     let status: serde_json::Value = serde_json::from_str(&sandbox.run_ok(&["status", "--json"])).expect("status JSON");

@@ -8,6 +8,7 @@
 
 import type {
   ClaudeCodeScopes,
+  Warning,
   DayRange,
   FirstRun,
   GroupBy,
@@ -412,6 +413,74 @@ function preview(change: "configure" | "remove"): SettingsDiff {
     : { change, scope: "user", path: USER_PATH, diff: DIFF.split("\n").map(flip).join("\n"), before: CONFIGURED, after: USER_SETTINGS, unchanged: false };
 }
 
+const PROJECT = "/home/ana/src/gatehouse";
+const PROJECT_SETTINGS = `${PROJECT}/.claude/settings.json`;
+const BYPASS = "https://api.anthropic.com";
+
+/** The Claude Code page as the core gives it: the warnings are the core's words (claude_code/warnings.rs). */
+function claudeCodeScopes(state: MockState, project: string | null): ClaudeCodeScopes {
+  const user = { scope: "user", path: USER_PATH, exists: true, configured: state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, can_configure: true, error: null };
+  const managed = { scope: "managed", path: "/etc/claude-code/managed-settings.json", exists: false, configured: false, base_url: null, can_configure: false, error: null };
+  const inProject = project === PROJECT;
+  const projectScopes = inProject
+    ? [
+        { scope: "local", path: `${PROJECT}/.claude/settings.local.json`, exists: false, configured: false, base_url: null, can_configure: false, error: null },
+        { scope: "project", path: PROJECT_SETTINGS, exists: true, configured: false, base_url: BYPASS, can_configure: false, error: null },
+      ]
+    : [];
+  const apiKey: Warning = {
+    kind: "environment_variable",
+    message: "ANTHROPIC_API_KEY is set in the environment (your shell or login session): it replaces the Claude subscription login with an API key, whatever the settings files say",
+    scope: null,
+    path: null,
+    key: "ANTHROPIC_API_KEY",
+    fix: {
+      text: "Remove the line that exports ANTHROPIC_API_KEY from your shell's startup files (~/.bashrc, ~/.zshrc, ~/.profile) and open a new terminal; in the current shell, unset it",
+      command: "unset ANTHROPIC_API_KEY",
+      action: null,
+    },
+  };
+  const first: Warning[] = inProject
+    ? [
+        {
+          kind: "overridden",
+          message: `${PROJECT_SETTINGS} (project settings) sets ANTHROPIC_BASE_URL=${BYPASS}, which wins over user settings, so Claude Code would not use the gateway`,
+          scope: "project",
+          path: PROJECT_SETTINGS,
+          key: "env.ANTHROPIC_BASE_URL",
+          fix: {
+            text: `Remove \`env.ANTHROPIC_BASE_URL\` from ${PROJECT_SETTINGS} so that Claude Code uses the gateway; that file is shared through git, so change it in the repository (and keep keys out of it); or, on this machine only, point the project's local settings (which win over it) at the gateway`,
+            command: "gatehouse claude configure --scope local",
+            action: null,
+          },
+        },
+      ]
+    : state.scopes.user
+      ? []
+      : [
+          {
+            kind: "not_configured",
+            message: "Claude Code does not go through Gatehouse: no settings file points it at the gateway",
+            scope: null,
+            path: null,
+            key: null,
+            fix: {
+              text: "Point Claude Code's user settings at the gateway; Gatehouse adds only its own keys and shows the change first",
+              command: "gatehouse claude configure",
+              action: { kind: "configure_user", label: "Switch Claude Code onto Gatehouse…" },
+            },
+          },
+        ];
+  return {
+    scopes: [managed, ...projectScopes, user],
+    configured: state.scopes.user && !inProject,
+    effective_base_url: inProject ? BYPASS : user.base_url,
+    warnings: [...first, apiKey],
+    project: inProject ? PROJECT : null,
+    projects: [PROJECT, "/home/ana/src/website"],
+  };
+}
+
 const LOG: LogLine[] = [
   { ts_ms: Date.UTC(2026, 10, 30, 13, 58, 1), level: "INFO", source: "gateway", message: "listening on 127.0.0.1:4000" },
   { ts_ms: Date.UTC(2026, 10, 30, 13, 58, 14), level: "INFO", source: "gateway::proxy", message: "POST /v1/messages model=claude-sonnet-4-5-20250929 status=200 ttfb_ms=412.46 duration_ms=8021.1" },
@@ -478,21 +547,12 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
         };
         return details;
       }
-      case "claude_code_scopes": {
-        const scopes: ClaudeCodeScopes = {
-          scopes: [
-            { scope: "local", path: "/home/ana/src/gatehouse/.claude/settings.local.json", exists: false, configured: false, base_url: null, can_configure: false, error: null },
-            { scope: "project", path: "/home/ana/src/gatehouse/.claude/settings.json", exists: true, configured: false, base_url: "https://api.anthropic.com", can_configure: false, error: null },
-            { scope: "user", path: USER_PATH, exists: true, configured: state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, can_configure: true, error: null },
-          ],
-          configured: state.scopes.user,
-          effective_base_url: "https://api.anthropic.com",
-          warnings: ["The project settings (/home/ana/src/gatehouse/.claude/settings.json) set ANTHROPIC_BASE_URL to https://api.anthropic.com, which bypasses the gateway: remove env.ANTHROPIC_BASE_URL there."],
-        };
-        return scopes;
-      }
+      case "claude_code_scopes":
+        return claudeCodeScopes(state, (a.project as string | null | undefined) ?? null);
       case "claude_code_preview":
         return preview(a.change);
+      case "open_claude_settings_file":
+        throw `No application opens .json files on this desktop: the file is ${a.path}`;
       case "claude_code_apply":
         state.scopes.user = a.change === "configure";
         return null;

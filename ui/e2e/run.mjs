@@ -343,15 +343,14 @@ await test("requests: the latest 200, details on click or Enter, live on the led
 await test("claude code: diff preview, cancel, then apply", async () => {
   const page = await open();
   await go(page, "claude-code");
-  await page.waitForSelector('[data-preview="configure"]');
-  assert((await page.textContent('[data-testid="warnings"]')).includes("bypasses the gateway"), "the status warnings");
-  eq(await page.$$eval('[data-testid="scopes"] tbody tr', (r) => r.map((e) => e.dataset.scope)), ["local", "project", "user"], "every scope");
-  await page.click('[data-preview="configure"]');
+  await page.waitForSelector('[data-testid="change"] [data-preview="configure"]');
+  eq(await page.$$eval('[data-testid="scopes"] tbody tr', (r) => r.map((e) => e.dataset.scope)), ["managed", "user"], "no project: the managed and user settings");
+  await page.click('[data-testid="change"] [data-preview="configure"]');
   await page.waitForSelector('[data-testid="diff-preview"] .diff');
   await page.click('[data-testid="diff-preview"] button:text-is("Cancel")');
   eq(await page.$$('[data-testid="diff-preview"]'), [], "cancel closes the preview");
   eq(await calls(page, "claude_code_apply"), [], "nothing applied on cancel");
-  await page.click('[data-preview="configure"]');
+  await page.click('[data-testid="change"] [data-preview="configure"]');
   await page.waitForSelector('[data-testid="diff-preview"] .diff');
   const added = await page.$$eval(".diff-line.add", (l) => l.map((e) => e.textContent.trim()));
   assert(added.some((l) => l.includes('"ANTHROPIC_BASE_URL": "http://127.0.0.1:4000"')), `the diff shows the change: ${added}`);
@@ -364,6 +363,75 @@ await test("claude code: diff preview, cancel, then apply", async () => {
   await page.waitForSelector('[data-preview="remove"]');
   await page.context().close();
 });
+
+await test("claude code: every warning with its fix; a fix's button previews the change and applies it", async () => {
+  const page = await open();
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await go(page, "claude-code");
+  await page.waitForSelector('[data-testid="warnings"] .fix-item');
+  eq(await page.$$eval('[data-testid="warnings"] .fix-item', (l) => l.map((e) => e.dataset.kind)), ["not_configured", "environment_variable"], "the warnings");
+  const env = '[data-kind="environment_variable"]';
+  assert((await page.textContent(`${env} .fix-text`)).startsWith("Fix: Remove the line that exports ANTHROPIC_API_KEY from your shell's startup files"), "its fix in words");
+  eq(await page.textContent(`${env} .fix-command`), "unset ANTHROPIC_API_KEY", "its command");
+  eq(await page.$$(`${env} [data-preview], ${env} [data-fix]`), [], "nothing Gatehouse may do about the shell: no button");
+  await page.click(`${env} [data-copy="command"]`);
+  await page.waitForSelector(`${env} .status.done`);
+  eq(await page.evaluate(() => navigator.clipboard.readText()), "unset ANTHROPIC_API_KEY", "the command is copied");
+
+  // The fix Gatehouse can do: by keyboard, to the diff preview, then apply.
+  const fix = '[data-kind="not_configured"]';
+  eq(await page.textContent(`${fix} [data-preview="configure"]`), "Switch Claude Code onto Gatehouse…", "the fix's button");
+  await page.focus(`${env} [data-copy="command"]`);
+  await page.keyboard.press("Shift+Tab"); // the fix's "Copy the command"
+  await page.keyboard.press("Shift+Tab"); // the fix's button
+  eq(
+    await page.evaluate(() => ({ preview: document.activeElement.dataset.preview, outline: getComputedStyle(document.activeElement).outlineStyle })),
+    { preview: "configure", outline: "solid" },
+    "the fix's button is reached with the keyboard, its focus visible",
+  );
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(`${fix} [data-testid="diff-preview"] .diff`);
+  const added = await page.$$eval(`${fix} .diff-line.add`, (l) => l.map((e) => e.textContent.trim()));
+  assert(added.some((l) => l.includes('"CLAUDE_CODE_GATEWAY_HINT_HEADERS": "1"')), `the diff: ${added}`);
+  eq(await calls(page, "claude_code_preview"), [{ change: "configure" }], "previewed once");
+  eq(await calls(page, "claude_code_apply"), [], "nothing applied before Apply");
+  await shot(page, "claude-code-fix-preview-light");
+  await page.click(`${fix} [data-apply="configure"]`);
+  await page.waitForFunction(() => !document.querySelector('[data-kind="not_configured"]'));
+  eq(await calls(page, "claude_code_apply"), [{ change: "configure" }], "applied once, through the previewed change");
+  await page.waitForFunction(() => document.querySelector('[data-scope="user"] .badge')?.textContent === "through the gateway");
+
+  // A project's own settings: its scopes and its warnings.
+  await page.selectOption('[data-testid="project"]', "/home/ana/src/gatehouse");
+  await page.waitForSelector('[data-kind="overridden"]');
+  eq((await calls(page, "claude_code_scopes")).at(-1), { project: "/home/ana/src/gatehouse" }, "asked for the project");
+  eq(await page.$$eval('[data-testid="scopes"] tbody tr', (r) => r.map((e) => e.dataset.scope)), ["managed", "local", "project", "user"], "the project's scopes too");
+  const overridden = '[data-kind="overridden"]';
+  assert((await page.textContent(`${overridden} .fix-text`)).includes("shared through git"), "a committed file is changed in the repository");
+  eq(await page.textContent(`${overridden} .fix-command`), "gatehouse claude configure --scope local", "or overridden locally");
+  await page.click(`${overridden} [data-copy="path"]`);
+  await page.waitForSelector(`${overridden} .status.done`);
+  eq(await page.evaluate(() => navigator.clipboard.readText()), "/home/ana/src/gatehouse/.claude/settings.json", "the file's path is copied");
+  // Opening it where no editor answers: the failure says so, beside the warning.
+  await page.click(`${overridden} [data-open="file"]`);
+  await page.waitForSelector(`${overridden} .status.error`);
+  eq(await page.textContent(`${overridden} .status.error`), "No application opens .json files on this desktop: the file is /home/ana/src/gatehouse/.claude/settings.json", "the error");
+  eq((await calls(page, "open_claude_settings_file")), [{ path: "/home/ana/src/gatehouse/.claude/settings.json" }], "opened the warning's file");
+  eq(page.errors, [], "no page errors");
+  await page.context().close();
+});
+
+for (const scheme of ["light", "dark"]) {
+  await test(`claude code: the warnings and their fixes (${scheme})`, async () => {
+    const page = await open({ scheme });
+    await go(page, "claude-code");
+    await page.waitForSelector('[data-kind="not_configured"]');
+    await page.selectOption('[data-testid="project"]', "/home/ana/src/gatehouse");
+    await page.waitForSelector('[data-kind="overridden"]');
+    await shot(page, `claude-code-project-${scheme}`);
+    await page.context().close();
+  });
+}
 
 // ---------- Logs ----------
 await test("logs: newest first, one format, no float noise, level filter and search", async () => {

@@ -29,6 +29,8 @@ export type { RequestFlags } from "./bindings/RequestFlags";
 export type { RequestDetails } from "./bindings/RequestDetails";
 export type { LogLine } from "./bindings/LogLine";
 export type { ClaudeCodeScopes } from "./bindings/ClaudeCodeScopes";
+export type { Warning } from "./bindings/Warning";
+export type { FixAction } from "./bindings/FixAction";
 export type { ScopeState } from "./bindings/ScopeState";
 export type { SettingsDiff } from "./bindings/SettingsDiff";
 export type { SettingsChange } from "./bindings/SettingsChange";

@@ -61,6 +61,8 @@ fn run() -> anyhow::Result<()> {
     let spec = synth::Spec::million();
     if ledger.exists() {
         println!("Reusing the ledger in {}.\n", ledger.display());
+        // A ledger kept from an earlier version is migrated, as the gateway would.
+        gatehouse::ledger::open(&ledger).context("migrating the kept ledger")?;
     } else {
         let started = Instant::now();
         let summary = synth::generate(&ledger, &spec).context("generating the ledger")?;

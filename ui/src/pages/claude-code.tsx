@@ -1,11 +1,15 @@
-// Claude Code: each settings scope, configured or not; the exact change to
-// the user settings.json as a diff before applying it (apply or cancel);
-// removing it the same way; the status warnings; the Claude login.
+// Claude Code: each settings scope, configured or not (the user's and the
+// managed ones, and a project's when one is picked); the exact change to the
+// user settings.json as a diff before applying it (apply or cancel); removing
+// it the same way; every status warning with its fix (a button where
+// Gatehouse can do it; otherwise the command to copy, the file to open or
+// its path to copy); the
+// Claude login.
 
 import { useState } from "preact/hooks";
 import { api } from "../api";
 import type { Ctx } from "../app";
-import type { ClaudeCodeScopes, ScopeState, SettingsDiff, Snapshot } from "../types";
+import type { ClaudeCodeScopes, FixAction, ScopeState, SettingsChange, SettingsDiff, Snapshot, Warning } from "../types";
 import { ActionStatus, Section, useAction, useLoad } from "../ui";
 import { claudeCodeState } from "./overview";
 
@@ -18,12 +22,13 @@ const SCOPE_TITLES: Record<string, string> = {
 
 export function ClaudeCode({ ctx }: { ctx: Ctx }) {
   const snapshot = ctx.view?.snapshot;
-  const scopes = useLoad(api.scopes, [snapshot?.claude_code.configured, snapshot?.claude_code_paused]);
+  const [project, setProject] = useState<string | null>(null);
+  const scopes = useLoad(() => api.scopes(project), [project, snapshot?.claude_code.configured, snapshot?.claude_code_paused, snapshot?.gateway.state]);
   return (
     <div class="page">
       <h1 class="page-title">Claude Code</h1>
       {snapshot && <StateCard snapshot={snapshot} ctx={ctx} />}
-      <Section loaded={scopes}>{(s) => <Scopes scopes={s} reload={scopes.reload} />}</Section>
+      <Section loaded={scopes}>{(s) => <Scopes scopes={s} reload={scopes.reload} project={project} pick={setProject} />}</Section>
     </div>
   );
 }
@@ -57,21 +62,30 @@ function StateCard({ snapshot, ctx }: { snapshot: Snapshot; ctx: Ctx }) {
   );
 }
 
-function Scopes({ scopes, reload }: { scopes: ClaudeCodeScopes; reload: () => void }) {
+function Scopes({ scopes, reload, project, pick }: { scopes: ClaudeCodeScopes; reload: () => void; project: string | null; pick: (project: string | null) => void }) {
   const user = scopes.scopes.find((s) => s.can_configure);
   return (
     <>
       {scopes.warnings.length > 0 && (
         <section class="card warn-card" aria-labelledby="warnings-title">
           <h2 id="warnings-title">Needs attention</h2>
-          <ul class="warnings" data-testid="warnings">
-            {scopes.warnings.map((w) => <li key={w}>{w}</li>)}
+          <ul class="fixes" data-testid="warnings">
+            {scopes.warnings.map((w, i) => <WarningItem key={`${w.kind}:${w.path ?? ""}:${w.key ?? ""}:${i}`} warning={w} reload={reload} />)}
           </ul>
         </section>
       )}
       {user && <Change scope={user} reload={reload} />}
       <section class="card" aria-labelledby="scopes-title">
-        <h2 id="scopes-title">Settings files, highest precedence first</h2>
+        <div class="card-head">
+          <h2 id="scopes-title">Settings files, highest precedence first</h2>
+          <label class="project-pick">
+            <span>Project</span>
+            <select data-testid="project" value={project ?? ""} onChange={(e) => pick((e.currentTarget as HTMLSelectElement).value || null)}>
+              <option value="">None: user settings only</option>
+              {scopes.projects.map((p) => <option key={p} value={p}>{p}</option>)}
+            </select>
+          </label>
+        </div>
         <div class="table-wrap">
           <table data-testid="scopes">
             <thead><tr><th>Scope</th><th>File</th><th>Gateway</th></tr></thead>
@@ -88,18 +102,88 @@ function Scopes({ scopes, reload }: { scopes: ClaudeCodeScopes; reload: () => vo
             </tbody>
           </table>
         </div>
-        {scopes.effective_base_url && <p class="muted">Claude Code uses <span class="url">{scopes.effective_base_url}</span>.</p>}
+        <p class="muted">
+          {project
+            ? "Claude Code started in this project also reads its local and project settings, which win over the user settings."
+            : scopes.projects.length > 0
+              ? "A project's own settings win over the user settings there: pick a project to see them."
+              : "Claude Code has not been used in any project yet, so only the user settings apply."}
+          {scopes.effective_base_url && <> Claude Code uses <span class="url">{scopes.effective_base_url}</span>.</>}
+        </p>
       </section>
     </>
   );
 }
 
+/** One warning: what is wrong, its fix in words, and what can be done from here. */
+function WarningItem({ warning, reload }: { warning: Warning; reload: () => void }) {
+  const copying = useAction();
+  const opening = useAction();
+  const { fix } = warning;
+  const open = (path: string) => opening.run("Opening the file…", () => api.openSettingsFile(path), "Opened in your editor.");
+  const copy = (what: string, text: string) => copying.run(`Copying the ${what}…`, () => navigator.clipboard.writeText(text), `Copied the ${what}.`);
+  return (
+    <li class="fix-item" data-kind={warning.kind}>
+      <p class="fix-message"><strong><Words text={warning.message} />.</strong></p>
+      <p class="fix-text"><span class="fix-label">Fix:</span> <Words text={fix.text} />.</p>
+      {fix.command && <p class="fix-command"><code class="mono">{fix.command}</code></p>}
+      {fix.action && <FixButton action={fix.action} reload={reload} />}
+      {(fix.command || warning.path) && (
+        <div class="buttons">
+          {fix.command && <button type="button" data-copy="command" onClick={() => copy("command", fix.command!)}>Copy the command</button>}
+          {warning.path && <button type="button" data-open="file" disabled={opening.busy !== null} onClick={() => open(warning.path!)}>Open the file</button>}
+          {warning.path && <button type="button" data-copy="path" onClick={() => copy("file's path", warning.path!)}>Copy the file's path</button>}
+        </div>
+      )}
+      <ActionStatus state={copying} />
+      <ActionStatus state={opening} />
+    </li>
+  );
+}
+
+/** The core's words, with its `quoted` keys and commands set as code. */
+function Words({ text }: { text: string }) {
+  return <>{text.split("`").map((part, i) => (i % 2 ? <code key={i} class="mono">{part}</code> : part))}</>;
+}
+
+/** What Gatehouse does itself: configuring goes through the diff preview; starting the gateway is the switch's own start. */
+function FixButton({ action, reload }: { action: FixAction; reload: () => void }) {
+  const starting = useAction();
+  if (action.kind === "configure_user") return <PreviewFlow change="configure" label={action.label} primary reload={reload} />;
+  const start = async () => {
+    if (await starting.run("Starting the gateway…", () => api.setProxy(true), "The gateway is running.")) reload();
+  };
+  return (
+    <div class="fix-action">
+      <button type="button" class="primary" data-fix={action.kind} disabled={starting.busy !== null} onClick={start}>{action.label}</button>
+      <ActionStatus state={starting} />
+    </div>
+  );
+}
+
 /** Configure or remove, always through the diff preview first. */
 function Change({ scope, reload }: { scope: ScopeState; reload: () => void }) {
+  const change: SettingsChange = scope.configured ? "remove" : "configure";
+  return (
+    <section class="card" aria-labelledby="change-title" data-testid="change">
+      <div class="card-head">
+        <h2 id="change-title">{scope.configured ? "Claude Code goes through the gateway" : "Switch Claude Code onto the gateway"}</h2>
+      </div>
+      <p class="muted">
+        {scope.configured
+          ? "Removing puts its user settings back exactly as they were before."
+          : "Gatehouse adds its gateway address and key to Claude Code's user settings; nothing else changes. See the change first."}
+      </p>
+      <PreviewFlow change={change} label={change === "configure" ? "Preview the change…" : "Preview removing…"} primary={change === "configure"} reload={reload} />
+    </section>
+  );
+}
+
+/** A button that shows the diff of `change` to the user settings, then applies it or cancels. */
+function PreviewFlow({ change, label, primary, reload }: { change: SettingsChange; label: string; primary: boolean; reload: () => void }) {
   const [preview, setPreview] = useState<SettingsDiff | null>(null);
   const loading = useAction();
   const applying = useAction();
-  const change = scope.configured ? "remove" : "configure";
   const show = () => loading.run("Computing the change…", async () => setPreview(await api.preview(change)));
   const apply = async () => {
     if (!preview) return;
@@ -111,20 +195,10 @@ function Change({ scope, reload }: { scope: ScopeState; reload: () => void }) {
     if (ok) (setPreview(null), reload());
   };
   return (
-    <section class="card" aria-labelledby="change-title" data-testid="change">
-      <div class="card-head">
-        <h2 id="change-title">{scope.configured ? "Claude Code goes through the gateway" : "Switch Claude Code onto the gateway"}</h2>
-      </div>
-      <p class="muted">
-        {scope.configured
-          ? "Removing puts its user settings back exactly as they were before."
-          : "Gatehouse adds its gateway address and key to Claude Code's user settings; nothing else changes. See the change first."}
-      </p>
+    <div class="preview-flow">
       {preview === null && (
         <div class="buttons">
-          <button type="button" data-preview={change} class={change === "configure" ? "primary" : ""} disabled={loading.busy !== null} onClick={show}>
-            {change === "configure" ? "Preview the change…" : "Preview removing…"}
-          </button>
+          <button type="button" data-preview={change} class={primary ? "primary" : ""} disabled={loading.busy !== null} onClick={show}>{label}</button>
         </div>
       )}
       <ActionStatus state={loading} />
@@ -145,7 +219,7 @@ function Change({ scope, reload }: { scope: ScopeState; reload: () => void }) {
         </div>
       )}
       <ActionStatus state={applying} />
-    </section>
+    </div>
   );
 }
 

@@ -63,19 +63,28 @@ pub struct ScopeState {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ClaudeCodeScopes {
+    /// The managed and user settings; with a project, its local and project
+    /// settings too.
     pub scopes: Vec<ScopeState>,
-    /// Claude Code goes through a gateway with a Gatehouse key.
+    /// Claude Code goes through a gateway with a Gatehouse key (in the
+    /// project, when one is shown).
     pub configured: bool,
     /// The base URL Claude Code uses, by precedence.
     pub effective_base_url: Option<String>,
-    /// Anything that bypasses the gateway or replaces the subscription login.
-    pub warnings: Vec<String>,
+    /// Anything that bypasses the gateway, replaces the subscription login or
+    /// makes the gateway less useful, each with its fix.
+    pub warnings: Vec<Warning>,
+    /// The project whose settings are shown, if one is.
+    pub project: Option<String>,
+    /// The projects Claude Code was used in, most recent first, to pick from.
+    pub projects: Vec<String>,
 }
 
 use std::path::Path;
 
 use super::scope::Scope;
 use super::settings::GatewayEnv;
+use super::warnings::Warning;
 use super::{settings_store, setup};
 use crate::paths::Paths;
 
@@ -143,9 +152,13 @@ pub fn remove(paths: &Paths, scope: Scope, project_dir: &Path) -> anyhow::Result
     Ok(diff_of(SettingsChange::Remove, scope, &target.settings_path, before.map(hide), after.map(hide)))
 }
 
-/// Every settings file Claude Code reads, and whether the app can switch it.
-pub fn scopes(project_dir: &Path) -> anyhow::Result<ClaudeCodeScopes> {
-    let status = super::doctor::status(project_dir, false)?;
+/// Every settings file Claude Code reads in `project_dir` (only the managed
+/// and user ones without a project), whether the app can switch it, and
+/// the warnings with their fixes; `gatehouse_url` is where Gatehouse's
+/// gateway runs, if it does (see [`super::doctor::status`]).
+pub fn scopes(project_dir: Option<&Path>, gatehouse_url: Option<&str>) -> anyhow::Result<ClaudeCodeScopes> {
+    let status = super::doctor::status(project_dir, gatehouse_url, false)?;
+    let projects = super::projects::recent(&crate::paths::claude_config_dir()?);
     Ok(ClaudeCodeScopes {
         scopes: status
             .files
@@ -163,6 +176,8 @@ pub fn scopes(project_dir: &Path) -> anyhow::Result<ClaudeCodeScopes> {
         configured: status.configured,
         effective_base_url: status.effective_base_url,
         warnings: status.warnings,
+        project: project_dir.map(|dir| dir.display().to_string()),
+        projects: projects.iter().map(|dir| dir.display().to_string()).collect(),
     })
 }
 

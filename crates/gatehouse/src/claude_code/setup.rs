@@ -118,8 +118,13 @@ pub(crate) fn refuse_project_scope(scope: Scope) -> anyhow::Result<()> {
 }
 
 /// Refuses a scope whose gateway variables a higher-precedence file overrides.
+/// An empty `project_dir` is no project (the app's user scope, see
+/// [`crate::app_state::ClaudeTarget::project_dir`]): only managed settings
+/// can win over the user's then, not some `.claude` beside the app's working
+/// directory.
 pub(crate) fn refuse_overridden(scope: Scope, project_dir: &Path) -> anyhow::Result<()> {
-    let files = doctor::settings_files(project_dir)?;
+    let project = Some(project_dir).filter(|dir| !dir.as_os_str().is_empty());
+    let files = doctor::settings_files(project)?;
     match doctor::override_of(&files, scope.name()) {
         Some(winner) => Err(OverriddenError { winner, scope: scope.name() }.into()),
         None => Ok(()),

@@ -45,6 +45,12 @@ pub enum ClaudeCommand {
     },
 }
 
+/// Where Gatehouse's own gateway answers now, if it runs: a configured
+/// settings file pointing elsewhere is stale.
+pub(crate) fn running_gateway(paths: &Paths) -> Option<String> {
+    RuntimeInfo::read(paths).map(|info| info.base_url).filter(|url| crate::gateway_client::health(url).is_ok())
+}
+
 /// The URL of the gateway to point Claude Code at.
 fn gateway_url(paths: &Paths, config: &Config, explicit: Option<String>) -> String {
     explicit.or_else(|| RuntimeInfo::read(paths).map(|info| info.base_url)).unwrap_or_else(|| config.gateway.base_url())
@@ -83,7 +89,7 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
             Ok(ExitCode::SUCCESS)
         }
         ClaudeCommand::Status { json } => {
-            let status = doctor::status(&project_dir, true)?;
+            let status = doctor::status(Some(&project_dir), running_gateway(paths).as_deref(), true)?;
             // Not configured: the gateway in question is Gatehouse's own.
             let healthy = status
                 .gateway_answers
@@ -143,7 +149,11 @@ pub fn print_status(status: &doctor::ClaudeCodeStatus) -> anyhow::Result<()> {
         (None, None) => {}
     }
     for warning in &status.warnings {
-        outln!("warning: {warning}");
+        outln!("warning: {}", warning.message);
+        match &warning.fix.command {
+            Some(command) => outln!("  fix: {} (`{command}`)", warning.fix.text),
+            None => outln!("  fix: {}", warning.fix.text),
+        }
     }
     Ok(())
 }

@@ -39,7 +39,8 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
         Some(_) => None,
         None => RateLimitSnapshot::load(&paths.rate_limits_file()).filter(|limits| !limits.is_empty()),
     };
-    let claude_code = doctor::status(&std::env::current_dir()?, true)?;
+    let running = gateway.is_some().then_some(gateway_url.as_str());
+    let claude_code = doctor::status(Some(&std::env::current_dir()?), running, true)?;
     let ledger_path = paths.ledger_file();
     let today = query::today(&ledger_path)?;
     let recorded_any = today.requests > 0 || query::recorded_any(&ledger_path)?;

@@ -83,7 +83,7 @@ impl super::Dashboard {
 
     pub(crate) fn overview_at(&self, now_ms: i64) -> Result<Overview, super::DashboardError> {
         use super::rollup::{SLOT_MS, dim};
-        use super::spend::{Acc, CELL_SUMS, Names, Savings};
+        use super::spend::{Acc, CELL_COLUMNS, Names, Savings};
         let today = jiff::Timestamp::from_millisecond(now_ms)
             .map(|ts| ts.to_zoned(self.zone.clone()).date())
             .unwrap_or_else(|_| super::days::today(&self.zone));
@@ -105,8 +105,7 @@ impl super::Dashboard {
         let run = |overview: &mut Overview| -> rusqlite::Result<()> {
             let slot = |ms: i64| ms.div_euclid(SLOT_MS);
             let mut statement = conn.prepare_cached(&format!(
-                "SELECT slot, model, source, {CELL_SUMS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3
-                 GROUP BY slot, key, key2, model, source"
+                "SELECT slot, model, source, {CELL_COLUMNS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3"
             ))?;
             let cells = statement
                 .query_map(rusqlite::params![dim::ALL, slot(month_ms), slot(until_ms)], |row| {
@@ -114,8 +113,7 @@ impl super::Dashboard {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut statement = conn.prepare_cached(&format!(
-                "SELECT key, key2, model, {CELL_SUMS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3
-                 GROUP BY key, key2, model"
+                "SELECT key, key2, model, {CELL_COLUMNS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3"
             ))?;
             let classes = statement
                 .query_map(rusqlite::params![dim::CLASS, slot(today_ms), slot(until_ms)], |row| {

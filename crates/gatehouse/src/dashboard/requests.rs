@@ -258,10 +258,8 @@ impl super::Dashboard {
                 return Ok(None);
             };
             let (request_id, session, project, device, prompt, price_version) = conn.query_row(
-                "SELECT r.request_id, s.value, p.value, d.value, pr.value, pv.value FROM requests r
-                 LEFT JOIN names s ON s.id = r.session LEFT JOIN names p ON p.id = r.project
-                 LEFT JOIN names d ON d.id = r.device LEFT JOIN names pr ON pr.id = r.prompt
-                 LEFT JOIN names pv ON pv.id = r.price_version WHERE r.id = ?1",
+                "SELECT request_id, session_id, project, device_id, prompt_id, price_version FROM request_rows
+                 WHERE id = ?1",
                 [id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, Option<String>>(5)?)),
             )?;

@@ -178,13 +178,12 @@ impl Default for Acc {
     }
 }
 
-/// The aggregate columns of a rollup query, in [`Acc::cell`]'s order.
-pub(crate) const CELL_SUMS: &str = "SUM(requests), SUM(unpriced), SUM(cost_nusd), SUM(input_tokens), \
-    SUM(output_tokens), SUM(cache_write_5m_tokens), SUM(cache_write_1h_tokens), SUM(cache_read_tokens), \
-    MIN(first_ms), MAX(last_ms)";
+/// A rollup cell's sums, in [`Acc::cell`]'s order.
+pub(crate) const CELL_COLUMNS: &str = "requests, unpriced, cost_nusd, input_tokens, output_tokens, \
+    cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, first_ms, last_ms";
 
 impl Acc {
-    /// Reads [`CELL_SUMS`] from `row` at `offset`.
+    /// Reads [`CELL_COLUMNS`] from `row` at `offset`.
     pub(crate) fn cell(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Acc> {
         Ok(Acc {
             requests: row.get(offset)?,
@@ -490,34 +489,34 @@ fn dearest_first(a: (Option<f64>, u64), b: (Option<f64>, u64)) -> std::cmp::Orde
     cost(b.0).total_cmp(&cost(a.0)).then(b.1.cmp(&a.1))
 }
 
-/// Reads the rollup's cells of one dimension in `[since, until)`: by slot
-/// and model (`by_slot`; grouped in the primary key's order, so SQLite
-/// needs no sort), or by group key and model.
+/// Reads the rollup's cells of one dimension in `[since, until)` (whole
+/// 15-minute slots) as they are stored: by slot, key and model, one cell
+/// per source; the callers sum them (faster than SQL's GROUP BY, which
+/// sorts). With `by_slot` every cell is a 15-minute one, for the days;
+/// otherwise whole UTC days come from the day level where there is one.
 fn cells(conn: &rusqlite::Connection, dim: i64, since: i64, until: i64, by_slot: bool) -> rusqlite::Result<Vec<Cell>> {
-    use super::rollup::SLOT_MS;
+    use super::rollup::{self, SLOT_MS};
     let (low, high) = (since.div_euclid(SLOT_MS), until.div_euclid(SLOT_MS));
-    let sql = if by_slot {
-        format!(
-            "SELECT slot, 0, 0, model, {CELL_SUMS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3 \
-             GROUP BY slot, key, key2, model"
-        )
-    } else {
-        format!(
-            "SELECT 0, key, key2, model, {CELL_SUMS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3 \
-             GROUP BY key, key2, model"
-        )
-    };
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map(rusqlite::params![dim, low, high], |row| {
-        Ok(Cell {
-            slot: row.get(0)?,
-            key: row.get(1)?,
-            key2: row.get(2)?,
-            model: row.get(3)?,
-            sums: Acc::cell(row, 4)?,
-        })
-    })?;
-    rows.collect()
+    let days = !by_slot && rollup::has_day_cells(conn)?;
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT slot, key, key2, model, {CELL_COLUMNS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3"
+    ))?;
+    let mut cells = Vec::new();
+    for span in rollup::spans(dim, low, high, days) {
+        let rows = statement.query_map(rusqlite::params![span.dim, span.first, span.end], |row| {
+            Ok(Cell {
+                slot: row.get(0)?,
+                key: row.get(1)?,
+                key2: row.get(2)?,
+                model: row.get(3)?,
+                sums: Acc::cell(row, 4)?,
+            })
+        })?;
+        for cell in rows {
+            cells.push(cell?);
+        }
+    }
+    Ok(cells)
 }
 
 const CSV_HEADER: [&str; 12] = [
@@ -745,7 +744,8 @@ mod tests {
                 source: i % 11 / 10,
                 input: i * 3,
                 cache_read: i * 1000,
-                ..Row::at(base + i * 97_000)
+                // Over three UTC days, for the day level.
+                ..Row::at(base + i * 797_000)
             };
             ids.push(row.insert(&conn));
         }
@@ -756,9 +756,9 @@ mod tests {
         )
         .unwrap();
         conn.execute("UPDATE requests SET source = 0 WHERE id % 19 = 0", []).unwrap();
-        let direct = |dim_key: &str, source: &str| -> Vec<(i64, i64, i64, i64, i64, i64)> {
+        let direct = |dim_key: &str, source: &str, slot_ms: i64| -> Vec<(i64, i64, i64, i64, i64, i64)> {
             conn.prepare(&format!(
-                "SELECT ts_unix_ms / 900000, {dim_key}, model, COUNT(*), SUM(cost_usd IS NULL),
+                "SELECT ts_unix_ms / {slot_ms}, {dim_key}, model, COUNT(*), SUM(cost_usd IS NULL),
                     COALESCE(SUM(CAST(round(cost_usd * 1e9) AS INTEGER)), 0) + SUM(input_tokens) * 1000000000000
                     + SUM(cache_read_tokens) + {source} * 7
                  FROM requests GROUP BY 1, 2, 3, {source} ORDER BY 1, 2, 3, 6"
@@ -781,14 +781,19 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap()
         };
-        assert_eq!(rolled(0, "0"), direct("0", "source"));
-        assert_eq!(rolled(1, "key"), direct("COALESCE(project, 0)", "(0 * source)"));
-        assert_eq!(rolled(2, "key"), direct("COALESCE(session, 0)", "(0 * source)"));
-        assert_eq!(rolled(3, "key"), direct("COALESCE(client, 0)", "(0 * source)"));
-        assert_eq!(
-            rolled(4, "key * 100000 + key2"),
-            direct("COALESCE(request_class, 0) * 100000 + COALESCE(agent_type, 0)", "(0 * source)")
-        );
+        use super::super::rollup::SLOT_MS;
+        const DAY_MS: i64 = 86_400_000;
+        assert_eq!(rolled(0, "0"), direct("0", "source", SLOT_MS));
+        for (dim, key) in [(1, "project"), (2, "session"), (3, "client")] {
+            let column = format!("COALESCE({key}, 0)");
+            assert_eq!(rolled(dim, "key"), direct(&column, "(0 * source)", SLOT_MS), "{key}");
+            let days = rolled(dim + 10, "key");
+            assert_eq!(days, direct(&column, "(0 * source)", DAY_MS), "{key} by day");
+            assert!(days.iter().map(|cell| cell.0).collect::<std::collections::BTreeSet<_>>().len() >= 3);
+        }
+        let class = "COALESCE(request_class, 0) * 100000 + COALESCE(agent_type, 0)";
+        assert_eq!(rolled(4, "key * 100000 + key2"), direct(class, "(0 * source)", SLOT_MS));
+        assert_eq!(rolled(14, "key * 100000 + key2"), direct(class, "(0 * source)", DAY_MS));
         conn.execute("DELETE FROM requests", []).unwrap();
         let left: i64 = conn.query_row("SELECT COUNT(*) FROM spend_rollup", [], |r| r.get(0)).unwrap();
         assert_eq!(left, 0, "an emptied cell is removed");

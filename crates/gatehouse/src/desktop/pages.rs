@@ -3,13 +3,14 @@
 //! config's prices, its Claude Code user settings), plus the live `ledger`
 //! updates the watcher sends when requests land.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 use super::service::{DesktopService, lock};
 use crate::claude_code::preview::{self, ClaudeCodeScopes, SettingsChange, SettingsDiff};
 use crate::claude_code::scope::Scope;
+use crate::claude_code::warnings::WarningKind;
 use crate::config::Config;
 use crate::dashboard::Dashboard;
 use crate::dashboard::logs::{self, LogLine};
@@ -81,24 +82,58 @@ impl DesktopService {
         logs::newest_first(&self.log_tail())
     }
 
-    /// Claude Code's settings files. The app has no project of its own:
-    /// Gatehouse's state directory stands in for it (see `claude_code_view`).
-    pub fn claude_code_scopes(&self) -> anyhow::Result<ClaudeCodeScopes> {
-        preview::scopes(&self.options().paths.state_dir)
+    /// Claude Code's settings files: the managed and user ones, and with
+    /// `project` (a project folder; the page offers those Claude Code was
+    /// used in) that project's local and project settings, with every
+    /// warning's fix.
+    pub fn claude_code_scopes(&self, project: Option<&str>) -> anyhow::Result<ClaudeCodeScopes> {
+        let project = project.map(PathBuf::from);
+        if let Some(dir) = &project
+            && !(dir.is_absolute() && dir.is_dir())
+        {
+            anyhow::bail!("{} is not a project folder (any more); pick another project", dir.display());
+        }
+        let mut scopes = preview::scopes(project.as_deref(), self.running_gateway_url().as_deref())?;
+        if self.user_settings_paused() {
+            // The app puts the gateway back in the user settings itself.
+            scopes.warnings.retain(|warning| warning.kind != WarningKind::NotConfigured);
+        }
+        Ok(scopes)
+    }
+
+    /// A Claude Code settings file a warning names, for "Open the file": the
+    /// managed or user settings, or a project's `.claude/settings.json` or
+    /// `.claude/settings.local.json`, and only while it exists. Nothing else
+    /// is handed to the desktop's opener.
+    pub fn claude_settings_file(&self, path: &str) -> anyhow::Result<PathBuf> {
+        let path = PathBuf::from(path);
+        let user = Scope::User.settings_path(&crate::paths::claude_config_dir()?, Path::new(""));
+        let in_a_project = path.is_absolute()
+            && path.file_name().is_some_and(|name| name == "settings.json" || name == "settings.local.json")
+            && path.parent().and_then(Path::file_name).is_some_and(|dir| dir == ".claude");
+        if !(path == user || path == crate::claude_code::scope::managed_settings_path() || in_a_project) {
+            anyhow::bail!("{} is not a Claude Code settings file, so Gatehouse does not open it", path.display());
+        }
+        if !path.is_file() {
+            anyhow::bail!("{} does not exist (any more)", path.display());
+        }
+        Ok(path)
     }
 
     /// What the "Claude Code uses Gatehouse" switch would change in the user
     /// settings, before it does.
     pub fn claude_code_preview(&self, change: SettingsChange) -> anyhow::Result<SettingsDiff> {
         let paths = &self.options().paths;
+        // The user scope has no project (see `ClaudeTarget::project_dir`).
+        let no_project = Path::new("");
         match change {
             SettingsChange::Configure => {
                 let GatewayState::Running { base_url, .. } = self.gateway_state() else {
                     anyhow::bail!("the gateway is not running, so Claude Code cannot be pointed at it; start it first");
                 };
-                preview::configure(paths, Scope::User, &paths.state_dir, &base_url)
+                preview::configure(paths, Scope::User, no_project, &base_url)
             }
-            SettingsChange::Remove => preview::remove(paths, Scope::User, &paths.state_dir),
+            SettingsChange::Remove => preview::remove(paths, Scope::User, no_project),
         }
     }
 

@@ -20,6 +20,7 @@ use super::snapshot::{ClaudeCodeView, LoginView, NamedWindow, SignIn, Snapshot};
 use super::window_alerts::WindowAlerts;
 use crate::app_state::ClaudeTarget;
 use crate::claude_code::login::{CodeOutcome, LoginSession};
+use crate::claude_code::warnings::WarningKind;
 use crate::claude_code::{cli_binary, doctor};
 use crate::config::Config;
 use crate::gateway::ratelimit;
@@ -163,18 +164,38 @@ impl DesktopService {
 
     fn claude_code_view(&self) -> ClaudeCodeView {
         // The desktop app has no project of its own: it configures Claude
-        // Code's user settings. Gatehouse's state directory stands in for the
-        // project, so no project's files are mistaken for the user's.
-        match doctor::status(&self.options.paths.state_dir, false) {
+        // Code's user settings, under the managed ones.
+        let running = self.running_gateway_url();
+        match doctor::status(None, running.as_deref(), false) {
             Ok(status) => ClaudeCodeView {
                 configured: status.configured,
                 base_url: status.effective_base_url,
-                warnings: status.warnings,
+                // Not configured is what the Claude Code line says already.
+                warnings: status
+                    .warnings
+                    .iter()
+                    .filter(|warning| warning.kind != WarningKind::NotConfigured)
+                    .map(ToString::to_string)
+                    .collect(),
             },
             Err(error) => {
                 ClaudeCodeView { warnings: vec![crate::error_chain::describe(&error)], ..ClaudeCodeView::default() }
             }
         }
+    }
+
+    /// Where the gateway answers, while it runs.
+    pub(super) fn running_gateway_url(&self) -> Option<String> {
+        match self.supervisor.state() {
+            GatewayState::Running { base_url, .. } => Some(base_url),
+            _ => None,
+        }
+    }
+
+    /// Whether the app took Claude Code's user settings off the gateway for
+    /// now; it puts them back itself.
+    pub(super) fn user_settings_paused(&self) -> bool {
+        self.supervisor.app_state().suspended.iter().any(|suspended| suspended.target == ClaudeTarget::User)
     }
 
     /// The "Proxy" switch: starts or stops the gateway, and remembers the

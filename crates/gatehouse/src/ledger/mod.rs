@@ -13,6 +13,7 @@ pub mod health;
 pub mod import;
 pub mod names;
 pub mod project;
+pub(crate) mod prompt_id;
 pub mod query;
 pub mod record;
 #[cfg(feature = "synth")]
@@ -28,6 +29,40 @@ use rusqlite::Connection;
 
 /// The schema, versioned through SQLite's `user_version`. Each entry moves
 /// the ledger one version on, in place, keeping every row.
+/// The `request_rows` view: for people reading the ledger with sqlite3,
+/// every row with its strings. Created by migration 2, made again by 7.
+macro_rules! request_rows_view {
+    () => {
+        concat!(
+            r#"CREATE VIEW request_rows AS SELECT r.id,
+        strftime('%Y-%m-%dT%H:%M:%fZ', r.ts_unix_ms / 1000.0, 'unixepoch') AS ts, r.ts_unix_ms,
+        CASE r.source WHEN 1 THEN 'transcript' ELSE 'gateway' END AS source, r.request_id,
+        client.value AS client, model.value AS model, upstream.value AS upstream, r.status, r.streamed, r.complete,
+        r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens, r.cache_read_tokens,
+        r.cost_usd, price_version.value AS price_version, r.ttfb_us / 1000.0 AS ttfb_ms,
+        r.latency_us / 1000.0 AS latency_ms, session.value AS session_id, device.value AS device_id,
+        project.value AS project, error_type.value AS error_type, request_class.value AS request_class,
+        agent_type.value AS agent_type, "#,
+            prompt_id::view_expression!(),
+            r#" AS prompt_id, compaction.value AS compaction, r.flags
+    FROM requests r
+    LEFT JOIN names client ON client.id = r.client
+    LEFT JOIN names model ON model.id = r.model
+    LEFT JOIN names upstream ON upstream.id = r.upstream
+    LEFT JOIN names price_version ON price_version.id = r.price_version
+    LEFT JOIN names session ON session.id = r.session
+    LEFT JOIN names device ON device.id = r.device
+    LEFT JOIN names project ON project.id = r.project
+    LEFT JOIN names error_type ON error_type.id = r.error_type
+    LEFT JOIN names request_class ON request_class.id = r.request_class
+    LEFT JOIN names agent_type ON agent_type.id = r.agent_type
+    LEFT JOIN names prompt ON prompt.id = r.prompt
+    LEFT JOIN names compaction ON compaction.id = r.compaction;
+"#
+        )
+    };
+}
+
 const MIGRATIONS: &[&str] = &[
     // 1: one row per request, strings inline.
     r#"
@@ -62,7 +97,8 @@ CREATE INDEX requests_session ON requests (session_id);
     // 2: compact rows (repeated strings interned in `names`, times as
     // integers), the request's kind from Claude Code's hint headers, rows
     // imported from transcripts, and the subscription windows' readings.
-    r#"
+    concat!(
+        r#"
 CREATE TABLE names (
     id    INTEGER PRIMARY KEY,
     value TEXT NOT NULL UNIQUE
@@ -142,35 +178,25 @@ CREATE TABLE window_readings (
 ) WITHOUT ROWID;
 CREATE INDEX window_readings_request ON window_readings (request);
 
--- For people reading the ledger with sqlite3: every row with its strings.
-CREATE VIEW request_rows AS SELECT r.id,
-        strftime('%Y-%m-%dT%H:%M:%fZ', r.ts_unix_ms / 1000.0, 'unixepoch') AS ts, r.ts_unix_ms,
-        CASE r.source WHEN 1 THEN 'transcript' ELSE 'gateway' END AS source, r.request_id,
-        client.value AS client, model.value AS model, upstream.value AS upstream, r.status, r.streamed, r.complete,
-        r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens, r.cache_read_tokens,
-        r.cost_usd, price_version.value AS price_version, r.ttfb_us / 1000.0 AS ttfb_ms,
-        r.latency_us / 1000.0 AS latency_ms, session.value AS session_id, device.value AS device_id,
-        project.value AS project, error_type.value AS error_type, request_class.value AS request_class,
-        agent_type.value AS agent_type, prompt.value AS prompt_id, compaction.value AS compaction, r.flags
-    FROM requests r
-    LEFT JOIN names client ON client.id = r.client
-    LEFT JOIN names model ON model.id = r.model
-    LEFT JOIN names upstream ON upstream.id = r.upstream
-    LEFT JOIN names price_version ON price_version.id = r.price_version
-    LEFT JOIN names session ON session.id = r.session
-    LEFT JOIN names device ON device.id = r.device
-    LEFT JOIN names project ON project.id = r.project
-    LEFT JOIN names error_type ON error_type.id = r.error_type
-    LEFT JOIN names request_class ON request_class.id = r.request_class
-    LEFT JOIN names agent_type ON agent_type.id = r.agent_type
-    LEFT JOIN names prompt ON prompt.id = r.prompt
-    LEFT JOIN names compaction ON compaction.id = r.compaction;
 "#,
+        request_rows_view!()
+    ),
     // 3: transcript import progress (see `import`).
     import::MIGRATION,
     // 4: spend rolled up by 15-minute slot, kept by triggers, for the
     // dashboard's reports (see `dashboard::rollup`).
     crate::dashboard::rollup::MIGRATION,
+    // 5: the rollup's group dimensions also per UTC day, so a month by
+    // session or project reads days instead of 15-minute slots.
+    crate::dashboard::rollup::DAYS_MIGRATION,
+    // 6: no index on the session (13.5 MB per million rows): the writer's
+    // two lookups by session are bounded by the session's span in the
+    // rollup's day cells (`dashboard::rollup::session_span`) and walk
+    // `requests_ts`.
+    "DROP INDEX requests_session;",
+    // 7: prompt ids in the row, not in `names` (see `prompt_id`): the view
+    // reads both.
+    concat!("DROP VIEW request_rows;\n", request_rows_view!()),
 ];
 
 /// Opens (creating or migrating) the ledger for writing.

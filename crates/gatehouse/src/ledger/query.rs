@@ -4,7 +4,8 @@
 //! no price are counted separately and named, so an unknown model is never
 //! passed off as free.
 //!
-//! Whole 15-minute slots are read from the spend rollup (migration 3, see
+//! Whole 15-minute slots (and whole UTC days, for the group dimensions) are
+//! read from the spend rollup (migrations 4 and 5, see
 //! `dashboard::rollup`), the partial slots at either end of a range from
 //! the requests themselves: a month of a million-row ledger is then a few
 //! thousand rollup cells instead of a third of the rows. A ledger without
@@ -125,9 +126,10 @@ impl Source {
         )
     }
 
-    /// The whole 15-minute slots of `range` from the rollup, and the
-    /// requests of its partial slots at either end one by one.
-    fn rollup(range: Range, group_by: Option<GroupBy>) -> Source {
+    /// The whole 15-minute slots of `range` from the rollup (whole UTC
+    /// days from its day level, where it has one: `days`), and the requests
+    /// of its partial slots at either end one by one.
+    fn rollup(range: Range, group_by: Option<GroupBy>, days: bool) -> Source {
         let first = range.since_ms.map(|since| since.div_euclid(SLOT_MS) + i64::from(since.rem_euclid(SLOT_MS) != 0));
         let end = range.until_ms.map(|until| until.div_euclid(SLOT_MS));
         if let (Some(first), Some(end)) = (first, end)
@@ -147,17 +149,18 @@ impl Source {
             Some(GroupBy::Class) => (rollup::dim::CLASS, "NULLIF(key, 0)"),
             Some(GroupBy::Agent) => (rollup::dim::CLASS, "NULLIF(key2, 0)"),
         };
-        let mut values = vec![
-            Value::Integer(dim),
-            Value::Integer(first.unwrap_or(i64::MIN)),
-            Value::Integer(end.unwrap_or(i64::MAX)),
-        ];
-        let mut sql = format!(
-            "SELECT {key} AS key, model, requests AS n, unpriced, cost_nusd / 1e9 AS cost, input_tokens AS input,
-                output_tokens AS output, cache_write_5m_tokens + cache_write_1h_tokens AS cache_write,
-                cache_read_tokens AS cache_read
-             FROM spend_rollup WHERE dim = ? AND slot >= ? AND slot < ?"
-        );
+        let mut values = Vec::new();
+        let mut selects = Vec::new();
+        for span in rollup::spans(dim, first.unwrap_or(i64::MIN), end.unwrap_or(i64::MAX), days) {
+            selects.push(format!(
+                "SELECT {key} AS key, model, requests AS n, unpriced, cost_nusd / 1e9 AS cost, input_tokens AS input,
+                    output_tokens AS output, cache_write_5m_tokens + cache_write_1h_tokens AS cache_write,
+                    cache_read_tokens AS cache_read
+                 FROM spend_rollup WHERE dim = ? AND slot >= ? AND slot < ?"
+            ));
+            values.extend([Value::Integer(span.dim), Value::Integer(span.first), Value::Integer(span.end)]);
+        }
+        let mut sql = selects.join(" UNION ALL ");
         let mut edges = Vec::new();
         if let (Some(since), Some(first)) = (range.since_ms, first) {
             edges.push((since, first * SLOT_MS));
@@ -230,8 +233,9 @@ pub fn report(conn: &Connection, range: Range, group_by: Option<GroupBy>) -> rus
         |row| row.get(0),
     )?;
     if has_rollup {
-        let total = Source::rollup(range, None);
-        let groups = group_by.map(|g| (g, Source::rollup(range, Some(g))));
+        let days = rollup::has_day_cells(conn)?;
+        let total = Source::rollup(range, None, days);
+        let groups = group_by.map(|g| (g, Source::rollup(range, Some(g), days)));
         report_from(conn, &total, groups.as_ref().map(|(g, source)| (*g, source)))
     } else {
         let total = Source::requests(range, "NULL");
@@ -325,37 +329,49 @@ mod tests {
             Range { since_ms: Some(end_ms + day), until_ms: None },
         ];
         let mut grouped_requests = 0;
-        for range in ranges {
-            for group_by in [
-                None,
-                Some(GroupBy::Day),
-                Some(GroupBy::Model),
-                Some(GroupBy::Project),
-                Some(GroupBy::Session),
-                Some(GroupBy::Client),
-                Some(GroupBy::Class),
-                Some(GroupBy::Agent),
-            ] {
-                let rolled = report(&conn, range, group_by).unwrap();
-                let total = Source::requests(range, "NULL");
-                let groups = group_by.map(|g| (g, Source::requests(range, g.column().0)));
-                let raw = report_from(&conn, &total, groups.as_ref().map(|(g, source)| (*g, source))).unwrap();
-                let same = |a: &Totals, b: &Totals| {
-                    assert!(
-                        (a.cost_usd - b.cost_usd).abs() <= 1e-9 * (a.requests as f64 + 1.0),
-                        "{range:?} {group_by:?}: {a:?} vs {b:?}"
-                    );
-                    assert_eq!(Totals { cost_usd: 0.0, ..a.clone() }, Totals { cost_usd: 0.0, ..b.clone() });
-                };
-                same(&rolled.total, &raw.total);
-                let (mut rolled, mut raw) = (rolled.groups.unwrap_or_default(), raw.groups.unwrap_or_default());
-                assert_eq!(rolled.len(), raw.len(), "{range:?} {group_by:?}");
-                rolled.sort_by(|a, b| a.key.cmp(&b.key));
-                raw.sort_by(|a, b| a.key.cmp(&b.key));
-                for (a, b) in rolled.iter().zip(&raw) {
-                    assert_eq!(a.key, b.key);
-                    same(&a.totals, &b.totals);
-                    grouped_requests += a.totals.requests;
+        // With the day level, then as a ledger from before it (migration 5)
+        // reads: 15-minute cells only.
+        for days in [true, false] {
+            if !days {
+                conn.execute_batch(
+                    "DROP TRIGGER spend_rollup_days_insert; DROP TRIGGER spend_rollup_days_delete;
+                     DROP TRIGGER spend_rollup_days_update; DELETE FROM spend_rollup WHERE dim > 10;",
+                )
+                .unwrap();
+            }
+            assert_eq!(rollup::has_day_cells(&conn).unwrap(), days);
+            for range in ranges {
+                for group_by in [
+                    None,
+                    Some(GroupBy::Day),
+                    Some(GroupBy::Model),
+                    Some(GroupBy::Project),
+                    Some(GroupBy::Session),
+                    Some(GroupBy::Client),
+                    Some(GroupBy::Class),
+                    Some(GroupBy::Agent),
+                ] {
+                    let rolled = report(&conn, range, group_by).unwrap();
+                    let total = Source::requests(range, "NULL");
+                    let groups = group_by.map(|g| (g, Source::requests(range, g.column().0)));
+                    let raw = report_from(&conn, &total, groups.as_ref().map(|(g, source)| (*g, source))).unwrap();
+                    let same = |a: &Totals, b: &Totals| {
+                        assert!(
+                            (a.cost_usd - b.cost_usd).abs() <= 1e-9 * (a.requests as f64 + 1.0),
+                            "{range:?} {group_by:?}: {a:?} vs {b:?}"
+                        );
+                        assert_eq!(Totals { cost_usd: 0.0, ..a.clone() }, Totals { cost_usd: 0.0, ..b.clone() });
+                    };
+                    same(&rolled.total, &raw.total);
+                    let (mut rolled, mut raw) = (rolled.groups.unwrap_or_default(), raw.groups.unwrap_or_default());
+                    assert_eq!(rolled.len(), raw.len(), "{range:?} {group_by:?}");
+                    rolled.sort_by(|a, b| a.key.cmp(&b.key));
+                    raw.sort_by(|a, b| a.key.cmp(&b.key));
+                    for (a, b) in rolled.iter().zip(&raw) {
+                        assert_eq!(a.key, b.key);
+                        same(&a.totals, &b.totals);
+                        grouped_requests += a.totals.requests;
+                    }
                 }
             }
         }

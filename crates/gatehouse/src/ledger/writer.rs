@@ -41,8 +41,10 @@ use super::flags;
 use super::health::{LedgerStatus, MAX_PENDING_ROWS};
 use super::names::NameCache;
 use super::project::{ProjectResolver, Resolution};
+use super::prompt_id;
 use super::record::{Exchange, Hints, Outcome};
 use super::windows_tracker::WindowsTracker;
+use crate::dashboard::rollup;
 use crate::gateway::ratelimit::Unified;
 use crate::gateway::response_usage;
 use crate::pricing::PriceTable;
@@ -453,17 +455,18 @@ impl Writer {
     /// this writer has not seen yet (after a restart).
     fn last_request_in_ledger(&mut self, session: &str) -> Option<LastRequest> {
         let conn = self.ledger.connection().ok()?;
-        conn.prepare_cached(
-            "SELECT r.ts_unix_ms, m.value FROM requests r JOIN names m ON m.id = r.model
-             WHERE r.session = (SELECT id FROM names WHERE value = ?1) AND r.status BETWEEN 200 AND 299
-             ORDER BY r.id DESC LIMIT 1",
-        )
-        .and_then(|mut statement| {
-            statement
-                .query_row(params![session], |row| Ok(LastRequest { at_ms: row.get(0)?, model: row.get(1)? }))
-                .optional()
-        })
-        .unwrap_or_else(|error| {
+        let lookup = || -> rusqlite::Result<Option<LastRequest>> {
+            let Some(session) = name_id(conn, session)? else { return Ok(None) };
+            let Some((first, last)) = rollup::session_span(conn, session)? else { return Ok(None) };
+            conn.prepare_cached(
+                "SELECT r.ts_unix_ms, m.value FROM requests r JOIN names m ON m.id = r.model
+                 WHERE r.ts_unix_ms BETWEEN ?2 AND ?3 AND r.session = ?1 AND r.status BETWEEN 200 AND 299
+                 ORDER BY r.ts_unix_ms DESC, r.id DESC LIMIT 1",
+            )?
+            .query_row(params![session, first, last], |row| Ok(LastRequest { at_ms: row.get(0)?, model: row.get(1)? }))
+            .optional()
+        };
+        lookup().unwrap_or_else(|error| {
             tracing::debug!("cannot look up the session's last request: {error}");
             None
         })
@@ -587,10 +590,10 @@ fn write_rows(conn: &mut Connection, batch: Batch<'_>) -> rusqlite::Result<()> {
                 names.optional(&tx, row.error_type.as_deref())?,
                 names.optional(&tx, row.hints.request_class.as_deref())?,
                 names.optional(&tx, row.hints.agent_type.as_deref())?,
-                names.optional(&tx, row.hints.prompt_id.as_deref())?,
                 names.optional(&tx, row.hints.compaction.as_deref())?,
             ];
-            let [client, model, upstream, session, device, project, error_type, class, agent, prompt, compaction] = ids;
+            let [client, model, upstream, session, device, project, error_type, class, agent, compaction] = ids;
+            let prompt = row.hints.prompt_id.as_deref().map(prompt_id::stored);
             tx.prepare_cached(
                 "INSERT INTO requests (ts_unix_ms, source, request_id, client, model, upstream, status, streamed,
                     complete, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
@@ -639,15 +642,22 @@ fn write_rows(conn: &mut Connection, batch: Batch<'_>) -> rusqlite::Result<()> {
         }
         // After the inserts, so rows of this very batch are filled in too.
         for (project, session) in backfills {
+            let Some(session) = name_id(&tx, session)? else { continue };
+            let Some((first, last)) = rollup::session_span(&tx, session)? else { continue };
             let project = names.id(&tx, project)?;
             tx.prepare_cached(
                 "UPDATE requests SET project = ?1
-                 WHERE session = (SELECT id FROM names WHERE value = ?2) AND project IS NULL",
+                 WHERE ts_unix_ms BETWEEN ?3 AND ?4 AND session = ?2 AND project IS NULL",
             )?
-            .execute(params![project, session])?;
+            .execute(params![project, session, first, last])?;
         }
     }
     tx.commit()
+}
+
+/// The id `names` gives `value`, if it has one.
+fn name_id(conn: &Connection, value: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM names WHERE value = ?1")?.query_row(params![value], |row| row.get(0)).optional()
 }
 
 /// A poisoned lock only means another thread panicked mid-update of plain
@@ -713,7 +723,9 @@ mod tests {
         };
         sender.record(first);
         // Two minutes later, a small write: the cache was still warm.
-        sender.record(subscription_turn(2, "claude-sonnet-4-5", 100, "0.10"));
+        let mut warm = subscription_turn(2, "claude-sonnet-4-5", 100, "0.10");
+        warm.hints.prompt_id = Some(PROMPT_UUID.into());
+        sender.record(warm);
         // Ninety minutes later the 1-hour cache has expired: rebuilt.
         let mut idle = subscription_turn(92, "claude-sonnet-4-5", 30_000, "0.22");
         idle.hints.request_class = Some("subagent".into());
@@ -765,6 +777,99 @@ mod tests {
         let prompt: Option<String> =
             conn.query_row("SELECT prompt_id FROM request_rows WHERE request_id = 'req_0'", [], |r| r.get(0)).unwrap();
         assert_eq!(prompt.as_deref(), Some("p-1"));
+        let (stored, prompt): (String, String) = conn
+            .query_row(
+                "SELECT typeof(r.prompt), v.prompt_id FROM requests r JOIN request_rows v ON v.id = r.id
+                 WHERE r.request_id = 'req_2'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((stored.as_str(), prompt.as_str()), ("blob", PROMPT_UUID), "a UUID is kept as its 16 bytes");
+        let interned: i64 = conn
+            .query_row("SELECT COUNT(*) FROM names WHERE value IN ('p-1', ?1)", [PROMPT_UUID], |r| r.get(0))
+            .unwrap();
+        assert_eq!(interned, 0, "prompt ids are not interned");
+    }
+
+    const PROMPT_UUID: &str = "0f8e2c1a-5b3d-4e6f-9a7b-1c2d3e4f5a6b";
+
+    /// The ledger keeps no index on the session: a writer that has not seen
+    /// a session finds its last request through the session's span in the
+    /// rollup, so a restart loses no cache-rebuild flag.
+    #[test]
+    fn a_restarted_writer_finds_the_sessions_last_request_in_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let record = |turns: Vec<Exchange>| {
+            let projects = ProjectResolver::new(dir.path().join("claude"));
+            let (sender, writer) = LedgerWriter::spawn(&path, PriceTable::builtin(), projects).unwrap();
+            for turn in turns {
+                sender.record(turn);
+            }
+            drop(sender);
+            writer.join();
+        };
+        let mut other = subscription_turn(1, "claude-haiku-4-5", 100, "0.10");
+        other.session_id = Some("s-2".to_string());
+        record(vec![subscription_turn(0, "claude-sonnet-4-5", 20_000, "0.10"), other]);
+        // A new writer; s-1's last request (sonnet, minute 0) is only in the ledger.
+        record(vec![subscription_turn(2, "claude-haiku-4-5", 30_000, "0.10")]);
+        record(vec![subscription_turn(95, "claude-haiku-4-5", 30_000, "0.20")]);
+        let conn = Connection::open(&path).unwrap();
+        let flags: Vec<(String, i64)> = conn
+            .prepare("SELECT request_id, flags FROM requests ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? & !flags::WINDOW_HEADERS)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            flags,
+            [
+                ("req_0".to_string(), 0),
+                ("req_1".to_string(), 0),
+                ("req_2".to_string(), flags::CACHE_REBUILD_MODEL_SWITCH),
+                ("req_95".to_string(), flags::CACHE_REBUILD_IDLE),
+            ]
+        );
+    }
+
+    /// A session whose project is found later (its transcript appears after
+    /// its first requests) has every row filled in, found by its span.
+    #[test]
+    fn a_session_resolved_later_gets_its_project_on_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let projects = ProjectResolver::new(dir.path().join("claude"));
+        let (sender, writer) = LedgerWriter::spawn(&path, PriceTable::builtin(), projects).unwrap();
+        let mut early = subscription_turn(0, "claude-sonnet-4-5", 100, "0.10");
+        early.session_id = Some("s-late".to_string());
+        let mut other = subscription_turn(1, "claude-sonnet-4-5", 100, "0.10");
+        other.session_id = Some("s-other".to_string());
+        sender.record(early);
+        sender.record(other);
+        let conn = Connection::open(&path).unwrap();
+        let projects = || -> Vec<(String, Option<String>)> {
+            conn.prepare("SELECT request_id, project FROM request_rows ORDER BY id")
+                .and_then(|mut s| s.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect())
+                .unwrap_or_default()
+        };
+        wait_until(&sender, "the first rows", || projects().len() == 2);
+        let folder = dir.path().join("claude").join("projects").join("-work-app");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("s-late.jsonl"), "{\"cwd\":\"/work/app\"}\n").unwrap();
+        wait_until(&sender, "the project filled in", || projects()[0].1.is_some());
+        let mut later = subscription_turn(3, "claude-sonnet-4-5", 100, "0.10");
+        later.session_id = Some("s-late".to_string());
+        sender.record(later);
+        drop(sender);
+        writer.join();
+        let app = Some("/work/app".to_string());
+        assert_eq!(
+            projects(),
+            [("req_0".to_string(), app.clone()), ("req_1".to_string(), None), ("req_3".to_string(), app)]
+        );
     }
 
     #[test]
