@@ -16,6 +16,7 @@ use gatehouse::dashboard::settings::{SaveOutcome, SettingsForm, SettingsView};
 use gatehouse::dashboard::spend::{ExportFormat, SpendExport, SpendQuery, SpendReport};
 use gatehouse::dashboard::state::{LoginReply, View};
 use gatehouse::dashboard::windows::{WindowsQuery, WindowsReport};
+use gatehouse::desktop::first_run::FirstRun;
 use gatehouse::desktop::menu::Action;
 use gatehouse::desktop::service::DesktopService;
 use gatehouse::ledger::import::ImportSummary;
@@ -246,6 +247,18 @@ pub async fn import_transcripts<R: Runtime>(app: AppHandle<R>, service: Service<
         })
     })
     .await
+}
+
+/// The first-run guide's state (see the core's `desktop::first_run`).
+#[tauri::command]
+pub async fn first_run_state(service: Service<'_>) -> Result<FirstRun> {
+    blocking(&service, |s| Ok(s.first_run())).await
+}
+
+/// "Done, hide this": the guide does not show again.
+#[tauri::command]
+pub async fn first_run_done(service: Service<'_>) -> Result<()> {
+    blocking(&service, DesktopService::first_run_done).await
 }
 
 /// Opens the data folder in the file manager; says so when there is none.

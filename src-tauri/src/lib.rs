@@ -116,6 +116,8 @@ pub fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::settings_save,
         commands::open_data_dir,
         commands::import_transcripts,
+        commands::first_run_state,
+        commands::first_run_done,
     ])
 }
 
@@ -127,8 +129,11 @@ fn setup(app: &mut App) -> anyhow::Result<()> {
 
     let snapshot = service.snapshot();
     create_tray(app, &snapshot);
-    // A config error is shown in the window, so the user can fix it.
-    if snapshot.config_error.is_some() {
+    // A config error is shown in the window, so the user can fix it. The
+    // first launch opens it too, on the Overview and its first-run guide;
+    // later launches stay in the tray.
+    let first_launch = service.open_window_at_launch();
+    if snapshot.config_error.is_some() || first_launch {
         show_window(&handle, None)?;
     } else if std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() == Ok("true") {
         // Under WebDriver (tauri-driver sets this), WebKit drives only a web

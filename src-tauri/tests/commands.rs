@@ -254,6 +254,15 @@ fn dashboard_pages(app: &App<MockRuntime>, webview: &WebviewWindow<MockRuntime>,
     .unwrap();
     assert_eq!(imported["total"]["requests"], 1, "{imported:#}");
     assert_eq!(imported["rows"][0]["key"], "s-imported");
+    // The first-run guide counts that history from the ledger, and "Done" is remembered.
+    let first = invoke(webview, "first_run_state", json!({})).unwrap();
+    assert_eq!(
+        (first["imported"]["transcript_files"].clone(), first["imported"]["requests"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(first["show"], true, "Claude Code is not configured: a step is left");
+    invoke(webview, "first_run_done", json!({})).unwrap();
+    assert_eq!(invoke(webview, "first_run_state", json!({})).unwrap()["show"], false);
 
     let settings = invoke(webview, "settings_get", json!({})).unwrap();
     let mut form = settings["form"].clone();

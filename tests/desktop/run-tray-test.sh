@@ -4,7 +4,9 @@
 # notification daemon, a session bus from dbus-launch, and every file in a
 # temporary HOME, GATEHOUSE_HOME and CLAUDE_CONFIG_DIR.
 #
-# 1. Launch: the tray icon appears and the gateway starts (first launch).
+# 1. Launch: the tray icon appears and the gateway starts (first launch),
+#    and the window opens by itself, once, on its first-run guide; later
+#    launches stay in the tray with no web view.
 # 2. Through the real tray menu (opened with a click on the icon, items
 #    chosen with the keyboard as GTK menus allow): "Claude Code uses
 #    Gatehouse" on, "Run gateway" off and on again, "Restart gateway", "Open
@@ -228,8 +230,15 @@ launch
 wait_until 30 icon_shown || fail "no tray icon appeared"
 wait_until 30 healthy || fail "the gateway did not start on first launch"
 ok "tray icon shown and gateway answers $gateway/health"
-web_view_exists && fail "a web view was created before the window was opened"
-ok "no web view runs until the window is opened"
+wait_until 20 window_shown || fail "the first launch did not open the window"
+wait_until 10 active_is Gatehouse || fail "the first launch's window is not the active one"
+grep -q '"window_opened": true' "$work/gatehouse/state/first-run.json" || fail "the first launch was not remembered"
+sleep 2 # the page draws after the window maps
+shot first-run
+wmctrl -c Gatehouse
+wait_until 10 window_hidden || fail "the first-run window did not close"
+wait_until 10 eval '! web_view_exists' || fail "the closed first-run window's web view still runs"
+ok "the first launch opens the window (its first-run guide) once; closed, its web view ends"
 sleep 1 # the login check runs in the background
 open_menu
 shot menu-running
@@ -424,6 +433,9 @@ wait_until 30 app_gone "$headless" || fail "the headless supervisor did not hand
 wait_until 30 healthy || fail "the gateway does not answer after the relaunch"
 [ "$(gateway_pid)" = "$gateway_pid" ] || fail "the relaunched app replaced the gateway instead of adopting it"
 ok "the relaunched app adopts the gateway, and the headless supervisor exits"
+window_hidden || fail "a later launch opened the window by itself"
+web_view_exists && fail "a web view was created before the window was opened"
+ok "a later launch stays in the tray: no window, no web view until one is opened"
 choose Down Down Down Down Down Down Down Down Return # "Keep gateway running after quit" off again
 
 echo "== \"Quit\""

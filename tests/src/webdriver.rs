@@ -199,10 +199,19 @@ impl WebDriver {
     /// Whether the element exists and is shown (not `hidden`, nor inside
     /// something hidden).
     pub async fn displayed(&self, css: &str) -> bool {
-        match self.find(css).await {
-            Some(element) => self.get(&format!("/element/{element}/displayed")).await.as_bool() == Some(true),
-            None => false,
+        let Some(element) = self.find(css).await else { return false };
+        // The element may leave the page between the two calls (a page
+        // redrawing): the driver then answers "stale element reference",
+        // which means it is not shown.
+        let url = self.url(&format!("/element/{element}/displayed"));
+        let response = self.client.get(&url).send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        let status = response.status();
+        let value: Value = response.json().await.unwrap();
+        if value["value"]["error"] == "stale element reference" {
+            return false;
         }
+        assert!(status.is_success(), "{url}: {status} {value}");
+        value["value"].as_bool() == Some(true)
     }
 
     /// Waits until the element is shown (`true`) or not (`false`).
@@ -264,6 +273,15 @@ impl WebDriver {
     /// The page as the window holds it now (the live DOM, serialised).
     pub async fn source(&self) -> String {
         self.get("/source").await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Calls one of the app's IPC commands from the page, as the page's own
+    /// code does; its answer, or `{"error": …}` when it fails.
+    pub async fn invoke(&self, command: &str) -> Value {
+        let script = "const done = arguments[arguments.length - 1];
+            window.__TAURI_INTERNALS__.invoke(arguments[0]).then(done, (e) => done({ error: String(e) }));";
+        let url = self.url("/execute/async");
+        Self::call(&self.client, reqwest::Method::POST, url, Some(json!({"script": script, "args": [command]}))).await
     }
 
     /// A PNG of what the window shows.

@@ -10,7 +10,10 @@ import type {
   ClaudeCodeScopes,
   Warning,
   DayRange,
+  FirstRun,
   GroupBy,
+  ImportedHistory,
+  ImportSummary,
   LoginReply,
   LogLine,
   Overview,
@@ -590,8 +593,10 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
         const reply: LoginReply = state.loggedIn ? { done: true, message: "Signed in to Claude." } : { done: false, message: "That code was not accepted: copy it again from the sign-in page." };
         return reply;
       }
-      case "first_run_state":
-        return { show: state.firstRun, imported: state.imported ? IMPORTED : null };
+      case "first_run_state": {
+        const first: FirstRun = { show: state.firstRun, imported: state.imported ? IMPORTED_HISTORY : null };
+        return first;
+      }
       case "first_run_done":
         state.firstRun = false;
         return null;
@@ -608,4 +613,6 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
   };
 }
 
-const IMPORTED = { files_read: 41, files_unchanged: 0, messages_found: 212, rows_added: 212, rows_updated: 0, skipped_gateway: 0 };
+const IMPORTED: ImportSummary = { files_read: 41, files_unchanged: 0, files_failed: 0, messages_found: 212, rows_added: 212, rows_updated: 0, skipped_gateway: 0, unreadable_lines: 0 };
+/** What the ledger says after that import. */
+const IMPORTED_HISTORY: ImportedHistory = { transcript_files: 41, requests: 212 };

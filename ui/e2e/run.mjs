@@ -495,10 +495,39 @@ await test("first run: the guide walks through gateway, Claude Code and the impo
   eq(await page.$$eval(".guide .step.done", (s) => s.length), 1, "only the gateway is done");
   await shot(page, "first-run-light");
   await page.click('.guide button:text-is("Import now")');
-  await page.waitForFunction(() => document.querySelector(".guide")?.textContent.includes("212 requests imported"));
+  await page.waitForFunction(() => document.querySelector(".guide")?.textContent.includes("212 requests from before Gatehouse, read from 41 transcript files."));
   eq((await calls(page, "import_transcripts")).length, 1, "the import ran once");
+  eq(await page.$$eval(".guide .step.done", (s) => s.length), 2, "the import is done, from the ledger's word");
+  await shot(page, "first-run-imported-light");
   await page.click('.guide button:text-is("Preview the change…")');
   await page.waitForSelector('main[data-page="claude-code"]');
+  await page.context().close();
+});
+
+await test("first run: the guide hides on \"Done\", and the app remembers", async () => {
+  for (const scheme of ["light", "dark"]) {
+    const page = await open({ scheme, query: "?first-run" });
+    await page.waitForSelector(".guide");
+    if (scheme === "dark") await shot(page, "first-run-dark");
+    await page.click('.guide button:text-is("Done, hide this")');
+    await page.waitForSelector(".guide", { state: "detached" });
+    eq((await calls(page, "first_run_done")).length, 1, "the dismissal was sent to the app once");
+    // Away and back: the Overview asks the app again, which says no.
+    await go(page, "spend");
+    await go(page, "overview");
+    await page.waitForSelector("#windows-title");
+    assert((await calls(page, "first_run_state")).length >= 2, "the Overview asked again");
+    eq(await page.$$(".guide").then((g) => g.length), 0, "the guide stays hidden");
+    eq(page.errors, [], "no errors in the page");
+    await page.context().close();
+  }
+});
+
+await test("no first run: an existing user's Overview has no guide", async () => {
+  const page = await open();
+  await page.waitForSelector("#windows-title");
+  assert((await calls(page, "first_run_state")).length >= 1, "the Overview asked the app");
+  eq(await page.$$(".guide").then((g) => g.length), 0, "no guide");
   await page.context().close();
 });
 

@@ -1,7 +1,5 @@
 // The shapes that cross IPC: the generated bindings (ts-rs, from the Rust
-// types; src/bindings/), plus the few commands whose Rust side has not
-// landed yet (first run and the transcript import), typed here from
-// /work/import-contract.md until their bindings exist.
+// types; src/bindings/).
 
 export type { Action } from "./bindings/Action";
 export type { Entry } from "./bindings/Entry";
@@ -43,29 +41,7 @@ export type { SaveOutcome } from "./bindings/SaveOutcome";
 export type { FieldProblem } from "./bindings/FieldProblem";
 export type { LedgerChanged } from "./bindings/LedgerChanged";
 export type { LoginReply } from "./bindings/LoginReply";
-
-// ---- not in the bindings yet (asked for in /work/ui-requests.md) ----
-
-/** `import_transcripts` (H-import's ImportSummary). */
-export interface ImportSummary {
-  files_read: number;
-  files_unchanged: number;
-  messages_found: number;
-  rows_added: number;
-  rows_updated: number;
-  skipped_gateway: number;
-}
-
-/** The `import-progress` event (H-import's ImportProgress). */
-export interface ImportProgress {
-  files_done: number;
-  files_total: number;
-  bytes_done: number;
-  bytes_total: number;
-}
-
-/** `first_run_state` (planned by H-data: FirstRun {show, gateway_running, claude_code_configured, imported}). */
-export interface FirstRun {
-  show: boolean;
-  imported: ImportSummary | null;
-}
+export type { ImportSummary } from "./bindings/ImportSummary";
+export type { ImportProgress } from "./bindings/ImportProgress";
+export type { FirstRun } from "./bindings/FirstRun";
+export type { ImportedHistory } from "./bindings/ImportedHistory";

@@ -7,7 +7,7 @@ import type { Ctx } from "../app";
 import type { ComponentChildren } from "preact";
 import { count, money, percent, when } from "../format";
 import { classShares, level, spendFigure, windowCaption, windowColor } from "../logic";
-import type { Entry, FirstRun, ImportProgress, Snapshot, SpendTotals, View, WindowNow } from "../types";
+import type { Entry, FirstRun, ImportProgress, ImportSummary, Snapshot, SpendTotals, View, WindowNow } from "../types";
 import { ActionStatus, Figure, Section, Switch, useAction, useLoad, type ActionState } from "../ui";
 
 export function Overview({ ctx }: { ctx: Ctx }) {
@@ -356,43 +356,70 @@ function Login({ ctx, view }: { ctx: Ctx; view: View }) {
   );
 }
 
-/** The first-run guide: the gateway runs, Claude Code switched on (with the preview), history imported. */
+/**
+ * The first-run guide: the gateway runs, Claude Code switched on (with the preview), history imported.
+ * The core says whether it shows (a step is left and it was never hidden; see desktop/first_run.rs).
+ * Once shown it stays until "Done, hide this", which the core remembers; its steps follow the live
+ * state: the gateway and Claude Code from the snapshot, the history from the ledger (read again
+ * when requests land, and after "Import now").
+ */
 function FirstRunGuide({ ctx }: { ctx: Ctx }) {
-  const first = useLoad<FirstRun>(api.firstRun, []);
-  const [hidden, setHidden] = useState(false);
+  const first = useLoad<FirstRun>(api.firstRun, [ctx.ledger]);
+  const [shown, setShown] = useState<boolean | null>(null);
   const importing = useAction();
+  const hiding = useAction();
   const [progress, setProgress] = useState<ImportProgress | null>(null);
-  const [summary, setSummary] = useState(first.data?.imported ?? null);
+  // An import that found no transcript at all: nothing to import, which is done too.
+  const [nothingToImport, setNothingToImport] = useState(false);
   useEffect(() => {
     const off = events.importProgress(setProgress);
     return () => void off.then((f) => f());
   }, []);
-  useEffect(() => setSummary(first.data?.imported ?? null), [first.data]);
-  if (hidden || !first.data?.show || !ctx.view) return null;
+  useEffect(() => {
+    if (first.data && shown === null) setShown(first.data.show);
+  }, [first.data, shown]);
+  if (!shown || !ctx.view) return null;
   const snapshot = ctx.view.snapshot;
   const gatewayOk = snapshot.gateway.state === "running";
   const claudeOk = snapshot.claude_code.configured;
-  const dismiss = () => (setHidden(true), void api.firstRunDone());
+  const imported = first.data?.imported ?? null;
+  const importOk = imported !== null || nothingToImport;
+  const importedText = imported
+    ? `${plural(imported.requests, "request")} from before Gatehouse, read from ${plural(imported.transcript_files, "transcript file")}.`
+    : nothingToImport
+      ? "Claude Code has no transcripts yet: there is nothing to import."
+      : "Requests from before Gatehouse, from Claude Code's transcripts.";
+  const onImported = (summary: ImportSummary) => {
+    setNothingToImport(summary.files_read + summary.files_unchanged + summary.files_failed === 0);
+    first.reload();
+  };
+  const dismiss = () => hiding.run("Hiding the guide…", async () => (await api.firstRunDone(), setShown(false)));
   return (
     <section class="card guide" aria-labelledby="guide-title">
       <div class="card-head">
         <h2 id="guide-title">Get started</h2>
-        <button type="button" class="link push" onClick={dismiss}>Done, hide this</button>
+        <button type="button" class="link push" disabled={hiding.busy !== null} onClick={dismiss}>Done, hide this</button>
       </div>
+      <ActionStatus state={hiding} />
       <ol class="steps">
         <Step done={gatewayOk} title="The gateway is running" text={gatewayOk ? "It listens on your machine only." : "Turn on the Gateway switch below."} />
         <Step done={claudeOk} title="Switch Claude Code onto it" text="See exactly what changes in its settings.json, then apply.">
           {!claudeOk && <button type="button" onClick={() => ctx.go("claude-code")}>Preview the change…</button>}
         </Step>
-        <Step done={summary !== null} title="Import your history" text={summary ? `${count(summary.rows_added)} requests imported from Claude Code's transcripts.` : "Requests from before Gatehouse, from Claude Code's transcripts."}>
-          {summary === null && <ImportButton action={importing} progress={progress} onDone={setSummary} />}
+        <Step done={importOk} title="Import your history" text={importedText}>
+          {!importOk && <ImportButton action={importing} progress={progress} onDone={onImported} />}
         </Step>
       </ol>
     </section>
   );
 }
 
-function ImportButton(props: { action: ActionState; progress: ImportProgress | null; onDone: (s: NonNullable<FirstRun["imported"]>) => void }) {
+/** "1 request", "212 requests". */
+function plural(n: number, noun: string): string {
+  return `${count(n)} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+function ImportButton(props: { action: ActionState; progress: ImportProgress | null; onDone: (s: ImportSummary) => void }) {
   const { action, progress } = props;
   return (
     <div>

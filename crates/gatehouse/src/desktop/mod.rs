@@ -4,9 +4,10 @@
 //! operating system. Here live the [`snapshot`] of what the app shows, the
 //! tray [`menu`] drawn from it, the [`notice`]s worth a notification, and
 //! the [`service`] whose methods the tray items and the window's buttons
-//! call, and the dashboard's [`pages`] it reads. All of it is tested
-//! without a display.
+//! call, the dashboard's [`pages`] it reads, and the [`first_run`] guide.
+//! All of it is tested without a display.
 
+pub mod first_run;
 pub mod menu;
 pub mod notice;
 pub mod pages;

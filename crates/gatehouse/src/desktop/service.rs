@@ -366,6 +366,15 @@ impl DesktopService {
         self.supervisor.state()
     }
 
+    pub(super) fn app_state(&self) -> crate::app_state::AppState {
+        self.supervisor.app_state()
+    }
+
+    /// Whether Claude Code's user settings point at the gateway.
+    pub(super) fn claude_code_configured(&self) -> bool {
+        self.claude_code_view().configured
+    }
+
     /// Makes the watcher refresh now rather than at its next tick.
     pub(super) fn nudge(&self) {
         let _ = self.wake.send(());

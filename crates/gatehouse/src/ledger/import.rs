@@ -127,6 +127,41 @@ pub struct ImportSummary {
     pub unreadable_lines: u64,
 }
 
+/// What the imports have brought into the ledger so far, whoever ran them
+/// (the gateway at start and every few minutes, `gatehouse import`, the
+/// window's "Import now").
+#[derive(ts_rs::TS)]
+#[ts(export)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ImportedHistory {
+    /// Transcript files read at least once.
+    pub transcript_files: u64,
+    /// Requests known only from the transcripts (the gateway did not see them).
+    pub requests: u64,
+}
+
+/// What the imports brought so far; `None` while no import has read a
+/// transcript (or there is no ledger yet).
+pub(crate) fn history(ledger_path: &Path) -> rusqlite::Result<Option<ImportedHistory>> {
+    let Some(conn) = super::open_read_only(ledger_path)? else { return Ok(None) };
+    // A ledger from before the import existed has no such table yet.
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'transcript_files')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_table {
+        return Ok(None);
+    }
+    let files: i64 = conn.query_row("SELECT COUNT(*) FROM transcript_files", [], |row| row.get(0))?;
+    if files == 0 {
+        return Ok(None);
+    }
+    let requests: i64 =
+        conn.query_row("SELECT COUNT(*) FROM requests WHERE source = ?1", [SOURCE_TRANSCRIPT], |row| row.get(0))?;
+    Ok(Some(ImportedHistory { transcript_files: files as u64, requests: requests.max(0) as u64 }))
+}
+
 /// Why an import failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -750,6 +785,24 @@ mod tests {
     }
 
     const T: &str = "2026-11-30T10:00:00Z";
+
+    #[test]
+    fn history_counts_what_any_import_brought() {
+        let f = Fixture::new();
+        assert_eq!(history(&f.ledger()).unwrap(), None, "no ledger yet");
+        f.import();
+        assert_eq!(history(&f.ledger()).unwrap(), None, "an import that found no transcript");
+        f.write(
+            "-home-me-app/s1.jsonl",
+            &[line("msg_1", Some("req_1"), T, 3, true), line("msg_2", None, T, 4, true)].concat(),
+        );
+        f.write("-home-me-app/s2.jsonl", "{\"type\":\"user\"}\n");
+        f.import();
+        assert_eq!(history(&f.ledger()).unwrap(), Some(ImportedHistory { transcript_files: 2, requests: 2 }));
+        // The gateway's row replaces the transcript's: not imported history any more.
+        f.gateway_rows(&["req_1"], T);
+        assert_eq!(history(&f.ledger()).unwrap(), Some(ImportedHistory { transcript_files: 2, requests: 1 }));
+    }
 
     #[test]
     fn a_second_import_adds_nothing_and_opens_nothing() {
