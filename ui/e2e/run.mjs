@@ -343,24 +343,26 @@ await test("requests: the latest 200, details on click or Enter, live on the led
 await test("claude code: diff preview, cancel, then apply", async () => {
   const page = await open();
   await go(page, "claude-code");
-  await page.waitForSelector('[data-testid="change"] [data-preview="configure"]');
+  // Not configured: the warning's fix is the one "switch" button on the page.
+  const switchOver = '[data-kind="not_configured"] [data-preview="configure"]';
+  await page.waitForSelector(switchOver);
+  eq(await page.$$('[data-testid="change"]'), [], "no second button for the same change");
   eq(await page.$$eval('[data-testid="scopes"] tbody tr', (r) => r.map((e) => e.dataset.scope)), ["managed", "user"], "no project: the managed and user settings");
-  await page.click('[data-testid="change"] [data-preview="configure"]');
+  await page.click(switchOver);
   await page.waitForSelector('[data-testid="diff-preview"] .diff');
   await page.click('[data-testid="diff-preview"] button:text-is("Cancel")');
   eq(await page.$$('[data-testid="diff-preview"]'), [], "cancel closes the preview");
   eq(await calls(page, "claude_code_apply"), [], "nothing applied on cancel");
-  await page.click('[data-testid="change"] [data-preview="configure"]');
+  await page.click(switchOver);
   await page.waitForSelector('[data-testid="diff-preview"] .diff');
   const added = await page.$$eval(".diff-line.add", (l) => l.map((e) => e.textContent.trim()));
   assert(added.some((l) => l.includes('"ANTHROPIC_BASE_URL": "http://127.0.0.1:4000"')), `the diff shows the change: ${added}`);
   assert(!(await page.textContent(".diff")).match(/x-gatehouse-key: (?!<gateway key, hidden>)/), "the key is never shown");
   await shot(page, "claude-code-preview-light");
   await page.click('[data-apply="configure"]');
-  await page.waitForSelector('[data-testid="change"] .status.done');
-  eq(await calls(page, "claude_code_apply"), [{ change: "configure" }], "apply invoked once, for the previewed change");
   await page.waitForFunction(() => document.querySelector('[data-scope="user"] .badge')?.textContent === "through the gateway");
-  await page.waitForSelector('[data-preview="remove"]');
+  eq(await calls(page, "claude_code_apply"), [{ change: "configure" }], "apply invoked once, for the previewed change");
+  await page.waitForSelector('[data-testid="change"] [data-preview="remove"]');
   await page.context().close();
 });
 
@@ -372,7 +374,7 @@ await test("claude code: every warning with its fix; a fix's button previews the
   eq(await page.$$eval('[data-testid="warnings"] .fix-item', (l) => l.map((e) => e.dataset.kind)), ["not_configured", "environment_variable"], "the warnings");
   const env = '[data-kind="environment_variable"]';
   assert((await page.textContent(`${env} .fix-text`)).startsWith("Fix: Remove the line that exports ANTHROPIC_API_KEY from your shell's startup files"), "its fix in words");
-  eq(await page.textContent(`${env} .fix-command`), "unset ANTHROPIC_API_KEY", "its command");
+  eq(await page.textContent(`${env} .fix-command code`), "unset ANTHROPIC_API_KEY", "its command");
   eq(await page.$$(`${env} [data-preview], ${env} [data-fix]`), [], "nothing Gatehouse may do about the shell: no button");
   await page.click(`${env} [data-copy="command"]`);
   await page.waitForSelector(`${env} .status.done`);
@@ -382,8 +384,7 @@ await test("claude code: every warning with its fix; a fix's button previews the
   const fix = '[data-kind="not_configured"]';
   eq(await page.textContent(`${fix} [data-preview="configure"]`), "Switch Claude Code onto Gatehouse…", "the fix's button");
   await page.focus(`${env} [data-copy="command"]`);
-  await page.keyboard.press("Shift+Tab"); // the fix's "Copy the command"
-  await page.keyboard.press("Shift+Tab"); // the fix's button
+  await page.keyboard.press("Shift+Tab"); // the fix's button, after its command's "Copy the command"
   eq(
     await page.evaluate(() => ({ preview: document.activeElement.dataset.preview, outline: getComputedStyle(document.activeElement).outlineStyle })),
     { preview: "configure", outline: "solid" },
@@ -408,7 +409,7 @@ await test("claude code: every warning with its fix; a fix's button previews the
   eq(await page.$$eval('[data-testid="scopes"] tbody tr', (r) => r.map((e) => e.dataset.scope)), ["managed", "local", "project", "user"], "the project's scopes too");
   const overridden = '[data-kind="overridden"]';
   assert((await page.textContent(`${overridden} .fix-text`)).includes("shared through git"), "a committed file is changed in the repository");
-  eq(await page.textContent(`${overridden} .fix-command`), "gatehouse claude configure --scope local", "or overridden locally");
+  eq(await page.textContent(`${overridden} .fix-command code`), "gatehouse claude configure --scope local", "or overridden locally");
   await page.click(`${overridden} [data-copy="path"]`);
   await page.waitForSelector(`${overridden} .status.done`);
   eq(await page.evaluate(() => navigator.clipboard.readText()), "/home/ana/src/gatehouse/.claude/settings.json", "the file's path is copied");

@@ -8,6 +8,11 @@ export function money(usd: number | null | undefined, unpriced = 0): string {
   return unpriced > 0 ? `${base} + ${unpriced} unpriced` : base;
 }
 
+/** "1 request", "212 requests". */
+export function plural(n: number, noun: string): string {
+  return `${count(n)} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** Money to the cent for tables of small amounts: "$0.0042" keeps 4 digits below a cent. */
 export function moneyFine(usd: number | null): string {
   if (usd === null) return "unknown price";

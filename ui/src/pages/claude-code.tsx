@@ -64,6 +64,7 @@ function StateCard({ snapshot, ctx }: { snapshot: Snapshot; ctx: Ctx }) {
 
 function Scopes({ scopes, reload, project, pick }: { scopes: ClaudeCodeScopes; reload: () => void; project: string | null; pick: (project: string | null) => void }) {
   const user = scopes.scopes.find((s) => s.can_configure);
+  const offersConfigure = scopes.warnings.some((w) => w.fix.action?.kind === "configure_user");
   return (
     <>
       {scopes.warnings.length > 0 && (
@@ -74,7 +75,8 @@ function Scopes({ scopes, reload, project, pick }: { scopes: ClaudeCodeScopes; r
           </ul>
         </section>
       )}
-      {user && <Change scope={user} reload={reload} />}
+      {/* A warning that offers to switch Claude Code over is the one place to do it. */}
+      {user && (user.configured || !offersConfigure) && <Change scope={user} reload={reload} />}
       <section class="card" aria-labelledby="scopes-title">
         <div class="card-head">
           <h2 id="scopes-title">Settings files, highest precedence first</h2>
@@ -126,11 +128,15 @@ function WarningItem({ warning, reload }: { warning: Warning; reload: () => void
     <li class="fix-item" data-kind={warning.kind}>
       <p class="fix-message"><strong><Words text={warning.message} />.</strong></p>
       <p class="fix-text"><span class="fix-label">Fix:</span> <Words text={fix.text} />.</p>
-      {fix.command && <p class="fix-command"><code class="mono">{fix.command}</code></p>}
+      {fix.command && (
+        <p class="fix-command">
+          <code class="mono">{fix.command}</code>
+          <button type="button" class="small" data-copy="command" onClick={() => copy("command", fix.command!)}>Copy the command</button>
+        </p>
+      )}
       {fix.action && <FixButton action={fix.action} reload={reload} />}
-      {(fix.command || warning.path) && (
+      {warning.path && (
         <div class="buttons">
-          {fix.command && <button type="button" data-copy="command" onClick={() => copy("command", fix.command!)}>Copy the command</button>}
           {warning.path && <button type="button" data-open="file" disabled={opening.busy !== null} onClick={() => open(warning.path!)}>Open the file</button>}
           {warning.path && <button type="button" data-copy="path" onClick={() => copy("file's path", warning.path!)}>Copy the file's path</button>}
         </div>

@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, events } from "../api";
 import type { Ctx } from "../app";
 import type { ComponentChildren } from "preact";
-import { count, money, percent, when } from "../format";
+import { count, money, percent, plural, when } from "../format";
 import { classShares, level, spendFigure, windowCaption, windowColor } from "../logic";
 import type { Entry, FirstRun, ImportProgress, ImportSummary, Snapshot, SpendTotals, View, WindowNow } from "../types";
 import { ActionStatus, Figure, Section, Switch, useAction, useLoad, type ActionState } from "../ui";
@@ -78,7 +78,7 @@ export function Overview({ ctx }: { ctx: Ctx }) {
                 {total === 0
                   ? "No requests this week."
                   : cov.imported_requests === 0
-                    ? `All of this week's ${count(total)} requests went through Gatehouse.`
+                    ? total === 1 ? "This week's one request went through Gatehouse." : `All of this week's ${count(total)} requests went through Gatehouse.`
                     : `${percent(cov.gateway_share)} of this week's ${count(total)} requests went through Gatehouse; ${count(cov.imported_requests)} were imported from Claude Code's transcripts.`}
               </p>
             </section>
@@ -182,7 +182,7 @@ export function Gauge({ w, now, children }: { w: WindowNow; now: number; childre
 
 function PeriodFigure({ label, totals }: { label: string; totals: SpendTotals }) {
   const { value, note } = spendFigure(totals.cost_usd, totals.unpriced_requests);
-  return <Figure label={label} value={value} note={note ?? `${count(totals.requests)} requests`} />;
+  return <Figure label={label} value={value} note={note ?? plural(totals.requests, "request")} />;
 }
 
 function GatewayCard({ view }: { view: View }) {
@@ -414,10 +414,6 @@ function FirstRunGuide({ ctx }: { ctx: Ctx }) {
   );
 }
 
-/** "1 request", "212 requests". */
-function plural(n: number, noun: string): string {
-  return `${count(n)} ${noun}${n === 1 ? "" : "s"}`;
-}
 
 function ImportButton(props: { action: ActionState; progress: ImportProgress | null; onDone: (s: ImportSummary) => void }) {
   const { action, progress } = props;

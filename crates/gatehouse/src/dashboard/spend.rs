@@ -228,7 +228,8 @@ impl Acc {
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         SpendTotals {
             requests: count(self.requests),
-            cost_usd: (self.requests > self.unpriced).then(|| self.cost_nusd as f64 / 1e9),
+            // Unknown only when every request had no price: nothing at all costs $0.
+            cost_usd: (self.requests == 0 || self.requests > self.unpriced).then(|| self.cost_nusd as f64 / 1e9),
             unpriced_requests: count(self.unpriced),
             input_tokens: count(self.input),
             output_tokens: count(self.output),
