@@ -185,7 +185,7 @@ fn dashboard_pages(app: &App<MockRuntime>, webview: &WebviewWindow<MockRuntime>,
     use tauri::{Listener as _, Manager as _};
     let overview = invoke(webview, "dashboard_overview", json!({})).unwrap();
     assert_eq!(overview["today"]["requests"], 0);
-    assert_eq!(overview["today"]["cost_usd"], Value::Null, "nothing recorded: no cost, not $0");
+    assert_eq!(overview["today"]["cost_usd"], 0.0, "nothing recorded costs $0, not an unknown price");
 
     let service = Arc::clone(&app.state::<Arc<DesktopService>>());
     let (events, received) = std::sync::mpsc::channel();
