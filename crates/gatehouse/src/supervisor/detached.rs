@@ -72,6 +72,12 @@ pub fn run(options: SupervisorOptions, start: Start) -> anyhow::Result<()> {
         tracing::info!("Claude Code does not point at the gateway any more; nothing to look after");
         return Ok(());
     }
+    if start == Start::Takeover && home_gone(&paths) {
+        // Nothing of the app that started the gateway is left to resume:
+        // starting a gateway from defaults would take the default port.
+        tracing::info!("{} is gone; nothing to look after", paths.state_dir.display());
+        return Ok(());
+    }
     // Handlers first: SIGUSR1's default action would kill the process, and
     // the app may send it as soon as the lock names this process.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -131,7 +137,16 @@ pub fn hand_over(options: &SupervisorOptions) -> anyhow::Result<u32> {
 /// For a gateway whose supervisor vanished: starts `gatehouse gateway
 /// supervise` (this very executable) with the gateway's own environment.
 pub(crate) fn takeover(paths: &Paths) -> anyhow::Result<u32> {
+    if home_gone(paths) {
+        anyhow::bail!("{} is gone (the Gatehouse home was deleted); nothing to look after", paths.state_dir.display());
+    }
     spawn(&std::env::current_exe()?, paths, &[])
+}
+
+/// Whether the Gatehouse home a gateway was started in has been deleted
+/// (its state directory, which every supervised start creates, is gone).
+fn home_gone(paths: &Paths) -> bool {
+    !paths.state_dir.is_dir()
 }
 
 fn spawn(bin: &Path, paths: &Paths, env: &[(OsString, OsString)]) -> anyhow::Result<u32> {
@@ -150,4 +165,19 @@ fn spawn(bin: &Path, paths: &Paths, env: &[(OsString, OsString)]) -> anyhow::Res
         .spawn()
         .with_context(|| format!("cannot run `{} gateway supervise`", bin.display()))?;
     Ok(child.id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deleted_home_is_not_taken_over_nor_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("gatehouse");
+        let paths = Paths::under(&home);
+        let error = takeover(&paths).unwrap_err();
+        assert!(error.to_string().contains("the Gatehouse home was deleted"), "{error}");
+        assert!(!home.exists(), "nothing was created where the home was");
+    }
 }
