@@ -62,6 +62,18 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Writes the sandbox's `config.toml` for an app whose gateway forwards to
+/// `upstream` on a port of its own; returns that port.
+pub fn gateway_config(sandbox: &Sandbox, upstream: &str) -> u16 {
+    let port = free_port();
+    std::fs::write(
+        sandbox.config_file(),
+        format!("[gateway]\nport = {port}\n\n[anthropic]\nbase_url = \"{upstream}\"\n"),
+    )
+    .unwrap();
+    port
+}
+
 /// A binary cargo built next to this test's `deps/` folder.
 pub fn built(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();

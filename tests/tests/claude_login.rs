@@ -164,18 +164,10 @@ fn logging_in_to_claude_from_the_app_is_claude_codes_own_sign_in() {
 /// # Safety
 /// No other thread may exist: environment changes race with any reader.
 unsafe fn isolate_this_process(sandbox: &Sandbox, mock: &MockClaudeAi, browser: &Browser, claude: &Path) {
-    let set = [
-        ("HOME", sandbox.home().into_os_string()),
-        ("CLAUDE_CONFIG_DIR", sandbox.claude_dir().into_os_string()),
-        ("GATEHOUSE_HOME", sandbox.gatehouse_home().into_os_string()),
-        ("GATEHOUSE_CLAUDE_MANAGED_SETTINGS", sandbox.dir.path().join("managed-settings.json").into_os_string()),
-    ];
     // SAFETY: the caller guarantees no other thread exists.
     unsafe {
-        for name in sign_in::UNSET {
-            std::env::remove_var(name);
-        }
-        for (name, value) in set.into_iter().chain(sign_in::environment(mock, claude, &browser.script)) {
+        sign_in::isolate_this_process(sandbox);
+        for (name, value) in sign_in::environment(mock, claude, &browser.script) {
             std::env::set_var(name, value);
         }
     }

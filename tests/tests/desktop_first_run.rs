@@ -18,7 +18,9 @@ use std::process::Command;
 use gatehouse_e2e::claude_cli::{ClaudeAuth, claude};
 use gatehouse_e2e::harness::Sandbox;
 use gatehouse_e2e::mock_anthropic::MockAnthropic;
-use gatehouse_e2e::webdriver::{Background, StopGateway, WebDriver, built, free_port, tauri_driver, wait_for, xvfb};
+use gatehouse_e2e::webdriver::{
+    Background, StopGateway, WebDriver, built, free_port, gateway_config, tauri_driver, wait_for, xvfb,
+};
 use serde_json::Value;
 
 const API_KEY: &str = "sk-ant-api03-FAKE-e2e-first-run-0123456789";
@@ -65,12 +67,7 @@ async fn the_first_launch_opens_the_guide_once_with_the_steps_as_they_are() {
     let app = built("gatehouse-desktop");
     let mock = MockAnthropic::start().await.expect("mock");
     let sandbox = Sandbox::new();
-    let gateway_port = free_port();
-    std::fs::write(
-        sandbox.config_file(),
-        format!("[gateway]\nport = {gateway_port}\n\n[anthropic]\nbase_url = \"{}\"\n", mock.base_url()),
-    )
-    .unwrap();
+    let gateway_port = gateway_config(&sandbox, &mock.base_url());
 
     // History from before Gatehouse: the real Claude Code, straight to the
     // upstream, writes its transcript into the sandbox's config dir.

@@ -18,7 +18,9 @@ use std::process::Command;
 use gatehouse_e2e::claude_cli::{self, ClaudeAuth, claude_print};
 use gatehouse_e2e::harness::Sandbox;
 use gatehouse_e2e::mock_anthropic::MockAnthropic;
-use gatehouse_e2e::webdriver::{Background, StopGateway, WebDriver, built, free_port, tauri_driver, wait_for, xvfb};
+use gatehouse_e2e::webdriver::{
+    Background, StopGateway, WebDriver, built, free_port, gateway_config, tauri_driver, wait_for, xvfb,
+};
 
 /// The window's "today" line for these ledger costs, as the tray words it.
 fn today_label(costs: &[f64]) -> String {
@@ -34,12 +36,7 @@ async fn the_window_starts_the_proxy_configures_claude_code_and_shows_spend() {
     let app = built("gatehouse-desktop");
     let mock = MockAnthropic::start().await.expect("mock");
     let sandbox = Sandbox::new();
-    let gateway_port = free_port();
-    std::fs::write(
-        sandbox.config_file(),
-        format!("[gateway]\nport = {gateway_port}\n\n[anthropic]\nbase_url = \"{}\"\n", mock.base_url()),
-    )
-    .unwrap();
+    let gateway_port = gateway_config(&sandbox, &mock.base_url());
     // The user left the proxy off last time: the window turns it on.
     std::fs::create_dir_all(sandbox.gatehouse_home().join("state")).unwrap();
     std::fs::write(sandbox.gatehouse_home().join("state").join("app.json"), r#"{"proxy_enabled": false}"#).unwrap();
