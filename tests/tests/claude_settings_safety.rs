@@ -268,7 +268,11 @@ fn claude_status_exits_3_when_the_gateway_does_not_answer() {
     assert_eq!(output.status.code(), Some(3), "{}", String::from_utf8_lossy(&output.stdout));
     sandbox.run_ok(&["claude", "remove"]);
     let output = sandbox.run(&["claude", "status"]);
-    assert_eq!(output.status.code(), Some(3), "no gateway runs at all: {}", String::from_utf8_lossy(&output.stdout));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "no gateway runs at all: {text}");
+    // The first line points at the warnings, whose fixes say what to do.
+    assert!(text.starts_with("Claude Code: not configured to use Gatehouse (see below)\n"), "{text}");
+    assert!(text.contains("  fix: ") && text.contains("`gatehouse claude configure`"), "{text}");
 }
 
 #[test]

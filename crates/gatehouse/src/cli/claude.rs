@@ -132,7 +132,10 @@ pub fn print_status(status: &doctor::ClaudeCodeStatus) -> anyhow::Result<()> {
             overridden.scope
         );
     } else {
-        outln!("Claude Code: not configured to use Gatehouse (run `gatehouse claude configure`)");
+        // The warnings below say what to do, which is not always configure
+        // (a higher settings file may have to change first).
+        let what_to_do = if status.warnings.is_empty() { "run `gatehouse claude configure`" } else { "see below" };
+        outln!("Claude Code: not configured to use Gatehouse ({what_to_do})");
     }
     for file in status.files.iter().filter(|f| f.exists) {
         let detail = match (&file.error, &file.base_url) {
