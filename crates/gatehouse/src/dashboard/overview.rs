@@ -55,8 +55,8 @@ pub struct Overview {
     /// Every subscription window, 5-hour and weekly first, from the ledger's
     /// latest readings (so they show while the gateway is stopped too).
     pub windows: Vec<WindowNow>,
-    /// The ledger's newest request id (0 when empty): the `ledger` event
-    /// carries the same number.
+    /// The ledger's version (0 when empty), which grows with each row
+    /// recorded: the `ledger` event carries the same number.
     pub ledger_version: i64,
 }
 
@@ -173,7 +173,7 @@ impl super::Dashboard {
             (overview.today, overview.last_7_days, overview.last_30_days) = (day.totals(), week.totals(), all.totals());
             overview.coverage_7d = coverage;
             overview.windows = super::windows::current(&conn, now_ms)?;
-            overview.ledger_version = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM requests", [], |r| r.get(0))?;
+            overview.ledger_version = super::requests::feed_version(&conn)?;
             Ok(())
         };
         run(&mut overview).map_err(|source| self.error(source))?;
@@ -241,6 +241,6 @@ mod tests {
         assert!((kinds.iter().map(|k| k.1).sum::<f64>() - 1.0).abs() < 1e-9);
         assert_eq!(overview.windows.len(), 1);
         assert_eq!(overview.windows[0].utilization, Some(0.25));
-        assert_eq!(overview.ledger_version, last);
+        assert_eq!(overview.ledger_version, 8, "the `ledger` event's version: one per row recorded");
     }
 }

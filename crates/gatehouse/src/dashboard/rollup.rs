@@ -208,6 +208,15 @@ macro_rules! rolled_up_columns {
     };
 }
 
+/// The update triggers' event since migration 8, where the time is the id's
+/// (`ts_unix_ms` is computed from it).
+macro_rules! rolled_up_columns_v8 {
+    () => {
+        "AFTER UPDATE OF id, source, model, cost_usd, input_tokens, output_tokens, cache_write_5m_tokens, \
+         cache_write_1h_tokens, cache_read_tokens, project, session, client, request_class, agent_type ON requests"
+    };
+}
+
 /// Removes the cells a deleted (or moved) request emptied.
 macro_rules! prune {
     (slots) => {
@@ -291,4 +300,32 @@ INSERT INTO spend_rollup
     FROM spend_rollup WHERE dim BETWEEN 1 AND 4
     GROUP BY 1, 2, 3, 4, 5, 6;
 "#
+);
+
+/// Both levels' triggers again, for the table migration 8 made (dropping
+/// the old table dropped them; its cells are kept as they are): migration 9.
+pub const TRIGGERS_V8: &str = concat!(
+    "CREATE TRIGGER spend_rollup_insert AFTER INSERT ON requests BEGIN\n",
+    upsert!(slots, "NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms"),
+    "END;\nCREATE TRIGGER spend_rollup_delete AFTER DELETE ON requests BEGIN\n",
+    upsert!(slots, "OLD", "-", "9223372036854775807", "-9223372036854775807"),
+    prune!(slots),
+    "END;\nCREATE TRIGGER spend_rollup_update ",
+    rolled_up_columns_v8!(),
+    " BEGIN\n",
+    upsert!(slots, "OLD", "-", "9223372036854775807", "-9223372036854775807"),
+    upsert!(slots, "NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms"),
+    prune!(slots),
+    "END;\nCREATE TRIGGER spend_rollup_days_insert AFTER INSERT ON requests BEGIN\n",
+    upsert!(days, "NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms"),
+    "END;\nCREATE TRIGGER spend_rollup_days_delete AFTER DELETE ON requests BEGIN\n",
+    upsert!(days, "OLD", "-", "9223372036854775807", "-9223372036854775807"),
+    prune!(days),
+    "END;\nCREATE TRIGGER spend_rollup_days_update ",
+    rolled_up_columns_v8!(),
+    " BEGIN\n",
+    upsert!(days, "OLD", "-", "9223372036854775807", "-9223372036854775807"),
+    upsert!(days, "NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms"),
+    prune!(days),
+    "END;\n"
 );

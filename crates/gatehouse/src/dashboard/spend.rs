@@ -752,7 +752,7 @@ mod tests {
         }
         conn.execute("DELETE FROM requests WHERE id % 13 = 0", []).unwrap();
         conn.execute(
-            "UPDATE requests SET ts_unix_ms = ts_unix_ms + 3600000, cost_usd = 0.5, input_tokens = 7 WHERE id % 17 = 0",
+            "UPDATE requests SET id = id + (3600000 << 10), cost_usd = 0.5, input_tokens = 7 WHERE id % 17 = 0",
             [],
         )
         .unwrap();

@@ -554,14 +554,16 @@ impl RowWriter<'_> {
         let cost = self.prices.cost_usd_with(&m.model, &m.usage, &m.extras);
         // Claude Code streams its requests; status 200 is all a transcript
         // line can say (failed requests write no usage).
-        conn.prepare_cached(
-            "INSERT INTO requests (ts_unix_ms, source, request_id, client, model, upstream, status, streamed,
+        conn.prepare_cached(concat!(
+            "INSERT INTO requests (id, source, request_id, client, model, upstream, status, streamed,
                  complete, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
                  cache_read_tokens, cost_usd, price_version, ttfb_us, latency_us, session, device, project,
                  error_type, request_class, agent_type, prompt, compaction, flags)
-             VALUES (?1, ?2, ?3, NULL, ?4, NULL, 200, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, NULL, ?13, NULL,
-                 ?14, NULL, ?15, NULL, NULL, NULL, 0)",
-        )?
+             VALUES (",
+            super::new_request_id!("?1"),
+            ", ?2, ?3, NULL, ?4, NULL, 200, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, NULL, ?13, NULL,
+                 ?14, NULL, ?15, NULL, NULL, NULL, 0)"
+        ))?
         .execute(params![
             m.ts_unix_ms,
             SOURCE_TRANSCRIPT,
@@ -592,13 +594,17 @@ impl RowWriter<'_> {
         let session = self.names.optional(conn, m.session.as_deref())?;
         let project = self.names.optional(conn, m.project.as_deref())?;
         let cost = self.prices.cost_usd_with(&m.model, &m.usage, &m.extras);
-        conn.prepare_cached(
-            "UPDATE requests SET ts_unix_ms = ?2, complete = ?3, input_tokens = ?4, output_tokens = ?5,
+        // A new time is a new id (the id holds the time); a transcript row
+        // has no window readings to follow it.
+        conn.prepare_cached(concat!(
+            "UPDATE requests SET id = CASE WHEN ts_unix_ms = ?2 THEN id ELSE ",
+            super::new_request_id!("?2"),
+            " END, complete = ?3, input_tokens = ?4, output_tokens = ?5,
                  cache_write_5m_tokens = ?6, cache_write_1h_tokens = ?7, cache_read_tokens = ?8, cost_usd = ?9,
                  price_version = ?10, session = COALESCE(session, ?11), project = COALESCE(project, ?12),
                  request_id = ?13
-             WHERE id = ?1",
-        )?
+             WHERE id = ?1"
+        ))?
         .execute(params![
             id,
             m.ts_unix_ms,
@@ -621,10 +627,9 @@ impl RowWriter<'_> {
 /// Request ids of gateway rows stamped in `[since_ms, until_ms]`.
 fn gateway_request_ids(conn: &Connection, since_ms: i64, until_ms: i64) -> rusqlite::Result<HashSet<String>> {
     let mut statement = conn.prepare_cached(
-        "SELECT request_id FROM requests
-         WHERE ts_unix_ms BETWEEN ?1 AND ?2 AND source = 0 AND request_id IS NOT NULL",
+        "SELECT request_id FROM requests WHERE id >= ?1 AND id < ?2 AND source = 0 AND request_id IS NOT NULL",
     )?;
-    let ids = statement.query_map([since_ms, until_ms], |row| row.get(0))?;
+    let ids = statement.query_map([super::id_at(since_ms), super::id_at(until_ms.saturating_add(1))], |row| row.get(0))?;
     ids.collect()
 }
 

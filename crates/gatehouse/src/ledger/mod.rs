@@ -197,7 +197,124 @@ CREATE INDEX window_readings_request ON window_readings (request);
     // 7: prompt ids in the row, not in `names` (see `prompt_id`): the view
     // reads both.
     concat!("DROP VIEW request_rows;\n", request_rows_view!()),
+    // 8: time-ordered row ids (see [`id_at`]): a time range is a range of
+    // the table's own key, so `requests_ts` (17 MB per million rows) and the
+    // stored time go; `ts_unix_ms` is computed from the id. Every window
+    // reading follows its request to the new id. The rollup's triggers and
+    // the view are made again on the new table (the triggers by 9); the
+    // rollup's cells stay as they are.
+    concat!(
+        r#"
+DROP VIEW request_rows;
+CREATE TEMP TABLE request_id_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
+INSERT INTO request_id_map
+    SELECT id, (ts_unix_ms << 10) + ROW_NUMBER() OVER (PARTITION BY ts_unix_ms ORDER BY id) - 1 FROM requests;
+CREATE TABLE requests_v8 (
+    id                    INTEGER PRIMARY KEY,  -- (ts_unix_ms << 10) + n: see ledger::id_at
+    ts_unix_ms            INTEGER NOT NULL GENERATED ALWAYS AS (id >> 10) VIRTUAL,  -- when the request arrived (a transcript row: when the answer was written)
+    source                INTEGER NOT NULL,  -- 0: through the gateway; 1: imported from a Claude Code transcript
+    request_id            TEXT,              -- the upstream's request-id (a transcript row without one: its message id)
+    client                INTEGER,           -- names: the gateway key's name; NULL for transcript rows
+    model                 INTEGER NOT NULL,  -- names
+    upstream              INTEGER,           -- names; NULL for transcript rows
+    status                INTEGER NOT NULL,  -- HTTP status returned to the client
+    streamed              INTEGER NOT NULL,
+    complete              INTEGER NOT NULL,  -- 0: the upstream or client broke off
+    input_tokens          INTEGER NOT NULL,
+    output_tokens         INTEGER NOT NULL,
+    cache_write_5m_tokens INTEGER NOT NULL,
+    cache_write_1h_tokens INTEGER NOT NULL,
+    cache_read_tokens     INTEGER NOT NULL,
+    cost_usd              REAL,              -- NULL: no price known for the model
+    price_version         INTEGER NOT NULL,  -- names
+    ttfb_us               INTEGER,           -- microseconds
+    latency_us            INTEGER,           -- microseconds
+    session               INTEGER,           -- names: Claude Code's session id
+    device                INTEGER,           -- names
+    project               INTEGER,           -- names: Claude Code's working directory
+    error_type            INTEGER,           -- names
+    request_class         INTEGER,           -- names: x-claude-code-request-class (main, subagent, compaction)
+    agent_type            INTEGER,           -- names: x-claude-code-agent-type (Explore, …)
+    prompt                INTEGER,           -- x-claude-code-prompt-id: see ledger::prompt_id
+    compaction            INTEGER,           -- names: x-claude-code-compaction (manual, …)
+    flags                 INTEGER NOT NULL DEFAULT 0  -- see ledger::flags
+);
+INSERT INTO requests_v8 (id, source, request_id, client, model, upstream, status, streamed, complete,
+        input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd,
+        price_version, ttfb_us, latency_us, session, device, project, error_type, request_class, agent_type, prompt,
+        compaction, flags)
+    SELECT m.new, r.source, r.request_id, r.client, r.model, r.upstream, r.status, r.streamed, r.complete,
+        r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens, r.cache_read_tokens,
+        r.cost_usd, r.price_version, r.ttfb_us, r.latency_us, r.session, r.device, r.project, r.error_type,
+        r.request_class, r.agent_type, r.prompt, r.compaction, r.flags
+    FROM requests r JOIN request_id_map m ON m.old = r.id ORDER BY m.new;
+UPDATE window_readings SET request = (SELECT new FROM request_id_map WHERE old = window_readings.request);
+-- The live list's feed (see `dashboard::requests`): ids no longer grow with
+-- each row recorded, so the rows recorded since a version are listed here.
+-- It starts at the old ids, so a version read before this stays comparable.
+CREATE TABLE request_feed (
+    seq     INTEGER PRIMARY KEY,  -- grows with each row recorded
+    request INTEGER NOT NULL      -- requests.id
+);
+INSERT INTO request_feed (seq, request) SELECT old, new FROM request_id_map ORDER BY old DESC LIMIT 1000;
+DROP TABLE request_id_map;
+DROP TABLE requests;
+ALTER TABLE requests_v8 RENAME TO requests;
+CREATE UNIQUE INDEX requests_transcript_request ON requests (request_id) WHERE source = 1;
+-- Transcript rows in time order (the key is the rowid), for `coverage`.
+CREATE INDEX requests_transcript ON requests (source) WHERE source = 1;
+CREATE TRIGGER request_feed_insert AFTER INSERT ON requests BEGIN
+    INSERT INTO request_feed (request) VALUES (NEW.id);
+    DELETE FROM request_feed WHERE seq <= last_insert_rowid() - 1000;
+END;
+"#,
+        request_rows_view!()
+    ),
+    // 9: the rollup's triggers on the table 8 made.
+    crate::dashboard::rollup::TRIGGERS_V8,
 ];
+
+/// How many rows one millisecond can hold: a row's id is
+/// `(ts_unix_ms << 10) + n`, `n` counting the rows stamped in the same
+/// millisecond (migration 8). Ids so stay below 2^53 (exact in JavaScript)
+/// until the year 2248.
+pub(crate) const ID_BITS: u32 = 10;
+
+/// The first row id of millisecond `ms`: `ts_unix_ms >= ms` is
+/// `id >= id_at(ms)`, a range of the table's key.
+pub(crate) fn id_at(ms: i64) -> i64 {
+    ms.saturating_mul(1 << ID_BITS)
+}
+
+/// Whether the ledger's row ids are time-ordered (migration 8 ran): a
+/// reader opens a ledger read-only, so it may find one that no gateway of
+/// this version has migrated yet.
+pub(crate) fn has_time_ids(conn: &Connection) -> rusqlite::Result<bool> {
+    let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    Ok(version >= 8)
+}
+
+/// The SQL expression of the id of a new row stamped at `$ts` (an SQL
+/// expression, such as a parameter): the next free one in its millisecond.
+/// The 1025th row of one millisecond (only ever seen in tests) takes the
+/// next id after the newest row instead, a little later.
+macro_rules! new_request_id {
+    ($ts:literal) => {
+        concat!(
+            "(SELECT CASE WHEN last IS NULL THEN (",
+            $ts,
+            ") << 10 WHEN last + 1 < ((",
+            $ts,
+            ") + 1) << 10 THEN last + 1 ELSE (SELECT MAX(id) + 1 FROM requests) END FROM (SELECT (SELECT id FROM \
+             requests WHERE id >= (",
+            $ts,
+            ") << 10 AND id < ((",
+            $ts,
+            ") + 1) << 10 ORDER BY id DESC LIMIT 1) AS last))"
+        )
+    };
+}
+pub(crate) use new_request_id;
 
 /// Opens (creating or migrating) the ledger for writing.
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {

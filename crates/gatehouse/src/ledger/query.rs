@@ -112,8 +112,8 @@ struct Source {
 
 impl Source {
     /// Every request in `range`, one by one.
-    fn requests(range: Range, key: &str) -> Source {
-        let (clause, values) = where_clause(range);
+    fn requests(range: Range, key: &str, ids: bool) -> Source {
+        let (clause, values) = where_clause(range, ids);
         Source { sql: format!("{} {clause}", Self::request_columns(key)), values }
     }
 
@@ -129,14 +129,14 @@ impl Source {
     /// The whole 15-minute slots of `range` from the rollup (whole UTC
     /// days from its day level, where it has one: `days`), and the requests
     /// of its partial slots at either end one by one.
-    fn rollup(range: Range, group_by: Option<GroupBy>, days: bool) -> Source {
+    fn rollup(range: Range, group_by: Option<GroupBy>, days: bool, ids: bool) -> Source {
         let first = range.since_ms.map(|since| since.div_euclid(SLOT_MS) + i64::from(since.rem_euclid(SLOT_MS) != 0));
         let end = range.until_ms.map(|until| until.div_euclid(SLOT_MS));
         if let (Some(first), Some(end)) = (first, end)
             && first >= end
         {
             // No whole slot inside: every request one by one.
-            return Source::requests(range, group_by.map_or("NULL", |g| g.column().0));
+            return Source::requests(range, group_by.map_or("NULL", |g| g.column().0), ids);
         }
         let (dim, key) = match group_by {
             None => (rollup::dim::ALL, "NULL"),
@@ -170,11 +170,9 @@ impl Source {
         }
         for (from, to) in edges.into_iter().filter(|(from, to)| from < to) {
             let column = group_by.map_or("NULL", |g| g.column().0);
-            sql.push_str(&format!(
-                " UNION ALL {} WHERE ts_unix_ms >= ? AND ts_unix_ms < ?",
-                Self::request_columns(column)
-            ));
-            values.extend([Value::Integer(from), Value::Integer(to)]);
+            let (clause, edge) = where_clause(Range { since_ms: Some(from), until_ms: Some(to) }, ids);
+            sql.push_str(&format!(" UNION ALL {} {clause}", Self::request_columns(column)));
+            values.extend(edge);
         }
         Source { sql, values }
     }
@@ -192,16 +190,19 @@ fn model_names(conn: &Connection, totals: &mut Totals) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn where_clause(range: Range) -> (String, Vec<Value>) {
+/// The rows of `range`: a range of row ids where they are time-ordered
+/// (`ids`, see [`super::id_at`]), else of the stored time.
+fn where_clause(range: Range, ids: bool) -> (String, Vec<Value>) {
     let mut conditions = Vec::new();
     let mut values = Vec::new();
+    let (column, at): (&str, fn(i64) -> i64) = if ids { ("id", super::id_at) } else { ("ts_unix_ms", |ms| ms) };
     if let Some(since) = range.since_ms {
-        conditions.push("ts_unix_ms >= ?");
-        values.push(Value::Integer(since));
+        conditions.push(format!("{column} >= ?"));
+        values.push(Value::Integer(at(since)));
     }
     if let Some(until) = range.until_ms {
-        conditions.push("ts_unix_ms < ?");
-        values.push(Value::Integer(until));
+        conditions.push(format!("{column} < ?"));
+        values.push(Value::Integer(at(until)));
     }
     let clause = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     (clause, values)
@@ -232,14 +233,15 @@ pub fn report(conn: &Connection, range: Range, group_by: Option<GroupBy>) -> rus
         [],
         |row| row.get(0),
     )?;
+    let ids = super::has_time_ids(conn)?;
     if has_rollup {
         let days = rollup::has_day_cells(conn)?;
-        let total = Source::rollup(range, None, days);
-        let groups = group_by.map(|g| (g, Source::rollup(range, Some(g), days)));
+        let total = Source::rollup(range, None, days, ids);
+        let groups = group_by.map(|g| (g, Source::rollup(range, Some(g), days, ids)));
         report_from(conn, &total, groups.as_ref().map(|(g, source)| (*g, source)))
     } else {
-        let total = Source::requests(range, "NULL");
-        let groups = group_by.map(|g| (g, Source::requests(range, g.column().0)));
+        let total = Source::requests(range, "NULL", ids);
+        let groups = group_by.map(|g| (g, Source::requests(range, g.column().0, ids)));
         report_from(conn, &total, groups.as_ref().map(|(g, source)| (*g, source)))
     }
 }
@@ -352,8 +354,9 @@ mod tests {
                     Some(GroupBy::Agent),
                 ] {
                     let rolled = report(&conn, range, group_by).unwrap();
-                    let total = Source::requests(range, "NULL");
-                    let groups = group_by.map(|g| (g, Source::requests(range, g.column().0)));
+                    // By the stored time, not the row ids the report reads by.
+                    let total = Source::requests(range, "NULL", false);
+                    let groups = group_by.map(|g| (g, Source::requests(range, g.column().0, false)));
                     let raw = report_from(&conn, &total, groups.as_ref().map(|(g, source)| (*g, source))).unwrap();
                     let same = |a: &Totals, b: &Totals| {
                         assert!(
