@@ -62,7 +62,9 @@ fn run() -> anyhow::Result<()> {
     if ledger.exists() {
         println!("Reusing the ledger in {}.\n", ledger.display());
         // A ledger kept from an earlier version is migrated, as the gateway would.
+        let started = Instant::now();
         gatehouse::ledger::open(&ledger).context("migrating the kept ledger")?;
+        println!("Opened it (migrating it where it was older) in {:.1} s.\n", started.elapsed().as_secs_f64());
     } else {
         let started = Instant::now();
         let summary = synth::generate(&ledger, &spec).context("generating the ledger")?;

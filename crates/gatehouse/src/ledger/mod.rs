@@ -328,7 +328,12 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     // FULL: a committed batch survives even a power cut. Commits happen off
     // the request path, so their fsync costs no client any latency.
     conn.pragma_update(None, "synchronous", "FULL")?;
-    migrate(&mut conn)?;
+    let from = migrate(&mut conn)?;
+    if (1..REWRITES_REQUESTS).contains(&from) {
+        // Migration 8 copied every row to a new table: the old one's pages
+        // are free now, and the file twice its size until it is rewritten.
+        conn.execute_batch("VACUUM")?;
+    }
     Ok(conn)
 }
 
@@ -342,17 +347,23 @@ pub fn open_read_only(path: &Path) -> rusqlite::Result<Option<Connection>> {
     Ok(Some(conn))
 }
 
-/// Brings the schema up to date. The version is read inside a write
-/// transaction, so two processes opening an old ledger at once (the
-/// gateway starting while `gatehouse import` runs) migrate it once.
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+/// The migration that copies `requests` to a new table (8): a ledger
+/// migrated past it is vacuumed.
+const REWRITES_REQUESTS: usize = 8;
+
+/// Brings the schema up to date; returns the version it found. The version
+/// is read inside a write transaction, so two processes opening an old
+/// ledger at once (the gateway starting while `gatehouse import` runs)
+/// migrate it once.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let version: usize = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
         tx.execute_batch(migration)?;
         tx.pragma_update(None, "user_version", index + 1)?;
     }
-    tx.commit()
+    tx.commit()?;
+    Ok(version)
 }
 
 #[cfg(test)]
@@ -435,5 +446,165 @@ mod tests {
         let conn = open(&path).unwrap();
         let count: i64 = conn.query_row("SELECT COUNT(*) FROM requests", [], |row| row.get(0)).unwrap();
         assert_eq!(count, 3);
+    }
+
+    /// Migration 8: every row keeps its time and columns under a
+    /// time-ordered id, every window reading follows its request, the rollup
+    /// keeps counting, and the live list's version stays comparable.
+    #[test]
+    fn a_version_7_ledger_gets_time_ordered_ids_keeping_every_row_and_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let t = 1_764_583_200_000i64;
+        {
+            let conn = Connection::open(&path).unwrap();
+            for migration in &MIGRATIONS[..7] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            conn.execute_batch(
+                "INSERT INTO names (id, value) VALUES (1, 'claude-sonnet-4-5'), (2, 'builtin-1'), (3, 's-1');
+                 INSERT INTO windows (id, name, resets_at) VALUES (1, '5h', 1764600000);",
+            )
+            .unwrap();
+            // Two rows in one millisecond, then a transcript row imported
+            // later for an earlier time.
+            for (ts, source, request_id, cost) in [
+                (t, 0, "req_a", 0.012_345_678_901_234_5),
+                (t + 1_000, 0, "req_b", 0.25),
+                (t + 1_000, 0, "req_c", 0.5),
+                (t - 60_000, 1, "msg_d", 1.0),
+            ] {
+                conn.execute(
+                    "INSERT INTO requests (ts_unix_ms, source, request_id, model, status, streamed, complete,
+                     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
+                     cost_usd, price_version, session, prompt)
+                     VALUES (?1, ?2, ?3, 1, 200, 1, 1, 10, 20, 0, 0, 50, ?4, 2, 3, x'0f8e2c1a5b3d4e6f9a7b1c2d3e4f5a6b')",
+                    rusqlite::params![ts, source, request_id, cost],
+                )
+                .unwrap();
+            }
+            for request in [2, 3] {
+                conn.execute(
+                    "INSERT INTO window_readings (window, request, utilization, delta, raw) VALUES (1, ?1, 0.5, 0.1, 'x')",
+                    [request],
+                )
+                .unwrap();
+            }
+        }
+        let rollup = |conn: &Connection| -> Vec<(i64, i64, i64, i64, i64)> {
+            conn.prepare("SELECT dim, slot, key, requests, cost_nusd FROM spend_rollup ORDER BY 1, 2, 3, 4, 5")
+                .unwrap()
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let before = rollup(&Connection::open(&path).unwrap());
+        let conn = open(&path).unwrap();
+        let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        let rows: Vec<(i64, i64, String, f64, String)> = conn
+            .prepare("SELECT id, ts_unix_ms, request_id, cost_usd, prompt_id FROM request_rows ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let ids: Vec<i64> = vec![(t - 60_000) << 10, t << 10, ((t + 1_000) << 10), ((t + 1_000) << 10) + 1];
+        assert_eq!(rows.iter().map(|row| row.0).collect::<Vec<_>>(), ids, "in time order, then in the old order");
+        assert_eq!(
+            rows.iter().map(|row| (row.1, row.2.as_str())).collect::<Vec<_>>(),
+            [(t - 60_000, "msg_d"), (t, "req_a"), (t + 1_000, "req_b"), (t + 1_000, "req_c")]
+        );
+        assert_eq!(rows[1].3, 0.012_345_678_901_234_5, "costs keep every bit");
+        assert!(rows.iter().all(|row| row.4 == "0f8e2c1a-5b3d-4e6f-9a7b-1c2d3e4f5a6b"));
+        let readings: Vec<String> = conn
+            .prepare("SELECT r.request_id FROM window_readings wr JOIN requests r ON r.id = wr.request ORDER BY 1")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(readings, ["req_b", "req_c"], "each reading still points at its request");
+        assert_eq!(rollup(&conn), before, "the rollup's cells are kept");
+        let free: i64 = conn.pragma_query_value(None, "freelist_count", |row| row.get(0)).unwrap();
+        assert_eq!(free, 0, "the old table's pages are given back");
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' ORDER BY 1")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(indexes, ["requests_transcript", "requests_transcript_request"], "no index on the time");
+        // The live list's version goes on from the old ids.
+        let feed: i64 = conn.query_row("SELECT MAX(seq) FROM request_feed", [], |row| row.get(0)).unwrap();
+        assert_eq!(feed, 4);
+        // New rows: the next free id of their millisecond, the rollup's
+        // triggers count them, the feed lists them.
+        for request_id in ["req_e", "req_f"] {
+            conn.execute(
+                concat!(
+                    "INSERT INTO requests (id, source, request_id, model, status, streamed, complete, input_tokens,
+                     output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd,
+                     price_version) VALUES (",
+                    new_request_id!("?1"),
+                    ", 0, ?2, 1, 200, 1, 1, 1, 1, 0, 0, 0, 0.125, 2)"
+                ),
+                rusqlite::params![t + 1_000, request_id],
+            )
+            .unwrap();
+        }
+        assert_eq!(conn.last_insert_rowid(), ((t + 1_000) << 10) + 3);
+        let (count, cost): (i64, i64) = conn
+            .query_row(
+                "SELECT SUM(requests), SUM(cost_nusd) FROM spend_rollup WHERE dim = 0 AND slot = ?1",
+                [(t + 1_000) / 900_000],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((count, cost), (5, 1_000_000_000 + 12_345_679));
+        let feed: Vec<(i64, i64)> = conn
+            .prepare("SELECT seq, request FROM request_feed ORDER BY seq")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(feed[4..], [(5, ((t + 1_000) << 10) + 2), (6, ((t + 1_000) << 10) + 3)]);
+    }
+
+    /// The 1025th row of a millisecond takes the next id after the newest
+    /// row; the feed keeps its last 1000 entries.
+    #[test]
+    fn a_full_millisecond_takes_the_next_free_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("ledger.sqlite3")).unwrap();
+        let t = 1_764_583_200_000i64;
+        let model = names::id(&conn, "claude-sonnet-4-5").unwrap();
+        let insert = |ts: i64| -> i64 {
+            conn.execute(
+                concat!(
+                    "INSERT INTO requests (id, source, model, status, streamed, complete, input_tokens, output_tokens,
+                     cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, price_version) VALUES (",
+                    new_request_id!("?1"),
+                    ", 0, ?2, 200, 1, 1, 1, 1, 0, 0, 0, ?2)"
+                ),
+                rusqlite::params![ts, model],
+            )
+            .unwrap();
+            conn.last_insert_rowid()
+        };
+        insert(t + 5);
+        for n in 0..1024 {
+            assert_eq!(insert(t), (t << 10) + n);
+        }
+        assert_eq!(insert(t), ((t + 5) << 10) + 1, "after the newest row");
+        assert_eq!(insert(t + 1), (t + 1) << 10, "the next millisecond has room");
+        let (entries, first): (i64, i64) = conn
+            .query_row("SELECT COUNT(*), MIN(seq) FROM request_feed", [], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap();
+        assert_eq!((entries, first), (1000, 1027 - 999), "1027 rows recorded");
     }
 }
