@@ -52,6 +52,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::names::NameCache;
+use super::request_id;
 use super::transcript::{self, Stretch, TranscriptMessage};
 use crate::pricing::PriceTable;
 use crate::usage::Usage;
@@ -518,7 +519,7 @@ impl RowWriter<'_> {
                 // Read before without its request id, it was keyed by its
                 // message id: the gateway's row replaces that one too.
                 conn.prepare_cached("DELETE FROM requests WHERE source = 1 AND request_id = ?1")?
-                    .execute([&message.message_id])?;
+                    .execute([request_id::stored(&message.message_id)])?;
                 summary.skipped_gateway += 1;
                 continue;
             }
@@ -567,7 +568,7 @@ impl RowWriter<'_> {
         .execute(params![
             m.ts_unix_ms,
             SOURCE_TRANSCRIPT,
-            m.key(),
+            request_id::stored(m.key()),
             model,
             m.complete,
             count(m.usage.input_tokens),
@@ -618,7 +619,7 @@ impl RowWriter<'_> {
             price_version,
             session,
             project,
-            m.key(),
+            request_id::stored(m.key()),
         ])?;
         Ok(())
     }
@@ -629,8 +630,10 @@ fn gateway_request_ids(conn: &Connection, since_ms: i64, until_ms: i64) -> rusql
     let mut statement = conn.prepare_cached(
         "SELECT request_id FROM requests WHERE id >= ?1 AND id < ?2 AND source = 0 AND request_id IS NOT NULL",
     )?;
-    let ids = statement.query_map([super::id_at(since_ms), super::id_at(until_ms.saturating_add(1))], |row| row.get(0))?;
-    ids.collect()
+    let ids = statement.query_map([super::id_at(since_ms), super::id_at(until_ms.saturating_add(1))], |row| {
+        Ok(request_id::read(row.get_ref(0)?))
+    })?;
+    ids.filter_map(Result::transpose).collect()
 }
 
 /// The transcript row with this `request_id`: its key, counts, time and
@@ -641,13 +644,13 @@ fn existing_row(conn: &Connection, key: &str) -> rusqlite::Result<Option<(i64, T
                 cache_write_1h_tokens, cache_read_tokens, request_id
          FROM requests WHERE source = 1 AND request_id = ?1",
     )?
-    .query_row([key], |row| {
+    .query_row([request_id::stored(key)], |row| {
         let tokens = |i| row.get::<_, i64>(i).map(|n| n.max(0) as u64);
         Ok((
             row.get(0)?,
             TranscriptMessage {
                 message_id: String::new(),
-                request_id: row.get(8)?,
+                request_id: request_id::read(row.get_ref(8)?),
                 model: String::new(),
                 ts_unix_ms: row.get(1)?,
                 session: None,
@@ -739,11 +742,13 @@ mod tests {
         fn rows(&self) -> Vec<Row> {
             let conn = Connection::open(self.ledger()).unwrap();
             let mut statement = conn
-                .prepare(
-                    "SELECT source, request_id, m.value, output_tokens, input_tokens, cost_usd, complete, c.value
+                .prepare(concat!(
+                    "SELECT source, ",
+                    request_id::view_expression!("request_id"),
+                    " AS id, m.value, output_tokens, input_tokens, cost_usd, complete, c.value
                      FROM requests LEFT JOIN names m ON m.id = requests.model
-                     LEFT JOIN names c ON c.id = requests.request_class ORDER BY request_id",
-                )
+                     LEFT JOIN names c ON c.id = requests.request_class ORDER BY 2",
+                ))
                 .unwrap();
             statement
                 .query_map([], |row| {

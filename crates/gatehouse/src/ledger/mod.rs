@@ -14,6 +14,7 @@ pub mod import;
 pub mod names;
 pub mod project;
 pub(crate) mod prompt_id;
+pub(crate) mod request_id;
 pub mod query;
 pub mod record;
 #[cfg(feature = "synth")]
@@ -36,8 +37,9 @@ macro_rules! request_rows_view {
         concat!(
             r#"CREATE VIEW request_rows AS SELECT r.id,
         strftime('%Y-%m-%dT%H:%M:%fZ', r.ts_unix_ms / 1000.0, 'unixepoch') AS ts, r.ts_unix_ms,
-        CASE r.source WHEN 1 THEN 'transcript' ELSE 'gateway' END AS source, r.request_id,
-        client.value AS client, model.value AS model, upstream.value AS upstream, r.status, r.streamed, r.complete,
+        CASE r.source WHEN 1 THEN 'transcript' ELSE 'gateway' END AS source, "#,
+            request_id::view_expression!("r.request_id"),
+            r#" AS request_id, client.value AS client, model.value AS model, upstream.value AS upstream, r.status, r.streamed, r.complete,
         r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens, r.cache_read_tokens,
         r.cost_usd, price_version.value AS price_version, r.ttfb_us / 1000.0 AS ttfb_ms,
         r.latency_us / 1000.0 AS latency_ms, session.value AS session_id, device.value AS device_id,
@@ -199,7 +201,8 @@ CREATE INDEX window_readings_request ON window_readings (request);
     concat!("DROP VIEW request_rows;\n", request_rows_view!()),
     // 8: time-ordered row ids (see [`id_at`]): a time range is a range of
     // the table's own key, so `requests_ts` (17 MB per million rows) and the
-    // stored time go; `ts_unix_ms` is computed from the id. Every window
+    // stored time go; `ts_unix_ms` is computed from the id. `req_…` request
+    // ids lose their prefix (see `request_id`). Every window
     // reading follows its request to the new id. The rollup's triggers and
     // the view are made again on the new table (the triggers by 9); the
     // rollup's cells stay as they are.
@@ -213,7 +216,7 @@ CREATE TABLE requests_v8 (
     id                    INTEGER PRIMARY KEY,  -- (ts_unix_ms << 10) + n: see ledger::id_at
     ts_unix_ms            INTEGER NOT NULL GENERATED ALWAYS AS (id >> 10) VIRTUAL,  -- when the request arrived (a transcript row: when the answer was written)
     source                INTEGER NOT NULL,  -- 0: through the gateway; 1: imported from a Claude Code transcript
-    request_id            TEXT,              -- the upstream's request-id (a transcript row without one: its message id)
+    request_id            TEXT,              -- the upstream's request-id (a transcript row without one: its message id); a `req_…` one as a BLOB of what follows `req_`: see ledger::request_id
     client                INTEGER,           -- names: the gateway key's name; NULL for transcript rows
     model                 INTEGER NOT NULL,  -- names
     upstream              INTEGER,           -- names; NULL for transcript rows
@@ -243,7 +246,9 @@ INSERT INTO requests_v8 (id, source, request_id, client, model, upstream, status
         input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd,
         price_version, ttfb_us, latency_us, session, device, project, error_type, request_class, agent_type, prompt,
         compaction, flags)
-    SELECT m.new, r.source, r.request_id, r.client, r.model, r.upstream, r.status, r.streamed, r.complete,
+    SELECT m.new, r.source,
+        CASE WHEN substr(r.request_id, 1, 4) = 'req_' THEN CAST(substr(r.request_id, 5) AS BLOB) ELSE r.request_id END,
+        r.client, r.model, r.upstream, r.status, r.streamed, r.complete,
         r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens, r.cache_read_tokens,
         r.cost_usd, r.price_version, r.ttfb_us, r.latency_us, r.session, r.device, r.project, r.error_type,
         r.request_class, r.agent_type, r.prompt, r.compaction, r.flags
@@ -520,13 +525,21 @@ mod tests {
         assert_eq!(rows[1].3, 0.012_345_678_901_234_5, "costs keep every bit");
         assert!(rows.iter().all(|row| row.4 == "0f8e2c1a-5b3d-4e6f-9a7b-1c2d3e4f5a6b"));
         let readings: Vec<String> = conn
-            .prepare("SELECT r.request_id FROM window_readings wr JOIN requests r ON r.id = wr.request ORDER BY 1")
+            .prepare("SELECT r.request_id FROM window_readings wr JOIN request_rows r ON r.id = wr.request ORDER BY 1")
             .unwrap()
             .query_map([], |row| row.get(0))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert_eq!(readings, ["req_b", "req_c"], "each reading still points at its request");
+        let stored: Vec<(String, i64)> = conn
+            .prepare("SELECT typeof(request_id), length(request_id) FROM requests ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(stored[..2], [("text".to_string(), 5), ("blob".to_string(), 1)], "`req_` ids lose their prefix");
         assert_eq!(rollup(&conn), before, "the rollup's cells are kept");
         let free: i64 = conn.pragma_query_value(None, "freelist_count", |row| row.get(0)).unwrap();
         assert_eq!(free, 0, "the old table's pages are given back");

@@ -132,7 +132,7 @@ fn top_requests(conn: &Connection, window: i64, limit: usize) -> rusqlite::Resul
         }
         Ok(WindowRequest {
             ts_unix_ms: row.get(0)?,
-            request_id: row.get(1)?,
+            request_id: super::request_id::read(row.get_ref(1)?),
             model: row.get(2)?,
             delta_points: points(row.get(3)?),
             flags: named,

@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::flags;
+use super::request_id;
 use super::health::{LedgerStatus, MAX_PENDING_ROWS};
 use super::names::NameCache;
 use super::project::{ProjectResolver, Resolution};
@@ -608,7 +609,7 @@ fn write_rows(conn: &mut Connection, batch: Batch<'_>) -> rusqlite::Result<()> {
             ))?
             .execute(params![
                 row.started_at.as_millisecond(),
-                row.request_id,
+                row.request_id.as_deref().map(request_id::stored),
                 client,
                 model,
                 upstream,
@@ -638,7 +639,7 @@ fn write_rows(conn: &mut Connection, batch: Batch<'_>) -> rusqlite::Result<()> {
             if let Some(request_id) = &row.request_id {
                 // The gateway's row wins over the transcript import's.
                 tx.prepare_cached("DELETE FROM requests WHERE source = 1 AND request_id = ?1")?
-                    .execute(params![request_id])?;
+                    .execute(params![request_id::stored(request_id)])?;
             }
             if let Some(unified) = &row.unified {
                 windows.record(&tx, id, unified)?;
@@ -784,7 +785,7 @@ mod tests {
         let (stored, prompt): (String, String) = conn
             .query_row(
                 "SELECT typeof(r.prompt), v.prompt_id FROM requests r JOIN request_rows v ON v.id = r.id
-                 WHERE r.request_id = 'req_2'",
+                 WHERE v.request_id = 'req_2'",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -822,7 +823,7 @@ mod tests {
         record(vec![subscription_turn(95, "claude-haiku-4-5", 30_000, "0.20")]);
         let conn = Connection::open(&path).unwrap();
         let flags: Vec<(String, i64)> = conn
-            .prepare("SELECT request_id, flags FROM requests ORDER BY id")
+            .prepare("SELECT request_id, flags FROM request_rows ORDER BY id")
             .unwrap()
             .query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? & !flags::WINDOW_HEADERS)))
             .unwrap()
@@ -888,7 +889,7 @@ mod tests {
                     "INSERT INTO requests (id, source, request_id, model, status, streamed, complete,
                      input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
                      price_version) VALUES ((1764583200000 << 10) + length(?1), 1, ?1, ?2, 200, 1, 1, 3, 9, 0, 0, 500, ?2)",
-                    params![request_id, model],
+                    params![request_id::stored(request_id), model],
                 )
                 .unwrap();
             }
