@@ -149,7 +149,7 @@ fn size(ledger: &Path) -> anyhow::Result<()> {
     }
 
     // A column's bytes in SQLite's record format: its value, plus its
-    // serial type in the row header (1 byte, 2 for a text of 57+ bytes).
+    // serial type in the row header (1 byte, 2 for a text or BLOB of 58+ bytes).
     let columns: Vec<String> = conn
         .prepare("SELECT name FROM pragma_table_info('requests')")?
         .query_map([], |row| row.get(0))?
@@ -157,7 +157,8 @@ fn size(ledger: &Path) -> anyhow::Result<()> {
     let cost = |column: &str| {
         format!(
             "AVG(CASE typeof({column}) WHEN 'null' THEN 1 WHEN 'real' THEN 9 \
-             WHEN 'text' THEN length(CAST({column} AS BLOB)) + CASE WHEN length(CAST({column} AS BLOB)) > 56 THEN 2 ELSE 1 END \
+             WHEN 'text' THEN length(CAST({column} AS BLOB)) + CASE WHEN length(CAST({column} AS BLOB)) > 57 THEN 2 ELSE 1 END \
+             WHEN 'blob' THEN length({column}) + CASE WHEN length({column}) > 57 THEN 2 ELSE 1 END \
              ELSE 1 + CASE WHEN {column} IN (0, 1) THEN 0 WHEN {column} BETWEEN -128 AND 127 THEN 1 \
              WHEN {column} BETWEEN -32768 AND 32767 THEN 2 WHEN {column} BETWEEN -8388608 AND 8388607 THEN 3 \
              WHEN {column} BETWEEN -2147483648 AND 2147483647 THEN 4 \

@@ -321,8 +321,7 @@ impl super::Dashboard {
                 rusqlite::params![version, EVENT_ROWS + 1],
             )?;
             // The feed keeps the latest entries only: older news is lost.
-            let oldest: i64 =
-                conn.query_row("SELECT COALESCE(MIN(seq), 0) FROM request_feed", [], |row| row.get(0))?;
+            let oldest: i64 = conn.query_row("SELECT COALESCE(MIN(seq), 0) FROM request_feed", [], |row| row.get(0))?;
             let truncated = rows.len() as i64 > EVENT_ROWS || oldest > version + 1;
             let rows = rows.into_iter().take(EVENT_ROWS as usize).collect();
             Ok(Some(LedgerChanged { version: newest, rows, truncated }))

@@ -14,9 +14,9 @@ pub mod import;
 pub mod names;
 pub mod project;
 pub(crate) mod prompt_id;
-pub(crate) mod request_id;
 pub mod query;
 pub mod record;
+pub(crate) mod request_id;
 #[cfg(feature = "synth")]
 pub mod synth;
 pub(crate) mod transcript;

@@ -527,14 +527,14 @@ fn insert_transcript_row(
     project_of: &[usize],
 ) -> rusqlite::Result<()> {
     let usage = &turn.usage;
-    conn.prepare_cached(
-        concat!("INSERT INTO requests (id, source, request_id, model, status, streamed, complete, input_tokens,
+    conn.prepare_cached(concat!(
+        "INSERT INTO requests (id, source, request_id, model, status, streamed, complete, input_tokens,
             output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd,
             price_version, session, project)
          VALUES (",
- crate::ledger::new_request_id!("?1"),
- ", 1, ?2, ?3, 200, 1, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
-    )?
+        crate::ledger::new_request_id!("?1"),
+        ", 1, ?2, ?3, 200, 1, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ))?
     .execute(params![
         turn.at_ms,
         format!("msg_01{:022}", turn.message),

@@ -168,12 +168,14 @@ mod tests {
             let class = class.map(id);
             self.conn
                 .execute(
-                    concat!("INSERT INTO requests (id, source, request_id, client, model, upstream, status, streamed,
+                    concat!(
+                        "INSERT INTO requests (id, source, request_id, client, model, upstream, status, streamed,
                         complete, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
                         cache_read_tokens, cost_usd, price_version, request_class, flags)
                      VALUES (",
- crate::ledger::new_request_id!("?1"),
- ", 0, ?2, ?3, ?4, ?5, 200, 1, 1, 1, 1, 0, 0, 0, ?6, ?7, ?8, ?9)"),
+                        crate::ledger::new_request_id!("?1"),
+                        ", 0, ?2, ?3, ?4, ?5, 200, 1, 1, 1, 1, 0, 0, 0, ?6, ?7, ?8, ?9)"
+                    ),
                     params![
                         ts,
                         format!("req_{ts}"),

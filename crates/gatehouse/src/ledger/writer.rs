@@ -38,12 +38,12 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::flags;
-use super::request_id;
 use super::health::{LedgerStatus, MAX_PENDING_ROWS};
 use super::names::NameCache;
 use super::project::{ProjectResolver, Resolution};
 use super::prompt_id;
 use super::record::{Exchange, Hints, Outcome};
+use super::request_id;
 use super::windows_tracker::WindowsTracker;
 use crate::dashboard::rollup;
 use crate::gateway::ratelimit::Unified;
