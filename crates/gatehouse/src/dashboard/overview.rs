@@ -112,14 +112,12 @@ impl super::Dashboard {
                     Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, Acc::cell(row, 3)?))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut statement = conn.prepare_cached(&format!(
-                "SELECT key, key2, model, {CELL_COLUMNS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3"
-            ))?;
-            let classes = statement
-                .query_map(rusqlite::params![dim::CLASS, slot(today_ms), slot(until_ms)], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, Acc::cell(row, 3)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            // Today's hours, and its partial hour's requests in a zone with
+            // a :30 or :45 offset.
+            let classes: Vec<(i64, i64, i64, Acc)> = super::spend::cells(&conn, dim::CLASS, today_ms, until_ms, false)?
+                .into_iter()
+                .map(|cell| (cell.key, cell.key2, cell.model, cell.sums))
+                .collect();
             let names =
                 Names::load(&conn, cells.iter().map(|c| c.1).chain(classes.iter().flat_map(|c| [c.0, c.1, c.2])))?;
             let mut savings = Savings::new(&self.prices);

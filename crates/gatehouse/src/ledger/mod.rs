@@ -275,8 +275,9 @@ END;
 "#,
         request_rows_view!()
     ),
-    // 9: the rollup's triggers on the table 8 made.
-    crate::dashboard::rollup::TRIGGERS_V8,
+    // 9: the rollup's triggers on the table 8 made, and its group
+    // dimensions by the hour (see `dashboard::rollup`).
+    crate::dashboard::rollup::HOURS_MIGRATION,
 ];
 
 /// How many rows one millisecond can hold: a row's id is
@@ -291,12 +292,13 @@ pub(crate) fn id_at(ms: i64) -> i64 {
     ms.saturating_mul(1 << ID_BITS)
 }
 
-/// Whether the ledger's row ids are time-ordered (migration 8 ran): a
-/// reader opens a ledger read-only, so it may find one that no gateway of
-/// this version has migrated yet.
+/// Whether the ledger's row ids are time-ordered and its rollup's group
+/// dimensions by the hour (migrations 8 and 9 ran): a reader opens a
+/// ledger read-only, so it may find one that no gateway of this version
+/// has migrated yet.
 pub(crate) fn has_time_ids(conn: &Connection) -> rusqlite::Result<bool> {
     let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    Ok(version >= 8)
+    Ok(version >= 9)
 }
 
 /// The SQL expression of the id of a new row stamped at `$ts` (an SQL
@@ -335,8 +337,9 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     let from = migrate(&mut conn)?;
     if (1..REWRITES_REQUESTS).contains(&from) {
-        // Migration 8 copied every row to a new table: the old one's pages
-        // are free now, and the file twice its size until it is rewritten.
+        // Migration 8 copied every row to a new table (and 9 the rollup's
+        // cells): the old pages are free now, and the file twice its size
+        // until it is rewritten.
         conn.execute_batch("VACUUM")?;
     }
     Ok(conn)
@@ -352,9 +355,10 @@ pub fn open_read_only(path: &Path) -> rusqlite::Result<Option<Connection>> {
     Ok(Some(conn))
 }
 
-/// The migration that copies `requests` to a new table (8): a ledger
-/// migrated past it is vacuumed.
-const REWRITES_REQUESTS: usize = 8;
+/// The last migration that rewrites much of the ledger (8 copies
+/// `requests` to a new table, 9 sums the rollup's 15-minute cells into
+/// hours): a ledger migrated past it is vacuumed.
+const REWRITES_REQUESTS: usize = 9;
 
 /// Brings the schema up to date; returns the version it found. The version
 /// is read inside a write transaction, so two processes opening an old
@@ -540,7 +544,17 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert_eq!(stored[..2], [("text".to_string(), 5), ("blob".to_string(), 1)], "`req_` ids lose their prefix");
-        assert_eq!(rollup(&conn), before, "the rollup's cells are kept");
+        // The group dimensions' 15-minute cells are summed into hours.
+        let mut hours = std::collections::BTreeMap::new();
+        for (dim, slot, key, requests, cost) in before {
+            let slot = if (1..=4).contains(&dim) { slot / 4 } else { slot };
+            let cell = hours.entry((dim, slot, key)).or_insert((0, 0));
+            (cell.0, cell.1) = (cell.0 + requests, cell.1 + cost);
+        }
+        let expected: Vec<_> =
+            hours.into_iter().map(|((dim, slot, key), (n, cost))| (dim, slot, key, n, cost)).collect();
+        assert_eq!(rollup(&conn), expected, "the rollup's cells are kept, the group dimensions' by the hour");
+        assert!(expected.iter().any(|cell| cell.0 == 2 && cell.1 == t / 3_600_000));
         let free: i64 = conn.pragma_query_value(None, "freelist_count", |row| row.get(0)).unwrap();
         assert_eq!(free, 0, "the old table's pages are given back");
         let indexes: Vec<String> = conn

@@ -4,12 +4,13 @@
 //! no price are counted separately and named, so an unknown model is never
 //! passed off as free.
 //!
-//! Whole 15-minute slots (and whole UTC days, for the group dimensions) are
-//! read from the spend rollup (migrations 4 and 5, see
-//! `dashboard::rollup`), the partial slots at either end of a range from
-//! the requests themselves: a month of a million-row ledger is then a few
-//! thousand rollup cells instead of a third of the rows. A ledger without
-//! the rollup (not opened by this version's gateway yet) is read row by row.
+//! Whole 15-minute slots (whole hours and UTC days, for the group
+//! dimensions) are read from the spend rollup (migrations 4, 5 and 9, see
+//! `dashboard::rollup`), the partial slots (hours) at either end of a range
+//! from the requests themselves: a month of a million-row ledger is then a
+//! few thousand rollup cells instead of a third of the rows. A ledger
+//! without this rollup (not opened by this version's gateway yet) is read
+//! row by row.
 
 use std::path::Path;
 
@@ -151,7 +152,19 @@ impl Source {
         };
         let mut values = Vec::new();
         let mut selects = Vec::new();
+        let column = group_by.map_or("NULL", |g| g.column().0);
         for span in rollup::spans(dim, first.unwrap_or(i64::MIN), end.unwrap_or(i64::MAX), days) {
+            if span.rows {
+                // A partial hour of a group dimension: its requests.
+                let slots = Range {
+                    since_ms: Some(span.first.saturating_mul(SLOT_MS)),
+                    until_ms: Some(span.end.saturating_mul(SLOT_MS)),
+                };
+                let (clause, edge) = where_clause(slots, ids);
+                selects.push(format!("{} {clause}", Self::request_columns(column)));
+                values.extend(edge);
+                continue;
+            }
             selects.push(format!(
                 "SELECT {key} AS key, model, requests AS n, unpriced, cost_nusd / 1e9 AS cost, input_tokens AS input,
                     output_tokens AS output, cache_write_5m_tokens + cache_write_1h_tokens AS cache_write,
@@ -169,7 +182,6 @@ impl Source {
             edges.push((end * SLOT_MS, until));
         }
         for (from, to) in edges.into_iter().filter(|(from, to)| from < to) {
-            let column = group_by.map_or("NULL", |g| g.column().0);
             let (clause, edge) = where_clause(Range { since_ms: Some(from), until_ms: Some(to) }, ids);
             sql.push_str(&format!(" UNION ALL {} {clause}", Self::request_columns(column)));
             values.extend(edge);
@@ -233,8 +245,10 @@ pub fn report(conn: &Connection, range: Range, group_by: Option<GroupBy>) -> rus
         [],
         |row| row.get(0),
     )?;
+    // A rollup older than migration 9 has its group dimensions by 15
+    // minutes: until the gateway upgrades the ledger, it is read row by row.
     let ids = super::has_time_ids(conn)?;
-    if has_rollup {
+    if has_rollup && ids {
         let days = rollup::has_day_cells(conn)?;
         let total = Source::rollup(range, None, days, ids);
         let groups = group_by.map(|g| (g, Source::rollup(range, Some(g), days, ids)));
@@ -329,10 +343,18 @@ mod tests {
             Range { since_ms: None, until_ms: Some(end_ms - 5 * day + 1) },
             Range { since_ms: Some(end_ms - 2 * day + 1_000), until_ms: Some(end_ms - 2 * day + 500_000) },
             Range { since_ms: Some(end_ms + day), until_ms: None },
+            // Partial hours, as local days in zones with :30 and :45 offsets
+            // cut them, around whole hours and days.
+            Range { since_ms: Some(end_ms - 3 * day + 1_800_000), until_ms: Some(end_ms - day + 2_700_000) },
+            Range { since_ms: Some(end_ms - 4 * day - 19_800_000), until_ms: Some(end_ms - 36_900_000) },
+            // Inside one hour; across two partial hours and no whole one.
+            Range { since_ms: Some(end_ms - 2 * day + 900_000), until_ms: Some(end_ms - 2 * day + 2_700_000) },
+            Range { since_ms: Some(end_ms - 2 * day + 1_800_000), until_ms: Some(end_ms - 2 * day + 5_400_000) },
+            Range { since_ms: Some(end_ms - 10_800_000 + 7_777), until_ms: Some(end_ms - 3_600_000 - 123) },
         ];
         let mut grouped_requests = 0;
         // With the day level, then as a ledger from before it (migration 5)
-        // reads: 15-minute cells only.
+        // reads: hour cells only.
         for days in [true, false] {
             if !days {
                 conn.execute_batch(
