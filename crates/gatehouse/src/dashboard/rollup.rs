@@ -115,8 +115,9 @@ pub(crate) fn has_day_cells(conn: &rusqlite::Connection) -> rusqlite::Result<boo
 
 /// The time span of a session's requests, `[first, last]` in Unix ms, from
 /// its day cells: the ledger keeps no index on `requests.session`, so a
-/// lookup of a session's rows is bounded by this span and walks
-/// `requests_ts`. `None` when the session has no request.
+/// lookup of a session's rows is bounded by this span and reads that range
+/// of row ids (ids are times, see `ledger::id_at`). `None` when the
+/// session has no request.
 pub(crate) fn session_span(conn: &rusqlite::Connection, session: i64) -> rusqlite::Result<Option<(i64, i64)>> {
     conn.prepare_cached(
         "SELECT MIN(first_ms), MAX(last_ms) FROM spend_rollup WHERE dim = ?1 AND key = ?2 AND requests > 0",
