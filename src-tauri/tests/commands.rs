@@ -200,15 +200,16 @@ fn dashboard_pages(app: &App<MockRuntime>, webview: &WebviewWindow<MockRuntime>,
     let prices = gatehouse::ledger::names::id(&ledger, "test-prices").unwrap();
     ledger
         .execute(
-            "INSERT INTO requests (ts_unix_ms, source, model, status, streamed, complete, input_tokens, output_tokens,
+            "INSERT INTO requests (id, source, model, status, streamed, complete, input_tokens, output_tokens,
                 cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd, price_version)
-             VALUES (?1, 0, ?2, 200, 1, 1, 10, 20, 0, 0, 1000, 0.25, ?3)",
+             VALUES (?1 << 10, 0, ?2, 200, 1, 1, 10, 20, 0, 0, 1000, 0.25, ?3)",
             rusqlite::params![jiff::Timestamp::now().as_millisecond(), model, prices],
         )
         .unwrap();
     let id = ledger.last_insert_rowid();
     let event: Value = serde_json::from_str(&received.recv_timeout(Duration::from_secs(30)).unwrap()).unwrap();
-    assert_eq!(event["version"], id);
+    let version: i64 = ledger.query_row("SELECT MAX(seq) FROM request_feed", [], |row| row.get(0)).unwrap();
+    assert_eq!((event["version"].as_i64(), event["rows"][0]["id"].as_i64()), (Some(version), Some(id)));
     assert_eq!(event["rows"][0]["cost_usd"], 0.25);
 
     let overview = invoke(webview, "dashboard_overview", json!({})).unwrap();

@@ -62,7 +62,9 @@ fn run() -> anyhow::Result<()> {
     if ledger.exists() {
         println!("Reusing the ledger in {}.\n", ledger.display());
         // A ledger kept from an earlier version is migrated, as the gateway would.
+        let started = Instant::now();
         gatehouse::ledger::open(&ledger).context("migrating the kept ledger")?;
+        println!("Opened it (migrating it where it was older) in {:.1} s.\n", started.elapsed().as_secs_f64());
     } else {
         let started = Instant::now();
         let summary = synth::generate(&ledger, &spec).context("generating the ledger")?;
@@ -147,7 +149,7 @@ fn size(ledger: &Path) -> anyhow::Result<()> {
     }
 
     // A column's bytes in SQLite's record format: its value, plus its
-    // serial type in the row header (1 byte, 2 for a text of 57+ bytes).
+    // serial type in the row header (1 byte, 2 for a text or BLOB of 58+ bytes).
     let columns: Vec<String> = conn
         .prepare("SELECT name FROM pragma_table_info('requests')")?
         .query_map([], |row| row.get(0))?
@@ -155,7 +157,8 @@ fn size(ledger: &Path) -> anyhow::Result<()> {
     let cost = |column: &str| {
         format!(
             "AVG(CASE typeof({column}) WHEN 'null' THEN 1 WHEN 'real' THEN 9 \
-             WHEN 'text' THEN length(CAST({column} AS BLOB)) + CASE WHEN length(CAST({column} AS BLOB)) > 56 THEN 2 ELSE 1 END \
+             WHEN 'text' THEN length(CAST({column} AS BLOB)) + CASE WHEN length(CAST({column} AS BLOB)) > 57 THEN 2 ELSE 1 END \
+             WHEN 'blob' THEN length({column}) + CASE WHEN length({column}) > 57 THEN 2 ELSE 1 END \
              ELSE 1 + CASE WHEN {column} IN (0, 1) THEN 0 WHEN {column} BETWEEN -128 AND 127 THEN 1 \
              WHEN {column} BETWEEN -32768 AND 32767 THEN 2 WHEN {column} BETWEEN -8388608 AND 8388607 THEN 3 \
              WHEN {column} BETWEEN -2147483648 AND 2147483647 THEN 4 \

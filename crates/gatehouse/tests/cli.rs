@@ -304,9 +304,10 @@ fn since_and_until_keep_the_time_and_offset_given() {
         let name = |value: &str| gatehouse::ledger::names::id(&conn, value).unwrap();
         let (client, model, upstream, version) = (name("c"), name("m"), name("anthropic"), name("v"));
         conn.execute(
-            "INSERT INTO requests (ts_unix_ms, source, client, model, upstream, status, streamed, complete,
+            // A row's id holds its time (see `gatehouse::ledger`): ms << 10.
+            "INSERT INTO requests (id, source, client, model, upstream, status, streamed, complete,
              input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd,
-             price_version, latency_us) VALUES (?1, 0, ?2, ?3, ?4, 200, 0, 1, 1, 1, 0, 0, 0, 0.01, ?5, 1000)",
+             price_version, latency_us) VALUES (?1 << 10, 0, ?2, ?3, ?4, 200, 0, 1, 1, 1, 0, 0, 0, 0.01, ?5, 1000)",
             rusqlite::params![ms, client, model, upstream, version],
         )
         .unwrap();

@@ -6,7 +6,7 @@ import type { RequestRow } from "./RequestRow";
  */
 export type LedgerChanged = { 
 /**
- * The ledger's newest request id now.
+ * The ledger's version now: it grows with each row recorded.
  */
 version: number, 
 /**

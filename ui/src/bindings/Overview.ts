@@ -35,7 +35,7 @@ by_class_today: Array<ClassShare>,
  */
 windows: Array<WindowNow>, 
 /**
- * The ledger's newest request id (0 when empty): the `ledger` event
- * carries the same number.
+ * The ledger's version (0 when empty), which grows with each row
+ * recorded: the `ledger` event carries the same number.
  */
 ledger_version: number, };

@@ -85,9 +85,8 @@ impl Dashboard {
     fn read(&self) -> Result<Option<Connection>, DashboardError> {
         let conn = crate::ledger::open_read_only(&self.ledger).map_err(|source| self.error(source))?;
         let Some(conn) = conn else { return Ok(None) };
-        let upgraded: bool = conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'spend_rollup')", [], |row| row.get(0))
-            .map_err(|source| self.error(source))?;
+        // Time-ordered ids (migration 8) come after the rollup (4 and 5).
+        let upgraded = crate::ledger::has_time_ids(&conn).map_err(|source| self.error(source))?;
         if !upgraded {
             return Err(DashboardError::NotUpgraded { path: self.ledger.clone() });
         }

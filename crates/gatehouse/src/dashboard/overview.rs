@@ -55,8 +55,8 @@ pub struct Overview {
     /// Every subscription window, 5-hour and weekly first, from the ledger's
     /// latest readings (so they show while the gateway is stopped too).
     pub windows: Vec<WindowNow>,
-    /// The ledger's newest request id (0 when empty): the `ledger` event
-    /// carries the same number.
+    /// The ledger's version (0 when empty), which grows with each row
+    /// recorded: the `ledger` event carries the same number.
     pub ledger_version: i64,
 }
 
@@ -112,14 +112,12 @@ impl super::Dashboard {
                     Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, Acc::cell(row, 3)?))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut statement = conn.prepare_cached(&format!(
-                "SELECT key, key2, model, {CELL_COLUMNS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3"
-            ))?;
-            let classes = statement
-                .query_map(rusqlite::params![dim::CLASS, slot(today_ms), slot(until_ms)], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, Acc::cell(row, 3)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            // Today's hours, and its partial hour's requests in a zone with
+            // a :30 or :45 offset.
+            let classes: Vec<(i64, i64, i64, Acc)> = super::spend::cells(&conn, dim::CLASS, today_ms, until_ms, false)?
+                .into_iter()
+                .map(|cell| (cell.key, cell.key2, cell.model, cell.sums))
+                .collect();
             let names =
                 Names::load(&conn, cells.iter().map(|c| c.1).chain(classes.iter().flat_map(|c| [c.0, c.1, c.2])))?;
             let mut savings = Savings::new(&self.prices);
@@ -173,7 +171,7 @@ impl super::Dashboard {
             (overview.today, overview.last_7_days, overview.last_30_days) = (day.totals(), week.totals(), all.totals());
             overview.coverage_7d = coverage;
             overview.windows = super::windows::current(&conn, now_ms)?;
-            overview.ledger_version = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM requests", [], |r| r.get(0))?;
+            overview.ledger_version = super::requests::feed_version(&conn)?;
             Ok(())
         };
         run(&mut overview).map_err(|source| self.error(source))?;
@@ -241,6 +239,6 @@ mod tests {
         assert!((kinds.iter().map(|k| k.1).sum::<f64>() - 1.0).abs() < 1e-9);
         assert_eq!(overview.windows.len(), 1);
         assert_eq!(overview.windows[0].utilization, Some(0.25));
-        assert_eq!(overview.ledger_version, last);
+        assert_eq!(overview.ledger_version, 8, "the `ledger` event's version: one per row recorded");
     }
 }

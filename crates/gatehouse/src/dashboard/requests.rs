@@ -117,7 +117,7 @@ pub struct RequestDetails {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct LedgerChanged {
-    /// The ledger's newest request id now.
+    /// The ledger's version now: it grows with each row recorded.
     pub version: i64,
     /// The new rows, newest first (at most 200; fetch the rest with
     /// `recent_requests` when `truncated`).
@@ -134,6 +134,11 @@ const ROW_JOINS: &str = "LEFT JOIN names m ON m.id = r.model LEFT JOIN names u O
     LEFT JOIN names c ON c.id = r.client LEFT JOIN names rc ON rc.id = r.request_class \
     LEFT JOIN names at ON at.id = r.agent_type LEFT JOIN names cp ON cp.id = r.compaction \
     LEFT JOIN names et ON et.id = r.error_type";
+
+/// The newest entry of `request_feed` (migration 8): the ledger's version.
+pub(crate) fn feed_version(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM request_feed", [], |row| row.get(0))
+}
 
 /// Reads [`ROW_COLUMNS`]; the windows are filled in by [`with_windows`].
 fn row_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
@@ -231,19 +236,16 @@ const MAX_ROWS: u32 = 1000;
 const EVENT_ROWS: i64 = 200;
 
 impl super::Dashboard {
-    /// The latest requests, newest first (by time, then id: imported rows
-    /// take their place by when they happened).
+    /// The latest requests, newest first (by id, which is by time: imported
+    /// rows take their place by when they happened).
     pub fn recent(&self, query: RecentQuery) -> Result<Vec<RequestRow>, super::DashboardError> {
         let Some(conn) = self.read()? else { return Ok(Vec::new()) };
         let limit = query.limit.unwrap_or(200).clamp(1, MAX_ROWS);
         let rows = match query.before_id {
-            None => load_rows(&conn, &select_rows("ORDER BY r.ts_unix_ms DESC, r.id DESC LIMIT ?1"), [limit]),
+            None => load_rows(&conn, &select_rows("ORDER BY r.id DESC LIMIT ?1"), [limit]),
             Some(before) => load_rows(
                 &conn,
-                &select_rows(
-                    "WHERE (r.ts_unix_ms, r.id) < (SELECT ts_unix_ms, id FROM requests WHERE id = ?1)
-                     ORDER BY r.ts_unix_ms DESC, r.id DESC LIMIT ?2",
-                ),
+                &select_rows("WHERE r.id < ?1 ORDER BY r.id DESC LIMIT ?2"),
                 rusqlite::params![before, limit],
             ),
         };
@@ -295,27 +297,32 @@ impl super::Dashboard {
         run().map_err(|source| self.error(source))?.ok_or(super::DashboardError::NoSuchRequest { id })
     }
 
-    /// The ledger's version: its newest request id, 0 when empty or missing.
+    /// The ledger's version: the `request_feed`'s newest entry, which grows
+    /// with every row recorded (ids are times, so a request that arrived
+    /// earlier and finished later has the lower id); 0 when empty or missing.
     pub fn version(&self) -> Result<i64, super::DashboardError> {
         let Some(conn) = self.read()? else { return Ok(0) };
-        conn.query_row("SELECT COALESCE(MAX(id), 0) FROM requests", [], |row| row.get(0))
-            .map_err(|source| self.error(source))
+        feed_version(&conn).map_err(|source| self.error(source))
     }
 
     /// What was recorded since `version`: `None` when nothing was.
     pub fn changes_since(&self, version: i64) -> Result<Option<LedgerChanged>, super::DashboardError> {
         let Some(conn) = self.read()? else { return Ok(None) };
         let run = || -> rusqlite::Result<Option<LedgerChanged>> {
-            let newest: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM requests", [], |row| row.get(0))?;
+            let newest = feed_version(&conn)?;
             if newest <= version {
                 return Ok(None);
             }
             let rows = load_rows(
                 &conn,
-                &select_rows("WHERE r.id > ?1 ORDER BY r.id DESC LIMIT ?2"),
+                &select_rows(
+                    "WHERE r.id IN (SELECT request FROM request_feed WHERE seq > ?1) ORDER BY r.id DESC LIMIT ?2",
+                ),
                 rusqlite::params![version, EVENT_ROWS + 1],
             )?;
-            let truncated = rows.len() as i64 > EVENT_ROWS;
+            // The feed keeps the latest entries only: older news is lost.
+            let oldest: i64 = conn.query_row("SELECT COALESCE(MIN(seq), 0) FROM request_feed", [], |row| row.get(0))?;
+            let truncated = rows.len() as i64 > EVENT_ROWS || oldest > version + 1;
             let rows = rows.into_iter().take(EVENT_ROWS as usize).collect();
             Ok(Some(LedgerChanged { version: newest, rows, truncated }))
         };
@@ -383,11 +390,19 @@ mod tests {
         assert!(matches!(dashboard.request(999_999), Err(DashboardError::NoSuchRequest { id: 999_999 })));
 
         let version = dashboard.version().unwrap();
-        assert_eq!(version, imported);
+        assert_eq!(version, 251, "a version per row recorded");
         assert_eq!(dashboard.changes_since(version).unwrap(), None);
         let new = Row::at(base + 999_000).insert(&conn);
         let changed = dashboard.changes_since(version).unwrap().unwrap();
-        assert_eq!((changed.version, changed.rows.len(), changed.truncated), (new, 1, false));
+        assert_eq!((changed.version, changed.rows.len(), changed.truncated), (252, 1, false));
+        assert_eq!(changed.rows[0].id, new);
+        // A request that arrived earlier and finished later has the lower
+        // id (ids are times), and is news all the same.
+        let late = Row::at(base + 998_000).insert(&conn);
+        assert!(late < new);
+        let changed = dashboard.changes_since(252).unwrap().unwrap();
+        assert_eq!((changed.version, changed.rows.len()), (253, 1));
+        assert_eq!(changed.rows[0].id, late);
         let all = dashboard.changes_since(0).unwrap().unwrap();
         assert_eq!((all.rows.len(), all.truncated), (200, true));
     }

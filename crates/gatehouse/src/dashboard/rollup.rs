@@ -24,13 +24,22 @@
 //! A second level ([`DAYS_MIGRATION`]) keeps the group dimensions 1 to 4
 //! also per UTC day, as `dim` 11 to 14 with `slot` the day number
 //! (`ts_unix_ms / 86400000`): a month by session is then about 9,000 day
-//! cells and at most two days of 15-minute cells around them instead of
-//! 43,000 15-minute cells. [`spans`] splits a range into the two levels.
+//! cells and at most two days of hour cells around them.
+//!
+//! Since [`HOURS_MIGRATION`] (migration 9) the group dimensions' cells
+//! below a day are hours (`slot` = `ts_unix_ms / 3600000`), half as many
+//! cells as by 15 minutes (10 MB per million rows); the everything
+//! dimension keeps its 15-minute cells. A range's partial hours at either
+//! end (a local day in a zone with a :30 or :45 offset) are read from the
+//! requests, at most two hours of them. [`spans`] splits a range into
+//! these parts.
 
 /// Milliseconds per slot.
 pub(crate) const SLOT_MS: i64 = 900_000;
-/// Slots per UTC day, the second level's cell.
-const SLOTS_PER_DAY: i64 = 96;
+/// Slots per hour, the group dimensions' cell.
+const SLOTS_PER_HOUR: i64 = 4;
+/// Hours per UTC day, the day level's cell.
+const HOURS_PER_DAY: i64 = 24;
 
 /// The dimension numbers of `spend_rollup.dim`.
 pub(crate) mod dim {
@@ -43,34 +52,54 @@ pub(crate) mod dim {
     pub(crate) const DAYS: i64 = 10;
 }
 
-/// A part of a range in one level's cells: `dim` (a day level's when the
-/// cells are days) and `[first, end)` in that level's slot numbers.
+/// A part of a range: in one level's cells, `dim` (a day level's when the
+/// cells are days) and `[first, end)` in that level's slot numbers; or, when
+/// `rows`, the requests of the 15-minute slots `[first, end)` one by one,
+/// grouped by `dim`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Span {
     pub(crate) dim: i64,
     pub(crate) first: i64,
     pub(crate) end: i64,
+    pub(crate) rows: bool,
 }
 
-/// The cells that cover the 15-minute slots `[first, end)` of dimension
-/// `dim`: the whole UTC days inside from the day level, where `dim` has one
-/// and the ledger has it (`days`), and the 15-minute slots around them.
+/// `n / d` rounded up.
+fn ceil_div(n: i64, d: i64) -> i64 {
+    n.div_euclid(d) + i64::from(n.rem_euclid(d) != 0)
+}
+
+/// What covers the 15-minute slots `[first, end)` of dimension `dim`. The
+/// everything dimension: its 15-minute cells. A group dimension (1 to 4,
+/// kept by the hour since migration 9): the whole UTC days inside from the
+/// day level, where the ledger has it (`days`), the whole hours around
+/// them, and the requests of the partial hours at either end (a local day
+/// in a zone with a :30 or :45 offset starts within an hour).
 pub(crate) fn spans(dim: i64, first: i64, end: i64, days: bool) -> Vec<Span> {
-    let (first_day, end_day) = (
-        first.div_euclid(SLOTS_PER_DAY) + i64::from(first.rem_euclid(SLOTS_PER_DAY) != 0),
-        end.div_euclid(SLOTS_PER_DAY),
-    );
-    if !days || !(dim::PROJECT..=dim::CLASS).contains(&dim) || first_day >= end_day {
-        return vec![Span { dim, first, end }];
+    let cells = |dim, first, end| Span { dim, first, end, rows: false };
+    if !(dim::PROJECT..=dim::CLASS).contains(&dim) {
+        return vec![cells(dim, first, end)];
     }
-    [
-        Span { dim, first, end: first_day * SLOTS_PER_DAY },
-        Span { dim: dim + dim::DAYS, first: first_day, end: end_day },
-        Span { dim, first: end_day * SLOTS_PER_DAY, end },
-    ]
-    .into_iter()
-    .filter(|span| span.first < span.end)
-    .collect()
+    let rows = |first, end| Span { dim, first, end, rows: true };
+    let (first_hour, end_hour) = (ceil_div(first, SLOTS_PER_HOUR), end.div_euclid(SLOTS_PER_HOUR));
+    if first_hour >= end_hour {
+        return [rows(first, end)].into_iter().filter(|span| span.first < span.end).collect();
+    }
+    let (first_day, end_day) = (ceil_div(first_hour, HOURS_PER_DAY), end_hour.div_euclid(HOURS_PER_DAY));
+    let middle = if days && first_day < end_day {
+        vec![
+            cells(dim, first_hour, first_day * HOURS_PER_DAY),
+            cells(dim + dim::DAYS, first_day, end_day),
+            cells(dim, end_day * HOURS_PER_DAY, end_hour),
+        ]
+    } else {
+        vec![cells(dim, first_hour, end_hour)]
+    };
+    std::iter::once(rows(first, first_hour * SLOTS_PER_HOUR))
+        .chain(middle)
+        .chain(std::iter::once(rows(end_hour * SLOTS_PER_HOUR, end)))
+        .filter(|span| span.first < span.end)
+        .collect()
 }
 
 /// Whether the ledger keeps the day level ([`DAYS_MIGRATION`] ran); a
@@ -86,8 +115,9 @@ pub(crate) fn has_day_cells(conn: &rusqlite::Connection) -> rusqlite::Result<boo
 
 /// The time span of a session's requests, `[first, last]` in Unix ms, from
 /// its day cells: the ledger keeps no index on `requests.session`, so a
-/// lookup of a session's rows is bounded by this span and walks
-/// `requests_ts`. `None` when the session has no request.
+/// lookup of a session's rows is bounded by this span and reads that range
+/// of row ids (ids are times, see `ledger::id_at`). `None` when the
+/// session has no request.
 pub(crate) fn session_span(conn: &rusqlite::Connection, session: i64) -> rusqlite::Result<Option<(i64, i64)>> {
     conn.prepare_cached(
         "SELECT MIN(first_ms), MAX(last_ms) FROM spend_rollup WHERE dim = ?1 AND key = ?2 AND requests > 0",
@@ -102,6 +132,12 @@ macro_rules! slot_of {
     (slots, $row:literal) => {
         concat!($row, ".ts_unix_ms / 900000")
     };
+    (quarters, $row:literal) => {
+        concat!($row, ".ts_unix_ms / 900000")
+    };
+    (hours, $row:literal) => {
+        concat!($row, ".ts_unix_ms / 3600000")
+    };
     (days, $row:literal) => {
         concat!($row, ".ts_unix_ms / 86400000")
     };
@@ -114,6 +150,24 @@ macro_rules! dims {
             "(SELECT 0 AS dim, 0 AS key, 0 AS key2 UNION ALL SELECT 1, COALESCE(",
             $row,
             ".project, 0), 0 UNION ALL SELECT 2, COALESCE(",
+            $row,
+            ".session, 0), 0 UNION ALL SELECT 3, COALESCE(",
+            $row,
+            ".client, 0), 0 UNION ALL SELECT 4, COALESCE(",
+            $row,
+            ".request_class, 0), COALESCE(",
+            $row,
+            ".agent_type, 0))"
+        )
+    };
+    (quarters, $row:literal) => {
+        "(SELECT 0 AS dim, 0 AS key, 0 AS key2)"
+    };
+    (hours, $row:literal) => {
+        concat!(
+            "(SELECT 1 AS dim, COALESCE(",
+            $row,
+            ".project, 0) AS key, 0 AS key2 UNION ALL SELECT 2, COALESCE(",
             $row,
             ".session, 0), 0 UNION ALL SELECT 3, COALESCE(",
             $row,
@@ -208,6 +262,15 @@ macro_rules! rolled_up_columns {
     };
 }
 
+/// The update triggers' event since migration 8, where the time is the id's
+/// (`ts_unix_ms` is computed from it).
+macro_rules! rolled_up_columns_v8 {
+    () => {
+        "AFTER UPDATE OF id, source, model, cost_usd, input_tokens, output_tokens, cache_write_5m_tokens, \
+         cache_write_1h_tokens, cache_read_tokens, project, session, client, request_class, agent_type ON requests"
+    };
+}
+
 /// Removes the cells a deleted (or moved) request emptied.
 macro_rules! prune {
     (slots) => {
@@ -216,6 +279,14 @@ macro_rules! prune {
     (days) => {
         "DELETE FROM spend_rollup WHERE dim > 10 AND slot = OLD.ts_unix_ms / 86400000 AND model = OLD.model \
          AND requests <= 0;\n"
+    };
+    (quarters) => {
+        "DELETE FROM spend_rollup WHERE dim = 0 AND slot = OLD.ts_unix_ms / 900000 AND model = OLD.model \
+         AND requests <= 0;\n"
+    };
+    (hours) => {
+        "DELETE FROM spend_rollup WHERE dim BETWEEN 1 AND 4 AND slot = OLD.ts_unix_ms / 3600000 \
+         AND model = OLD.model AND requests <= 0;\n"
     };
 }
 
@@ -290,5 +361,57 @@ INSERT INTO spend_rollup
         SUM(cache_read_tokens), MIN(first_ms), MAX(last_ms)
     FROM spend_rollup WHERE dim BETWEEN 1 AND 4
     GROUP BY 1, 2, 3, 4, 5, 6;
+"#
+);
+
+/// The triggers of one level (`quarters`, `hours` or `days`), named
+/// `spend_rollup_<name>_insert` and so on, on the table migration 8 made
+/// (its update trigger watches the id, which holds the time).
+macro_rules! level_triggers {
+    ($level:ident, $name:literal) => {
+        concat!(
+            "CREATE TRIGGER spend_rollup_",
+            $name,
+            "_insert AFTER INSERT ON requests BEGIN\n",
+            upsert!($level, "NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms"),
+            "END;\nCREATE TRIGGER spend_rollup_",
+            $name,
+            "_delete AFTER DELETE ON requests BEGIN\n",
+            upsert!($level, "OLD", "-", "9223372036854775807", "-9223372036854775807"),
+            prune!($level),
+            "END;\nCREATE TRIGGER spend_rollup_",
+            $name,
+            "_update ",
+            rolled_up_columns_v8!(),
+            " BEGIN\n",
+            upsert!($level, "OLD", "-", "9223372036854775807", "-9223372036854775807"),
+            upsert!($level, "NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms"),
+            prune!($level),
+            "END;\n"
+        )
+    };
+}
+
+/// Migration 9: the rollup's triggers on the table migration 8 made
+/// (dropping the old table dropped them), and the group dimensions 1 to 4
+/// by the hour instead of by 15 minutes (half as many cells, 10 MB per
+/// million rows): their 15-minute cells are summed into hours. The
+/// everything dimension (0) keeps its 15-minute cells, for local days in
+/// any zone; see [`spans`] for how a range reads the hours.
+pub const HOURS_MIGRATION: &str = concat!(
+    level_triggers!(quarters, "quarters"),
+    level_triggers!(hours, "hours"),
+    level_triggers!(days, "days"),
+    r#"
+CREATE TEMP TABLE rollup_hours AS
+    SELECT dim, slot / 4 AS slot, key, key2, model, source, SUM(requests) AS requests, SUM(unpriced) AS unpriced,
+        SUM(cost_nusd) AS cost_nusd, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
+        SUM(cache_write_5m_tokens) AS cache_write_5m_tokens, SUM(cache_write_1h_tokens) AS cache_write_1h_tokens,
+        SUM(cache_read_tokens) AS cache_read_tokens, MIN(first_ms) AS first_ms, MAX(last_ms) AS last_ms
+    FROM spend_rollup WHERE dim BETWEEN 1 AND 4
+    GROUP BY dim, slot / 4, key, key2, model, source;
+DELETE FROM spend_rollup WHERE dim BETWEEN 1 AND 4;
+INSERT INTO spend_rollup SELECT * FROM rollup_hours ORDER BY dim, slot, key, key2, model, source;
+DROP TABLE rollup_hours;
 "#
 );

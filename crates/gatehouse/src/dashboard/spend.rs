@@ -316,12 +316,12 @@ impl SpendGroup {
 }
 
 /// One rollup cell of a report query: its slot or group key, model and sums.
-struct Cell {
-    slot: i64,
-    key: i64,
-    key2: i64,
-    model: i64,
-    sums: Acc,
+pub(crate) struct Cell {
+    pub(crate) slot: i64,
+    pub(crate) key: i64,
+    pub(crate) key2: i64,
+    pub(crate) model: i64,
+    pub(crate) sums: Acc,
 }
 
 impl super::Dashboard {
@@ -490,12 +490,17 @@ fn dearest_first(a: (Option<f64>, u64), b: (Option<f64>, u64)) -> std::cmp::Orde
     cost(b.0).total_cmp(&cost(a.0)).then(b.1.cmp(&a.1))
 }
 
-/// Reads the rollup's cells of one dimension in `[since, until)` (whole
-/// 15-minute slots) as they are stored: by slot, key and model, one cell
-/// per source; the callers sum them (faster than SQL's GROUP BY, which
-/// sorts). With `by_slot` every cell is a 15-minute one, for the days;
-/// otherwise whole UTC days come from the day level where there is one.
-fn cells(conn: &rusqlite::Connection, dim: i64, since: i64, until: i64, by_slot: bool) -> rusqlite::Result<Vec<Cell>> {
+/// The cells of dimension `dim` over `[since, until)` (15-minute
+/// boundaries): `by_slot`, the 15-minute cells only; else as
+/// [`rollup::spans`](super::rollup::spans) splits the range, with the
+/// partial hours' requests summed into cells of the same shape.
+pub(crate) fn cells(
+    conn: &rusqlite::Connection,
+    dim: i64,
+    since: i64,
+    until: i64,
+    by_slot: bool,
+) -> rusqlite::Result<Vec<Cell>> {
     use super::rollup::{self, SLOT_MS};
     let (low, high) = (since.div_euclid(SLOT_MS), until.div_euclid(SLOT_MS));
     let days = !by_slot && rollup::has_day_cells(conn)?;
@@ -503,21 +508,57 @@ fn cells(conn: &rusqlite::Connection, dim: i64, since: i64, until: i64, by_slot:
         "SELECT slot, key, key2, model, {CELL_COLUMNS} FROM spend_rollup WHERE dim = ?1 AND slot >= ?2 AND slot < ?3"
     ))?;
     let mut cells = Vec::new();
-    for span in rollup::spans(dim, low, high, days) {
-        let rows = statement.query_map(rusqlite::params![span.dim, span.first, span.end], |row| {
-            Ok(Cell {
-                slot: row.get(0)?,
-                key: row.get(1)?,
-                key2: row.get(2)?,
-                model: row.get(3)?,
-                sums: Acc::cell(row, 4)?,
-            })
-        })?;
-        for cell in rows {
+    let spans = if by_slot {
+        vec![rollup::Span { dim, first: low, end: high, rows: false }]
+    } else {
+        rollup::spans(dim, low, high, days)
+    };
+    let read = |row: &rusqlite::Row<'_>| {
+        Ok(Cell {
+            slot: row.get(0)?,
+            key: row.get(1)?,
+            key2: row.get(2)?,
+            model: row.get(3)?,
+            sums: Acc::cell(row, 4)?,
+        })
+    };
+    for span in spans {
+        if span.rows {
+            let mut rows = conn.prepare_cached(&row_cells(dim))?;
+            let found = rows.query_map(
+                [crate::ledger::id_at(span.first * SLOT_MS), crate::ledger::id_at(span.end * SLOT_MS)],
+                read,
+            )?;
+            for cell in found {
+                cells.push(cell?);
+            }
+            continue;
+        }
+        for cell in statement.query_map(rusqlite::params![span.dim, span.first, span.end], read)? {
             cells.push(cell?);
         }
     }
     Ok(cells)
+}
+
+/// SQL summing the requests of an id range (`?1`, `?2`) into cells of
+/// group dimension `dim`, as the rollup's triggers would.
+fn row_cells(dim: i64) -> String {
+    use super::rollup::dim;
+    let (key, key2) = match dim {
+        dim::PROJECT => ("project", "0"),
+        dim::SESSION => ("session", "0"),
+        dim::CLIENT => ("client", "0"),
+        _ => ("request_class", "COALESCE(agent_type, 0)"),
+    };
+    format!(
+        "SELECT MIN(ts_unix_ms) / {}, COALESCE({key}, 0), {key2}, model, COUNT(*), SUM(cost_usd IS NULL),
+            COALESCE(SUM(CAST(round(cost_usd * 1e9) AS INTEGER)), 0), SUM(input_tokens), SUM(output_tokens),
+            SUM(cache_write_5m_tokens), SUM(cache_write_1h_tokens), SUM(cache_read_tokens), MIN(ts_unix_ms),
+            MAX(ts_unix_ms)
+         FROM requests WHERE id >= ?1 AND id < ?2 GROUP BY 2, 3, 4",
+        super::rollup::SLOT_MS
+    )
 }
 
 const CSV_HEADER: [&str; 12] = [
@@ -726,6 +767,83 @@ mod tests {
         assert_eq!(counts, [2, 1], "the same rows fall on other days in UTC");
     }
 
+    /// Every grouping of the Spend page equals the rows it covers, in zones
+    /// whose local days start within an hour (the rollup's group cells are
+    /// hours), and today's breakdown by class adds up to today.
+    #[test]
+    fn every_grouping_equals_the_rows_in_zones_with_half_and_quarter_hour_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let end = jiff::Timestamp::from_second(1_764_583_200).unwrap();
+        crate::ledger::synth::generate(&path, &crate::ledger::synth::Spec { rows: 3_000, days: 6, seed: 5, end })
+            .unwrap();
+        let conn = crate::ledger::open(&path).unwrap();
+        // And a request every 7 minutes, so every partial hour has some.
+        for i in 0..(8 * 24 * 60 / 7) {
+            Row {
+                project: [Some("/p/a"), Some("/p/b"), None][i % 3],
+                session: [Some("s-1"), Some("s-2"), Some("s-3"), None][i % 4],
+                request_class: [Some("main"), Some("subagent"), None][i % 5 % 3],
+                agent_type: if i % 5 == 1 { Some("Explore") } else { None },
+                cost: if i % 9 == 0 { None } else { Some(i as f64 * 0.000_123_456_789) },
+                source: (i % 6 == 0).into(),
+                ..Row::at(end.as_millisecond() - 7 * 86_400_000 + i as i64 * 420_000)
+            }
+            .insert(&conn);
+        }
+        let groups = [
+            (SpendGroup::Model, "model"),
+            (SpendGroup::Project, "project"),
+            (SpendGroup::Session, "session"),
+            (SpendGroup::Client, "client"),
+            (SpendGroup::RequestClass, "request_class"),
+            (SpendGroup::AgentType, "agent_type"),
+        ];
+        let mut compared = 0;
+        for zone in ["Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns", "Australia/Eucla", "UTC"] {
+            let dashboard =
+                super::super::Dashboard::with_zone(path.clone(), PriceTable::builtin(), TimeZone::get(zone).unwrap());
+            for (first, last) in
+                [("2025-11-26", "2025-11-29"), ("2025-11-28", "2025-11-28"), ("2025-11-24", "2025-12-02")]
+            {
+                for (by, column) in groups {
+                    let report = dashboard.spend(&SpendQuery { range: range(first, last), by }).unwrap();
+                    type Sums = std::collections::BTreeMap<Option<String>, (u64, i64)>;
+                    let rolled: Sums = report
+                        .rows
+                        .iter()
+                        .map(|row| {
+                            let nusd = (row.totals.cost_usd.unwrap_or(0.0) * 1e9).round() as i64;
+                            (row.key.clone(), (row.totals.requests, nusd))
+                        })
+                        .collect();
+                    let direct: Sums = conn
+                        .prepare(&format!(
+                            "SELECT n.value, COUNT(*), COALESCE(SUM(CAST(round(r.cost_usd * 1e9) AS INTEGER)), 0)
+                             FROM requests r LEFT JOIN names n ON n.id = r.{column}
+                             WHERE r.ts_unix_ms >= ?1 AND r.ts_unix_ms < ?2 GROUP BY 1"
+                        ))
+                        .unwrap()
+                        .query_map([report.since_ms, report.until_ms], |row| {
+                            Ok((row.get(0)?, (row.get(1)?, row.get(2)?)))
+                        })
+                        .unwrap()
+                        .collect::<rusqlite::Result<_>>()
+                        .unwrap();
+                    assert_eq!(rolled, direct, "{zone} {first}..{last} by {column}");
+                    compared += direct.values().map(|sums| sums.0).sum::<u64>();
+                }
+            }
+            for hour in [0, 7, 13] {
+                let overview = dashboard.overview_at(end.as_millisecond() - 2 * 86_400_000 + hour * 3_600_000).unwrap();
+                let by_class: u64 = overview.by_class_today.iter().map(|kind| kind.totals.requests).sum();
+                assert_eq!(by_class, overview.today.requests, "{zone}, today's kinds add up to today");
+                assert!(overview.today.requests > 0);
+            }
+        }
+        assert!(compared > 10_000, "the ranges cover rows");
+    }
+
     #[test]
     fn the_rollup_follows_inserts_updates_and_deletes() {
         let dir = tempfile::tempdir().unwrap();
@@ -752,7 +870,7 @@ mod tests {
         }
         conn.execute("DELETE FROM requests WHERE id % 13 = 0", []).unwrap();
         conn.execute(
-            "UPDATE requests SET ts_unix_ms = ts_unix_ms + 3600000, cost_usd = 0.5, input_tokens = 7 WHERE id % 17 = 0",
+            "UPDATE requests SET id = id + (3600000 << 10), cost_usd = 0.5, input_tokens = 7 WHERE id % 17 = 0",
             [],
         )
         .unwrap();
@@ -784,16 +902,17 @@ mod tests {
         };
         use super::super::rollup::SLOT_MS;
         const DAY_MS: i64 = 86_400_000;
+        const HOUR_MS: i64 = 3_600_000;
         assert_eq!(rolled(0, "0"), direct("0", "source", SLOT_MS));
         for (dim, key) in [(1, "project"), (2, "session"), (3, "client")] {
             let column = format!("COALESCE({key}, 0)");
-            assert_eq!(rolled(dim, "key"), direct(&column, "(0 * source)", SLOT_MS), "{key}");
+            assert_eq!(rolled(dim, "key"), direct(&column, "(0 * source)", HOUR_MS), "{key} by hour");
             let days = rolled(dim + 10, "key");
             assert_eq!(days, direct(&column, "(0 * source)", DAY_MS), "{key} by day");
             assert!(days.iter().map(|cell| cell.0).collect::<std::collections::BTreeSet<_>>().len() >= 3);
         }
         let class = "COALESCE(request_class, 0) * 100000 + COALESCE(agent_type, 0)";
-        assert_eq!(rolled(4, "key * 100000 + key2"), direct(class, "(0 * source)", SLOT_MS));
+        assert_eq!(rolled(4, "key * 100000 + key2"), direct(class, "(0 * source)", HOUR_MS));
         assert_eq!(rolled(14, "key * 100000 + key2"), direct(class, "(0 * source)", DAY_MS));
         conn.execute("DELETE FROM requests", []).unwrap();
         let left: i64 = conn.query_row("SELECT COUNT(*) FROM spend_rollup", [], |r| r.get(0)).unwrap();

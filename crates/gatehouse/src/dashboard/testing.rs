@@ -69,12 +69,16 @@ impl Row {
     pub(crate) fn insert(&self, conn: &Connection) -> i64 {
         let transcript = self.source == 1;
         conn.execute(
-            "INSERT INTO requests (ts_unix_ms, source, request_id, client, model, upstream, status, streamed, complete,
+            concat!(
+                "INSERT INTO requests (id, source, request_id, client, model, upstream, status, streamed, complete,
                 input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd,
                 price_version, ttfb_us, latency_us, session, device, project, error_type, request_class, agent_type,
                 prompt, compaction, flags)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                NULL, ?21, ?22, ?23, ?24, ?25)",
+             VALUES (",
+                crate::ledger::new_request_id!("?1"),
+                ", ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                NULL, ?21, ?22, ?23, ?24, ?25)"
+            ),
             params![
                 self.ts_ms,
                 self.source,

@@ -171,8 +171,8 @@ fn now_of(conn: &rusqlite::Connection, instance: &Instance, now_ms: i64) -> rusq
     // nothing, but it saw the window too: the reading is as of then.
     let seen_ms: Option<i64> = conn
         .prepare_cached(
-            "SELECT ts_unix_ms FROM requests WHERE id > ?1 AND id > (SELECT MAX(id) - 5000 FROM requests)
-             AND flags & 4 != 0 ORDER BY id DESC LIMIT 1",
+            "SELECT ts_unix_ms FROM (SELECT id, ts_unix_ms, flags FROM requests ORDER BY id DESC LIMIT 5000)
+             WHERE id > ?1 AND flags & 4 != 0 LIMIT 1",
         )?
         .query_row([request], |row| row.get(0))
         .optional()?;

@@ -2,10 +2,10 @@
 //! how many are known only from Claude Code's transcripts ("97% of this
 //! week's requests went through Gatehouse").
 //!
-//! Both counts run on indexes alone: all rows of the range on `requests_ts`,
-//! the imported ones on the partial index of transcript rows
-//! (`requests_transcript_ts`); the gateway's are the difference. No row is
-//! in both (see [`super::import`]).
+//! Both counts are ranges of row ids (ids are time-ordered, see
+//! [`super::id_at`]): all rows of the range in the table, the imported ones
+//! on the partial index of transcript rows (`requests_transcript`); the
+//! gateway's are the difference. No row is in both (see [`super::import`]).
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -31,13 +31,13 @@ impl Coverage {
 /// Coverage of the requests stamped in `[since_ms, until_ms)` (Unix ms).
 pub fn coverage(conn: &Connection, since_ms: i64, until_ms: i64) -> rusqlite::Result<Coverage> {
     let all: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM requests WHERE ts_unix_ms >= ?1 AND ts_unix_ms < ?2",
-        [since_ms, until_ms],
+        "SELECT COUNT(*) FROM requests WHERE id >= ?1 AND id < ?2",
+        [super::id_at(since_ms), super::id_at(until_ms)],
         |row| row.get(0),
     )?;
     let imported: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM requests WHERE source = 1 AND ts_unix_ms >= ?1 AND ts_unix_ms < ?2",
-        [since_ms, until_ms],
+        "SELECT COUNT(*) FROM requests WHERE source = 1 AND id >= ?1 AND id < ?2",
+        [super::id_at(since_ms), super::id_at(until_ms)],
         |row| row.get(0),
     )?;
     Ok(Coverage { gateway_requests: (all - imported).max(0) as u64, imported_requests: imported.max(0) as u64 })

@@ -52,6 +52,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::names::NameCache;
+use super::request_id;
 use super::transcript::{self, Stretch, TranscriptMessage};
 use crate::pricing::PriceTable;
 use crate::usage::Usage;
@@ -518,7 +519,7 @@ impl RowWriter<'_> {
                 // Read before without its request id, it was keyed by its
                 // message id: the gateway's row replaces that one too.
                 conn.prepare_cached("DELETE FROM requests WHERE source = 1 AND request_id = ?1")?
-                    .execute([&message.message_id])?;
+                    .execute([request_id::stored(&message.message_id)])?;
                 summary.skipped_gateway += 1;
                 continue;
             }
@@ -554,18 +555,20 @@ impl RowWriter<'_> {
         let cost = self.prices.cost_usd_with(&m.model, &m.usage, &m.extras);
         // Claude Code streams its requests; status 200 is all a transcript
         // line can say (failed requests write no usage).
-        conn.prepare_cached(
-            "INSERT INTO requests (ts_unix_ms, source, request_id, client, model, upstream, status, streamed,
+        conn.prepare_cached(concat!(
+            "INSERT INTO requests (id, source, request_id, client, model, upstream, status, streamed,
                  complete, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
                  cache_read_tokens, cost_usd, price_version, ttfb_us, latency_us, session, device, project,
                  error_type, request_class, agent_type, prompt, compaction, flags)
-             VALUES (?1, ?2, ?3, NULL, ?4, NULL, 200, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, NULL, ?13, NULL,
-                 ?14, NULL, ?15, NULL, NULL, NULL, 0)",
-        )?
+             VALUES (",
+            super::new_request_id!("?1"),
+            ", ?2, ?3, NULL, ?4, NULL, 200, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, NULL, ?13, NULL,
+                 ?14, NULL, ?15, NULL, NULL, NULL, 0)"
+        ))?
         .execute(params![
             m.ts_unix_ms,
             SOURCE_TRANSCRIPT,
-            m.key(),
+            request_id::stored(m.key()),
             model,
             m.complete,
             count(m.usage.input_tokens),
@@ -592,13 +595,17 @@ impl RowWriter<'_> {
         let session = self.names.optional(conn, m.session.as_deref())?;
         let project = self.names.optional(conn, m.project.as_deref())?;
         let cost = self.prices.cost_usd_with(&m.model, &m.usage, &m.extras);
-        conn.prepare_cached(
-            "UPDATE requests SET ts_unix_ms = ?2, complete = ?3, input_tokens = ?4, output_tokens = ?5,
+        // A new time is a new id (the id holds the time); a transcript row
+        // has no window readings to follow it.
+        conn.prepare_cached(concat!(
+            "UPDATE requests SET id = CASE WHEN ts_unix_ms = ?2 THEN id ELSE ",
+            super::new_request_id!("?2"),
+            " END, complete = ?3, input_tokens = ?4, output_tokens = ?5,
                  cache_write_5m_tokens = ?6, cache_write_1h_tokens = ?7, cache_read_tokens = ?8, cost_usd = ?9,
                  price_version = ?10, session = COALESCE(session, ?11), project = COALESCE(project, ?12),
                  request_id = ?13
-             WHERE id = ?1",
-        )?
+             WHERE id = ?1"
+        ))?
         .execute(params![
             id,
             m.ts_unix_ms,
@@ -612,7 +619,7 @@ impl RowWriter<'_> {
             price_version,
             session,
             project,
-            m.key(),
+            request_id::stored(m.key()),
         ])?;
         Ok(())
     }
@@ -621,11 +628,12 @@ impl RowWriter<'_> {
 /// Request ids of gateway rows stamped in `[since_ms, until_ms]`.
 fn gateway_request_ids(conn: &Connection, since_ms: i64, until_ms: i64) -> rusqlite::Result<HashSet<String>> {
     let mut statement = conn.prepare_cached(
-        "SELECT request_id FROM requests
-         WHERE ts_unix_ms BETWEEN ?1 AND ?2 AND source = 0 AND request_id IS NOT NULL",
+        "SELECT request_id FROM requests WHERE id >= ?1 AND id < ?2 AND source = 0 AND request_id IS NOT NULL",
     )?;
-    let ids = statement.query_map([since_ms, until_ms], |row| row.get(0))?;
-    ids.collect()
+    let ids = statement.query_map([super::id_at(since_ms), super::id_at(until_ms.saturating_add(1))], |row| {
+        Ok(request_id::read(row.get_ref(0)?))
+    })?;
+    ids.filter_map(Result::transpose).collect()
 }
 
 /// The transcript row with this `request_id`: its key, counts, time and
@@ -636,13 +644,13 @@ fn existing_row(conn: &Connection, key: &str) -> rusqlite::Result<Option<(i64, T
                 cache_write_1h_tokens, cache_read_tokens, request_id
          FROM requests WHERE source = 1 AND request_id = ?1",
     )?
-    .query_row([key], |row| {
+    .query_row([request_id::stored(key)], |row| {
         let tokens = |i| row.get::<_, i64>(i).map(|n| n.max(0) as u64);
         Ok((
             row.get(0)?,
             TranscriptMessage {
                 message_id: String::new(),
-                request_id: row.get(8)?,
+                request_id: request_id::read(row.get_ref(8)?),
                 model: String::new(),
                 ts_unix_ms: row.get(1)?,
                 session: None,
@@ -734,11 +742,13 @@ mod tests {
         fn rows(&self) -> Vec<Row> {
             let conn = Connection::open(self.ledger()).unwrap();
             let mut statement = conn
-                .prepare(
-                    "SELECT source, request_id, m.value, output_tokens, input_tokens, cost_usd, complete, c.value
+                .prepare(concat!(
+                    "SELECT source, ",
+                    request_id::view_expression!("request_id"),
+                    " AS id, m.value, output_tokens, input_tokens, cost_usd, complete, c.value
                      FROM requests LEFT JOIN names m ON m.id = requests.model
-                     LEFT JOIN names c ON c.id = requests.request_class ORDER BY request_id",
-                )
+                     LEFT JOIN names c ON c.id = requests.request_class ORDER BY 2",
+                ))
                 .unwrap();
             statement
                 .query_map([], |row| {

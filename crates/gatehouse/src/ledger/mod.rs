@@ -16,6 +16,7 @@ pub mod project;
 pub(crate) mod prompt_id;
 pub mod query;
 pub mod record;
+pub(crate) mod request_id;
 #[cfg(feature = "synth")]
 pub mod synth;
 pub(crate) mod transcript;
@@ -36,8 +37,9 @@ macro_rules! request_rows_view {
         concat!(
             r#"CREATE VIEW request_rows AS SELECT r.id,
         strftime('%Y-%m-%dT%H:%M:%fZ', r.ts_unix_ms / 1000.0, 'unixepoch') AS ts, r.ts_unix_ms,
-        CASE r.source WHEN 1 THEN 'transcript' ELSE 'gateway' END AS source, r.request_id,
-        client.value AS client, model.value AS model, upstream.value AS upstream, r.status, r.streamed, r.complete,
+        CASE r.source WHEN 1 THEN 'transcript' ELSE 'gateway' END AS source, "#,
+            request_id::view_expression!("r.request_id"),
+            r#" AS request_id, client.value AS client, model.value AS model, upstream.value AS upstream, r.status, r.streamed, r.complete,
         r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens, r.cache_read_tokens,
         r.cost_usd, price_version.value AS price_version, r.ttfb_us / 1000.0 AS ttfb_ms,
         r.latency_us / 1000.0 AS latency_ms, session.value AS session_id, device.value AS device_id,
@@ -197,7 +199,129 @@ CREATE INDEX window_readings_request ON window_readings (request);
     // 7: prompt ids in the row, not in `names` (see `prompt_id`): the view
     // reads both.
     concat!("DROP VIEW request_rows;\n", request_rows_view!()),
+    // 8: time-ordered row ids (see [`id_at`]): a time range is a range of
+    // the table's own key, so `requests_ts` (17 MB per million rows) and the
+    // stored time go; `ts_unix_ms` is computed from the id. `req_…` request
+    // ids lose their prefix (see `request_id`). Every window
+    // reading follows its request to the new id. The rollup's triggers and
+    // the view are made again on the new table (the triggers by 9); the
+    // rollup's cells stay as they are.
+    concat!(
+        r#"
+DROP VIEW request_rows;
+CREATE TEMP TABLE request_id_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
+INSERT INTO request_id_map
+    SELECT id, (ts_unix_ms << 10) + ROW_NUMBER() OVER (PARTITION BY ts_unix_ms ORDER BY id) - 1 FROM requests;
+CREATE TABLE requests_v8 (
+    id                    INTEGER PRIMARY KEY,  -- (ts_unix_ms << 10) + n: see ledger::id_at
+    ts_unix_ms            INTEGER NOT NULL GENERATED ALWAYS AS (id >> 10) VIRTUAL,  -- when the request arrived (a transcript row: when the answer was written)
+    source                INTEGER NOT NULL,  -- 0: through the gateway; 1: imported from a Claude Code transcript
+    request_id            TEXT,              -- the upstream's request-id (a transcript row without one: its message id); a `req_…` one as a BLOB of what follows `req_`: see ledger::request_id
+    client                INTEGER,           -- names: the gateway key's name; NULL for transcript rows
+    model                 INTEGER NOT NULL,  -- names
+    upstream              INTEGER,           -- names; NULL for transcript rows
+    status                INTEGER NOT NULL,  -- HTTP status returned to the client
+    streamed              INTEGER NOT NULL,
+    complete              INTEGER NOT NULL,  -- 0: the upstream or client broke off
+    input_tokens          INTEGER NOT NULL,
+    output_tokens         INTEGER NOT NULL,
+    cache_write_5m_tokens INTEGER NOT NULL,
+    cache_write_1h_tokens INTEGER NOT NULL,
+    cache_read_tokens     INTEGER NOT NULL,
+    cost_usd              REAL,              -- NULL: no price known for the model
+    price_version         INTEGER NOT NULL,  -- names
+    ttfb_us               INTEGER,           -- microseconds
+    latency_us            INTEGER,           -- microseconds
+    session               INTEGER,           -- names: Claude Code's session id
+    device                INTEGER,           -- names
+    project               INTEGER,           -- names: Claude Code's working directory
+    error_type            INTEGER,           -- names
+    request_class         INTEGER,           -- names: x-claude-code-request-class (main, subagent, compaction)
+    agent_type            INTEGER,           -- names: x-claude-code-agent-type (Explore, …)
+    prompt                INTEGER,           -- x-claude-code-prompt-id: see ledger::prompt_id
+    compaction            INTEGER,           -- names: x-claude-code-compaction (manual, …)
+    flags                 INTEGER NOT NULL DEFAULT 0  -- see ledger::flags
+);
+INSERT INTO requests_v8 (id, source, request_id, client, model, upstream, status, streamed, complete,
+        input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd,
+        price_version, ttfb_us, latency_us, session, device, project, error_type, request_class, agent_type, prompt,
+        compaction, flags)
+    SELECT m.new, r.source,
+        CASE WHEN substr(r.request_id, 1, 4) = 'req_' THEN CAST(substr(r.request_id, 5) AS BLOB) ELSE r.request_id END,
+        r.client, r.model, r.upstream, r.status, r.streamed, r.complete,
+        r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens, r.cache_read_tokens,
+        r.cost_usd, r.price_version, r.ttfb_us, r.latency_us, r.session, r.device, r.project, r.error_type,
+        r.request_class, r.agent_type, r.prompt, r.compaction, r.flags
+    FROM requests r JOIN request_id_map m ON m.old = r.id ORDER BY m.new;
+UPDATE window_readings SET request = (SELECT new FROM request_id_map WHERE old = window_readings.request);
+-- The live list's feed (see `dashboard::requests`): ids no longer grow with
+-- each row recorded, so the rows recorded since a version are listed here.
+-- It starts at the old ids, so a version read before this stays comparable.
+CREATE TABLE request_feed (
+    seq     INTEGER PRIMARY KEY,  -- grows with each row recorded
+    request INTEGER NOT NULL      -- requests.id
+);
+INSERT INTO request_feed (seq, request) SELECT old, new FROM request_id_map ORDER BY old DESC LIMIT 1000;
+DROP TABLE request_id_map;
+DROP TABLE requests;
+ALTER TABLE requests_v8 RENAME TO requests;
+CREATE UNIQUE INDEX requests_transcript_request ON requests (request_id) WHERE source = 1;
+-- Transcript rows in time order (the key is the rowid), for `coverage`.
+CREATE INDEX requests_transcript ON requests (source) WHERE source = 1;
+CREATE TRIGGER request_feed_insert AFTER INSERT ON requests BEGIN
+    INSERT INTO request_feed (request) VALUES (NEW.id);
+    DELETE FROM request_feed WHERE seq <= last_insert_rowid() - 1000;
+END;
+"#,
+        request_rows_view!()
+    ),
+    // 9: the rollup's triggers on the table 8 made, and its group
+    // dimensions by the hour (see `dashboard::rollup`).
+    crate::dashboard::rollup::HOURS_MIGRATION,
 ];
+
+/// How many rows one millisecond can hold: a row's id is
+/// `(ts_unix_ms << 10) + n`, `n` counting the rows stamped in the same
+/// millisecond (migration 8). Ids so stay below 2^53 (exact in JavaScript)
+/// until the year 2248.
+pub(crate) const ID_BITS: u32 = 10;
+
+/// The first row id of millisecond `ms`: `ts_unix_ms >= ms` is
+/// `id >= id_at(ms)`, a range of the table's key.
+pub(crate) fn id_at(ms: i64) -> i64 {
+    ms.saturating_mul(1 << ID_BITS)
+}
+
+/// Whether the ledger's row ids are time-ordered and its rollup's group
+/// dimensions by the hour (migrations 8 and 9 ran): a reader opens a
+/// ledger read-only, so it may find one that no gateway of this version
+/// has migrated yet.
+pub(crate) fn has_time_ids(conn: &Connection) -> rusqlite::Result<bool> {
+    let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    Ok(version >= 9)
+}
+
+/// The SQL expression of the id of a new row stamped at `$ts` (an SQL
+/// expression, such as a parameter): the next free one in its millisecond.
+/// The 1025th row of one millisecond (only ever seen in tests) takes the
+/// next id after the newest row instead, a little later.
+macro_rules! new_request_id {
+    ($ts:literal) => {
+        concat!(
+            "(SELECT CASE WHEN last IS NULL THEN (",
+            $ts,
+            ") << 10 WHEN last + 1 < ((",
+            $ts,
+            ") + 1) << 10 THEN last + 1 ELSE (SELECT MAX(id) + 1 FROM requests) END FROM (SELECT (SELECT id FROM \
+             requests WHERE id >= (",
+            $ts,
+            ") << 10 AND id < ((",
+            $ts,
+            ") + 1) << 10 ORDER BY id DESC LIMIT 1) AS last))"
+        )
+    };
+}
+pub(crate) use new_request_id;
 
 /// Opens (creating or migrating) the ledger for writing.
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -211,7 +335,13 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     // FULL: a committed batch survives even a power cut. Commits happen off
     // the request path, so their fsync costs no client any latency.
     conn.pragma_update(None, "synchronous", "FULL")?;
-    migrate(&mut conn)?;
+    let from = migrate(&mut conn)?;
+    if (1..REWRITES_REQUESTS).contains(&from) {
+        // Migration 8 copied every row to a new table (and 9 the rollup's
+        // cells): the old pages are free now, and the file twice its size
+        // until it is rewritten.
+        conn.execute_batch("VACUUM")?;
+    }
     Ok(conn)
 }
 
@@ -225,17 +355,24 @@ pub fn open_read_only(path: &Path) -> rusqlite::Result<Option<Connection>> {
     Ok(Some(conn))
 }
 
-/// Brings the schema up to date. The version is read inside a write
-/// transaction, so two processes opening an old ledger at once (the
-/// gateway starting while `gatehouse import` runs) migrate it once.
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+/// The last migration that rewrites much of the ledger (8 copies
+/// `requests` to a new table, 9 sums the rollup's 15-minute cells into
+/// hours): a ledger migrated past it is vacuumed.
+const REWRITES_REQUESTS: usize = 9;
+
+/// Brings the schema up to date; returns the version it found. The version
+/// is read inside a write transaction, so two processes opening an old
+/// ledger at once (the gateway starting while `gatehouse import` runs)
+/// migrate it once.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let version: usize = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
         tx.execute_batch(migration)?;
         tx.pragma_update(None, "user_version", index + 1)?;
     }
-    tx.commit()
+    tx.commit()?;
+    Ok(version)
 }
 
 #[cfg(test)]
@@ -318,5 +455,183 @@ mod tests {
         let conn = open(&path).unwrap();
         let count: i64 = conn.query_row("SELECT COUNT(*) FROM requests", [], |row| row.get(0)).unwrap();
         assert_eq!(count, 3);
+    }
+
+    /// Migration 8: every row keeps its time and columns under a
+    /// time-ordered id, every window reading follows its request, the rollup
+    /// keeps counting, and the live list's version stays comparable.
+    #[test]
+    fn a_version_7_ledger_gets_time_ordered_ids_keeping_every_row_and_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let t = 1_764_583_200_000i64;
+        {
+            let conn = Connection::open(&path).unwrap();
+            for migration in &MIGRATIONS[..7] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            conn.execute_batch(
+                "INSERT INTO names (id, value) VALUES (1, 'claude-sonnet-4-5'), (2, 'builtin-1'), (3, 's-1');
+                 INSERT INTO windows (id, name, resets_at) VALUES (1, '5h', 1764600000);",
+            )
+            .unwrap();
+            // Two rows in one millisecond, then a transcript row imported
+            // later for an earlier time.
+            for (ts, source, request_id, cost) in [
+                (t, 0, "req_a", 0.012_345_678_901_234_5),
+                (t + 1_000, 0, "req_b", 0.25),
+                (t + 1_000, 0, "req_c", 0.5),
+                (t - 60_000, 1, "msg_d", 1.0),
+            ] {
+                conn.execute(
+                    "INSERT INTO requests (ts_unix_ms, source, request_id, model, status, streamed, complete,
+                     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
+                     cost_usd, price_version, session, prompt)
+                     VALUES (?1, ?2, ?3, 1, 200, 1, 1, 10, 20, 0, 0, 50, ?4, 2, 3, x'0f8e2c1a5b3d4e6f9a7b1c2d3e4f5a6b')",
+                    rusqlite::params![ts, source, request_id, cost],
+                )
+                .unwrap();
+            }
+            for request in [2, 3] {
+                conn.execute(
+                    "INSERT INTO window_readings (window, request, utilization, delta, raw) VALUES (1, ?1, 0.5, 0.1, 'x')",
+                    [request],
+                )
+                .unwrap();
+            }
+        }
+        let rollup = |conn: &Connection| -> Vec<(i64, i64, i64, i64, i64)> {
+            conn.prepare("SELECT dim, slot, key, requests, cost_nusd FROM spend_rollup ORDER BY 1, 2, 3, 4, 5")
+                .unwrap()
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let before = rollup(&Connection::open(&path).unwrap());
+        let conn = open(&path).unwrap();
+        let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        let rows: Vec<(i64, i64, String, f64, String)> = conn
+            .prepare("SELECT id, ts_unix_ms, request_id, cost_usd, prompt_id FROM request_rows ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let ids: Vec<i64> = vec![(t - 60_000) << 10, t << 10, ((t + 1_000) << 10), ((t + 1_000) << 10) + 1];
+        assert_eq!(rows.iter().map(|row| row.0).collect::<Vec<_>>(), ids, "in time order, then in the old order");
+        assert_eq!(
+            rows.iter().map(|row| (row.1, row.2.as_str())).collect::<Vec<_>>(),
+            [(t - 60_000, "msg_d"), (t, "req_a"), (t + 1_000, "req_b"), (t + 1_000, "req_c")]
+        );
+        assert_eq!(rows[1].3, 0.012_345_678_901_234_5, "costs keep every bit");
+        assert!(rows.iter().all(|row| row.4 == "0f8e2c1a-5b3d-4e6f-9a7b-1c2d3e4f5a6b"));
+        let readings: Vec<String> = conn
+            .prepare("SELECT r.request_id FROM window_readings wr JOIN request_rows r ON r.id = wr.request ORDER BY 1")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(readings, ["req_b", "req_c"], "each reading still points at its request");
+        let stored: Vec<(String, i64)> = conn
+            .prepare("SELECT typeof(request_id), length(request_id) FROM requests ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(stored[..2], [("text".to_string(), 5), ("blob".to_string(), 1)], "`req_` ids lose their prefix");
+        // The group dimensions' 15-minute cells are summed into hours.
+        let mut hours = std::collections::BTreeMap::new();
+        for (dim, slot, key, requests, cost) in before {
+            let slot = if (1..=4).contains(&dim) { slot / 4 } else { slot };
+            let cell = hours.entry((dim, slot, key)).or_insert((0, 0));
+            (cell.0, cell.1) = (cell.0 + requests, cell.1 + cost);
+        }
+        let expected: Vec<_> =
+            hours.into_iter().map(|((dim, slot, key), (n, cost))| (dim, slot, key, n, cost)).collect();
+        assert_eq!(rollup(&conn), expected, "the rollup's cells are kept, the group dimensions' by the hour");
+        assert!(expected.iter().any(|cell| cell.0 == 2 && cell.1 == t / 3_600_000));
+        let free: i64 = conn.pragma_query_value(None, "freelist_count", |row| row.get(0)).unwrap();
+        assert_eq!(free, 0, "the old table's pages are given back");
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' ORDER BY 1")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(indexes, ["requests_transcript", "requests_transcript_request"], "no index on the time");
+        // The live list's version goes on from the old ids.
+        let feed: i64 = conn.query_row("SELECT MAX(seq) FROM request_feed", [], |row| row.get(0)).unwrap();
+        assert_eq!(feed, 4);
+        // New rows: the next free id of their millisecond, the rollup's
+        // triggers count them, the feed lists them.
+        for request_id in ["req_e", "req_f"] {
+            conn.execute(
+                concat!(
+                    "INSERT INTO requests (id, source, request_id, model, status, streamed, complete, input_tokens,
+                     output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd,
+                     price_version) VALUES (",
+                    new_request_id!("?1"),
+                    ", 0, ?2, 1, 200, 1, 1, 1, 1, 0, 0, 0, 0.125, 2)"
+                ),
+                rusqlite::params![t + 1_000, request_id],
+            )
+            .unwrap();
+        }
+        assert_eq!(conn.last_insert_rowid(), ((t + 1_000) << 10) + 3);
+        let (count, cost): (i64, i64) = conn
+            .query_row(
+                "SELECT SUM(requests), SUM(cost_nusd) FROM spend_rollup WHERE dim = 0 AND slot = ?1",
+                [(t + 1_000) / 900_000],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((count, cost), (5, 1_000_000_000 + 12_345_679));
+        let feed: Vec<(i64, i64)> = conn
+            .prepare("SELECT seq, request FROM request_feed ORDER BY seq")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(feed[4..], [(5, ((t + 1_000) << 10) + 2), (6, ((t + 1_000) << 10) + 3)]);
+    }
+
+    /// The 1025th row of a millisecond takes the next id after the newest
+    /// row; the feed keeps its last 1000 entries.
+    #[test]
+    fn a_full_millisecond_takes_the_next_free_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("ledger.sqlite3")).unwrap();
+        let t = 1_764_583_200_000i64;
+        let model = names::id(&conn, "claude-sonnet-4-5").unwrap();
+        let insert = |ts: i64| -> i64 {
+            conn.execute(
+                concat!(
+                    "INSERT INTO requests (id, source, model, status, streamed, complete, input_tokens, output_tokens,
+                     cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, price_version) VALUES (",
+                    new_request_id!("?1"),
+                    ", 0, ?2, 200, 1, 1, 1, 1, 0, 0, 0, ?2)"
+                ),
+                rusqlite::params![ts, model],
+            )
+            .unwrap();
+            conn.last_insert_rowid()
+        };
+        insert(t + 5);
+        for n in 0..1024 {
+            assert_eq!(insert(t), (t << 10) + n);
+        }
+        assert_eq!(insert(t), ((t + 5) << 10) + 1, "after the newest row");
+        assert_eq!(insert(t + 1), (t + 1) << 10, "the next millisecond has room");
+        let (entries, first): (i64, i64) = conn
+            .query_row("SELECT COUNT(*), MIN(seq) FROM request_feed", [], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap();
+        assert_eq!((entries, first), (1000, 1027 - 999), "1027 rows recorded");
     }
 }

@@ -4,12 +4,13 @@
 //! no price are counted separately and named, so an unknown model is never
 //! passed off as free.
 //!
-//! Whole 15-minute slots (and whole UTC days, for the group dimensions) are
-//! read from the spend rollup (migrations 4 and 5, see
-//! `dashboard::rollup`), the partial slots at either end of a range from
-//! the requests themselves: a month of a million-row ledger is then a few
-//! thousand rollup cells instead of a third of the rows. A ledger without
-//! the rollup (not opened by this version's gateway yet) is read row by row.
+//! Whole 15-minute slots (whole hours and UTC days, for the group
+//! dimensions) are read from the spend rollup (migrations 4, 5 and 9, see
+//! `dashboard::rollup`), the partial slots (hours) at either end of a range
+//! from the requests themselves: a month of a million-row ledger is then a
+//! few thousand rollup cells instead of a third of the rows. A ledger
+//! without this rollup (not opened by this version's gateway yet) is read
+//! row by row.
 
 use std::path::Path;
 
@@ -112,8 +113,8 @@ struct Source {
 
 impl Source {
     /// Every request in `range`, one by one.
-    fn requests(range: Range, key: &str) -> Source {
-        let (clause, values) = where_clause(range);
+    fn requests(range: Range, key: &str, ids: bool) -> Source {
+        let (clause, values) = where_clause(range, ids);
         Source { sql: format!("{} {clause}", Self::request_columns(key)), values }
     }
 
@@ -129,14 +130,14 @@ impl Source {
     /// The whole 15-minute slots of `range` from the rollup (whole UTC
     /// days from its day level, where it has one: `days`), and the requests
     /// of its partial slots at either end one by one.
-    fn rollup(range: Range, group_by: Option<GroupBy>, days: bool) -> Source {
+    fn rollup(range: Range, group_by: Option<GroupBy>, days: bool, ids: bool) -> Source {
         let first = range.since_ms.map(|since| since.div_euclid(SLOT_MS) + i64::from(since.rem_euclid(SLOT_MS) != 0));
         let end = range.until_ms.map(|until| until.div_euclid(SLOT_MS));
         if let (Some(first), Some(end)) = (first, end)
             && first >= end
         {
             // No whole slot inside: every request one by one.
-            return Source::requests(range, group_by.map_or("NULL", |g| g.column().0));
+            return Source::requests(range, group_by.map_or("NULL", |g| g.column().0), ids);
         }
         let (dim, key) = match group_by {
             None => (rollup::dim::ALL, "NULL"),
@@ -151,7 +152,19 @@ impl Source {
         };
         let mut values = Vec::new();
         let mut selects = Vec::new();
+        let column = group_by.map_or("NULL", |g| g.column().0);
         for span in rollup::spans(dim, first.unwrap_or(i64::MIN), end.unwrap_or(i64::MAX), days) {
+            if span.rows {
+                // A partial hour of a group dimension: its requests.
+                let slots = Range {
+                    since_ms: Some(span.first.saturating_mul(SLOT_MS)),
+                    until_ms: Some(span.end.saturating_mul(SLOT_MS)),
+                };
+                let (clause, edge) = where_clause(slots, ids);
+                selects.push(format!("{} {clause}", Self::request_columns(column)));
+                values.extend(edge);
+                continue;
+            }
             selects.push(format!(
                 "SELECT {key} AS key, model, requests AS n, unpriced, cost_nusd / 1e9 AS cost, input_tokens AS input,
                     output_tokens AS output, cache_write_5m_tokens + cache_write_1h_tokens AS cache_write,
@@ -169,12 +182,9 @@ impl Source {
             edges.push((end * SLOT_MS, until));
         }
         for (from, to) in edges.into_iter().filter(|(from, to)| from < to) {
-            let column = group_by.map_or("NULL", |g| g.column().0);
-            sql.push_str(&format!(
-                " UNION ALL {} WHERE ts_unix_ms >= ? AND ts_unix_ms < ?",
-                Self::request_columns(column)
-            ));
-            values.extend([Value::Integer(from), Value::Integer(to)]);
+            let (clause, edge) = where_clause(Range { since_ms: Some(from), until_ms: Some(to) }, ids);
+            sql.push_str(&format!(" UNION ALL {} {clause}", Self::request_columns(column)));
+            values.extend(edge);
         }
         Source { sql, values }
     }
@@ -192,16 +202,19 @@ fn model_names(conn: &Connection, totals: &mut Totals) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn where_clause(range: Range) -> (String, Vec<Value>) {
+/// The rows of `range`: a range of row ids where they are time-ordered
+/// (`ids`, see [`super::id_at`]), else of the stored time.
+fn where_clause(range: Range, ids: bool) -> (String, Vec<Value>) {
     let mut conditions = Vec::new();
     let mut values = Vec::new();
+    let (column, at): (&str, fn(i64) -> i64) = if ids { ("id", super::id_at) } else { ("ts_unix_ms", |ms| ms) };
     if let Some(since) = range.since_ms {
-        conditions.push("ts_unix_ms >= ?");
-        values.push(Value::Integer(since));
+        conditions.push(format!("{column} >= ?"));
+        values.push(Value::Integer(at(since)));
     }
     if let Some(until) = range.until_ms {
-        conditions.push("ts_unix_ms < ?");
-        values.push(Value::Integer(until));
+        conditions.push(format!("{column} < ?"));
+        values.push(Value::Integer(at(until)));
     }
     let clause = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     (clause, values)
@@ -232,14 +245,17 @@ pub fn report(conn: &Connection, range: Range, group_by: Option<GroupBy>) -> rus
         [],
         |row| row.get(0),
     )?;
-    if has_rollup {
+    // A rollup older than migration 9 has its group dimensions by 15
+    // minutes: until the gateway upgrades the ledger, it is read row by row.
+    let ids = super::has_time_ids(conn)?;
+    if has_rollup && ids {
         let days = rollup::has_day_cells(conn)?;
-        let total = Source::rollup(range, None, days);
-        let groups = group_by.map(|g| (g, Source::rollup(range, Some(g), days)));
+        let total = Source::rollup(range, None, days, ids);
+        let groups = group_by.map(|g| (g, Source::rollup(range, Some(g), days, ids)));
         report_from(conn, &total, groups.as_ref().map(|(g, source)| (*g, source)))
     } else {
-        let total = Source::requests(range, "NULL");
-        let groups = group_by.map(|g| (g, Source::requests(range, g.column().0)));
+        let total = Source::requests(range, "NULL", ids);
+        let groups = group_by.map(|g| (g, Source::requests(range, g.column().0, ids)));
         report_from(conn, &total, groups.as_ref().map(|(g, source)| (*g, source)))
     }
 }
@@ -327,10 +343,18 @@ mod tests {
             Range { since_ms: None, until_ms: Some(end_ms - 5 * day + 1) },
             Range { since_ms: Some(end_ms - 2 * day + 1_000), until_ms: Some(end_ms - 2 * day + 500_000) },
             Range { since_ms: Some(end_ms + day), until_ms: None },
+            // Partial hours, as local days in zones with :30 and :45 offsets
+            // cut them, around whole hours and days.
+            Range { since_ms: Some(end_ms - 3 * day + 1_800_000), until_ms: Some(end_ms - day + 2_700_000) },
+            Range { since_ms: Some(end_ms - 4 * day - 19_800_000), until_ms: Some(end_ms - 36_900_000) },
+            // Inside one hour; across two partial hours and no whole one.
+            Range { since_ms: Some(end_ms - 2 * day + 900_000), until_ms: Some(end_ms - 2 * day + 2_700_000) },
+            Range { since_ms: Some(end_ms - 2 * day + 1_800_000), until_ms: Some(end_ms - 2 * day + 5_400_000) },
+            Range { since_ms: Some(end_ms - 10_800_000 + 7_777), until_ms: Some(end_ms - 3_600_000 - 123) },
         ];
         let mut grouped_requests = 0;
         // With the day level, then as a ledger from before it (migration 5)
-        // reads: 15-minute cells only.
+        // reads: hour cells only.
         for days in [true, false] {
             if !days {
                 conn.execute_batch(
@@ -352,8 +376,9 @@ mod tests {
                     Some(GroupBy::Agent),
                 ] {
                     let rolled = report(&conn, range, group_by).unwrap();
-                    let total = Source::requests(range, "NULL");
-                    let groups = group_by.map(|g| (g, Source::requests(range, g.column().0)));
+                    // By the stored time, not the row ids the report reads by.
+                    let total = Source::requests(range, "NULL", false);
+                    let groups = group_by.map(|g| (g, Source::requests(range, g.column().0, false)));
                     let raw = report_from(&conn, &total, groups.as_ref().map(|(g, source)| (*g, source))).unwrap();
                     let same = |a: &Totals, b: &Totals| {
                         assert!(

@@ -197,7 +197,7 @@ pub fn generate(path: &Path, spec: &Spec) -> anyhow::Result<Summary> {
     let (sender, writer) = LedgerWriter::spawn(path, prices.clone(), ProjectResolver::new(claude.path().into()))?;
     let reader = rusqlite::Connection::open(path)?;
     let mut sent: i64 = 0;
-    let first_id: i64 = reader.query_row("SELECT COALESCE(MAX(id), 0) FROM requests", [], |row| row.get(0))?;
+    let first_id: i64 = reader.query_row("SELECT COALESCE(MAX(seq), 0) FROM request_feed", [], |row| row.get(0))?;
     for turn in turns.iter().filter(|t| t.at_ms >= install_ms && sessions[t.session as usize].proxied) {
         let session = &sessions[turn.session as usize];
         let headers = windows.headers(turn, &prices, &budgets);
@@ -226,11 +226,11 @@ pub fn generate(path: &Path, spec: &Spec) -> anyhow::Result<Summary> {
     Ok(summary)
 }
 
-/// Waits until the writer has committed the row with id `id`.
+/// Waits until the writer has recorded rows up to `id` in `request_feed`.
 fn wait_for(reader: &rusqlite::Connection, id: i64) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let max: i64 = reader.query_row("SELECT COALESCE(MAX(id), 0) FROM requests", [], |row| row.get(0))?;
+        let max: i64 = reader.query_row("SELECT COALESCE(MAX(seq), 0) FROM request_feed", [], |row| row.get(0))?;
         if max >= id {
             return Ok(());
         }
@@ -527,12 +527,14 @@ fn insert_transcript_row(
     project_of: &[usize],
 ) -> rusqlite::Result<()> {
     let usage = &turn.usage;
-    conn.prepare_cached(
-        "INSERT INTO requests (ts_unix_ms, source, request_id, model, status, streamed, complete, input_tokens,
+    conn.prepare_cached(concat!(
+        "INSERT INTO requests (id, source, request_id, model, status, streamed, complete, input_tokens,
             output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost_usd,
             price_version, session, project)
-         VALUES (?1, 1, ?2, ?3, 200, 1, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
+         VALUES (",
+        crate::ledger::new_request_id!("?1"),
+        ", 1, ?2, ?3, 200, 1, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ))?
     .execute(params![
         turn.at_ms,
         format!("msg_01{:022}", turn.message),

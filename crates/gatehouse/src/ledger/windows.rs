@@ -132,7 +132,7 @@ fn top_requests(conn: &Connection, window: i64, limit: usize) -> rusqlite::Resul
         }
         Ok(WindowRequest {
             ts_unix_ms: row.get(0)?,
-            request_id: row.get(1)?,
+            request_id: super::request_id::read(row.get_ref(1)?),
             model: row.get(2)?,
             delta_points: points(row.get(3)?),
             flags: named,
@@ -168,10 +168,14 @@ mod tests {
             let class = class.map(id);
             self.conn
                 .execute(
-                    "INSERT INTO requests (ts_unix_ms, source, request_id, client, model, upstream, status, streamed,
+                    concat!(
+                        "INSERT INTO requests (id, source, request_id, client, model, upstream, status, streamed,
                         complete, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
                         cache_read_tokens, cost_usd, price_version, request_class, flags)
-                     VALUES (?1, 0, ?2, ?3, ?4, ?5, 200, 1, 1, 1, 1, 0, 0, 0, ?6, ?7, ?8, ?9)",
+                     VALUES (",
+                        crate::ledger::new_request_id!("?1"),
+                        ", 0, ?2, ?3, ?4, ?5, 200, 1, 1, 1, 1, 0, 0, 0, ?6, ?7, ?8, ?9)"
+                    ),
                     params![
                         ts,
                         format!("req_{ts}"),

@@ -43,6 +43,7 @@ use super::names::NameCache;
 use super::project::{ProjectResolver, Resolution};
 use super::prompt_id;
 use super::record::{Exchange, Hints, Outcome};
+use super::request_id;
 use super::windows_tracker::WindowsTracker;
 use crate::dashboard::rollup;
 use crate::gateway::ratelimit::Unified;
@@ -460,10 +461,12 @@ impl Writer {
             let Some((first, last)) = rollup::session_span(conn, session)? else { return Ok(None) };
             conn.prepare_cached(
                 "SELECT r.ts_unix_ms, m.value FROM requests r JOIN names m ON m.id = r.model
-                 WHERE r.ts_unix_ms BETWEEN ?2 AND ?3 AND r.session = ?1 AND r.status BETWEEN 200 AND 299
-                 ORDER BY r.ts_unix_ms DESC, r.id DESC LIMIT 1",
+                 WHERE r.id >= ?2 AND r.id < ?3 AND r.session = ?1 AND r.status BETWEEN 200 AND 299
+                 ORDER BY r.id DESC LIMIT 1",
             )?
-            .query_row(params![session, first, last], |row| Ok(LastRequest { at_ms: row.get(0)?, model: row.get(1)? }))
+            .query_row(params![session, super::id_at(first), super::id_at(last + 1)], |row| {
+                Ok(LastRequest { at_ms: row.get(0)?, model: row.get(1)? })
+            })
             .optional()
         };
         lookup().unwrap_or_else(|error| {
@@ -594,17 +597,19 @@ fn write_rows(conn: &mut Connection, batch: Batch<'_>) -> rusqlite::Result<()> {
             ];
             let [client, model, upstream, session, device, project, error_type, class, agent, compaction] = ids;
             let prompt = row.hints.prompt_id.as_deref().map(prompt_id::stored);
-            tx.prepare_cached(
-                "INSERT INTO requests (ts_unix_ms, source, request_id, client, model, upstream, status, streamed,
+            tx.prepare_cached(concat!(
+                "INSERT INTO requests (id, source, request_id, client, model, upstream, status, streamed,
                     complete, input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
                     cache_read_tokens, cost_usd, price_version, ttfb_us, latency_us, session, device, project,
                     error_type, request_class, agent_type, prompt, compaction, flags)
-                 VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                    ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
-            )?
+                 VALUES (",
+                super::new_request_id!("?1"),
+                ", 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                    ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
+            ))?
             .execute(params![
                 row.started_at.as_millisecond(),
-                row.request_id,
+                row.request_id.as_deref().map(request_id::stored),
                 client,
                 model,
                 upstream,
@@ -634,7 +639,7 @@ fn write_rows(conn: &mut Connection, batch: Batch<'_>) -> rusqlite::Result<()> {
             if let Some(request_id) = &row.request_id {
                 // The gateway's row wins over the transcript import's.
                 tx.prepare_cached("DELETE FROM requests WHERE source = 1 AND request_id = ?1")?
-                    .execute(params![request_id])?;
+                    .execute(params![request_id::stored(request_id)])?;
             }
             if let Some(unified) = &row.unified {
                 windows.record(&tx, id, unified)?;
@@ -647,9 +652,9 @@ fn write_rows(conn: &mut Connection, batch: Batch<'_>) -> rusqlite::Result<()> {
             let project = names.id(&tx, project)?;
             tx.prepare_cached(
                 "UPDATE requests SET project = ?1
-                 WHERE ts_unix_ms BETWEEN ?3 AND ?4 AND session = ?2 AND project IS NULL",
+                 WHERE id >= ?3 AND id < ?4 AND session = ?2 AND project IS NULL",
             )?
-            .execute(params![project, session, first, last])?;
+            .execute(params![project, session, super::id_at(first), super::id_at(last + 1)])?;
         }
     }
     tx.commit()
@@ -780,7 +785,7 @@ mod tests {
         let (stored, prompt): (String, String) = conn
             .query_row(
                 "SELECT typeof(r.prompt), v.prompt_id FROM requests r JOIN request_rows v ON v.id = r.id
-                 WHERE r.request_id = 'req_2'",
+                 WHERE v.request_id = 'req_2'",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -818,7 +823,7 @@ mod tests {
         record(vec![subscription_turn(95, "claude-haiku-4-5", 30_000, "0.20")]);
         let conn = Connection::open(&path).unwrap();
         let flags: Vec<(String, i64)> = conn
-            .prepare("SELECT request_id, flags FROM requests ORDER BY id")
+            .prepare("SELECT request_id, flags FROM request_rows ORDER BY id")
             .unwrap()
             .query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? & !flags::WINDOW_HEADERS)))
             .unwrap()
@@ -881,10 +886,10 @@ mod tests {
             let model = super::super::names::id(&conn, "claude-sonnet-4-5").unwrap();
             for request_id in ["req_0", "req_other"] {
                 conn.execute(
-                    "INSERT INTO requests (ts_unix_ms, source, request_id, model, status, streamed, complete,
+                    "INSERT INTO requests (id, source, request_id, model, status, streamed, complete,
                      input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
-                     price_version) VALUES (1764583200000, 1, ?1, ?2, 200, 1, 1, 3, 9, 0, 0, 500, ?2)",
-                    params![request_id, model],
+                     price_version) VALUES ((1764583200000 << 10) + length(?1), 1, ?1, ?2, 200, 1, 1, 3, 9, 0, 0, 500, ?2)",
+                    params![request_id::stored(request_id), model],
                 )
                 .unwrap();
             }
