@@ -1,9 +1,12 @@
 //! The IPC commands the window calls, and the tray's clicks, which call the
 //! same functions.
 //!
-//! Each is one call into the core's [`DesktopService`]. Core calls block
+//! The window runs in a process of its own (see `window_process`), which
+//! forwards each call of its page here by name: [`dispatch`] finds the
+//! command and reads its arguments, named as the page passes them. Each
+//! command is one call into the core's [`DesktopService`]. Core calls block
 //! (they read files and ask processes), so they run on the blocking pool,
-//! never on the thread that draws the window and the tray.
+//! never on the thread that draws the tray.
 
 use std::sync::Arc;
 
@@ -20,18 +23,21 @@ use gatehouse::desktop::first_run::FirstRun;
 use gatehouse::desktop::menu::Action;
 use gatehouse::desktop::service::DesktopService;
 use gatehouse::ledger::import::ImportSummary;
-use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_opener::OpenerExt as _;
 
 use crate::Panel;
 use crate::error::{Error, Result};
 
-type Service<'a> = State<'a, Arc<DesktopService>>;
+type Service = Arc<DesktopService>;
 
 /// Runs a blocking core call off the UI thread.
 async fn blocking<T: Send + 'static>(
-    service: &Service<'_>,
+    service: &Service,
     call: impl FnOnce(&DesktopService) -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T> {
     let service = Arc::clone(service);
@@ -41,35 +47,29 @@ async fn blocking<T: Send + 'static>(
         .map_err(Error::from)
 }
 
-#[tauri::command]
-pub async fn get_state(service: Service<'_>) -> Result<View> {
+async fn get_state(service: Service) -> Result<View> {
     blocking(&service, |s| Ok(View::new(s.snapshot()))).await
 }
 
-#[tauri::command]
-pub async fn set_proxy(service: Service<'_>, enabled: bool) -> Result<()> {
+async fn set_proxy(service: Service, enabled: bool) -> Result<()> {
     blocking(&service, move |s| s.set_proxy(enabled)).await
 }
 
-#[tauri::command]
-pub async fn set_claude_code(service: Service<'_>, enabled: bool) -> Result<()> {
+async fn set_claude_code(service: Service, enabled: bool) -> Result<()> {
     blocking(&service, move |s| s.set_claude_code(enabled)).await
 }
 
-#[tauri::command]
-pub async fn restart_gateway(service: Service<'_>) -> Result<()> {
+async fn restart_gateway(service: Service) -> Result<()> {
     blocking(&service, DesktopService::restart_gateway).await
 }
 
-#[tauri::command]
-pub async fn set_keep_gateway_after_quit(service: Service<'_>, enabled: bool) -> Result<()> {
+async fn set_keep_gateway_after_quit(service: Service, enabled: bool) -> Result<()> {
     blocking(&service, move |s| s.set_keep_gateway_after_quit(enabled)).await
 }
 
 /// "Start at login": the autostart plugin writes or removes the desktop
 /// entry; the core only shows the result.
-#[tauri::command]
-pub async fn set_start_at_login<R: Runtime>(app: AppHandle<R>, service: Service<'_>, enabled: bool) -> Result<()> {
+async fn set_start_at_login<R: Runtime>(app: AppHandle<R>, service: Service, enabled: bool) -> Result<()> {
     let autolaunch = app.autolaunch();
     // The plugin creates `~/.config/autostart` but not `~/.config`, and its
     // errors name no file.
@@ -95,8 +95,7 @@ fn autostart_entry<R: Runtime>(app: &AppHandle<R>) -> Option<std::path::PathBuf>
     Some(std::path::Path::new(&home).join(".config/autostart").join(format!("{name}.desktop")))
 }
 
-#[tauri::command]
-pub async fn refresh_login(service: Service<'_>) -> Result<()> {
+async fn refresh_login(service: Service) -> Result<()> {
     blocking(&service, |s| {
         s.refresh_login();
         Ok(())
@@ -107,13 +106,11 @@ pub async fn refresh_login(service: Service<'_>) -> Result<()> {
 /// Starts Claude Code's own sign-in (`claude auth login`), which opens the
 /// browser itself; returns the sign-in URL for the window to show, which
 /// then asks for the code the page displays.
-#[tauri::command]
-pub async fn start_login(service: Service<'_>) -> Result<String> {
+async fn start_login(service: Service) -> Result<String> {
     blocking(&service, DesktopService::start_login).await
 }
 
-#[tauri::command]
-pub async fn submit_login_code(service: Service<'_>, code: String) -> Result<LoginReply> {
+async fn submit_login_code(service: Service, code: String) -> Result<LoginReply> {
     let outcome = blocking(&service, move |s| s.submit_login_code(&code)).await?;
     Ok(match outcome {
         CodeOutcome::LoggedIn => LoginReply { done: true, message: "Signed in to Claude.".to_string() },
@@ -121,8 +118,7 @@ pub async fn submit_login_code(service: Service<'_>, code: String) -> Result<Log
     })
 }
 
-#[tauri::command]
-pub async fn cancel_login(service: Service<'_>) -> Result<()> {
+async fn cancel_login(service: Service) -> Result<()> {
     blocking(&service, |s| {
         s.cancel_login();
         Ok(())
@@ -131,21 +127,18 @@ pub async fn cancel_login(service: Service<'_>) -> Result<()> {
 }
 
 /// Opens the running sign-in's page again, for when the browser did not open.
-#[tauri::command]
-pub async fn open_sign_in_page<R: Runtime>(app: AppHandle<R>, service: Service<'_>) -> Result<()> {
+async fn open_sign_in_page<R: Runtime>(app: AppHandle<R>, service: Service) -> Result<()> {
     let url = service.sign_in_url().ok_or_else(|| Error::Core(anyhow::anyhow!("no sign-in is in progress")))?;
     app.opener()
         .open_url(url, None::<&str>)
         .map_err(|source| Error::Open { what: "the sign-in page".to_string(), source })
 }
 
-#[tauri::command]
-pub async fn log_tail(service: Service<'_>) -> Result<Vec<String>> {
+async fn log_tail(service: Service) -> Result<Vec<String>> {
     blocking(&service, |s| Ok(s.log_tail())).await
 }
 
-#[tauri::command]
-pub async fn open_log_file<R: Runtime>(app: AppHandle<R>, service: Service<'_>) -> Result<()> {
+async fn open_log_file<R: Runtime>(app: AppHandle<R>, service: Service) -> Result<()> {
     let path = service.log_path();
     app.opener()
         .open_path(path.to_string_lossy(), None::<&str>)
@@ -154,116 +147,88 @@ pub async fn open_log_file<R: Runtime>(app: AppHandle<R>, service: Service<'_>) 
 
 // ---- the dashboard's pages (types: ui/src/bindings/, list: ipc-contract) ----
 
-#[tauri::command]
-pub async fn dashboard_overview(service: Service<'_>) -> Result<Overview> {
+async fn dashboard_overview(service: Service) -> Result<Overview> {
     blocking(&service, DesktopService::overview).await
 }
 
-#[tauri::command]
-pub async fn spend_report(service: Service<'_>, query: SpendQuery) -> Result<SpendReport> {
+async fn spend_report(service: Service, query: SpendQuery) -> Result<SpendReport> {
     blocking(&service, move |s| s.spend(&query)).await
 }
 
 /// The Spend table as CSV or JSON, the same rows as `spend_report`; with
 /// `save`, also written to the Downloads folder.
-#[tauri::command]
-pub async fn spend_export(
-    service: Service<'_>,
-    query: SpendQuery,
-    format: ExportFormat,
-    save: bool,
-) -> Result<SpendExport> {
+async fn spend_export(service: Service, query: SpendQuery, format: ExportFormat, save: bool) -> Result<SpendExport> {
     blocking(&service, move |s| s.spend_export(&query, format, save)).await
 }
 
-#[tauri::command]
-pub async fn windows_report(service: Service<'_>, query: WindowsQuery) -> Result<WindowsReport> {
+async fn windows_report(service: Service, query: WindowsQuery) -> Result<WindowsReport> {
     blocking(&service, move |s| s.windows_report(query)).await
 }
 
-#[tauri::command]
-pub async fn recent_requests(service: Service<'_>, query: RecentQuery) -> Result<Vec<RequestRow>> {
+async fn recent_requests(service: Service, query: RecentQuery) -> Result<Vec<RequestRow>> {
     blocking(&service, move |s| s.recent_requests(query)).await
 }
 
-#[tauri::command]
-pub async fn request_details(service: Service<'_>, id: i64) -> Result<RequestDetails> {
+async fn request_details(service: Service, id: i64) -> Result<RequestDetails> {
     blocking(&service, move |s| s.request_details(id)).await
 }
 
-#[tauri::command]
-pub async fn log_lines(service: Service<'_>) -> Result<Vec<LogLine>> {
+async fn log_lines(service: Service) -> Result<Vec<LogLine>> {
     blocking(&service, |s| Ok(s.log_lines())).await
 }
 
 /// With `project`, that project's local and project settings too.
-#[tauri::command]
-pub async fn claude_code_scopes(service: Service<'_>, project: Option<String>) -> Result<ClaudeCodeScopes> {
+async fn claude_code_scopes(service: Service, project: Option<String>) -> Result<ClaudeCodeScopes> {
     blocking(&service, move |s| s.claude_code_scopes(project.as_deref())).await
 }
 
 /// Opens a settings file a Claude Code warning names in the desktop's editor.
-#[tauri::command]
-pub async fn open_claude_settings_file<R: Runtime>(
-    app: AppHandle<R>,
-    service: Service<'_>,
-    path: String,
-) -> Result<()> {
+async fn open_claude_settings_file<R: Runtime>(app: AppHandle<R>, service: Service, path: String) -> Result<()> {
     let path = blocking(&service, move |s| s.claude_settings_file(&path)).await?;
     app.opener()
         .open_path(path.to_string_lossy(), None::<&str>)
         .map_err(|source| Error::Open { what: format!("{} (no editor answered)", path.display()), source })
 }
 
-#[tauri::command]
-pub async fn claude_code_preview(service: Service<'_>, change: SettingsChange) -> Result<SettingsDiff> {
+async fn claude_code_preview(service: Service, change: SettingsChange) -> Result<SettingsDiff> {
     blocking(&service, move |s| s.claude_code_preview(change)).await
 }
 
-#[tauri::command]
-pub async fn claude_code_apply(service: Service<'_>, change: SettingsChange) -> Result<()> {
+async fn claude_code_apply(service: Service, change: SettingsChange) -> Result<()> {
     blocking(&service, move |s| s.claude_code_apply(change)).await
 }
 
-#[tauri::command]
-pub async fn settings_get(service: Service<'_>) -> Result<SettingsView> {
+async fn settings_get(service: Service) -> Result<SettingsView> {
     blocking(&service, |s| Ok(s.settings())).await
 }
 
-#[tauri::command]
-pub async fn settings_save(service: Service<'_>, form: SettingsForm) -> Result<SaveOutcome> {
+async fn settings_save(service: Service, form: SettingsForm) -> Result<SaveOutcome> {
     blocking(&service, move |s| s.save_settings(&form)).await
 }
 
 /// Imports Claude Code's transcripts now, sending `import-progress`
 /// events (ImportProgress) to the window as files are read.
-#[tauri::command]
-pub async fn import_transcripts<R: Runtime>(app: AppHandle<R>, service: Service<'_>) -> Result<ImportSummary> {
+async fn import_transcripts<R: Runtime>(app: AppHandle<R>, service: Service) -> Result<ImportSummary> {
     blocking(&service, move |s| {
         s.import_transcripts(&mut |progress| {
-            if let Err(error) = app.emit_to(crate::MAIN_WINDOW, "import-progress", progress) {
-                tracing::debug!("cannot send the import's progress: {error}");
-            }
+            crate::window_process::send_event(&app, "import-progress", progress);
         })
     })
     .await
 }
 
 /// The first-run guide's state (see the core's `desktop::first_run`).
-#[tauri::command]
-pub async fn first_run_state(service: Service<'_>) -> Result<FirstRun> {
+async fn first_run_state(service: Service) -> Result<FirstRun> {
     blocking(&service, |s| Ok(s.first_run())).await
 }
 
 /// "Done, hide this": the guide does not show again.
-#[tauri::command]
-pub async fn first_run_done(service: Service<'_>) -> Result<()> {
+async fn first_run_done(service: Service) -> Result<()> {
     blocking(&service, DesktopService::first_run_done).await
 }
 
 /// Opens the data folder in the file manager; says so when there is none.
-#[tauri::command]
-pub async fn open_data_dir<R: Runtime>(app: AppHandle<R>, service: Service<'_>) -> Result<()> {
+async fn open_data_dir<R: Runtime>(app: AppHandle<R>, service: Service) -> Result<()> {
     let dir = service.data_dir();
     std::fs::create_dir_all(&dir).map_err(|e| Error::Core(anyhow::anyhow!("cannot create {}: {e}", dir.display())))?;
     app.opener()
@@ -273,8 +238,7 @@ pub async fn open_data_dir<R: Runtime>(app: AppHandle<R>, service: Service<'_>) 
 
 /// Ends the app; the exit hook in `lib.rs` stops the gateway and restores
 /// Claude Code on the way out.
-#[tauri::command]
-pub fn quit<R: Runtime>(app: AppHandle<R>) {
+fn quit<R: Runtime>(app: AppHandle<R>) {
     app.exit(0);
 }
 
@@ -283,7 +247,7 @@ pub fn quit<R: Runtime>(app: AppHandle<R>) {
 pub fn on_tray_action<R: Runtime>(app: &AppHandle<R>, action: Action, checked: bool) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let service = app.state::<Arc<DesktopService>>();
+        let service = Arc::clone(&app.state::<Service>());
         let result = match action {
             Action::Proxy => set_proxy(service, !checked).await,
             Action::ClaudeCode => set_claude_code(service, !checked).await,
@@ -305,4 +269,92 @@ pub fn on_tray_action<R: Runtime>(app: &AppHandle<R>, action: Action, checked: b
             crate::notify(&app, "Gatehouse", &error.to_string());
         }
     });
+}
+
+/// The log target of `ui_painted`: `GATEHOUSE_LOG=gatehouse_desktop::paint=debug`
+/// turns the page's paint report on (see `create_window`).
+pub(crate) const PAINT_LOG_TARGET: &str = "gatehouse_desktop::paint";
+
+/// The page says how long after the window was asked to open it painted
+/// `what` (the Overview's figures from the ledger). It calls this only when
+/// the app set `window.gatehouseWindowAskedAt`, that is with debug logging
+/// on; a measuring script reads the line.
+fn ui_painted(what: String, after_ms: f64) {
+    tracing::debug!(target: PAINT_LOG_TARGET, "painted {what} {after_ms:.0} ms after the window was asked to open");
+}
+
+/// Runs the command the window's page called, `command` with `args` (an
+/// object of its arguments by the names the page uses), and returns its
+/// answer as the page receives it. An unknown command or a missing or
+/// malformed argument is an error that says which.
+pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value) -> Result<Value> {
+    let app = app.clone();
+    let service = Arc::clone(&app.state::<Service>());
+    let args = Args { command, args };
+    match command {
+        "get_state" => answer(get_state(service).await),
+        "set_proxy" => answer(set_proxy(service, args.get("enabled")?).await),
+        "set_claude_code" => answer(set_claude_code(service, args.get("enabled")?).await),
+        "restart_gateway" => answer(restart_gateway(service).await),
+        "set_keep_gateway_after_quit" => answer(set_keep_gateway_after_quit(service, args.get("enabled")?).await),
+        "set_start_at_login" => answer(set_start_at_login(app, service, args.get("enabled")?).await),
+        "refresh_login" => answer(refresh_login(service).await),
+        "start_login" => answer(start_login(service).await),
+        "submit_login_code" => answer(submit_login_code(service, args.get("code")?).await),
+        "cancel_login" => answer(cancel_login(service).await),
+        "open_sign_in_page" => answer(open_sign_in_page(app, service).await),
+        "log_tail" => answer(log_tail(service).await),
+        "open_log_file" => answer(open_log_file(app, service).await),
+        "quit" => {
+            quit(app);
+            answer(Ok(()))
+        }
+        "dashboard_overview" => answer(dashboard_overview(service).await),
+        "spend_report" => answer(spend_report(service, args.get("query")?).await),
+        "spend_export" => {
+            answer(spend_export(service, args.get("query")?, args.get("format")?, args.get("save")?).await)
+        }
+        "windows_report" => answer(windows_report(service, args.get("query")?).await),
+        "recent_requests" => answer(recent_requests(service, args.get("query")?).await),
+        "request_details" => answer(request_details(service, args.get("id")?).await),
+        "log_lines" => answer(log_lines(service).await),
+        "claude_code_scopes" => answer(claude_code_scopes(service, args.get("project")?).await),
+        "claude_code_preview" => answer(claude_code_preview(service, args.get("change")?).await),
+        "claude_code_apply" => answer(claude_code_apply(service, args.get("change")?).await),
+        "open_claude_settings_file" => answer(open_claude_settings_file(app, service, args.get("path")?).await),
+        "settings_get" => answer(settings_get(service).await),
+        "settings_save" => answer(settings_save(service, args.get("form")?).await),
+        "open_data_dir" => answer(open_data_dir(app, service).await),
+        "import_transcripts" => answer(import_transcripts(app, service).await),
+        "first_run_state" => answer(first_run_state(service).await),
+        "first_run_done" => answer(first_run_done(service).await),
+        "ui_painted" => {
+            ui_painted(args.get("what")?, args.get("afterMs")?);
+            answer(Ok(()))
+        }
+        _ => Err(Error::UnknownCommand(command.to_string())),
+    }
+}
+
+/// A command's arguments, as the page passed them.
+struct Args<'a> {
+    command: &'a str,
+    args: Value,
+}
+
+impl Args<'_> {
+    /// The argument `name`; an absent one reads as `null`, which an
+    /// `Option` takes as `None`.
+    fn get<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let value = self.args.get(name).cloned().unwrap_or(Value::Null);
+        serde_json::from_value(value).map_err(|source| Error::Argument {
+            command: self.command.to_string(),
+            name: name.to_string(),
+            source,
+        })
+    }
+}
+
+fn answer<T: Serialize>(result: Result<T>) -> Result<Value> {
+    serde_json::to_value(result?).map_err(|e| Error::Task(format!("cannot send the answer: {e}")))
 }

@@ -19,6 +19,12 @@ pub enum Error {
     Open { what: String, source: tauri_plugin_opener::Error },
     #[error("the background task failed: {0}")]
     Task(String),
+    #[error("the window asked for \"{0}\", which this version of Gatehouse does not have; restart Gatehouse")]
+    UnknownCommand(String),
+    #[error("{0}")]
+    Window(String),
+    #[error("the window's call to \"{command}\" has a missing or malformed \"{name}\": {source}")]
+    Argument { command: String, name: String, source: serde_json::Error },
 }
 
 impl Serialize for Error {

@@ -5,13 +5,16 @@
 //! child process (so a crash here never takes Claude Code's traffic down),
 //! its desktop service does what the tray items and buttons ask, and its
 //! menu model says what the tray shows. Here those are connected to Tauri:
-//! the tray, the window, IPC [`commands`], notifications, single instance
-//! and start at login.
+//! the tray, IPC [`commands`], notifications, single instance and start at
+//! login. The window runs in a process of its own ([`window`]), which the
+//! tray app starts when it opens ([`window_process`]).
 
 mod commands;
 mod desktop_env;
 mod error;
 mod tray;
+mod window;
+mod window_process;
 
 use std::sync::Arc;
 
@@ -19,7 +22,7 @@ use gatehouse::desktop::service::DesktopService;
 use gatehouse::desktop::snapshot::Snapshot;
 use gatehouse::desktop::{menu, notice};
 use gatehouse::supervisor::SupervisorOptions;
-use tauri::{App, AppHandle, Builder, Emitter, Manager, RunEvent, Runtime, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, AppHandle, Builder, Manager, RunEvent, Runtime};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_notification::NotificationExt as _;
 use tokio::sync::broadcast::error::RecvError;
@@ -27,12 +30,25 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::tray::Tray;
 use gatehouse::dashboard::state::View;
 
+pub use commands::dispatch;
+use window_process::WindowProcess;
+
 /// The main window's label in `tauri.conf.json`.
 pub(crate) const MAIN_WINDOW: &str = "main";
 
-/// Runs the app until "Quit" (or a signal that means the same).
+/// The app's configuration and embedded page, shared by both processes.
+fn context() -> tauri::Context {
+    tauri::generate_context!("../tauri.conf.json")
+}
+
+/// Runs the app until "Quit" (or a signal that means the same); with
+/// `--window`, runs the window's process instead (see [`window`]).
 pub fn run() {
     init_logging();
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(window_process::WINDOW_FLAG) {
+        return window::run(&args);
+    }
     // GTK would panic with a backtrace; say what is wrong and what to run.
     if let Err(why) = desktop_env::graphical_session() {
         eprintln!(
@@ -58,8 +74,9 @@ pub fn run() {
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
+        .manage(WindowProcess::default())
         .setup(|app| Ok(setup(app)?));
-    let app = with_commands(builder).build(tauri::generate_context!("../tauri.conf.json"));
+    let app = builder.build(context());
     match app {
         Ok(app) => app.run(|app, event| match event {
             // Closing the window closes only the window: the app lives on in
@@ -84,43 +101,6 @@ pub fn run() {
     }
 }
 
-/// Registers the IPC commands; shared with the tests, which use the mock runtime.
-pub fn with_commands<R: Runtime>(builder: Builder<R>) -> Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![
-        commands::get_state,
-        commands::set_proxy,
-        commands::set_claude_code,
-        commands::restart_gateway,
-        commands::set_keep_gateway_after_quit,
-        commands::set_start_at_login,
-        commands::refresh_login,
-        commands::start_login,
-        commands::submit_login_code,
-        commands::cancel_login,
-        commands::open_sign_in_page,
-        commands::log_tail,
-        commands::open_log_file,
-        commands::quit,
-        commands::dashboard_overview,
-        commands::spend_report,
-        commands::spend_export,
-        commands::windows_report,
-        commands::recent_requests,
-        commands::request_details,
-        commands::log_lines,
-        commands::claude_code_scopes,
-        commands::claude_code_preview,
-        commands::claude_code_apply,
-        commands::open_claude_settings_file,
-        commands::settings_get,
-        commands::settings_save,
-        commands::open_data_dir,
-        commands::import_transcripts,
-        commands::first_run_state,
-        commands::first_run_done,
-    ])
-}
-
 fn setup(app: &mut App) -> anyhow::Result<()> {
     let handle = app.handle().clone();
     let service = DesktopService::new(SupervisorOptions::from_env()?)?;
@@ -137,8 +117,10 @@ fn setup(app: &mut App) -> anyhow::Result<()> {
         show_window(&handle, None)?;
     } else if std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() == Ok("true") {
         // Under WebDriver (tauri-driver sets this), WebKit drives only a web
-        // view that exists when the driver connects: create it now, hidden.
-        create_window(&handle, None)?;
+        // view that exists when the driver connects: start it now, hidden.
+        // The window's process inherits the driver's environment, so the
+        // driver connects to its web view.
+        window_process::create_hidden(&handle)?;
     }
     std::thread::spawn({
         let handle = handle.clone();
@@ -245,18 +227,11 @@ fn forward_notices(app: &AppHandle, service: &DesktopService) {
 }
 
 /// Sends the window the `ledger` event (new rows, the newest id) when
-/// requests are recorded, so its pages follow without polling. Shared with
-/// the tests.
-pub fn forward_ledger<R: Runtime>(app: &AppHandle<R>, service: &DesktopService) {
+/// requests are recorded, so its pages follow without polling. A closed
+/// window costs nothing.
+fn forward_ledger<R: Runtime>(app: &AppHandle<R>, service: &DesktopService) {
     let app = app.clone();
-    service.on_ledger_change(move |changed| {
-        // Only an open window listens; a closed one costs nothing.
-        if app.get_webview_window(MAIN_WINDOW).is_some()
-            && let Err(error) = app.emit_to(MAIN_WINDOW, "ledger", changed)
-        {
-            tracing::warn!("cannot send new requests to the window: {error}");
-        }
-    });
+    service.on_ledger_change(move |changed| window_process::send_event(&app, "ledger", changed));
 }
 
 /// Draws a new snapshot in the tray and the window.
@@ -267,9 +242,7 @@ fn show_snapshot(app: &AppHandle, snapshot: &Snapshot) {
     {
         tracing::warn!("cannot update the tray: {error}");
     }
-    if let Err(error) = app.emit("state", view) {
-        tracing::warn!("cannot update the window: {error}");
-    }
+    window_process::send_event(app, "state", view);
 }
 
 /// A part of the window that a tray item opens.
@@ -295,43 +268,9 @@ impl Panel {
     }
 }
 
-/// Shows, unminimises and focuses the main window, creating it if it is
-/// closed, and opens `panel` in it.
+/// Shows the window on `panel`, starting it if it is closed.
 pub fn show_window<R: Runtime>(app: &AppHandle<R>, panel: Option<Panel>) -> error::Result<()> {
-    let window = match app.get_webview_window(MAIN_WINDOW) {
-        Some(window) => {
-            if let Some(panel) = panel {
-                app.emit_to(MAIN_WINDOW, &format!("show-{}", panel.name()), ())?;
-            }
-            window
-        }
-        None => create_window(app, panel)?,
-    };
-    window.show()?;
-    window.unminimize()?;
-    window.set_focus()?;
-    Ok(())
-}
-
-/// Creates the main window, hidden, from its entry in `tauri.conf.json`.
-///
-/// The window exists only while it is open: its WebKit processes hold most
-/// of the app's memory, which a tray app should not keep all day.
-fn create_window<R: Runtime>(app: &AppHandle<R>, panel: Option<Panel>) -> error::Result<WebviewWindow<R>> {
-    let config = app
-        .config()
-        .app
-        .windows
-        .iter()
-        .find(|window| window.label == MAIN_WINDOW)
-        .ok_or_else(|| error::Error::Core(anyhow::anyhow!("tauri.conf.json has no \"{MAIN_WINDOW}\" window")))?;
-    let mut builder = WebviewWindowBuilder::from_config(app, config)?;
-    if let Some(panel) = panel {
-        // The page has not loaded yet, so an event would be lost: it reads
-        // this when it starts.
-        builder = builder.initialization_script(format!("window.gatehouseOpenPanel = {:?};", panel.name()));
-    }
-    Ok(builder.build()?)
+    window_process::show(app, panel)
 }
 
 /// Sends a desktop notification, or logs it when the desktop cannot show one.

@@ -1,6 +1,7 @@
-//! The IPC commands, called as the window's page calls them, on Tauri's
-//! mock runtime (no display): with the real core, a real gateway child
-//! process and real settings files in a temporary home.
+//! The IPC commands, called by name with the arguments the window's page
+//! passes (as its process forwards them to the app), on Tauri's mock
+//! runtime (no display): with the real core, a real gateway child process
+//! and real settings files in a temporary home.
 //!
 //! One test function: the commands share process-wide environment
 //! (`HOME`, `CLAUDE_CONFIG_DIR`), so the steps run in order.
@@ -12,32 +13,19 @@ use std::time::{Duration, Instant};
 use gatehouse::desktop::service::DesktopService;
 use gatehouse::supervisor::SupervisorOptions;
 use serde_json::{Value, json};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::App;
+use tauri::test::{MockRuntime, mock_builder, mock_context, noop_assets};
 
-fn invoke(webview: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, String> {
-    let request = InvokeRequest {
-        cmd: cmd.to_string(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        // With http://tauri.localhost the mock runtime refuses the call.
-        url: "tauri://localhost".parse().unwrap(),
-        body: InvokeBody::Json(args),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(webview, request)
-        .map(|body| body.deserialize::<Value>().unwrap())
-        .map_err(|error| error.as_str().map_or_else(|| error.to_string(), str::to_string))
+fn invoke(app: &App<MockRuntime>, cmd: &str, args: Value) -> Result<Value, String> {
+    tauri::async_runtime::block_on(gatehouse_desktop::dispatch(app.handle(), cmd, args))
+        .map_err(|error| error.to_string())
 }
 
 /// Polls `get_state` until `check` holds.
-fn state_until(webview: &WebviewWindow<MockRuntime>, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+fn state_until(app: &App<MockRuntime>, what: &str, check: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let state = invoke(webview, "get_state", json!({})).unwrap();
+        let state = invoke(app, "get_state", json!({})).unwrap();
         if check(&state) {
             return state;
         }
@@ -54,7 +42,7 @@ fn gatehouse_bin() -> std::path::PathBuf {
     bin
 }
 
-fn mock_app(home: &Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+fn mock_app(home: &Path) -> App<MockRuntime> {
     let gatehouse_home = home.join("gatehouse");
     std::fs::create_dir_all(&gatehouse_home).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -64,13 +52,11 @@ fn mock_app(home: &Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
     )
     .unwrap();
     let service = DesktopService::new(SupervisorOptions::under(&gatehouse_home)).unwrap();
-    let app = gatehouse_desktop::with_commands(mock_builder())
+    mock_builder()
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
         .manage(Arc::clone(&service))
         .build(mock_context(noop_assets()))
-        .unwrap();
-    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    (app, webview)
+        .unwrap()
 }
 
 #[test]
@@ -83,76 +69,76 @@ fn the_windows_commands_drive_the_real_core() {
         std::env::set_var("GATEHOUSE_CLAUDE_BIN", home.path().join("no-claude-here"));
     }
     let settings = home.path().join("claude").join("settings.json");
-    let (app, webview) = mock_app(home.path());
+    let app = mock_app(home.path());
 
     // Stopped: the tray model says so, and Claude Code cannot be configured yet.
-    let state = invoke(&webview, "get_state", json!({})).unwrap();
+    let state = invoke(&app, "get_state", json!({})).unwrap();
     assert_eq!(state["snapshot"]["gateway"]["state"], "stopped");
     assert_eq!(state["tray"]["entries"][0]["label"], "Gateway: stopped");
     assert_eq!(state["tray"]["icon"], "stopped");
-    let error = invoke(&webview, "set_claude_code", json!({ "enabled": true })).unwrap_err();
+    let error = invoke(&app, "set_claude_code", json!({ "enabled": true })).unwrap_err();
     assert!(error.contains("turn the proxy on"), "{error}");
     assert!(!settings.exists());
 
     // Proxy on: the gateway runs and answers.
-    invoke(&webview, "set_proxy", json!({ "enabled": true })).unwrap();
-    let state = state_until(&webview, "the gateway to run", |s| s["snapshot"]["gateway"]["state"] == "running");
+    invoke(&app, "set_proxy", json!({ "enabled": true })).unwrap();
+    let state = state_until(&app, "the gateway to run", |s| s["snapshot"]["gateway"]["state"] == "running");
     let base_url = state["snapshot"]["gateway"]["base_url"].as_str().unwrap().to_string();
     gatehouse::gateway_client::health(&base_url).unwrap();
     assert_eq!(state["snapshot"]["proxy_enabled"], true);
     assert_eq!(state["tray"]["icon"], "running");
-    assert!(invoke(&webview, "log_tail", json!({})).unwrap().as_array().is_some_and(|lines| !lines.is_empty()));
+    assert!(invoke(&app, "log_tail", json!({})).unwrap().as_array().is_some_and(|lines| !lines.is_empty()));
 
     // Claude Code on and off, with the core's semantics.
-    invoke(&webview, "set_claude_code", json!({ "enabled": true })).unwrap();
+    invoke(&app, "set_claude_code", json!({ "enabled": true })).unwrap();
     let text = std::fs::read_to_string(&settings).unwrap();
     assert!(text.contains(&format!("\"ANTHROPIC_BASE_URL\": \"{base_url}\"")), "{text}");
     assert!(text.contains("x-gatehouse-key: "));
     assert!(!text.contains("ANTHROPIC_API_KEY") && !text.contains("ANTHROPIC_AUTH_TOKEN"));
-    state_until(&webview, "Claude Code to show as configured", |s| s["snapshot"]["claude_code"]["configured"] == true);
-    invoke(&webview, "set_claude_code", json!({ "enabled": false })).unwrap();
+    state_until(&app, "Claude Code to show as configured", |s| s["snapshot"]["claude_code"]["configured"] == true);
+    invoke(&app, "set_claude_code", json!({ "enabled": false })).unwrap();
     assert!(!settings.exists(), "configure created the file, so remove deletes it");
 
     // The diff preview shows the change, and applying it writes exactly that (the key hidden).
-    let preview = invoke(&webview, "claude_code_preview", json!({ "change": "configure" })).unwrap();
+    let preview = invoke(&app, "claude_code_preview", json!({ "change": "configure" })).unwrap();
     assert!(preview["diff"].as_str().unwrap().starts_with("--- /dev/null\n+++ b/settings.json\n"), "{preview:#}");
     assert!(!settings.exists(), "a preview writes nothing");
-    invoke(&webview, "claude_code_apply", json!({ "change": "configure" })).unwrap();
+    invoke(&app, "claude_code_apply", json!({ "change": "configure" })).unwrap();
     let text = std::fs::read_to_string(&settings).unwrap();
     let key = text.split("x-gatehouse-key: ").nth(1).unwrap().split(['"', '\\']).next().unwrap();
     assert_eq!(text.replace(key, gatehouse::claude_code::preview::HIDDEN_KEY), preview["after"].as_str().unwrap());
-    let removal = invoke(&webview, "claude_code_preview", json!({ "change": "remove" })).unwrap();
+    let removal = invoke(&app, "claude_code_preview", json!({ "change": "remove" })).unwrap();
     assert_eq!(removal["after"], Value::Null, "configure created the file, so remove deletes it");
     assert!(!removal.to_string().contains(key), "the key is never shown");
-    invoke(&webview, "claude_code_apply", json!({ "change": "remove" })).unwrap();
+    invoke(&app, "claude_code_apply", json!({ "change": "remove" })).unwrap();
     assert!(!settings.exists());
-    let scopes = invoke(&webview, "claude_code_scopes", json!({})).unwrap();
+    let scopes = invoke(&app, "claude_code_scopes", json!({})).unwrap();
     assert!(scopes["scopes"].as_array().unwrap().iter().any(|s| s["scope"] == "user" && s["can_configure"] == true));
     // A warning's "Open the file" opens Claude Code's settings files, and nothing else.
-    let error = invoke(&webview, "open_claude_settings_file", json!({ "path": "/etc/passwd" })).unwrap_err();
+    let error = invoke(&app, "open_claude_settings_file", json!({ "path": "/etc/passwd" })).unwrap_err();
     assert!(error.contains("not a Claude Code settings file"), "{error}");
 
-    dashboard_pages(&app, &webview, &home.path().join("gatehouse"));
+    dashboard_pages(&app, &home.path().join("gatehouse"));
 
     // "Start at login" is real: the autostart entry appears and goes.
     let autostart_dir = home.path().join(".config").join("autostart");
     std::fs::create_dir_all(home.path().join(".config")).unwrap();
-    invoke(&webview, "set_start_at_login", json!({ "enabled": true })).unwrap();
+    invoke(&app, "set_start_at_login", json!({ "enabled": true })).unwrap();
     assert_eq!(std::fs::read_dir(&autostart_dir).unwrap().count(), 1);
-    state_until(&webview, "Start at login to show", |s| s["snapshot"]["start_at_login"] == true);
-    invoke(&webview, "set_start_at_login", json!({ "enabled": false })).unwrap();
+    state_until(&app, "Start at login to show", |s| s["snapshot"]["start_at_login"] == true);
+    invoke(&app, "set_start_at_login", json!({ "enabled": false })).unwrap();
     assert_eq!(std::fs::read_dir(&autostart_dir).unwrap().count(), 0);
 
-    invoke(&webview, "set_keep_gateway_after_quit", json!({ "enabled": true })).unwrap();
-    state_until(&webview, "keep running to show", |s| s["snapshot"]["keep_gateway_after_quit"] == true);
-    invoke(&webview, "set_keep_gateway_after_quit", json!({ "enabled": false })).unwrap();
+    invoke(&app, "set_keep_gateway_after_quit", json!({ "enabled": true })).unwrap();
+    state_until(&app, "keep running to show", |s| s["snapshot"]["keep_gateway_after_quit"] == true);
+    invoke(&app, "set_keep_gateway_after_quit", json!({ "enabled": false })).unwrap();
 
     // Errors reach the page as one message.
-    let error = invoke(&webview, "submit_login_code", json!({ "code": "abc#def" })).unwrap_err();
+    let error = invoke(&app, "submit_login_code", json!({ "code": "abc#def" })).unwrap_err();
     assert!(error.contains("no sign-in is in progress"), "{error}");
-    let error = invoke(&webview, "start_login", json!({})).unwrap_err();
+    let error = invoke(&app, "start_login", json!({})).unwrap_err();
     assert!(error.contains("no-claude-here"), "{error}");
-    let error = invoke(&webview, "set_proxy", json!({})).unwrap_err();
+    let error = invoke(&app, "set_proxy", json!({})).unwrap_err();
     assert!(error.contains("enabled"), "{error}");
 
     // Signing in is Claude Code's: the window gets its URL and passes the code on.
@@ -167,33 +153,33 @@ fn the_windows_commands_drive_the_real_core() {
     std::fs::set_permissions(&fake_claude, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     // SAFETY: as above; no other thread reads the environment concurrently.
     unsafe { std::env::set_var("GATEHOUSE_CLAUDE_BIN", &fake_claude) };
-    assert_eq!(invoke(&webview, "start_login", json!({})).unwrap(), "https://claude.example/oauth?x=1");
-    let reply = invoke(&webview, "submit_login_code", json!({ "code": "partial" })).unwrap();
+    assert_eq!(invoke(&app, "start_login", json!({})).unwrap(), "https://claude.example/oauth?x=1");
+    let reply = invoke(&app, "submit_login_code", json!({ "code": "partial" })).unwrap();
     assert_eq!(reply, json!({ "done": false, "message": "Not the full code." }));
-    let reply = invoke(&webview, "submit_login_code", json!({ "code": "abc#def" })).unwrap();
+    let reply = invoke(&app, "submit_login_code", json!({ "code": "abc#def" })).unwrap();
     assert_eq!(reply["done"], true);
 
     // Proxy off: the gateway stops.
-    invoke(&webview, "set_proxy", json!({ "enabled": false })).unwrap();
-    state_until(&webview, "the gateway to stop", |s| s["snapshot"]["gateway"]["state"] == "stopped");
+    invoke(&app, "set_proxy", json!({ "enabled": false })).unwrap();
+    state_until(&app, "the gateway to stop", |s| s["snapshot"]["gateway"]["state"] == "stopped");
     assert!(gatehouse::gateway_client::health(&base_url).is_err());
 }
 
 /// The dashboard's commands over the app's real ledger, and the `ledger`
 /// event when a request lands.
-fn dashboard_pages(app: &App<MockRuntime>, webview: &WebviewWindow<MockRuntime>, gatehouse_home: &Path) {
-    use tauri::{Listener as _, Manager as _};
-    let overview = invoke(webview, "dashboard_overview", json!({})).unwrap();
+fn dashboard_pages(app: &App<MockRuntime>, gatehouse_home: &Path) {
+    use tauri::Manager as _;
+    let overview = invoke(app, "dashboard_overview", json!({})).unwrap();
     assert_eq!(overview["today"]["requests"], 0);
     assert_eq!(overview["today"]["cost_usd"], 0.0, "nothing recorded costs $0, not an unknown price");
 
     let service = Arc::clone(&app.state::<Arc<DesktopService>>());
     let (events, received) = std::sync::mpsc::channel();
-    app.listen_any("ledger", move |event| {
-        let _ = events.send(event.payload().to_string());
+    // What the app sends the window as its `ledger` event. The version is
+    // noted now: a row recorded after this is news.
+    service.on_ledger_change(move |changed| {
+        let _ = events.send(serde_json::to_string(changed).unwrap());
     });
-    // The version is noted now: a row recorded after this is news.
-    gatehouse_desktop::forward_ledger(app.handle(), &service);
     service.watch(|_| {});
     let ledger = gatehouse::ledger::open(&gatehouse_home.join("data").join("ledger.sqlite3")).unwrap();
     let model = gatehouse::ledger::names::id(&ledger, "claude-sonnet-4-5").unwrap();
@@ -212,23 +198,23 @@ fn dashboard_pages(app: &App<MockRuntime>, webview: &WebviewWindow<MockRuntime>,
     assert_eq!((event["version"].as_i64(), event["rows"][0]["id"].as_i64()), (Some(version), Some(id)));
     assert_eq!(event["rows"][0]["cost_usd"], 0.25);
 
-    let overview = invoke(webview, "dashboard_overview", json!({})).unwrap();
+    let overview = invoke(app, "dashboard_overview", json!({})).unwrap();
     assert_eq!((overview["today"]["requests"].clone(), overview["today"]["cost_usd"].clone()), (json!(1), json!(0.25)));
     let query = json!({ "range": null, "by": "model" });
-    let report = invoke(webview, "spend_report", json!({ "query": query })).unwrap();
+    let report = invoke(app, "spend_report", json!({ "query": query })).unwrap();
     assert_eq!(report["rows"][0]["key"], "claude-sonnet-4-5");
     assert_eq!(report["days"].as_array().unwrap().len(), 30);
-    let export = invoke(webview, "spend_export", json!({ "query": query, "format": "csv", "save": true })).unwrap();
+    let export = invoke(app, "spend_export", json!({ "query": query, "format": "csv", "save": true })).unwrap();
     let saved = std::fs::read_to_string(export["path"].as_str().unwrap()).unwrap();
     assert_eq!(saved, export["contents"].as_str().unwrap());
     assert!(saved.contains("model,claude-sonnet-4-5,1,0.250000,"), "{saved}");
-    let rows = invoke(webview, "recent_requests", json!({ "query": { "limit": null, "before_id": null } })).unwrap();
+    let rows = invoke(app, "recent_requests", json!({ "query": { "limit": null, "before_id": null } })).unwrap();
     assert_eq!(rows[0]["id"], id);
-    let details = invoke(webview, "request_details", json!({ "id": id })).unwrap();
+    let details = invoke(app, "request_details", json!({ "id": id })).unwrap();
     assert_eq!(details["price_version"], "test-prices");
-    let windows = invoke(webview, "windows_report", json!({ "query": { "days": null, "top": null } })).unwrap();
+    let windows = invoke(app, "windows_report", json!({ "query": { "days": null, "top": null } })).unwrap();
     assert_eq!(windows["windows"], json!([]));
-    let lines = invoke(webview, "log_lines", json!({})).unwrap();
+    let lines = invoke(app, "log_lines", json!({})).unwrap();
     let times: Vec<i64> = lines.as_array().unwrap().iter().filter_map(|l| l["ts_ms"].as_i64()).collect();
     assert!(!times.is_empty() && times.windows(2).all(|t| t[0] >= t[1]), "newest first: {lines:#}");
 
@@ -244,10 +230,10 @@ fn dashboard_pages(app: &App<MockRuntime>, webview: &WebviewWindow<MockRuntime>,
                 "cache_read_input_tokens": 0 } }
     });
     std::fs::write(transcripts.join("s-imported.jsonl"), format!("{line}\n")).unwrap();
-    let summary = invoke(webview, "import_transcripts", json!({})).unwrap();
+    let summary = invoke(app, "import_transcripts", json!({})).unwrap();
     assert_eq!(summary["rows_added"], 1, "{summary:#}");
     let imported = invoke(
-        webview,
+        app,
         "spend_report",
         json!({ "query": {
         "range": { "first_day": "2026-11-29", "last_day": "2026-12-01" }, "by": "session" } }),
@@ -256,25 +242,25 @@ fn dashboard_pages(app: &App<MockRuntime>, webview: &WebviewWindow<MockRuntime>,
     assert_eq!(imported["total"]["requests"], 1, "{imported:#}");
     assert_eq!(imported["rows"][0]["key"], "s-imported");
     // The first-run guide counts that history from the ledger, and "Done" is remembered.
-    let first = invoke(webview, "first_run_state", json!({})).unwrap();
+    let first = invoke(app, "first_run_state", json!({})).unwrap();
     assert_eq!(
         (first["imported"]["transcript_files"].clone(), first["imported"]["requests"].clone()),
         (json!(1), json!(1))
     );
     assert_eq!(first["show"], true, "Claude Code is not configured: a step is left");
-    invoke(webview, "first_run_done", json!({})).unwrap();
-    assert_eq!(invoke(webview, "first_run_state", json!({})).unwrap()["show"], false);
+    invoke(app, "first_run_done", json!({})).unwrap();
+    assert_eq!(invoke(app, "first_run_state", json!({})).unwrap()["show"], false);
 
-    let settings = invoke(webview, "settings_get", json!({})).unwrap();
+    let settings = invoke(app, "settings_get", json!({})).unwrap();
     let mut form = settings["form"].clone();
     form["fail_open_after_secs"] = json!(12);
-    let outcome = invoke(webview, "settings_save", json!({ "form": form })).unwrap();
+    let outcome = invoke(app, "settings_save", json!({ "form": form })).unwrap();
     assert_eq!(outcome["saved"], true, "{outcome:#}");
     let config = std::fs::read_to_string(gatehouse_home.join("config.toml")).unwrap();
     assert!(config.contains("fail_open_after_secs = 12"), "{config}");
     form["price_overrides"] = json!([{ "model": "m", "input": -1.0, "output": 1.0, "cache_write_5m": 1.0,
         "cache_write_1h": 1.0, "cache_read": 1.0 }]);
-    let outcome = invoke(webview, "settings_save", json!({ "form": form })).unwrap();
+    let outcome = invoke(app, "settings_save", json!({ "form": form })).unwrap();
     assert_eq!(
         (outcome["saved"].clone(), outcome["problems"][0]["field"].clone()),
         (json!(false), json!("price_overrides.m.input"))

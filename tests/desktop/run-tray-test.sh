@@ -6,7 +6,9 @@
 #
 # 1. Launch: the tray icon appears and the gateway starts (first launch),
 #    and the window opens by itself, once, on its first-run guide; later
-#    launches stay in the tray with no web view.
+#    launches stay in the tray with no web view. The window runs in a
+#    process of its own: each time it closes, that process and its WebKit
+#    processes end, and they end with the app too.
 # 2. Through the real tray menu (opened with a click on the icon, items
 #    chosen with the keyboard as GTK menus allow): "Claude Code uses
 #    Gatehouse" on, "Run gateway" off and on again, "Restart gateway", "Open
@@ -195,8 +197,40 @@ window_hidden() { ! window_shown; }
 # with the keyboard, in front).
 active_is() { [ "$(xdotool getactivewindow getwindowname 2>/dev/null)" = "$1" ]; }
 app_gone() { ! kill -0 "$1" 2>/dev/null; }
-# The window's web content process (its name cut to 15 characters).
-web_view_exists() { pgrep -P "$app_pid" -x WebKitWebProces >/dev/null; }
+# The window runs in a process of its own (`gatehouse-desktop --window`),
+# which the app starts when the window opens.
+window_pids() { pgrep -P "$app_pid" -f -- ' --window$| --window ' || true; }
+# The window's process and the WebKit processes it started.
+window_processes() {
+  local pid
+  for pid in $(window_pids); do
+    echo "$pid"
+    pgrep -P "$pid" || true
+  done
+}
+# The open window's web content process (its name cut to 15 characters).
+web_view_exists() {
+  local pid
+  for pid in $(window_pids); do pgrep -P "$pid" -x WebKitWebProces >/dev/null && return 0; done
+  return 1
+}
+# None of these processes runs any more.
+all_ended() {
+  local pid
+  for pid in "$@"; do ! kill -0 "$pid" 2>/dev/null || return 1; done
+}
+# Closes the window and checks that it, its process and its WebKit processes
+# all end: the app keeps nothing of the window.
+close_window() {
+  local closing
+  closing="$(window_processes)"
+  [ -n "$closing" ] || fail "$1: no window process runs"
+  web_view_exists || fail "$1: no web view runs"
+  wmctrl -c Gatehouse
+  wait_until 10 window_hidden || fail "$1: the window did not close"
+  # shellcheck disable=SC2086 # one pid per word
+  wait_until 10 all_ended $closing || fail "$1: the closed window's processes still run: $(ps -o pid=,args= -p "${closing//$'\n'/,}" || true)"
+}
 open_menu() {
   xdotool mousemove --window "$(tray_icon)" 16 15 click 1
   sleep 1
@@ -235,10 +269,8 @@ wait_until 10 active_is Gatehouse || fail "the first launch's window is not the 
 grep -q '"window_opened": true' "$work/gatehouse/state/first-run.json" || fail "the first launch was not remembered"
 sleep 2 # the page draws after the window maps
 shot first-run
-wmctrl -c Gatehouse
-wait_until 10 window_hidden || fail "the first-run window did not close"
-wait_until 10 eval '! web_view_exists' || fail "the closed first-run window's web view still runs"
-ok "the first launch opens the window (its first-run guide) once; closed, its web view ends"
+close_window "the first-run window"
+ok "the first launch opens the window (its first-run guide) once; closed, its process and web view end"
 sleep 1 # the login check runs in the background
 open_menu
 shot menu-running
@@ -286,9 +318,7 @@ echo "== the \"Today\" line opens the window"
 open_menu
 xdotool key Down Return # the first clickable row
 wait_until 10 window_shown || fail "the Today line did not open the window"
-wmctrl -c Gatehouse
-wait_until 10 window_hidden || fail "the window did not close"
-wait_until 10 eval '! web_view_exists' || fail "the closed window's web view still runs"
+close_window "the Spend window"
 ok "the Today line opens the window, which closes again"
 
 echo "== \"Run gateway\" off"
@@ -377,12 +407,10 @@ shot window-after-second-launch
 ok "a second launch restores and focuses the first one's window, and exits"
 
 echo "== closing the window keeps the app in the tray"
-wmctrl -c Gatehouse
-wait_until 10 window_hidden || fail "the window did not close"
-wait_until 10 eval '! web_view_exists' || fail "the closed window's web view still runs"
+close_window "the window"
 kill -0 "$app_pid" || fail "closing the window ended the app"
 healthy || fail "closing the window stopped the gateway"
-ok "the window closed and its web view ended; the app and the gateway run on"
+ok "the window closed, and its process and WebKit processes ended; the app and the gateway run on"
 
 echo "== \"Open logs\""
 choose Down Down Down Down Down Return
@@ -511,12 +539,17 @@ kill -0 "$app_pid" || fail "the app died"
 ok "without a tray host the window opens, and the app survives a corrupt config"
 
 first_pid=$app_pid
+open_window="$(window_processes)"
+[ -n "$open_window" ] || fail "the open window has no process"
 launch
 wait_until 20 app_gone "$app_pid" || fail "a second launch did not hand over to the first"
 kill -0 "$first_pid" || fail "the first instance died"
 ok "a second launch hands over to the running app"
 kill "$first_pid"
 wait_until 20 app_gone "$first_pid" || fail "the app did not end on SIGTERM"
+# shellcheck disable=SC2086 # one pid per word
+wait_until 10 all_ended $open_window || fail "the window's processes outlived the app"
+ok "the open window, its process and its WebKit processes end with the app"
 
 echo "== no session bus at all"
 : >"$work/app.log"

@@ -63,6 +63,20 @@ export const api = {
   importTranscripts: () => invoke<ImportSummary>("import_transcripts"),
 };
 
+// Set by the app only with debug logging on (for measuring first paint): when
+// it was asked to open this window, in ms since the epoch. Then the page says
+// how long it took to paint `what`, once per window; otherwise nothing.
+const askedAt = (window as { gatehouseWindowAskedAt?: number }).gatehouseWindowAskedAt;
+let paintReported = false;
+export function reportPaint(what: string) {
+  if (askedAt === undefined || paintReported) return;
+  paintReported = true;
+  // The frame with the new DOM is painted before a timeout queued from the next animation frame runs.
+  requestAnimationFrame(() =>
+    setTimeout(() => void invoke("ui_painted", { what, afterMs: performance.timeOrigin + performance.now() - askedAt }).catch(() => {})),
+  );
+}
+
 export const events = {
   state: (f: (view: View) => void) => listen<View>("state", (e) => f(e.payload)),
   ledger: (f: (change: LedgerChanged) => void) => listen<LedgerChanged>("ledger", (e) => f(e.payload)),

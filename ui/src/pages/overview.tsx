@@ -1,8 +1,8 @@
 // Overview: the figures people came for (spend, the windows) first and
 // biggest; the gateway's and Claude Code's state below, smaller.
 
-import { useEffect, useState } from "preact/hooks";
-import { api, events } from "../api";
+import { useEffect, useLayoutEffect, useState } from "preact/hooks";
+import { api, events, reportPaint } from "../api";
 import type { Ctx } from "../app";
 import type { ComponentChildren } from "preact";
 import { count, money, percent, plural, when } from "../format";
@@ -12,6 +12,9 @@ import { ActionStatus, Figure, Section, Switch, useAction, useLoad, type ActionS
 
 export function Overview({ ctx }: { ctx: Ctx }) {
   const overview = useLoad(api.overview, [ctx.ledger]);
+  useLayoutEffect(() => {
+    if (overview.data) reportPaint("the Overview's figures");
+  }, [overview.data]);
   const view = ctx.view;
   return (
     <div class="page">

@@ -4,7 +4,8 @@
 //! operating system. Here live the [`snapshot`] of what the app shows, the
 //! tray [`menu`] drawn from it, the [`notice`]s worth a notification, and
 //! the [`service`] whose methods the tray items and the window's buttons
-//! call, the dashboard's [`pages`] it reads, and the [`first_run`] guide.
+//! call, the dashboard's [`pages`] it reads, the [`first_run`] guide, and
+//! the [`window_link`] between the tray app and its window process.
 //! All of it is tested without a display.
 
 pub mod first_run;
@@ -14,3 +15,4 @@ pub mod pages;
 pub mod service;
 pub mod snapshot;
 pub(crate) mod window_alerts;
+pub mod window_link;

@@ -1,0 +1,180 @@
+//! The link between the tray app and its window process.
+//!
+//! The dashboard's window runs in a process of its own, which the tray app
+//! starts when the window opens and which ends when it closes: WebKit's
+//! libraries and helper processes then leave with it, and the tray app
+//! stays small all day. Everything the window does still happens in the tray
+//! app, which owns the gateway's supervisor: the window process forwards
+//! each IPC call there and gets the answer back, and the tray app sends it
+//! the events its pages follow.
+//!
+//! The two talk over the window process's stdin and stdout, one JSON
+//! message per line. When the tray app ends, the window's stdin closes and
+//! the window ends too; when the window ends, the tray app reads the end of
+//! its stdout.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// What the window process sends the tray app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FromWindow {
+    /// An IPC call of the page: the command's name and its arguments, as
+    /// the page passed them.
+    Call { id: u64, command: String, args: Value },
+}
+
+/// What the tray app sends the window process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ToWindow {
+    /// The answer to call `id`: its value, or the error the page shows.
+    Reply { id: u64, result: Result<Value, Value> },
+    /// An event for the page (`state`, `ledger`, `import-progress`, …).
+    Event { name: String, payload: Value },
+    /// Bring the window to the front, on `panel` when one is named.
+    Show { panel: Option<String> },
+}
+
+/// In the window process: takes stdout for the messages to the tray app,
+/// and points this process's stdout at stderr, so that nothing else it or
+/// its WebKit processes print can fall between two messages. The returned
+/// file is not inherited by the processes it starts.
+pub fn take_stdout_for_messages() -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsFd as _;
+    let messages = std::io::stdout().as_fd().try_clone_to_owned()?;
+    // SAFETY: dup2 on two descriptors this process holds open; stdout's
+    // buffered writer is flushed first and only ever used after as stderr.
+    std::io::Write::flush(&mut std::io::stdout())?;
+    if unsafe { libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(std::fs::File::from(messages))
+}
+
+/// Writes one message as one line and flushes it.
+pub fn send<T: Serialize>(writer: &mut impl Write, message: &T) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(message)?;
+    line.push(b'\n');
+    writer.write_all(&line)?;
+    writer.flush()
+}
+
+/// Reads messages, one per line, until the other side ends; a line that is
+/// not a message is skipped, with `on_bad_line` told why.
+pub fn receive<T: for<'de> Deserialize<'de>>(
+    reader: impl BufRead,
+    mut on_message: impl FnMut(T),
+    mut on_bad_line: impl FnMut(String),
+) {
+    for line in reader.lines() {
+        let Ok(line) = line else { return };
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(&line) {
+            Ok(message) => on_message(message),
+            Err(error) => on_bad_line(format!("not a window message ({error}): {:.200}", line)),
+        }
+    }
+}
+
+/// The window process's calls waiting for their answers.
+#[derive(Default)]
+pub struct PendingCalls {
+    next_id: AtomicU64,
+    waiting: Mutex<HashMap<u64, oneshot::Sender<Result<Value, Value>>>>,
+    /// Set once the tray app has gone: later calls fail at once.
+    closed: Mutex<bool>,
+}
+
+/// The message a call gets when the tray app is gone.
+pub const APP_GONE: &str = "the Gatehouse app has quit, so the window can no longer act: start Gatehouse again";
+
+impl PendingCalls {
+    /// Registers a call; returns the message to send and where its answer
+    /// will arrive.
+    pub fn start(&self, command: &str, args: Value) -> (FromWindow, oneshot::Receiver<Result<Value, Value>>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (answer, answered) = oneshot::channel();
+        if *self.closed.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = answer.send(Err(Value::String(APP_GONE.to_string())));
+        } else {
+            self.waiting.lock().unwrap_or_else(|e| e.into_inner()).insert(id, answer);
+        }
+        (FromWindow::Call { id, command: command.to_string(), args }, answered)
+    }
+
+    /// Delivers an answer; one for no waiting call is ignored.
+    pub fn answer(&self, id: u64, result: Result<Value, Value>) {
+        if let Some(waiting) = self.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&id) {
+            let _ = waiting.send(result);
+        }
+    }
+
+    /// The tray app has gone: every waiting call, and every later one,
+    /// fails with [`APP_GONE`].
+    pub fn close(&self) {
+        *self.closed.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        for (_, waiting) in self.waiting.lock().unwrap_or_else(|e| e.into_inner()).drain() {
+            let _ = waiting.send(Err(Value::String(APP_GONE.to_string())));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_cross_as_one_json_line_each_and_bad_lines_are_skipped() {
+        let mut wire = Vec::new();
+        send(&mut wire, &ToWindow::Event { name: "state".into(), payload: json!({"a": "line\nbreak"}) }).unwrap();
+        send(&mut wire, &ToWindow::Reply { id: 7, result: Err(json!("no")) }).unwrap();
+        wire.extend_from_slice(b"garbage\n\n");
+        send(&mut wire, &ToWindow::Show { panel: Some("spend".into()) }).unwrap();
+        assert_eq!(wire.iter().filter(|&&b| b == b'\n').count(), 5);
+
+        let (mut got, mut bad) = (Vec::new(), Vec::new());
+        receive::<ToWindow>(wire.as_slice(), |m| got.push(m), |why| bad.push(why));
+        assert_eq!(
+            got,
+            vec![
+                ToWindow::Event { name: "state".into(), payload: json!({"a": "line\nbreak"}) },
+                ToWindow::Reply { id: 7, result: Err(json!("no")) },
+                ToWindow::Show { panel: Some("spend".into()) },
+            ]
+        );
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].contains("garbage"), "{bad:?}");
+    }
+
+    #[test]
+    fn each_answer_reaches_its_own_call_and_a_gone_app_fails_every_call() {
+        let calls = PendingCalls::default();
+        let (first, mut first_answer) = calls.start("get_state", json!({}));
+        let (second, mut second_answer) = calls.start("set_proxy", json!({"enabled": true}));
+        let (FromWindow::Call { id: first_id, .. }, FromWindow::Call { id: second_id, command, args }) =
+            (first, second);
+        assert_ne!(first_id, second_id);
+        assert_eq!((command.as_str(), args), ("set_proxy", json!({"enabled": true})));
+
+        calls.answer(second_id, Ok(json!(null)));
+        calls.answer(999, Ok(json!("nobody asked")));
+        assert_eq!(second_answer.try_recv().unwrap(), Ok(json!(null)));
+        assert!(first_answer.try_recv().is_err(), "not answered yet");
+
+        calls.close();
+        assert_eq!(first_answer.try_recv().unwrap(), Err(json!(APP_GONE)));
+        let (_, mut late) = calls.start("get_state", json!({}));
+        assert_eq!(late.try_recv().unwrap(), Err(json!(APP_GONE)));
+    }
+}
