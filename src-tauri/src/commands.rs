@@ -272,15 +272,19 @@ pub fn on_tray_action<R: Runtime>(app: &AppHandle<R>, action: Action, checked: b
 }
 
 /// The log target of `ui_painted`: `GATEHOUSE_LOG=gatehouse_desktop::paint=debug`
-/// turns the page's paint report on (see `create_window`).
+/// turns the page's paint report on (see `window::create`).
 pub(crate) const PAINT_LOG_TARGET: &str = "gatehouse_desktop::paint";
 
 /// The page says how long after the window was asked to open it painted
 /// `what` (the Overview's figures from the ledger). It calls this only when
 /// the app set `window.gatehouseWindowAskedAt`, that is with debug logging
-/// on; a measuring script reads the line.
-fn ui_painted(what: String, after_ms: f64) {
-    tracing::debug!(target: PAINT_LOG_TARGET, "painted {what} {after_ms:.0} ms after the window was asked to open");
+/// on; a measuring script reads the line. `page_start_ms`: when the page
+/// began loading, after the window's process and WebKit had started.
+fn ui_painted(what: String, after_ms: f64, page_start_ms: f64) {
+    tracing::debug!(
+        target: PAINT_LOG_TARGET,
+        "painted {what} {after_ms:.0} ms after the window was asked to open (the page began loading after {page_start_ms:.0} ms)"
+    );
 }
 
 /// Runs the command the window's page called, `command` with `args` (an
@@ -329,7 +333,7 @@ pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value
         "first_run_state" => answer(first_run_state(service).await),
         "first_run_done" => answer(first_run_done(service).await),
         "ui_painted" => {
-            ui_painted(args.get("what")?, args.get("afterMs")?);
+            ui_painted(args.get("what")?, args.get("afterMs")?, args.get("pageStartMs")?);
             answer(Ok(()))
         }
         _ => Err(Error::UnknownCommand(command.to_string())),

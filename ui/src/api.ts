@@ -73,7 +73,15 @@ export function reportPaint(what: string) {
   paintReported = true;
   // The frame with the new DOM is painted before a timeout queued from the next animation frame runs.
   requestAnimationFrame(() =>
-    setTimeout(() => void invoke("ui_painted", { what, afterMs: performance.timeOrigin + performance.now() - askedAt }).catch(() => {})),
+    setTimeout(
+      () =>
+        void invoke("ui_painted", {
+          what,
+          afterMs: performance.timeOrigin + performance.now() - askedAt,
+          // When the page's own loading began: what came before is the window's and WebKit's start.
+          pageStartMs: performance.timeOrigin - askedAt,
+        }).catch(() => {}),
+    ),
   );
 }
 
