@@ -74,15 +74,16 @@ memory_row() {
   done
   echo "| $1 | $(mib "$app_rss") | $(mib "$app_anon") | $(mib "$app_pss") | $(mib "$win_rss") | $(mib "$win_pss") | $(mib $((app_rss + win_rss))) | $(mib $((app_pss + win_pss))) | $(window_pids | wc -l) |"
 }
-app_env() {
-  env NO_AT_BRIDGE=1 HOME="$work" GATEHOUSE_HOME="$work/gatehouse" CLAUDE_CONFIG_DIR="$work/claude" \
-    GATEHOUSE_CLAUDE_BIN=/bin/false "$@"
-}
+app_vars=(NO_AT_BRIDGE=1 HOME="$work" GATEHOUSE_HOME="$work/gatehouse" CLAUDE_CONFIG_DIR="$work/claude"
+  GATEHOUSE_CLAUDE_BIN=/bin/false)
 handovers=0
 run_app() {
   # The paint target's debug level makes the page report when the Overview
   # painted (see src-tauri's window.rs); it costs one IPC call per window.
-  app_env GATEHOUSE_LOG=info,gatehouse_desktop::paint=debug "$app" >>"$work/app.log" 2>&1 &
+  # A simple command, not a function: `env` then execs the app, so $! is
+  # the app's pid. (A function run with & is a subshell of its own, which
+  # SIGTERM would end instead of the app, leaving the app running.)
+  env "${app_vars[@]}" GATEHOUSE_LOG=info,gatehouse_desktop::paint=debug "$app" >>"$work/app.log" 2>&1 &
   app_pid=$!
   until curl -sf -m 1 "http://127.0.0.1:$port/health" >/dev/null; do
     if ! kill -0 "$app_pid" 2>/dev/null; then
@@ -115,7 +116,7 @@ quit_app() {
 # calls the same show_window as the tray item (no panel: the Overview). The
 # tray menu's rows depend on the data (window lines), so keys would not
 # reliably reach that item.
-open_dashboard() { app_env "$app" >>"$work/second-launch.log" 2>&1; }
+open_dashboard() { env "${app_vars[@]}" "$app" >>"$work/second-launch.log" 2>&1; }
 # Waits for the page's paint report after the window was opened and prints
 # its milliseconds.
 painted_ms() {
