@@ -63,6 +63,27 @@ export const api = {
   importTranscripts: () => invoke<ImportSummary>("import_transcripts"),
 };
 
+// The first page's data, asked for before the first render (see main.tsx),
+// so that the window's first frame already shows the figures. Each is handed
+// over once; what arrives after the first render is left to the page's own
+// load.
+const early = new Map<string, unknown>();
+/** Asks for each entry's data at once and waits for all of them, or `capMs` at most. */
+export async function preload(entries: Record<string, () => Promise<unknown>>, capMs: number): Promise<void> {
+  let accepting = true;
+  const loads = Object.entries(entries).map(([key, load]) =>
+    load().then((value) => void (accepting && early.set(key, value))),
+  );
+  await Promise.race([Promise.allSettled(loads), new Promise((done) => setTimeout(done, capMs))]);
+  accepting = false;
+}
+/** The data `preload` got for `key`, once; `undefined` when it has none. */
+export function takeEarly<T>(key: string): T | undefined {
+  const value = early.get(key) as T | undefined;
+  early.delete(key);
+  return value;
+}
+
 // Set by the app only with debug logging on (for measuring first paint): when
 // it was asked to open this window, in ms since the epoch. Then the page says
 // how long it took to paint `what`, once per window; otherwise nothing.

@@ -3,7 +3,7 @@
 // "ledger" event) that pages reload on, so nothing polls.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, events } from "./api";
+import { api, events, takeEarly } from "./api";
 import type { LedgerChanged, View } from "./types";
 import { Overview } from "./pages/overview";
 import { Spend } from "./pages/spend";
@@ -42,7 +42,7 @@ const panelPage = (panel: string | undefined): PageId | null =>
 export function App() {
   const opened = (window as { gatehouseOpenPanel?: string }).gatehouseOpenPanel;
   const [page, setPage] = useState<PageId>(panelPage(opened) ?? "overview");
-  const [view, setView] = useState<View | null>(null);
+  const [view, setView] = useState<View | null>(() => takeEarly<View>("state") ?? null);
   const [ledger, setLedger] = useState(0);
   const [landed, setLanded] = useState<LedgerChanged | null>(null);
   const [loginRequest, setLoginRequest] = useState(opened === "login" ? 1 : 0);

@@ -4,7 +4,7 @@
 
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { message } from "./api";
+import { message, takeEarly } from "./api";
 
 export interface Loaded<T> {
   data: T | null;
@@ -13,14 +13,23 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** Loads `fetch()` now and whenever `deps` change or `reload` is called; keeps the last data while reloading. */
-export function useLoad<T>(fetch: () => Promise<T>, deps: unknown[]): Loaded<T> {
-  const [data, setData] = useState<T | null>(null);
+/**
+ * Loads `fetch()` now and whenever `deps` change or `reload` is called; keeps the last data while reloading.
+ * With `early`, starts from the data `preload` already got under that key, if any, instead of loading it again.
+ */
+export function useLoad<T>(fetch: () => Promise<T>, deps: unknown[], early?: string): Loaded<T> {
+  const [initial] = useState(() => (early === undefined ? undefined : takeEarly<T>(early)));
+  const [data, setData] = useState<T | null>(initial ?? null);
   const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
+  const [loading, setLoading] = useState(initial === undefined);
   const [tick, setTick] = useState(0);
   const reload = useCallback(() => setTick((t) => t + 1), []);
+  const preloaded = useRef(initial !== undefined);
   useEffect(() => {
+    if (preloaded.current) {
+      preloaded.current = false;
+      return;
+    }
     let live = true;
     setLoading(true);
     fetch().then(

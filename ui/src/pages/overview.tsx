@@ -11,7 +11,7 @@ import type { Entry, FirstRun, ImportProgress, ImportSummary, Snapshot, SpendTot
 import { ActionStatus, Figure, Section, Switch, useAction, useLoad, type ActionState } from "../ui";
 
 export function Overview({ ctx }: { ctx: Ctx }) {
-  const overview = useLoad(api.overview, [ctx.ledger]);
+  const overview = useLoad(api.overview, [ctx.ledger], "overview");
   useLayoutEffect(() => {
     if (overview.data) reportPaint("the Overview's figures");
   }, [overview.data]);
