@@ -1,26 +1,15 @@
-// The dashboard's charts, drawn by Chart.js (tree-shaken to the parts used).
+// The dashboard's charts, drawn by Chart.js (tree-shaken to the parts used,
+// in `chartjs`, and loaded with the first chart).
 // Each canvas carries what the chart instance holds (series names and their
 // sums) as data attributes, which the browser tests read.
 
-import {
-  BarController,
-  BarElement,
-  CategoryScale,
-  Chart,
-  Filler,
-  Legend,
-  LinearScale,
-  LineController,
-  LineElement,
-  PointElement,
-  Tooltip,
-  type ChartConfiguration,
-  type Plugin,
-} from "chart.js";
+import type { Chart, ChartConfiguration, Plugin } from "chart.js";
 import { useEffect, useRef } from "preact/hooks";
 import { useTheme } from "./theme";
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Tooltip, Legend, Filler);
+// Chart.js is loaded with the first chart, not with the page: the Overview,
+// where the window opens, has no chart and paints sooner without it.
+const loadChart = () => import("./chartjs").then((module) => module.Chart);
 
 function css(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -43,14 +32,21 @@ export function ChartCanvas(props: { name: string; label: string; config: () => 
   const canvas = useRef<HTMLCanvasElement>(null);
   const theme = useTheme();
   useEffect(() => {
-    if (!canvas.current) return;
-    Chart.defaults.color = css("--muted");
-    Chart.defaults.borderColor = css("--grid");
-    Chart.defaults.font.family = css("--font");
-    Chart.defaults.font.size = 12;
-    const chart = new Chart(canvas.current, props.config());
-    mark(canvas.current, chart);
-    return () => chart.destroy();
+    let live = true;
+    let chart: Chart | undefined;
+    void loadChart().then((Chart) => {
+      if (!live || !canvas.current) return;
+      Chart.defaults.color = css("--muted");
+      Chart.defaults.borderColor = css("--grid");
+      Chart.defaults.font.family = css("--font");
+      Chart.defaults.font.size = 12;
+      chart = new Chart(canvas.current, props.config());
+      mark(canvas.current, chart);
+    });
+    return () => {
+      live = false;
+      chart?.destroy();
+    };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...props.deps, theme]);
   return (
