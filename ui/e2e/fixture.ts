@@ -77,7 +77,8 @@ export interface Data {
 }
 
 /** The month of requests up to `now`. */
-export function generate(now: number): Data {
+/** With `sessionChance`, the chance that a request starts a new session (the `?many-sessions` scenario: long tables). */
+export function generate(now: number, sessionChance = 0.03): Data {
   const random = rng(8);
   const rows: Row[] = [];
   const start = now - 30 * 24 * HOUR;
@@ -106,7 +107,7 @@ export function generate(now: number): Data {
     if (t >= now) break;
     if (!working && random() < 0.7) continue;
     id++;
-    if (t - lastTs > 2 * HOUR || random() < 0.03) session = `5f1c${Math.floor(random() * 1e8).toString(16)}-session`;
+    if (t - lastTs > 2 * HOUR || random() < sessionChance) session = `5f1c${Math.floor(random() * 1e8).toString(16)}-session`;
     const idle = t - lastTs > HOUR;
     lastTs = t;
     const pick = random();

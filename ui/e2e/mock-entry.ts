@@ -1,6 +1,7 @@
 // The app with its IPC mocked (for the browser tests only; built into
 // dist-mock by `vite build --mode mock`, never into the app's dist).
-// The page's query string picks the scenario: ?first-run, ?empty.
+// The page's query string picks the scenario: ?first-run, ?empty,
+// ?logged-out, ?many-sessions (a new session every few requests).
 
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
@@ -8,7 +9,7 @@ import { generate, handler, NOW_ISO, type Call } from "./fixture";
 
 const params = new URLSearchParams(location.search);
 const calls: Call[] = [];
-const data = generate(new Date(NOW_ISO).getTime());
+const data = generate(new Date(NOW_ISO).getTime(), params.has("many-sessions") ? 0.3 : undefined);
 const answer = handler(data, calls, { firstRun: params.has("first-run"), empty: params.has("empty"), loggedOut: params.has("logged-out") });
 mockIPC((cmd, args) => answer(cmd, args as Record<string, unknown>), { shouldMockEvents: true });
 

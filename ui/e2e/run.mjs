@@ -220,6 +220,28 @@ await test("spend: stacked daily bars by model with the right series and totals;
   await page.context().close();
 });
 
+await test("spend: a long breakdown is drawn 200 rows at a time; totals cover every row", async () => {
+  const page = await open({ query: "?many-sessions" });
+  await go(page, "spend");
+  await page.click('[data-group="session"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="spend-table"] tbody')?.textContent.includes("-session"));
+  const total = Number((await page.textContent('[data-testid="spend-table"] tfoot td')).replace(/[^0-9]/g, ""));
+  assert(total > 400, `the fixture has more than 400 sessions in 30 days (${total})`);
+  const drawn = () => page.$$eval('[data-testid="spend-table"] tbody tr:not(.more)', (rows) => rows.length);
+  eq(await drawn(), 200, "the first 200 rows are drawn");
+  assert((await page.textContent("tr.more")).includes(`first 200 of ${total.toLocaleString("en-US")} rows`), "says how many are drawn");
+  await page.$eval("tr.more", (row) => row.scrollIntoView());
+  await shot(page, "spend-long-table-light", false);
+  await page.click("tr.more button[data-more]");
+  eq(await drawn(), 400, "Show more adds 200");
+  await page.click("tr.more button[data-all]");
+  eq(await drawn(), total, "Show all draws every row");
+  eq(await page.$("tr.more"), null, "nothing more to show");
+  await page.fill('input[aria-label="Filter rows"]', "zzz-no-such-session");
+  await page.fill('input[aria-label="Filter rows"]', "");
+  eq(await drawn(), 200, "a new filter starts again at 200");
+});
+
 await test("spend: the date range (presets and typed dates) asks for local days", async () => {
   const page = await open();
   await go(page, "spend");

@@ -2,7 +2,7 @@
 // breakdown by project / session / client / model / class as a sortable,
 // filterable table, and its export to CSV and JSON.
 
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../api";
 import type { Ctx } from "../app";
 import { ChartCanvas } from "../charts";
@@ -165,11 +165,20 @@ const COLUMNS: Column[] = [
   { key: "cost_usd", title: "Cost", num: true, render: (r) => moneyFine(r.cost_usd) },
 ];
 
+/** How many rows of the breakdown are drawn at first, and added by "Show more". */
+const TABLE_PAGE = 200;
+
 function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: DayRange; by: GroupBy; setBy: (b: GroupBy) => void }) {
   const [sort, setSort] = useState<{ key: keyof SpendRow; dir: SortDir }>({ key: "cost_usd", dir: "desc" });
   const [filter, setFilter] = useState("");
   const shown = useMemo(() => sortRows(filterRows(rows, filter), sort.key, sort.dir), [rows, filter, sort]);
   const sum = sumRows(shown);
+  // Long tables (a month by session has thousands of rows) are drawn a page
+  // at a time: every row drawn costs the window memory. Sorting, filtering,
+  // the totals and the export still cover every row.
+  const [limit, setLimit] = useState(TABLE_PAGE);
+  useEffect(() => setLimit(TABLE_PAGE), [rows, filter]);
+  const drawn = shown.length > limit ? shown.slice(0, limit) : shown;
   const exporting = useAction();
   const groupTitle = GROUPS.find((g) => g.id === by)!.title;
   // The file is built by the core from the same query as the table, so it holds the same numbers (all rows, unfiltered).
@@ -212,7 +221,7 @@ function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: DayRa
         <table data-testid="spend-table">
           <thead><tr>{COLUMNS.map(header)}</tr></thead>
           <tbody>
-            {shown.map((r) => (
+            {drawn.map((r) => (
               <tr key={r.key ?? "(none)"} class={r.cost_usd === null ? "unpriced" : ""}>
                 {COLUMNS.map((c) => (
                   <td key={c.key} class={`${c.num ? "num" : "label"}${c.opt ? " opt" : ""}`} title={c.key === "label" ? `${r.key ?? "(none)"}\n${stamp(r.first_ms)} – ${stamp(r.last_ms)}` : undefined}>
@@ -230,6 +239,15 @@ function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: DayRa
             ))}
             {shown.length === 0 && (
               <tr><td colSpan={COLUMNS.length} class="muted">No {groupTitle.toLowerCase()} matches “{filter}”.</td></tr>
+            )}
+            {drawn.length < shown.length && (
+              <tr class="more">
+                <td colSpan={COLUMNS.length}>
+                  <span class="muted">Showing the first {count(drawn.length)} of {count(shown.length)} rows, as sorted.</span>{" "}
+                  <button type="button" data-more onClick={() => setLimit((n) => n + TABLE_PAGE)}>Show {count(Math.min(TABLE_PAGE, shown.length - drawn.length))} more</button>{" "}
+                  <button type="button" data-all onClick={() => setLimit(shown.length)}>Show all</button>
+                </td>
+              </tr>
             )}
           </tbody>
           <tfoot>
