@@ -639,4 +639,70 @@ mod tests {
             .unwrap();
         assert_eq!((entries, first), (1000, 1027 - 999), "1027 rows recorded");
     }
+
+    /// The gateway and `gatehouse import` may open a ledger of the previous
+    /// version at the same moment: one connection migrates (and compacts)
+    /// it, the other waits and finds it migrated; both open it, and every
+    /// row and reading is there once.
+    #[test]
+    fn two_openers_of_a_version_7_ledger_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let t = 1_764_583_200_000i64;
+        {
+            let conn = Connection::open(&path).unwrap();
+            for migration in &MIGRATIONS[..7] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            conn.execute_batch(
+                "INSERT INTO names (id, value) VALUES (1, 'claude-sonnet-4-5'), (2, 'builtin-1');
+                 INSERT INTO windows (id, name, resets_at) VALUES (1, '5h', 1764600000);",
+            )
+            .unwrap();
+            for i in 0..2_000i64 {
+                conn.execute(
+                    "INSERT INTO requests (ts_unix_ms, source, request_id, model, status, streamed, complete,
+                     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
+                     cost_usd, price_version)
+                     VALUES (?1, 0, ?2, 1, 200, 1, 1, 10, 20, 0, 0, 50, 0.25, 2)",
+                    rusqlite::params![t + i * 7, format!("req_{i:024}")],
+                )
+                .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO window_readings (window, request, utilization, delta, raw)
+                 SELECT 1, id, 0.5, 0.1, 'x' FROM requests WHERE id % 100 = 0",
+            )
+            .unwrap();
+        }
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let openers: Vec<_> = (0..2)
+            .map(|_| {
+                let (path, start) = (path.clone(), std::sync::Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    open(&path).map(|_| ())
+                })
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        let (rows, distinct_ids, cost): (i64, i64, f64) = conn
+            .query_row("SELECT COUNT(*), COUNT(DISTINCT request_id), SUM(cost_usd) FROM requests", [], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((rows, distinct_ids, cost), (2_000, 2_000, 500.0));
+        let readings: i64 = conn
+            .query_row("SELECT COUNT(*) FROM window_readings w JOIN requests r ON r.id = w.request", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(readings, 20, "every reading still points at its request");
+    }
 }
