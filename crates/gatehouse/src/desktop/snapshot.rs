@@ -8,9 +8,9 @@
 
 use serde::Serialize;
 
+use crate::anthropic::ratelimit::Window;
 use crate::app_state::SuspendReason;
 use crate::claude_code::cli_binary::{self, AuthStatus};
-use crate::gateway::ratelimit::Window;
 use crate::ledger::query::Totals;
 use crate::supervisor::GatewayState;
 

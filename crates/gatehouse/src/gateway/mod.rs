@@ -6,15 +6,11 @@
 //! request would cost. `GET /health` and `GET /status` describe the gateway
 //! itself and need no key.
 
-pub mod errors;
 mod fd_limit;
 pub mod guard;
 mod log_safe;
 mod metered;
 pub mod proxy;
-pub mod ratelimit;
-pub mod request;
-pub mod response_usage;
 pub mod runner;
 mod server;
 pub mod upstream_client;
@@ -33,13 +29,13 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde::Serialize;
 
+use crate::anthropic::errors::{ErrorKind, error_response};
+use crate::anthropic::ratelimit::{RateLimitHeaders, RateLimitSnapshot};
 use crate::auth::gateway_keys::KeyRing;
 use crate::config::Config;
 use crate::ledger::health::LedgerStatus;
 use crate::ledger::writer::LedgerSender;
-use errors::{ErrorKind, error_response};
 use proxy::Endpoint;
-use ratelimit::{RateLimitHeaders, RateLimitSnapshot};
 use upstream_client::{BaseUri, UpstreamClient};
 
 /// The version reported by `/status`.

@@ -19,14 +19,14 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Body as _;
 
 use super::Gateway;
-use super::errors::{ErrorKind, error_response};
 use super::fd_limit;
 use super::log_safe::Clipped;
 use super::metered::{BodyKind, MeteredBody, Recording};
-use super::ratelimit;
-use super::request::{self, RequestHead};
 use super::server::more_since;
 use super::upstream_client::SendError;
+use crate::anthropic::errors::{ErrorKind, error_response};
+use crate::anthropic::ratelimit;
+use crate::anthropic::request::{self, RequestHead};
 use crate::auth::gateway_keys;
 use crate::ledger::record::{Exchange, Outcome};
 
@@ -210,7 +210,7 @@ pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, bo
         exchange.ttfb = Some(ttfb);
         exchange.event_stream = event_stream;
         exchange.request_id = response_head.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string);
-        exchange.unified_headers = unified_headers(&response_head.headers);
+        exchange.unified_headers = ratelimit::unified_lines(&response_head.headers);
         Recording::new(gateway.ledger.clone(), exchange, started)
     });
     // Only a length the client is also told (SSE drops it) may end the body early.
@@ -328,22 +328,6 @@ fn strip_request_headers(headers: &mut HeaderMap) {
     headers.remove(GATEWAY_KEY);
     // Usage is read from the response body, so it must arrive uncompressed.
     headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-}
-
-/// The `anthropic-ratelimit-unified-*` headers of a response, as the
-/// ledger wants them: "name\tvalue" lines, names without the prefix.
-fn unified_headers(headers: &HeaderMap) -> Option<String> {
-    let mut lines = String::new();
-    for (name, value) in headers {
-        let (Some(field), Ok(value)) = (name.as_str().strip_prefix(ratelimit::UNIFIED), value.to_str()) else {
-            continue;
-        };
-        lines.push_str(field);
-        lines.push('\t');
-        lines.push_str(value);
-        lines.push('\n');
-    }
-    (!lines.is_empty()).then_some(lines)
 }
 
 /// Turns the upstream's headers into those the client should see, in place.

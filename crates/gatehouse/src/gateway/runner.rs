@@ -91,7 +91,7 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
     let gateway = Arc::new(Gateway::new(config, paths.config_file(), upstream, ledger)?);
     // The windows outlive a restart: start from what the last gateway saw.
     let rate_limits_file = paths.rate_limits_file();
-    if let Some(snapshot) = super::ratelimit::RateLimitSnapshot::load(&rate_limits_file) {
+    if let Some(snapshot) = crate::anthropic::ratelimit::RateLimitSnapshot::load(&rate_limits_file) {
         gateway.restore_rate_limits(&snapshot);
     }
     runtime.spawn(gateway.clone().save_rate_limits(rate_limits_file.clone()));
