@@ -25,12 +25,13 @@ use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body as _, Incoming};
 
+use super::Gateway;
 use super::fd_limit;
 use super::log_safe::Clipped;
 use super::metered::{BodyKind, MeteredBody, Recording};
 use super::server::more_since;
 use super::upstream_client::SendError;
-use super::{Gateway, Upstream};
+use super::upstreams::Upstream;
 use crate::anthropic::errors::{ErrorKind, error_response};
 use crate::anthropic::ratelimit;
 use crate::anthropic::request::{self, Hints, RequestHead};
@@ -41,7 +42,6 @@ use crate::ledger::record::{Exchange, Outcome};
 pub const UPSTREAM_HEADER: HeaderName = HeaderName::from_static("x-gatehouse-upstream");
 
 const GATEWAY_KEY: HeaderName = HeaderName::from_static(gateway_keys::HEADER);
-const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
 /// Which API a request is for; decides what is checked and recorded.
@@ -107,12 +107,12 @@ async fn forward_steps(gateway: &Gateway, endpoint: Endpoint, parts: Parts, body
     let client = authenticate(gateway, &headers)?;
     let body = read_body(&headers, body, gateway.max_body_bytes, gateway.body_timeout).await?;
     let described = Described::read(endpoint, &headers, &body)?;
-    let upstream = choose_route(gateway);
+    let upstream = choose_route(gateway, &described.head.model)?;
     strip_request_headers(&mut headers);
     apply_credential_policy(upstream, &mut headers)?;
     let request = upstream_request(upstream, &method, &uri, headers, body)?;
 
-    let answer = send(gateway, request).await;
+    let answer = send(upstream, request).await;
     let ttfb = started.elapsed();
     // The upstream has answered with a head, or failed to; no byte has
     // reached the client yet, so this is where a request can still go to
@@ -235,30 +235,31 @@ impl Described {
     }
 }
 
-/// Choose the route: the upstream that serves the request. Today
-/// there is exactly one.
-fn choose_route(gateway: &Gateway) -> &Upstream {
-    &gateway.upstream
+/// Choose the route: the upstream that serves a request for `model`, the
+/// first of its route (the others are where failover will go).
+fn choose_route<'g>(gateway: &'g Gateway, model: &str) -> Result<&'g Upstream, Refusal> {
+    match gateway.routes.for_model(model).and_then(|route| route.first()) {
+        Some(&id) => Ok(gateway.upstreams.get(id)),
+        None => Err(Refusal::new(
+            StatusCode::NOT_FOUND,
+            ErrorKind::NotFound,
+            format!(
+                "no route of the gateway serves model `{}`; check the routes in the Gatehouse config",
+                Clipped(model)
+            ),
+        )),
+    }
 }
 
-/// Apply the upstream's credential policy to the request headers.
-/// Today's upstream takes the client's own credential (Claude Code's
-/// subscription `Authorization`, or its `x-api-key`) as it is, and adds the
-/// gateway's API key only when the client brings none.
+/// Apply the upstream's credential policy to the request headers (see
+/// [`Upstream::apply_credentials`]): today's upstream takes the client's own
+/// credential (Claude Code's subscription `Authorization`, or its
+/// `x-api-key`) as it is, and adds the gateway's API key only when the
+/// client brings none.
 fn apply_credential_policy(upstream: &Upstream, headers: &mut HeaderMap) -> Result<(), Refusal> {
-    if headers.contains_key(header::AUTHORIZATION) || headers.contains_key(API_KEY) {
-        return Ok(());
-    }
-    let Some(key) = &upstream.api_key else {
-        let message = format!(
-            "no credential for upstream `{}`: log Claude Code in to your subscription with `claude auth login`, \
-             or put an Anthropic API key in the environment variable {} before starting the gateway",
-            upstream.name, upstream.api_key_env
-        );
-        return Err(Refusal::new(StatusCode::UNAUTHORIZED, ErrorKind::Authentication, message));
-    };
-    headers.insert(API_KEY, key.clone());
-    Ok(())
+    upstream
+        .apply_credentials(headers)
+        .map_err(|missing| Refusal::new(StatusCode::UNAUTHORIZED, ErrorKind::Authentication, missing.to_string()))
 }
 
 /// The request as the upstream gets it: the client's method, path and query
@@ -281,11 +282,11 @@ fn upstream_request(
     Ok(request)
 }
 
-/// Send: the request goes upstream, and this returns the response
+/// Send: the request goes to `upstream`, and this returns the response
 /// head as soon as it arrives, its body unread. Nothing has reached the
 /// client yet.
-async fn send(gateway: &Gateway, request: Request<Full<Bytes>>) -> Result<http::Response<Incoming>, SendError> {
-    gateway.http.send(request).await
+async fn send(upstream: &Upstream, request: Request<Full<Bytes>>) -> Result<http::Response<Incoming>, SendError> {
+    upstream.client.send(request).await
 }
 
 /// The per-request log line, once the upstream answered.
@@ -344,7 +345,7 @@ fn relay(
             content_length,
         },
         upstream.name.clone(),
-        gateway.http.read_timeout(),
+        upstream.client.read_timeout(),
         gateway.stream_cut.clone(),
     );
 
