@@ -63,7 +63,7 @@ const CERTIFICATE_HINT: &str = "if it uses a private or corporate CA, give the g
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1),
 /// and so must not be forwarded.
-const HOP_BY_HOP: [HeaderName; 9] = [
+static HOP_BY_HOP: [HeaderName; 9] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),

@@ -15,23 +15,42 @@ use thiserror::Error;
 use super::upstreams::{UpstreamId, Upstreams};
 
 /// A model name pattern; `*` matches any run of characters, including none.
+/// Split at its stars once, when the routes are built, so matching a model
+/// searches for nothing but the parts between stars.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct ModelPattern(String);
+enum ModelPattern {
+    /// No star: the whole name.
+    Exact(String),
+    /// What comes before the first star, the parts between stars, and what
+    /// comes after the last one (`*` alone: all empty).
+    Stars { first: String, middle: Vec<String>, last: String },
+}
 
 impl ModelPattern {
-    fn matches(&self, model: &str) -> bool {
-        let pattern = self.0.as_str();
-        let Some((first, tail)) = pattern.split_once('*') else { return pattern == model };
+    fn parse(pattern: &str) -> ModelPattern {
+        let Some((first, tail)) = pattern.split_once('*') else { return ModelPattern::Exact(pattern.to_string()) };
         let (middle, last) = tail.rsplit_once('*').unwrap_or(("", tail));
+        ModelPattern::Stars {
+            first: first.to_string(),
+            middle: middle.split('*').filter(|part| !part.is_empty()).map(str::to_string).collect(),
+            last: last.to_string(),
+        }
+    }
+
+    fn matches(&self, model: &str) -> bool {
+        let (first, middle, last) = match self {
+            ModelPattern::Exact(name) => return name == model,
+            ModelPattern::Stars { first, middle, last } => (first, middle, last),
+        };
         // The first and last parts are anchored, and may not overlap.
-        let Some(between) = model.strip_prefix(first).and_then(|rest| rest.strip_suffix(last)) else {
+        let Some(mut rest) = model.strip_prefix(first.as_str()).and_then(|rest| rest.strip_suffix(last.as_str()))
+        else {
             return false;
         };
         // Each middle part, in order, as early as it occurs: leaves the most
         // room for the parts after it.
-        let mut rest = between;
-        for part in middle.split('*').filter(|part| !part.is_empty()) {
-            let Some(at) = rest.find(part) else { return false };
+        for part in middle {
+            let Some(at) = rest.find(part.as_str()) else { return false };
             rest = &rest[at + part.len()..];
         }
         true
@@ -79,7 +98,7 @@ impl Routes {
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok(Route { pattern: ModelPattern(pattern.to_string()), upstreams })
+                Ok(Route { pattern: ModelPattern::parse(pattern), upstreams })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Routes { routes })
@@ -104,7 +123,7 @@ mod tests {
 
     #[test]
     fn patterns_match_whole_names_with_stars_for_any_run() {
-        let matches = |pattern: &str, model: &str| ModelPattern(pattern.to_string()).matches(model);
+        let matches = |pattern: &str, model: &str| ModelPattern::parse(pattern).matches(model);
         assert!(matches("*", "claude-sonnet-4-5"));
         assert!(matches("*", ""));
         assert!(matches("claude-sonnet-4-5", "claude-sonnet-4-5"));
