@@ -37,6 +37,7 @@ impl ModelPattern {
         }
     }
 
+    #[inline]
     fn matches(&self, model: &str) -> bool {
         let (first, middle, last) = match self {
             ModelPattern::Exact(name) => return name == model,
@@ -111,6 +112,7 @@ impl Routes {
 
     /// The upstreams for `model`, in the order to try them; `None` when no
     /// route matches it.
+    #[inline]
     pub(crate) fn for_model(&self, model: &str) -> Option<&[UpstreamId]> {
         self.routes.iter().find(|route| route.pattern.matches(model)).map(|route| route.upstreams.as_slice())
     }

@@ -119,6 +119,7 @@ impl Upstream {
     }
 
     /// Applies this upstream's credential policy to a request's headers.
+    #[inline]
     pub(crate) fn apply_credentials(&self, headers: &mut HeaderMap) -> Result<(), NoCredential<'_>> {
         match &self.credentials {
             CredentialPolicy::ClientsOwnElseKey { key, key_env } => {
@@ -160,6 +161,7 @@ impl Upstreams {
         Ok(Upstreams { all: vec![Upstream::subscription(config, base_url_override)?] })
     }
 
+    #[inline]
     pub(crate) fn get(&self, id: UpstreamId) -> &Upstream {
         &self.all[id.0]
     }
