@@ -5,8 +5,8 @@
 //! reported with the file, the key and the line. Gatehouse itself edits only
 //! the `[[keys]]` tables, through `toml_edit`, so the user's comments and
 //! layout survive. Secrets never live here: gateway keys are stored as
-//! SHA-256 hashes and the Anthropic API key is named by an environment
-//! variable.
+//! SHA-256 hashes, the Anthropic API key is named by an environment
+//! variable, and other secrets live in the OS keychain (`[secrets]`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,6 +36,16 @@ pub struct Config {
     pub pricing: PricingConfig,
     pub supervisor: SupervisorConfig,
     pub notifications: NotificationsConfig,
+    pub secrets: SecretsConfig,
+}
+
+/// Where `gatehouse auth add` keeps secrets (see [`crate::secrets`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// `"keychain"` (the default): the OS keychain. `"file"`: a plain file
+    /// readable only by the user, for headless servers without a keychain.
+    pub store: crate::secrets::StoreKind,
 }
 
 /// Which subscription-window notifications the desktop app shows (see
