@@ -378,6 +378,15 @@ mod tests {
     }
 
     #[test]
+    fn the_secret_store_is_the_keychain_unless_the_file_is_chosen() {
+        assert_eq!(Config::default().secrets.store, crate::secrets::StoreKind::Keychain);
+        let config = Config::parse(Path::new("c.toml"), "[secrets]\nstore = \"file\"\n").unwrap();
+        assert_eq!(config.secrets.store, crate::secrets::StoreKind::File);
+        let err = Config::parse(Path::new("c.toml"), "[secrets]\nstore = \"vault\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("secrets.store"), "{err}");
+    }
+
+    #[test]
     fn syntax_error_names_line() {
         let err = Config::parse(Path::new("c.toml"), "[gateway\n").unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
