@@ -60,9 +60,7 @@ fn gatehouse(sandbox: &Sandbox, service: Option<&SecretService>, args: &[&str]) 
 
 /// Runs a command with `input` on its stdin (a pipe, not a terminal).
 fn run_with_stdin(mut command: impl BorrowMut<Command>, input: &str) -> Output {
-    let child = spawn_with_stdin(command.borrow_mut(), input);
-    let output = child.wait_with_output().expect("waiting for gatehouse");
-    output
+    spawn_with_stdin(command.borrow_mut(), input).wait_with_output().expect("waiting for gatehouse")
 }
 
 fn spawn_with_stdin(command: &mut Command, input: &str) -> Child {
