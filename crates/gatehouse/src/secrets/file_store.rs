@@ -23,7 +23,7 @@ use crate::paths::Paths;
 pub(crate) const FILE_NAME: &str = "secrets.json";
 
 /// The plain-file store at its path.
-pub struct FileStore {
+pub(crate) struct FileStore {
     path: PathBuf,
 }
 

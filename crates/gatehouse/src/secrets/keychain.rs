@@ -57,7 +57,7 @@ pub(super) const DESCRIPTION: &str = "the OS keychain (macOS Keychain, service \
 pub(super) const DESCRIPTION: &str = "the OS keychain (Windows Credential Manager, service \"gatehouse\")";
 
 /// An open connection to the OS keychain.
-pub struct Keychain {
+pub(crate) struct Keychain {
     store: Arc<CredentialStore>,
 }
 

@@ -24,10 +24,10 @@ mod reference;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use secrecy::{ExposeSecret, SecretString};
+pub(crate) use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-pub use reference::{Resolved, SecretRef, SecretRefError};
+pub(crate) use reference::SecretRef;
 
 /// The plain-file store's file name in the data directory.
 pub(crate) const FILE_STORE_NAME: &str = file_store::FILE_NAME;
@@ -40,18 +40,18 @@ const MAX_NAME_LEN: usize = 64;
 
 /// A validated secret name: 1 to 64 ASCII letters, digits, `-` and `_`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SecretName(String);
+pub(crate) struct SecretName(String);
 
 impl SecretName {
     /// Checks `name` against the vocabulary.
-    pub fn parse(name: &str) -> Result<SecretName, SecretError> {
+    pub(crate) fn parse(name: &str) -> Result<SecretName, SecretError> {
         let valid = !name.is_empty()
             && name.len() <= MAX_NAME_LEN
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if valid { Ok(SecretName(name.to_string())) } else { Err(SecretError::InvalidName { name: name.to_string() }) }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -65,7 +65,7 @@ impl fmt::Display for SecretName {
 /// Whom a secret is for, which decides how `gatehouse auth test` checks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Provider {
+pub(crate) enum Provider {
     /// An Anthropic API key (`x-api-key`).
     Anthropic,
     /// An OpenRouter API key (`Authorization: Bearer`).
@@ -75,7 +75,7 @@ pub enum Provider {
 }
 
 impl Provider {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Provider::Anthropic => "anthropic",
             Provider::OpenRouter => "openrouter",
@@ -89,7 +89,7 @@ impl Provider {
 
     /// The provider implied by a secret named after it (`anthropic`,
     /// `openrouter`), for `auth add` without `--provider`.
-    pub fn implied_by(name: &SecretName) -> Option<Provider> {
+    pub(crate) fn implied_by(name: &SecretName) -> Option<Provider> {
         Provider::from_attribute(name.as_str())
     }
 }
@@ -115,15 +115,15 @@ pub enum StoreKind {
 
 /// One stored secret as listed: never its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredSecret {
-    pub name: SecretName,
-    pub provider: Option<Provider>,
+pub(crate) struct StoredSecret {
+    pub(crate) name: SecretName,
+    pub(crate) provider: Option<Provider>,
 }
 
 /// Why a secret could not be stored, found or read. Every message says what
 /// to do about it.
 #[derive(Debug, thiserror::Error)]
-pub enum SecretError {
+pub(crate) enum SecretError {
     #[error(
         "invalid secret name {name:?}: use 1 to {MAX_NAME_LEN} letters, digits, `-` or `_` (for example `openrouter` \
          or `team-key`)"
@@ -159,11 +159,6 @@ pub enum SecretError {
     NotText { name: SecretName, store: String },
     #[error("the environment variable {name} is not set (or not valid UTF-8)")]
     EnvMissing { name: String },
-    #[error(
-        "`file:` secrets need the plain-file store, which is off: set `[secrets] store = \"file\"` in the config \
-         only on a server without a keychain, or use `keychain:NAME`"
-    )]
-    FileStoreOff,
     #[error("cannot read or write the secrets file {path}: {source}")]
     File { path: PathBuf, source: std::io::Error },
     #[error("the secrets file {path} is damaged ({message}); fix or delete it, then add the secrets again")]
@@ -173,13 +168,13 @@ pub enum SecretError {
 impl SecretError {
     /// Whether the store itself could not be reached (no bus, no keychain,
     /// locked), as opposed to a problem with one secret.
-    pub fn is_unreachable(&self) -> bool {
+    pub(crate) fn is_unreachable(&self) -> bool {
         matches!(self, SecretError::NoSessionBus { .. } | SecretError::NoSecretService { .. } | SecretError::Locked)
     }
 }
 
 /// The store `[secrets] store` chose, opened.
-pub enum SecretStore {
+pub(crate) enum SecretStore {
     Keychain(keychain::Keychain),
     File(file_store::FileStore),
 }
@@ -187,7 +182,7 @@ pub enum SecretStore {
 impl SecretStore {
     /// Opens the configured store. The keychain is connected to here, so an
     /// unreachable one fails now with its own error.
-    pub fn open(paths: &Paths, kind: StoreKind) -> Result<SecretStore, SecretError> {
+    pub(crate) fn open(paths: &Paths, kind: StoreKind) -> Result<SecretStore, SecretError> {
         match kind {
             StoreKind::Keychain => Ok(SecretStore::Keychain(keychain::Keychain::open()?)),
             StoreKind::File => Ok(SecretStore::File(file_store::FileStore::at(paths))),
@@ -195,7 +190,7 @@ impl SecretStore {
     }
 
     /// Where the secrets are, for people: "the OS keychain (…)" or the file.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             SecretStore::Keychain(_) => keychain::DESCRIPTION.to_string(),
             SecretStore::File(store) => store.describe(),
@@ -203,7 +198,12 @@ impl SecretStore {
     }
 
     /// Stores (or replaces) a secret.
-    pub fn put(&self, name: &SecretName, provider: Option<Provider>, secret: &SecretString) -> Result<(), SecretError> {
+    pub(crate) fn put(
+        &self,
+        name: &SecretName,
+        provider: Option<Provider>,
+        secret: &SecretString,
+    ) -> Result<(), SecretError> {
         match self {
             SecretStore::Keychain(store) => store.put(name, provider, secret),
             SecretStore::File(store) => store.put(name, provider, secret),
@@ -211,7 +211,7 @@ impl SecretStore {
     }
 
     /// Deletes a secret; `false` when there was none.
-    pub fn remove(&self, name: &SecretName) -> Result<bool, SecretError> {
+    pub(crate) fn remove(&self, name: &SecretName) -> Result<bool, SecretError> {
         match self {
             SecretStore::Keychain(store) => store.remove(name),
             SecretStore::File(store) => store.remove(name),
@@ -219,7 +219,7 @@ impl SecretStore {
     }
 
     /// The stored secrets' names and providers, sorted by name.
-    pub fn list(&self) -> Result<Vec<StoredSecret>, SecretError> {
+    pub(crate) fn list(&self) -> Result<Vec<StoredSecret>, SecretError> {
         let mut secrets = match self {
             SecretStore::Keychain(store) => store.list()?,
             SecretStore::File(store) => store.list()?,

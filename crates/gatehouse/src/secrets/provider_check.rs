@@ -17,9 +17,9 @@ use secrecy::{ExposeSecret, SecretString};
 use super::Provider;
 
 /// Overrides the Anthropic API's base URL for `auth test`.
-pub const ANTHROPIC_BASE_URL_ENV: &str = "GATEHOUSE_ANTHROPIC_BASE_URL";
+pub(crate) const ANTHROPIC_BASE_URL_ENV: &str = "GATEHOUSE_ANTHROPIC_BASE_URL";
 /// Overrides OpenRouter's base URL for `auth test`.
-pub const OPENROUTER_BASE_URL_ENV: &str = "GATEHOUSE_OPENROUTER_BASE_URL";
+pub(crate) const OPENROUTER_BASE_URL_ENV: &str = "GATEHOUSE_OPENROUTER_BASE_URL";
 /// OpenRouter's own base URL.
 const OPENROUTER_BASE_URL: &str = "https://openrouter.ai";
 /// The API version Claude Code sends; `/v1/models` needs one.
@@ -31,7 +31,7 @@ const MAX_SHOWN_BODY: usize = 300;
 
 /// What the provider said about a key.
 #[derive(Debug, PartialEq, Eq)]
-pub enum CheckOutcome {
+pub(crate) enum CheckOutcome {
     /// It accepted the key; `detail` says what it answered.
     Accepted { url: String, detail: String },
     /// It answered with an error status and, usually, a message.
@@ -43,7 +43,7 @@ pub enum CheckOutcome {
 }
 
 /// The base URL `auth test` uses for `provider`.
-pub fn base_url(provider: Provider, anthropic_config_base_url: &str) -> String {
+pub(crate) fn base_url(provider: Provider, anthropic_config_base_url: &str) -> String {
     let (variable, default) = match provider {
         Provider::Anthropic => (ANTHROPIC_BASE_URL_ENV, anthropic_config_base_url),
         Provider::OpenRouter => (OPENROUTER_BASE_URL_ENV, OPENROUTER_BASE_URL),
@@ -52,7 +52,7 @@ pub fn base_url(provider: Provider, anthropic_config_base_url: &str) -> String {
 }
 
 /// Sends the provider's key check. Blocking: call it from a plain thread.
-pub fn check(provider: Provider, base_url: &str, secret: &SecretString) -> CheckOutcome {
+pub(crate) fn check(provider: Provider, base_url: &str, secret: &SecretString) -> CheckOutcome {
     let base = base_url.trim_end_matches('/');
     let url = match provider {
         Provider::Anthropic => format!("{base}/v1/models"),

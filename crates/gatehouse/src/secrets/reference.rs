@@ -11,7 +11,7 @@ use crate::paths::Paths;
 
 /// A reference to a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretRef {
+pub(crate) enum SecretRef {
     Keychain(SecretName),
     /// An environment variable's name.
     Env(String),
@@ -20,7 +20,7 @@ pub enum SecretRef {
 
 /// Why a secret reference does not parse.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SecretRefError {
+pub(crate) enum SecretRefError {
     #[error(
         "{text:?} is not a secret reference: write `keychain:NAME` (a secret stored with `gatehouse auth add NAME`) \
          or `env:VARIABLE`"
@@ -40,15 +40,15 @@ pub enum SecretRefError {
 }
 
 /// A resolved secret and, when its store records it, whom it is for.
-pub struct Resolved {
-    pub secret: SecretString,
-    pub provider: Option<Provider>,
+pub(crate) struct Resolved {
+    pub(crate) secret: SecretString,
+    pub(crate) provider: Option<Provider>,
 }
 
 impl SecretRef {
     /// Parses `scheme:name`. `file:` is accepted only when `store` is the
     /// plain-file store.
-    pub fn parse(text: &str, store: StoreKind) -> Result<SecretRef, SecretRefError> {
+    pub(crate) fn parse(text: &str, store: StoreKind) -> Result<SecretRef, SecretRefError> {
         let Some((scheme, name)) = text.split_once(':') else {
             return Err(SecretRefError::NoScheme { text: text.to_string() });
         };
@@ -72,7 +72,7 @@ impl SecretRef {
     }
 
     /// The reference to a secret stored under `name` in the store `kind`.
-    pub fn in_store(name: SecretName, kind: StoreKind) -> SecretRef {
+    pub(crate) fn in_store(name: SecretName, kind: StoreKind) -> SecretRef {
         match kind {
             StoreKind::Keychain => SecretRef::Keychain(name),
             StoreKind::File => SecretRef::File(name),
@@ -80,7 +80,7 @@ impl SecretRef {
     }
 
     /// Reads the secret from wherever it is.
-    pub fn resolve(&self, paths: &Paths) -> Result<Resolved, SecretError> {
+    pub(crate) fn resolve(&self, paths: &Paths) -> Result<Resolved, SecretError> {
         let (store, name) = match self {
             SecretRef::Env(variable) => {
                 let value = std::env::var(variable)
