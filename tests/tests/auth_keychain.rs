@@ -440,3 +440,55 @@ fn auth_list_shows_the_claude_login_from_claude_code() {
     assert!(list.contains("No secrets in a plain file"), "{list}");
     assert!(!Path::new(&sandbox.claude_dir().join(".credentials.json")).exists());
 }
+
+/// On a terminal, `auth add` prompts there and reads with echo off. `script`
+/// gives it a pseudo-terminal; the key is typed only once the terminal's
+/// echo is off (read from the terminal itself with `stty`), so the
+/// transcript shows whether the key was echoed, not whether it was typed in
+/// time.
+#[test]
+fn add_on_a_terminal_prompts_with_hidden_input() {
+    let sandbox = file_store_sandbox();
+    let gatehouse_bin = gatehouse_e2e::harness::gatehouse_bin();
+    let mut command = Command::new("script");
+    command.args(["-qec", &format!("{} auth add ttykey --provider anthropic", gatehouse_bin.display()), "/dev/null"]);
+    let _ = sandbox.isolate(&mut command);
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("script");
+    let mut stdout = child.stdout.take().unwrap();
+    let transcript = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let transcript = transcript.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 256];
+            loop {
+                match std::io::Read::read(&mut stdout, &mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => transcript.lock().unwrap().extend_from_slice(&buffer[..n]),
+                }
+            }
+        })
+    };
+    wait_for("the prompt", 30, || {
+        text(&transcript.lock().unwrap()).contains("Secret for ttykey (input hidden): ").then_some(())
+    });
+    let terminal = wait_for("gatehouse's terminal", 30, || {
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).ok()?;
+        children.split_whitespace().find_map(|pid| std::fs::read_link(format!("/proc/{pid}/fd/0")).ok())
+    });
+    wait_for("echo to be off on the terminal", 30, || {
+        let stty = Command::new("stty").args(["-F"]).arg(&terminal).arg("-a").output().ok()?;
+        text(&stty.stdout).split_whitespace().any(|flag| flag == "-echo").then_some(())
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{ANTHROPIC_KEY}\n").as_bytes()).unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let transcript = text(&transcript.lock().unwrap());
+    assert!(status.success(), "{transcript}");
+    assert!(transcript.contains("Stored ttykey (anthropic)"), "{transcript}");
+    assert!(!transcript.contains(ANTHROPIC_KEY), "the key was echoed: {transcript}");
+    let stored = std::fs::read_to_string(secrets_file(&sandbox)).unwrap();
+    assert!(stored.contains(&format!("\"secret\": \"{ANTHROPIC_KEY}\"")), "{stored}");
+}
