@@ -190,12 +190,16 @@ async fn open_claude_settings_file<R: Runtime>(app: AppHandle<R>, service: Servi
         .map_err(|source| Error::Open { what: format!("{} (no editor answered)", path.display()), source })
 }
 
-async fn claude_code_preview(service: Service, change: SettingsChange) -> Result<SettingsDiff> {
-    blocking(&service, move |s| s.claude_code_preview(change)).await
+async fn claude_code_preview(
+    service: Service,
+    change: SettingsChange,
+    project: Option<String>,
+) -> Result<SettingsDiff> {
+    blocking(&service, move |s| s.claude_code_preview(change, project.as_deref())).await
 }
 
-async fn claude_code_apply(service: Service, change: SettingsChange) -> Result<()> {
-    blocking(&service, move |s| s.claude_code_apply(change)).await
+async fn claude_code_apply(service: Service, change: SettingsChange, project: Option<String>) -> Result<()> {
+    blocking(&service, move |s| s.claude_code_apply(change, project.as_deref())).await
 }
 
 async fn settings_get(service: Service) -> Result<SettingsView> {
@@ -323,8 +327,8 @@ pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value
         "request_details" => answer(request_details(service, args.get("id")?).await),
         "log_lines" => answer(log_lines(service).await),
         "claude_code_scopes" => answer(claude_code_scopes(service, args.get("project")?).await),
-        "claude_code_preview" => answer(claude_code_preview(service, args.get("change")?).await),
-        "claude_code_apply" => answer(claude_code_apply(service, args.get("change")?).await),
+        "claude_code_preview" => answer(claude_code_preview(service, args.get("change")?, args.get("project")?).await),
+        "claude_code_apply" => answer(claude_code_apply(service, args.get("change")?, args.get("project")?).await),
         "open_claude_settings_file" => answer(open_claude_settings_file(app, service, args.get("path")?).await),
         "settings_get" => answer(settings_get(service).await),
         "settings_save" => answer(settings_save(service, args.get("form")?).await),

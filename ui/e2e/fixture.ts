@@ -348,7 +348,7 @@ function trayView(data: Data, state: MockState): View {
         { name: "7d_oi", title: "Weekly window (7d_oi)", utilization: 0.12, resets_at: Math.floor(week.resets_at_ms / 1000), status: null },
       ],
       windows_as_of: `as of ${hm(last.ts_ms)}`,
-      claude_code: { configured: state.proxy && state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, warnings: [] },
+      claude_code: { configured: state.proxy && state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, warnings: [API_KEY_WARNING], error: null },
       login: state.loggedIn ? { state: "logged_in", plan: "Max" } : { state: "logged_out" },
       sign_in: { state: state.signingIn ? "waiting" : "idle" },
       config_error: null,
@@ -407,12 +407,48 @@ const DIFF = `--- a/settings.json
 `;
 const USER_PATH = "/home/ana/.claude/settings.json";
 
-function preview(change: "configure" | "remove"): SettingsDiff {
+function preview(change: "configure" | "remove", project: string | null): SettingsDiff {
   const flip = (l: string) => (l.startsWith("+") && !l.startsWith("+++") ? "-" + l.slice(1) : l.startsWith("-") && !l.startsWith("---") ? "+" + l.slice(1) : l);
+  if (project !== null) {
+    // The project's local settings: configure creates the file, remove deletes it.
+    const path = `${project}/.claude/settings.local.json`;
+    const diff = LOCAL_DIFF.replace("b/settings.json", "b/settings.local.json");
+    return change === "configure"
+      ? { change, scope: "local", path, diff, before: null, after: LOCAL_CONFIGURED, unchanged: false }
+      : { change, scope: "local", path, diff: diff.split("\n").map(flip).join("\n").replace("--- /dev/null\n+++ b/settings.local.json", "--- a/settings.local.json\n+++ /dev/null"), before: LOCAL_CONFIGURED, after: null, unchanged: false };
+  }
   return change === "configure"
     ? { change, scope: "user", path: USER_PATH, diff: DIFF, before: USER_SETTINGS, after: CONFIGURED, unchanged: false }
     : { change, scope: "user", path: USER_PATH, diff: DIFF.split("\n").map(flip).join("\n"), before: CONFIGURED, after: USER_SETTINGS, unchanged: false };
 }
+
+const LOCAL_CONFIGURED = `{
+  "env": {
+    "ANTHROPIC_BASE_URL": "http://127.0.0.1:4000",
+    "ANTHROPIC_CUSTOM_HEADERS": "x-gatehouse-key: <gateway key, hidden>",
+    "CLAUDE_CODE_GATEWAY_HINT_HEADERS": "1"
+  }
+}
+`;
+const LOCAL_DIFF = `--- /dev/null
++++ b/settings.json
+@@ -0,0 +1,7 @@
+${LOCAL_CONFIGURED.replace(/\n$/, "").split("\n").map((l) => "+" + l).join("\n")}
+`;
+
+/** The environment of the mocked machine sets ANTHROPIC_API_KEY: the Overview and the Claude Code page both warn. */
+const API_KEY_WARNING: Warning = {
+  kind: "environment_variable",
+  message: "ANTHROPIC_API_KEY is set in the environment (your shell or login session): it replaces the Claude subscription login with an API key, whatever the settings files say",
+  scope: null,
+  path: null,
+  key: "ANTHROPIC_API_KEY",
+  fix: {
+    text: "Remove the line that exports ANTHROPIC_API_KEY from your shell's startup files (~/.bashrc, ~/.zshrc, ~/.profile) and open a new terminal; in the current shell, unset it",
+    command: "unset ANTHROPIC_API_KEY",
+    action: null,
+  },
+};
 
 const PROJECT = "/home/ana/src/gatehouse";
 const PROJECT_SETTINGS = `${PROJECT}/.claude/settings.json`;
@@ -425,24 +461,12 @@ function claudeCodeScopes(state: MockState, project: string | null): ClaudeCodeS
   const inProject = project === PROJECT;
   const projectScopes = inProject
     ? [
-        { scope: "local", path: `${PROJECT}/.claude/settings.local.json`, exists: false, configured: false, base_url: null, can_configure: false, error: null },
+        { scope: "local", path: `${PROJECT}/.claude/settings.local.json`, exists: state.scopes.local, configured: state.scopes.local, base_url: state.scopes.local ? "http://127.0.0.1:4000" : null, can_configure: true, error: null },
         { scope: "project", path: PROJECT_SETTINGS, exists: true, configured: false, base_url: BYPASS, can_configure: false, error: null },
       ]
     : [];
-  const apiKey: Warning = {
-    kind: "environment_variable",
-    message: "ANTHROPIC_API_KEY is set in the environment (your shell or login session): it replaces the Claude subscription login with an API key, whatever the settings files say",
-    scope: null,
-    path: null,
-    key: "ANTHROPIC_API_KEY",
-    fix: {
-      text: "Remove the line that exports ANTHROPIC_API_KEY from your shell's startup files (~/.bashrc, ~/.zshrc, ~/.profile) and open a new terminal; in the current shell, unset it",
-      command: "unset ANTHROPIC_API_KEY",
-      action: null,
-    },
-  };
   const first: Warning[] = inProject
-    ? [
+    ? state.scopes.local ? [] : [
         {
           kind: "overridden",
           message: `${PROJECT_SETTINGS} (project settings) sets ANTHROPIC_BASE_URL=${BYPASS}, which wins over user settings, so Claude Code would not use the gateway`,
@@ -452,7 +476,7 @@ function claudeCodeScopes(state: MockState, project: string | null): ClaudeCodeS
           fix: {
             text: `Remove \`env.ANTHROPIC_BASE_URL\` from ${PROJECT_SETTINGS} so that Claude Code uses the gateway; that file is shared through git, so change it in the repository (and keep keys out of it); or, on this machine only, point the project's local settings (which win over it) at the gateway`,
             command: "gatehouse claude configure --scope local",
-            action: null,
+            action: { kind: "configure_local", label: "Switch this project onto Gatehouse…" },
           },
         },
       ]
@@ -474,9 +498,9 @@ function claudeCodeScopes(state: MockState, project: string | null): ClaudeCodeS
         ];
   return {
     scopes: [managed, ...projectScopes, user],
-    configured: state.scopes.user && !inProject,
-    effective_base_url: inProject ? BYPASS : user.base_url,
-    warnings: [...first, apiKey],
+    configured: inProject ? state.scopes.local : state.scopes.user,
+    effective_base_url: inProject ? (state.scopes.local ? "http://127.0.0.1:4000" : BYPASS) : user.base_url,
+    warnings: [...first, API_KEY_WARNING],
     project: inProject ? PROJECT : null,
     projects: [PROJECT, "/home/ana/src/website"],
   };
@@ -551,11 +575,11 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
       case "claude_code_scopes":
         return claudeCodeScopes(state, (a.project as string | null | undefined) ?? null);
       case "claude_code_preview":
-        return preview(a.change);
+        return preview(a.change, a.project ?? null);
       case "open_claude_settings_file":
         throw `No application opens .json files on this desktop: the file is ${a.path}`;
       case "claude_code_apply":
-        state.scopes.user = a.change === "configure";
+        state.scopes[a.project ? "local" : "user"] = a.change === "configure";
         return null;
       case "set_proxy":
         state.proxy = Boolean(a.enabled);
@@ -595,7 +619,8 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
         return reply;
       }
       case "first_run_state": {
-        const first: FirstRun = { show: state.firstRun, imported: state.imported ? IMPORTED_HISTORY : null };
+        // ?empty: a new user, whose Claude Code has written no transcript yet.
+        const first: FirstRun = { show: state.firstRun, imported: state.imported ? IMPORTED_HISTORY : null, nothing_to_import: options.empty && !state.imported };
         return first;
       }
       case "first_run_done":

@@ -173,13 +173,13 @@ impl DesktopService {
                 // Not configured is what the Claude Code line says already.
                 warnings: status
                     .warnings
-                    .iter()
+                    .into_iter()
                     .filter(|warning| warning.kind != WarningKind::NotConfigured)
-                    .map(ToString::to_string)
                     .collect(),
+                error: None,
             },
             Err(error) => {
-                ClaudeCodeView { warnings: vec![crate::error_chain::describe(&error)], ..ClaudeCodeView::default() }
+                ClaudeCodeView { error: Some(crate::error_chain::describe(&error)), ..ClaudeCodeView::default() }
             }
         }
     }
@@ -210,10 +210,16 @@ impl DesktopService {
     /// The "Claude Code uses Gatehouse" switch, with the core's configure
     /// and remove semantics (user settings, only Gatehouse's keys).
     pub fn set_claude_code(&self, enabled: bool) -> anyhow::Result<()> {
+        self.switch_claude_code(ClaudeTarget::User, enabled)
+    }
+
+    /// Configures or removes one Claude Code settings file, which the
+    /// supervisor then keeps off a dead gateway.
+    pub(super) fn switch_claude_code(&self, target: ClaudeTarget, enabled: bool) -> anyhow::Result<()> {
         let result = if enabled {
-            self.supervisor.configure_claude_code(ClaudeTarget::User).map(drop)
+            self.supervisor.configure_claude_code(target).map(drop)
         } else {
-            self.supervisor.remove_claude_code(ClaudeTarget::User).map(drop)
+            self.supervisor.remove_claude_code(target).map(drop)
         };
         self.nudge();
         Ok(result?)

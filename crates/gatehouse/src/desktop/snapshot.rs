@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::app_state::SuspendReason;
 use crate::claude_code::cli_binary::{self, AuthStatus};
+use crate::claude_code::warnings::Warning;
 use crate::gateway::ratelimit::Window;
 use crate::ledger::query::Totals;
 use crate::supervisor::GatewayState;
@@ -77,8 +78,11 @@ pub struct ClaudeCodeView {
     pub configured: bool,
     /// The gateway URL Claude Code's settings point at.
     pub base_url: Option<String>,
-    /// Anything that bypasses the gateway or replaces the subscription login.
-    pub warnings: Vec<String>,
+    /// Anything that bypasses the gateway or replaces the subscription login,
+    /// each with its fix (the Claude Code page offers the buttons).
+    pub warnings: Vec<Warning>,
+    /// Why Claude Code's settings could not be read, if they could not.
+    pub error: Option<String>,
 }
 
 /// One subscription window, by its name in the headers (`5h`, `7d`, `7d_oi`, …).
