@@ -3,11 +3,13 @@
 //! Off unless the config says `[secrets] store = "file"`. The secrets live
 //! in `secrets.json` in the data directory, unencrypted: anyone who can read
 //! the user's files can read them, which is why `auth list` and `config
-//! show` say so. The file is created readable by the user only (mode 0600
-//! at `open`, never widened or narrowed afterwards), and every change is a
-//! read-modify-write under the cross-process lock beside it, written by
-//! atomic rename, so two `gatehouse auth add` at once both land and a crash
-//! leaves the old file or the new one, never half of either.
+//! show` say so. Every version of the file is written by
+//! [`crate::fs_atomic::write_private`]: a temporary file opened with mode
+//! 0600 (so at no moment can anyone else read it), then renamed over the
+//! old one, so a crash leaves the old file or the new one, never half of
+//! either. Every change is a read-modify-write under the cross-process lock
+//! beside it (`.secrets.json.lock`), so two `gatehouse auth add` at once
+//! both land.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
