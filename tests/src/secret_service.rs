@@ -31,7 +31,26 @@ pub enum Keyring {
     /// Started but not unlocked, as when the login did not unlock it; with
     /// no display, the daemon's unlock prompt cannot be shown and fails.
     Locked,
+    /// No keyring at all: a bus that cannot start one either (it has no
+    /// service directories, so nothing is D-Bus-activated).
+    Absent,
 }
+
+/// A session bus configuration like the standard one, minus the service
+/// directories from which D-Bus would start gnome-keyring on demand.
+const BARE_BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
 
 /// A private session bus with gnome-keyring on it.
 pub struct SecretService {
@@ -57,10 +76,16 @@ impl SecretService {
                 )
             }
             Keyring::Locked => "gnome-keyring-daemon --start --components=secrets >/dev/null".to_string(),
+            Keyring::Absent => "true".to_string(),
         };
         let script =
             format!("{start_daemon} || exit 1; printf '%s\\n' \"$DBUS_SESSION_BUS_ADDRESS\"; exec cat >/dev/null");
         let mut command = Command::new("dbus-run-session");
+        if keyring == Keyring::Absent {
+            let config = sandbox.dir.path().join("bare-bus.conf");
+            std::fs::write(&config, BARE_BUS_CONFIG).expect("writing the bus config");
+            command.arg(format!("--config-file={}", config.display()));
+        }
         command.args(["--", "sh", "-c", &script]);
         let mut child = isolate(&mut command, &runtime_dir, &data_home, &sandbox.home())
             .stdin(Stdio::piped())

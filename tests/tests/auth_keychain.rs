@@ -322,6 +322,24 @@ fn no_session_bus_is_one_clear_error() {
 }
 
 #[test]
+fn a_bus_without_a_keychain_is_one_clear_error() {
+    let sandbox = Sandbox::new();
+    let service = SecretService::start(&sandbox, Keyring::Absent);
+    for (args, input) in [(&["auth", "list"][..], None), (&["auth", "add", "anthropic"], Some(ANTHROPIC_KEY))] {
+        let mut command = gatehouse(&sandbox, Some(&service), args);
+        let output = match input {
+            Some(input) => run_with_stdin(&mut command, input),
+            None => run(&mut command),
+        };
+        let stderr = fails_with(output, EXIT_NO_KEYCHAIN);
+        assert!(stderr.contains("error: no keychain answers on the D-Bus session bus"), "{args:?}: {stderr}");
+        assert!(stderr.contains("org.freedesktop.secrets"), "{stderr}");
+        assert!(stderr.contains("gnome-keyring-daemon") && stderr.contains("[secrets] store = \"file\""), "{stderr}");
+    }
+    assert_in_no_file(&sandbox);
+}
+
+#[test]
 fn a_locked_keyring_is_one_clear_error() {
     let sandbox = Sandbox::new();
     {
