@@ -235,3 +235,28 @@ impl SecretStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_a_small_vocabulary() {
+        for good in ["anthropic", "openrouter", "team-key_2", "A", &"x".repeat(MAX_NAME_LEN)] {
+            assert_eq!(SecretName::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", "a b", "a/b", "a:b", "über", "a\n", &"x".repeat(MAX_NAME_LEN + 1)] {
+            let error = SecretName::parse(bad).unwrap_err().to_string();
+            assert!(error.contains("letters, digits, `-` or `_`"), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_name_after_a_provider_implies_it() {
+        let implied = |name| Provider::implied_by(&SecretName::parse(name).unwrap());
+        assert_eq!(implied("anthropic"), Some(Provider::Anthropic));
+        assert_eq!(implied("openrouter"), Some(Provider::OpenRouter));
+        assert_eq!(implied("team"), None);
+        assert_eq!(Provider::from_attribute(""), None, "an empty attribute is a cleared provider");
+    }
+}
