@@ -10,7 +10,9 @@ use crate::claude_code::cli_binary;
 use crate::config::Config;
 use crate::paths::Paths;
 use crate::secrets::provider_check::{self, CheckOutcome};
-use crate::secrets::{Provider, SecretError, SecretName, SecretRef, SecretStore, SecretString, StoreKind};
+use crate::secrets::{
+    ExposeSecret, Provider, SecretError, SecretName, SecretRef, SecretStore, SecretString, StoreKind,
+};
 
 /// `auth test`: the provider refused the secret.
 pub(crate) const EXIT_SECRET_REJECTED: u8 = 4;
@@ -181,7 +183,6 @@ fn read_secret(name: &SecretName) -> anyhow::Result<SecretString> {
         }
     }
     let secret = SecretString::from(text);
-    use crate::secrets::ExposeSecret;
     if secret.expose_secret().is_empty() {
         anyhow::bail!(
             "the secret is empty; paste the key at the prompt, or pipe it in: `gatehouse auth add {name} < key.txt`"
