@@ -203,7 +203,7 @@ async fn start_provider_mock() -> String {
         let version_ok = headers.get("anthropic-version").is_some_and(|v| v == "2023-06-01");
         if key == ANTHROPIC_KEY && version_ok {
             let data = json!([{"type": "model", "id": "claude-opus-5-5"}, {"type": "model", "id": "claude-haiku-4-5"}]);
-            (StatusCode::OK, axum::Json(json!({"data": data, "has_more": false})))
+            (StatusCode::OK, axum::Json(json!({"data": data, "has_more": true})))
         } else {
             let error = json!({"type": "authentication_error", "message": format!("invalid x-api-key {key}")});
             (StatusCode::UNAUTHORIZED, axum::Json(json!({"type": "error", "error": error})))
@@ -257,6 +257,10 @@ async fn auth_test_asks_the_provider_and_reports_ok_refusal_and_unreachable() {
     assert_eq!(requests[0].header("x-api-key"), Some(ANTHROPIC_KEY.as_bytes()));
     assert_eq!(requests[0].header("anthropic-version"), Some(&b"2023-06-01"[..]));
     assert_eq!(requests[0].header("authorization"), None);
+
+    // A paged list says there are more.
+    let stdout = ok(test(&["auth", "test", "anthropic"], &providers, &[]));
+    assert!(stdout.contains("(2+ models available"), "{stdout}");
 
     let stdout = ok(test(&["auth", "test", "openrouter"], &providers, &[]));
     assert!(

@@ -117,6 +117,8 @@ pub(crate) fn check(provider: Provider, base_url: &str, secret: &SecretString) -
 fn accepted(provider: Provider, json: &serde_json::Value) -> String {
     match provider {
         Provider::Anthropic => match json["data"].as_array() {
+            // The list is paged (20 a page by default).
+            Some(models) if json["has_more"] == true => format!("{}+ models available", models.len()),
             Some(models) => format!("{} models available", models.len()),
             None => "it answered".to_string(),
         },
