@@ -1,11 +1,13 @@
-//! `gatehouse auth list|add|remove|test`: the secrets Gatehouse holds for
-//! upstreams, and the Claude subscription login (which stays Claude Code's).
+//! `gatehouse auth list|add|remove|test|login`: the secrets Gatehouse holds
+//! for upstreams, the browser sign-in that brings one (OpenRouter), and the
+//! Claude subscription login (which stays Claude Code's).
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::auth::openrouter_login::{self, Endpoints, Interrupt, Login};
 use crate::claude_code::cli_binary;
 use crate::config::Config;
 use crate::paths::Paths;
@@ -28,6 +30,7 @@ const MAX_SECRET_BYTES: u64 = 64 * 1024;
 pub enum AuthCommand {
     /// List the stored secrets (names, providers and where they are; never
     /// values) and the Claude subscription login.
+    #[command(visible_alias = "status")]
     List,
     /// Store a secret under NAME. It is read from a hidden prompt on a
     /// terminal, else from stdin; never from an argument.
@@ -40,6 +43,23 @@ pub enum AuthCommand {
     },
     /// Delete the secret NAME.
     Remove { name: String },
+    /// Sign in to a provider in the browser and store the key it gives
+    /// (OpenRouter: OAuth with PKCE). Where the browser runs on another
+    /// machine, paste the address it ends on.
+    Login {
+        #[arg(value_enum)]
+        provider: LoginProvider,
+        /// The name to store the key under (default: the provider's).
+        #[arg(long)]
+        name: Option<String>,
+        /// Wait for the browser on this port of 127.0.0.1 (default: any free
+        /// one), e.g. one forwarded from another machine over SSH.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Print the address to open instead of opening the browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
     /// Ask the provider whether it accepts a secret. Exits 4 when it
     /// refuses, 5 when it does not answer.
     Test {
@@ -60,6 +80,13 @@ pub fn run(paths: &Paths, config: &Config, command: AuthCommand) -> anyhow::Resu
         }
         other => other,
     }
+}
+
+/// Providers with a browser sign-in.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LoginProvider {
+    #[value(name = "openrouter")]
+    OpenRouter,
 }
 
 fn dispatch(paths: &Paths, config: &Config, command: AuthCommand) -> anyhow::Result<ExitCode> {
@@ -110,6 +137,15 @@ fn dispatch(paths: &Paths, config: &Config, command: AuthCommand) -> anyhow::Res
             outln!("Removed {name} from {}.", store.describe());
         }
         AuthCommand::Test { secret, provider } => return test(paths, config, &secret, provider),
+        AuthCommand::Login { provider: LoginProvider::OpenRouter, name, port, no_browser } => {
+            let name = SecretName::parse(name.as_deref().unwrap_or(Provider::OpenRouter.as_str()))?;
+            // Open the store first: no point signing in for a key that cannot be kept.
+            let store = SecretStore::open(paths, kind)?;
+            let key = sign_in_to_openrouter(port.unwrap_or(0), !no_browser)?;
+            store.put(&name, Some(Provider::OpenRouter), &key)?;
+            outln!("Signed in to OpenRouter; its key is stored as {name} in {}.", store.describe());
+            outln!("The config refers to it as \"{}\".", SecretRef::in_store(name, kind));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -144,6 +180,51 @@ fn test(paths: &Paths, config: &Config, text: &str, provider: Option<Provider>) 
         }
         CheckOutcome::Unusable { reason } => anyhow::bail!("{reference} cannot be sent to {provider}: {reason}"),
     }
+}
+
+/// OpenRouter's browser sign-in: prints the address (and opens it unless
+/// told not to), then waits for the browser, a pasted address or code on
+/// stdin, Ctrl-C, or the timeout.
+fn sign_in_to_openrouter(port: u16, open_browser: bool) -> anyhow::Result<SecretString> {
+    let base = provider_check::base_url(Provider::OpenRouter, "");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let login = Login::start(Endpoints::at(&base), port).await?;
+        eprintln!("Sign in to OpenRouter in your browser:\n\n  {}\n", login.authorize_url());
+        if open_browser && let Err(error) = open::that_detached(login.authorize_url()) {
+            eprintln!("(No browser could be opened here: {error}. Open the address above yourself.)");
+        }
+        eprintln!(
+            "Waiting for the browser (up to {} minutes; Ctrl-C cancels). If it runs on another machine, paste the \
+             address it ends on here and press Enter.",
+            openrouter_login::TIMEOUT.as_secs() / 60
+        );
+        let (interrupt, interrupts) = tokio::sync::mpsc::channel(1);
+        let pasted = login.pasted_code();
+        let from_stdin = interrupt.clone();
+        // Blocking reads on a thread of their own; at stdin's end, pastes simply stop.
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lines() {
+                let Ok(line) = line else { return };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match pasted.check(&line) {
+                    Ok(code) => {
+                        let _ = from_stdin.blocking_send(Interrupt::Code(code));
+                        return;
+                    }
+                    Err(error) => eprintln!("error: {error}"),
+                }
+            }
+        });
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = interrupt.send(Interrupt::Cancel).await;
+            }
+        });
+        Ok(login.finish(openrouter_login::TIMEOUT, interrupts).await?)
+    })
 }
 
 /// The Claude subscription as `claude auth status` reports it. Gatehouse
