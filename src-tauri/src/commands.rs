@@ -126,6 +126,30 @@ async fn cancel_login(service: Service) -> Result<()> {
     .await
 }
 
+/// Starts OpenRouter's browser sign-in (or, while one waits, goes back to
+/// it) and opens its page in the browser.
+async fn openrouter_sign_in<R: Runtime>(app: AppHandle<R>, service: Service) -> Result<()> {
+    let url = match service.openrouter_sign_in_url() {
+        Some(url) => url,
+        None => blocking(&service, |s| s.start_openrouter_sign_in()).await?,
+    };
+    app.opener()
+        .open_url(url, None::<&str>)
+        .map_err(|source| Error::Open { what: "OpenRouter's sign-in page".to_string(), source })
+}
+
+async fn openrouter_sign_in_paste(service: Service, pasted: String) -> Result<()> {
+    blocking(&service, move |s| s.paste_openrouter_address(&pasted)).await
+}
+
+async fn openrouter_sign_in_cancel(service: Service) -> Result<()> {
+    blocking(&service, |s| {
+        s.cancel_openrouter_sign_in();
+        Ok(())
+    })
+    .await
+}
+
 /// Opens the running sign-in's page again, for when the browser did not open.
 async fn open_sign_in_page<R: Runtime>(app: AppHandle<R>, service: Service) -> Result<()> {
     let url = service.sign_in_url().ok_or_else(|| Error::Core(anyhow::anyhow!("no sign-in is in progress")))?;
@@ -263,6 +287,7 @@ pub fn on_tray_action<R: Runtime>(app: &AppHandle<R>, action: Action, checked: b
             Action::OpenSpend => crate::show_window(&app, Some(Panel::Spend)),
             Action::OpenWindows => crate::show_window(&app, Some(Panel::Windows)),
             Action::Login => crate::show_window(&app, Some(Panel::Login)),
+            Action::OpenRouterSignIn => openrouter_sign_in(app.clone(), service).await,
             Action::Quit => {
                 quit(app.clone());
                 Ok(())
@@ -311,6 +336,9 @@ pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value
         "submit_login_code" => answer(submit_login_code(service, args.get("code")?).await),
         "cancel_login" => answer(cancel_login(service).await),
         "open_sign_in_page" => answer(open_sign_in_page(app, service).await),
+        "openrouter_sign_in" => answer(openrouter_sign_in(app, service).await),
+        "openrouter_sign_in_paste" => answer(openrouter_sign_in_paste(service, args.get("pasted")?).await),
+        "openrouter_sign_in_cancel" => answer(openrouter_sign_in_cancel(service).await),
         "log_tail" => answer(log_tail(service).await),
         "open_log_file" => answer(open_log_file(app, service).await),
         "quit" => {

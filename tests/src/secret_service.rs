@@ -111,6 +111,30 @@ impl SecretService {
         isolate(command, &self.runtime_dir, &self.data_home, &self.home).env("DBUS_SESSION_BUS_ADDRESS", &self.address)
     }
 
+    /// Gives this process the session's bus and keyring directories, for
+    /// tests that drive the core in-process.
+    ///
+    /// # Safety
+    /// No other thread may read or write the environment meanwhile.
+    pub unsafe fn apply_to_this_process(&self) {
+        let set = [
+            ("HOME", self.home.as_os_str()),
+            ("XDG_RUNTIME_DIR", self.runtime_dir.as_os_str()),
+            ("XDG_DATA_HOME", self.data_home.as_os_str()),
+            ("DBUS_SESSION_BUS_ADDRESS", std::ffi::OsStr::new(&self.address)),
+        ];
+        // SAFETY: the caller guarantees no other thread uses the environment.
+        unsafe {
+            for (name, value) in set {
+                std::env::set_var(name, value);
+            }
+            std::env::set_var("XDG_CONFIG_HOME", self.home.join(".config"));
+            for name in ["DISPLAY", "WAYLAND_DISPLAY", "GNOME_KEYRING_CONTROL"] {
+                std::env::remove_var(name);
+            }
+        }
+    }
+
     /// `secret-tool lookup service gatehouse username NAME`: the secret
     /// stored under `name`, if any.
     pub fn lookup(&self, name: &str) -> Option<String> {

@@ -4,104 +4,15 @@
 //! redirect to the command's listener, and the key lands in a real Secret
 //! Service (gnome-keyring on a private `dbus-run-session` bus), proved with
 //! `secret-tool`, and in no file and no output.
-//!
-//! The mock varies as OpenRouter's pages may: the approval comes back by a
-//! script redirect (a consent page's), the refusal by an HTTP redirect.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
 
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use base64::Engine as _;
 use gatehouse_e2e::browser::open_loopback_page;
 use gatehouse_e2e::harness::{Sandbox, files_containing};
+use gatehouse_e2e::mock_openrouter::{Choice, KEY, MockOpenRouter, consent_redirect};
 use gatehouse_e2e::secret_service::{Keyring, SecretService};
-use sha2::Digest as _;
-
-const KEY: &str = "sk-or-v1-FAKE-oauth-e2e-3f9c0a7d2b";
-
-/// What the user does on OpenRouter's page.
-#[derive(Clone, Copy, PartialEq)]
-enum Choice {
-    Approve,
-    Deny,
-}
-
-/// OpenRouter's `/auth` and `/api/v1/auth/keys`, on loopback.
-#[derive(Clone)]
-struct MockOpenRouter {
-    choice: Choice,
-    /// The challenge of each code handed out, until it is exchanged.
-    codes: Arc<Mutex<HashMap<String, String>>>,
-    /// Every `/auth` query and every exchange body, in order.
-    seen: Arc<Mutex<Vec<serde_json::Value>>>,
-}
-
-async fn authorize(State(mock): State<MockOpenRouter>, Query(query): Query<HashMap<String, String>>) -> Response {
-    mock.seen.lock().unwrap().push(serde_json::json!({ "auth": query }));
-    let (Some(callback), Some(challenge)) = (query.get("callback_url"), query.get("code_challenge")) else {
-        return (StatusCode::BAD_REQUEST, "callback_url and code_challenge are required").into_response();
-    };
-    if query.get("code_challenge_method").map(String::as_str) != Some("S256") {
-        return (StatusCode::BAD_REQUEST, "code_challenge_method must be S256").into_response();
-    }
-    let separator = if callback.contains('?') { '&' } else { '?' };
-    match mock.choice {
-        Choice::Approve => {
-            let code = format!("code-{}", uuid::Uuid::new_v4().simple());
-            mock.codes.lock().unwrap().insert(code.clone(), challenge.clone());
-            let target = format!("{callback}{separator}code={code}");
-            // A consent page that sends the browser on by script.
-            Html(format!("<!doctype html><title>Authorize</title><script>location.replace({target:?})</script>"))
-                .into_response()
-        }
-        Choice::Deny => Redirect::to(&format!(
-            "{callback}{separator}error=access_denied&error_description=The+user+declined+the+request"
-        ))
-        .into_response(),
-    }
-}
-
-async fn exchange(State(mock): State<MockOpenRouter>, body: String) -> Response {
-    let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    mock.seen.lock().unwrap().push(serde_json::json!({ "exchange": body }));
-    let verifier = body["code_verifier"].as_str().unwrap_or_default();
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier));
-    let code = body["code"].as_str().unwrap_or_default();
-    // A code works once.
-    let expected = mock.codes.lock().unwrap().remove(code);
-    if expected.as_deref() == Some(challenge.as_str()) && body["code_challenge_method"] == "S256" {
-        axum::Json(serde_json::json!({ "key": KEY, "user_id": "user_2x" })).into_response()
-    } else {
-        let error = serde_json::json!({ "error": { "code": 403, "message": "Invalid code or code_verifier" } });
-        (StatusCode::FORBIDDEN, axum::Json(error)).into_response()
-    }
-}
-
-/// Starts the mock on a thread of its own; returns it and its base URL.
-fn start_mock(choice: Choice) -> (MockOpenRouter, String) {
-    let mock = MockOpenRouter { choice, codes: Arc::default(), seen: Arc::default() };
-    let app = axum::Router::new()
-        .route("/auth", get(authorize))
-        .route("/api/v1/auth/keys", post(exchange))
-        .with_state(mock.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (mock, base)
-}
 
 /// `gatehouse auth login openrouter --no-browser …` on the keyring's bus,
 /// pointed at the mock, its stdin a pipe the test may paste into.
@@ -158,7 +69,8 @@ fn finish(mut child: Child, stderr: std::sync::mpsc::Receiver<String>) -> (Optio
 fn chromium_signs_in_to_openrouter_and_the_key_lands_in_the_keychain_only() {
     let sandbox = Sandbox::new();
     let service = SecretService::start(&sandbox, Keyring::Unlocked);
-    let (mock, base) = start_mock(Choice::Approve);
+    let mock = MockOpenRouter::start(Choice::Approve);
+    let base = mock.base.clone();
 
     let mut child = login(&sandbox, &service, &base, &[]);
     let (url, stderr) = authorize_url(&mut child);
@@ -186,7 +98,7 @@ fn chromium_signs_in_to_openrouter_and_the_key_lands_in_the_keychain_only() {
     }
     assert!(files_containing(sandbox.dir.path(), KEY).is_empty(), "the key is in a file");
     // The verifier went only to the exchange, the challenge only to the browser.
-    let seen = mock.seen.lock().unwrap().clone();
+    let seen = mock.seen();
     assert_eq!(seen.len(), 2, "{seen:?}");
     let verifier = seen[1]["exchange"]["code_verifier"].as_str().unwrap();
     assert!(!url.contains(verifier) && !stderr.contains(verifier));
@@ -198,7 +110,8 @@ fn a_refusal_a_foreign_paste_and_a_busy_port_each_say_what_happened_and_store_no
     let service = SecretService::start(&sandbox, Keyring::Unlocked);
 
     // The user declines on OpenRouter's page.
-    let (_, base) = start_mock(Choice::Deny);
+    let mock = MockOpenRouter::start(Choice::Deny);
+    let base = mock.base.clone();
     let mut child = login(&sandbox, &service, &base, &[]);
     let (url, stderr) = authorize_url(&mut child);
     let page = open_loopback_page(&sandbox, &url);
@@ -215,7 +128,7 @@ fn a_refusal_a_foreign_paste_and_a_busy_port_each_say_what_happened_and_store_no
 
     // Headless: the browser ran elsewhere; what is pasted is checked, and
     // a bad paste leaves the sign-in waiting for a good one.
-    let (_, base) = start_mock(Choice::Approve);
+    mock.set_choice(Choice::Approve);
     let mut child = login(&sandbox, &service, &base, &["--name", "or-paste"]);
     let (url, stderr) = authorize_url(&mut child);
     let mut stdin = child.stdin.take().unwrap();
@@ -241,14 +154,4 @@ fn a_refusal_a_foreign_paste_and_a_busy_port_each_say_what_happened_and_store_no
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&format!("port {port} on 127.0.0.1 is in use")), "{stderr}");
     assert!(files_containing(sandbox.dir.path(), KEY).is_empty(), "the key is in a file");
-}
-
-/// Where the mock's consent page sends the browser: what a browser on
-/// another machine ends on (an address it cannot load), for the user to copy.
-fn consent_redirect(url: &str) -> String {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let page = runtime.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() });
-    let start = page.find("location.replace(\"").expect("the consent page") + "location.replace(\"".len();
-    let end = page[start..].find('"').unwrap() + start;
-    page[start..end].to_string()
 }

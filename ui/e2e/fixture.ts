@@ -16,6 +16,7 @@ import type {
   ImportSummary,
   LoginReply,
   LogLine,
+  OpenRouterSignIn,
   Overview,
   RequestDetails,
   RequestRow,
@@ -351,6 +352,7 @@ function trayView(data: Data, state: MockState): View {
       claude_code: { configured: state.proxy && state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, warnings: [API_KEY_WARNING], error: null },
       login: state.loggedIn ? { state: "logged_in", plan: "Max" } : { state: "logged_out" },
       sign_in: { state: state.signingIn ? "waiting" : "idle" },
+      openrouter: state.openrouter,
       config_error: null,
       recording_problem: null,
     },
@@ -359,6 +361,7 @@ function trayView(data: Data, state: MockState): View {
 
 interface MockState {
   proxy: boolean;
+  openrouter: OpenRouterSignIn;
   scopes: Record<"user" | "project" | "local", boolean>;
   firstRun: boolean;
   imported: boolean;
@@ -518,7 +521,7 @@ const LOG: LogLine[] = [
 
 /** The IPC handler: the app's commands answered from `data`; every call is recorded. */
 export function handler(data: Data, calls: Call[], options: { firstRun: boolean; empty: boolean; loggedOut: boolean }) {
-  const state: MockState = { proxy: true, scopes: { user: false, project: false, local: false }, firstRun: options.firstRun, imported: false, loggedIn: !options.loggedOut, signingIn: false };
+  const state: MockState = { openrouter: { state: "idle" }, proxy: true, scopes: { user: false, project: false, local: false }, firstRun: options.firstRun, imported: false, loggedIn: !options.loggedOut, signingIn: false };
   const source = options.empty ? { now: data.now, rows: [] } : data;
   return (cmd: string, args: Record<string, unknown> | undefined): unknown => {
     calls.push({ cmd, args });
@@ -623,6 +626,21 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
         const first: FirstRun = { show: state.firstRun, imported: state.imported ? IMPORTED_HISTORY : null, nothing_to_import: options.empty && !state.imported };
         return first;
       }
+      case "openrouter_sign_in":
+        if (state.openrouter.state !== "waiting") state.openrouter = { state: "waiting", url: `https://openrouter.ai/auth?callback_url=${encodeURIComponent(OPENROUTER_CALLBACK)}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256` };
+        return null;
+      case "openrouter_sign_in_cancel":
+        state.openrouter = { state: "idle" };
+        return null;
+      case "openrouter_sign_in_paste": {
+        // The core's checks (desktop/openrouter.rs): this sign-in's address, or a bare code.
+        const pasted = String(a.pasted).trim();
+        if (pasted.startsWith("http") && !pasted.startsWith(OPENROUTER_CALLBACK)) {
+          throw "the browser came back with a sign-in this run did not start (its state does not match), so it was refused and nothing was saved. Start again, and finish the sign-in in the page it opens";
+        }
+        state.openrouter = { state: "signed_in", name: "openrouter", reference: "keychain:openrouter", store: "the OS keychain (Secret Service)" };
+        return null;
+      }
       case "first_run_done":
         state.firstRun = false;
         return null;
@@ -638,6 +656,8 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
     }
   };
 }
+
+const OPENROUTER_CALLBACK = "http://127.0.0.1:43117/callback/Zr3xKp0LqNw8vT2bYc5eUg";
 
 const IMPORTED: ImportSummary = { files_read: 41, files_unchanged: 0, files_failed: 0, messages_found: 212, rows_added: 212, rows_updated: 0, skipped_gateway: 0, unreadable_lines: 0 };
 /** What the ledger says after that import. */

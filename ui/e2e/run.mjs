@@ -531,6 +531,44 @@ await test("settings: validation errors beside their fields, the core's errors t
   await page.context().close();
 });
 
+// ---------- providers ----------
+await test("settings: OpenRouter's browser sign-in, a pasted address, and the key's place", async () => {
+  for (const scheme of ["light", "dark"]) {
+    const page = await open({ scheme });
+    await go(page, "settings");
+    const card = '[data-provider="openrouter"]';
+    await page.waitForSelector(`${card}[data-state="idle"]`);
+    if (scheme === "light") await shot(page, "settings-providers-light");
+    await page.click(`${card} [data-action="openrouter_sign_in"]`);
+    await mock(page, async () => {
+      const { emit } = window.__gatehouseMock;
+      await emit("state", await window.__TAURI_INTERNALS__.invoke("get_state"));
+    });
+    await page.waitForSelector(`${card}[data-state="waiting"]`);
+    eq((await calls(page, "openrouter_sign_in")).length, 1, "started once");
+    assert((await page.textContent(card)).includes("Waiting for your browser"), "says it waits");
+    // A browser elsewhere: a foreign address is refused beside the field, the right one finishes.
+    await page.fill("#openrouter-pasted", "http://127.0.0.1:9/callback/another-run?code=x");
+    await page.click('.paste-form button[type="submit"]');
+    await page.waitForSelector(".paste-form .status.error");
+    assert((await page.textContent(".paste-form .status.error")).includes("state does not match"), "the refusal");
+    await shot(page, `settings-openrouter-waiting-${scheme}`);
+    await page.fill("#openrouter-pasted", "http://127.0.0.1:43117/callback/Zr3xKp0LqNw8vT2bYc5eUg?code=c0de");
+    await page.click('.paste-form button[type="submit"]');
+    await mock(page, async () => {
+      const { emit } = window.__gatehouseMock;
+      await emit("state", await window.__TAURI_INTERNALS__.invoke("get_state"));
+    });
+    await page.waitForSelector(`${card}[data-state="signed_in"]`);
+    const text = await page.textContent(card);
+    assert(text.includes("keychain:openrouter") && text.includes("OS keychain"), text);
+    eq(await page.$$(".paste-form"), [], "the paste field goes with the wait");
+    if (scheme === "dark") await shot(page, "settings-openrouter-signed-in-dark");
+    eq(page.errors, [], "no page errors");
+    await page.context().close();
+  }
+});
+
 // ---------- first run, empty, keyboard, small window ----------
 await test("first run: the guide walks through gateway, Claude Code and the import", async () => {
   const page = await open({ query: "?first-run" });

@@ -60,6 +60,10 @@ export const api = {
   saveSettings: (form: SettingsForm) => invoke<SaveOutcome>("settings_save", { form }),
   openDataDir: () => invoke<void>("open_data_dir"),
   firstRun: () => invoke<FirstRun>("first_run_state"),
+  /** Starts OpenRouter's browser sign-in (or goes back to the one waiting) and opens its page. */
+  openRouterSignIn: () => invoke<void>("openrouter_sign_in"),
+  openRouterSignInPaste: (pasted: string) => invoke<void>("openrouter_sign_in_paste", { pasted }),
+  openRouterSignInCancel: () => invoke<void>("openrouter_sign_in_cancel"),
   firstRunDone: () => invoke<void>("first_run_done"),
   importTranscripts: () => invoke<ImportSummary>("import_transcripts"),
 };

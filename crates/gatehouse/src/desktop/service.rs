@@ -47,10 +47,12 @@ pub struct DesktopService {
     start_at_login: AtomicBool,
     wake: Sender<()>,
     woken: Mutex<Option<Receiver<()>>>,
-    /// Notifications about the subscription windows, as the watcher finds them.
+    /// Desktop notifications: the subscription windows, as the watcher finds them, and the OpenRouter sign-in's end.
     notices: broadcast::Sender<Notice>,
     /// Told about new ledger rows by the watcher (see [`super::pages`]).
     pub(super) ledger_watch: Mutex<super::pages::LedgerWatch>,
+    /// The OpenRouter sign-in (see [`super::openrouter`]).
+    pub(super) openrouter: Mutex<super::openrouter::SignInState>,
 }
 
 impl DesktopService {
@@ -72,6 +74,7 @@ impl DesktopService {
             woken: Mutex::new(Some(woken)),
             notices: broadcast::channel(16).0,
             ledger_watch: Mutex::default(),
+            openrouter: Mutex::default(),
         }))
     }
 
@@ -95,6 +98,11 @@ impl DesktopService {
         self.notices.subscribe()
     }
 
+    /// Shows `notice` as a desktop notification.
+    pub(super) fn notify(&self, notice: Notice) {
+        let _ = self.notices.send(notice);
+    }
+
     /// Sends what the windows in `snapshot` deserve, with the settings in
     /// `config.toml` as they are now, and saves what was notified.
     fn notify_windows(&self, alerts: &mut WindowAlerts, snapshot: &Snapshot) {
@@ -108,7 +116,7 @@ impl DesktopService {
             tracing::warn!("cannot save which window notifications were shown (a restart may repeat one): {error}");
         }
         for alert in found {
-            let _ = self.notices.send(alert.notice);
+            self.notify(alert.notice);
         }
     }
 
@@ -147,6 +155,7 @@ impl DesktopService {
             claude_code: self.claude_code_view(),
             login: lock(&self.login).clone(),
             sign_in: self.sign_in(),
+            openrouter: self.openrouter_sign_in(),
             config_error: Config::load(&self.options.paths.config_file()).err().map(|e| e.to_string()),
             recording_problem,
         }

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use super::openrouter::OpenRouterSignIn;
 use crate::app_state::SuspendReason;
 use crate::claude_code::cli_binary::{self, AuthStatus};
 use crate::claude_code::warnings::Warning;
@@ -119,6 +120,8 @@ pub struct Snapshot {
     pub claude_code: ClaudeCodeView,
     pub login: LoginView,
     pub sign_in: SignIn,
+    /// The OpenRouter sign-in started from the tray or the window.
+    pub openrouter: OpenRouterSignIn,
     /// `config.toml` could not be read, with its file and line.
     pub config_error: Option<String>,
     /// The running gateway cannot record requests in the ledger, and why.
