@@ -131,7 +131,13 @@ async fn cancel_login(service: Service) -> Result<()> {
 async fn openrouter_sign_in<R: Runtime>(app: AppHandle<R>, service: Service) -> Result<()> {
     let url = match service.openrouter_sign_in_url() {
         Some(url) => url,
-        None => blocking(&service, |s| s.start_openrouter_sign_in()).await?,
+        None => {
+            // The sign-in's thread keeps the service, so it is started from the `Arc`.
+            let service = Arc::clone(&service);
+            tauri::async_runtime::spawn_blocking(move || service.start_openrouter_sign_in())
+                .await
+                .map_err(|e| Error::Task(e.to_string()))??
+        }
     };
     app.opener()
         .open_url(url, None::<&str>)
