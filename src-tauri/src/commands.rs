@@ -126,6 +126,36 @@ async fn cancel_login(service: Service) -> Result<()> {
     .await
 }
 
+/// Starts OpenRouter's browser sign-in (or, while one waits, goes back to
+/// it) and opens its page in the browser.
+async fn openrouter_sign_in<R: Runtime>(app: AppHandle<R>, service: Service) -> Result<()> {
+    let url = match service.openrouter_sign_in_url() {
+        Some(url) => url,
+        None => {
+            // The sign-in's thread keeps the service, so it is started from the `Arc`.
+            let service = Arc::clone(&service);
+            tauri::async_runtime::spawn_blocking(move || service.start_openrouter_sign_in())
+                .await
+                .map_err(|e| Error::Task(e.to_string()))??
+        }
+    };
+    app.opener()
+        .open_url(url, None::<&str>)
+        .map_err(|source| Error::Open { what: "OpenRouter's sign-in page".to_string(), source })
+}
+
+async fn openrouter_sign_in_paste(service: Service, pasted: String) -> Result<()> {
+    blocking(&service, move |s| s.paste_openrouter_address(&pasted)).await
+}
+
+async fn openrouter_sign_in_cancel(service: Service) -> Result<()> {
+    blocking(&service, |s| {
+        s.cancel_openrouter_sign_in();
+        Ok(())
+    })
+    .await
+}
+
 /// Opens the running sign-in's page again, for when the browser did not open.
 async fn open_sign_in_page<R: Runtime>(app: AppHandle<R>, service: Service) -> Result<()> {
     let url = service.sign_in_url().ok_or_else(|| Error::Core(anyhow::anyhow!("no sign-in is in progress")))?;
@@ -190,12 +220,16 @@ async fn open_claude_settings_file<R: Runtime>(app: AppHandle<R>, service: Servi
         .map_err(|source| Error::Open { what: format!("{} (no editor answered)", path.display()), source })
 }
 
-async fn claude_code_preview(service: Service, change: SettingsChange) -> Result<SettingsDiff> {
-    blocking(&service, move |s| s.claude_code_preview(change)).await
+async fn claude_code_preview(
+    service: Service,
+    change: SettingsChange,
+    project: Option<String>,
+) -> Result<SettingsDiff> {
+    blocking(&service, move |s| s.claude_code_preview(change, project.as_deref())).await
 }
 
-async fn claude_code_apply(service: Service, change: SettingsChange) -> Result<()> {
-    blocking(&service, move |s| s.claude_code_apply(change)).await
+async fn claude_code_apply(service: Service, change: SettingsChange, project: Option<String>) -> Result<()> {
+    blocking(&service, move |s| s.claude_code_apply(change, project.as_deref())).await
 }
 
 async fn settings_get(service: Service) -> Result<SettingsView> {
@@ -259,6 +293,7 @@ pub fn on_tray_action<R: Runtime>(app: &AppHandle<R>, action: Action, checked: b
             Action::OpenSpend => crate::show_window(&app, Some(Panel::Spend)),
             Action::OpenWindows => crate::show_window(&app, Some(Panel::Windows)),
             Action::Login => crate::show_window(&app, Some(Panel::Login)),
+            Action::OpenRouterSignIn => openrouter_sign_in(app.clone(), service).await,
             Action::Quit => {
                 quit(app.clone());
                 Ok(())
@@ -307,6 +342,9 @@ pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value
         "submit_login_code" => answer(submit_login_code(service, args.get("code")?).await),
         "cancel_login" => answer(cancel_login(service).await),
         "open_sign_in_page" => answer(open_sign_in_page(app, service).await),
+        "openrouter_sign_in" => answer(openrouter_sign_in(app, service).await),
+        "openrouter_sign_in_paste" => answer(openrouter_sign_in_paste(service, args.get("pasted")?).await),
+        "openrouter_sign_in_cancel" => answer(openrouter_sign_in_cancel(service).await),
         "log_tail" => answer(log_tail(service).await),
         "open_log_file" => answer(open_log_file(app, service).await),
         "quit" => {
@@ -323,8 +361,8 @@ pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value
         "request_details" => answer(request_details(service, args.get("id")?).await),
         "log_lines" => answer(log_lines(service).await),
         "claude_code_scopes" => answer(claude_code_scopes(service, args.get("project")?).await),
-        "claude_code_preview" => answer(claude_code_preview(service, args.get("change")?).await),
-        "claude_code_apply" => answer(claude_code_apply(service, args.get("change")?).await),
+        "claude_code_preview" => answer(claude_code_preview(service, args.get("change")?, args.get("project")?).await),
+        "claude_code_apply" => answer(claude_code_apply(service, args.get("change")?, args.get("project")?).await),
         "open_claude_settings_file" => answer(open_claude_settings_file(app, service, args.get("path")?).await),
         "settings_get" => answer(settings_get(service).await),
         "settings_save" => answer(settings_save(service, args.get("form")?).await),

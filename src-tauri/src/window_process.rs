@@ -8,10 +8,10 @@
 //! `desktop::window_link`.
 
 use std::io::BufReader;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 
-use gatehouse::desktop::window_link::{self, FromWindow, ToWindow};
+use gatehouse::desktop::window_link::{self, FromWindow, Outbox, ToWindow};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -37,16 +37,9 @@ pub struct WindowProcess {
 
 struct Running {
     child: Child,
-    to_window: Arc<Mutex<ChildStdin>>,
-}
-
-impl Running {
-    fn send(&self, message: &ToWindow) {
-        let mut to_window = self.to_window.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(error) = window_link::send(&mut *to_window, message) {
-            tracing::debug!("cannot reach the window: {error}");
-        }
-    }
+    /// The window's stdin, written by a thread of its own: a window that
+    /// stops reading never blocks the tray app.
+    to_window: Outbox,
 }
 
 /// Shows the window on `panel`: brings the running one to the front, or
@@ -69,7 +62,7 @@ fn start_or_show<R: Runtime>(app: &AppHandle<R>, panel: Option<Panel>, hidden: b
         && matches!(window.child.try_wait(), Ok(None))
     {
         if !hidden {
-            window.send(&ToWindow::Show { panel: panel.map(|p| p.name().to_string()) });
+            window.to_window.send(ToWindow::Show { panel: panel.map(|p| p.name().to_string()) });
         }
         return Ok(());
     }
@@ -102,10 +95,17 @@ fn start<R: Runtime>(app: &AppHandle<R>, panel: Option<Panel>, hidden: bool) -> 
         let _ = child.wait();
         return Err(Error::Window("the window's process has no pipes".to_string()));
     };
-    let to_window = Arc::new(Mutex::new(stdin));
+    let to_window = match Outbox::start(stdin) {
+        Ok(outbox) => outbox,
+        Err(error) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::Window(format!("cannot start writing to the window's process: {error}")));
+        }
+    };
     let pid = child.id();
     std::thread::spawn({
-        let (app, to_window) = (app.clone(), Arc::clone(&to_window));
+        let (app, to_window) = (app.clone(), to_window.clone());
         move || {
             window_link::receive::<FromWindow>(
                 BufReader::new(stdout),
@@ -119,22 +119,15 @@ fn start<R: Runtime>(app: &AppHandle<R>, panel: Option<Panel>, hidden: bool) -> 
 }
 
 /// Runs a call of the window's page and sends it the answer.
-fn answer<R: Runtime>(
-    app: &AppHandle<R>,
-    to_window: &Arc<Mutex<ChildStdin>>,
-    id: u64,
-    command: String,
-    args: serde_json::Value,
-) {
-    let (app, to_window) = (app.clone(), Arc::clone(to_window));
+fn answer<R: Runtime>(app: &AppHandle<R>, to_window: &Outbox, id: u64, command: String, args: serde_json::Value) {
+    let (app, to_window) = (app.clone(), to_window.clone());
     tauri::async_runtime::spawn(async move {
         let result = crate::commands::dispatch(&app, &command, args).await.map_err(|error| {
             tracing::debug!("{command}: {error}");
             serde_json::Value::String(error.to_string())
         });
-        let mut to_window = to_window.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(error) = window_link::send(&mut *to_window, &ToWindow::Reply { id, result }) {
-            tracing::debug!("cannot answer the window's {command}: {error}");
+        if !to_window.send(ToWindow::Reply { id, result }) {
+            tracing::debug!("cannot answer the window's {command}: it has ended");
         }
     });
 }
@@ -166,7 +159,11 @@ pub fn send_event<R: Runtime>(app: &AppHandle<R>, name: &str, payload: impl Seri
     let running = process.running.lock().unwrap_or_else(|e| e.into_inner());
     let Some(window) = running.as_ref() else { return };
     match serde_json::to_value(payload) {
-        Ok(payload) => window.send(&ToWindow::Event { name: name.to_string(), payload }),
+        Ok(payload) => {
+            if !window.to_window.send(ToWindow::Event { name: name.to_string(), payload }) {
+                tracing::debug!("the window is not reading its events; {name} dropped");
+            }
+        }
         Err(error) => tracing::warn!("cannot send the window {name}: {error}"),
     }
 }

@@ -219,6 +219,9 @@ fn dashboard_pages(app: &App<MockRuntime>, gatehouse_home: &Path) {
     assert!(!times.is_empty() && times.windows(2).all(|t| t[0] >= t[1]), "newest first: {lines:#}");
 
     // History from Claude Code's transcripts, imported on request (the first-run guide's step 3).
+    // Before Claude Code wrote any, there is nothing to import: the step is done, from any process.
+    let first = invoke(app, "first_run_state", json!({})).unwrap();
+    assert_eq!((first["imported"].clone(), first["nothing_to_import"].clone()), (json!(null), json!(true)));
     let transcripts = std::path::PathBuf::from(std::env::var_os("CLAUDE_CONFIG_DIR").unwrap()).join("projects/-app");
     std::fs::create_dir_all(&transcripts).unwrap();
     let line = json!({
@@ -247,6 +250,7 @@ fn dashboard_pages(app: &App<MockRuntime>, gatehouse_home: &Path) {
         (first["imported"]["transcript_files"].clone(), first["imported"]["requests"].clone()),
         (json!(1), json!(1))
     );
+    assert_eq!(first["nothing_to_import"], false);
     assert_eq!(first["show"], true, "Claude Code is not configured: a step is left");
     invoke(app, "first_run_done", json!({})).unwrap();
     assert_eq!(invoke(app, "first_run_state", json!({})).unwrap()["show"], false);

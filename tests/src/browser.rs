@@ -17,6 +17,11 @@ use crate::mock_claude_ai::MockClaudeAi;
 /// Real headless Chromium through the mock's proxy; the caller adds a
 /// fresh `--user-data-dir`.
 fn chromium_command_line(mock: &MockClaudeAi) -> Vec<String> {
+    headless_chromium().into_iter().chain(mock.chromium_flags()).collect()
+}
+
+/// Real headless Chromium with nothing of its own to fetch.
+fn headless_chromium() -> Vec<String> {
     let flags = [
         "chromium",
         "--headless",
@@ -28,15 +33,24 @@ fn chromium_command_line(mock: &MockClaudeAi) -> Vec<String> {
         "--disable-component-update",
         "--disable-sync",
     ];
-    flags.map(String::from).into_iter().chain(mock.chromium_flags()).collect()
+    flags.map(String::from).into()
 }
 
 /// Opens `url` in a fresh Chromium profile in the sandbox, as the user
 /// would from the window's "Open sign-in page", and returns the page it
 /// ends on, after redirects.
 pub fn open_page(mock: &MockClaudeAi, sandbox: &Sandbox, url: &str) -> String {
+    dump_dom(chromium_command_line(mock), sandbox, url)
+}
+
+/// Opens `url`, on loopback, in a fresh Chromium profile in the sandbox,
+/// and returns the page it ends on, after redirects (HTTP and script).
+pub fn open_loopback_page(sandbox: &Sandbox, url: &str) -> String {
+    dump_dom(headless_chromium(), sandbox, url)
+}
+
+fn dump_dom(command_line: Vec<String>, sandbox: &Sandbox, url: &str) -> String {
     let profile = tempfile::Builder::new().prefix("chromium-").tempdir_in(sandbox.dir.path()).expect("browser profile");
-    let command_line = chromium_command_line(mock);
     let output = Command::new(&command_line[0])
         .args(&command_line[1..])
         .arg(format!("--user-data-dir={}", profile.path().display()))

@@ -6,6 +6,8 @@ pub mod claude_cli;
 pub mod harness;
 pub mod mock_anthropic;
 pub mod mock_claude_ai;
+pub mod mock_openrouter;
+pub mod secret_service;
 pub mod sign_in;
 pub mod test_ca;
 pub mod webdriver;

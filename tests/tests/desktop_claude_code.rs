@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use gatehouse::claude_code::preview::SettingsChange;
+use gatehouse::claude_code::preview::{self, SettingsChange};
 use gatehouse::claude_code::warnings::{FixActionKind, WarningKind};
 use gatehouse::desktop::service::DesktopService;
 use gatehouse::supervisor::{GatewayState, SupervisorOptions};
@@ -18,6 +18,13 @@ use gatehouse_e2e::webdriver::{StopGateway, free_port};
 
 fn kinds(warnings: &[gatehouse::claude_code::warnings::Warning]) -> Vec<WarningKind> {
     warnings.iter().map(|w| w.kind).collect()
+}
+
+/// The gateway key a settings file holds, read as Claude Code reads it.
+fn local_key(settings: &Path) -> String {
+    let document: serde_json::Value = serde_json::from_slice(&std::fs::read(settings).unwrap()).unwrap();
+    let headers = document["env"]["ANTHROPIC_CUSTOM_HEADERS"].as_str().unwrap().to_string();
+    headers.strip_prefix("x-gatehouse-key: ").unwrap().to_string()
 }
 
 fn gateway_key(settings: &Path) -> Option<String> {
@@ -52,7 +59,7 @@ fn the_claude_code_page_gives_each_warning_its_fix_and_applies_it_through_the_pr
     let fix = page.warnings[0].fix.action.as_ref().expect("a button");
     assert_eq!(fix.kind, FixActionKind::ConfigureUser);
     // Its button needs the gateway: the preview says so rather than failing silently.
-    let error = service.claude_code_preview(SettingsChange::Configure).unwrap_err();
+    let error = service.claude_code_preview(SettingsChange::Configure, None).unwrap_err();
     assert!(error.to_string().contains("start it first"), "{error}");
 
     service.set_proxy(true).expect("starting the gateway");
@@ -62,11 +69,11 @@ fn the_claude_code_page_gives_each_warning_its_fix_and_applies_it_through_the_pr
     });
 
     // The fix: the diff first, nothing written; then apply writes it.
-    let preview = service.claude_code_preview(SettingsChange::Configure).expect("the preview");
+    let preview = service.claude_code_preview(SettingsChange::Configure, None).expect("the preview");
     assert!(preview.diff.contains(&format!("+    \"ANTHROPIC_BASE_URL\": \"{url}\"")), "{}", preview.diff);
     assert!(preview.diff.contains("+    \"CLAUDE_CODE_GATEWAY_HINT_HEADERS\": \"1\""), "{}", preview.diff);
     assert_eq!(gateway_key(&user_settings), None, "a preview writes nothing");
-    service.claude_code_apply(SettingsChange::Configure).expect("apply");
+    service.claude_code_apply(SettingsChange::Configure, None).expect("apply");
     let page = service.claude_code_scopes(None).unwrap();
     assert!(page.configured && page.warnings.is_empty(), "{:#?}", page.warnings);
     let key = gateway_key(&user_settings).expect("configured");
@@ -78,12 +85,13 @@ fn the_claude_code_page_gives_each_warning_its_fix_and_applies_it_through_the_pr
     assert_eq!(kinds(&page.warnings), [WarningKind::StaleGateway], "{:#?}", page.warnings);
     assert!(page.warnings[0].message.contains(&url), "{:?}", page.warnings[0]);
     assert_eq!(page.warnings[0].fix.action.as_ref().map(|a| a.kind), Some(FixActionKind::ConfigureUser));
-    assert!(service.snapshot().claude_code.warnings[0].contains("Fix: Configure Claude Code again"));
-    let preview = service.claude_code_preview(SettingsChange::Configure).unwrap();
+    // The Overview shows the same warning, with its fix.
+    assert_eq!(service.snapshot().claude_code.warnings, page.warnings);
+    let preview = service.claude_code_preview(SettingsChange::Configure, None).unwrap();
     assert!(preview.diff.contains("-    \"ANTHROPIC_BASE_URL\": \"http://127.0.0.1:9\""), "{}", preview.diff);
     let secret = key.split("x-gatehouse-key: ").nth(1).unwrap().trim_end_matches(['"', ',']);
     assert!(!preview.diff.contains(secret), "the key is never shown");
-    service.claude_code_apply(SettingsChange::Configure).unwrap();
+    service.claude_code_apply(SettingsChange::Configure, None).unwrap();
     assert!(service.claude_code_scopes(None).unwrap().warnings.is_empty());
     assert_eq!(gateway_key(&user_settings), Some(key), "the key is kept");
 
@@ -115,7 +123,12 @@ fn the_claude_code_page_gives_each_warning_its_fix_and_applies_it_through_the_pr
     assert_eq!(warning.scope.as_deref(), Some("project"));
     assert_eq!(warning.key.as_deref(), Some("env.ANTHROPIC_BASE_URL"));
     assert_eq!(warning.fix.command.as_deref(), Some("gatehouse claude configure --scope local"));
-    assert!(warning.fix.action.is_none(), "Gatehouse does not edit a committed file");
+    // Gatehouse does not edit the committed file; it offers the project's local settings, which win over it.
+    assert_eq!(warning.fix.action.as_ref().map(|a| a.kind), Some(FixActionKind::ConfigureLocal));
+    assert_eq!(
+        page.scopes.iter().filter(|s| s.can_configure).map(|s| s.scope.as_str()).collect::<Vec<_>>(),
+        ["local", "user"]
+    );
     // "Open the file" opens the warning's file, and no other.
     let committed = project.join(".claude/settings.json");
     assert_eq!(service.claude_settings_file(warning.path.as_deref().unwrap()).unwrap(), committed);
@@ -126,7 +139,36 @@ fn the_claude_code_page_gives_each_warning_its_fix_and_applies_it_through_the_pr
     let error = service.claude_code_scopes(Some("relative/dir")).unwrap_err();
     assert!(error.to_string().contains("not a project folder"), "{error}");
 
-    // Quitting restores Claude Code and stops the gateway.
+    // Switch the project onto Gatehouse: its local settings, previewed, then applied.
+    let local = project.join(".claude/settings.local.json");
+    let preview = service.claude_code_preview(SettingsChange::Configure, Some(&project_name)).unwrap();
+    assert_eq!((preview.scope.as_str(), preview.path.as_str()), ("local", local.to_str().unwrap()));
+    assert_eq!(preview.before, None, "the file is created");
+    assert!(preview.diff.contains(&format!("+    \"ANTHROPIC_BASE_URL\": \"{url}\"")), "{}", preview.diff);
+    assert!(preview.diff.contains(preview::HIDDEN_KEY), "{}", preview.diff);
+    service.claude_code_apply(SettingsChange::Configure, Some(&project_name)).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&local).unwrap(),
+        preview.after.clone().unwrap().replace(preview::HIDDEN_KEY, &local_key(&local))
+    );
+    let page = service.claude_code_scopes(Some(&project_name)).unwrap();
+    assert!(page.configured && page.warnings.is_empty(), "{:#?}", page.warnings);
+    assert_eq!(page.effective_base_url.as_deref(), Some(url.as_str()));
+    // The app keeps that file as it keeps the user settings (fail-open, quit).
+    let app_state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sandbox.gatehouse_home().join("state/app.json")).unwrap()).unwrap();
+    assert!(
+        app_state["claude_code"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"scope": "local", "project_dir": project})),
+        "{app_state:#}"
+    );
+    let error = service.claude_code_preview(SettingsChange::Remove, Some("relative/dir")).unwrap_err();
+    assert!(error.to_string().contains("not a project folder"), "{error}");
+
+    // Quitting restores Claude Code, the project's local settings too, and stops the gateway.
     service.quit().expect("quit");
     assert_eq!(gateway_key(&user_settings), None);
+    assert!(!local.exists(), "configure created it, so restoring deletes it");
 }

@@ -16,6 +16,7 @@ import type {
   ImportSummary,
   LoginReply,
   LogLine,
+  OpenRouterSignIn,
   Overview,
   RequestDetails,
   RequestRow,
@@ -348,9 +349,10 @@ function trayView(data: Data, state: MockState): View {
         { name: "7d_oi", title: "Weekly window (7d_oi)", utilization: 0.12, resets_at: Math.floor(week.resets_at_ms / 1000), status: null },
       ],
       windows_as_of: `as of ${hm(last.ts_ms)}`,
-      claude_code: { configured: state.proxy && state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, warnings: [] },
+      claude_code: { configured: state.proxy && state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, warnings: [API_KEY_WARNING], error: null },
       login: state.loggedIn ? { state: "logged_in", plan: "Max" } : { state: "logged_out" },
       sign_in: { state: state.signingIn ? "waiting" : "idle" },
+      openrouter: state.openrouter,
       config_error: null,
       recording_problem: null,
     },
@@ -359,6 +361,7 @@ function trayView(data: Data, state: MockState): View {
 
 interface MockState {
   proxy: boolean;
+  openrouter: OpenRouterSignIn;
   scopes: Record<"user" | "project" | "local", boolean>;
   firstRun: boolean;
   imported: boolean;
@@ -407,12 +410,48 @@ const DIFF = `--- a/settings.json
 `;
 const USER_PATH = "/home/ana/.claude/settings.json";
 
-function preview(change: "configure" | "remove"): SettingsDiff {
+function preview(change: "configure" | "remove", project: string | null): SettingsDiff {
   const flip = (l: string) => (l.startsWith("+") && !l.startsWith("+++") ? "-" + l.slice(1) : l.startsWith("-") && !l.startsWith("---") ? "+" + l.slice(1) : l);
+  if (project !== null) {
+    // The project's local settings: configure creates the file, remove deletes it.
+    const path = `${project}/.claude/settings.local.json`;
+    const diff = LOCAL_DIFF.replace("b/settings.json", "b/settings.local.json");
+    return change === "configure"
+      ? { change, scope: "local", path, diff, before: null, after: LOCAL_CONFIGURED, unchanged: false }
+      : { change, scope: "local", path, diff: diff.split("\n").map(flip).join("\n").replace("--- /dev/null\n+++ b/settings.local.json", "--- a/settings.local.json\n+++ /dev/null"), before: LOCAL_CONFIGURED, after: null, unchanged: false };
+  }
   return change === "configure"
     ? { change, scope: "user", path: USER_PATH, diff: DIFF, before: USER_SETTINGS, after: CONFIGURED, unchanged: false }
     : { change, scope: "user", path: USER_PATH, diff: DIFF.split("\n").map(flip).join("\n"), before: CONFIGURED, after: USER_SETTINGS, unchanged: false };
 }
+
+const LOCAL_CONFIGURED = `{
+  "env": {
+    "ANTHROPIC_BASE_URL": "http://127.0.0.1:4000",
+    "ANTHROPIC_CUSTOM_HEADERS": "x-gatehouse-key: <gateway key, hidden>",
+    "CLAUDE_CODE_GATEWAY_HINT_HEADERS": "1"
+  }
+}
+`;
+const LOCAL_DIFF = `--- /dev/null
++++ b/settings.json
+@@ -0,0 +1,7 @@
+${LOCAL_CONFIGURED.replace(/\n$/, "").split("\n").map((l) => "+" + l).join("\n")}
+`;
+
+/** The environment of the mocked machine sets ANTHROPIC_API_KEY: the Overview and the Claude Code page both warn. */
+const API_KEY_WARNING: Warning = {
+  kind: "environment_variable",
+  message: "ANTHROPIC_API_KEY is set in the environment (your shell or login session): it replaces the Claude subscription login with an API key, whatever the settings files say",
+  scope: null,
+  path: null,
+  key: "ANTHROPIC_API_KEY",
+  fix: {
+    text: "Remove the line that exports ANTHROPIC_API_KEY from your shell's startup files (~/.bashrc, ~/.zshrc, ~/.profile) and open a new terminal; in the current shell, unset it",
+    command: "unset ANTHROPIC_API_KEY",
+    action: null,
+  },
+};
 
 const PROJECT = "/home/ana/src/gatehouse";
 const PROJECT_SETTINGS = `${PROJECT}/.claude/settings.json`;
@@ -425,24 +464,12 @@ function claudeCodeScopes(state: MockState, project: string | null): ClaudeCodeS
   const inProject = project === PROJECT;
   const projectScopes = inProject
     ? [
-        { scope: "local", path: `${PROJECT}/.claude/settings.local.json`, exists: false, configured: false, base_url: null, can_configure: false, error: null },
+        { scope: "local", path: `${PROJECT}/.claude/settings.local.json`, exists: state.scopes.local, configured: state.scopes.local, base_url: state.scopes.local ? "http://127.0.0.1:4000" : null, can_configure: true, error: null },
         { scope: "project", path: PROJECT_SETTINGS, exists: true, configured: false, base_url: BYPASS, can_configure: false, error: null },
       ]
     : [];
-  const apiKey: Warning = {
-    kind: "environment_variable",
-    message: "ANTHROPIC_API_KEY is set in the environment (your shell or login session): it replaces the Claude subscription login with an API key, whatever the settings files say",
-    scope: null,
-    path: null,
-    key: "ANTHROPIC_API_KEY",
-    fix: {
-      text: "Remove the line that exports ANTHROPIC_API_KEY from your shell's startup files (~/.bashrc, ~/.zshrc, ~/.profile) and open a new terminal; in the current shell, unset it",
-      command: "unset ANTHROPIC_API_KEY",
-      action: null,
-    },
-  };
   const first: Warning[] = inProject
-    ? [
+    ? state.scopes.local ? [] : [
         {
           kind: "overridden",
           message: `${PROJECT_SETTINGS} (project settings) sets ANTHROPIC_BASE_URL=${BYPASS}, which wins over user settings, so Claude Code would not use the gateway`,
@@ -452,7 +479,7 @@ function claudeCodeScopes(state: MockState, project: string | null): ClaudeCodeS
           fix: {
             text: `Remove \`env.ANTHROPIC_BASE_URL\` from ${PROJECT_SETTINGS} so that Claude Code uses the gateway; that file is shared through git, so change it in the repository (and keep keys out of it); or, on this machine only, point the project's local settings (which win over it) at the gateway`,
             command: "gatehouse claude configure --scope local",
-            action: null,
+            action: { kind: "configure_local", label: "Switch this project onto Gatehouse…" },
           },
         },
       ]
@@ -474,9 +501,9 @@ function claudeCodeScopes(state: MockState, project: string | null): ClaudeCodeS
         ];
   return {
     scopes: [managed, ...projectScopes, user],
-    configured: state.scopes.user && !inProject,
-    effective_base_url: inProject ? BYPASS : user.base_url,
-    warnings: [...first, apiKey],
+    configured: inProject ? state.scopes.local : state.scopes.user,
+    effective_base_url: inProject ? (state.scopes.local ? "http://127.0.0.1:4000" : BYPASS) : user.base_url,
+    warnings: [...first, API_KEY_WARNING],
     project: inProject ? PROJECT : null,
     projects: [PROJECT, "/home/ana/src/website"],
   };
@@ -494,7 +521,7 @@ const LOG: LogLine[] = [
 
 /** The IPC handler: the app's commands answered from `data`; every call is recorded. */
 export function handler(data: Data, calls: Call[], options: { firstRun: boolean; empty: boolean; loggedOut: boolean }) {
-  const state: MockState = { proxy: true, scopes: { user: false, project: false, local: false }, firstRun: options.firstRun, imported: false, loggedIn: !options.loggedOut, signingIn: false };
+  const state: MockState = { openrouter: { state: "idle" }, proxy: true, scopes: { user: false, project: false, local: false }, firstRun: options.firstRun, imported: false, loggedIn: !options.loggedOut, signingIn: false };
   const source = options.empty ? { now: data.now, rows: [] } : data;
   return (cmd: string, args: Record<string, unknown> | undefined): unknown => {
     calls.push({ cmd, args });
@@ -551,11 +578,11 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
       case "claude_code_scopes":
         return claudeCodeScopes(state, (a.project as string | null | undefined) ?? null);
       case "claude_code_preview":
-        return preview(a.change);
+        return preview(a.change, a.project ?? null);
       case "open_claude_settings_file":
         throw `No application opens .json files on this desktop: the file is ${a.path}`;
       case "claude_code_apply":
-        state.scopes.user = a.change === "configure";
+        state.scopes[a.project ? "local" : "user"] = a.change === "configure";
         return null;
       case "set_proxy":
         state.proxy = Boolean(a.enabled);
@@ -595,8 +622,24 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
         return reply;
       }
       case "first_run_state": {
-        const first: FirstRun = { show: state.firstRun, imported: state.imported ? IMPORTED_HISTORY : null };
+        // ?empty: a new user, whose Claude Code has written no transcript yet.
+        const first: FirstRun = { show: state.firstRun, imported: state.imported ? IMPORTED_HISTORY : null, nothing_to_import: options.empty && !state.imported };
         return first;
+      }
+      case "openrouter_sign_in":
+        if (state.openrouter.state !== "waiting") state.openrouter = { state: "waiting", url: `https://openrouter.ai/auth?callback_url=${encodeURIComponent(OPENROUTER_CALLBACK)}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256` };
+        return null;
+      case "openrouter_sign_in_cancel":
+        state.openrouter = { state: "idle" };
+        return null;
+      case "openrouter_sign_in_paste": {
+        // The core's checks (desktop/openrouter.rs): this sign-in's address, or a bare code.
+        const pasted = String(a.pasted).trim();
+        if (pasted.startsWith("http") && !pasted.startsWith(OPENROUTER_CALLBACK)) {
+          throw "the browser came back with a sign-in this run did not start (its state does not match), so it was refused and nothing was saved. Start again, and finish the sign-in in the page it opens";
+        }
+        state.openrouter = { state: "signed_in", name: "openrouter", reference: "keychain:openrouter", store: "the OS keychain (Secret Service)" };
+        return null;
       }
       case "first_run_done":
         state.firstRun = false;
@@ -613,6 +656,8 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
     }
   };
 }
+
+const OPENROUTER_CALLBACK = "http://127.0.0.1:43117/callback/Zr3xKp0LqNw8vT2bYc5eUg";
 
 const IMPORTED: ImportSummary = { files_read: 41, files_unchanged: 0, files_failed: 0, messages_found: 212, rows_added: 212, rows_updated: 0, skipped_gateway: 0, unreadable_lines: 0 };
 /** What the ledger says after that import. */

@@ -128,6 +128,9 @@ await test("overview: today's spend and the tray line agree; every window is a g
   const shares = await page.textContent('[data-testid="class-shares"]');
   assert(shares.includes("Subagent (Explore)") && shares.includes("Main"), `class shares: ${shares}`);
   assert((await page.textContent('[data-testid="coverage"]')).includes("went through Gatehouse"), "coverage line");
+  // Claude Code's warnings, each with its fix, in the core's words (keys set as code).
+  const warning = await page.textContent('#claude-code-warnings [data-kind="environment_variable"]');
+  assert(warning.startsWith("ANTHROPIC_API_KEY is set in the environment") && warning.includes("Fix: Remove the line that exports ANTHROPIC_API_KEY"), warning);
   // Quit is not on the Overview (it is in Settings, away from the logs).
   eq(await page.$$('[data-action="quit"]'), [], "no Quit on the Overview");
   await page.context().close();
@@ -383,7 +386,7 @@ await test("claude code: diff preview, cancel, then apply", async () => {
   await shot(page, "claude-code-preview-light");
   await page.click('[data-apply="configure"]');
   await page.waitForFunction(() => document.querySelector('[data-scope="user"] .badge')?.textContent === "through the gateway");
-  eq(await calls(page, "claude_code_apply"), [{ change: "configure" }], "apply invoked once, for the previewed change");
+  eq(await calls(page, "claude_code_apply"), [{ change: "configure", project: null }], "apply invoked once, for the previewed change");
   await page.waitForSelector('[data-testid="change"] [data-preview="remove"]');
   await page.context().close();
 });
@@ -416,12 +419,12 @@ await test("claude code: every warning with its fix; a fix's button previews the
   await page.waitForSelector(`${fix} [data-testid="diff-preview"] .diff`);
   const added = await page.$$eval(`${fix} .diff-line.add`, (l) => l.map((e) => e.textContent.trim()));
   assert(added.some((l) => l.includes('"CLAUDE_CODE_GATEWAY_HINT_HEADERS": "1"')), `the diff: ${added}`);
-  eq(await calls(page, "claude_code_preview"), [{ change: "configure" }], "previewed once");
+  eq(await calls(page, "claude_code_preview"), [{ change: "configure", project: null }], "previewed once");
   eq(await calls(page, "claude_code_apply"), [], "nothing applied before Apply");
   await shot(page, "claude-code-fix-preview-light");
   await page.click(`${fix} [data-apply="configure"]`);
   await page.waitForFunction(() => !document.querySelector('[data-kind="not_configured"]'));
-  eq(await calls(page, "claude_code_apply"), [{ change: "configure" }], "applied once, through the previewed change");
+  eq(await calls(page, "claude_code_apply"), [{ change: "configure", project: null }], "applied once, through the previewed change");
   await page.waitForFunction(() => document.querySelector('[data-scope="user"] .badge')?.textContent === "through the gateway");
 
   // A project's own settings: its scopes and its warnings.
@@ -440,6 +443,23 @@ await test("claude code: every warning with its fix; a fix's button previews the
   await page.waitForSelector(`${overridden} .status.error`);
   eq(await page.textContent(`${overridden} .status.error`), "No application opens .json files on this desktop: the file is /home/ana/src/gatehouse/.claude/settings.json", "the error");
   eq((await calls(page, "open_claude_settings_file")), [{ path: "/home/ana/src/gatehouse/.claude/settings.json" }], "opened the warning's file");
+  // Or, on this machine only: the project's local settings, which win over the committed file, through the preview.
+  eq(await page.textContent(`${overridden} [data-preview="configure"]`), "Switch this project onto Gatehouse…", "the local fix's button");
+  await page.click(`${overridden} [data-preview="configure"]`);
+  await page.waitForSelector(`${overridden} [data-testid="diff-preview"] .diff`);
+  assert((await page.textContent(`${overridden} [data-testid="diff-preview"] .path`)) === "/home/ana/src/gatehouse/.claude/settings.local.json", "the diff is of the local settings");
+  eq((await calls(page, "claude_code_preview")).at(-1), { change: "configure", project: "/home/ana/src/gatehouse" }, "previewed for the project");
+  await shot(page, "claude-code-local-preview-light");
+  await page.click(`${overridden} [data-apply="configure"]`);
+  await page.waitForFunction(() => document.querySelector('[data-scope="local"] .badge')?.textContent === "through the gateway");
+  eq((await calls(page, "claude_code_apply")).at(-1), { change: "configure", project: "/home/ana/src/gatehouse" }, "applied to the project");
+  eq(await page.$$(overridden), [], "the project no longer goes around the gateway");
+  // Taken out again the same way, from its own card.
+  await page.click('[data-testid="change"][data-scope="local"] [data-preview="remove"]');
+  await page.waitForSelector('[data-testid="change"][data-scope="local"] .diff-line.del');
+  await page.click('[data-testid="change"][data-scope="local"] [data-apply="remove"]');
+  await page.waitForSelector(overridden);
+  eq((await calls(page, "claude_code_apply")).at(-1), { change: "remove", project: "/home/ana/src/gatehouse" }, "removed from the project");
   eq(page.errors, [], "no page errors");
   await page.context().close();
 });
@@ -511,6 +531,44 @@ await test("settings: validation errors beside their fields, the core's errors t
   await page.context().close();
 });
 
+// ---------- providers ----------
+await test("settings: OpenRouter's browser sign-in, a pasted address, and the key's place", async () => {
+  for (const scheme of ["light", "dark"]) {
+    const page = await open({ scheme });
+    await go(page, "settings");
+    const card = '[data-provider="openrouter"]';
+    await page.waitForSelector(`${card}[data-state="idle"]`);
+    if (scheme === "light") await shot(page, "settings-providers-light");
+    await page.click(`${card} [data-action="openrouter_sign_in"]`);
+    await mock(page, async () => {
+      const { emit } = window.__gatehouseMock;
+      await emit("state", await window.__TAURI_INTERNALS__.invoke("get_state"));
+    });
+    await page.waitForSelector(`${card}[data-state="waiting"]`);
+    eq((await calls(page, "openrouter_sign_in")).length, 1, "started once");
+    assert((await page.textContent(card)).includes("Waiting for your browser"), "says it waits");
+    // A browser elsewhere: a foreign address is refused beside the field, the right one finishes.
+    await page.fill("#openrouter-pasted", "http://127.0.0.1:9/callback/another-run?code=x");
+    await page.click('.paste-form button[type="submit"]');
+    await page.waitForSelector(".paste-form .status.error");
+    assert((await page.textContent(".paste-form .status.error")).includes("state does not match"), "the refusal");
+    await shot(page, `settings-openrouter-waiting-${scheme}`);
+    await page.fill("#openrouter-pasted", "http://127.0.0.1:43117/callback/Zr3xKp0LqNw8vT2bYc5eUg?code=c0de");
+    await page.click('.paste-form button[type="submit"]');
+    await mock(page, async () => {
+      const { emit } = window.__gatehouseMock;
+      await emit("state", await window.__TAURI_INTERNALS__.invoke("get_state"));
+    });
+    await page.waitForSelector(`${card}[data-state="signed_in"]`);
+    const text = await page.textContent(card);
+    assert(text.includes("keychain:openrouter") && text.includes("OS keychain"), text);
+    eq(await page.$$(".paste-form"), [], "the paste field goes with the wait");
+    if (scheme === "dark") await shot(page, "settings-openrouter-signed-in-dark");
+    eq(page.errors, [], "no page errors");
+    await page.context().close();
+  }
+});
+
 // ---------- first run, empty, keyboard, small window ----------
 await test("first run: the guide walks through gateway, Claude Code and the import", async () => {
   const page = await open({ query: "?first-run" });
@@ -524,6 +582,17 @@ await test("first run: the guide walks through gateway, Claude Code and the impo
   await shot(page, "first-run-imported-light");
   await page.click('.guide button:text-is("Preview the change…")');
   await page.waitForSelector('main[data-page="claude-code"]');
+  await page.context().close();
+});
+
+await test("first run: a new user without transcripts has nothing to import, and that step is done", async () => {
+  const page = await open({ query: "?first-run&empty" });
+  await page.waitForSelector(".guide");
+  eq(await page.$$eval(".guide .step.done", (s) => s.length), 2, "the gateway and the import are done");
+  const step = await page.textContent(".guide .steps li:nth-child(3)");
+  assert(step.includes("Claude Code has no transcripts yet: there is nothing to import."), step);
+  eq(await page.$$('.guide button:text-is("Import now")').then((b) => b.length), 0, "no import to run");
+  eq(page.errors, [], "no errors in the page");
   await page.context().close();
 });
 

@@ -52,13 +52,18 @@ export const api = {
   requests: (limit = 200) => invoke<RequestRow[]>("recent_requests", { query: { limit, before_id: null } }),
   request: (id: number) => invoke<RequestDetails>("request_details", { id }),
   scopes: (project: string | null = null) => invoke<ClaudeCodeScopes>("claude_code_scopes", { project }),
-  preview: (change: SettingsChange) => invoke<SettingsDiff>("claude_code_preview", { change }),
-  apply: (change: SettingsChange) => invoke<void>("claude_code_apply", { change }),
+  /** A change to the user settings, or with `project` to that project's local settings. */
+  preview: (change: SettingsChange, project: string | null = null) => invoke<SettingsDiff>("claude_code_preview", { change, project }),
+  apply: (change: SettingsChange, project: string | null = null) => invoke<void>("claude_code_apply", { change, project }),
   openSettingsFile: (path: string) => invoke<void>("open_claude_settings_file", { path }),
   settings: () => invoke<SettingsView>("settings_get"),
   saveSettings: (form: SettingsForm) => invoke<SaveOutcome>("settings_save", { form }),
   openDataDir: () => invoke<void>("open_data_dir"),
   firstRun: () => invoke<FirstRun>("first_run_state"),
+  /** Starts OpenRouter's browser sign-in (or goes back to the one waiting) and opens its page. */
+  openRouterSignIn: () => invoke<void>("openrouter_sign_in"),
+  openRouterSignInPaste: (pasted: string) => invoke<void>("openrouter_sign_in_paste", { pasted }),
+  openRouterSignInCancel: () => invoke<void>("openrouter_sign_in_cancel"),
   firstRunDone: () => invoke<void>("first_run_done"),
   importTranscripts: () => invoke<ImportSummary>("import_transcripts"),
 };

@@ -44,4 +44,5 @@ export type { LoginReply } from "./bindings/LoginReply";
 export type { ImportSummary } from "./bindings/ImportSummary";
 export type { ImportProgress } from "./bindings/ImportProgress";
 export type { FirstRun } from "./bindings/FirstRun";
+export type { OpenRouterSignIn } from "./bindings/OpenRouterSignIn";
 export type { ImportedHistory } from "./bindings/ImportedHistory";

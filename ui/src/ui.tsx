@@ -161,3 +161,8 @@ export function Figure(props: { label: string; value: string; note?: string | nu
     </div>
   );
 }
+
+/** The core's words, with its `quoted` keys and commands set as code. */
+export function Words({ text }: { text: string }) {
+  return <>{text.split("`").map((part, i) => (i % 2 ? <code key={i} class="mono">{part}</code> : part))}</>;
+}

@@ -5,8 +5,8 @@
 //! reported with the file, the key and the line. Gatehouse itself edits only
 //! the `[[keys]]` tables, through `toml_edit`, so the user's comments and
 //! layout survive. Secrets never live here: gateway keys are stored as
-//! SHA-256 hashes and the Anthropic API key is named by an environment
-//! variable.
+//! SHA-256 hashes, the Anthropic API key is named by an environment
+//! variable, and other secrets live in the OS keychain (`[secrets]`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,6 +36,16 @@ pub struct Config {
     pub pricing: PricingConfig,
     pub supervisor: SupervisorConfig,
     pub notifications: NotificationsConfig,
+    pub secrets: SecretsConfig,
+}
+
+/// Where `gatehouse auth add` keeps secrets (see [`crate::secrets`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// `"keychain"` (the default): the OS keychain. `"file"`: a plain file
+    /// readable only by the user, for headless servers without a keychain.
+    pub store: crate::secrets::StoreKind,
 }
 
 /// Which subscription-window notifications the desktop app shows (see
@@ -365,6 +375,15 @@ mod tests {
         let err = Config::parse(Path::new("c.toml"), text).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn the_secret_store_is_the_keychain_unless_the_file_is_chosen() {
+        assert_eq!(Config::default().secrets.store, crate::secrets::StoreKind::Keychain);
+        let config = Config::parse(Path::new("c.toml"), "[secrets]\nstore = \"file\"\n").unwrap();
+        assert_eq!(config.secrets.store, crate::secrets::StoreKind::File);
+        let err = Config::parse(Path::new("c.toml"), "[secrets]\nstore = \"vault\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("secrets.store"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,11 @@
 //!   writer commit nothing while that file exists (rows wait in memory, as
 //!   while the disk is full), so a test can make the gateway record a
 //!   request after the transcript import did.
+//! - `GATEHOUSE_TEST_PAUSE_AT=<step>=<path>` makes the process, when it
+//!   reaches the named step (see [`pause_at`]), create `<path>.reached` and
+//!   then wait while `<path>` exists. With no file at `<path>` it only
+//!   announces the step. Two `auth add` into the plain-file store race
+//!   deterministically this way.
 //!
 //! None of them is set in normal use; each is read only on its own (cold) path.
 
@@ -25,6 +30,7 @@ const ABORT_AT: &str = "GATEHOUSE_TEST_ABORT_AT";
 const WAITING_FILE: &str = "GATEHOUSE_TEST_WAITING_FILE";
 const SETTLE_MS: &str = "GATEHOUSE_TEST_SETTLE_MS";
 const HOLD_LEDGER: &str = "GATEHOUSE_TEST_HOLD_LEDGER_WHILE";
+const PAUSE_AT: &str = "GATEHOUSE_TEST_PAUSE_AT";
 
 /// Aborts the process if a test asked to stop at `step`.
 pub(crate) fn abort_at(step: &'static str) {
@@ -51,4 +57,23 @@ pub(crate) fn settle_time(default: Duration) -> Duration {
 /// named one; read once, when the writer starts.
 pub(crate) fn ledger_hold_file() -> Option<PathBuf> {
     std::env::var_os(HOLD_LEDGER).map(PathBuf::from)
+}
+
+/// Pauses at `step` if a test asked to (see the module doc).
+pub(crate) fn pause_at(step: &'static str) {
+    let Some(wanted) = std::env::var_os(PAUSE_AT) else {
+        return;
+    };
+    let wanted = wanted.to_string_lossy();
+    let Some(hold) = wanted.strip_prefix(step).and_then(|rest| rest.strip_prefix('=')) else {
+        return;
+    };
+    let hold = PathBuf::from(hold);
+    let mut reached = hold.clone().into_os_string();
+    reached.push(".reached");
+    // A test hook: if the file cannot be created the test times out and says so.
+    let _ = std::fs::write(reached, b"reached\n");
+    while hold.exists() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

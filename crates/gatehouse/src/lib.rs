@@ -20,5 +20,6 @@ pub mod gateway_client;
 pub mod ledger;
 pub mod paths;
 pub mod pricing;
+pub mod secrets;
 pub mod supervisor;
 pub mod usage;

@@ -14,4 +14,9 @@ show: boolean,
  * The history the imports brought so far; `None` until an import read
  * a transcript.
  */
-imported: ImportedHistory | null, };
+imported: ImportedHistory | null, 
+/**
+ * Claude Code has no transcript at all (a new user): there is no
+ * history, so the import step is done.
+ */
+nothing_to_import: boolean, };

@@ -3,4 +3,4 @@
 /**
  * What the page can do about a warning itself.
  */
-export type FixActionKind = "configure_user" | "start_gateway";
+export type FixActionKind = "configure_user" | "configure_local" | "start_gateway";

@@ -13,7 +13,8 @@ scope: string, path: string, exists: boolean,
  */
 configured: boolean, base_url: string | null, 
 /**
- * Gatehouse can configure this scope from the app (the user scope).
+ * Gatehouse can configure this scope from the app: the user settings,
+ * and a project's local settings (never its committed ones).
  */
 can_configure: boolean, 
 /**

@@ -3,6 +3,7 @@ import type { ClaudeCodeView } from "./ClaudeCodeView";
 import type { GatewayState } from "./GatewayState";
 import type { LoginView } from "./LoginView";
 import type { NamedWindow } from "./NamedWindow";
+import type { OpenRouterSignIn } from "./OpenRouterSignIn";
 import type { SignIn } from "./SignIn";
 import type { SuspendReason } from "./SuspendReason";
 import type { Totals } from "./Totals";
@@ -32,6 +33,10 @@ windows: Array<NamedWindow>,
  * When the gateway saw the windows: "as of 14:02".
  */
 windows_as_of: string | null, claude_code: ClaudeCodeView, login: LoginView, sign_in: SignIn, 
+/**
+ * The OpenRouter sign-in started from the tray or the window.
+ */
+openrouter: OpenRouterSignIn, 
 /**
  * `config.toml` could not be read, with its file and line.
  */

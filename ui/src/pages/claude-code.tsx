@@ -1,16 +1,16 @@
 // Claude Code: each settings scope, configured or not (the user's and the
 // managed ones, and a project's when one is picked); the exact change to the
-// user settings.json as a diff before applying it (apply or cancel); removing
-// it the same way; every status warning with its fix (a button where
-// Gatehouse can do it; otherwise the command to copy, the file to open or
-// its path to copy); the
+// user settings.json, or to a project's settings.local.json, as a diff
+// before applying it (apply or cancel); removing it the same way; every
+// status warning with its fix (a button where Gatehouse can do it;
+// otherwise the command to copy, the file to open or its path to copy); the
 // Claude login.
 
 import { useState } from "preact/hooks";
 import { api } from "../api";
 import type { Ctx } from "../app";
 import type { ClaudeCodeScopes, FixAction, ScopeState, SettingsChange, SettingsDiff, Snapshot, Warning } from "../types";
-import { ActionStatus, Section, useAction, useLoad } from "../ui";
+import { ActionStatus, Section, useAction, useLoad, Words } from "../ui";
 import { claudeCodeState } from "./overview";
 
 const SCOPE_TITLES: Record<string, string> = {
@@ -63,7 +63,9 @@ function StateCard({ snapshot, ctx }: { snapshot: Snapshot; ctx: Ctx }) {
 }
 
 function Scopes({ scopes, reload, project, pick }: { scopes: ClaudeCodeScopes; reload: () => void; project: string | null; pick: (project: string | null) => void }) {
-  const user = scopes.scopes.find((s) => s.can_configure);
+  const user = scopes.scopes.find((s) => s.scope === "user");
+  // A project's local settings, once Gatehouse put the gateway there: they can be taken out again.
+  const local = scopes.scopes.find((s) => s.scope === "local" && s.configured);
   const offersConfigure = scopes.warnings.some((w) => w.fix.action?.kind === "configure_user");
   return (
     <>
@@ -71,12 +73,13 @@ function Scopes({ scopes, reload, project, pick }: { scopes: ClaudeCodeScopes; r
         <section class="card warn-card" aria-labelledby="warnings-title">
           <h2 id="warnings-title">Needs attention</h2>
           <ul class="fixes" data-testid="warnings">
-            {scopes.warnings.map((w, i) => <WarningItem key={`${w.kind}:${w.path ?? ""}:${w.key ?? ""}:${i}`} warning={w} reload={reload} />)}
+            {scopes.warnings.map((w, i) => <WarningItem key={`${w.kind}:${w.path ?? ""}:${w.key ?? ""}:${i}`} warning={w} project={project} reload={reload} />)}
           </ul>
         </section>
       )}
       {/* A warning that offers to switch Claude Code over is the one place to do it. */}
-      {user && (user.configured || !offersConfigure) && <Change scope={user} reload={reload} />}
+      {user && (user.configured || !offersConfigure) && <Change scope={user} project={null} reload={reload} />}
+      {local && project && <Change scope={local} project={project} reload={reload} />}
       <section class="card" aria-labelledby="scopes-title">
         <div class="card-head">
           <h2 id="scopes-title">Settings files, highest precedence first</h2>
@@ -118,7 +121,7 @@ function Scopes({ scopes, reload, project, pick }: { scopes: ClaudeCodeScopes; r
 }
 
 /** One warning: what is wrong, its fix in words, and what can be done from here. */
-function WarningItem({ warning, reload }: { warning: Warning; reload: () => void }) {
+function WarningItem({ warning, project, reload }: { warning: Warning; project: string | null; reload: () => void }) {
   const copying = useAction();
   const opening = useAction();
   const { fix } = warning;
@@ -134,7 +137,7 @@ function WarningItem({ warning, reload }: { warning: Warning; reload: () => void
           <button type="button" class="small" data-copy="command" onClick={() => copy("command", fix.command!)}>Copy the command</button>
         </p>
       )}
-      {fix.action && <FixButton action={fix.action} reload={reload} />}
+      {fix.action && <FixButton action={fix.action} project={project} reload={reload} />}
       {warning.path && (
         <div class="buttons">
           {warning.path && <button type="button" data-open="file" disabled={opening.busy !== null} onClick={() => open(warning.path!)}>Open the file</button>}
@@ -147,15 +150,14 @@ function WarningItem({ warning, reload }: { warning: Warning; reload: () => void
   );
 }
 
-/** The core's words, with its `quoted` keys and commands set as code. */
-function Words({ text }: { text: string }) {
-  return <>{text.split("`").map((part, i) => (i % 2 ? <code key={i} class="mono">{part}</code> : part))}</>;
-}
-
-/** What Gatehouse does itself: configuring goes through the diff preview; starting the gateway is the switch's own start. */
-function FixButton({ action, reload }: { action: FixAction; reload: () => void }) {
+/**
+ * What Gatehouse does itself: configuring the user settings, or the shown project's local settings,
+ * goes through the diff preview; starting the gateway is the switch's own start.
+ */
+function FixButton({ action, project, reload }: { action: FixAction; project: string | null; reload: () => void }) {
   const starting = useAction();
-  if (action.kind === "configure_user") return <PreviewFlow change="configure" label={action.label} primary reload={reload} />;
+  if (action.kind === "configure_user") return <PreviewFlow change="configure" project={null} label={action.label} primary reload={reload} />;
+  if (action.kind === "configure_local" && project) return <PreviewFlow change="configure" project={project} label={action.label} primary reload={reload} />;
   const start = async () => {
     if (await starting.run("Starting the gateway…", () => api.setProxy(true), "The gateway is running.")) reload();
   };
@@ -167,35 +169,45 @@ function FixButton({ action, reload }: { action: FixAction; reload: () => void }
   );
 }
 
-/** Configure or remove, always through the diff preview first. */
-function Change({ scope, reload }: { scope: ScopeState; reload: () => void }) {
+/** Configure or remove the user settings, or remove a project's local settings: always through the diff preview first. */
+function Change({ scope, project, reload }: { scope: ScopeState; project: string | null; reload: () => void }) {
   const change: SettingsChange = scope.configured ? "remove" : "configure";
+  const id = `change-${scope.scope}-title`;
+  const title = project
+    ? "This project goes through the gateway"
+    : scope.configured
+      ? "Claude Code goes through the gateway"
+      : "Switch Claude Code onto the gateway";
+  const text = project
+    ? "Gatehouse put its gateway in this project's local settings. Removing puts them back exactly as they were before."
+    : scope.configured
+      ? "Removing puts its user settings back exactly as they were before."
+      : "Gatehouse adds its gateway address and key to Claude Code's user settings; nothing else changes. See the change first.";
   return (
-    <section class="card" aria-labelledby="change-title" data-testid="change">
+    <section class="card" aria-labelledby={id} data-testid="change" data-scope={scope.scope}>
       <div class="card-head">
-        <h2 id="change-title">{scope.configured ? "Claude Code goes through the gateway" : "Switch Claude Code onto the gateway"}</h2>
+        <h2 id={id}>{title}</h2>
       </div>
-      <p class="muted">
-        {scope.configured
-          ? "Removing puts its user settings back exactly as they were before."
-          : "Gatehouse adds its gateway address and key to Claude Code's user settings; nothing else changes. See the change first."}
-      </p>
-      <PreviewFlow change={change} label={change === "configure" ? "Preview the change…" : "Preview removing…"} primary={change === "configure"} reload={reload} />
+      <p class="muted">{text}</p>
+      <PreviewFlow change={change} project={project} label={change === "configure" ? "Preview the change…" : "Preview removing…"} primary={change === "configure"} reload={reload} />
     </section>
   );
 }
 
-/** A button that shows the diff of `change` to the user settings, then applies it or cancels. */
-function PreviewFlow({ change, label, primary, reload }: { change: SettingsChange; label: string; primary: boolean; reload: () => void }) {
+/**
+ * A button that shows the diff of `change` to the user settings (or, with `project`, to that project's
+ * local settings), then applies it or cancels.
+ */
+function PreviewFlow({ change, project, label, primary, reload }: { change: SettingsChange; project: string | null; label: string; primary: boolean; reload: () => void }) {
   const [preview, setPreview] = useState<SettingsDiff | null>(null);
   const loading = useAction();
   const applying = useAction();
-  const show = () => loading.run("Computing the change…", async () => setPreview(await api.preview(change)));
+  const show = () => loading.run("Computing the change…", async () => setPreview(await api.preview(change, project)));
   const apply = async () => {
     if (!preview) return;
     const ok = await applying.run(
       preview.change === "configure" ? "Writing the settings…" : "Restoring the settings…",
-      () => api.apply(preview.change),
+      () => api.apply(preview.change, project),
       preview.change === "configure" ? "Claude Code now goes through the gateway." : "Claude Code's settings are back as they were.",
     );
     if (ok) (setPreview(null), reload());

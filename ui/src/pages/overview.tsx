@@ -8,7 +8,7 @@ import type { ComponentChildren } from "preact";
 import { count, money, percent, plural, when } from "../format";
 import { classShares, level, spendFigure, windowCaption, windowColor } from "../logic";
 import type { Entry, FirstRun, ImportProgress, ImportSummary, Snapshot, SpendTotals, View, WindowNow } from "../types";
-import { ActionStatus, Figure, Section, Switch, useAction, useLoad, type ActionState } from "../ui";
+import { ActionStatus, Figure, Section, Switch, useAction, useLoad, Words, type ActionState } from "../ui";
 
 export function Overview({ ctx }: { ctx: Ctx }) {
   const overview = useLoad(api.overview, [ctx.ledger], "overview");
@@ -258,9 +258,14 @@ function ClaudeCodeCard({ ctx, view }: { ctx: Ctx; view: View }) {
         onChange={(on) => action.run(on ? "Pointing Claude Code at the gateway…" : "Restoring Claude Code's settings…", () => api.setClaudeCode(on))}
       />
       <p id="claude-code-status" class="muted">{status}</p>
-      {snapshot.claude_code.warnings.length > 0 && (
+      {(snapshot.claude_code.warnings.length > 0 || snapshot.claude_code.error) && (
         <ul id="claude-code-warnings" class="warnings">
-          {snapshot.claude_code.warnings.map((w) => <li key={w}>{w}</li>)}
+          {snapshot.claude_code.error && <li data-kind="unreadable">Cannot read Claude Code's settings: {snapshot.claude_code.error}</li>}
+          {snapshot.claude_code.warnings.map((w, i) => (
+            <li key={`${w.kind}:${w.path ?? ""}:${i}`} data-kind={w.kind}>
+              <strong><Words text={w.message} />.</strong> <span class="muted">Fix: <Words text={w.fix.text} />.</span>
+            </li>
+          ))}
         </ul>
       )}
       <ActionStatus state={action} />
@@ -372,8 +377,6 @@ function FirstRunGuide({ ctx }: { ctx: Ctx }) {
   const importing = useAction();
   const hiding = useAction();
   const [progress, setProgress] = useState<ImportProgress | null>(null);
-  // An import that found no transcript at all: nothing to import, which is done too.
-  const [nothingToImport, setNothingToImport] = useState(false);
   useEffect(() => {
     const off = events.importProgress(setProgress);
     return () => void off.then((f) => f());
@@ -386,16 +389,15 @@ function FirstRunGuide({ ctx }: { ctx: Ctx }) {
   const gatewayOk = snapshot.gateway.state === "running";
   const claudeOk = snapshot.claude_code.configured;
   const imported = first.data?.imported ?? null;
+  // Claude Code has no transcript at all (the core looks): nothing to import, which is done too.
+  const nothingToImport = first.data?.nothing_to_import ?? false;
   const importOk = imported !== null || nothingToImport;
   const importedText = imported
     ? `${plural(imported.requests, "request")} from before Gatehouse, read from ${plural(imported.transcript_files, "transcript file")}.`
     : nothingToImport
       ? "Claude Code has no transcripts yet: there is nothing to import."
       : "Requests from before Gatehouse, from Claude Code's transcripts.";
-  const onImported = (summary: ImportSummary) => {
-    setNothingToImport(summary.files_read + summary.files_unchanged + summary.files_failed === 0);
-    first.reload();
-  };
+  const onImported = () => first.reload();
   const dismiss = () => hiding.run("Hiding the guide…", async () => (await api.firstRunDone(), setShown(false)));
   return (
     <section class="card guide" aria-labelledby="guide-title">

@@ -1,6 +1,7 @@
 // Settings: the gateway's port and fail-open timeout, start at login,
 // notification thresholds, price overrides (checked here and by the core,
-// errors next to their field), and the data folder. Quit lives here, apart.
+// errors next to their field), the data folder, and the providers Gatehouse
+// holds keys for (OpenRouter's browser sign-in). Quit lives here, apart.
 
 import { useState } from "preact/hooks";
 import { api } from "../api";
@@ -15,6 +16,7 @@ export function SettingsPage({ ctx }: { ctx: Ctx }) {
     <div class="page">
       <h1 class="page-title">Settings</h1>
       <Section loaded={loaded}>{(s) => <Form initial={s} />}</Section>
+      {ctx.view && <Providers ctx={ctx} />}
       {ctx.view && <AppSwitches ctx={ctx} />}
     </div>
   );
@@ -137,6 +139,61 @@ function Form({ initial }: { initial: SettingsView }) {
         <ActionStatus state={saving} />
       </div>
     </form>
+  );
+}
+
+/**
+ * OpenRouter's browser sign-in: the key it brings goes to the OS keychain. While it waits, the page can be
+ * opened again, the address a browser elsewhere ended on pasted, or the sign-in cancelled.
+ */
+function Providers({ ctx }: { ctx: Ctx }) {
+  const starting = useAction();
+  const pasting = useAction();
+  const [pasted, setPasted] = useState("");
+  const signIn = ctx.view!.snapshot.openrouter;
+  const start = () => starting.run("Opening OpenRouter's sign-in in your browser…", api.openRouterSignIn);
+  const paste = (event: Event) => {
+    event.preventDefault();
+    void pasting.run("Finishing the sign-in…", async () => (await api.openRouterSignInPaste(pasted), setPasted("")));
+  };
+  return (
+    <section class="card" aria-labelledby="providers-title" data-testid="providers">
+      <h2 id="providers-title">Providers</h2>
+      <div class="provider" data-provider="openrouter" data-state={signIn.state}>
+        <div>
+          <strong>OpenRouter</strong>
+          <p class="muted">
+            {signIn.state === "signed_in"
+              ? <>Signed in: its key is stored as <code class="mono">{signIn.name}</code> in {signIn.store}; the config refers to it as <code class="mono">{signIn.reference}</code>.</>
+              : signIn.state === "waiting"
+                ? "Waiting for your browser: approve on OpenRouter's page and this finishes by itself."
+                : "Sign in with your browser; the API key OpenRouter gives is kept in your OS keychain, never in a file."}
+          </p>
+          {signIn.state === "failed" && <p class="status error" role="alert">{signIn.message}</p>}
+        </div>
+        {signIn.state === "waiting" ? (
+          <div class="buttons">
+            <button type="button" data-action="openrouter_sign_in" onClick={start} disabled={starting.busy !== null}>Open the page again</button>
+            <button type="button" data-action="openrouter_cancel" onClick={() => starting.run("Cancelling…", api.openRouterSignInCancel)}>Cancel</button>
+          </div>
+        ) : (
+          <button type="button" class={signIn.state === "signed_in" ? "" : "primary"} data-action="openrouter_sign_in" onClick={start} disabled={starting.busy !== null}>
+            {signIn.state === "signed_in" ? "Sign in again…" : "Sign in to OpenRouter…"}
+          </button>
+        )}
+      </div>
+      <ActionStatus state={starting} />
+      {signIn.state === "waiting" && (
+        <form class="paste-form" onSubmit={paste}>
+          <label for="openrouter-pasted">Browser on another machine? Paste the address it ended on</label>
+          <div class="buttons">
+            <input id="openrouter-pasted" class="mono" autocomplete="off" spellcheck={false} placeholder="http://127.0.0.1:…/callback/…?code=…" value={pasted} onInput={(e) => setPasted((e.currentTarget as HTMLInputElement).value)} />
+            <button type="submit" disabled={pasting.busy !== null || pasted.trim() === ""}>Finish signing in</button>
+          </div>
+          <ActionStatus state={pasting} />
+        </form>
+      )}
+    </section>
   );
 }
 

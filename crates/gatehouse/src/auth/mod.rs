@@ -1,6 +1,8 @@
 //! Credentials Gatehouse issues or holds.
 //!
-//! Only gateway keys for now: the keys clients present to the gateway. The
-//! Claude subscription login is never here; it belongs to Claude Code.
+//! Gateway keys (the keys clients present to the gateway), and the browser
+//! sign-in that brings an OpenRouter key. The Claude subscription login is
+//! never here; it belongs to Claude Code.
 
 pub mod gateway_keys;
+pub mod openrouter_login;

@@ -555,13 +555,13 @@ mod tests {
             assert_eq!(warning.fix.action.as_ref().unwrap().label, "Configure again…");
             assert_eq!(kinds(&status).len(), 1, "{:#?}", status.warnings);
         }
-        // In a project's local settings: the command, run in the project; the app has no button for it.
+        // In a project's local settings: the command, run in the project, and the app's button for it.
         std::fs::remove_file(machine.path("user")).unwrap();
         machine.write("local", &keyed("http://127.0.0.1:7000", true));
         let status = check(&machine, &[], false, Some(URL));
         let warning = only(&status, WarningKind::StaleGateway);
         assert_eq!(warning.fix.command.as_deref(), Some("gatehouse claude configure --scope local"));
-        assert_eq!(action(warning), None);
+        assert_eq!(action(warning), Some(FixActionKind::ConfigureLocal));
     }
 
     #[test]

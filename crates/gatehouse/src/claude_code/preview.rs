@@ -53,7 +53,8 @@ pub struct ScopeState {
     /// It points Claude Code at a gateway with a Gatehouse key.
     pub configured: bool,
     pub base_url: Option<String>,
-    /// Gatehouse can configure this scope from the app (the user scope).
+    /// Gatehouse can configure this scope from the app: the user settings,
+    /// and a project's local settings (never its committed ones).
     pub can_configure: bool,
     /// Why it could not be read, if it could not.
     pub error: Option<String>,
@@ -169,7 +170,7 @@ pub fn scopes(project_dir: Option<&Path>, gatehouse_url: Option<&str>) -> anyhow
                 exists: file.exists,
                 configured: file.has_gateway_key && file.base_url.is_some(),
                 base_url: file.base_url.clone(),
-                can_configure: file.scope == "user",
+                can_configure: matches!(file.scope, "user" | "local"),
                 error: file.error.clone(),
             })
             .collect(),

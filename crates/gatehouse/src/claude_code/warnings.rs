@@ -57,6 +57,10 @@ pub enum FixActionKind {
     /// Configure Claude Code's user settings: the switch's own configure,
     /// shown as a diff preview first.
     ConfigureUser,
+    /// Configure the local settings (`.claude/settings.local.json`, this
+    /// machine only) of the project the page shows, through the same diff
+    /// preview: they win over the project's committed settings.
+    ConfigureLocal,
     /// Start Gatehouse's gateway (the "Run gateway" switch).
     StartGateway,
 }
@@ -114,18 +118,27 @@ impl std::fmt::Display for Warning {
 /// The words of the button that configures the user settings.
 const SWITCH_ONTO_GATEHOUSE: &str = "Switch Claude Code onto Gatehouse…";
 const CONFIGURE_AGAIN: &str = "Configure again…";
+/// The words of the button that configures a project's local settings.
+const SWITCH_PROJECT: &str = "Switch this project onto Gatehouse…";
 
 fn action(kind: FixActionKind, label: &str) -> Option<FixAction> {
     Some(FixAction { kind, label: label.to_string() })
 }
 
-/// `gatehouse claude configure` for `scope`, and the button for the user scope.
+/// `gatehouse claude configure` for `scope`, and the button for the user
+/// and local scopes (the two Gatehouse writes).
 fn configure_fix(text: String, scope: &str, label: &str) -> Fix {
     let (command, action) = match scope {
         "user" => ("gatehouse claude configure".to_string(), action(FixActionKind::ConfigureUser, label)),
+        "local" => (local_command(), action(FixActionKind::ConfigureLocal, label)),
         other => (format!("gatehouse claude configure --scope {other}"), None),
     };
     Fix { text, command: Some(command), action }
+}
+
+/// Configuring the local settings of the project Claude Code runs in.
+fn local_command() -> String {
+    "gatehouse claude configure --scope local".to_string()
 }
 
 fn in_file(scope: &str, path: &Path) -> (Option<String>, Option<String>) {
@@ -260,16 +273,16 @@ pub(crate) fn overridden(winner: &super::doctor::Override, lower: &str) -> Warni
                 "Remove `{key}` from {} {so_that}, or let Gatehouse point that file at the gateway",
                 winner.path.display()
             ),
-            command: Some("gatehouse claude configure --scope local".to_string()),
-            action: None,
+            command: Some(local_command()),
+            action: action(FixActionKind::ConfigureLocal, SWITCH_PROJECT),
         },
         "project" => Fix {
             text: format!(
                 "{}; or, on this machine only, point the project's local settings (which win over it) at the gateway",
                 take_out("project", &winner.path, &key, so_that)
             ),
-            command: Some("gatehouse claude configure --scope local".to_string()),
-            action: None,
+            command: Some(local_command()),
+            action: action(FixActionKind::ConfigureLocal, SWITCH_PROJECT),
         },
         other => Fix { text: take_out(other, &winner.path, &key, so_that), command: None, action: None },
     };

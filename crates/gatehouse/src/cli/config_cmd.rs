@@ -20,6 +20,7 @@ pub fn run(paths: &Paths, command: ConfigCommand) -> anyhow::Result<()> {
             let config = Config::load(&paths.config_file())?;
             outln!("# {}", paths.config_file().display());
             outln!("# effective settings; gateway keys are shown as names and hashes, never keys");
+            outln!("{}", super::auth::store_note(paths, config.secrets.store));
             out!("{}", toml::to_string_pretty(&config)?);
         }
     }

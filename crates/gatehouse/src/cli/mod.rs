@@ -7,6 +7,7 @@
 #[macro_use]
 mod output;
 
+mod auth;
 mod claude;
 mod config_cmd;
 mod import;
@@ -56,6 +57,12 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: config_cmd::ConfigCommand,
+    },
+    /// Secrets for upstreams (API keys) in the OS keychain, and the Claude
+    /// login. Exits 6 when no keychain is reachable or it is locked.
+    Auth {
+        #[command(subcommand)]
+        command: auth::AuthCommand,
     },
     /// Gateway keys for clients other than Claude Code.
     Keys {
@@ -164,6 +171,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let paths = Paths::resolve()?;
             config_cmd::run(&paths, command)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Auth { command } => {
+            let (paths, config) = load()?;
+            auth::run(&paths, &config, command)
         }
         Command::Keys { command } => {
             let (paths, config) = load()?;

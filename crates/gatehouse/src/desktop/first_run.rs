@@ -39,6 +39,9 @@ pub struct FirstRun {
     /// The history the imports brought so far; `None` until an import read
     /// a transcript.
     pub imported: Option<ImportedHistory>,
+    /// Claude Code has no transcript at all (a new user): there is no
+    /// history, so the import step is done.
+    pub nothing_to_import: bool,
 }
 
 /// The saved state.
@@ -82,6 +85,12 @@ impl Steps {
     fn all_done(&self) -> bool {
         self.gateway_running && self.claude_code && self.imported
     }
+}
+
+/// What the ledger and Claude Code's folder say about the history.
+struct History {
+    imported: Option<ImportedHistory>,
+    nothing_to_import: bool,
 }
 
 /// Where the state lives.
@@ -140,7 +149,7 @@ impl DesktopService {
         file(&self.options().paths.state_dir)
     }
 
-    fn first_run_steps(&self) -> (Steps, Option<ImportedHistory>) {
+    fn first_run_steps(&self) -> (Steps, History) {
         let proxy_on = self.app_state().proxy_enabled != Some(false);
         let state = self.gateway_state();
         let gateway_running = matches!(state, GatewayState::Running { .. });
@@ -159,15 +168,20 @@ impl DesktopService {
             tracing::warn!("cannot read what was imported into {}: {error}", ledger.display());
             None
         });
+        // Only looked for while nothing was imported: a walk of Claude
+        // Code's projects folder, which then holds few files if any.
+        let nothing_to_import = imported.is_none()
+            && crate::paths::claude_config_dir().is_ok_and(|claude_dir| !import::any_transcript(&claude_dir));
         let claude_code = self.claude_code_configured();
-        (Steps { gateway, gateway_running, claude_code, imported: imported.is_some() }, imported)
+        let steps = Steps { gateway, gateway_running, claude_code, imported: imported.is_some() || nothing_to_import };
+        (steps, History { imported, nothing_to_import })
     }
 
     /// The guide's state for the window. Once every step is done, the guide
     /// is over for good: turning the gateway off later does not bring it back.
     pub fn first_run(&self) -> FirstRun {
         let path = self.first_run_file();
-        let (steps, imported) = self.first_run_steps();
+        let (steps, history) = self.first_run_steps();
         let mut saved = load(&path);
         if saved.guide.is_none() && steps.all_done() {
             match update(&path, |state| _ = state.guide.get_or_insert(GuideEnd::Completed)) {
@@ -175,7 +189,11 @@ impl DesktopService {
                 Err(error) => tracing::warn!("cannot note that the first-run guide is complete: {error:#}"),
             }
         }
-        FirstRun { show: saved.guide.is_none() && steps.left(), imported }
+        FirstRun {
+            show: saved.guide.is_none() && steps.left(),
+            imported: history.imported,
+            nothing_to_import: history.nothing_to_import,
+        }
     }
 
     /// "Done, hide this": the guide does not show again.

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use super::openrouter::OpenRouterSignIn;
 use super::snapshot::{LoginView, Snapshot};
 use crate::anthropic::ratelimit::Window;
 use crate::app_state::SuspendReason;
@@ -28,6 +29,9 @@ pub enum Action {
     ClaudeCode,
     /// Run `claude auth login`, or show the login when already logged in.
     Login,
+    /// Sign in to OpenRouter in the browser (its key goes to the keychain),
+    /// or open the page of the sign-in that waits.
+    OpenRouterSignIn,
     OpenDashboard,
     /// The "Today" line: the dashboard's Spend page.
     OpenSpend,
@@ -41,10 +45,11 @@ pub enum Action {
 }
 
 impl Action {
-    const ALL: [Action; 11] = [
+    const ALL: [Action; 12] = [
         Action::Proxy,
         Action::ClaudeCode,
         Action::Login,
+        Action::OpenRouterSignIn,
         Action::OpenDashboard,
         Action::OpenSpend,
         Action::OpenWindows,
@@ -61,6 +66,7 @@ impl Action {
             Action::Proxy => "proxy",
             Action::ClaudeCode => "claude_code",
             Action::Login => "login",
+            Action::OpenRouterSignIn => "openrouter_sign_in",
             Action::OpenDashboard => "open_dashboard",
             Action::OpenSpend => "open_spend",
             Action::OpenWindows => "open_windows",
@@ -182,6 +188,11 @@ pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
         enabled: gateway_running || claude_code_checked,
     });
     entries.push(Entry::Button { action: Action::Login, label: login_label(&snapshot.login), enabled: true });
+    entries.push(Entry::Button {
+        action: Action::OpenRouterSignIn,
+        label: openrouter_label(&snapshot.openrouter).to_string(),
+        enabled: true,
+    });
     entries.push(Entry::Separator);
 
     entries.push(Entry::Button { action: Action::OpenDashboard, label: "Open dashboard".to_string(), enabled: true });
@@ -259,6 +270,14 @@ fn claude_code_label(snapshot: &Snapshot, gateway_running: bool) -> String {
     }
 }
 
+/// The OpenRouter sign-in's item: start one, or go back to the one waiting.
+fn openrouter_label(sign_in: &OpenRouterSignIn) -> &'static str {
+    match sign_in {
+        OpenRouterSignIn::Waiting { .. } => "OpenRouter sign-in: waiting for the browser…",
+        _ => "Sign in to OpenRouter…",
+    }
+}
+
 /// "Claude subscription: Max (via Claude Code)" / "Log in to Claude…" / not installed.
 pub fn login_label(login: &LoginView) -> String {
     match login {
@@ -313,6 +332,7 @@ mod tests {
     fn snapshot(gateway: GatewayState) -> Snapshot {
         Snapshot {
             sign_in: SignIn::Idle,
+            openrouter: Default::default(),
             gateway,
             proxy_enabled: true,
             claude_code_paused: None,
@@ -388,6 +408,7 @@ mod tests {
                 "[x] Run gateway",
                 "[x] Claude Code uses Gatehouse",
                 "[Claude subscription: Max (via Claude Code)]",
+                "[Sign in to OpenRouter…]",
                 "---",
                 "[Open dashboard]",
                 "[Open logs]",
@@ -495,6 +516,9 @@ mod tests {
     #[test]
     fn login_labels() {
         assert_eq!(login_label(&LoginView::LoggedOut), "Log in to Claude…");
+        assert_eq!(openrouter_label(&OpenRouterSignIn::Idle), "Sign in to OpenRouter…");
+        let waiting = OpenRouterSignIn::Waiting { url: "https://openrouter.ai/auth?…".to_string() };
+        assert_eq!(openrouter_label(&waiting), "OpenRouter sign-in: waiting for the browser…");
         assert_eq!(
             login_label(&LoginView::LoggedIn { plan: Some("Pro".into()) }),
             "Claude subscription: Pro (via Claude Code)"

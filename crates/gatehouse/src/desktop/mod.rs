@@ -5,12 +5,14 @@
 //! tray [`menu`] drawn from it, the [`notice`]s worth a notification, and
 //! the [`service`] whose methods the tray items and the window's buttons
 //! call, the dashboard's [`pages`] it reads, the [`first_run`] guide, and
-//! the [`window_link`] between the tray app and its window process.
+//! the [`window_link`] between the tray app and its window process, and
+//! the [`openrouter`] sign-in.
 //! All of it is tested without a display.
 
 pub mod first_run;
 pub mod menu;
 pub mod notice;
+pub mod openrouter;
 pub mod pages;
 pub mod service;
 pub mod snapshot;

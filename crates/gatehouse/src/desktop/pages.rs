@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::service::{DesktopService, lock};
+use crate::app_state::ClaudeTarget;
 use crate::claude_code::preview::{self, ClaudeCodeScopes, SettingsChange, SettingsDiff};
 use crate::claude_code::scope::Scope;
 use crate::claude_code::warnings::WarningKind;
@@ -87,12 +88,7 @@ impl DesktopService {
     /// used in) that project's local and project settings, with every
     /// warning's fix.
     pub fn claude_code_scopes(&self, project: Option<&str>) -> anyhow::Result<ClaudeCodeScopes> {
-        let project = project.map(PathBuf::from);
-        if let Some(dir) = &project
-            && !(dir.is_absolute() && dir.is_dir())
-        {
-            anyhow::bail!("{} is not a project folder (any more); pick another project", dir.display());
-        }
+        let project = project_folder(project)?;
         let mut scopes = preview::scopes(project.as_deref(), self.running_gateway_url().as_deref())?;
         if self.user_settings_paused() {
             // The app puts the gateway back in the user settings itself.
@@ -120,26 +116,28 @@ impl DesktopService {
         Ok(path)
     }
 
-    /// What the "Claude Code uses Gatehouse" switch would change in the user
-    /// settings, before it does.
-    pub fn claude_code_preview(&self, change: SettingsChange) -> anyhow::Result<SettingsDiff> {
+    /// What a change would write, before it does: to the user settings
+    /// (the "Claude Code uses Gatehouse" switch), or with `project` to that
+    /// project's local settings.
+    pub fn claude_code_preview(&self, change: SettingsChange, project: Option<&str>) -> anyhow::Result<SettingsDiff> {
         let paths = &self.options().paths;
-        // The user scope has no project (see `ClaudeTarget::project_dir`).
-        let no_project = Path::new("");
+        let target = claude_target(project)?;
         match change {
             SettingsChange::Configure => {
                 let GatewayState::Running { base_url, .. } = self.gateway_state() else {
                     anyhow::bail!("the gateway is not running, so Claude Code cannot be pointed at it; start it first");
                 };
-                preview::configure(paths, Scope::User, no_project, &base_url)
+                preview::configure(paths, target.scope(), target.project_dir(), &base_url)
             }
-            SettingsChange::Remove => preview::remove(paths, Scope::User, no_project),
+            SettingsChange::Remove => preview::remove(paths, target.scope(), target.project_dir()),
         }
     }
 
-    /// Applies a previewed change: the switch's own configure or remove.
-    pub fn claude_code_apply(&self, change: SettingsChange) -> anyhow::Result<()> {
-        self.set_claude_code(change == SettingsChange::Configure)
+    /// Applies a previewed change. The app then keeps that file off a dead
+    /// gateway (fail-open) and restores it when it quits, as it does the
+    /// user settings.
+    pub fn claude_code_apply(&self, change: SettingsChange, project: Option<&str>) -> anyhow::Result<()> {
+        self.switch_claude_code(claude_target(project)?, change == SettingsChange::Configure)
     }
 
     pub fn settings(&self) -> SettingsView {
@@ -200,4 +198,22 @@ impl DesktopService {
             Err(error) => tracing::debug!("cannot look for new requests: {error}"),
         }
     }
+}
+
+/// A project folder the page names: absolute, and still there.
+fn project_folder(project: Option<&str>) -> anyhow::Result<Option<PathBuf>> {
+    let Some(dir) = project.map(PathBuf::from) else { return Ok(None) };
+    if !(dir.is_absolute() && dir.is_dir()) {
+        anyhow::bail!("{} is not a project folder (any more); pick another project", dir.display());
+    }
+    Ok(Some(dir))
+}
+
+/// The file a change is for: the user settings, or a project's local
+/// settings (the committed project settings are never Gatehouse's to write).
+fn claude_target(project: Option<&str>) -> anyhow::Result<ClaudeTarget> {
+    Ok(match project_folder(project)? {
+        None => ClaudeTarget::User,
+        Some(project_dir) => ClaudeTarget::Local { project_dir },
+    })
 }

@@ -47,10 +47,12 @@ pub struct DesktopService {
     start_at_login: AtomicBool,
     wake: Sender<()>,
     woken: Mutex<Option<Receiver<()>>>,
-    /// Notifications about the subscription windows, as the watcher finds them.
+    /// Desktop notifications: the subscription windows, as the watcher finds them, and the OpenRouter sign-in's end.
     notices: broadcast::Sender<Notice>,
     /// Told about new ledger rows by the watcher (see [`super::pages`]).
     pub(super) ledger_watch: Mutex<super::pages::LedgerWatch>,
+    /// The OpenRouter sign-in (see [`super::openrouter`]).
+    pub(super) openrouter: Mutex<super::openrouter::SignInState>,
 }
 
 impl DesktopService {
@@ -72,6 +74,7 @@ impl DesktopService {
             woken: Mutex::new(Some(woken)),
             notices: broadcast::channel(16).0,
             ledger_watch: Mutex::default(),
+            openrouter: Mutex::default(),
         }))
     }
 
@@ -95,6 +98,11 @@ impl DesktopService {
         self.notices.subscribe()
     }
 
+    /// Shows `notice` as a desktop notification.
+    pub(super) fn notify(&self, notice: Notice) {
+        let _ = self.notices.send(notice);
+    }
+
     /// Sends what the windows in `snapshot` deserve, with the settings in
     /// `config.toml` as they are now, and saves what was notified.
     fn notify_windows(&self, alerts: &mut WindowAlerts, snapshot: &Snapshot) {
@@ -108,7 +116,7 @@ impl DesktopService {
             tracing::warn!("cannot save which window notifications were shown (a restart may repeat one): {error}");
         }
         for alert in found {
-            let _ = self.notices.send(alert.notice);
+            self.notify(alert.notice);
         }
     }
 
@@ -147,6 +155,7 @@ impl DesktopService {
             claude_code: self.claude_code_view(),
             login: lock(&self.login).clone(),
             sign_in: self.sign_in(),
+            openrouter: self.openrouter_sign_in(),
             config_error: Config::load(&self.options.paths.config_file()).err().map(|e| e.to_string()),
             recording_problem,
         }
@@ -173,13 +182,13 @@ impl DesktopService {
                 // Not configured is what the Claude Code line says already.
                 warnings: status
                     .warnings
-                    .iter()
+                    .into_iter()
                     .filter(|warning| warning.kind != WarningKind::NotConfigured)
-                    .map(ToString::to_string)
                     .collect(),
+                error: None,
             },
             Err(error) => {
-                ClaudeCodeView { warnings: vec![crate::error_chain::describe(&error)], ..ClaudeCodeView::default() }
+                ClaudeCodeView { error: Some(crate::error_chain::describe(&error)), ..ClaudeCodeView::default() }
             }
         }
     }
@@ -210,10 +219,16 @@ impl DesktopService {
     /// The "Claude Code uses Gatehouse" switch, with the core's configure
     /// and remove semantics (user settings, only Gatehouse's keys).
     pub fn set_claude_code(&self, enabled: bool) -> anyhow::Result<()> {
+        self.switch_claude_code(ClaudeTarget::User, enabled)
+    }
+
+    /// Configures or removes one Claude Code settings file, which the
+    /// supervisor then keeps off a dead gateway.
+    pub(super) fn switch_claude_code(&self, target: ClaudeTarget, enabled: bool) -> anyhow::Result<()> {
         let result = if enabled {
-            self.supervisor.configure_claude_code(ClaudeTarget::User).map(drop)
+            self.supervisor.configure_claude_code(target).map(drop)
         } else {
-            self.supervisor.remove_claude_code(ClaudeTarget::User).map(drop)
+            self.supervisor.remove_claude_code(target).map(drop)
         };
         self.nudge();
         Ok(result?)

@@ -8,9 +8,11 @@
 
 use serde::Serialize;
 
+use super::openrouter::OpenRouterSignIn;
 use crate::anthropic::ratelimit::Window;
 use crate::app_state::SuspendReason;
 use crate::claude_code::cli_binary::{self, AuthStatus};
+use crate::claude_code::warnings::Warning;
 use crate::ledger::query::Totals;
 use crate::supervisor::GatewayState;
 
@@ -77,8 +79,11 @@ pub struct ClaudeCodeView {
     pub configured: bool,
     /// The gateway URL Claude Code's settings point at.
     pub base_url: Option<String>,
-    /// Anything that bypasses the gateway or replaces the subscription login.
-    pub warnings: Vec<String>,
+    /// Anything that bypasses the gateway or replaces the subscription login,
+    /// each with its fix (the Claude Code page offers the buttons).
+    pub warnings: Vec<Warning>,
+    /// Why Claude Code's settings could not be read, if they could not.
+    pub error: Option<String>,
 }
 
 /// One subscription window, by its name in the headers (`5h`, `7d`, `7d_oi`, …).
@@ -115,6 +120,8 @@ pub struct Snapshot {
     pub claude_code: ClaudeCodeView,
     pub login: LoginView,
     pub sign_in: SignIn,
+    /// The OpenRouter sign-in started from the tray or the window.
+    pub openrouter: OpenRouterSignIn,
     /// `config.toml` could not be read, with its file and line.
     pub config_error: Option<String>,
     /// The running gateway cannot record requests in the ledger, and why.

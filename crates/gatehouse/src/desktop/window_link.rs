@@ -11,12 +11,13 @@
 //! The two talk over the window process's stdin and stdout, one JSON
 //! message per line. When the tray app ends, the window's stdin closes and
 //! the window ends too; when the window ends, the tray app reads the end of
-//! its stdout.
+//! its stdout. The tray app writes through an [`Outbox`], so a window that
+//! stops reading never blocks it.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -65,6 +66,63 @@ pub fn send<T: Serialize>(writer: &mut impl Write, message: &T) -> std::io::Resu
     line.push(b'\n');
     writer.write_all(&line)?;
     writer.flush()
+}
+
+/// Events the window has not read yet beyond which further events are
+/// dropped: a window this far behind is hung, and the next `state` event
+/// after it recovers says everything again.
+pub const MAX_QUEUED_EVENTS: usize = 256;
+
+/// The tray app's side of the window's stdin: messages are written by a
+/// thread of their own, so a window that stops reading (hung, stopped in a
+/// debugger) never blocks the tray app. Events queue up to
+/// [`MAX_QUEUED_EVENTS`] and are dropped beyond; answers and `show` are
+/// always kept, since the page waits for each (and there are only as many
+/// answers as the window asked for). Dropping every clone ends the thread,
+/// which closes the window's stdin: the window then ends.
+#[derive(Clone)]
+pub struct Outbox {
+    messages: mpsc::Sender<ToWindow>,
+    queued_events: Arc<AtomicUsize>,
+}
+
+impl Outbox {
+    /// Starts the writer thread on `writer` (the window process's stdin).
+    pub fn start(mut writer: impl Write + Send + 'static) -> std::io::Result<Outbox> {
+        let (messages, queue) = mpsc::channel::<ToWindow>();
+        let queued_events = Arc::new(AtomicUsize::new(0));
+        std::thread::Builder::new().name("window-outbox".into()).spawn({
+            let queued_events = Arc::clone(&queued_events);
+            move || {
+                for message in queue {
+                    if matches!(message, ToWindow::Event { .. }) {
+                        queued_events.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    if let Err(error) = send(&mut writer, &message) {
+                        // The window has ended; its reader notices too.
+                        tracing::debug!("cannot reach the window: {error}");
+                        return;
+                    }
+                }
+            }
+        })?;
+        Ok(Outbox { messages, queued_events })
+    }
+
+    /// Queues `message`; never blocks. Returns whether it was queued: false
+    /// for an event beyond [`MAX_QUEUED_EVENTS`], or once the window ended.
+    pub fn send(&self, message: ToWindow) -> bool {
+        let event = matches!(message, ToWindow::Event { .. });
+        if event && self.queued_events.fetch_add(1, Ordering::Relaxed) >= MAX_QUEUED_EVENTS {
+            self.queued_events.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        let queued = self.messages.send(message).is_ok();
+        if event && !queued {
+            self.queued_events.fetch_sub(1, Ordering::Relaxed);
+        }
+        queued
+    }
 }
 
 /// Reads messages, one per line, until the other side ends; a line that is
@@ -155,6 +213,38 @@ mod tests {
         );
         assert_eq!(bad.len(), 1);
         assert!(bad[0].contains("garbage"), "{bad:?}");
+    }
+
+    #[test]
+    fn a_window_that_stops_reading_never_blocks_the_app_and_still_gets_its_answers() {
+        // The window's stdin, which nobody reads until the end: a real pipe,
+        // which fills at its kernel buffer (64 KiB here).
+        let (reader, writer) = std::io::pipe().unwrap();
+        let outbox = Outbox::start(writer).unwrap();
+        let big = json!("x".repeat(4096));
+        let event = move || ToWindow::Event { name: "state".into(), payload: big.clone() };
+        // Far more than the pipe holds: every send returns (a blocking one
+        // would hang this thread, and the test with it).
+        let (done, finished) = std::sync::mpsc::channel();
+        let sender = std::thread::spawn({
+            let outbox = outbox.clone();
+            move || {
+                let queued = (0..2000).filter(|_| outbox.send(event())).count();
+                let answered = outbox.send(ToWindow::Reply { id: 1, result: Ok(json!("answer")) });
+                done.send((queued, answered)).unwrap();
+            }
+        });
+        let (queued, answered) = finished.recv_timeout(std::time::Duration::from_secs(60)).expect("the sends returned");
+        sender.join().unwrap();
+        assert!(answered, "an answer is never dropped");
+        // The writer thread took some into the pipe; the rest waited, up to the bound.
+        assert!((MAX_QUEUED_EVENTS..2000).contains(&queued), "{queued} events queued");
+        // The window reads again: it gets the events that were kept, in order, then its answer.
+        drop(outbox);
+        let mut got = Vec::new();
+        receive::<ToWindow>(std::io::BufReader::new(reader), |m| got.push(m), |why| panic!("{why}"));
+        assert_eq!(got.len(), queued + 1);
+        assert_eq!(got.last(), Some(&ToWindow::Reply { id: 1, result: Ok(json!("answer")) }));
     }
 
     #[test]

@@ -266,6 +266,12 @@ pub fn spawn_periodic(
     Ok(PeriodicImport { _stop: stop })
 }
 
+/// Whether Claude Code has written any transcript at all: with none, a new
+/// user has no history, and there is nothing to import.
+pub(crate) fn any_transcript(claude_dir: &Path) -> bool {
+    transcript_files(&claude_dir.join("projects")).is_ok_and(|files| !files.is_empty())
+}
+
 /// Every `*.jsonl` below `projects`, with its metadata; none if it does not exist.
 fn transcript_files(projects: &Path) -> std::io::Result<Vec<(PathBuf, std::fs::Metadata)>> {
     let mut files = Vec::new();

@@ -1,0 +1,127 @@
+//! A loopback mock of OpenRouter's browser sign-in: `/auth` (the consent
+//! page) and `/api/v1/auth/keys` (the code exchange), faithful to
+//! OpenRouter's OAuth PKCE guide. It checks what a sign-in must send (a
+//! callback, an S256 challenge; then the code with the verifier whose
+//! challenge that was, once) and records everything it was sent.
+//!
+//! It varies as OpenRouter's pages may: an approval comes back by a script
+//! redirect (a consent page's), a refusal by an HTTP redirect.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use sha2::Digest as _;
+
+/// The key the mock hands out.
+pub const KEY: &str = "sk-or-v1-FAKE-oauth-e2e-3f9c0a7d2b";
+
+/// What the user does on OpenRouter's page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Approve,
+    Deny,
+}
+
+/// The running mock.
+#[derive(Clone)]
+pub struct MockOpenRouter {
+    /// Its base URL, for `$GATEHOUSE_OPENROUTER_BASE_URL`.
+    pub base: String,
+    choice: Arc<Mutex<Choice>>,
+    /// The challenge of each code handed out, until it is exchanged.
+    codes: Arc<Mutex<HashMap<String, String>>>,
+    /// Every `/auth` query and every exchange body, in order.
+    seen: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl MockOpenRouter {
+    /// Starts the mock on a thread of its own.
+    pub fn start(choice: Choice) -> MockOpenRouter {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        listener.set_nonblocking(true).expect("a non-blocking listener");
+        let mock = MockOpenRouter {
+            base: format!("http://{}", listener.local_addr().expect("its address")),
+            choice: Arc::new(Mutex::new(choice)),
+            codes: Arc::default(),
+            seen: Arc::default(),
+        };
+        let app = axum::Router::new()
+            .route("/auth", get(authorize))
+            .route("/api/v1/auth/keys", post(exchange))
+            .with_state(mock.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+                axum::serve(listener, app).await.expect("serving");
+            });
+        });
+        mock
+    }
+
+    /// What the user does from now on.
+    pub fn set_choice(&self, choice: Choice) {
+        *self.choice.lock().unwrap() = choice;
+    }
+
+    /// Every `/auth` query (`{"auth": …}`) and exchange body (`{"exchange": …}`) so far.
+    pub fn seen(&self) -> Vec<serde_json::Value> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn authorize(State(mock): State<MockOpenRouter>, Query(query): Query<HashMap<String, String>>) -> Response {
+    mock.seen.lock().unwrap().push(serde_json::json!({ "auth": query }));
+    let (Some(callback), Some(challenge)) = (query.get("callback_url"), query.get("code_challenge")) else {
+        return (StatusCode::BAD_REQUEST, "callback_url and code_challenge are required").into_response();
+    };
+    if query.get("code_challenge_method").map(String::as_str) != Some("S256") {
+        return (StatusCode::BAD_REQUEST, "code_challenge_method must be S256").into_response();
+    }
+    let separator = if callback.contains('?') { '&' } else { '?' };
+    let choice = *mock.choice.lock().unwrap();
+    match choice {
+        Choice::Approve => {
+            let code = format!("code-{}", uuid::Uuid::new_v4().simple());
+            mock.codes.lock().unwrap().insert(code.clone(), challenge.clone());
+            let target = format!("{callback}{separator}code={code}");
+            Html(format!("<!doctype html><title>Authorize</title><script>location.replace({target:?})</script>"))
+                .into_response()
+        }
+        Choice::Deny => Redirect::to(&format!(
+            "{callback}{separator}error=access_denied&error_description=The+user+declined+the+request"
+        ))
+        .into_response(),
+    }
+}
+
+async fn exchange(State(mock): State<MockOpenRouter>, body: String) -> Response {
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    mock.seen.lock().unwrap().push(serde_json::json!({ "exchange": body }));
+    let verifier = body["code_verifier"].as_str().unwrap_or_default();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier));
+    let code = body["code"].as_str().unwrap_or_default();
+    // A code works once.
+    let expected = mock.codes.lock().unwrap().remove(code);
+    if expected.as_deref() == Some(challenge.as_str()) && body["code_challenge_method"] == "S256" {
+        axum::Json(serde_json::json!({ "key": KEY, "user_id": "user_2x" })).into_response()
+    } else {
+        let error = serde_json::json!({ "error": { "code": 403, "message": "Invalid code or code_verifier" } });
+        (StatusCode::FORBIDDEN, axum::Json(error)).into_response()
+    }
+}
+
+/// Where the consent page at `url` sends the browser: what a browser on
+/// another machine ends on (an address it cannot load), for the user to copy.
+pub fn consent_redirect(url: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let page = runtime.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() });
+    let start = page.find("location.replace(\"").expect("the consent page") + "location.replace(\"".len();
+    let end = page[start..].find('"').expect("the end of the address") + start;
+    page[start..end].to_string()
+}
