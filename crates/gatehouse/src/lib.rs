@@ -3,6 +3,7 @@
 //! The `gatehouse` binary and the Tauri shell are thin layers over this
 //! library. Each module opens with a comment describing its one concept.
 
+pub(crate) mod anthropic;
 pub mod app_state;
 pub mod auth;
 pub mod claude_code;

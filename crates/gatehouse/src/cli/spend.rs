@@ -191,7 +191,7 @@ fn cost(cost: Option<f64>) -> String {
 
 fn print_windows(report: &windows::WindowsReport) -> anyhow::Result<()> {
     for window in &report.windows {
-        let state = crate::gateway::ratelimit::Window {
+        let state = crate::anthropic::ratelimit::Window {
             utilization: window.utilization,
             resets_at: window.resets_at,
             status: window.status.clone(),

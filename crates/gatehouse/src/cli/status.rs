@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+use crate::anthropic::ratelimit::{self, RateLimitSnapshot};
 use crate::claude_code::doctor::{self, ClaudeCodeStatus};
 use crate::config::Config;
 use crate::gateway::GatewayStatus;
-use crate::gateway::ratelimit::{self, RateLimitSnapshot};
 use crate::gateway::runner::RuntimeInfo;
 use crate::ledger::query;
 use crate::paths::Paths;

@@ -177,10 +177,10 @@ fn now_of(conn: &rusqlite::Connection, instance: &Instance, now_ms: i64) -> rusq
         .query_row([request], |row| row.get(0))
         .optional()?;
     let resets_at = (instance.resets_at > 0).then_some(instance.resets_at);
-    let window = crate::gateway::ratelimit::Window { utilization, resets_at, status: status.clone() };
+    let window = crate::anthropic::ratelimit::Window { utilization, resets_at, status: status.clone() };
     Ok(Some(WindowNow {
         name: instance.name.clone(),
-        title: crate::gateway::ratelimit::window_title(&instance.name),
+        title: crate::anthropic::ratelimit::window_title(&instance.name),
         utilization,
         resets_at_ms: resets_at.map(|secs| secs * 1000),
         rejected: window.is_rejected(),

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::openrouter::OpenRouterSignIn;
 use super::snapshot::{LoginView, Snapshot};
+use crate::anthropic::ratelimit::Window;
 use crate::app_state::SuspendReason;
-use crate::gateway::ratelimit::Window;
 use crate::supervisor::GatewayState;
 
 /// Longest error reason shown in a menu label; the window shows all of it.

@@ -18,12 +18,12 @@ use tokio::sync::broadcast;
 use super::notice::Notice;
 use super::snapshot::{ClaudeCodeView, LoginView, NamedWindow, SignIn, Snapshot};
 use super::window_alerts::WindowAlerts;
+use crate::anthropic::ratelimit;
 use crate::app_state::ClaudeTarget;
 use crate::claude_code::login::{CodeOutcome, LoginSession};
 use crate::claude_code::warnings::WarningKind;
 use crate::claude_code::{cli_binary, doctor};
 use crate::config::Config;
-use crate::gateway::ratelimit;
 use crate::ledger::query;
 use crate::supervisor::{GatewayState, Supervisor, SupervisorEvent, SupervisorOptions, detached};
 

@@ -9,10 +9,10 @@
 use serde::Serialize;
 
 use super::openrouter::OpenRouterSignIn;
+use crate::anthropic::ratelimit::Window;
 use crate::app_state::SuspendReason;
 use crate::claude_code::cli_binary::{self, AuthStatus};
 use crate::claude_code::warnings::Warning;
-use crate::gateway::ratelimit::Window;
 use crate::ledger::query::Totals;
 use crate::supervisor::GatewayState;
 

@@ -30,8 +30,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::notice::Notice;
+use crate::anthropic::ratelimit::{Window, window_title};
 use crate::config::NotificationsConfig;
-use crate::gateway::ratelimit::{Window, window_title};
 
 /// Instances whose reset passed this long ago are forgotten: nothing about
 /// them can be notified any more, and the file stays small.

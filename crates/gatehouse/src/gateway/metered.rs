@@ -25,8 +25,9 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming};
 use tokio::time::Sleep;
 
-use super::errors::sse_error_event;
 use super::upstream_client::with_causes;
+use crate::anthropic::errors::sse_error_event;
+use crate::anthropic::response_usage::KEPT_GAP;
 use crate::ledger::record::{Exchange, Outcome};
 use crate::ledger::writer::LedgerSender;
 
@@ -36,10 +37,6 @@ const MAX_KEPT_BYTES: usize = 32 * 1024 * 1024;
 /// Past [`MAX_KEPT_BYTES`], the last bytes kept: enough for the final
 /// `message_delta` (the last usage), `message_stop` and any `error` event.
 const KEPT_TAIL_BYTES: usize = 1024 * 1024;
-/// Put between the head and the tail of a body kept in two parts: a blank
-/// line ends any event cut in two, and a line starting with `:` is an SSE
-/// comment, read by nothing.
-pub(crate) const KEPT_GAP: &[u8] = b"\n\n: gatehouse kept only the head and tail of this body\n\n";
 
 /// What to record when the body ends.
 pub struct Recording {

@@ -1,23 +1,21 @@
 //! The gateway: a local HTTP server Claude Code talks through.
 //!
 //! It checks who is calling (loopback `Host`, no browser `Origin`, a valid
-//! `x-gatehouse-key`), forwards the request to the upstream unchanged, and
-//! relays the response as it arrives, while a ledger writer records what the
-//! request would cost. `GET /health` and `GET /status` describe the gateway
+//! `x-gatehouse-key`), forwards the request unchanged to the upstream its
+//! route names (see `upstreams` and `routes`), and relays the response as it
+//! arrives, while a ledger writer records what the request would cost. `GET /health` and `GET /status` describe the gateway
 //! itself and need no key.
 
-pub mod errors;
 mod fd_limit;
 pub mod guard;
 mod log_safe;
 mod metered;
 pub mod proxy;
-pub mod ratelimit;
-pub mod request;
-pub mod response_usage;
+mod routes;
 pub mod runner;
 mod server;
 pub mod upstream_client;
+mod upstreams;
 
 pub use server::serve;
 
@@ -30,64 +28,21 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use serde::Serialize;
 
+use crate::anthropic::errors::{ErrorKind, error_response};
+use crate::anthropic::ratelimit::{RateLimitHeaders, RateLimitSnapshot};
 use crate::auth::gateway_keys::KeyRing;
 use crate::config::Config;
 use crate::ledger::health::LedgerStatus;
 use crate::ledger::writer::LedgerSender;
-use errors::{ErrorKind, error_response};
 use proxy::Endpoint;
-use ratelimit::{RateLimitHeaders, RateLimitSnapshot};
-use upstream_client::{BaseUri, UpstreamClient};
+use routes::Routes;
+use upstreams::Upstreams;
 
 /// The version reported by `/status`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Where requests go.
-pub struct Upstream {
-    /// Short name, reported in `x-gatehouse-upstream` and the ledger.
-    pub name: Arc<str>,
-    pub header_value: HeaderValue,
-    /// Without a trailing slash.
-    pub base_url: String,
-    /// `base_url`, split once for building each request's URI.
-    pub base_uri: BaseUri,
-    /// Sent as `x-api-key` when the client brings no credential of its own.
-    pub api_key: Option<HeaderValue>,
-    /// Where `api_key` came from, for messages.
-    pub api_key_env: String,
-}
-
-impl Upstream {
-    /// The Anthropic upstream from the config, with its API key read from the
-    /// environment variable the config names.
-    pub fn anthropic(config: &Config, base_url_override: Option<&str>) -> anyhow::Result<Upstream> {
-        let base_url = base_url_override.unwrap_or(&config.anthropic.base_url).trim_end_matches('/').to_string();
-        let base_uri =
-            BaseUri::parse(&base_url).map_err(|e| anyhow::anyhow!("the Anthropic base URL {base_url:?} {e}"))?;
-        let api_key_env = config.anthropic.api_key_env.clone();
-        let api_key = match std::env::var(&api_key_env) {
-            Ok(key) if !key.trim().is_empty() => {
-                let mut value = HeaderValue::from_str(key.trim()).map_err(|_| {
-                    anyhow::anyhow!("the API key in ${api_key_env} contains characters not allowed in an HTTP header")
-                })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            _ => None,
-        };
-        Ok(Upstream {
-            name: Arc::from("anthropic"),
-            header_value: HeaderValue::from_static("anthropic"),
-            base_url,
-            base_uri,
-            api_key,
-            api_key_env,
-        })
-    }
-}
 
 /// How stale the key list may get before a valid key is checked against
 /// the config file again; this is how long a revocation takes to bite.
@@ -134,8 +89,9 @@ impl LiveKeys {
 
 /// Everything the request handlers share.
 pub struct Gateway {
-    upstream: Upstream,
-    http: UpstreamClient,
+    upstreams: Upstreams,
+    /// Which of `upstreams` serve which model.
+    routes: Routes,
     keys: RwLock<LiveKeys>,
     ledger: LedgerSender,
     rate_limits: Mutex<RateLimitHeaders>,
@@ -158,21 +114,19 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(
+    /// The gateway for `config`, sending to `upstreams` by the default
+    /// routes.
+    pub(crate) fn new(
         config: &Config,
         config_path: PathBuf,
-        upstream: Upstream,
+        upstreams: Upstreams,
         ledger: LedgerSender,
     ) -> anyhow::Result<Gateway> {
-        let http = UpstreamClient::new(
-            &upstream.base_uri,
-            Duration::from_secs(config.gateway.connect_timeout_secs),
-            Duration::from_secs(config.gateway.idle_timeout_secs),
-        )?;
+        let routes = Routes::catch_all(&upstreams)?;
         Ok(Gateway {
             keys: RwLock::new(LiveKeys::load(config_path, config)),
-            upstream,
-            http,
+            upstreams,
+            routes,
             ledger,
             rate_limits: Mutex::new(RateLimitHeaders::default()),
             rate_limits_changed: tokio::sync::Notify::new(),
@@ -258,14 +212,13 @@ impl Gateway {
             listen: self.listen.lock().unwrap_or_else(|p| p.into_inner()).map(|a| a.to_string()),
             started_at: self.started_at.to_string(),
             uptime_secs: self.started.elapsed().as_secs(),
-            upstream: UpstreamStatus {
-                name: self.upstream.name.to_string(),
-                base_url: self.upstream.base_url.clone(),
-                api_key: if self.upstream.api_key.is_some() {
-                    format!("from ${}", self.upstream.api_key_env)
-                } else {
-                    format!("none (${} is not set); clients must bring their own", self.upstream.api_key_env)
-                },
+            upstream: {
+                let upstream = self.upstreams.first();
+                UpstreamStatus {
+                    name: upstream.name.to_string(),
+                    base_url: upstream.base_url.clone(),
+                    api_key: upstream.describe_key(),
+                }
             },
             rate_limits: self.rate_limits.lock().unwrap_or_else(|p| p.into_inner()).snapshot(),
             ledger: self.ledger.status(),

@@ -15,7 +15,8 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use super::{Gateway, Upstream};
+use super::Gateway;
+use super::upstreams::Upstreams;
 use crate::config::Config;
 use crate::ledger::{import, project::ProjectResolver, writer::LedgerWriter};
 use crate::paths::Paths;
@@ -56,7 +57,7 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let prices = PriceTable::builtin().with_overrides(&config.pricing.models);
-    let upstream = Upstream::anthropic(config, options.anthropic_base_url.as_deref())?;
+    let upstreams = Upstreams::from_config(config, options.anthropic_base_url.as_deref())?;
     let port = options.port.unwrap_or(config.gateway.port);
     let address = SocketAddr::new(config.gateway.listen, port);
 
@@ -88,10 +89,10 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
         .inspect_err(|error| tracing::warn!("cannot start importing Claude Code's transcripts: {error}"))
         .ok();
 
-    let gateway = Arc::new(Gateway::new(config, paths.config_file(), upstream, ledger)?);
+    let gateway = Arc::new(Gateway::new(config, paths.config_file(), upstreams, ledger)?);
     // The windows outlive a restart: start from what the last gateway saw.
     let rate_limits_file = paths.rate_limits_file();
-    if let Some(snapshot) = super::ratelimit::RateLimitSnapshot::load(&rate_limits_file) {
+    if let Some(snapshot) = crate::anthropic::ratelimit::RateLimitSnapshot::load(&rate_limits_file) {
         gateway.restore_rate_limits(&snapshot);
     }
     runtime.spawn(gateway.clone().save_rate_limits(rate_limits_file.clone()));
@@ -107,11 +108,10 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
     crate::fs_atomic::write_private(&runtime_file, serde_json::to_string_pretty(&info)?.as_bytes())
         .with_context(|| format!("cannot write {}", runtime_file.display()))?;
 
-    tracing::info!(
-        upstream = %gateway.upstream.base_url,
-        ledger = %ledger_path.display(),
-        "gateway listening on {base_url}"
-    );
+    for upstream in gateway.upstreams.iter() {
+        tracing::info!(kind = %upstream.kind, base_url = %upstream.base_url, "upstream {}", upstream.name);
+    }
+    tracing::info!(ledger = %ledger_path.display(), "gateway listening on {base_url}");
     // One line on stdout for whoever launched us (scripts, the tray app);
     // a closed stdout must not stop the gateway.
     let _ = writeln!(std::io::stdout(), "gatehouse gateway listening on {base_url}");

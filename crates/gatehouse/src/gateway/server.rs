@@ -40,8 +40,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::Gateway;
-use super::errors::{ErrorKind, error_json, error_response};
 use super::fd_limit;
+use crate::anthropic::errors::{ErrorKind, error_json, error_response};
 
 /// How long a connection may take to send a complete request head, counted
 /// from when it connects or its previous response ends.

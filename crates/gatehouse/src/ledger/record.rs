@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::anthropic::request::Hints;
+
 /// How a relayed response ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -44,19 +46,6 @@ pub struct Exchange {
     /// "name\tvalue" line each, the name without that prefix; parsed on the
     /// writer's thread, not the request path.
     pub unified_headers: Option<String>,
-}
-
-/// Claude Code's hint headers (sent with `CLAUDE_CODE_GATEWAY_HINT_HEADERS=1`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Hints {
-    /// `x-claude-code-request-class`: `main`, `subagent` or `compaction`.
-    pub request_class: Option<String>,
-    /// `x-claude-code-agent-type`: `Explore`, …
-    pub agent_type: Option<String>,
-    /// `x-claude-code-prompt-id`: the user prompt this request serves.
-    pub prompt_id: Option<String>,
-    /// `x-claude-code-compaction`: `manual`, …
-    pub compaction: Option<String>,
 }
 
 #[cfg(test)]

@@ -23,8 +23,9 @@ use rusqlite::params;
 
 use super::names;
 use super::project::ProjectResolver;
-use super::record::{Exchange, Hints, Outcome};
+use super::record::{Exchange, Outcome};
 use super::writer::LedgerWriter;
+use crate::anthropic::request::Hints;
 use crate::pricing::PriceTable;
 use crate::usage::Usage;
 

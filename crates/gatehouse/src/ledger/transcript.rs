@@ -25,7 +25,7 @@ use std::io::BufRead;
 
 use serde::Deserialize;
 
-use crate::gateway::response_usage::{self, RawUsage};
+use crate::anthropic::response_usage::{self, RawUsage};
 use crate::pricing::Extras;
 use crate::usage::Usage;
 

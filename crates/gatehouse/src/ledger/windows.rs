@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::flags;
-use crate::gateway::ratelimit::window_title;
+use crate::anthropic::ratelimit::window_title;
 
 /// The pseudo-window that holds the top-level unified fields; not a window.
 const UNIFIED: &str = "unified";

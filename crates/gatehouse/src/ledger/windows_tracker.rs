@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::gateway::ratelimit::Unified;
+use crate::anthropic::ratelimit::Unified;
 
 /// The pseudo-window that holds the top-level unified fields.
 pub(crate) const UNIFIED: &str = "unified";

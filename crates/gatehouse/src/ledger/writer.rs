@@ -42,12 +42,13 @@ use super::health::{LedgerStatus, MAX_PENDING_ROWS};
 use super::names::NameCache;
 use super::project::{ProjectResolver, Resolution};
 use super::prompt_id;
-use super::record::{Exchange, Hints, Outcome};
+use super::record::{Exchange, Outcome};
 use super::request_id;
 use super::windows_tracker::WindowsTracker;
+use crate::anthropic::ratelimit::Unified;
+use crate::anthropic::request::Hints;
+use crate::anthropic::response_usage;
 use crate::dashboard::rollup;
-use crate::gateway::ratelimit::Unified;
-use crate::gateway::response_usage;
 use crate::pricing::PriceTable;
 use crate::usage::Usage;
 
@@ -392,10 +393,7 @@ impl Writer {
         if exchange.unified_headers.is_some() {
             flags |= flags::WINDOW_HEADERS;
         }
-        let unified = exchange
-            .unified_headers
-            .as_deref()
-            .map(|lines| Unified::parse(lines.lines().filter_map(|line| line.split_once('\t'))));
+        let unified = exchange.unified_headers.as_deref().map(Unified::from_lines);
         Row {
             started_at: exchange.started_at,
             request_id: exchange.request_id,

@@ -8,7 +8,7 @@
 //! 2.1.328), so the ledger prices a response exactly as Claude Code does.
 //!
 //! A body too large to keep whole arrives as its head and its tail (see
-//! `metered`): a stream still has `message_start` in the head and its last
+//! [`KEPT_GAP`]): a stream still has `message_start` in the head and its last
 //! `message_delta` in the tail, and a JSON message has its `usage` at the end.
 
 use bytes::Bytes;
@@ -17,16 +17,22 @@ use serde::Deserialize;
 use crate::pricing::Extras;
 use crate::usage::Usage;
 
+/// Put between the head and the tail of a body kept in two parts (the
+/// gateway's `metered` body keeps only those of a huge response): a blank
+/// line ends any event cut in two, and a line starting with `:` is an SSE
+/// comment, read by nothing.
+pub(crate) const KEPT_GAP: &[u8] = b"\n\n: gatehouse kept only the head and tail of this body\n\n";
+
 /// What the gateway learned from a response body.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct ResponseSummary {
-    pub usage: Option<Usage>,
+pub(crate) struct ResponseSummary {
+    pub(crate) usage: Option<Usage>,
     /// Price modifiers the response reports (fast mode, US inference, web search).
-    pub extras: Extras,
+    pub(crate) extras: Extras,
     /// The response reached its end (`message_stop`, or a whole JSON message).
-    pub finished: bool,
+    pub(crate) finished: bool,
     /// An `error.type` the upstream sent in the body, if any.
-    pub error_type: Option<String>,
+    pub(crate) error_type: Option<String>,
 }
 
 /// A `usage` object as the API sends it (and Claude Code copies it into its
@@ -151,7 +157,7 @@ pub(crate) fn usage_of(raw: RawUsage) -> (Usage, Extras) {
 }
 
 /// Summarises a response body given as the chunks it arrived in.
-pub fn summarize(is_event_stream: bool, chunks: &[Bytes]) -> ResponseSummary {
+pub(crate) fn summarize(is_event_stream: bool, chunks: &[Bytes]) -> ResponseSummary {
     if is_event_stream { summarize_sse(chunks) } else { summarize_json(chunks) }
 }
 
@@ -180,8 +186,8 @@ fn summarize_json(chunks: &[Bytes]) -> ResponseSummary {
 /// (a key: inside a string its quotes would be escaped).
 fn summarize_json_head_and_tail(body: &[u8]) -> ResponseSummary {
     let mut summary = ResponseSummary::default();
-    let Some(gap) = memchr::memmem::find(body, crate::gateway::metered::KEPT_GAP) else { return summary };
-    let (head, tail) = (&body[..gap], &body[gap + crate::gateway::metered::KEPT_GAP.len()..]);
+    let Some(gap) = memchr::memmem::find(body, KEPT_GAP) else { return summary };
+    let (head, tail) = (&body[..gap], &body[gap + KEPT_GAP.len()..]);
     let Some(at) = memchr::memmem::rfind(tail, b"\"usage\":") else { return summary };
     let usage = serde_json::Deserializer::from_slice(&tail[at + b"\"usage\":".len()..]).into_iter::<RawUsage>().next();
     let Some(Ok(usage)) = usage else { return summary };
@@ -359,7 +365,6 @@ mod tests {
 
     #[test]
     fn bodies_kept_as_head_and_tail_keep_their_usage() {
-        use crate::gateway::metered::KEPT_GAP;
         let cut_start = STREAM.find("event: content_block_delta").unwrap();
         let cut_end = STREAM.find("event: message_delta").unwrap();
         // The tail starts mid-event, as it does after dropping the middle.

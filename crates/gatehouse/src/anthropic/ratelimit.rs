@@ -38,7 +38,7 @@ fn local_time(secs: i64, now: &jiff::Zoned) -> Option<String> {
 
 /// "5-hour window", "Weekly window", or "Window 7d_oi" for one the gateway
 /// has no name for.
-pub fn window_title(name: &str) -> String {
+pub(crate) fn window_title(name: &str) -> String {
     match name {
         "5h" => "5-hour window".to_string(),
         "7d" => "Weekly window".to_string(),
@@ -51,7 +51,7 @@ pub fn window_title(name: &str) -> String {
 
 impl Window {
     /// Whether the server refuses requests in this window until it resets.
-    pub fn is_rejected(&self) -> bool {
+    pub(crate) fn is_rejected(&self) -> bool {
         self.status.as_deref() == Some("rejected")
     }
 
@@ -59,7 +59,7 @@ impl Window {
     /// reset is not today ("resets Sat 14:00"). A reset that has passed is
     /// said so: the figure belongs to a window that is over. A rejected
     /// window says so, with when it opens again.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         self.describe_at(&jiff::Zoned::now())
     }
 
@@ -76,6 +76,24 @@ impl Window {
             (false, false) => format!("{used} · resets {at}"),
         }
     }
+}
+
+/// The `anthropic-ratelimit-unified-*` headers of a response, as the ledger
+/// keeps them until its writer reads them with [`Unified::from_lines`]:
+/// "name\tvalue" lines, names without the prefix. Copying them is all the
+/// request path does; parsing waits for the writer's thread.
+pub(crate) fn unified_lines(headers: &HeaderMap) -> Option<String> {
+    let mut lines = String::new();
+    for (name, value) in headers {
+        let (Some(field), Ok(value)) = (name.as_str().strip_prefix(UNIFIED), value.to_str()) else {
+            continue;
+        };
+        lines.push_str(field);
+        lines.push('\t');
+        lines.push_str(value);
+        lines.push('\n');
+    }
+    (!lines.is_empty()).then_some(lines)
 }
 
 /// The `anthropic-ratelimit-unified-*` headers of one response, parsed
@@ -120,6 +138,11 @@ impl Unified {
         unified
     }
 
+    /// Parses the lines [`unified_lines`] made.
+    pub(crate) fn from_lines(lines: &str) -> Unified {
+        Unified::parse(lines.lines().filter_map(|line| line.split_once('\t')))
+    }
+
     /// The value of a top-level field.
     pub(crate) fn field(&self, name: &str) -> Option<&str> {
         self.top.iter().find(|(field, _)| field == name).map(|(_, value)| value.as_str())
@@ -148,13 +171,13 @@ pub struct RateLimitSnapshot {
 
 impl RateLimitSnapshot {
     /// True when no rate-limit header has been seen yet.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.observed_at.is_none()
     }
 
     /// The windows in the order people read them: 5-hour, weekly, then the
     /// others by name.
-    pub fn windows_in_order(&self) -> impl Iterator<Item = (&String, &Window)> {
+    pub(crate) fn windows_in_order(&self) -> impl Iterator<Item = (&String, &Window)> {
         let rank = |name: &str| match name {
             "5h" => 0,
             "7d" => 1,
@@ -226,7 +249,7 @@ impl RateLimitSnapshot {
 /// rather than shared: a `HeaderValue` from hyper would keep its whole read
 /// buffer alive.
 #[derive(Debug, Default)]
-pub struct RateLimitHeaders {
+pub(crate) struct RateLimitHeaders {
     /// In the order first seen; names are unique.
     latest: Vec<(HeaderName, String)>,
     retry_after: Option<String>,
@@ -268,7 +291,7 @@ impl RateLimitHeaders {
     }
 
     /// Takes in the rate-limit headers of one response; returns whether any were present.
-    pub fn observe(&mut self, headers: &HeaderMap) -> bool {
+    pub(crate) fn observe(&mut self, headers: &HeaderMap) -> bool {
         let mut seen = false;
         let mut changed = false;
         // Responses repeat the same headers in the same order, so the slot
@@ -313,7 +336,7 @@ impl RateLimitHeaders {
     }
 
     /// What the headers seen so far say.
-    pub fn snapshot(&self) -> RateLimitSnapshot {
+    pub(crate) fn snapshot(&self) -> RateLimitSnapshot {
         let mut snapshot = RateLimitSnapshot {
             observed_at: self.observed_at.map(|at| at.to_string()),
             retry_after_secs: self.retry_after.as_ref().and_then(|v| v.trim().parse().ok()),
@@ -458,6 +481,27 @@ mod tests {
         let loaded = RateLimitSnapshot::load(&path).unwrap();
         assert_eq!(loaded, snapshot);
         assert_eq!(RateLimitHeaders::from_snapshot(&loaded).snapshot(), snapshot);
+    }
+
+    #[test]
+    fn unified_lines_carry_the_unified_headers_to_the_ledger_and_back() {
+        let mut headers = HeaderMap::new();
+        headers.insert("anthropic-ratelimit-unified-status", HeaderValue::from_static("allowed"));
+        headers.insert("anthropic-ratelimit-requests-limit", HeaderValue::from_static("4000"));
+        headers.insert("anthropic-ratelimit-unified-5h-utilization", HeaderValue::from_static("0.25"));
+        headers.insert("anthropic-ratelimit-unified-5h-reset", HeaderValue::from_static("1763800000"));
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        let lines = unified_lines(&headers).unwrap();
+        assert_eq!(lines, "status\tallowed\n5h-utilization\t0.25\n5h-reset\t1763800000\n");
+        let parsed = Unified::from_lines(&lines);
+        assert_eq!(parsed.field("status"), Some("allowed"));
+        assert_eq!(parsed.windows["5h"].0.utilization, Some(0.25));
+        assert_eq!(parsed.windows["5h"].0.resets_at, Some(1763800000));
+
+        headers.remove("anthropic-ratelimit-unified-status");
+        headers.remove("anthropic-ratelimit-unified-5h-utilization");
+        headers.remove("anthropic-ratelimit-unified-5h-reset");
+        assert_eq!(unified_lines(&headers), None, "classic API-key headers are not unified ones");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use http::{HeaderValue, StatusCode, header};
 
 /// Anthropic's error types, as they appear in `error.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     InvalidRequest,
     Authentication,
     Permission,
@@ -37,12 +37,12 @@ impl ErrorKind {
 }
 
 /// The JSON body of an Anthropic-shaped error.
-pub fn error_json(kind: ErrorKind, message: &str) -> String {
+pub(crate) fn error_json(kind: ErrorKind, message: &str) -> String {
     serde_json::json!({"type": "error", "error": {"type": kind.as_str(), "message": message}}).to_string()
 }
 
 /// A complete error response, marked as coming from the gateway.
-pub fn error_response(status: StatusCode, kind: ErrorKind, message: &str) -> Response {
+pub(crate) fn error_response(status: StatusCode, kind: ErrorKind, message: &str) -> Response {
     let mut response = Response::new(Body::from(error_json(kind, message)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -53,6 +53,6 @@ pub fn error_response(status: StatusCode, kind: ErrorKind, message: &str) -> Res
 
 /// An SSE `error` event, sent when the upstream fails after the stream began
 /// and a status code can no longer be changed.
-pub fn sse_error_event(message: &str) -> bytes::Bytes {
+pub(crate) fn sse_error_event(message: &str) -> bytes::Bytes {
     format!("event: error\ndata: {}\n\n", error_json(ErrorKind::Api, message)).into()
 }

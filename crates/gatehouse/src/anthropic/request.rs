@@ -1,25 +1,25 @@
-//! What the gateway reads from a request body.
+//! The head of a Messages API request: what is read from its body and headers.
 //!
 //! The body is forwarded byte-for-byte; this only pulls out the few fields
 //! the gateway needs (the model for routing and pricing, whether the client
 //! asked for a stream, and Claude Code's session) while checking that the
 //! body is JSON at all. Every other field is skipped without being built.
+//! Claude Code's hint headers (request class, agent, prompt, session) are
+//! read here too, for the ledger.
 
 use http::HeaderMap;
 use serde::Deserialize;
-
-use crate::ledger::record::Hints;
 
 /// A hint longer than this is cut: it is a label, not data.
 const HINT_MAX_CHARS: usize = 120;
 
 /// The fields of a Messages API request the gateway uses.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct RequestHead {
-    pub model: String,
-    pub stream: bool,
-    pub session_id: Option<String>,
-    pub device_id: Option<String>,
+pub(crate) struct RequestHead {
+    pub(crate) model: String,
+    pub(crate) stream: bool,
+    pub(crate) session_id: Option<String>,
+    pub(crate) device_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,8 +47,21 @@ struct ClaudeCodeUser {
     session_id: Option<String>,
 }
 
+/// Claude Code's hint headers (sent with `CLAUDE_CODE_GATEWAY_HINT_HEADERS=1`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// `x-claude-code-request-class`: `main`, `subagent` or `compaction`.
+    pub request_class: Option<String>,
+    /// `x-claude-code-agent-type`: `Explore`, …
+    pub agent_type: Option<String>,
+    /// `x-claude-code-prompt-id`: the user prompt this request serves.
+    pub prompt_id: Option<String>,
+    /// `x-claude-code-compaction`: `manual`, …
+    pub compaction: Option<String>,
+}
+
 /// Claude Code's hint headers of a request, each cut to a sane length.
-pub fn hints(headers: &HeaderMap) -> Hints {
+pub(crate) fn hints(headers: &HeaderMap) -> Hints {
     Hints {
         request_class: hint(headers, "x-claude-code-request-class"),
         agent_type: hint(headers, "x-claude-code-agent-type"),
@@ -58,7 +71,7 @@ pub fn hints(headers: &HeaderMap) -> Hints {
 }
 
 /// `x-claude-code-session-id`, for a request whose body names no session.
-pub fn session_header(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_header(headers: &HeaderMap) -> Option<String> {
     hint(headers, "x-claude-code-session-id")
 }
 
@@ -68,7 +81,7 @@ fn hint(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Parses a request body; the error is a message for the client.
-pub fn parse(body: &[u8], model_required: bool) -> Result<RequestHead, String> {
+pub(crate) fn parse(body: &[u8], model_required: bool) -> Result<RequestHead, String> {
     let raw: RawHead = serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
             format!("the request body does not have the shape of a Messages API request: {e}")
@@ -121,7 +134,7 @@ mod tests {
         assert_eq!(hints.prompt_id.map(|p| p.len()), Some(HINT_MAX_CHARS));
         assert_eq!(hints.compaction, None);
         assert_eq!(session_header(&headers).as_deref(), Some("s-9"));
-        assert_eq!(crate::gateway::request::hints(&HeaderMap::new()), Hints::default());
+        assert_eq!(super::hints(&HeaderMap::new()), Hints::default());
     }
 
     #[test]
