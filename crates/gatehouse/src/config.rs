@@ -37,6 +37,72 @@ pub struct Config {
     pub supervisor: SupervisorConfig,
     pub notifications: NotificationsConfig,
     pub secrets: SecretsConfig,
+    /// Paid upstreams besides the subscription (`[anthropic]`), each with
+    /// its own key, by reference.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub upstreams: Vec<UpstreamConfig>,
+    /// Which upstreams serve which models. None: every model goes to the
+    /// subscription first, then to the paid upstreams in their order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteConfig>,
+}
+
+/// The name of the subscription's upstream (`[anthropic]`), in routes,
+/// `x-gatehouse-upstream` and the ledger.
+pub const SUBSCRIPTION_UPSTREAM: &str = "anthropic";
+
+/// A paid upstream (`[[upstreams]]`). A paid upstream gets its own key and
+/// never the client's credentials: a subscription token goes to Anthropic
+/// only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// What routes and the ledger call it: letters, digits, `-`, `_`.
+    pub name: String,
+    pub kind: UpstreamKindConfig,
+    /// Default: the kind's own (Anthropic's API, OpenRouter's
+    /// Anthropic-compatible API). Required for `compatible`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The key, by reference only: `keychain:NAME` (see `gatehouse auth
+    /// add`), `env:VARIABLE` for servers, or `file:NAME` with the plain-file
+    /// store.
+    pub secret: String,
+}
+
+/// The kinds of paid upstream; each sends its key its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpstreamKindConfig {
+    /// Anthropic's API with an API key (`x-api-key`).
+    Anthropic,
+    /// OpenRouter's Anthropic-compatible API (`Authorization: Bearer`).
+    #[serde(rename = "openrouter")]
+    OpenRouter,
+    /// Any other Anthropic-compatible API (`Authorization: Bearer`).
+    Compatible,
+}
+
+impl UpstreamKindConfig {
+    /// The kind's own base URL, if it has one.
+    pub fn default_base_url(self) -> Option<&'static str> {
+        match self {
+            UpstreamKindConfig::Anthropic => Some("https://api.anthropic.com"),
+            UpstreamKindConfig::OpenRouter => Some("https://openrouter.ai/api"),
+            UpstreamKindConfig::Compatible => None,
+        }
+    }
+}
+
+/// A route (`[[routes]]`): the models it serves, and the upstreams that
+/// serve them, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// A model name; `*` stands for any run of characters (`claude-opus-*`, `*`).
+    pub models: String,
+    /// Upstream names: `anthropic` (the subscription) or a `[[upstreams]]` name.
+    pub upstreams: Vec<String>,
 }
 
 /// Where `gatehouse auth add` keeps secrets (see [`crate::secrets`]).

@@ -121,6 +121,8 @@ fn problems(config: &Config) -> Vec<Problem> {
         ));
     }
 
+    upstreams(&mut found, config);
+
     for (index, key) in config.keys.iter().enumerate() {
         if key.sha256.len() != 64 || !key.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             found.push(Problem {
@@ -257,6 +259,77 @@ fn rates(found: &mut Vec<Problem>, path: Vec<Step>, rates: &Rates) {
                 path,
                 message: format!("{value} is not a price; use a number of US dollars per million tokens, 0 or more"),
             });
+        }
+    }
+}
+
+/// `[[upstreams]]` and `[[routes]]`: names that can be routed to, base URLs
+/// that are URLs, keys named by reference, routes to upstreams that exist.
+fn upstreams(found: &mut Vec<Problem>, config: &Config) {
+    let at = |table: &str, index: usize, key: &str| Problem {
+        path: vec![Step::Key(table.into()), Step::Index(index), Step::Key(key.into())],
+        message: String::new(),
+    };
+    let mut names = vec![super::SUBSCRIPTION_UPSTREAM];
+    for (index, upstream) in config.upstreams.iter().enumerate() {
+        let name = upstream.name.as_str();
+        let fine = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !fine {
+            let message =
+                format!("{name:?} is not an upstream name: use letters, digits, `-` and `_`, as \"openrouter\"");
+            found.push(Problem { message, ..at("upstreams", index, "name") });
+        } else if names.contains(&name) {
+            let message = if name == super::SUBSCRIPTION_UPSTREAM {
+                format!(
+                    "\"{name}\" is the subscription's upstream ([anthropic]); give this one another name, as \"anthropic-key\""
+                )
+            } else {
+                format!("two upstreams are called \"{name}\"; routes could not tell them apart, so rename one")
+            };
+            found.push(Problem { message, ..at("upstreams", index, "name") });
+        }
+        names.push(name);
+        match (&upstream.base_url, upstream.kind.default_base_url()) {
+            (Some(url), _) => {
+                if let Err(why) = crate::gateway::upstream_client::BaseUri::parse(url.trim_end_matches('/')) {
+                    let message = format!("{url:?} {why}, such as \"https://llm.example.com/anthropic\"");
+                    found.push(Problem { message, ..at("upstreams", index, "base_url") });
+                }
+            }
+            (None, None) => found.push(Problem {
+                message: format!(
+                    "upstream \"{name}\" is `compatible`, which has no address of its own: set its base_url"
+                ),
+                ..at("upstreams", index, "name")
+            }),
+            (None, Some(_)) => {}
+        }
+        if let Err(why) = crate::secrets::SecretRef::parse(&upstream.secret, config.secrets.store) {
+            let message =
+                format!("{why}; store the key with `gatehouse auth add {name}` and write \"keychain:{name}\"");
+            found.push(Problem { message, ..at("upstreams", index, "secret") });
+        }
+    }
+    for (index, route) in config.routes.iter().enumerate() {
+        if route.models.is_empty() {
+            let message = "an empty pattern matches no model; use a name, or `*` for any run of characters".to_string();
+            found.push(Problem { message, ..at("routes", index, "models") });
+        }
+        if route.upstreams.is_empty() {
+            let message = format!(
+                "the route for {:?} names no upstream; list one or more, in the order to try them",
+                route.models
+            );
+            found.push(Problem { message, ..at("routes", index, "upstreams") });
+        }
+        for name in &route.upstreams {
+            if !names.contains(&name.as_str()) {
+                let message = format!(
+                    "upstream \"{name}\" does not exist; the upstreams are {}",
+                    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+                );
+                found.push(Problem { message, ..at("routes", index, "upstreams") });
+            }
         }
     }
 }
@@ -411,5 +484,40 @@ mod tests {
     #[test]
     fn dotted_keys_are_located_too() {
         refused("gateway.port = 7411\ngateway.max_body_bytes = 0\n", "gateway.max_body_bytes", 2);
+    }
+
+    #[test]
+    fn upstreams_and_routes_are_checked_with_their_keys() {
+        let problem = |text: &str| {
+            let config: Config = toml::from_str(text).unwrap();
+            first_problem(&config).map(|p| (p.key(), p.message))
+        };
+        let fine = r#"
+            [[upstreams]]
+            name = "openrouter"
+            kind = "openrouter"
+            secret = "keychain:openrouter"
+            [[routes]]
+            models = "claude-3-5-haiku-*"
+            upstreams = ["openrouter", "anthropic"]
+        "#;
+        assert_eq!(problem(fine), None);
+        let (key, message) = problem(&fine.replace("\"keychain:openrouter\"", "\"sk-or-v1-pasted\"")).unwrap();
+        assert_eq!(key, "upstreams[0].secret");
+        assert!(message.contains("gatehouse auth add openrouter"), "{message}");
+        let (key, message) = problem(&fine.replace("name = \"openrouter\"", "name = \"anthropic\"")).unwrap();
+        assert_eq!(key, "upstreams[0].name");
+        assert!(message.contains("the subscription's upstream"), "{message}");
+        let (key, message) = problem(&fine.replace("kind = \"openrouter\"", "kind = \"compatible\"")).unwrap();
+        assert_eq!(key, "upstreams[0].name");
+        assert!(message.contains("set its base_url"), "{message}");
+        let (key, message) = problem(&fine.replace("[\"openrouter\", \"anthropic\"]", "[\"openruter\"]")).unwrap();
+        assert_eq!(key, "routes[0].upstreams");
+        assert!(
+            message.contains("\"openruter\" does not exist; the upstreams are \"anthropic\", \"openrouter\""),
+            "{message}"
+        );
+        let (key, _) = problem(&fine.replace("[\"openrouter\", \"anthropic\"]", "[]")).unwrap();
+        assert_eq!(key, "routes[0].upstreams");
     }
 }

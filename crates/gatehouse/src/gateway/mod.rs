@@ -114,7 +114,7 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// The gateway for `config`, sending to `upstreams` by the default
+    /// The gateway for `config`, sending to `upstreams` by the config's
     /// routes.
     pub(crate) fn new(
         config: &Config,
@@ -122,7 +122,7 @@ impl Gateway {
         upstreams: Upstreams,
         ledger: LedgerSender,
     ) -> anyhow::Result<Gateway> {
-        let routes = Routes::catch_all(&upstreams)?;
+        let routes = Routes::from_config(config, &upstreams)?;
         Ok(Gateway {
             keys: RwLock::new(LiveKeys::load(config_path, config)),
             upstreams,

@@ -7,12 +7,13 @@
 //! Names are resolved against the [`Upstreams`] set once, when the routes are
 //! built, so a request only compares its model with the patterns.
 //!
-//! Today the routes are one catch-all, `*`, to every upstream in the
-//! config's order.
+//! Without `[[routes]]` in the config, one catch-all, `*`, sends every model
+//! to every upstream in the config's order, the subscription first.
 
 use thiserror::Error;
 
 use super::upstreams::{UpstreamId, Upstreams};
+use crate::config::Config;
 
 /// A model name pattern; `*` matches any run of characters, including none.
 /// Split at its stars once, when the routes are built, so matching a model
@@ -105,6 +106,20 @@ impl Routes {
         Ok(Routes { routes })
     }
 
+    /// The config's `[[routes]]`, or without any the default: every model
+    /// to every upstream, the subscription first, then the paid ones in the
+    /// config's order.
+    pub(crate) fn from_config(config: &Config, upstreams: &Upstreams) -> Result<Routes, RouteError> {
+        if config.routes.is_empty() {
+            return Routes::catch_all(upstreams);
+        }
+        let routes = config
+            .routes
+            .iter()
+            .map(|route| (route.models.as_str(), route.upstreams.iter().map(String::as_str).collect()));
+        Routes::new(routes, upstreams)
+    }
+
     /// The default: every model to every upstream, in the config's order.
     pub(crate) fn catch_all(upstreams: &Upstreams) -> Result<Routes, RouteError> {
         Routes::new([("*", upstreams.iter().map(|upstream| &*upstream.name).collect())], upstreams)
@@ -121,7 +136,6 @@ impl Routes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
 
     #[test]
     fn patterns_match_whole_names_with_stars_for_any_run() {
@@ -146,7 +160,12 @@ mod tests {
 
     #[test]
     fn the_first_matching_route_wins_and_names_are_checked() {
-        let upstreams = Upstreams::from_config(&Config::default(), Some("http://127.0.0.1:9")).unwrap();
+        let upstreams = Upstreams::from_config(
+            &Config::default(),
+            &crate::paths::Paths::under(std::path::Path::new("/nonexistent")),
+            Some("http://127.0.0.1:9"),
+        )
+        .unwrap();
         let anthropic = upstreams.find("anthropic").unwrap();
         let routes = Routes::new([("claude-opus-*", vec!["anthropic"]), ("*", vec!["anthropic"])], &upstreams).unwrap();
         assert_eq!(routes.for_model("claude-opus-4-1"), Some(&[anthropic][..]));
@@ -165,7 +184,12 @@ mod tests {
 
     #[test]
     fn the_default_sends_every_model_to_the_config_s_upstreams() {
-        let upstreams = Upstreams::from_config(&Config::default(), Some("http://127.0.0.1:9")).unwrap();
+        let upstreams = Upstreams::from_config(
+            &Config::default(),
+            &crate::paths::Paths::under(std::path::Path::new("/nonexistent")),
+            Some("http://127.0.0.1:9"),
+        )
+        .unwrap();
         let routes = Routes::catch_all(&upstreams).unwrap();
         let anthropic = upstreams.find("anthropic").unwrap();
         for model in ["claude-sonnet-4-5", "", "anything at all"] {

@@ -57,7 +57,7 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let prices = PriceTable::builtin().with_overrides(&config.pricing.models);
-    let upstreams = Upstreams::from_config(config, options.anthropic_base_url.as_deref())?;
+    let upstreams = Upstreams::from_config(config, paths, options.anthropic_base_url.as_deref())?;
     let port = options.port.unwrap_or(config.gateway.port);
     let address = SocketAddr::new(config.gateway.listen, port);
 

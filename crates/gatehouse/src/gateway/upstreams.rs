@@ -6,9 +6,16 @@
 //! instead. The set is loaded from the config once, when the gateway starts;
 //! [`super::routes`] says which of them serves which model.
 //!
-//! Today there is one kind, `subscription`, and the config yields one
-//! upstream of it, `anthropic`, from `[anthropic] base_url` and
-//! `api_key_env`.
+//! The subscription's upstream, `anthropic`, comes from `[anthropic]`
+//! (`base_url`, and `api_key_env` for clients without a login). Paid
+//! upstreams come from `[[upstreams]]`: `anthropic` with an API key,
+//! `openrouter`, or any other `compatible` API. A paid upstream never gets
+//! the client's credentials: its own key replaces the client's
+//! `Authorization` and `x-api-key`, and the subscription-only `oauth-*`
+//! flags of `anthropic-beta` are taken out, so a subscription token reaches
+//! Anthropic only. Each key is read from its store when the gateway starts;
+//! one that cannot be read leaves its upstream refusing requests with the
+//! reason, while the others work.
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,10 +24,14 @@ use std::time::Duration;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue};
 
+use secrecy::ExposeSecret as _;
+
 use super::upstream_client::{BaseUri, UpstreamClient};
-use crate::config::Config;
+use crate::config::{Config, SUBSCRIPTION_UPSTREAM, UpstreamConfig, UpstreamKindConfig};
+use crate::paths::Paths;
 
 const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
 
 /// What an upstream is, which decides its credential policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,14 +39,28 @@ pub(crate) enum UpstreamKind {
     /// Anthropic's API as Claude Code uses it: Claude Code's own login
     /// (subscription `Authorization`, or its API key) passes through.
     Subscription,
+    /// A paid upstream of the config (see [`UpstreamKindConfig`]).
+    Paid(UpstreamKindConfig),
 }
 
 impl fmt::Display for UpstreamKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             UpstreamKind::Subscription => "subscription",
+            UpstreamKind::Paid(UpstreamKindConfig::Anthropic) => "anthropic",
+            UpstreamKind::Paid(UpstreamKindConfig::OpenRouter) => "openrouter",
+            UpstreamKind::Paid(UpstreamKindConfig::Compatible) => "compatible",
         })
     }
+}
+
+/// How a paid upstream takes its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyHeader {
+    /// `x-api-key: KEY`, as Anthropic's API.
+    ApiKey,
+    /// `Authorization: Bearer KEY`, as OpenRouter and most compatible APIs.
+    Bearer,
 }
 
 /// Which credential a request carries to an upstream.
@@ -48,23 +73,35 @@ pub(crate) enum CredentialPolicy {
         /// Where `key` comes from (an environment variable), for messages.
         key_env: String,
     },
+    /// The upstream's own key, always; the client's credentials and the
+    /// subscription's beta flags never reach it. `Err`: why the key could
+    /// not be read when the gateway started.
+    OwnKey { header: KeyHeader, key: Result<HeaderValue, String> },
 }
 
 /// A request bound for an upstream that has no credential for it.
 #[derive(Debug)]
-pub(crate) struct NoCredential<'a> {
-    upstream: &'a str,
-    key_env: &'a str,
+pub(crate) enum NoCredential<'a> {
+    /// The client brought none, and the subscription upstream has no key.
+    Subscription { upstream: &'a str, key_env: &'a str },
+    /// The paid upstream's key could not be read.
+    Key { upstream: &'a str, why: &'a str },
 }
 
 impl fmt::Display for NoCredential<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "no credential for upstream `{}`: log Claude Code in to your subscription with `claude auth login`, \
-             or put an Anthropic API key in the environment variable {} before starting the gateway",
-            self.upstream, self.key_env
-        )
+        match self {
+            NoCredential::Subscription { upstream, key_env } => write!(
+                f,
+                "no credential for upstream `{upstream}`: log Claude Code in to your subscription with `claude auth \
+                 login`, or put an Anthropic API key in the environment variable {key_env} before starting the gateway"
+            ),
+            NoCredential::Key { upstream, why } => write!(
+                f,
+                "upstream `{upstream}` has no key: {why}. Fix it (`gatehouse auth add {upstream}`, or the upstream's \
+                 `secret` in the config), then restart the gateway"
+            ),
+        }
     }
 }
 
@@ -108,13 +145,50 @@ impl Upstream {
             Duration::from_secs(config.gateway.idle_timeout_secs),
         )?;
         Ok(Upstream {
-            name: Arc::from("anthropic"),
-            header_value: HeaderValue::from_static("anthropic"),
+            name: Arc::from(SUBSCRIPTION_UPSTREAM),
+            header_value: HeaderValue::from_static(SUBSCRIPTION_UPSTREAM),
             kind: UpstreamKind::Subscription,
             base_url,
             base_uri,
             client,
             credentials: CredentialPolicy::ClientsOwnElseKey { key: api_key, key_env: api_key_env },
+        })
+    }
+
+    /// A paid upstream of `[[upstreams]]`, with its key read from its store
+    /// now (or the reason it cannot be, which its requests are told).
+    fn paid(config: &Config, paths: &Paths, upstream: &UpstreamConfig) -> anyhow::Result<Upstream> {
+        let base_url = upstream
+            .base_url
+            .as_deref()
+            .or(upstream.kind.default_base_url())
+            .ok_or_else(|| anyhow::anyhow!("upstream `{}` has no base_url", upstream.name))?
+            .trim_end_matches('/')
+            .to_string();
+        let base_uri = BaseUri::parse(&base_url)
+            .map_err(|e| anyhow::anyhow!("the base URL {base_url:?} of `{}` {e}", upstream.name))?;
+        let header = match upstream.kind {
+            UpstreamKindConfig::Anthropic => KeyHeader::ApiKey,
+            UpstreamKindConfig::OpenRouter | UpstreamKindConfig::Compatible => KeyHeader::Bearer,
+        };
+        let key = read_key(config, paths, &upstream.secret, header);
+        if let Err(why) = &key {
+            tracing::error!("upstream {} has no key, so it refuses requests: {why}", upstream.name);
+        }
+        let client = UpstreamClient::new(
+            &base_uri,
+            Duration::from_secs(config.gateway.connect_timeout_secs),
+            Duration::from_secs(config.gateway.idle_timeout_secs),
+        )?;
+        Ok(Upstream {
+            name: Arc::from(upstream.name.as_str()),
+            header_value: HeaderValue::from_str(&upstream.name)
+                .map_err(|_| anyhow::anyhow!("{:?} is not an upstream name", upstream.name))?,
+            kind: UpstreamKind::Paid(upstream.kind),
+            base_url,
+            base_uri,
+            client,
+            credentials: CredentialPolicy::OwnKey { header, key },
         })
     }
 
@@ -126,8 +200,22 @@ impl Upstream {
                 if headers.contains_key(header::AUTHORIZATION) || headers.contains_key(API_KEY) {
                     return Ok(());
                 }
-                let Some(key) = key else { return Err(NoCredential { upstream: &self.name, key_env }) };
+                let Some(key) = key else {
+                    return Err(NoCredential::Subscription { upstream: &self.name, key_env });
+                };
                 headers.insert(API_KEY, key.clone());
+                Ok(())
+            }
+            CredentialPolicy::OwnKey { header, key } => {
+                let key = key.as_ref().map_err(|why| NoCredential::Key { upstream: &self.name, why })?;
+                headers.remove(header::AUTHORIZATION);
+                headers.remove(API_KEY);
+                strip_subscription_betas(headers);
+                let name = match header {
+                    KeyHeader::ApiKey => API_KEY,
+                    KeyHeader::Bearer => header::AUTHORIZATION,
+                };
+                headers.insert(name, key.clone());
                 Ok(())
             }
         }
@@ -140,6 +228,42 @@ impl Upstream {
             CredentialPolicy::ClientsOwnElseKey { key: None, key_env } => {
                 format!("none (${key_env} is not set); clients must bring their own")
             }
+            CredentialPolicy::OwnKey { key: Ok(_), .. } => "its own".to_string(),
+            CredentialPolicy::OwnKey { key: Err(why), .. } => format!("none: {why}"),
+        }
+    }
+}
+
+/// Reads a paid upstream's key from the store its reference names, ready to
+/// send (`Bearer KEY` or the bare key), marked sensitive so it is never logged.
+fn read_key(config: &Config, paths: &Paths, secret: &str, header: KeyHeader) -> Result<HeaderValue, String> {
+    let reference = crate::secrets::SecretRef::parse(secret, config.secrets.store).map_err(|e| e.to_string())?;
+    let resolved = reference.resolve(paths).map_err(|e| format!("{reference}: {e}"))?;
+    let key = resolved.secret.expose_secret().trim();
+    let text = match header {
+        KeyHeader::ApiKey => key.to_string(),
+        KeyHeader::Bearer => format!("Bearer {key}"),
+    };
+    let mut value = HeaderValue::from_str(&text)
+        .map_err(|_| format!("{reference} holds characters not allowed in an HTTP header"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Takes the subscription's own flags (`oauth-…`) out of `anthropic-beta`:
+/// they mark a subscription login, which a paid upstream must not see.
+fn strip_subscription_betas(headers: &mut HeaderMap) {
+    let Some(betas) = headers.get(&ANTHROPIC_BETA).and_then(|value| value.to_str().ok()) else { return };
+    if !betas.split(',').any(|beta| beta.trim().starts_with("oauth-")) {
+        return;
+    }
+    let kept: Vec<&str> = betas.split(',').map(str::trim).filter(|beta| !beta.starts_with("oauth-")).collect();
+    match HeaderValue::from_str(&kept.join(",")) {
+        Ok(value) if !kept.is_empty() => {
+            headers.insert(ANTHROPIC_BETA, value);
+        }
+        _ => {
+            headers.remove(ANTHROPIC_BETA);
         }
     }
 }
@@ -157,8 +281,16 @@ impl Upstreams {
     /// The upstreams the config describes. `base_url_override` (from
     /// `gatehouse gateway run --anthropic-base-url`) replaces the
     /// subscription's base URL.
-    pub(crate) fn from_config(config: &Config, base_url_override: Option<&str>) -> anyhow::Result<Upstreams> {
-        Ok(Upstreams { all: vec![Upstream::subscription(config, base_url_override)?] })
+    pub(crate) fn from_config(
+        config: &Config,
+        paths: &Paths,
+        base_url_override: Option<&str>,
+    ) -> anyhow::Result<Upstreams> {
+        let mut all = vec![Upstream::subscription(config, base_url_override)?];
+        for upstream in &config.upstreams {
+            all.push(Upstream::paid(config, paths, upstream)?);
+        }
+        Ok(Upstreams { all })
     }
 
     #[inline]
@@ -185,6 +317,11 @@ impl Upstreams {
 mod tests {
     use super::*;
 
+    /// Paths no test key is read from.
+    fn nowhere() -> Paths {
+        Paths::under(std::path::Path::new("/nonexistent/gatehouse"))
+    }
+
     fn config(api_key_env: &str) -> Config {
         let mut config = Config::default();
         config.anthropic.base_url = "http://127.0.0.1:9/base/".to_string();
@@ -194,7 +331,8 @@ mod tests {
 
     #[test]
     fn the_default_config_is_one_subscription_upstream() {
-        let upstreams = Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), None).unwrap();
+        let upstreams =
+            Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), &nowhere(), None).unwrap();
         let names: Vec<_> = upstreams.iter().map(|u| (u.name.to_string(), u.kind)).collect();
         assert_eq!(names, [("anthropic".to_string(), UpstreamKind::Subscription)]);
         let anthropic = upstreams.get(upstreams.find("anthropic").unwrap());
@@ -202,15 +340,18 @@ mod tests {
         assert_eq!(anthropic.header_value, "anthropic");
         assert_eq!(upstreams.find("openrouter"), None);
 
-        let overridden = Upstreams::from_config(&Config::default(), Some("http://127.0.0.1:7/")).unwrap();
+        let overridden = Upstreams::from_config(&Config::default(), &nowhere(), Some("http://127.0.0.1:7/")).unwrap();
         assert_eq!(overridden.first().base_url, "http://127.0.0.1:7");
     }
 
     #[test]
     fn a_subscription_upstream_passes_the_clients_credential_and_adds_its_key_only_when_there_is_none() {
-        let upstreams = Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), None).unwrap();
-        let mut anthropic =
-            Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), None).unwrap().all.remove(0);
+        let upstreams =
+            Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), &nowhere(), None).unwrap();
+        let mut anthropic = Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), &nowhere(), None)
+            .unwrap()
+            .all
+            .remove(0);
         let mut key = HeaderValue::from_static("sk-ant-api03-FAKE-gateway-key");
         key.set_sensitive(true);
         anthropic.credentials =
@@ -237,5 +378,65 @@ mod tests {
         let refused = keyless.apply_credentials(&mut HeaderMap::new()).unwrap_err().to_string();
         assert!(refused.starts_with("no credential for upstream `anthropic`"), "{refused}");
         assert!(refused.contains("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), "{refused}");
+    }
+
+    #[test]
+    fn a_paid_upstream_gets_its_own_key_and_never_the_clients_credentials_or_the_subscriptions_flags() {
+        let mut config = config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY");
+        // SAFETY: a variable no other test reads or writes.
+        unsafe { std::env::set_var("GATEHOUSE_TEST_PAID_UPSTREAM_KEY", "sk-or-v1-FAKE-paid-upstream\n") };
+        let paid = |name: &str, kind, secret: &str| UpstreamConfig {
+            name: name.to_string(),
+            kind,
+            base_url: Some("http://127.0.0.1:9/api".to_string()),
+            secret: secret.to_string(),
+        };
+        config.upstreams = vec![
+            paid("openrouter", UpstreamKindConfig::OpenRouter, "env:GATEHOUSE_TEST_PAID_UPSTREAM_KEY"),
+            paid("anthropic-key", UpstreamKindConfig::Anthropic, "env:GATEHOUSE_TEST_PAID_UPSTREAM_KEY"),
+            paid("broken", UpstreamKindConfig::Compatible, "env:GATEHOUSE_TEST_PAID_UPSTREAM_UNSET"),
+        ];
+        let upstreams = Upstreams::from_config(&config, &nowhere(), None).unwrap();
+        let names: Vec<_> = upstreams.iter().map(|u| format!("{} {}", u.name, u.kind)).collect();
+        assert_eq!(
+            names,
+            ["anthropic subscription", "openrouter openrouter", "anthropic-key anthropic", "broken compatible"]
+        );
+        let client_headers = || {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer sk-ant-oat01-FAKE-subscription"));
+            headers.insert(API_KEY, HeaderValue::from_static("sk-ant-api03-FAKE-clients-own"));
+            headers.insert(
+                ANTHROPIC_BETA,
+                HeaderValue::from_static("oauth-2025-04-20, fine-grained-tool-streaming-2025-05-14"),
+            );
+            headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+            headers
+        };
+
+        let mut headers = client_headers();
+        upstreams.get(upstreams.find("openrouter").unwrap()).apply_credentials(&mut headers).unwrap();
+        assert_eq!(headers[header::AUTHORIZATION], "Bearer sk-or-v1-FAKE-paid-upstream");
+        assert!(headers[header::AUTHORIZATION].is_sensitive());
+        assert!(!headers.contains_key(API_KEY), "the client's own key stays behind");
+        assert_eq!(headers[ANTHROPIC_BETA], "fine-grained-tool-streaming-2025-05-14", "only the oauth flag goes");
+        assert_eq!(headers["anthropic-version"], "2023-06-01");
+
+        let mut headers = client_headers();
+        headers.insert(ANTHROPIC_BETA, HeaderValue::from_static("oauth-2025-04-20"));
+        upstreams.get(upstreams.find("anthropic-key").unwrap()).apply_credentials(&mut headers).unwrap();
+        assert_eq!(headers[API_KEY], "sk-or-v1-FAKE-paid-upstream");
+        assert!(!headers.contains_key(header::AUTHORIZATION) && !headers.contains_key(ANTHROPIC_BETA), "{headers:?}");
+
+        let broken = upstreams.get(upstreams.find("broken").unwrap());
+        let refused = broken.apply_credentials(&mut client_headers()).unwrap_err().to_string();
+        assert!(
+            refused.starts_with("upstream `broken` has no key: env:GATEHOUSE_TEST_PAID_UPSTREAM_UNSET"),
+            "{refused}"
+        );
+        assert!(broken.describe_key().starts_with("none: "), "{}", broken.describe_key());
+        for upstream in upstreams.iter() {
+            assert!(!upstream.describe_key().contains("FAKE-paid"), "never the key");
+        }
     }
 }
