@@ -149,6 +149,10 @@ pub struct GatewayConfig {
     pub connect_timeout_secs: u64,
     /// Seconds the upstream may stay silent mid-response before the request fails.
     pub idle_timeout_secs: u64,
+    /// Seconds requests pass over an upstream that failed them (overloaded,
+    /// 5xx, unreachable) before it is tried again; a used-up subscription
+    /// window rests until the reset its headers give.
+    pub failover_cooldown_secs: u64,
 }
 
 impl Default for GatewayConfig {
@@ -160,6 +164,7 @@ impl Default for GatewayConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             connect_timeout_secs: 10,
             idle_timeout_secs: 600,
+            failover_cooldown_secs: 60,
         }
     }
 }

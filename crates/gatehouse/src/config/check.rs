@@ -106,6 +106,7 @@ fn problems(config: &Config) -> Vec<Problem> {
     }
     seconds(&mut found, &["gateway", "connect_timeout_secs"], gateway.connect_timeout_secs, 1);
     seconds(&mut found, &["gateway", "idle_timeout_secs"], gateway.idle_timeout_secs, 1);
+    seconds(&mut found, &["gateway", "failover_cooldown_secs"], gateway.failover_cooldown_secs, 1);
 
     if let Err(why) = crate::gateway::upstream_client::BaseUri::parse(config.anthropic.base_url.trim_end_matches('/')) {
         found.push(Problem::new(

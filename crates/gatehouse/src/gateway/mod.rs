@@ -100,6 +100,8 @@ pub struct Gateway {
     /// The change count of the last snapshot saved.
     rate_limits_saved: AtomicU64,
     max_body_bytes: usize,
+    /// How long requests pass over an upstream that failed them.
+    failover_cooldown: Duration,
     /// Which `Host` values are answered (see [`guard`]).
     hosts: guard::Hosts,
     /// How long a request body may take to arrive.
@@ -132,6 +134,7 @@ impl Gateway {
             rate_limits_changed: tokio::sync::Notify::new(),
             rate_limits_saved: AtomicU64::new(0),
             max_body_bytes: config.gateway.max_body_bytes,
+            failover_cooldown: Duration::from_secs(config.gateway.failover_cooldown_secs),
             hosts: if config.gateway.allow_non_loopback && !config.gateway.listen.is_loopback() {
                 guard::Hosts::AnyAddress
             } else {

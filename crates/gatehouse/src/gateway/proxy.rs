@@ -31,7 +31,7 @@ use super::log_safe::Clipped;
 use super::metered::{BodyKind, MeteredBody, Recording};
 use super::server::more_since;
 use super::upstream_client::SendError;
-use super::upstreams::Upstream;
+use super::upstreams::{Upstream, UpstreamId};
 use crate::anthropic::errors::{ErrorKind, error_response};
 use crate::anthropic::ratelimit;
 use crate::anthropic::request::{self, Hints, RequestHead};
@@ -110,16 +110,12 @@ async fn forward_steps(gateway: &Gateway, endpoint: Endpoint, parts: Parts, body
     let client = authenticate(gateway, &headers)?;
     let body = read_body(&headers, body, gateway.max_body_bytes, gateway.body_timeout).await?;
     let described = Described::read(endpoint, &headers, &body)?;
-    let upstream = choose_route(gateway, &described.head.model)?;
+    let route = choose_route(gateway, &described.head.model)?;
     strip_request_headers(&mut headers);
-    apply_credential_policy(upstream, &mut headers)?;
-    let request = upstream_request(upstream, &method, &uri, headers, body)?;
-
-    let answer = send(upstream, request).await;
+    // Each upstream answers with a head, or fails to; no byte has reached
+    // the client yet, so a request can still go on to the next upstream.
+    let (upstream, answer, failovers) = send_along(gateway, route, &method, &uri, headers, body).await?;
     let ttfb = started.elapsed();
-    // The upstream has answered with a head, or failed to; no byte has
-    // reached the client yet, so this is where a request can still go to
-    // another upstream.
     let response = match answer {
         Ok(response) => response,
         Err(error) => {
@@ -129,7 +125,90 @@ async fn forward_steps(gateway: &Gateway, endpoint: Endpoint, parts: Parts, body
     };
     log_answered(&client, &described.head.model, &method, &uri, response.status(), ttfb);
     let exchange = described.into_exchange(endpoint, started_at, &client, upstream, ttfb);
-    Ok(relay(gateway, endpoint, upstream, exchange, started, ttfb, response))
+    let mut response = relay(gateway, endpoint, upstream, exchange, started, ttfb, response);
+    if !failovers.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&failovers.join("; "))
+    {
+        response.headers_mut().insert(FAILOVER_HEADER, value);
+    }
+    Ok(response)
+}
+
+/// Says which upstreams a request passed over before the one that served
+/// it, and why: `anthropic: the subscription's window is used up`.
+pub const FAILOVER_HEADER: HeaderName = HeaderName::from_static("x-gatehouse-failover");
+
+/// Send along the route: the request goes to its first upstream that is
+/// not cooling down. Before any byte reaches the client, a failover trigger
+/// (the subscription's quota 429, a 529, another 5xx, no connection or no
+/// answer in time) sends it on to the next one, with that upstream's own
+/// credentials, and cools the failed one down. The last upstream's answer
+/// is the answer, whatever it is. A route of one upstream is sent as
+/// before: no copy of the headers, no clock read.
+async fn send_along<'g>(
+    gateway: &'g Gateway,
+    route: &[UpstreamId],
+    method: &Method,
+    uri: &Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(&'g Upstream, Result<http::Response<Incoming>, SendError>, Vec<String>), Refusal> {
+    let mut failovers = Vec::new();
+    let mut headers = Some(headers);
+    let (&last, before) = route.split_last().expect("a route names at least one upstream");
+    for &id in before {
+        let upstream = gateway.upstreams.get(id);
+        if let Some(until) = upstream.cooling_down() {
+            failovers.push(format!("{}: cooling down until {until}", upstream.name));
+            continue;
+        }
+        let mut attempt = headers.clone().unwrap_or_default();
+        if let Err(refusal) = apply_credential_policy(upstream, &mut attempt) {
+            failovers.push(format!("{}: {}", upstream.name, refusal.message));
+            continue;
+        }
+        let request = upstream_request(upstream, method, uri, attempt, body.clone())?;
+        let answer = send(upstream, request).await;
+        match failover_trigger(&answer) {
+            None => return Ok((upstream, answer, failovers)),
+            Some((reason, reset)) => {
+                if let Ok(response) = &answer {
+                    // The windows it reports are news, even if its answer is not relayed.
+                    gateway.observe_rate_limits(response.headers());
+                }
+                let until = upstream.cool_down(reset, gateway.failover_cooldown);
+                tracing::warn!("failover: upstream {} {reason}; it rests until {until}", upstream.name);
+                failovers.push(format!("{}: {reason}", upstream.name));
+            }
+        }
+    }
+    let upstream = gateway.upstreams.get(last);
+    let mut headers = headers.take().unwrap_or_default();
+    apply_credential_policy(upstream, &mut headers)?;
+    let request = upstream_request(upstream, method, uri, headers, body)?;
+    Ok((upstream, send(upstream, request).await, failovers))
+}
+
+/// Whether an upstream's answer sends the request on to the next upstream,
+/// and why; with the reset time (Unix seconds) a quota refusal names.
+fn failover_trigger(answer: &Result<http::Response<Incoming>, SendError>) -> Option<(String, Option<u64>)> {
+    let response = match answer {
+        Err(error) if error.is_timeout() => return Some(("did not answer in time".to_string(), None)),
+        Err(_) => return Some(("is unreachable".to_string(), None)),
+        Ok(response) => response,
+    };
+    let status = response.status();
+    let header = |name: &str| response.headers().get(name).and_then(|value| value.to_str().ok());
+    match status.as_u16() {
+        // Only the subscription's own quota: any other 429 is the client's to see.
+        429 if header("anthropic-ratelimit-unified-status") == Some("rejected") => Some((
+            "the subscription's window is used up".to_string(),
+            header("anthropic-ratelimit-unified-reset").and_then(|reset| reset.parse().ok()),
+        )),
+        529 => Some(("is overloaded (529)".to_string(), None)),
+        500..=599 => Some((format!("answered {status}"), None)),
+        _ => None,
+    }
 }
 
 /// A request the gateway answers itself instead of forwarding it: an
@@ -241,12 +320,12 @@ impl Described {
     }
 }
 
-/// Choose the route: the upstream that serves a request for `model`, the
-/// first of its route (the others are where failover will go).
+/// Choose the route: the upstreams that serve a request for `model`, in
+/// the order to try them.
 #[inline]
-fn choose_route<'g>(gateway: &'g Gateway, model: &str) -> Result<&'g Upstream, Refusal> {
-    match gateway.routes.for_model(model).and_then(|route| route.first()) {
-        Some(&id) => Ok(gateway.upstreams.get(id)),
+fn choose_route<'g>(gateway: &'g Gateway, model: &str) -> Result<&'g [UpstreamId], Refusal> {
+    match gateway.routes.for_model(model) {
+        Some(route) => Ok(route),
         None => Err(Refusal::new(
             StatusCode::NOT_FOUND,
             ErrorKind::NotFound,

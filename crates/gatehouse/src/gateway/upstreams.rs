@@ -19,6 +19,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use http::header::{self, HeaderName};
@@ -119,6 +120,9 @@ pub(crate) struct Upstream {
     /// This upstream's own connection pool.
     pub(crate) client: UpstreamClient,
     pub(crate) credentials: CredentialPolicy,
+    /// Until when (Unix seconds) requests pass over this upstream, after a
+    /// failover trigger; 0: they do not.
+    cooldown_until: AtomicI64,
 }
 
 impl Upstream {
@@ -152,6 +156,7 @@ impl Upstream {
             base_uri,
             client,
             credentials: CredentialPolicy::ClientsOwnElseKey { key: api_key, key_env: api_key_env },
+            cooldown_until: AtomicI64::new(0),
         })
     }
 
@@ -189,6 +194,7 @@ impl Upstream {
             base_uri,
             client,
             credentials: CredentialPolicy::OwnKey { header, key },
+            cooldown_until: AtomicI64::new(0),
         })
     }
 
@@ -221,6 +227,25 @@ impl Upstream {
         }
     }
 
+    /// While requests pass over this upstream: until when, as the local
+    /// time of day. Once it is over, the next request tries it again.
+    pub(crate) fn cooling_down(&self) -> Option<String> {
+        let until = self.cooldown_until.load(Ordering::Relaxed);
+        (until > jiff::Timestamp::now().as_second()).then(|| local_time(until))
+    }
+
+    /// Passes over this upstream until `reset` (Unix seconds, from its
+    /// headers) or, without one, for `default`; returns until when.
+    pub(crate) fn cool_down(&self, reset: Option<u64>, default: Duration) -> String {
+        let now = jiff::Timestamp::now().as_second();
+        let until = match reset.and_then(|reset| i64::try_from(reset).ok()) {
+            Some(reset) if reset > now => reset,
+            _ => now.saturating_add(i64::try_from(default.as_secs()).unwrap_or(i64::MAX)),
+        };
+        self.cooldown_until.store(until, Ordering::Relaxed);
+        local_time(until)
+    }
+
     /// Where this upstream's own key comes from, for `/status`; never the key.
     pub(crate) fn describe_key(&self) -> String {
         match &self.credentials {
@@ -248,6 +273,14 @@ fn read_key(config: &Config, paths: &Paths, secret: &str, header: KeyHeader) -> 
         .map_err(|_| format!("{reference} holds characters not allowed in an HTTP header"))?;
     value.set_sensitive(true);
     Ok(value)
+}
+
+/// `14:05` in the local time zone (`2026-12-04 14:05` when not today).
+fn local_time(unix_seconds: i64) -> String {
+    let Ok(at) = jiff::Timestamp::from_second(unix_seconds) else { return unix_seconds.to_string() };
+    let zone = jiff::tz::TimeZone::system();
+    let (at, now) = (at.to_zoned(zone.clone()), jiff::Timestamp::now().to_zoned(zone));
+    if at.date() == now.date() { at.strftime("%H:%M").to_string() } else { at.strftime("%Y-%m-%d %H:%M").to_string() }
 }
 
 /// Takes the subscription's own flags (`oauth-…`) out of `anthropic-beta`:
