@@ -7,6 +7,7 @@
 //! after its first byte is never sent twice. Two mock upstreams on loopback
 //! say exactly what each received.
 
+use gatehouse::ledger::flags;
 use gatehouse_e2e::harness::{GatewayProcess, Sandbox};
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 use serde_json::{Value, json};
@@ -106,6 +107,22 @@ async fn a_used_up_subscription_window_fails_over_to_the_paid_key_until_its_rese
     assert_eq!(status["rate_limits"]["windows"]["5h"]["status"], "rejected", "{status:#}");
     let rows = rig.sandbox.ledger_rows(2);
     assert!(rows.iter().all(|row| row.upstream == "paid" && row.status == 200), "{rows:?}");
+    // … and each failover, with its reason.
+    let conn = rusqlite::Connection::open(rig.sandbox.ledger_file()).unwrap();
+    let reasons: Vec<Option<String>> = conn
+        .prepare("SELECT flags FROM request_rows ORDER BY id")
+        .unwrap()
+        .query_map([], |row| row.get::<_, i64>(0))
+        .unwrap()
+        .map(|flags| flags::failover_reason(flags.unwrap()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            Some("failed over: the subscription's window was used up".to_string()),
+            Some("failed over: an upstream was resting or had no key".to_string())
+        ]
+    );
     assert!(!rig.gateway.log().contains(PAID_KEY) && !rig.gateway.log().contains(OAUTH_TOKEN));
 }
 

@@ -134,11 +134,13 @@ export function generate(now: number, sessionChance = 0.03): Data {
     week += d7;
     const status = random() < 0.015 ? 529 : 200;
     const imported = t < start + 4 * 24 * HOUR; // the first days came from transcripts
+    // Now and then the subscription's window was used up and a paid key served (no random draw: the rest stays as it was).
+    const failedOver = !imported && id % 97 === 0;
     rows.push({
       id,
       ts_ms: Math.round(t),
       model,
-      upstream: imported ? null : "anthropic",
+      upstream: imported ? null : failedOver ? "openrouter" : "anthropic",
       client: imported ? null : "claude-code",
       status,
       complete: status === 200 && random() > 0.01,
@@ -154,7 +156,7 @@ export function generate(now: number, sessionChance = 0.03): Data {
       request_class,
       agent_type,
       compaction: request_class === "compaction" ? (random() < 0.5 ? "auto" : "manual") : null,
-      flags: { cache_rebuild_idle: rebuild && !switched, cache_rebuild_model_switch: switched, window_headers: !imported },
+      flags: { cache_rebuild_idle: rebuild && !switched, cache_rebuild_model_switch: switched, window_headers: !imported, failover: failedOver ? "failed over: the subscription's window was used up" : null },
       error_type: status === 529 ? "overloaded_error" : null,
       project: PROJECTS[Math.floor(random() * random() * PROJECTS.length)],
       session,

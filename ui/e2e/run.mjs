@@ -342,6 +342,8 @@ await test("requests: the latest 200, details on click or Enter, live on the led
   await go(page, "requests");
   await page.waitForSelector('[data-testid="requests-table"]');
   eq(await page.$$eval('[data-testid="requests-table"] tbody tr', (r) => r.length), 200, "200 rows");
+  const fit = await page.$eval('[data-testid="requests-table"]', (t) => ({ table: t.scrollWidth, room: t.parentElement.clientWidth }));
+  assert(fit.table <= fit.room, `every column fits at 1280 px wide, with no sideways scrolling: ${JSON.stringify(fit)}`);
   const first = await page.$('[data-testid="requests-table"] tbody tr');
   await first.focus();
   await page.keyboard.press("Enter");
@@ -350,6 +352,14 @@ await test("requests: the latest 200, details on click or Enter, live on the led
   assert(details.includes("Request id") && details.includes("claude-code"), "details with the key's name");
   assert(!/sk-ant-|gh_|x-gatehouse-key: [A-Za-z0-9]/.test(await page.content()), "no secret on the page");
   await shot(page, "requests-details-light", false);
+  // A request the subscription refused and a paid upstream served: who served, and why.
+  const failed = await mock(page, () => window.__gatehouseMock.data.rows.filter((r) => r.flags.failover).at(-1).id);
+  const failedRow = `[data-testid="requests-table"] tr[data-request="${failed}"]`;
+  eq(await page.textContent(`${failedRow} .via.failover`), "↪ openrouter", "who served, marked as a failover");
+  await page.click(failedRow);
+  await page.waitForFunction(() => document.querySelector(".details .badges")?.textContent.includes("Failed over"));
+  const badge = await page.getAttribute(".details .badges .badge.warn", "title");
+  assert(badge.includes("the subscription's window was used up"), badge);
   const before = (await calls(page, "recent_requests")).length;
   await mock(page, async () => {
     const [newest] = await window.__TAURI_INTERNALS__.invoke("recent_requests", { query: { limit: 1, before_id: null } });

@@ -15,4 +15,8 @@ cache_rebuild_model_switch: boolean,
 /**
  * The response carried subscription window headers.
  */
-window_headers: boolean, };
+window_headers: boolean, 
+/**
+ * Why the request went on from an earlier upstream of its route, if it did.
+ */
+failover: string | null, };

@@ -85,7 +85,15 @@ function RequestTable({ rows, open, setOpen }: { rows: RequestRow[]; open: numbe
               onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), setOpen(r.id))}
             >
               <td title={stamp(r.ts_ms)}>{when(r.ts_ms)}{r.source === "transcript" && <span class="badge" title="Imported from a Claude Code transcript: no window reading, no timings">transcript</span>}</td>
-              <td>{modelName(r.model)}{r.request_class && r.request_class !== "main" && <span class="sub muted"> · {r.agent_type ?? r.request_class}</span>}</td>
+              <td>
+                {modelName(r.model)}
+                {r.request_class && r.request_class !== "main" && <span class="sub muted"> · {r.agent_type ?? r.request_class}</span>}
+                {r.upstream && r.upstream !== "anthropic" && (
+                  <span class={`via${r.flags.failover ? " failover" : ""}`} title={r.flags.failover ? `Served by ${r.upstream}, a later upstream of its route: ${r.flags.failover.replace(/^failed over: /, "")}` : `Served by ${r.upstream}`}>
+                    {r.flags.failover ? "↪ " : ""}{r.upstream}
+                  </span>
+                )}
+              </td>
               <td>{statusBadge(r)}</td>
               <td class="num opt">{tokens(r.input_tokens)}</td>
               <td class="num">{tokens(r.output_tokens)}</td>

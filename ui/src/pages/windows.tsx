@@ -150,6 +150,7 @@ export function flagBadges(r: Pick<RequestRow, "flags" | "request_class" | "agen
   if (r.flags.cache_rebuild_model_switch) badges.push({ text: "Cache rebuild: model switch", title: "The session switched model, and a new model starts with an empty cache", kind: "warn" });
   if (r.request_class === "compaction" || r.compaction) badges.push({ text: r.compaction ? `Compaction (${r.compaction})` : "Compaction", title: "Claude Code summarised the conversation", kind: "info" });
   if (r.request_class === "subagent") badges.push({ text: classLabel("subagent", r.agent_type), title: "A subagent's request", kind: "info" });
+  if (r.flags.failover) badges.push({ text: "Failed over", title: `Served by a later upstream of its route: ${r.flags.failover.replace(/^failed over: /, "")}`, kind: "warn" });
   return badges.map((b) => <span key={b.text} class={`badge ${b.kind}`} title={b.title}>{b.text}</span>);
 }
 

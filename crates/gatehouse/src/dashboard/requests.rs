@@ -16,7 +16,7 @@ pub enum Source {
 }
 
 /// The `flags` bits, spelled out.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct RequestFlags {
     /// A large cache write after the session sat idle past the cache TTL.
@@ -25,6 +25,8 @@ pub struct RequestFlags {
     pub cache_rebuild_model_switch: bool,
     /// The response carried subscription window headers.
     pub window_headers: bool,
+    /// Why the request went on from an earlier upstream of its route, if it did.
+    pub failover: Option<String>,
 }
 
 /// What one response showed of one window.
@@ -169,7 +171,8 @@ fn row_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
         flags: RequestFlags {
             cache_rebuild_idle: flags & 1 != 0,
             cache_rebuild_model_switch: flags & 2 != 0,
-            window_headers: flags & 4 != 0,
+            window_headers: flags & crate::ledger::flags::WINDOW_HEADERS != 0,
+            failover: crate::ledger::flags::failover_reason(flags),
         },
         windows: Vec::new(),
     })

@@ -36,6 +36,7 @@ use crate::anthropic::errors::{ErrorKind, error_response};
 use crate::anthropic::ratelimit;
 use crate::anthropic::request::{self, Hints, RequestHead};
 use crate::auth::gateway_keys;
+use crate::ledger::flags;
 use crate::ledger::record::{Exchange, Outcome};
 
 /// Names the upstream that served a response.
@@ -119,19 +120,34 @@ async fn forward_steps(gateway: &Gateway, endpoint: Endpoint, parts: Parts, body
     let response = match answer {
         Ok(response) => response,
         Err(error) => {
-            let exchange = described.into_exchange(endpoint, started_at, &client, upstream, ttfb);
+            let exchange = described.into_exchange(endpoint, started_at, &client, upstream, ttfb, failovers.flags);
             return Ok(report_failure(gateway, upstream, &client, exchange, &error));
         }
     };
     log_answered(&client, &described.head.model, &method, &uri, response.status(), ttfb);
-    let exchange = described.into_exchange(endpoint, started_at, &client, upstream, ttfb);
+    let exchange = described.into_exchange(endpoint, started_at, &client, upstream, ttfb, failovers.flags);
     let mut response = relay(gateway, endpoint, upstream, exchange, started, ttfb, response);
-    if !failovers.is_empty()
-        && let Ok(value) = HeaderValue::from_str(&failovers.join("; "))
+    if !failovers.said.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&failovers.said.join("; "))
     {
         response.headers_mut().insert(FAILOVER_HEADER, value);
     }
     Ok(response)
+}
+
+/// The upstreams a request passed over, and why: for `x-gatehouse-failover`
+/// and, as `ledger::flags::FAILOVER_*` bits, for the ledger.
+#[derive(Default)]
+struct Failovers {
+    said: Vec<String>,
+    flags: i64,
+}
+
+impl Failovers {
+    fn note(&mut self, upstream: &Upstream, reason: &str, flag: i64) {
+        self.said.push(format!("{}: {reason}", upstream.name));
+        self.flags |= flag;
+    }
 }
 
 /// Says which upstreams a request passed over before the one that served
@@ -152,33 +168,33 @@ async fn send_along<'g>(
     uri: &Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(&'g Upstream, Result<http::Response<Incoming>, SendError>, Vec<String>), Refusal> {
-    let mut failovers = Vec::new();
+) -> Result<(&'g Upstream, Result<http::Response<Incoming>, SendError>, Failovers), Refusal> {
+    let mut failovers = Failovers::default();
     let mut headers = Some(headers);
     let (&last, before) = route.split_last().expect("a route names at least one upstream");
     for &id in before {
         let upstream = gateway.upstreams.get(id);
         if let Some(until) = upstream.cooling_down() {
-            failovers.push(format!("{}: cooling down until {until}", upstream.name));
+            failovers.note(upstream, &format!("cooling down until {until}"), flags::FAILOVER_PASSED_OVER);
             continue;
         }
         let mut attempt = headers.clone().unwrap_or_default();
         if let Err(refusal) = apply_credential_policy(upstream, &mut attempt) {
-            failovers.push(format!("{}: {}", upstream.name, refusal.message));
+            failovers.note(upstream, &refusal.message, flags::FAILOVER_PASSED_OVER);
             continue;
         }
         let request = upstream_request(upstream, method, uri, attempt, body.clone())?;
         let answer = send(upstream, request).await;
         match failover_trigger(&answer) {
             None => return Ok((upstream, answer, failovers)),
-            Some((reason, reset)) => {
+            Some((reason, reset, flag)) => {
                 if let Ok(response) = &answer {
                     // The windows it reports are news, even if its answer is not relayed.
                     gateway.observe_rate_limits(response.headers());
                 }
                 let until = upstream.cool_down(reset, gateway.failover_cooldown);
                 tracing::warn!("failover: upstream {} {reason}; it rests until {until}", upstream.name);
-                failovers.push(format!("{}: {reason}", upstream.name));
+                failovers.note(upstream, &reason, flag);
             }
         }
     }
@@ -190,11 +206,14 @@ async fn send_along<'g>(
 }
 
 /// Whether an upstream's answer sends the request on to the next upstream,
-/// and why; with the reset time (Unix seconds) a quota refusal names.
-fn failover_trigger(answer: &Result<http::Response<Incoming>, SendError>) -> Option<(String, Option<u64>)> {
+/// and why (in words, and as the ledger's flag); with the reset time (Unix
+/// seconds) a quota refusal names.
+fn failover_trigger(answer: &Result<http::Response<Incoming>, SendError>) -> Option<(String, Option<u64>, i64)> {
     let response = match answer {
-        Err(error) if error.is_timeout() => return Some(("did not answer in time".to_string(), None)),
-        Err(_) => return Some(("is unreachable".to_string(), None)),
+        Err(error) if error.is_timeout() => {
+            return Some(("did not answer in time".to_string(), None, flags::FAILOVER_UNREACHABLE));
+        }
+        Err(_) => return Some(("is unreachable".to_string(), None, flags::FAILOVER_UNREACHABLE)),
         Ok(response) => response,
     };
     let status = response.status();
@@ -204,9 +223,10 @@ fn failover_trigger(answer: &Result<http::Response<Incoming>, SendError>) -> Opt
         429 if header("anthropic-ratelimit-unified-status") == Some("rejected") => Some((
             "the subscription's window is used up".to_string(),
             header("anthropic-ratelimit-unified-reset").and_then(|reset| reset.parse().ok()),
+            flags::FAILOVER_QUOTA,
         )),
-        529 => Some(("is overloaded (529)".to_string(), None)),
-        500..=599 => Some((format!("answered {status}"), None)),
+        529 => Some(("is overloaded (529)".to_string(), None, flags::FAILOVER_OVERLOADED)),
+        500..=599 => Some((format!("answered {status}"), None, flags::FAILOVER_SERVER_ERROR)),
         _ => None,
     }
 }
@@ -296,6 +316,7 @@ impl Described {
         client: &Arc<str>,
         upstream: &Upstream,
         latency: Duration,
+        failover: i64,
     ) -> Option<Exchange> {
         let RequestHead { model, stream, session_id, device_id } = self.head;
         (endpoint == Endpoint::Messages).then(|| Exchange {
@@ -316,6 +337,7 @@ impl Described {
             gateway_error: None,
             hints: self.hints,
             unified_headers: None,
+            failover,
         })
     }
 }

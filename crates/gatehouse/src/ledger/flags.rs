@@ -11,15 +11,41 @@ pub const CACHE_REBUILD_MODEL_SWITCH: i64 = 2;
 /// subscription request): its window readings are those stored at or
 /// before it.
 pub const WINDOW_HEADERS: i64 = 4;
+/// The request went on to this row's upstream because an earlier one of
+/// its route refused it: the subscription's window was used up (quota 429).
+pub const FAILOVER_QUOTA: i64 = 8;
+/// … because an earlier upstream was overloaded (529).
+pub const FAILOVER_OVERLOADED: i64 = 16;
+/// … because an earlier upstream answered another 5xx.
+pub const FAILOVER_SERVER_ERROR: i64 = 32;
+/// … because an earlier upstream could not be reached, or did not answer in time.
+pub const FAILOVER_UNREACHABLE: i64 = 64;
+/// … because an earlier upstream was resting after a failure, or had no key.
+pub const FAILOVER_PASSED_OVER: i64 = 128;
 
 /// A cache write of at least this many tokens, and more than was read from
 /// the cache, counts as rebuilding the prompt rather than extending it.
 pub const REBUILD_MIN_TOKENS: u64 = 2_048;
 
+/// Why a request failed over, for people; `None` when it did not.
+pub fn failover_reason(flags: i64) -> Option<String> {
+    let reasons: Vec<&str> = FAILOVER_REASONS.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, why)| *why).collect();
+    (!reasons.is_empty()).then(|| format!("failed over: {}", reasons.join("; ")))
+}
+
+const FAILOVER_REASONS: [(i64, &str); 5] = [
+    (FAILOVER_QUOTA, "the subscription's window was used up"),
+    (FAILOVER_OVERLOADED, "an upstream was overloaded"),
+    (FAILOVER_SERVER_ERROR, "an upstream answered a server error"),
+    (FAILOVER_UNREACHABLE, "an upstream could not be reached"),
+    (FAILOVER_PASSED_OVER, "an upstream was resting or had no key"),
+];
+
 /// The names of the flags set in `flags`, for people.
 pub fn describe(flags: i64) -> Vec<&'static str> {
     [(CACHE_REBUILD_IDLE, "cache rebuild after idle"), (CACHE_REBUILD_MODEL_SWITCH, "cache rebuild after model switch")]
         .into_iter()
+        .chain(FAILOVER_REASONS)
         .filter(|(bit, _)| flags & bit != 0)
         .map(|(_, name)| name)
         .collect()

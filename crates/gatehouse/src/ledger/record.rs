@@ -46,6 +46,9 @@ pub struct Exchange {
     /// "name\tvalue" line each, the name without that prefix; parsed on the
     /// writer's thread, not the request path.
     pub unified_headers: Option<String>,
+    /// Why the request went on from earlier upstreams of its route
+    /// (`ledger::flags::FAILOVER_*` bits); 0 when it did not.
+    pub failover: i64,
 }
 
 #[cfg(test)]
@@ -71,6 +74,7 @@ impl Exchange {
             gateway_error: None,
             hints: Hints::default(),
             unified_headers: None,
+            failover: 0,
         }
     }
 }
