@@ -355,6 +355,7 @@ function trayView(data: Data, state: MockState): View {
       login: state.loggedIn ? { state: "logged_in", plan: "Max" } : { state: "logged_out" },
       sign_in: { state: state.signingIn ? "waiting" : "idle" },
       openrouter: state.openrouter,
+      failover: state.failover ? { since: "2026-11-30T13:58:00Z", reason: "anthropic: the subscription's window is used up", served_by: "openrouter" } : null,
       config_error: null,
       recording_problem: null,
     },
@@ -362,6 +363,7 @@ function trayView(data: Data, state: MockState): View {
 }
 
 interface MockState {
+  failover: boolean;
   proxy: boolean;
   openrouter: OpenRouterSignIn;
   scopes: Record<"user" | "project" | "local", boolean>;
@@ -522,8 +524,8 @@ const LOG: LogLine[] = [
 ].reverse();
 
 /** The IPC handler: the app's commands answered from `data`; every call is recorded. */
-export function handler(data: Data, calls: Call[], options: { firstRun: boolean; empty: boolean; loggedOut: boolean }) {
-  const state: MockState = { openrouter: { state: "idle" }, proxy: true, scopes: { user: false, project: false, local: false }, firstRun: options.firstRun, imported: false, loggedIn: !options.loggedOut, signingIn: false };
+export function handler(data: Data, calls: Call[], options: { firstRun: boolean; empty: boolean; loggedOut: boolean; failover?: boolean }) {
+  const state: MockState = { failover: options.failover ?? false, openrouter: { state: "idle" }, proxy: true, scopes: { user: false, project: false, local: false }, firstRun: options.firstRun, imported: false, loggedIn: !options.loggedOut, signingIn: false };
   const source = options.empty ? { now: data.now, rows: [] } : data;
   return (cmd: string, args: Record<string, unknown> | undefined): unknown => {
     calls.push({ cmd, args });

@@ -10,7 +10,7 @@ import { generate, handler, NOW_ISO, type Call } from "./fixture";
 const params = new URLSearchParams(location.search);
 const calls: Call[] = [];
 const data = generate(new Date(NOW_ISO).getTime(), params.has("many-sessions") ? 0.3 : undefined);
-const answer = handler(data, calls, { firstRun: params.has("first-run"), empty: params.has("empty"), loggedOut: params.has("logged-out") });
+const answer = handler(data, calls, { firstRun: params.has("first-run"), empty: params.has("empty"), loggedOut: params.has("logged-out"), failover: params.has("failover") });
 mockIPC((cmd, args) => answer(cmd, args as Record<string, unknown>), { shouldMockEvents: true });
 
 (window as unknown as { __gatehouseMock: unknown }).__gatehouseMock = { calls, data, emit };

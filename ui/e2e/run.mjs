@@ -136,6 +136,18 @@ await test("overview: today's spend and the tray line agree; every window is a g
   await page.context().close();
 });
 
+await test("overview: requests failing over to a paid upstream are said beside the gateway", async () => {
+  for (const scheme of ["light", "dark"]) {
+    const page = await open({ scheme, query: "?failover" });
+    await page.waitForSelector('[data-testid="failover"]');
+    const text = await page.textContent('[data-testid="failover"]');
+    assert(text.startsWith("Failing over to openrouter: anthropic: the subscription's window is used up."), text);
+    await shot(page, `overview-failover-${scheme}`);
+    eq(page.errors, [], "no page errors");
+    await page.context().close();
+  }
+});
+
 await test("overview: a paused Claude Code is a third state, not a tick", async () => {
   const page = await open();
   await page.click('input[data-action="proxy"]'); // the gateway off: Claude Code is paused

@@ -5,7 +5,7 @@ import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { api, events, reportPaint } from "../api";
 import type { Ctx } from "../app";
 import type { ComponentChildren } from "preact";
-import { count, money, percent, plural, when } from "../format";
+import { count, money, percent, plural, stamp, when } from "../format";
 import { classShares, level, spendFigure, windowCaption, windowColor } from "../logic";
 import type { Entry, FirstRun, ImportProgress, ImportSummary, Snapshot, SpendTotals, View, WindowNow } from "../types";
 import { ActionStatus, Figure, Section, Switch, useAction, useLoad, Words, type ActionState } from "../ui";
@@ -207,6 +207,11 @@ function GatewayCard({ view }: { view: View }) {
         busy={action.busy !== null}
         onChange={toggle}
       />
+      {snapshot.failover && (
+        <p class="status warn" data-testid="failover" title={`Since ${stamp(Date.parse(snapshot.failover.since))}`}>
+          Failing over to <strong>{snapshot.failover.served_by}</strong>: {snapshot.failover.reason}. It goes back by itself once the upstream it passed over serves again.
+        </p>
+      )}
       <div class="buttons">
         <button
           type="button"

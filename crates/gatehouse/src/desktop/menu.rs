@@ -170,6 +170,11 @@ pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
     if let Some(problem) = &snapshot.recording_problem {
         entries.push(Entry::Info { label: shorten(problem) });
     }
+    if let Some(failover) = &snapshot.failover {
+        entries.push(Entry::Info {
+            label: shorten(&format!("Failing over to {}: {}", failover.served_by, failover.reason)),
+        });
+    }
     entries.push(Entry::Separator);
 
     let gateway_running = matches!(snapshot.gateway, GatewayState::Running { .. });
@@ -333,6 +338,7 @@ mod tests {
         Snapshot {
             sign_in: SignIn::Idle,
             openrouter: Default::default(),
+            failover: None,
             gateway,
             proxy_enabled: true,
             claude_code_paused: None,

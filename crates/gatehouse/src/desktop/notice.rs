@@ -2,12 +2,15 @@
 //!
 //! Only what needs attention becomes a desktop notification: the gateway
 //! giving up, Claude Code being taken off a gateway that stopped answering
-//! and put back, and files the app could not change. Restarts that work and
+//! and put back, files the app could not change, and requests failing over
+//! to a paid upstream and back. Restarts that work and
 //! the user's own clicks stay in the log.
 
 use std::path::PathBuf;
 
 use crate::app_state::SuspendReason;
+use crate::config::SUBSCRIPTION_UPSTREAM;
+use crate::gateway::FailoverStatus;
 use crate::supervisor::SupervisorEvent;
 
 /// A desktop notification.
@@ -15,6 +18,32 @@ use crate::supervisor::SupervisorEvent;
 pub struct Notice {
     pub title: String,
     pub body: String,
+}
+
+/// The notification for a change in failing over, from `before` to `now`
+/// (the gateway's `/status`), if there is one: once when it begins, once
+/// when the first upstream serves again.
+pub fn for_failover(before: Option<&FailoverStatus>, now: Option<&FailoverStatus>) -> Option<Notice> {
+    let from_subscription = |f: &FailoverStatus| f.reason.starts_with(&format!("{SUBSCRIPTION_UPSTREAM}:"));
+    match (before, now) {
+        (None, Some(now)) => Some(Notice {
+            title: if from_subscription(now) {
+                format!("Claude Code now uses {} instead of the subscription", now.served_by)
+            } else {
+                format!("Requests fail over to {}", now.served_by)
+            },
+            body: format!("Passed over: {}. Its requests are billed to that key at API prices.", now.reason),
+        }),
+        (Some(before), None) => Some(Notice {
+            title: if from_subscription(before) {
+                "Back on the subscription".to_string()
+            } else {
+                "Requests are back on their first upstream".to_string()
+            },
+            body: format!("{} no longer serves Claude Code's requests.", before.served_by),
+        }),
+        _ => None,
+    }
 }
 
 /// The notification for an event, if it deserves one.
@@ -101,5 +130,24 @@ mod tests {
         assert_eq!(for_event(&proxy_on), None);
         assert_eq!(for_event(&SupervisorEvent::Crashed { error: "exit 1".into(), attempt: 1, retry_in_ms: 500 }), None);
         assert_eq!(for_event(&SupervisorEvent::Stopped), None);
+    }
+
+    #[test]
+    fn failing_over_is_notified_once_when_it_begins_and_once_when_it_ends() {
+        let over = FailoverStatus {
+            since: "2026-12-03T12:00:00Z".to_string(),
+            reason: "anthropic: the subscription's window is used up".to_string(),
+            served_by: "paid".to_string(),
+        };
+        let begun = for_failover(None, Some(&over)).expect("a notice");
+        assert_eq!(begun.title, "Claude Code now uses paid instead of the subscription");
+        assert!(begun.body.contains("the subscription's window is used up"), "{}", begun.body);
+        assert_eq!(for_failover(Some(&over), Some(&over)), None, "once, not per request");
+        assert_eq!(for_failover(None, None), None);
+        let ended = for_failover(Some(&over), None).expect("a notice");
+        assert_eq!(ended.title, "Back on the subscription");
+        let other = FailoverStatus { reason: "openrouter: is overloaded (529)".to_string(), ..over };
+        assert_eq!(for_failover(None, Some(&other)).unwrap().title, "Requests fail over to paid");
+        assert_eq!(for_failover(Some(&other), None).unwrap().title, "Requests are back on their first upstream");
     }
 }

@@ -129,6 +129,7 @@ impl DesktopService {
             _ => None,
         };
         let recording_problem = status.as_ref().and_then(|status| status.ledger.problem());
+        let failover = status.as_ref().and_then(|status| status.failover.clone());
         // The windows are what the gateway last saw in Anthropic's headers.
         let limits = status.map(|status| status.rate_limits).filter(|limits| !limits.is_empty());
         Snapshot {
@@ -156,6 +157,7 @@ impl DesktopService {
             login: lock(&self.login).clone(),
             sign_in: self.sign_in(),
             openrouter: self.openrouter_sign_in(),
+            failover,
             config_error: Config::load(&self.options.paths.config_file()).err().map(|e| e.to_string()),
             recording_problem,
         }
@@ -351,9 +353,14 @@ impl DesktopService {
             let mut login_checked: Option<Instant> = None;
             let mut last: Option<Snapshot> = None;
             let mut alerts = WindowAlerts::load(&service.options.paths.window_alerts_file());
+            let mut failover = None;
             loop {
                 let snapshot = service.snapshot();
                 service.notify_windows(&mut alerts, &snapshot);
+                if let Some(notice) = super::notice::for_failover(failover.as_ref(), snapshot.failover.as_ref()) {
+                    service.notify(notice);
+                }
+                failover.clone_from(&snapshot.failover);
                 if last.as_ref() != Some(&snapshot) {
                     on_change(&snapshot);
                     last = Some(snapshot);

@@ -13,6 +13,7 @@ use crate::anthropic::ratelimit::Window;
 use crate::app_state::SuspendReason;
 use crate::claude_code::cli_binary::{self, AuthStatus};
 use crate::claude_code::warnings::Warning;
+use crate::gateway::FailoverStatus;
 use crate::ledger::query::Totals;
 use crate::supervisor::GatewayState;
 
@@ -122,6 +123,8 @@ pub struct Snapshot {
     pub sign_in: SignIn,
     /// The OpenRouter sign-in started from the tray or the window.
     pub openrouter: OpenRouterSignIn,
+    /// Whether Claude Code's requests are failing over to a paid upstream.
+    pub failover: Option<FailoverStatus>,
     /// `config.toml` could not be read, with its file and line.
     pub config_error: Option<String>,
     /// The running gateway cannot record requests in the ledger, and why.

@@ -102,6 +102,10 @@ pub struct Gateway {
     max_body_bytes: usize,
     /// How long requests pass over an upstream that failed them.
     failover_cooldown: Duration,
+    /// Whether requests are failing over, since when and why (see
+    /// [`Gateway::note_failover`]); `failing_over` says so without the lock.
+    failover: Mutex<Option<FailoverStatus>>,
+    failing_over: std::sync::atomic::AtomicBool,
     /// Which `Host` values are answered (see [`guard`]).
     hosts: guard::Hosts,
     /// How long a request body may take to arrive.
@@ -135,6 +139,8 @@ impl Gateway {
             rate_limits_saved: AtomicU64::new(0),
             max_body_bytes: config.gateway.max_body_bytes,
             failover_cooldown: Duration::from_secs(config.gateway.failover_cooldown_secs),
+            failover: Mutex::new(None),
+            failing_over: std::sync::atomic::AtomicBool::new(false),
             hosts: if config.gateway.allow_non_loopback && !config.gateway.listen.is_loopback() {
                 guard::Hosts::AnyAddress
             } else {
@@ -207,6 +213,31 @@ impl Gateway {
         }
     }
 
+    /// Follows whether requests fail over: a request that went on from an
+    /// earlier upstream starts a failover (`passed_over`: who and why); one
+    /// served by the first upstream of a route that has others ends it.
+    /// Costs a request that changes nothing one atomic load.
+    pub(crate) fn note_failover(&self, passed_over: &[String], served_by: &str, could_fail_over: bool) {
+        let failing = self.failing_over.load(Ordering::Relaxed);
+        if passed_over.is_empty() {
+            if failing && could_fail_over {
+                *self.failover.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                self.failing_over.store(false, Ordering::Relaxed);
+                tracing::info!("failover over: {served_by} serves again");
+            }
+            return;
+        }
+        let mut failover = self.failover.lock().unwrap_or_else(|p| p.into_inner());
+        if failover.as_ref().is_none_or(|f| f.served_by != served_by) {
+            *failover = Some(FailoverStatus {
+                since: jiff::Timestamp::now().to_string(),
+                reason: passed_over.join("; "),
+                served_by: served_by.to_string(),
+            });
+            self.failing_over.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// What `GET /status` reports.
     pub fn status(&self) -> GatewayStatus {
         GatewayStatus {
@@ -225,8 +256,21 @@ impl Gateway {
             },
             rate_limits: self.rate_limits.lock().unwrap_or_else(|p| p.into_inner()).snapshot(),
             ledger: self.ledger.status(),
+            failover: self.failover.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
+}
+
+/// Requests are failing over: served by a later upstream of their route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct FailoverStatus {
+    /// When it began (RFC 3339).
+    pub since: String,
+    /// Who was passed over, and why: `anthropic: the subscription's window is used up`.
+    pub reason: String,
+    /// The upstream that serves instead.
+    pub served_by: String,
 }
 
 /// The JSON body of `GET /status`.
@@ -242,6 +286,9 @@ pub struct GatewayStatus {
     /// Whether served requests are being recorded (absent from older gateways).
     #[serde(default)]
     pub ledger: LedgerStatus,
+    /// Whether requests are failing over (absent from older gateways).
+    #[serde(default)]
+    pub failover: Option<FailoverStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]

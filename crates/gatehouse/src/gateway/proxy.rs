@@ -117,6 +117,7 @@ async fn forward_steps(gateway: &Gateway, endpoint: Endpoint, parts: Parts, body
     // the client yet, so a request can still go on to the next upstream.
     let (upstream, answer, failovers) = send_along(gateway, route, &method, &uri, headers, body).await?;
     let ttfb = started.elapsed();
+    gateway.note_failover(&failovers.said, &upstream.name, route.len() > 1);
     let response = match answer {
         Ok(response) => response,
         Err(error) => {

@@ -1,0 +1,109 @@
+//! Failing over as the desktop app shows it (`DesktopService` over a real
+//! gateway its supervisor runs, with the subscription's mock and a paid
+//! Anthropic upstream's): the tray says requests fail over and why, and a
+//! notification says so once when it begins and once when the subscription
+//! serves again.
+//!
+//! One test per file: it points this process's environment at the sandbox
+//! before any thread starts.
+
+use std::time::{Duration, Instant};
+
+use gatehouse::desktop::menu::{Entry, tray_model};
+use gatehouse::desktop::notice::Notice;
+use gatehouse::desktop::service::DesktopService;
+use gatehouse::supervisor::{GatewayState, SupervisorOptions};
+use gatehouse_e2e::harness::{Sandbox, gatehouse_bin, wait_for};
+use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
+use gatehouse_e2e::sign_in;
+use gatehouse_e2e::webdriver::{StopGateway, free_port};
+use tokio::sync::broadcast;
+
+/// The next notice, within `seconds`.
+fn next_notice(notices: &mut broadcast::Receiver<Notice>, seconds: u64) -> Notice {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        match notices.try_recv() {
+            Ok(notice) => return notice,
+            Err(broadcast::error::TryRecvError::Empty) => std::thread::sleep(Duration::from_millis(50)),
+            Err(error) => panic!("the notices ended: {error}"),
+        }
+    }
+    panic!("no notice within {seconds} s");
+}
+
+#[test]
+fn failing_over_shows_in_the_tray_and_is_notified_when_it_begins_and_ends() {
+    let sandbox = Sandbox::new();
+    // SAFETY: no other thread runs yet. The supervised gateway inherits the paid key's variable.
+    unsafe {
+        sign_in::isolate_this_process(&sandbox);
+        std::env::set_var("GATEHOUSE_TEST_PAID_KEY", "sk-ant-api03-FAKE-desktop-failover-key");
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let subscription = runtime.block_on(MockAnthropic::start()).expect("mock");
+    let paid = runtime.block_on(MockAnthropic::start()).expect("mock");
+    let port = free_port();
+    std::fs::create_dir_all(sandbox.gatehouse_home()).unwrap();
+    std::fs::write(
+        sandbox.config_file(),
+        format!(
+            "[gateway]\nport = {port}\nfailover_cooldown_secs = 1\n\n[anthropic]\nbase_url = {:?}\n\n\
+             [supervisor]\ngatehouse_bin = {:?}\n\n[[upstreams]]\nname = \"paid\"\nkind = \"anthropic\"\n\
+             base_url = {:?}\nsecret = \"env:GATEHOUSE_TEST_PAID_KEY\"\n",
+            subscription.base_url(),
+            gatehouse_bin(),
+            paid.base_url()
+        ),
+    )
+    .unwrap();
+    let key = sandbox.issue_key("tester");
+    let _gateway = StopGateway(sandbox.gatehouse_home().join("state").join("gateway.json"));
+    let service = DesktopService::new(SupervisorOptions::under(&sandbox.gatehouse_home())).expect("desktop service");
+    let mut notices = service.notices();
+    service.watch(|_| {});
+    service.set_proxy(true).expect("starting the gateway");
+    wait_for("the gateway to run", 60, || {
+        matches!(service.snapshot().gateway, GatewayState::Running { .. }).then_some(())
+    });
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let request = || {
+        let send = http
+            .post(format!("http://127.0.0.1:{port}/v1/messages"))
+            .header("x-gatehouse-key", &key)
+            .header("anthropic-version", "2023-06-01")
+            .header("authorization", "Bearer sk-ant-oat01-FAKE-e2e-failover-0123456789")
+            .json(&serde_json::json!({
+                "model": "claude-haiku-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}],
+            }))
+            .send();
+        let response = runtime.block_on(send).expect("the gateway answers");
+        (response.status().as_u16(), response.headers()["x-gatehouse-upstream"].to_str().unwrap().to_string())
+    };
+    assert_eq!(request(), (200, "anthropic".to_string()));
+
+    // Overloaded: the paid key serves, the tray says so, and one notification does.
+    subscription.push(Scenario::Overloaded);
+    assert_eq!(request(), (200, "paid".to_string()));
+    let begun = next_notice(&mut notices, 30);
+    assert_eq!(begun.title, "Claude Code now uses paid instead of the subscription");
+    assert!(begun.body.contains("anthropic: is overloaded (529)"), "{}", begun.body);
+    let tray = tray_model(&service.snapshot());
+    let line = tray.entries.iter().find_map(|entry| match entry {
+        Entry::Info { label } if label.starts_with("Failing over") => Some(label.clone()),
+        _ => None,
+    });
+    assert_eq!(line.as_deref(), Some("Failing over to paid: anthropic: is overloaded (529)"));
+
+    // After the 1 s rest the subscription is tried first again, and serves: one "back" notification.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(request(), (200, "anthropic".to_string()));
+    let ended = next_notice(&mut notices, 30);
+    assert_eq!(ended.title, "Back on the subscription");
+    assert_eq!(request(), (200, "anthropic".to_string()));
+    std::thread::sleep(Duration::from_secs(3)); // refreshes that would repeat it
+    assert!(notices.try_recv().is_err(), "each was notified once");
+    assert!(service.snapshot().failover.is_none());
+    service.set_proxy(false).expect("stopping the gateway");
+    drop(runtime);
+}
