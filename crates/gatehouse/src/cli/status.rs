@@ -66,6 +66,9 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
             if let Some(problem) = status.ledger.problem() {
                 outln!("Recording: {problem}");
             }
+            if let Some(failover) = &status.failover {
+                outln!("Failing over to {} since {}: {}", failover.served_by, failover.since, failover.reason);
+            }
             print_windows(&status.rate_limits)?;
         }
         None => {
