@@ -190,6 +190,10 @@ pub struct AnthropicConfig {
     /// Name of the environment variable holding an Anthropic API key, used
     /// when a request carries no credential of its own.
     pub api_key_env: String,
+    /// That key by reference instead (`keychain:anthropic`, see `gatehouse
+    /// auth add`); when set, `api_key_env` is not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 impl Default for AnthropicConfig {
@@ -197,6 +201,7 @@ impl Default for AnthropicConfig {
         AnthropicConfig {
             base_url: "https://api.anthropic.com".to_string(),
             api_key_env: DEFAULT_API_KEY_ENV.to_string(),
+            secret: None,
         }
     }
 }

@@ -114,6 +114,14 @@ fn problems(config: &Config) -> Vec<Problem> {
             format!("{:?} {why}, such as \"https://api.anthropic.com\"", config.anthropic.base_url),
         ));
     }
+    if let Some(secret) = &config.anthropic.secret
+        && let Err(why) = crate::secrets::SecretRef::parse(secret, config.secrets.store)
+    {
+        found.push(Problem::new(
+            &["anthropic", "secret"],
+            format!("{why}; store the key with `gatehouse auth add anthropic` and write \"keychain:anthropic\""),
+        ));
+    }
     let env = &config.anthropic.api_key_env;
     if env.is_empty() || env.contains(['=', '\0']) {
         found.push(Problem::new(

@@ -7,7 +7,8 @@
 //! [`super::routes`] says which of them serves which model.
 //!
 //! The subscription's upstream, `anthropic`, comes from `[anthropic]`
-//! (`base_url`, and `api_key_env` for clients without a login). Paid
+//! (`base_url`, and for clients without a login a key: `secret`, by
+//! reference, or the older `api_key_env`). Paid
 //! upstreams come from `[[upstreams]]`: `anthropic` with an API key,
 //! `openrouter`, or any other `compatible` API. A paid upstream never gets
 //! the client's credentials: its own key replaces the client's
@@ -72,7 +73,7 @@ pub(crate) enum CredentialPolicy {
     ClientsOwnElseKey {
         key: Option<HeaderValue>,
         /// Where `key` comes from (an environment variable), for messages.
-        key_env: String,
+        source: KeySource,
     },
     /// The upstream's own key, always; the client's credentials and the
     /// subscription's beta flags never reach it. `Err`: why the key could
@@ -80,11 +81,33 @@ pub(crate) enum CredentialPolicy {
     OwnKey { header: KeyHeader, key: Result<HeaderValue, String> },
 }
 
+/// Where the subscription upstream's own key comes from.
+#[derive(Debug)]
+pub(crate) enum KeySource {
+    /// `[anthropic] api_key_env`: this environment variable.
+    Env(String),
+    /// `[anthropic] secret`: this reference, and why it could not be read.
+    Secret { reference: String, problem: Option<String> },
+}
+
+impl KeySource {
+    /// Where to put a key, for a request that has none.
+    fn advice(&self) -> String {
+        match self {
+            KeySource::Env(name) => format!("put an Anthropic API key in the environment variable {name}"),
+            KeySource::Secret { reference, problem } => format!(
+                "store an Anthropic API key as {reference}{}",
+                problem.as_ref().map(|why| format!(" (it cannot be read now: {why})")).unwrap_or_default()
+            ),
+        }
+    }
+}
+
 /// A request bound for an upstream that has no credential for it.
 #[derive(Debug)]
 pub(crate) enum NoCredential<'a> {
     /// The client brought none, and the subscription upstream has no key.
-    Subscription { upstream: &'a str, key_env: &'a str },
+    Subscription { upstream: &'a str, source: &'a KeySource },
     /// The paid upstream's key could not be read.
     Key { upstream: &'a str, why: &'a str },
 }
@@ -92,10 +115,11 @@ pub(crate) enum NoCredential<'a> {
 impl fmt::Display for NoCredential<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NoCredential::Subscription { upstream, key_env } => write!(
+            NoCredential::Subscription { upstream, source } => write!(
                 f,
                 "no credential for upstream `{upstream}`: log Claude Code in to your subscription with `claude auth \
-                 login`, or put an Anthropic API key in the environment variable {key_env} before starting the gateway"
+                 login`, or {} before starting the gateway",
+                source.advice()
             ),
             NoCredential::Key { upstream, why } => write!(
                 f,
@@ -127,11 +151,39 @@ pub(crate) struct Upstream {
 
 impl Upstream {
     /// The `subscription` upstream from `[anthropic]`, with its API key read
-    /// from the environment variable the config names.
-    fn subscription(config: &Config, base_url_override: Option<&str>) -> anyhow::Result<Upstream> {
+    /// from its `secret` reference, or else the environment variable the
+    /// config names.
+    fn subscription(config: &Config, paths: &Paths, base_url_override: Option<&str>) -> anyhow::Result<Upstream> {
         let base_url = base_url_override.unwrap_or(&config.anthropic.base_url).trim_end_matches('/').to_string();
         let base_uri =
             BaseUri::parse(&base_url).map_err(|e| anyhow::anyhow!("the Anthropic base URL {base_url:?} {e}"))?;
+        let client = UpstreamClient::new(
+            &base_uri,
+            Duration::from_secs(config.gateway.connect_timeout_secs),
+            Duration::from_secs(config.gateway.idle_timeout_secs),
+        )?;
+        let upstream = |key, source| Upstream {
+            name: Arc::from(SUBSCRIPTION_UPSTREAM),
+            header_value: HeaderValue::from_static(SUBSCRIPTION_UPSTREAM),
+            kind: UpstreamKind::Subscription,
+            base_url,
+            base_uri,
+            client,
+            credentials: CredentialPolicy::ClientsOwnElseKey { key, source },
+            cooldown_until: AtomicI64::new(0),
+        };
+        if let Some(reference) = &config.anthropic.secret {
+            let (key, problem) = match read_key(config, paths, reference, KeyHeader::ApiKey) {
+                Ok(key) => (Some(key), None),
+                Err(why) => {
+                    tracing::error!(
+                        "the subscription upstream's key for clients without a login cannot be read: {why}"
+                    );
+                    (None, Some(why))
+                }
+            };
+            return Ok(upstream(key, KeySource::Secret { reference: reference.clone(), problem }));
+        }
         let api_key_env = config.anthropic.api_key_env.clone();
         let api_key = match std::env::var(&api_key_env) {
             Ok(key) if !key.trim().is_empty() => {
@@ -143,21 +195,7 @@ impl Upstream {
             }
             _ => None,
         };
-        let client = UpstreamClient::new(
-            &base_uri,
-            Duration::from_secs(config.gateway.connect_timeout_secs),
-            Duration::from_secs(config.gateway.idle_timeout_secs),
-        )?;
-        Ok(Upstream {
-            name: Arc::from(SUBSCRIPTION_UPSTREAM),
-            header_value: HeaderValue::from_static(SUBSCRIPTION_UPSTREAM),
-            kind: UpstreamKind::Subscription,
-            base_url,
-            base_uri,
-            client,
-            credentials: CredentialPolicy::ClientsOwnElseKey { key: api_key, key_env: api_key_env },
-            cooldown_until: AtomicI64::new(0),
-        })
+        Ok(upstream(api_key, KeySource::Env(api_key_env)))
     }
 
     /// A paid upstream of `[[upstreams]]`, with its key read from its store
@@ -202,12 +240,12 @@ impl Upstream {
     #[inline]
     pub(crate) fn apply_credentials(&self, headers: &mut HeaderMap) -> Result<(), NoCredential<'_>> {
         match &self.credentials {
-            CredentialPolicy::ClientsOwnElseKey { key, key_env } => {
+            CredentialPolicy::ClientsOwnElseKey { key, source } => {
                 if headers.contains_key(header::AUTHORIZATION) || headers.contains_key(API_KEY) {
                     return Ok(());
                 }
                 let Some(key) = key else {
-                    return Err(NoCredential::Subscription { upstream: &self.name, key_env });
+                    return Err(NoCredential::Subscription { upstream: &self.name, source });
                 };
                 headers.insert(API_KEY, key.clone());
                 Ok(())
@@ -249,9 +287,17 @@ impl Upstream {
     /// Where this upstream's own key comes from, for `/status`; never the key.
     pub(crate) fn describe_key(&self) -> String {
         match &self.credentials {
-            CredentialPolicy::ClientsOwnElseKey { key: Some(_), key_env } => format!("from ${key_env}"),
-            CredentialPolicy::ClientsOwnElseKey { key: None, key_env } => {
-                format!("none (${key_env} is not set); clients must bring their own")
+            CredentialPolicy::ClientsOwnElseKey { key: Some(_), source: KeySource::Env(name) } => {
+                format!("from ${name}")
+            }
+            CredentialPolicy::ClientsOwnElseKey { key: None, source: KeySource::Env(name) } => {
+                format!("none (${name} is not set); clients must bring their own")
+            }
+            CredentialPolicy::ClientsOwnElseKey { key: Some(_), source: KeySource::Secret { reference, .. } } => {
+                format!("from {reference}")
+            }
+            CredentialPolicy::ClientsOwnElseKey { key: None, source: KeySource::Secret { reference, problem } } => {
+                format!("none ({reference}: {}); clients must bring their own", problem.as_deref().unwrap_or("unread"))
             }
             CredentialPolicy::OwnKey { key: Ok(_), .. } => "its own".to_string(),
             CredentialPolicy::OwnKey { key: Err(why), .. } => format!("none: {why}"),
@@ -319,7 +365,7 @@ impl Upstreams {
         paths: &Paths,
         base_url_override: Option<&str>,
     ) -> anyhow::Result<Upstreams> {
-        let mut all = vec![Upstream::subscription(config, base_url_override)?];
+        let mut all = vec![Upstream::subscription(config, paths, base_url_override)?];
         for upstream in &config.upstreams {
             all.push(Upstream::paid(config, paths, upstream)?);
         }
@@ -387,8 +433,10 @@ mod tests {
             .remove(0);
         let mut key = HeaderValue::from_static("sk-ant-api03-FAKE-gateway-key");
         key.set_sensitive(true);
-        anthropic.credentials =
-            CredentialPolicy::ClientsOwnElseKey { key: Some(key), key_env: "GATEHOUSE_TEST_KEY".to_string() };
+        anthropic.credentials = CredentialPolicy::ClientsOwnElseKey {
+            key: Some(key),
+            source: KeySource::Env("GATEHOUSE_TEST_KEY".to_string()),
+        };
         assert_eq!(anthropic.describe_key(), "from $GATEHOUSE_TEST_KEY");
 
         for (name, value) in [("authorization", "Bearer sk-ant-oat01-FAKE"), ("x-api-key", "sk-ant-api03-FAKE-own")] {
@@ -471,5 +519,37 @@ mod tests {
         for upstream in upstreams.iter() {
             assert!(!upstream.describe_key().contains("FAKE-paid"), "never the key");
         }
+    }
+
+    #[test]
+    fn the_subscriptions_key_can_be_named_by_reference_instead_of_api_key_env() {
+        let mut config = config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY");
+        // SAFETY: a variable no other test reads or writes.
+        unsafe { std::env::set_var("GATEHOUSE_TEST_SUBSCRIPTION_SECRET", "sk-ant-api03-FAKE-by-reference") };
+        config.anthropic.secret = Some("env:GATEHOUSE_TEST_SUBSCRIPTION_SECRET".to_string());
+        let upstreams = Upstreams::from_config(&config, &nowhere(), None).unwrap();
+        let anthropic = upstreams.first();
+        assert_eq!(anthropic.describe_key(), "from env:GATEHOUSE_TEST_SUBSCRIPTION_SECRET");
+        let mut headers = HeaderMap::new();
+        anthropic.apply_credentials(&mut headers).unwrap();
+        assert_eq!(headers[API_KEY], "sk-ant-api03-FAKE-by-reference");
+        // A login still passes through untouched.
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer sk-ant-oat01-FAKE"));
+        anthropic.apply_credentials(&mut headers).unwrap();
+        assert_eq!(
+            (headers.len(), &headers[header::AUTHORIZATION]),
+            (1, &HeaderValue::from_static("Bearer sk-ant-oat01-FAKE"))
+        );
+
+        config.anthropic.secret = Some("env:GATEHOUSE_TEST_SUBSCRIPTION_SECRET_UNSET".to_string());
+        let upstreams = Upstreams::from_config(&config, &nowhere(), None).unwrap();
+        let refused = upstreams.first().apply_credentials(&mut HeaderMap::new()).unwrap_err().to_string();
+        assert!(
+            refused.contains(
+                "or store an Anthropic API key as env:GATEHOUSE_TEST_SUBSCRIPTION_SECRET_UNSET (it cannot be read now: "
+            ),
+            "{refused}"
+        );
     }
 }
