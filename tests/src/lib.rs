@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod claude_cli;
+pub mod desktop_app;
 pub mod harness;
 pub mod mock_anthropic;
 pub mod mock_claude_ai;

@@ -11,12 +11,10 @@ use std::time::{Duration, Instant};
 
 use gatehouse::desktop::menu::{Entry, tray_model};
 use gatehouse::desktop::notice::Notice;
-use gatehouse::desktop::service::DesktopService;
-use gatehouse::supervisor::{GatewayState, SupervisorOptions};
-use gatehouse_e2e::harness::{Sandbox, gatehouse_bin, wait_for};
+use gatehouse_e2e::desktop_app::SupervisedApp;
+use gatehouse_e2e::harness::Sandbox;
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 use gatehouse_e2e::sign_in;
-use gatehouse_e2e::webdriver::{StopGateway, free_port};
 use tokio::sync::broadcast;
 
 /// The next notice, within `seconds`.
@@ -43,41 +41,15 @@ fn failing_over_shows_in_the_tray_and_is_notified_when_it_begins_and_ends() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let subscription = runtime.block_on(MockAnthropic::start()).expect("mock");
     let paid = runtime.block_on(MockAnthropic::start()).expect("mock");
-    let port = free_port();
-    std::fs::create_dir_all(sandbox.gatehouse_home()).unwrap();
-    std::fs::write(
-        sandbox.config_file(),
-        format!(
-            "[gateway]\nport = {port}\nfailover_cooldown_secs = 1\n\n[anthropic]\nbase_url = {:?}\n\n\
-             [supervisor]\ngatehouse_bin = {:?}\n\n[[upstreams]]\nname = \"paid\"\nkind = \"anthropic\"\n\
-             base_url = {:?}\nsecret = \"env:GATEHOUSE_TEST_PAID_KEY\"\n",
-            subscription.base_url(),
-            gatehouse_bin(),
-            paid.base_url()
-        ),
-    )
-    .unwrap();
-    let key = sandbox.issue_key("tester");
-    let _gateway = StopGateway(sandbox.gatehouse_home().join("state").join("gateway.json"));
-    let service = DesktopService::new(SupervisorOptions::under(&sandbox.gatehouse_home())).expect("desktop service");
-    let mut notices = service.notices();
-    service.watch(|_| {});
-    service.set_proxy(true).expect("starting the gateway");
-    wait_for("the gateway to run", 60, || {
-        matches!(service.snapshot().gateway, GatewayState::Running { .. }).then_some(())
-    });
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let extra = format!(
+        "[[upstreams]]\nname = \"paid\"\nkind = \"anthropic\"\nbase_url = {:?}\nsecret = \"env:GATEHOUSE_TEST_PAID_KEY\"\n",
+        paid.base_url()
+    );
+    let (app, mut notices) =
+        SupervisedApp::start(&sandbox, &subscription.base_url(), "failover_cooldown_secs = 1\n", &extra);
+    let service = &app.service;
     let request = || {
-        let send = http
-            .post(format!("http://127.0.0.1:{port}/v1/messages"))
-            .header("x-gatehouse-key", &key)
-            .header("anthropic-version", "2023-06-01")
-            .header("authorization", "Bearer sk-ant-oat01-FAKE-e2e-failover-0123456789")
-            .json(&serde_json::json!({
-                "model": "claude-haiku-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}],
-            }))
-            .send();
-        let response = runtime.block_on(send).expect("the gateway answers");
+        let response = app.subscription_request(&runtime, "sk-ant-oat01-FAKE-e2e-failover-0123456789");
         (response.status().as_u16(), response.headers()["x-gatehouse-upstream"].to_str().unwrap().to_string())
     };
     assert_eq!(request(), (200, "anthropic".to_string()));

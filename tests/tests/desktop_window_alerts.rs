@@ -10,12 +10,10 @@
 use std::time::{Duration, Instant};
 
 use gatehouse::desktop::notice::Notice;
-use gatehouse::desktop::service::DesktopService;
-use gatehouse::supervisor::{GatewayState, SupervisorOptions};
-use gatehouse_e2e::harness::{Sandbox, gatehouse_bin, wait_for};
+use gatehouse_e2e::desktop_app::SupervisedApp;
+use gatehouse_e2e::harness::{Sandbox, wait_for};
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 use gatehouse_e2e::sign_in;
-use gatehouse_e2e::webdriver::{StopGateway, free_port};
 use tokio::sync::broadcast;
 
 /// The notices that arrive within `seconds`, until one is titled `title`.
@@ -49,41 +47,9 @@ fn window_notifications_cross_use_up_and_reset_once_each() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mock = runtime.block_on(MockAnthropic::start()).expect("mock");
     mock.set_five_hour(0.70, 0.0);
-    let port = free_port();
-    std::fs::create_dir_all(sandbox.gatehouse_home()).unwrap();
-    std::fs::write(
-        sandbox.config_file(),
-        format!(
-            "[gateway]\nport = {port}\n\n[anthropic]\nbase_url = {:?}\n\n[supervisor]\ngatehouse_bin = {:?}\n",
-            mock.base_url(),
-            gatehouse_bin()
-        ),
-    )
-    .unwrap();
-    let key = sandbox.issue_key("tester");
-    let _gateway = StopGateway(sandbox.gatehouse_home().join("state").join("gateway.json"));
-    let service = DesktopService::new(SupervisorOptions::under(&sandbox.gatehouse_home())).expect("desktop service");
-    let mut notices = service.notices();
-    service.watch(|_| {});
-    service.set_proxy(true).expect("starting the gateway");
-    wait_for("the gateway to run", 60, || {
-        matches!(service.snapshot().gateway, GatewayState::Running { .. }).then_some(())
-    });
-
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    // A logged-in subscriber's request, as Claude Code sends it.
-    let request = || {
-        let send = http
-            .post(format!("http://127.0.0.1:{port}/v1/messages"))
-            .header("x-gatehouse-key", &key)
-            .header("anthropic-version", "2023-06-01")
-            .header("authorization", "Bearer sk-ant-oat01-FAKE-e2e-alerts-0123456789")
-            .json(&serde_json::json!({
-                "model": "claude-haiku-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}],
-            }))
-            .send();
-        runtime.block_on(send).expect("the gateway answers").status().as_u16()
-    };
+    let (app, mut notices) = SupervisedApp::start(&sandbox, &mock.base_url(), "", "");
+    let service = &app.service;
+    let request = || app.subscription_request(&runtime, "sk-ant-oat01-FAKE-e2e-alerts-0123456789").status().as_u16();
     // The 5-hour window as the app shows it.
     let five_hour = || {
         let windows = service.snapshot().windows;

@@ -23,6 +23,20 @@ pub fn describe(error: &anyhow::Error) -> String {
     line
 }
 
+/// `what: cause: cause…`: `what` in the caller's words, then the causes
+/// of `error`, but not `error`'s own message (an HTTP client's names the
+/// URL, query and all).
+pub(crate) fn with_sources(what: &str, error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = what.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,14 +75,7 @@ fn describe(error: &reqwest::Error) -> String {
     } else {
         "connection error"
     };
-    let mut description = kind.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        description.push_str(": ");
-        description.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    description
+    crate::error_chain::with_sources(kind, error)
 }
 
 /// Whether a gateway answers `GET /health` at `base_url`.

@@ -143,18 +143,12 @@ fn accepted(provider: Provider, json: &serde_json::Value) -> String {
 
 /// A transport error in a few words, with its causes but no header.
 fn describe(error: &reqwest::Error) -> String {
-    let mut description = if error.is_timeout() {
+    let kind = if error.is_timeout() {
         format!("no answer within {} s", TIMEOUT.as_secs())
     } else if error.is_connect() {
         "could not connect".to_string()
     } else {
         "connection error".to_string()
     };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        description.push_str(": ");
-        description.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    description
+    crate::error_chain::with_sources(&kind, error)
 }
