@@ -90,7 +90,7 @@ function RequestTable({ rows, open, setOpen }: { rows: RequestRow[]; open: numbe
                 {r.request_class && r.request_class !== "main" && <span class="sub muted"> · {r.agent_type ?? r.request_class}</span>}
                 {r.upstream && r.upstream !== "anthropic" && (
                   <span class={`via${r.flags.failover ? " failover" : ""}`} title={r.flags.failover ? `Served by ${r.upstream}, a later upstream of its route: ${r.flags.failover.replace(/^failed over: /, "")}` : `Served by ${r.upstream}`}>
-                    {r.flags.failover ? "↪ " : ""}{r.upstream}
+                    {r.flags.failover ? "↪" : ""}<span class="via-name">{r.flags.failover ? " " : ""}{r.upstream}</span>
                   </span>
                 )}
               </td>
