@@ -23,6 +23,13 @@ pub const FAILOVER_UNREACHABLE: i64 = 64;
 /// … because an earlier upstream was resting after a failure, or had no key.
 pub const FAILOVER_PASSED_OVER: i64 = 128;
 
+/// The request was served with a paid credential (an API key: a paid
+/// upstream's, the gateway's, or the client's own `x-api-key`), so its cost
+/// was billed. Without it, a gateway row's cost is subscription-equivalent:
+/// what the request would have cost at API list prices, served by Claude
+/// Code's subscription login.
+pub const BILLED: i64 = 256;
+
 /// A cache write of at least this many tokens, and more than was read from
 /// the cache, counts as rebuilding the prompt rather than extending it.
 pub const REBUILD_MIN_TOKENS: u64 = 2_048;
