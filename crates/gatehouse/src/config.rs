@@ -68,6 +68,38 @@ pub struct UpstreamConfig {
     /// add`), `env:VARIABLE` for servers, or `file:NAME` with the plain-file
     /// store.
     pub secret: String,
+    /// Model names this upstream knows by other names: `pattern = "name"`,
+    /// tried in the file's order, before the kind's defaults (OpenRouter's
+    /// slugs; see [`crate::gateway`]'s model map).
+    #[serde(default, skip_serializing_if = "ModelMapConfig::is_empty")]
+    pub models: ModelMapConfig,
+}
+
+/// `[[upstreams]] models`: `(pattern, name)` pairs in the order the file
+/// writes them (a TOML table has no order of its own, so the keys' places
+/// in the file give it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelMapConfig(pub Vec<(String, String)>);
+
+impl ModelMapConfig {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for ModelMapConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(pattern, name)| (pattern, name)))
+    }
+}
+
+impl<'de> Deserialize<'de> for ModelMapConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries = BTreeMap::<toml::Spanned<String>, String>::deserialize(deserializer)?;
+        let mut entries: Vec<_> = entries.into_iter().collect();
+        entries.sort_by_key(|(pattern, _)| pattern.span().start);
+        Ok(ModelMapConfig(entries.into_iter().map(|(pattern, name)| (pattern.into_inner(), name)).collect()))
+    }
 }
 
 /// The kinds of paid upstream; each sends its key its own way.

@@ -17,7 +17,11 @@ pub fn run(paths: &Paths, command: ConfigCommand) -> anyhow::Result<()> {
     match command {
         ConfigCommand::Path => outln!("{}", paths.config_file().display()),
         ConfigCommand::Show => {
-            let config = Config::load(&paths.config_file())?;
+            let mut config = Config::load(&paths.config_file())?;
+            // Each upstream's model names as they are used: the user's, then the kind's defaults.
+            for upstream in &mut config.upstreams {
+                upstream.models = crate::config::ModelMapConfig(crate::gateway::model_map::effective(upstream));
+            }
             outln!("# {}", paths.config_file().display());
             outln!("# effective settings; gateway keys are shown as names and hashes, never keys");
             outln!("{}", super::auth::store_note(paths, config.secrets.store));

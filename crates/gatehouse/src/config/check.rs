@@ -318,6 +318,27 @@ fn upstreams(found: &mut Vec<Problem>, config: &Config) {
                 format!("{why}; store the key with `gatehouse auth add {name}` and write \"keychain:{name}\"");
             found.push(Problem { message, ..at("upstreams", index, "secret") });
         }
+        for (pattern, model) in &upstream.models.0 {
+            let at_pattern = || {
+                let mut problem = at("upstreams", index, "models");
+                problem.path.push(Step::Key(pattern.clone()));
+                problem
+            };
+            if pattern.is_empty() || pattern.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                let message = format!(
+                    "{pattern:?} is not a model pattern: use a model name without spaces, with `*` for any run of \
+                     characters, as \"claude-sonnet-4-5*\""
+                );
+                found.push(Problem { message, ..at_pattern() });
+            }
+            if model.trim().is_empty() {
+                let message = format!(
+                    "models matching {pattern:?} would be sent to upstream \"{name}\" with no name; write the name it \
+                     knows them by, as \"anthropic/claude-sonnet-4.5\", or remove the entry to send them unchanged"
+                );
+                found.push(Problem { message, ..at_pattern() });
+            }
+        }
     }
     for (index, route) in config.routes.iter().enumerate() {
         if route.models.is_empty() {
@@ -528,5 +549,39 @@ mod tests {
         );
         let (key, _) = problem(&fine.replace("[\"openrouter\", \"anthropic\"]", "[]")).unwrap();
         assert_eq!(key, "routes[0].upstreams");
+    }
+
+    #[test]
+    fn model_maps_are_kept_in_the_files_order_and_checked_with_their_keys() {
+        let text = |models: &str| {
+            format!(
+                "[[upstreams]]\nname = \"openrouter\"\nkind = \"openrouter\"\nsecret = \"keychain:openrouter\"\n\
+                 models = {{ {models} }}\n"
+            )
+        };
+        let config = Config::parse(
+            Path::new("c"),
+            &text(r#""zz-*" = "first", "claude-sonnet-4-5*" = "anthropic/claude-sonnet-4.5", "aa" = "last""#),
+        )
+        .unwrap();
+        let order: Vec<_> = config.upstreams[0].models.0.iter().map(|(pattern, _)| pattern.as_str()).collect();
+        assert_eq!(order, ["zz-*", "claude-sonnet-4-5*", "aa"], "the file's order, not the alphabet's");
+        // As a table of its own, too; and written back in the same order.
+        let table = "[[upstreams]]\nname = \"o\"\nkind = \"openrouter\"\nsecret = \"keychain:o\"\n\n\
+                     [upstreams.models]\n\"b*\" = \"x/b\"\n\"a*\" = \"x/a\"\n";
+        let config = Config::parse(Path::new("c"), table).unwrap();
+        assert_eq!(config.upstreams[0].models.0, [("b*".into(), "x/b".into()), ("a*".into(), "x/a".into())]);
+        let again = Config::parse(Path::new("c"), &toml::to_string_pretty(&config).unwrap()).unwrap();
+        assert_eq!(again, config);
+
+        let error = refused(&text(r#""claude-*" = "x", "" = "y""#), "upstreams[0].models.\"\"", 5);
+        assert!(error.contains("is not a model pattern"), "{error}");
+        refused(&text(r#""claude sonnet" = "y""#), "upstreams[0].models.\"claude sonnet\"", 5);
+        let error = refused(&text(r#""claude-*" = " ""#), "upstreams[0].models.\"claude-*\"", 5);
+        assert!(error.contains("with no name") && error.contains("upstream \"openrouter\""), "{error}");
+        let spread = "[[upstreams]]\nname = \"o\"\nkind = \"openrouter\"\nsecret = \"keychain:o\"\n\
+                      [upstreams.models]\n\"a*\" = \"x\"\n\"b*\" = \"\"\n";
+        refused(spread, "upstreams[0].models.\"b*\"", 7);
+        assert!(Config::parse(Path::new("c"), &text(r#""claude-*" = 3"#)).is_err());
     }
 }

@@ -10,6 +10,7 @@ mod fd_limit;
 pub mod guard;
 mod log_safe;
 mod metered;
+pub(crate) mod model_map;
 pub mod proxy;
 mod routes;
 pub mod runner;

@@ -373,7 +373,9 @@ fn apply_credential_policy(upstream: &Upstream, headers: &mut HeaderMap) -> Resu
 }
 
 /// The request as the upstream gets it: the client's method, path and query
-/// under the upstream's base URL, the prepared headers, the body unchanged.
+/// under the upstream's base URL, the prepared headers, the body unchanged
+/// but for the model's name where the upstream knows it by another (see
+/// [`super::model_map`]; the ledger keeps the client's).
 #[inline]
 fn upstream_request(
     upstream: &Upstream,
@@ -386,7 +388,7 @@ fn upstream_request(
         let message = format!("the request path cannot be forwarded to upstream `{}`: {error}", upstream.name);
         Refusal::new(StatusCode::BAD_REQUEST, ErrorKind::InvalidRequest, message)
     })?;
-    let mut request = Request::new(Full::new(body));
+    let mut request = Request::new(Full::new(upstream.models.rewrite(body)));
     *request.method_mut() = method.clone();
     *request.uri_mut() = upstream_uri;
     *request.headers_mut() = headers;

@@ -19,7 +19,7 @@ use crate::config::Config;
 /// Split at its stars once, when the routes are built, so matching a model
 /// searches for nothing but the parts between stars.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum ModelPattern {
+pub(crate) enum ModelPattern {
     /// No star: the whole name.
     Exact(String),
     /// What comes before the first star, the parts between stars, and what
@@ -28,7 +28,7 @@ enum ModelPattern {
 }
 
 impl ModelPattern {
-    fn parse(pattern: &str) -> ModelPattern {
+    pub(crate) fn parse(pattern: &str) -> ModelPattern {
         let Some((first, tail)) = pattern.split_once('*') else { return ModelPattern::Exact(pattern.to_string()) };
         let (middle, last) = tail.rsplit_once('*').unwrap_or(("", tail));
         ModelPattern::Stars {
@@ -39,7 +39,7 @@ impl ModelPattern {
     }
 
     #[inline]
-    fn matches(&self, model: &str) -> bool {
+    pub(crate) fn matches(&self, model: &str) -> bool {
         let (first, middle, last) = match self {
             ModelPattern::Exact(name) => return name == model,
             ModelPattern::Stars { first, middle, last } => (first, middle, last),

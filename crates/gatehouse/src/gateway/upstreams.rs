@@ -28,6 +28,7 @@ use http::{HeaderMap, HeaderValue};
 
 use secrecy::ExposeSecret as _;
 
+use super::model_map::ModelMap;
 use super::upstream_client::{BaseUri, UpstreamClient};
 use crate::config::{Config, SUBSCRIPTION_UPSTREAM, UpstreamConfig, UpstreamKindConfig};
 use crate::paths::Paths;
@@ -144,6 +145,9 @@ pub(crate) struct Upstream {
     /// This upstream's own connection pool.
     pub(crate) client: UpstreamClient,
     pub(crate) credentials: CredentialPolicy,
+    /// The names this upstream knows Claude Code's models by; none for the
+    /// subscription, whose requests pass untouched.
+    pub(crate) models: ModelMap,
     /// Until when (Unix seconds) requests pass over this upstream, after a
     /// failover trigger; 0: they do not.
     cooldown_until: AtomicI64,
@@ -170,6 +174,7 @@ impl Upstream {
             base_uri,
             client,
             credentials: CredentialPolicy::ClientsOwnElseKey { key, source },
+            models: ModelMap::default(),
             cooldown_until: AtomicI64::new(0),
         };
         if let Some(reference) = &config.anthropic.secret {
@@ -232,6 +237,7 @@ impl Upstream {
             base_uri,
             client,
             credentials: CredentialPolicy::OwnKey { header, key },
+            models: ModelMap::of(upstream),
             cooldown_until: AtomicI64::new(0),
         })
     }
@@ -471,6 +477,7 @@ mod tests {
             kind,
             base_url: Some("http://127.0.0.1:9/api".to_string()),
             secret: secret.to_string(),
+            models: Default::default(),
         };
         config.upstreams = vec![
             paid("openrouter", UpstreamKindConfig::OpenRouter, "env:GATEHOUSE_TEST_PAID_UPSTREAM_KEY"),

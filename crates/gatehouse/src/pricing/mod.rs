@@ -247,7 +247,7 @@ impl Rates {
 
 /// `claude-sonnet-4-5-20250929` → `claude-sonnet-4-5`: a dated snapshot is
 /// priced like its alias.
-fn strip_date(name: &str) -> &str {
+pub(crate) fn strip_date(name: &str) -> &str {
     match name.rsplit_once('-') {
         Some((stem, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => stem,
         _ => name,
@@ -256,7 +256,7 @@ fn strip_date(name: &str) -> &str {
 
 /// `claude-sonnet-4-5[1m]` → `claude-sonnet-4-5`: Claude Code's marker for
 /// the 1M-token context window does not change the price.
-fn strip_context_suffix(name: &str) -> &str {
+pub(crate) fn strip_context_suffix(name: &str) -> &str {
     name.strip_suffix(']').and_then(|rest| rest.rsplit_once('[')).map_or(name, |(stem, _)| stem)
 }
 
