@@ -22,4 +22,5 @@ pub mod paths;
 pub mod pricing;
 pub mod secrets;
 pub mod supervisor;
+pub mod upstream_test;
 pub mod usage;

@@ -14,6 +14,7 @@ mod import;
 mod keys;
 mod spend;
 mod status;
+mod upstreams;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,13 @@ enum Command {
     Auth {
         #[command(subcommand)]
         command: auth::AuthCommand,
+    },
+    /// The upstreams of the config: `test` their connections. Exits 4 when
+    /// a key is refused, 5 when one is unreachable, 7 when there is no key
+    /// or Claude Code login to test.
+    Upstreams {
+        #[command(subcommand)]
+        command: upstreams::UpstreamsCommand,
     },
     /// Gateway keys for clients other than Claude Code.
     Keys {
@@ -175,6 +183,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Auth { command } => {
             let (paths, config) = load()?;
             auth::run(&paths, &config, command)
+        }
+        Command::Upstreams { command } => {
+            let (paths, config) = load()?;
+            upstreams::run(&paths, &config, command)
         }
         Command::Keys { command } => {
             let (paths, config) = load()?;

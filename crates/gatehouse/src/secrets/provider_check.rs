@@ -58,6 +58,13 @@ pub(crate) fn check(provider: Provider, base_url: &str, secret: &SecretString) -
         Provider::Anthropic => format!("{base}/v1/models"),
         Provider::OpenRouter => format!("{base}/api/v1/key"),
     };
+    check_at(provider, url, secret)
+}
+
+/// Sends the key check to `url`, with the key as `provider` takes it
+/// (Anthropic: `x-api-key`; OpenRouter: `Authorization: Bearer`): for an
+/// upstream whose base URL has its own path (`upstream_test`).
+pub(crate) fn check_at(provider: Provider, url: String, secret: &SecretString) -> CheckOutcome {
     let unreachable = |reason: String| CheckOutcome::Unreachable { url: url.clone(), reason };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -113,8 +120,28 @@ pub(crate) fn check(provider: Provider, base_url: &str, secret: &SecretString) -
     })
 }
 
-/// What a successful answer says, in a few words.
+/// Whether anything answers a `GET` of `url`, sent without a credential:
+/// the HTTP status it answered, or why nothing did. For an upstream whose
+/// credential Gatehouse never holds (the subscription's). Blocking.
+pub(crate) fn reach(url: &str) -> Result<u16, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start an async runtime: {e}"))?;
+    let client =
+        reqwest::Client::builder().timeout(TIMEOUT).build().map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+    runtime.block_on(async {
+        let request = client.get(url).header("anthropic-version", ANTHROPIC_VERSION);
+        request.send().await.map(|response| response.status().as_u16()).map_err(|e| describe(&e))
+    })
+}
+
+/// What a successful answer says, in a few words: a model list (Anthropic's
+/// `/v1/models`, as most compatible APIs have it), or OpenRouter's key.
 fn accepted(provider: Provider, json: &serde_json::Value) -> String {
+    if provider == Provider::OpenRouter && json["data"].is_array() {
+        return accepted(Provider::Anthropic, json);
+    }
     match provider {
         Provider::Anthropic => match json["data"].as_array() {
             // The list is paged (20 a page by default).
