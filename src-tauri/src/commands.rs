@@ -21,8 +21,10 @@ use gatehouse::dashboard::state::{LoginReply, View};
 use gatehouse::dashboard::windows::{WindowsQuery, WindowsReport};
 use gatehouse::desktop::first_run::FirstRun;
 use gatehouse::desktop::menu::Action;
+use gatehouse::desktop::notice;
 use gatehouse::desktop::service::DesktopService;
 use gatehouse::ledger::import::ImportSummary;
+use gatehouse::upstream_test::UpstreamTest;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -276,6 +278,30 @@ fn quit<R: Runtime>(app: AppHandle<R>) {
     app.exit(0);
 }
 
+/// "Test connection" for one upstream of the config: its result, typed.
+async fn test_upstream(service: Service, name: String) -> Result<UpstreamTest> {
+    blocking(&service, move |s| s.test_upstream(&name)).await
+}
+
+/// The tray's "Test connection" submenu: the test runs off the UI thread,
+/// and its result comes as a notification.
+pub fn test_upstream_from_tray<R: Runtime>(app: &AppHandle<R>, name: String) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let service = Arc::clone(&app.state::<Service>());
+        match test_upstream(service, name.clone()).await {
+            Ok(tested) => {
+                let notice = notice::for_upstream_test(&tested);
+                crate::notify(&app, &notice.title, &notice.body);
+            }
+            Err(error) => {
+                tracing::warn!("test_upstream {name}: {error}");
+                crate::notify(&app, "Gatehouse", &error.to_string());
+            }
+        }
+    });
+}
+
 /// What a click on a tray item does: the same as the window's controls.
 /// `checked` is what a check item showed before the click.
 pub fn on_tray_action<R: Runtime>(app: &AppHandle<R>, action: Action, checked: bool) {
@@ -294,6 +320,8 @@ pub fn on_tray_action<R: Runtime>(app: &AppHandle<R>, action: Action, checked: b
             Action::OpenWindows => crate::show_window(&app, Some(Panel::Windows)),
             Action::Login => crate::show_window(&app, Some(Panel::Login)),
             Action::OpenRouterSignIn => openrouter_sign_in(app.clone(), service).await,
+            // Its items carry their upstream: `test_upstream_from_tray`.
+            Action::TestUpstream => Ok(()),
             Action::Quit => {
                 quit(app.clone());
                 Ok(())
@@ -345,6 +373,7 @@ pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value
         "openrouter_sign_in" => answer(openrouter_sign_in(app, service).await),
         "openrouter_sign_in_paste" => answer(openrouter_sign_in_paste(service, args.get("pasted")?).await),
         "openrouter_sign_in_cancel" => answer(openrouter_sign_in_cancel(service).await),
+        "test_upstream" => answer(test_upstream(service, args.get("name")?).await),
         "log_tail" => answer(log_tail(service).await),
         "open_log_file" => answer(open_log_file(app, service).await),
         "quit" => {

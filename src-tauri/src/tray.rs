@@ -6,9 +6,9 @@
 
 use std::sync::Mutex;
 
-use gatehouse::desktop::menu::{Action, Entry, IconState, TrayModel};
+use gatehouse::desktop::menu::{Action, Entry, IconState, SubmenuItem, TrayModel};
 use tauri::image::Image;
-use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Runtime};
 
@@ -29,6 +29,7 @@ type Items<R> = Vec<Option<Item<R>>>;
 enum Item<R: Runtime> {
     Text(MenuItem<R>),
     Check(CheckMenuItem<R>),
+    Sub(Submenu<R>),
 }
 
 // By hand: a derive would ask `R: Clone`, which runtimes are not.
@@ -37,6 +38,7 @@ impl<R: Runtime> Clone for Item<R> {
         match self {
             Item::Text(item) => Item::Text(item.clone()),
             Item::Check(item) => Item::Check(item.clone()),
+            Item::Sub(item) => Item::Sub(item.clone()),
         }
     }
 }
@@ -61,8 +63,13 @@ impl<R: Runtime> Tray<R> {
             .menu(&menu)
             .show_menu_on_left_click(true)
             .on_menu_event(|app, event| {
-                // Several window lines share an action: their ids are "open_windows:<row>".
+                // A submenu item acts on its target: "test_upstream:<name>".
                 let id = event.id().as_ref();
+                if let Some((Action::TestUpstream, upstream)) = SubmenuItem::parse_id(id) {
+                    crate::commands::test_upstream_from_tray(app, upstream.to_string());
+                    return;
+                }
+                // Several window lines share an action: their ids are "open_windows:<row>".
                 let Some(action) = Action::from_id(id.split_once(':').map_or(id, |(action, _)| action)) else {
                     return;
                 };
@@ -113,6 +120,8 @@ impl<R: Runtime> Tray<R> {
                         item.set_checked(*checked)?;
                         item.set_enabled(*enabled)?;
                     }
+                    // Its items are the same (see `same_rows`).
+                    (Entry::Submenu { label, .. }, Some(Item::Sub(item))) => item.set_text(label)?,
                     _ => {}
                 }
             }
@@ -127,13 +136,15 @@ impl<R: Runtime> Tray<R> {
     }
 }
 
-/// Whether two models have the same rows in the same order.
+/// Whether two models have the same rows in the same order (a submenu's
+/// rows included).
 fn same_rows(a: &TrayModel, b: &TrayModel) -> bool {
     let row = |entry: &Entry| match entry {
-        Entry::Info { .. } => (0, None),
-        Entry::Button { action, .. } => (1, Some(*action)),
-        Entry::Check { action, .. } => (2, Some(*action)),
-        Entry::Separator => (3, None),
+        Entry::Info { .. } => (0, None, None),
+        Entry::Button { action, .. } => (1, Some(*action), None),
+        Entry::Check { action, .. } => (2, Some(*action), None),
+        Entry::Submenu { items, .. } => (3, None, Some(items.clone())),
+        Entry::Separator => (4, None, None),
     };
     a.entries.len() == b.entries.len() && a.entries.iter().map(row).eq(b.entries.iter().map(row))
 }
@@ -157,11 +168,20 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, model: &TrayModel) -> tauri::Resul
             Entry::Check { action, label, checked, enabled } => {
                 Some(Item::Check(CheckMenuItem::with_id(app, action.id(), label, *enabled, *checked, None::<&str>)?))
             }
+            Entry::Submenu { label, items } => {
+                let items = items
+                    .iter()
+                    .map(|item| MenuItem::with_id(app, item.id(), &item.label, true, None::<&str>))
+                    .collect::<tauri::Result<Vec<_>>>()?;
+                let items: Vec<&dyn IsMenuItem<R>> = items.iter().map(|item| item as &dyn IsMenuItem<R>).collect();
+                Some(Item::Sub(Submenu::with_id_and_items(app, format!("submenu-{index}"), label, true, &items)?))
+            }
             Entry::Separator => None,
         };
         match &item {
             Some(Item::Text(text)) => menu.append(text as &dyn IsMenuItem<R>)?,
             Some(Item::Check(check)) => menu.append(check as &dyn IsMenuItem<R>)?,
+            Some(Item::Sub(submenu)) => menu.append(submenu as &dyn IsMenuItem<R>)?,
             None => menu.append(&PredefinedMenuItem::separator(app)?)?,
         }
         items.push(item);

@@ -248,7 +248,8 @@ header_rows() {
 # choose KEYS...: opens the menu and presses the keys. GTK skips disabled
 # rows; when the keys start with "Down", the header rows are passed first,
 # so "Down" lands on "Run gateway", then "Claude Code uses Gatehouse", the
-# Claude login, "Sign in to OpenRouter…", "Open dashboard", "Open logs",
+# Claude login, "Sign in to OpenRouter…", the "Test connection" submenu,
+# "Open dashboard", "Open logs",
 # "Restart gateway", "Start at login", "Keep gateway running after quit".
 choose() {
   local rows=0 i
@@ -369,7 +370,7 @@ xdotool key Escape
 ok "after 3 crashes the gateway stays down, Claude Code is restored, and dunst says why"
 
 echo "== \"Restart gateway\""
-choose Down Down Down Down Down Down Down Return
+choose Down Down Down Down Down Down Down Down Return
 wait_until 30 healthy || fail "Restart gateway did not bring the gateway back"
 wait_until 30 configured || fail "Claude Code was not put back on the restarted gateway"
 ok "Restart gateway recovers from the error state, and Claude Code uses it again"
@@ -382,7 +383,7 @@ sleep 2
 open_menu
 shot menu-restarted
 xdotool key Escape
-choose Down Down Down Down Down Return
+choose Down Down Down Down Down Down Return
 wait_until 10 window_shown || fail "the window did not open"
 wait_until 10 active_is Gatehouse || fail "the opened window is not the active one"
 web_view_exists || fail "no web view runs for the open window"
@@ -415,7 +416,7 @@ healthy || fail "closing the window stopped the gateway"
 ok "the window closed, and its process and WebKit processes ended; the app and the gateway run on"
 
 echo "== \"Open logs\""
-choose Down Down Down Down Down Down Return
+choose Down Down Down Down Down Down Down Return
 wait_until 10 window_shown || fail "Open logs did not show the window"
 wait_until 10 active_is Gatehouse || fail "the log window is not the active one"
 sleep 1
@@ -430,16 +431,16 @@ ok "Open logs shows the gateway log, and its file opens in the user's viewer"
 echo "== \"Start at login\" on and off, with no ~/.config yet"
 autostart_entry() { grep -qs "^Exec=$app *$" "$work"/home/.config/autostart/*.desktop; }
 mv "$work/home/.config" "$work/home/config.saved"
-choose Down Down Down Down Down Down Down Down Return
+choose Down Down Down Down Down Down Down Down Down Return
 wait_until 10 autostart_entry || fail "no autostart entry that starts $app"
 ok "Start at login writes an autostart entry for the app, creating ~/.config"
-choose Down Down Down Down Down Down Down Down Return
+choose Down Down Down Down Down Down Down Down Down Return
 wait_until 10 eval '! autostart_entry' || fail "the autostart entry is still there"
 ok "Start at login off removes it"
 mv "$work/home/config.saved/mimeapps.list" "$work/home/.config/"
 
 echo "== \"Keep gateway running after quit\", then \"Quit\""
-choose Down Down Down Down Down Down Down Down Down Return
+choose Down Down Down Down Down Down Down Down Down Down Return
 sleep 1
 gateway_pid="$(gateway_pid)"
 choose Up Return
@@ -466,7 +467,7 @@ ok "the relaunched app adopts the gateway, and the headless supervisor exits"
 window_hidden || fail "a later launch opened the window by itself"
 web_view_exists && fail "a web view was created before the window was opened"
 ok "a later launch stays in the tray: no window, no web view until one is opened"
-choose Down Down Down Down Down Down Down Down Down Return # "Keep gateway running after quit" off again
+choose Down Down Down Down Down Down Down Down Down Down Return # "Keep gateway running after quit" off again
 
 echo "== \"Quit\""
 choose Up Return

@@ -29,6 +29,7 @@ import type {
   SpendReport,
   SpendRow,
   SpendTotals,
+  UpstreamTest,
   View,
   WindowNow,
   WindowSeries,
@@ -336,6 +337,7 @@ function trayView(data: Data, state: MockState): View {
         { kind: "check", action: "proxy", label: "Run gateway", checked: state.proxy, enabled: true },
         { kind: "check", action: "claude_code", label: "Claude Code", checked: state.scopes.user, enabled: true },
         { kind: "button", action: "login", label: state.loggedIn ? "Claude subscription: Max (via Claude Code)" : "Log in to Claude…", enabled: true },
+        { kind: "submenu", label: "Test connection", items: UPSTREAMS.map(({ name, kind }) => ({ action: "test_upstream", target: name, label: `${name} (${kind})` })) },
       ],
     },
     snapshot: {
@@ -357,9 +359,29 @@ function trayView(data: Data, state: MockState): View {
       openrouter: state.openrouter,
       failover: state.failover ? { since: "2026-11-30T13:58:00Z", reason: "anthropic: the subscription's window is used up", served_by: "openrouter" } : null,
       config_error: null,
+      upstreams: UPSTREAMS,
       recording_problem: null,
     },
   };
+}
+
+/** The config's upstreams: the subscription, OpenRouter (its key accepted), and a team API that refuses its key. */
+const UPSTREAMS = [
+  { name: "anthropic", kind: "subscription" },
+  { name: "openrouter", kind: "openrouter" },
+  { name: "team", kind: "compatible" },
+];
+
+/** What "Test connection" answers for each, as the core words it. */
+function upstreamTest(name: string): UpstreamTest {
+  switch (name) {
+    case "anthropic":
+      return { upstream: name, kind: "subscription", verdict: "ok", message: "reachable (GET https://api.anthropic.com/v1/models without a credential answered HTTP 401); Claude Code is logged in to Claude Max via claude.ai" };
+    case "openrouter":
+      return { upstream: name, kind: "openrouter", verdict: "ok", message: "reachable, and its key (keychain:openrouter) is accepted: key \"sk-or-v1-abc...\", $3.20 used, no credit limit (GET https://openrouter.ai/api/v1/key)" };
+    default:
+      return { upstream: name, kind: "compatible", verdict: "key_refused", message: "reachable, but it refused its key (env:TEAM_LLM_KEY): HTTP 401: invalid API key (GET https://llm.example.com/v1/models)" };
+  }
 }
 
 interface MockState {
@@ -633,6 +655,11 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
       case "openrouter_sign_in":
         if (state.openrouter.state !== "waiting") state.openrouter = { state: "waiting", url: `https://openrouter.ai/auth?callback_url=${encodeURIComponent(OPENROUTER_CALLBACK)}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256` };
         return null;
+      case "test_upstream": {
+        const name = String(a.name);
+        if (!UPSTREAMS.some((u) => u.name === name)) throw new Error(`no upstream is called "${name}"`);
+        return upstreamTest(name);
+      }
       case "openrouter_sign_in_cancel":
         state.openrouter = { state: "idle" };
         return null;

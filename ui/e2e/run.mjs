@@ -591,6 +591,30 @@ await test("settings: OpenRouter's browser sign-in, a pasted address, and the ke
   }
 });
 
+await test("settings: Test shows each upstream's connection beside it", async () => {
+  for (const scheme of ["light", "dark"]) {
+    const page = await open({ scheme });
+    await go(page, "settings");
+    const row = (name) => `[data-testid="connections"] [data-upstream="${name}"]`;
+    await page.waitForSelector(row("team"));
+    eq(await page.$$eval('[data-testid="connections"] [data-upstream] strong', (s) => s.map((e) => e.textContent)), ["anthropic", "openrouter", "team"], "every upstream, in the config's order");
+    await page.click(`${row("openrouter")} [data-action="test_upstream"]`);
+    await page.waitForSelector(`${row("openrouter")}[data-verdict="ok"] .status.done`);
+    assert((await page.textContent(`${row("openrouter")} .status.done`)).startsWith("OK: reachable, and its key (keychain:openrouter) is accepted"), "the result, inline");
+    await page.click(`${row("team")} [data-action="test_upstream"]`);
+    await page.waitForSelector(`${row("team")}[data-verdict="key_refused"] .status.error`);
+    assert((await page.textContent(`${row("team")} .status.error`)).includes("refused its key (env:TEAM_LLM_KEY): HTTP 401"), "a refusal, as an error");
+    await page.click(`${row("anthropic")} [data-action="test_upstream"]`);
+    await page.waitForSelector(`${row("anthropic")}[data-verdict="ok"]`);
+    eq((await calls(page, "test_upstream")).map((a) => a.name), ["openrouter", "team", "anthropic"], "one test per click, by name");
+    eq(await page.$$(`${row("team")}[data-verdict="key_refused"]`).then((r) => r.length), 1, "earlier results stay");
+    await page.$eval('[data-testid="connections"]', (e) => e.scrollIntoView());
+    await shot(page, `settings-connections-${scheme}`, false);
+    eq(page.errors, [], "no page errors");
+    await page.context().close();
+  }
+});
+
 // ---------- first run, empty, keyboard, small window ----------
 await test("first run: the guide walks through gateway, Claude Code and the import", async () => {
   const page = await open({ query: "?first-run" });

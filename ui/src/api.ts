@@ -24,6 +24,7 @@ import type {
   SettingsView,
   SpendExport,
   SpendReport,
+  UpstreamTest,
   View,
   WindowsReport,
 } from "./types";
@@ -64,6 +65,7 @@ export const api = {
   openRouterSignIn: () => invoke<void>("openrouter_sign_in"),
   openRouterSignInPaste: (pasted: string) => invoke<void>("openrouter_sign_in_paste", { pasted }),
   openRouterSignInCancel: () => invoke<void>("openrouter_sign_in_cancel"),
+  testUpstream: (name: string) => invoke<UpstreamTest>("test_upstream", { name }),
   firstRunDone: () => invoke<void>("first_run_done"),
   importTranscripts: () => invoke<ImportSummary>("import_transcripts"),
 };

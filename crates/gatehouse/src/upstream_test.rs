@@ -76,10 +76,35 @@ pub struct UnknownUpstream {
     pub known: Vec<String>,
 }
 
-/// The upstreams of the config, by name, in its order: the subscription's
-/// first.
+/// An upstream of the config, as the tray's "Test connection" submenu and
+/// the Settings page list it.
+#[derive(ts_rs::TS)]
+#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpstreamView {
+    pub name: String,
+    /// `subscription`, `anthropic`, `openrouter` or `compatible`.
+    pub kind: String,
+}
+
+/// The upstreams of the config, in its order: the subscription's first.
+pub fn upstreams(config: &Config) -> Vec<UpstreamView> {
+    let subscription = UpstreamView { name: SUBSCRIPTION_UPSTREAM.to_string(), kind: "subscription".to_string() };
+    let paid = config.upstreams.iter().map(|u| UpstreamView { name: u.name.clone(), kind: kind(u.kind).to_string() });
+    std::iter::once(subscription).chain(paid).collect()
+}
+
+/// The upstreams' names, in the config's order.
 pub fn names(config: &Config) -> Vec<String> {
-    std::iter::once(SUBSCRIPTION_UPSTREAM.to_string()).chain(config.upstreams.iter().map(|u| u.name.clone())).collect()
+    upstreams(config).into_iter().map(|upstream| upstream.name).collect()
+}
+
+fn kind(kind: UpstreamKindConfig) -> &'static str {
+    match kind {
+        UpstreamKindConfig::Anthropic => "anthropic",
+        UpstreamKindConfig::OpenRouter => "openrouter",
+        UpstreamKindConfig::Compatible => "compatible",
+    }
 }
 
 /// Tests the upstream called `name`, asking `claude auth status` for the
@@ -146,11 +171,7 @@ fn subscription(base_url: &str, login: impl FnOnce() -> Result<AuthStatus, Strin
 
 /// A paid upstream: one request with its own key.
 fn paid(config: &Config, paths: &Paths, upstream: &UpstreamConfig) -> UpstreamTest {
-    let kind = match upstream.kind {
-        UpstreamKindConfig::Anthropic => "anthropic",
-        UpstreamKindConfig::OpenRouter => "openrouter",
-        UpstreamKindConfig::Compatible => "compatible",
-    };
+    let kind = kind(upstream.kind);
     let result =
         |verdict, message| UpstreamTest { upstream: upstream.name.clone(), kind: kind.to_string(), verdict, message };
     let no_key = |why: String| {

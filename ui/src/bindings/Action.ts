@@ -3,4 +3,4 @@
 /**
  * What clicking an item does.
  */
-export type Action = "proxy" | "claude_code" | "login" | "open_router_sign_in" | "open_dashboard" | "open_spend" | "open_windows" | "open_logs" | "restart_gateway" | "start_at_login" | "keep_gateway_after_quit" | "quit";
+export type Action = "proxy" | "claude_code" | "login" | "open_router_sign_in" | "test_upstream" | "open_dashboard" | "open_spend" | "open_windows" | "open_logs" | "restart_gateway" | "start_at_login" | "keep_gateway_after_quit" | "quit";

@@ -8,6 +8,7 @@ import type { OpenRouterSignIn } from "./OpenRouterSignIn";
 import type { SignIn } from "./SignIn";
 import type { SuspendReason } from "./SuspendReason";
 import type { Totals } from "./Totals";
+import type { UpstreamView } from "./UpstreamView";
 
 /**
  * Everything the tray and the window show.
@@ -46,6 +47,11 @@ failover: FailoverStatus | null,
  * `config.toml` could not be read, with its file and line.
  */
 config_error: string | null, 
+/**
+ * The upstreams of the config, for "Test connection" (only the
+ * subscription's while the config cannot be read).
+ */
+upstreams: Array<UpstreamView>, 
 /**
  * The running gateway cannot record requests in the ledger, and why.
  */

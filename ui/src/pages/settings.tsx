@@ -1,14 +1,15 @@
 // Settings: the gateway's port and fail-open timeout, start at login,
 // notification thresholds, price overrides (checked here and by the core,
-// errors next to their field), the data folder, and the providers Gatehouse
-// holds keys for (OpenRouter's browser sign-in). Quit lives here, apart.
+// errors next to their field), the data folder, the providers Gatehouse
+// holds keys for (OpenRouter's browser sign-in) and a "Test" of each
+// upstream's connection. Quit lives here, apart.
 
 import { useState } from "preact/hooks";
-import { api } from "../api";
+import { api, message } from "../api";
 import type { Ctx } from "../app";
 import { validateSettings, type PriceDraft } from "../logic";
-import type { FieldProblem, SettingsView } from "../types";
-import { ActionStatus, Section, Switch, useAction, useLoad } from "../ui";
+import type { FieldProblem, SettingsView, UpstreamTest } from "../types";
+import { ActionStatus, Section, Spinner, Switch, useAction, useLoad } from "../ui";
 
 export function SettingsPage({ ctx }: { ctx: Ctx }) {
   const loaded = useLoad(api.settings, []);
@@ -193,7 +194,53 @@ function Providers({ ctx }: { ctx: Ctx }) {
           <ActionStatus state={pasting} />
         </form>
       )}
+      <Connections ctx={ctx} />
     </section>
+  );
+}
+
+/**
+ * "Test connection" for each upstream of the config, its result beside it: a paid upstream is asked with its
+ * own key; the subscription whether it answers, and Claude Code whether it is logged in.
+ */
+function Connections({ ctx }: { ctx: Ctx }) {
+  const [results, setResults] = useState<Record<string, UpstreamTest | string>>({});
+  const [testing, setTesting] = useState<string | null>(null);
+  const test = async (name: string) => {
+    setTesting(name);
+    let result: UpstreamTest | string;
+    try {
+      result = await api.testUpstream(name);
+    } catch (error) {
+      result = message(error);
+    }
+    setResults((shown) => ({ ...shown, [name]: result }));
+    setTesting(null);
+  };
+  return (
+    <div class="connections" data-testid="connections">
+      <h3>Connections</h3>
+      {ctx.view!.snapshot.upstreams.map((upstream) => {
+        const result = results[upstream.name];
+        const verdict = typeof result === "object" ? result.verdict : result === undefined ? undefined : "error";
+        return (
+          <div key={upstream.name} class="provider" data-upstream={upstream.name} data-verdict={verdict}>
+            <div>
+              <strong>{upstream.name}</strong> <span class="muted">{upstream.kind}</span>
+              {testing === upstream.name && <p class="status busy" role="status"><Spinner /> Testing the connection…</p>}
+              {testing !== upstream.name && result !== undefined && (
+                verdict === "ok"
+                  ? <p class="status done" role="status">OK: {(result as UpstreamTest).message}</p>
+                  : <p class="status error" role="alert">{typeof result === "object" ? result.message : result}</p>
+              )}
+            </div>
+            <button type="button" data-action="test_upstream" onClick={() => void test(upstream.name)} disabled={testing !== null}>
+              Test
+            </button>
+          </div>
+        );
+      })}
+    </div>
   );
 }
 

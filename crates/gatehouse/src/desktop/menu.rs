@@ -32,6 +32,9 @@ pub enum Action {
     /// Sign in to OpenRouter in the browser (its key goes to the keychain),
     /// or open the page of the sign-in that waits.
     OpenRouterSignIn,
+    /// "Test connection" for one upstream (the item's target), whose
+    /// result comes as a notification.
+    TestUpstream,
     OpenDashboard,
     /// The "Today" line: the dashboard's Spend page.
     OpenSpend,
@@ -45,11 +48,12 @@ pub enum Action {
 }
 
 impl Action {
-    const ALL: [Action; 12] = [
+    const ALL: [Action; 13] = [
         Action::Proxy,
         Action::ClaudeCode,
         Action::Login,
         Action::OpenRouterSignIn,
+        Action::TestUpstream,
         Action::OpenDashboard,
         Action::OpenSpend,
         Action::OpenWindows,
@@ -67,6 +71,7 @@ impl Action {
             Action::ClaudeCode => "claude_code",
             Action::Login => "login",
             Action::OpenRouterSignIn => "openrouter_sign_in",
+            Action::TestUpstream => "test_upstream",
             Action::OpenDashboard => "open_dashboard",
             Action::OpenSpend => "open_spend",
             Action::OpenWindows => "open_windows",
@@ -104,7 +109,35 @@ pub enum Entry {
         checked: bool,
         enabled: bool,
     },
+    /// A submenu of items that each act on something named.
+    Submenu {
+        label: String,
+        items: Vec<SubmenuItem>,
+    },
     Separator,
+}
+
+/// An item of a submenu: `action` on `target` (an upstream's name).
+#[derive(ts_rs::TS)]
+#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubmenuItem {
+    pub action: Action,
+    pub target: String,
+    pub label: String,
+}
+
+impl SubmenuItem {
+    /// The menu item id: `action:target`, which [`SubmenuItem::parse_id`] reads back.
+    pub fn id(&self) -> String {
+        format!("{}:{}", self.action.id(), self.target)
+    }
+
+    /// The action and target of a submenu item's id.
+    pub fn parse_id(id: &str) -> Option<(Action, &str)> {
+        let (action, target) = id.split_once(':')?;
+        Some((Action::from_id(action)?, target))
+    }
 }
 
 /// Which tray icon to show.
@@ -197,6 +230,18 @@ pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
         action: Action::OpenRouterSignIn,
         label: openrouter_label(&snapshot.openrouter).to_string(),
         enabled: true,
+    });
+    entries.push(Entry::Submenu {
+        label: "Test connection".to_string(),
+        items: snapshot
+            .upstreams
+            .iter()
+            .map(|upstream| SubmenuItem {
+                action: Action::TestUpstream,
+                target: upstream.name.clone(),
+                label: format!("{} ({})", upstream.name, upstream.kind),
+            })
+            .collect(),
     });
     entries.push(Entry::Separator);
 
@@ -333,6 +378,7 @@ mod tests {
     use super::*;
     use crate::desktop::snapshot::{ClaudeCodeView, NamedWindow, SignIn};
     use crate::ledger::query::Totals;
+    use crate::upstream_test::UpstreamView;
 
     fn snapshot(gateway: GatewayState) -> Snapshot {
         Snapshot {
@@ -350,6 +396,10 @@ mod tests {
             claude_code: ClaudeCodeView::default(),
             login: LoginView::LoggedIn { plan: Some("Max".to_string()) },
             config_error: None,
+            upstreams: vec![
+                UpstreamView { name: "anthropic".into(), kind: "subscription".into() },
+                UpstreamView { name: "openrouter".into(), kind: "openrouter".into() },
+            ],
             recording_problem: None,
         }
     }
@@ -371,6 +421,10 @@ mod tests {
                     "[{}] {label}{}",
                     if *checked { "x" } else { " " },
                     if *enabled { "" } else { " (disabled)" }
+                ),
+                Entry::Submenu { label, items } => format!(
+                    "{label} > {}",
+                    items.iter().map(|item| format!("[{}]", item.label)).collect::<Vec<_>>().join(" ")
                 ),
                 Entry::Separator => "---".to_string(),
             })
@@ -415,6 +469,7 @@ mod tests {
                 "[x] Claude Code uses Gatehouse",
                 "[Claude subscription: Max (via Claude Code)]",
                 "[Sign in to OpenRouter…]",
+                "Test connection > [anthropic (subscription)] [openrouter (openrouter)]",
                 "---",
                 "[Open dashboard]",
                 "[Open logs]",
@@ -551,5 +606,13 @@ mod tests {
             assert_eq!(Action::from_id(action.id()), Some(action));
         }
         assert_eq!(Action::from_id("info-0"), None);
+        let item = SubmenuItem {
+            action: Action::TestUpstream,
+            target: "team-b_2".into(),
+            label: "team-b_2 (compatible)".into(),
+        };
+        assert_eq!(item.id(), "test_upstream:team-b_2");
+        assert_eq!(SubmenuItem::parse_id(&item.id()), Some((Action::TestUpstream, "team-b_2")));
+        assert_eq!(SubmenuItem::parse_id("test_upstream"), None);
     }
 }

@@ -12,6 +12,7 @@ use crate::app_state::SuspendReason;
 use crate::config::SUBSCRIPTION_UPSTREAM;
 use crate::gateway::FailoverStatus;
 use crate::supervisor::SupervisorEvent;
+use crate::upstream_test::{UpstreamTest, Verdict};
 
 /// A desktop notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,20 @@ pub fn for_failover(before: Option<&FailoverStatus>, now: Option<&FailoverStatus
         }),
         _ => None,
     }
+}
+
+/// The notification with the result of a "Test connection" the user chose
+/// in the tray.
+pub fn for_upstream_test(test: &UpstreamTest) -> Notice {
+    let name = &test.upstream;
+    let title = match test.verdict {
+        Verdict::Ok => format!("Connection to {name}: OK"),
+        Verdict::KeyRefused => format!("{name} refused its key"),
+        Verdict::Unreachable => format!("{name} is unreachable"),
+        Verdict::NoKey => format!("{name} has no key to test"),
+        Verdict::NotLoggedIn => format!("{name} answers, but Claude Code is not logged in"),
+    };
+    Notice { title, body: test.message.clone() }
 }
 
 /// The notification for an event, if it deserves one.
@@ -90,6 +105,22 @@ fn files(paths: &[PathBuf]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_test_is_told_with_its_verdict_and_message() {
+        let test = |verdict| UpstreamTest {
+            upstream: "openrouter".into(),
+            kind: "openrouter".into(),
+            verdict,
+            message: "reachable, but it refused its key (keychain:openrouter): HTTP 401: No auth".into(),
+        };
+        let notice = for_upstream_test(&test(Verdict::KeyRefused));
+        assert_eq!(notice.title, "openrouter refused its key");
+        assert_eq!(notice.body, "reachable, but it refused its key (keychain:openrouter): HTTP 401: No auth");
+        assert_eq!(for_upstream_test(&test(Verdict::Ok)).title, "Connection to openrouter: OK");
+        assert_eq!(for_upstream_test(&test(Verdict::Unreachable)).title, "openrouter is unreachable");
+        assert_eq!(for_upstream_test(&test(Verdict::NoKey)).title, "openrouter has no key to test");
+    }
 
     #[test]
     fn only_what_needs_attention_is_notified() {

@@ -26,6 +26,7 @@ use crate::claude_code::{cli_binary, doctor};
 use crate::config::Config;
 use crate::ledger::query;
 use crate::supervisor::{GatewayState, Supervisor, SupervisorEvent, SupervisorOptions, detached};
+use crate::upstream_test::UpstreamTest;
 
 /// How often the watcher looks for new requests and state changes.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
@@ -132,6 +133,8 @@ impl DesktopService {
         let failover = status.as_ref().and_then(|status| status.failover.clone());
         // The windows are what the gateway last saw in Anthropic's headers.
         let limits = status.map(|status| status.rate_limits).filter(|limits| !limits.is_empty());
+        let config = Config::load(&self.options.paths.config_file());
+        let upstreams = crate::upstream_test::upstreams(config.as_ref().unwrap_or(&Config::default()));
         Snapshot {
             gateway,
             proxy_enabled: app_state.proxy_enabled == Some(true),
@@ -158,7 +161,8 @@ impl DesktopService {
             sign_in: self.sign_in(),
             openrouter: self.openrouter_sign_in(),
             failover,
-            config_error: Config::load(&self.options.paths.config_file()).err().map(|e| e.to_string()),
+            config_error: config.err().map(|e| e.to_string()),
+            upstreams,
             recording_problem,
         }
     }
@@ -234,6 +238,13 @@ impl DesktopService {
         };
         self.nudge();
         Ok(result?)
+    }
+
+    /// "Test connection" for the upstream `name` of the config as it is now
+    /// (see [`crate::upstream_test`]). Blocks for up to the request's timeout.
+    pub fn test_upstream(&self, name: &str) -> anyhow::Result<UpstreamTest> {
+        let config = Config::load(&self.options.paths.config_file())?;
+        Ok(crate::upstream_test::test(&config, &self.options.paths, name)?)
     }
 
     pub fn restart_gateway(&self) -> anyhow::Result<()> {

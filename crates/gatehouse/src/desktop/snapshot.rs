@@ -16,6 +16,7 @@ use crate::claude_code::warnings::Warning;
 use crate::gateway::FailoverStatus;
 use crate::ledger::query::Totals;
 use crate::supervisor::GatewayState;
+use crate::upstream_test::UpstreamView;
 
 /// A `claude auth login` the app started, as the window follows it.
 #[derive(ts_rs::TS)]
@@ -127,6 +128,9 @@ pub struct Snapshot {
     pub failover: Option<FailoverStatus>,
     /// `config.toml` could not be read, with its file and line.
     pub config_error: Option<String>,
+    /// The upstreams of the config, for "Test connection" (only the
+    /// subscription's while the config cannot be read).
+    pub upstreams: Vec<UpstreamView>,
     /// The running gateway cannot record requests in the ledger, and why.
     pub recording_problem: Option<String>,
 }
