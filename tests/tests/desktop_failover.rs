@@ -2,7 +2,8 @@
 //! gateway its supervisor runs, with the subscription's mock and a paid
 //! Anthropic upstream's): the tray says requests fail over and why, and a
 //! notification says so once when it begins and once when the subscription
-//! serves again.
+//! serves again. The tray's "Test connection" lists both upstreams, and
+//! testing the paid one asks it with its own key.
 //!
 //! One test per file: it points this process's environment at the sandbox
 //! before any thread starts.
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use gatehouse::desktop::menu::{Entry, tray_model};
 use gatehouse::desktop::notice::Notice;
+use gatehouse::upstream_test::Verdict;
 use gatehouse_e2e::desktop_app::SupervisedApp;
 use gatehouse_e2e::harness::Sandbox;
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
@@ -48,6 +50,31 @@ fn failing_over_shows_in_the_tray_and_is_notified_when_it_begins_and_ends() {
     let (app, mut notices) =
         SupervisedApp::start(&sandbox, &subscription.base_url(), "failover_cooldown_secs = 1\n", &extra);
     let service = &app.service;
+
+    // "Test connection", as the tray's submenu and the Settings page run it: one item per upstream,
+    // and the paid one asked with its own key.
+    let tray = tray_model(&service.snapshot());
+    let items = tray.entries.iter().find_map(|entry| match entry {
+        Entry::Submenu { label, items } if label == "Test connection" => {
+            Some(items.iter().map(|item| (item.id(), item.label.clone())).collect::<Vec<_>>())
+        }
+        _ => None,
+    });
+    assert_eq!(
+        items.unwrap(),
+        [
+            ("test_upstream:anthropic".to_string(), "anthropic (subscription)".to_string()),
+            ("test_upstream:paid".to_string(), "paid (anthropic)".to_string())
+        ]
+    );
+    let tested = service.test_upstream("paid").unwrap();
+    assert_eq!(tested.verdict, Verdict::Ok, "{tested:?}");
+    assert!(tested.message.contains("its key (env:GATEHOUSE_TEST_PAID_KEY) is accepted"), "{}", tested.message);
+    let asked = paid.requests().pop().unwrap();
+    assert_eq!(asked.path_and_query, "/v1/models");
+    assert_eq!(asked.header("x-api-key"), Some(&b"sk-ant-api03-FAKE-desktop-failover-key"[..]));
+    assert!(service.test_upstream("nope").unwrap_err().to_string().contains("no upstream is called \"nope\""));
+
     let request = || {
         let response = app.subscription_request(&runtime, "sk-ant-oat01-FAKE-e2e-failover-0123456789");
         (response.status().as_u16(), response.headers()["x-gatehouse-upstream"].to_str().unwrap().to_string())
