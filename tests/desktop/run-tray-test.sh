@@ -12,7 +12,8 @@
 # 2. Through the real tray menu (opened with a click on the icon, items
 #    chosen with the keyboard as GTK menus allow): "Claude Code uses
 #    Gatehouse" on, "Run gateway" off and on again, "Restart gateway", "Open
-#    dashboard", "Open logs", "Start at login" on and off, "Quit". After
+#    dashboard", "Open logs", "Start at login" on and off, "Test connection"
+#    ▸ anthropic (its result as a notification), "Quit". After
 #    each: the gateway answers GET /health or not, Claude Code's
 #    settings.json is merged, restored byte for byte, and merged again, the
 #    window shows in front, the log file opens, the autostart entry appears
@@ -316,6 +317,14 @@ wait_until 10 five_hour_at 0.88 || fail "the gateway does not show the 5-hour wi
 sleep 3 # refreshes and requests that repeat the crossing
 [ "$(times_notified '5-hour window at 80%')" = 1 ] || fail "the 80% crossing was notified more than once"
 ok "dunst showed \"5-hour window at 80%\" once, for the request that crossed it"
+
+echo "== \"Test connection\" ▸ anthropic"
+# Right opens the submenu on its first item, the subscription's upstream.
+choose Down Down Down Down Down Right Return
+wait_until 20 notified "Connection to anthropic: OK" || fail "no notification with the connection test's result"
+grep "^gatehouse-desktop|Connection to anthropic: OK|" "$work/notifications.log" | grep -q "Claude Code is logged in" ||
+  fail "the notification does not say Claude Code's login"
+ok "Test connection ▸ anthropic asked the subscription's base URL and Claude Code's login, and dunst showed the result"
 
 echo "== the \"Today\" line opens the window"
 open_menu
