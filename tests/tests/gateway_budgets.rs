@@ -77,8 +77,9 @@ async fn a_paid_upstream_stops_at_its_daily_budget_and_a_restart_remembers_the_s
     assert_eq!((status_code, kind.as_str()), (429, "rate_limit_error"), "{message}");
     assert!(message.contains("anthropic: cooling down until"), "{message}");
     assert!(
-        message
-            .contains("paid: upstream `paid`'s daily budget of $0.05 is used up ($0.05 spent); it resets at midnight"),
+        message.contains(
+            "paid: upstream `paid`'s daily budget of $0.0500 is used up ($0.0519 spent); it resets at midnight"
+        ),
         "{message}"
     );
     assert!(message.contains("[[budgets]]"), "{message}");
@@ -126,7 +127,7 @@ async fn a_paid_upstream_stops_at_its_daily_budget_and_a_restart_remembers_the_s
     let (status_code, _, message) = anthropic_error(response).await;
     assert_eq!(status_code, 429, "{message}");
     assert!(message.contains("the subscription's window is used up"), "{message}");
-    assert!(message.contains("daily budget of $0.05 is used up ($0.05 spent)"), "{message}");
+    assert!(message.contains("daily budget of $0.0500 is used up ($0.0519 spent)"), "{message}");
     assert_eq!(paid.requests().len(), 3);
     // The subscription now rests until its reset, and the budget is still used up.
     let response = send(&http, &gateway.base_url, &key).await;
@@ -166,7 +167,7 @@ async fn concurrent_requests_overshoot_a_budget_by_at_most_one_request_per_conne
                     429 => {
                         let (_, kind, message) = anthropic_error(response).await;
                         assert_eq!(kind, "rate_limit_error");
-                        assert!(message.contains("monthly budget of $0.10 is used up"), "{message}");
+                        assert!(message.contains("monthly budget of $0.1000 is used up"), "{message}");
                         return served;
                     }
                     other => panic!("unexpected status {other}"),

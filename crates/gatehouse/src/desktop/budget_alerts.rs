@@ -74,7 +74,7 @@ fn notice(budget: &BudgetStatus, reached: u32) -> Notice {
         Period::Day => "today",
         Period::Month => "this month",
     };
-    let spent = format!("${:.2} of ${:.2} spent {period}", budget.spent_usd, budget.limit_usd);
+    let spent = format!("{} spent {period}", budget.spent_of_limit());
     let resets = reset_time(&budget.resets_at);
     let what = match budget.scope {
         BudgetScope::Upstream => format!("requests pass over {}", budget.name),

@@ -177,9 +177,7 @@ pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
     }
     // A budget is worth a line once it is mostly spent.
     for budget in snapshot.budgets.iter().filter(|budget| budget.spent_usd >= 0.8 * budget.limit_usd) {
-        entries.push(Entry::Info {
-            label: shorten(&format!("{}: ${:.2} of ${:.2}", budget.title(), budget.spent_usd, budget.limit_usd)),
-        });
+        entries.push(Entry::Info { label: shorten(&format!("{}: {}", budget.title(), budget.spent_of_limit())) });
     }
     entries.push(Entry::Separator);
 

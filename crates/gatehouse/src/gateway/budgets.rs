@@ -118,7 +118,7 @@ impl Cap {
 
     /// "upstream `openrouter`'s daily budget of $5.00".
     fn describe(&self) -> String {
-        let limit = usd(self.limit_nanos);
+        let limit = dollars(self.limit_nanos as f64 / NANOS_PER_USD, self.limit_nanos as f64 / NANOS_PER_USD);
         match &self.scope {
             Scope::Upstream(name) => format!("upstream `{name}`'s {} budget of {limit}", self.period.adjective()),
             Scope::Key(name) => format!("gateway key `{name}`'s {} budget of {limit}", self.period.adjective()),
@@ -250,8 +250,10 @@ impl Budgets {
             let spent = cap.current(today);
             if spent.nanos >= cap.limit_nanos {
                 let resets = local_reset(&self.zone, cap.period.next(spent.since));
+                let limit = cap.limit_nanos as f64 / NANOS_PER_USD;
+                let spent = dollars(spent.nanos as f64 / NANOS_PER_USD, limit);
                 return Err(Exhausted {
-                    message: format!("{} is used up ({} spent); it resets {resets}", cap.describe(), usd(spent.nanos)),
+                    message: format!("{} is used up ({spent} spent); it resets {resets}", cap.describe()),
                 });
             }
         }
@@ -299,7 +301,12 @@ pub struct BudgetStatus {
 }
 
 impl BudgetStatus {
-    /// "openrouter, daily" / "key laptop, monthly", for people.
+    /// "$4.20 of $5.00", for people.
+    pub fn spent_of_limit(&self) -> String {
+        format!("{} of {}", dollars(self.spent_usd, self.limit_usd), dollars(self.limit_usd, self.limit_usd))
+    }
+
+    /// "openrouter's daily budget" / "key laptop's monthly budget", for people.
     pub fn title(&self) -> String {
         let period = match self.period {
             Period::Day => "daily",
@@ -317,10 +324,10 @@ fn nanos(usd: f64) -> u64 {
     (usd * NANOS_PER_USD).round().max(0.0) as u64
 }
 
-/// `$5.00`, or `$0.0042` for less than a cent.
-fn usd(nanos: u64) -> String {
-    let usd = nanos as f64 / NANOS_PER_USD;
-    if usd > 0.0 && usd < 0.01 { format!("${usd:.4}") } else { format!("${usd:.2}") }
+/// `$4.20` as part of a budget of `limit` dollars: to the cent, or to a
+/// hundredth of a cent for a budget under a dollar.
+fn dollars(usd: f64, limit: f64) -> String {
+    if limit < 1.0 { format!("${usd:.4}") } else { format!("${usd:.2}") }
 }
 
 fn midnight_zoned(zone: &TimeZone, day: Date) -> Option<Zoned> {
@@ -402,7 +409,10 @@ mod tests {
         budgets.settle("openrouter", "ci", 0.1);
         // 0.1 + 0.1 + 0.1 in floating point is 0.30000000000000004; in nano-dollars it is exactly the cap.
         let refused = budgets.check("openrouter", "ci").unwrap_err().message;
-        assert!(refused.starts_with("gateway key `ci`'s daily budget of $0.30 is used up ($0.30 spent)"), "{refused}");
+        assert!(
+            refused.starts_with("gateway key `ci`'s daily budget of $0.3000 is used up ($0.3000 spent)"),
+            "{refused}"
+        );
         assert_eq!(budgets.check("openrouter", "laptop"), Ok(()), "another key is not capped");
     }
 
