@@ -17,6 +17,7 @@ pub mod proxy;
 mod routes;
 pub mod runner;
 mod server;
+mod sticky;
 pub mod upstream_client;
 mod upstreams;
 
@@ -97,6 +98,8 @@ pub struct Gateway {
     upstreams: Upstreams,
     /// Which of `upstreams` serve which model.
     routes: Routes,
+    /// The sessions a later upstream of their route took over.
+    sticky: sticky::Sticky,
     keys: RwLock<LiveKeys>,
     ledger: LedgerSender,
     /// The budgets and per-key limits, with what was spent and used.
@@ -141,6 +144,7 @@ impl Gateway {
             keys: RwLock::new(LiveKeys::load(config_path, config)),
             upstreams,
             routes,
+            sticky: sticky::Sticky::default(),
             ledger,
             meter: Arc::new(meter),
             rate_limits: Mutex::new(RateLimitHeaders::default()),

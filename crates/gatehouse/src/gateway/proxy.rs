@@ -31,7 +31,7 @@ use super::log_safe::Clipped;
 use super::metered::{BodyKind, MeteredBody, Recording};
 use super::server::more_since;
 use super::upstream_client::SendError;
-use super::upstreams::{Billing, Upstream, UpstreamId};
+use super::upstreams::{Billing, Upstream, UpstreamId, UpstreamKind};
 use crate::anthropic::errors::{ErrorKind, error_response};
 use crate::anthropic::ratelimit;
 use crate::anthropic::request::{self, Hints, RequestHead};
@@ -119,10 +119,12 @@ async fn forward_steps(gateway: &Gateway, endpoint: Endpoint, parts: Parts, body
     strip_request_headers(&mut headers);
     // Each upstream answers with a head, or fails to; no byte has reached
     // the client yet, so a request can still go on to the next upstream.
-    let sent = send_along(gateway, route, &client, &method, &uri, headers, body).await?;
-    let Sent { upstream, answer, failovers, billing } = sent;
+    let session = described.head.session_id.as_deref().or(described.session_header.as_deref());
+    let caller = Caller { client: &client, session };
+    let sent = send_along(gateway, route, caller, &method, &uri, headers, body).await?;
+    let Sent { upstream, answer, failovers, billing, first_choice } = sent;
     let ttfb = started.elapsed();
-    gateway.note_failover(&failovers.said, &upstream.name, route.len() > 1);
+    gateway.note_failover(&failovers.said, &upstream.name, route.len() > 1 && first_choice);
     let mut flags = failovers.flags;
     if billing == Billing::Billed {
         flags |= flags::BILLED;
@@ -161,6 +163,13 @@ fn admit(gateway: &Gateway, client: &str) -> Result<(), Refusal> {
     })
 }
 
+/// Who sent a request: the gateway key's name, and Claude Code's session.
+#[derive(Clone, Copy)]
+struct Caller<'a> {
+    client: &'a str,
+    session: Option<&'a str>,
+}
+
 /// Where a request went: the upstream that answered (or failed to), who
 /// was passed over on the way, and who pays.
 struct Sent<'g> {
@@ -168,6 +177,8 @@ struct Sent<'g> {
     answer: Result<http::Response<Incoming>, SendError>,
     failovers: Failovers,
     billing: Billing,
+    /// Served by the first upstream of the route.
+    first_choice: bool,
 }
 
 /// The upstreams a request passed over, and why: for `x-gatehouse-failover`
@@ -196,12 +207,15 @@ pub const FAILOVER_HEADER: HeaderName = HeaderName::from_static("x-gatehouse-fai
 /// or no answer in time) sends it on to the next one, with that upstream's
 /// own credentials, and cools the failed one down. The last upstream's
 /// answer is the answer, whatever it is; when budgets leave no upstream,
-/// the request is answered 429 with why. A route of one upstream is sent
-/// as before: no copy of the headers, no clock read.
+/// the request is answered 429 with why. A session that a later upstream
+/// took over goes straight back to it while it serves (see
+/// [`super::sticky`]), passing over the paid upstreams before it but never
+/// the subscription. A route of one upstream is sent as before: no copy of
+/// the headers, no clock read.
 async fn send_along<'g>(
     gateway: &'g Gateway,
     route: &[UpstreamId],
-    client: &str,
+    caller: Caller<'_>,
     method: &Method,
     uri: &Uri,
     headers: HeaderMap,
@@ -210,9 +224,16 @@ async fn send_along<'g>(
     let mut failovers = Failovers::default();
     let mut headers = Some(headers);
     let last = route.len() - 1;
+    let session = caller.session.filter(|_| last > 0);
+    let stick_at = session
+        .and_then(|session| gateway.sticky.upstream_for(session))
+        .and_then(|sticky| route.iter().position(|&id| id == sticky));
     for (position, &id) in route.iter().enumerate() {
         let upstream = gateway.upstreams.get(id);
         let is_last = position == last;
+        if stick_at.is_some_and(|at| position < at) && upstream.kind != UpstreamKind::Subscription {
+            continue;
+        }
         if !is_last && let Some(until) = upstream.cooling_down() {
             failovers.note(upstream, &format!("cooling down until {until}"), flags::FAILOVER_PASSED_OVER);
             continue;
@@ -228,7 +249,7 @@ async fn send_along<'g>(
             }
         };
         if billing == Billing::Billed
-            && let Err(exhausted) = gateway.meter.budgets.check(&upstream.name, client)
+            && let Err(exhausted) = gateway.meter.budgets.check(&upstream.name, caller.client)
         {
             failovers.note(upstream, &exhausted.message, flags::FAILOVER_BUDGET);
             if is_last {
@@ -238,11 +259,19 @@ async fn send_along<'g>(
         }
         let request = upstream_request(upstream, method, uri, attempt, body.clone())?;
         let answer = send(upstream, request).await;
-        if is_last {
-            return Ok(Sent { upstream, answer, failovers, billing });
-        }
-        match failover_trigger(&answer) {
-            None => return Ok(Sent { upstream, answer, failovers, billing }),
+        let trigger = if is_last { None } else { failover_trigger(&answer) };
+        match trigger {
+            None => {
+                if let Some(session) = session {
+                    let served = answer.as_ref().is_ok_and(|response| response.status().is_success());
+                    if position > 0 && upstream.kind != UpstreamKind::Subscription && served {
+                        gateway.sticky.stick(session, id);
+                    } else {
+                        gateway.sticky.forget(session);
+                    }
+                }
+                return Ok(Sent { upstream, answer, failovers, billing, first_choice: position == 0 });
+            }
             Some((reason, reset, flag)) => {
                 if let Ok(response) = &answer {
                     // The windows it reports are news, even if its answer is not relayed.

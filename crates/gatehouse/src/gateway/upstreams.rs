@@ -367,6 +367,13 @@ fn strip_subscription_betas(headers: &mut HeaderMap) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct UpstreamId(usize);
 
+#[cfg(test)]
+impl UpstreamId {
+    pub(crate) fn at(index: usize) -> UpstreamId {
+        UpstreamId(index)
+    }
+}
+
 /// Every upstream the gateway may send to, in the config's order.
 pub(crate) struct Upstreams {
     all: Vec<Upstream>,
