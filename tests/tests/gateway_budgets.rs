@@ -93,6 +93,11 @@ async fn a_paid_upstream_stops_at_its_daily_budget_and_a_restart_remembers_the_s
     );
     assert!((budget["spent_usd"].as_f64().unwrap() - 3.0 * REPLY_USD).abs() < 1e-9, "{budget}");
     assert_eq!(budget["limit_usd"], 0.05);
+    let said = sandbox.run_ok(&["status"]);
+    assert!(said.contains("Budget: paid's daily budget: $0.0519 of $0.0500 billed"), "{said}");
+    assert!(said.contains("  also upstream paid (anthropic) http://127.0.0.1:"), "{said}");
+    assert!(said.contains("; key its own"), "{said}");
+    assert_eq!(now["upstreams"][0]["resting_until"].as_str().map(|until| until.len() >= 5), Some(true), "{now:#}");
 
     // The ledger tells billed rows from the subscription's.
     let rows = sandbox.ledger_rows(4);

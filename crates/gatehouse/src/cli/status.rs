@@ -66,8 +66,25 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
             if let Some(problem) = status.ledger.problem() {
                 outln!("Recording: {problem}");
             }
+            for upstream in status.upstreams.iter().skip(1) {
+                let resting = upstream
+                    .resting_until
+                    .as_deref()
+                    .map(|until| format!(", resting until {until}"))
+                    .unwrap_or_default();
+                outln!(
+                    "  also upstream {} ({}) {}; key {}{resting}",
+                    upstream.name,
+                    upstream.kind,
+                    upstream.base_url,
+                    upstream.api_key
+                );
+            }
             if let Some(failover) = &status.failover {
                 outln!("Failing over to {} since {}: {}", failover.served_by, failover.since, failover.reason);
+            }
+            for budget in &status.budgets {
+                outln!("Budget: {}: {} billed", budget.title(), budget.spent_of_limit());
             }
             print_windows(&status.rate_limits)?;
         }

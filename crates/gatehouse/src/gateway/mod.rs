@@ -259,14 +259,8 @@ impl Gateway {
             listen: self.listen.lock().unwrap_or_else(|p| p.into_inner()).map(|a| a.to_string()),
             started_at: self.started_at.to_string(),
             uptime_secs: self.started.elapsed().as_secs(),
-            upstream: {
-                let upstream = self.upstreams.first();
-                UpstreamStatus {
-                    name: upstream.name.to_string(),
-                    base_url: upstream.base_url.clone(),
-                    api_key: upstream.describe_key(),
-                }
-            },
+            upstream: self.upstreams.first().status(),
+            upstreams: self.upstreams.iter().map(|upstream| upstream.status()).collect(),
             rate_limits: self.rate_limits.lock().unwrap_or_else(|p| p.into_inner()).snapshot(),
             ledger: self.ledger.status(),
             failover: self.failover.lock().unwrap_or_else(|p| p.into_inner()).clone(),
@@ -295,7 +289,11 @@ pub struct GatewayStatus {
     pub listen: Option<String>,
     pub started_at: String,
     pub uptime_secs: u64,
+    /// The first upstream (the subscription's).
     pub upstream: UpstreamStatus,
+    /// Every upstream, in the config's order (absent from older gateways).
+    #[serde(default)]
+    pub upstreams: Vec<UpstreamStatus>,
     pub rate_limits: RateLimitSnapshot,
     /// Whether served requests are being recorded (absent from older gateways).
     #[serde(default)]
@@ -311,9 +309,15 @@ pub struct GatewayStatus {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct UpstreamStatus {
     pub name: String,
+    /// `subscription`, `anthropic`, `openrouter` or `compatible`.
+    #[serde(default)]
+    pub kind: String,
     pub base_url: String,
     /// Where the gateway's own API key comes from; never the key.
     pub api_key: String,
+    /// Until when requests pass over it after a failure (local time), if they do.
+    #[serde(default)]
+    pub resting_until: Option<String>,
 }
 
 /// The gateway's routes.

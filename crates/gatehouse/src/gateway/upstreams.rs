@@ -300,6 +300,17 @@ impl Upstream {
         local_time(until)
     }
 
+    /// What `/status` says of it.
+    pub(crate) fn status(&self) -> super::UpstreamStatus {
+        super::UpstreamStatus {
+            name: self.name.to_string(),
+            kind: self.kind.to_string(),
+            base_url: self.base_url.clone(),
+            api_key: self.describe_key(),
+            resting_until: self.cooling_down(),
+        }
+    }
+
     /// Where this upstream's own key comes from, for `/status`; never the key.
     pub(crate) fn describe_key(&self) -> String {
         match &self.credentials {
