@@ -105,9 +105,12 @@ fn nanos(value: &Value) -> i64 {
     (value.as_f64().unwrap_or_else(|| panic!("not a number: {value}")) * 1e9).round() as i64
 }
 
-/// `(cost, billed, subscription, billed requests)` of a JSON total or group,
-/// checking that billed and subscription add up to the cost exactly.
-fn split(totals: &Value) -> (i64, i64, i64, u64) {
+/// Cost, billed and subscription-equivalent nano-dollars, and billed requests.
+type Split = (i64, i64, i64, u64);
+
+/// The [`Split`] of a JSON total or group, checking that billed and
+/// subscription add up to the cost exactly.
+fn split(totals: &Value) -> Split {
     let (cost, billed, subscription) =
         (nanos(&totals["cost_usd"]), nanos(&totals["billed_usd"]), nanos(&totals["subscription_usd"]));
     assert_eq!(billed + subscription, cost, "{totals}");
@@ -122,7 +125,7 @@ fn spend_shows_billed_and_subscription_equivalent_dollars_in_the_table_json_and_
     let report: Value = serde_json::from_str(&sandbox.run_ok(&["spend", "--json", "--by", "client"])).unwrap();
     assert_eq!(split(&report["total"]), (1_875_000_001, 375_000_001, 1_500_000_000, 4), "{report:#}");
     assert_eq!(report["total"]["unpriced_requests"], 1);
-    let groups: Vec<(Option<&str>, (i64, i64, i64, u64))> =
+    let groups: Vec<(Option<&str>, Split)> =
         report["groups"].as_array().unwrap().iter().map(|group| (group["key"].as_str(), split(group))).collect();
     assert_eq!(
         groups,

@@ -668,7 +668,7 @@ mod tests {
             // transcript rows, some without a price.
             for i in 0..300 {
                 let billed = if i % 7 != 6 && i % 3 == 1 { crate::ledger::flags::BILLED } else { 0 };
-                insert(&conn, i, billed | (i % 2) * flags::WINDOW_HEADERS);
+                insert(&conn, i, billed | ((i % 2) * flags::WINDOW_HEADERS));
             }
             conn.execute("DELETE FROM requests WHERE id % 11 = 0", []).unwrap();
         }
