@@ -371,6 +371,12 @@ function trayView(data: Data, state: MockState): View {
       sign_in: { state: state.signingIn ? "waiting" : "idle" },
       openrouter: state.openrouter,
       failover: state.failover ? { since: "2026-11-30T13:58:00Z", reason: "anthropic: the subscription's window is used up", served_by: "openrouter" } : null,
+      budgets: state.failover
+        ? [
+            { scope: "upstream", name: "openrouter", period: "day", since: "2026-11-30", limit_usd: 5, spent_usd: 4.21, resets_at: "2026-12-01T00:00:00Z" },
+            { scope: "upstream", name: "openrouter", period: "month", since: "2026-11-01", limit_usd: 50, spent_usd: 31.7, resets_at: "2026-12-01T00:00:00Z" },
+          ]
+        : [],
       config_error: null,
       recording_problem: null,
     },

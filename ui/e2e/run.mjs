@@ -154,6 +154,11 @@ await test("overview: requests failing over to a paid upstream are said beside t
     await page.waitForSelector('[data-testid="failover"]');
     const text = await page.textContent('[data-testid="failover"]');
     assert(text.startsWith("Failing over to openrouter: anthropic: the subscription's window is used up."), text);
+    const budgets = await page.$$eval('[data-testid="budgets"] li', (items) => items.map((li) => [li.className, li.querySelector(".gauge-title").textContent, li.querySelector(".gauge-value").textContent]));
+    eq(budgets, [
+      ["budget gauge warn", "openrouter · daily budget", "$4.21 of $5.00"],
+      ["budget gauge ok", "openrouter · monthly budget", "$31.70 of $50.00"],
+    ], "each budget, with its spend and how close it is");
     await shot(page, `overview-failover-${scheme}`);
     eq(page.errors, [], "no page errors");
     await page.context().close();

@@ -6,6 +6,7 @@ export type { Entry } from "./bindings/Entry";
 export type { GatewayState as Gateway } from "./bindings/GatewayState";
 export type { LoginView as Login } from "./bindings/LoginView";
 export type { Snapshot } from "./bindings/Snapshot";
+export type { BudgetStatus } from "./bindings/BudgetStatus";
 export type { SuspendReason } from "./bindings/SuspendReason";
 export type { View } from "./bindings/View";
 export type { NamedWindow } from "./bindings/NamedWindow";

@@ -5,9 +5,9 @@ import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { api, events, reportPaint } from "../api";
 import type { Ctx } from "../app";
 import type { ComponentChildren } from "preact";
-import { count, money, percent, plural, stamp, when } from "../format";
+import { count, money, moneyFine, percent, plural, stamp, when } from "../format";
 import { billedNote, classShares, level, spendFigure, windowCaption, windowColor } from "../logic";
-import type { Entry, FirstRun, ImportProgress, ImportSummary, Snapshot, SpendTotals, View, WindowNow } from "../types";
+import type { BudgetStatus, Entry, FirstRun, ImportProgress, ImportSummary, Snapshot, SpendTotals, View, WindowNow } from "../types";
 import { ActionStatus, Figure, Section, Switch, useAction, useLoad, Words, type ActionState } from "../ui";
 
 export function Overview({ ctx }: { ctx: Ctx }) {
@@ -223,6 +223,7 @@ function GatewayCard({ view }: { view: View }) {
           Failing over to <strong>{snapshot.failover.served_by}</strong>: {snapshot.failover.reason}. It goes back by itself once the upstream it passed over serves again.
         </p>
       )}
+      <Budgets budgets={snapshot.budgets} />
       <div class="buttons">
         <button
           type="button"
@@ -235,6 +236,30 @@ function GatewayCard({ view }: { view: View }) {
       </div>
       <ActionStatus state={action} />
     </section>
+  );
+}
+
+/** The `[[budgets]]` of the config: billed dollars spent this period, against each cap. */
+function Budgets({ budgets }: { budgets: BudgetStatus[] }) {
+  if (budgets.length === 0) return null;
+  return (
+    <ul class="budgets" data-testid="budgets">
+      {budgets.map((b) => {
+        const share = b.limit_usd > 0 ? b.spent_usd / b.limit_usd : 1;
+        const who = b.scope === "upstream" ? b.name : `key ${b.name}`;
+        const period = b.period === "day" ? "today" : "this month";
+        const resets = new Date(b.resets_at);
+        return (
+          <li key={`${b.scope}:${b.name}:${b.period}`} class={`budget gauge ${level(share, share >= 1)}`} title={`Billed dollars ${period}: requests served with an API key. At the cap, requests pass over ${who} until ${resets.toLocaleString()}.`}>
+            <span class="gauge-title">{who} · {b.period === "day" ? "daily" : "monthly"} budget</span>
+            <span class="gauge-value num">{b.limit_usd < 1 ? moneyFine(b.spent_usd) : money(b.spent_usd)} <span class="muted">of {b.limit_usd < 1 ? moneyFine(b.limit_usd) : money(b.limit_usd)}</span></span>
+            <span class="meter" role="meter" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(Math.min(1, share) * 100)} aria-label={`${who} ${b.period === "day" ? "daily" : "monthly"} budget`}>
+              <span style={{ width: percent(Math.min(1, share), 1) }} />
+            </span>
+          </li>
+        );
+      })}
+    </ul>
   );
 }
 

@@ -175,6 +175,10 @@ pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
             label: shorten(&format!("Failing over to {}: {}", failover.served_by, failover.reason)),
         });
     }
+    // A budget is worth a line once it is mostly spent.
+    for budget in snapshot.budgets.iter().filter(|budget| budget.spent_usd >= 0.8 * budget.limit_usd) {
+        entries.push(Entry::Info { label: shorten(&format!("{}: {}", budget.title(), budget.spent_of_limit())) });
+    }
     entries.push(Entry::Separator);
 
     let gateway_running = matches!(snapshot.gateway, GatewayState::Running { .. });
@@ -339,6 +343,7 @@ mod tests {
             sign_in: SignIn::Idle,
             openrouter: Default::default(),
             failover: None,
+            budgets: Vec::new(),
             gateway,
             proxy_enabled: true,
             claude_code_paused: None,

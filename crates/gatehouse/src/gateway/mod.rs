@@ -6,9 +6,12 @@
 //! arrives, while a ledger writer records what the request would cost. `GET /health` and `GET /status` describe the gateway
 //! itself and need no key.
 
+mod budgets;
 mod fd_limit;
 pub mod guard;
+mod key_limits;
 mod log_safe;
+mod meter;
 mod metered;
 pub mod proxy;
 mod routes;
@@ -17,6 +20,7 @@ mod server;
 pub mod upstream_client;
 mod upstreams;
 
+pub use budgets::{BudgetScope, BudgetStatus, Period};
 pub use server::serve;
 
 use std::net::SocketAddr;
@@ -37,6 +41,7 @@ use crate::auth::gateway_keys::KeyRing;
 use crate::config::Config;
 use crate::ledger::health::LedgerStatus;
 use crate::ledger::writer::LedgerSender;
+use meter::Meter;
 use proxy::Endpoint;
 use routes::Routes;
 use upstreams::Upstreams;
@@ -94,6 +99,8 @@ pub struct Gateway {
     routes: Routes,
     keys: RwLock<LiveKeys>,
     ledger: LedgerSender,
+    /// The budgets and per-key limits, with what was spent and used.
+    meter: Arc<Meter>,
     rate_limits: Mutex<RateLimitHeaders>,
     /// Wakes [`Gateway::save_rate_limits`] when a rate-limit value changed.
     rate_limits_changed: tokio::sync::Notify,
@@ -121,12 +128,13 @@ pub struct Gateway {
 
 impl Gateway {
     /// The gateway for `config`, sending to `upstreams` by the config's
-    /// routes.
+    /// routes, counting against the budgets and limits of `meter`.
     pub(crate) fn new(
         config: &Config,
         config_path: PathBuf,
         upstreams: Upstreams,
         ledger: LedgerSender,
+        meter: Meter,
     ) -> anyhow::Result<Gateway> {
         let routes = Routes::from_config(config, &upstreams)?;
         Ok(Gateway {
@@ -134,6 +142,7 @@ impl Gateway {
             upstreams,
             routes,
             ledger,
+            meter: Arc::new(meter),
             rate_limits: Mutex::new(RateLimitHeaders::default()),
             rate_limits_changed: tokio::sync::Notify::new(),
             rate_limits_saved: AtomicU64::new(0),
@@ -257,6 +266,7 @@ impl Gateway {
             rate_limits: self.rate_limits.lock().unwrap_or_else(|p| p.into_inner()).snapshot(),
             ledger: self.ledger.status(),
             failover: self.failover.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            budgets: self.meter.budgets.status(),
         }
     }
 }
@@ -289,6 +299,9 @@ pub struct GatewayStatus {
     /// Whether requests are failing over (absent from older gateways).
     #[serde(default)]
     pub failover: Option<FailoverStatus>,
+    /// Every budget of the config, with its spend (absent from older gateways).
+    #[serde(default)]
+    pub budgets: Vec<BudgetStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]

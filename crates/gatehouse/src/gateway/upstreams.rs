@@ -103,6 +103,16 @@ impl KeySource {
     }
 }
 
+/// Who pays for a request, by the credential it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Billing {
+    /// Claude Code's subscription login: its cost is subscription-equivalent.
+    Subscription,
+    /// An API key (a paid upstream's, the gateway's or the client's own):
+    /// its cost is billed, and budgets count it.
+    Billed,
+}
+
 /// A request bound for an upstream that has no credential for it.
 #[derive(Debug)]
 pub(crate) enum NoCredential<'a> {
@@ -236,19 +246,25 @@ impl Upstream {
         })
     }
 
-    /// Applies this upstream's credential policy to a request's headers.
+    /// Applies this upstream's credential policy to a request's headers,
+    /// and says whether the request is then billed: it is, unless it carries
+    /// the client's own `Authorization` (Claude Code's subscription login)
+    /// to the subscription's upstream.
     #[inline]
-    pub(crate) fn apply_credentials(&self, headers: &mut HeaderMap) -> Result<(), NoCredential<'_>> {
+    pub(crate) fn apply_credentials(&self, headers: &mut HeaderMap) -> Result<Billing, NoCredential<'_>> {
         match &self.credentials {
             CredentialPolicy::ClientsOwnElseKey { key, source } => {
-                if headers.contains_key(header::AUTHORIZATION) || headers.contains_key(API_KEY) {
-                    return Ok(());
+                if headers.contains_key(header::AUTHORIZATION) {
+                    return Ok(Billing::Subscription);
+                }
+                if headers.contains_key(API_KEY) {
+                    return Ok(Billing::Billed);
                 }
                 let Some(key) = key else {
                     return Err(NoCredential::Subscription { upstream: &self.name, source });
                 };
                 headers.insert(API_KEY, key.clone());
-                Ok(())
+                Ok(Billing::Billed)
             }
             CredentialPolicy::OwnKey { header, key } => {
                 let key = key.as_ref().map_err(|why| NoCredential::Key { upstream: &self.name, why })?;
@@ -260,7 +276,7 @@ impl Upstream {
                     KeyHeader::Bearer => header::AUTHORIZATION,
                 };
                 headers.insert(name, key.clone());
-                Ok(())
+                Ok(Billing::Billed)
             }
         }
     }
@@ -439,15 +455,18 @@ mod tests {
         };
         assert_eq!(anthropic.describe_key(), "from $GATEHOUSE_TEST_KEY");
 
-        for (name, value) in [("authorization", "Bearer sk-ant-oat01-FAKE"), ("x-api-key", "sk-ant-api03-FAKE-own")] {
+        for (name, value, billing) in [
+            ("authorization", "Bearer sk-ant-oat01-FAKE", Billing::Subscription),
+            ("x-api-key", "sk-ant-api03-FAKE-own", Billing::Billed),
+        ] {
             let mut headers = HeaderMap::new();
             headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
-            anthropic.apply_credentials(&mut headers).unwrap();
+            assert_eq!(anthropic.apply_credentials(&mut headers).unwrap(), billing, "{name}");
             assert_eq!(headers.len(), 1, "{name} passes alone");
             assert_eq!(headers[name], value);
         }
         let mut headers = HeaderMap::new();
-        anthropic.apply_credentials(&mut headers).unwrap();
+        assert_eq!(anthropic.apply_credentials(&mut headers).unwrap(), Billing::Billed, "the gateway's key is billed");
         assert_eq!(headers["x-api-key"], "sk-ant-api03-FAKE-gateway-key");
         assert!(headers["x-api-key"].is_sensitive());
 
@@ -496,7 +515,8 @@ mod tests {
         };
 
         let mut headers = client_headers();
-        upstreams.get(upstreams.find("openrouter").unwrap()).apply_credentials(&mut headers).unwrap();
+        let billing = upstreams.get(upstreams.find("openrouter").unwrap()).apply_credentials(&mut headers).unwrap();
+        assert_eq!(billing, Billing::Billed);
         assert_eq!(headers[header::AUTHORIZATION], "Bearer sk-or-v1-FAKE-paid-upstream");
         assert!(headers[header::AUTHORIZATION].is_sensitive());
         assert!(!headers.contains_key(API_KEY), "the client's own key stays behind");
