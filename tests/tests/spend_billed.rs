@@ -4,11 +4,14 @@
 //! rollup's triggers included) and filled with rows as the gateway and the
 //! transcript import store them, then read by the real binary as a table,
 //! JSON and CSV, over its whole span and over a range that starts inside a
-//! rollup slot (read from the rows there).
+//! rollup slot (read from the rows there). And end to end: a request served
+//! by a paid `[[upstreams]]` upstream through the real gateway is billed, one
+//! served by the subscription login is not.
 
 use gatehouse::ledger::flags;
 use gatehouse_e2e::harness::Sandbox;
-use serde_json::Value;
+use gatehouse_e2e::mock_anthropic::MockAnthropic;
+use serde_json::{Value, json};
 
 /// 2026-11-10T12:00:00Z.
 const T: i64 = 1_794_312_000_000;
@@ -172,4 +175,62 @@ fn spend_shows_billed_and_subscription_equivalent_dollars_in_the_table_json_and_
         ("1.875000", "0.375000", "1.500000", "4"),
         "{csv}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_gateway_a_paid_upstreams_request_is_billed_and_the_subscriptions_is_not() {
+    let subscription = MockAnthropic::start().await.expect("mock");
+    let paid = MockAnthropic::start().await.expect("mock");
+    let sandbox = Sandbox::new();
+    let config = format!(
+        r#"
+[[upstreams]]
+name = "paid"
+kind = "compatible"
+base_url = "{}"
+secret = "env:GATEHOUSE_TEST_PAID_KEY"
+
+[[routes]]
+models = "claude-3-5-haiku-*"
+upstreams = ["paid"]
+
+[[routes]]
+models = "*"
+upstreams = ["anthropic"]
+"#,
+        paid.base_url()
+    );
+    std::fs::write(sandbox.config_file(), config).unwrap();
+    let key = sandbox.issue_key("tester");
+    let gateway =
+        sandbox.start_gateway(&subscription.base_url(), &[("GATEHOUSE_TEST_PAID_KEY", "sk-FAKE-paid-upstream-key")]);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    for model in ["claude-3-5-haiku-20241022", "claude-sonnet-4-5"] {
+        let response = http
+            .post(format!("{}/v1/messages", gateway.base_url))
+            .header("x-gatehouse-key", &key)
+            .header("anthropic-version", "2023-06-01")
+            .header("authorization", "Bearer sk-ant-oat01-FAKE-subscription-token")
+            .header("anthropic-beta", "oauth-2025-04-20")
+            .json(&json!({ "model": model, "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{model}");
+        response.bytes().await.unwrap();
+    }
+    let rows = sandbox.ledger_rows(2);
+    let billed: Vec<(&str, bool)> =
+        rows.iter().map(|row| (row.upstream.as_str(), row.flags & flags::BILLED != 0)).collect();
+    assert_eq!(billed, [("paid", true), ("anthropic", false)], "{rows:?}");
+
+    let report: Value = serde_json::from_str(&sandbox.run_ok(&["spend", "--json", "--by", "model"])).unwrap();
+    let group = |model: &str| -> Split {
+        split(report["groups"].as_array().unwrap().iter().find(|group| group["key"] == model).unwrap())
+    };
+    let (haiku, sonnet) = (group("claude-3-5-haiku-20241022"), group("claude-sonnet-4-5"));
+    assert!(haiku.0 > 0 && sonnet.0 > 0, "both priced: {report:#}");
+    assert_eq!(haiku, (haiku.0, haiku.0, 0, 1), "the paid upstream's request is billed");
+    assert_eq!(sonnet, (sonnet.0, 0, sonnet.0, 0), "the subscription's is subscription-equivalent");
+    assert_eq!(split(&report["total"]), (haiku.0 + sonnet.0, haiku.0, sonnet.0, 1));
 }
