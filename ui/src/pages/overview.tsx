@@ -6,7 +6,7 @@ import { api, events, reportPaint } from "../api";
 import type { Ctx } from "../app";
 import type { ComponentChildren } from "preact";
 import { count, money, moneyFine, percent, plural, stamp, when } from "../format";
-import { classShares, level, spendFigure, windowCaption, windowColor } from "../logic";
+import { billedNote, classShares, level, spendFigure, windowCaption, windowColor } from "../logic";
 import type { BudgetStatus, Entry, FirstRun, ImportProgress, ImportSummary, Snapshot, SpendTotals, View, WindowNow } from "../types";
 import { ActionStatus, Figure, Section, Switch, useAction, useLoad, Words, type ActionState } from "../ui";
 
@@ -115,6 +115,7 @@ function TodayFigure({ view }: { view: View | null }) {
   }
   return (
     <Figure label="Today" value={value} big note={note} id="today">
+      {today && "Ok" in today && <BilledNote totals={today.Ok} />}
       <div id="facts">
         <p class="figure-note">{todayLine}</p>
       </div>
@@ -185,7 +186,17 @@ export function Gauge({ w, now, children }: { w: WindowNow; now: number; childre
 
 function PeriodFigure({ label, totals }: { label: string; totals: SpendTotals }) {
   const { value, note } = spendFigure(totals.cost_usd, totals.unpriced_requests);
-  return <Figure label={label} value={value} note={note ?? plural(totals.requests, "request")} />;
+  return (
+    <Figure label={label} value={value} note={note ?? plural(totals.requests, "request")}>
+      <BilledNote totals={totals} />
+    </Figure>
+  );
+}
+
+/** The billed part of a total, with what billed and subscription-equivalent mean; nothing when nothing was billed. */
+function BilledNote({ totals }: { totals: { billed_usd: number | null; subscription_usd: number | null; billed_requests: number } }) {
+  const note = billedNote(totals);
+  return note && <span class="figure-note billed" data-testid="billed-note" title={note.title}>{note.text}</span>;
 }
 
 function GatewayCard({ view }: { view: View }) {
