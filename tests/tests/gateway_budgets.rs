@@ -97,6 +97,7 @@ async fn a_paid_upstream_stops_at_its_daily_budget_and_a_restart_remembers_the_s
     assert!(said.contains("Budget: paid's daily budget: $0.0519 of $0.0500 billed"), "{said}");
     assert!(said.contains("  also upstream paid (anthropic) http://127.0.0.1:"), "{said}");
     assert!(said.contains("; key its own"), "{said}");
+    assert!(said.contains("Today: $0.0693 at API prices, of which $0.0519 billed to API keys · 4 requests"), "{said}");
     assert_eq!(now["upstreams"][0]["resting_until"].as_str().map(|until| until.len() >= 5), Some(true), "{now:#}");
 
     // The ledger tells billed rows from the subscription's.

@@ -106,7 +106,16 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
         outln!("Today: no requests yet today (`gatehouse spend` shows earlier days)");
     } else {
         let flag = if overall.today.unpriced_requests > 0 { " (plus requests with no known price)" } else { "" };
-        outln!("Today: ${:.4} at API prices · {} requests{flag}", overall.today.cost_usd, overall.today.requests);
+        let billed = if overall.today.billed_usd > 0.0 {
+            format!(", of which ${:.4} billed to API keys", overall.today.billed_usd)
+        } else {
+            String::new()
+        };
+        outln!(
+            "Today: ${:.4} at API prices{billed} · {} requests{flag}",
+            overall.today.cost_usd,
+            overall.today.requests
+        );
     }
     Ok(code)
 }
