@@ -70,3 +70,41 @@ async fn claude_code_keeps_working_on_the_paid_key_when_the_subscription_window_
     }
     sandbox.run_ok(&["claude", "remove"]);
 }
+
+/// With the subscription's window used up and the paid key's budget too,
+/// Claude Code gets the gateway's 429 at once (no retries: the gateway says
+/// none can help before the reset) and shows its message, which names the
+/// budget; the paid upstream is never asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_code_shows_which_budget_stopped_it_when_nothing_is_left() {
+    let subscription = MockAnthropic::start().await.expect("mock");
+    let paid = MockAnthropic::start().await.expect("mock");
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.config_file(),
+        format!(
+            "[[upstreams]]\nname = \"paid\"\nkind = \"anthropic\"\nbase_url = {:?}\nsecret = \"env:GATEHOUSE_TEST_PAID_KEY\"\n\n\
+             [[budgets]]\nupstream = \"paid\"\nmonthly_usd = 0\n",
+            paid.base_url()
+        ),
+    )
+    .unwrap();
+    let gateway = sandbox.start_gateway(&subscription.base_url(), &[("GATEHOUSE_TEST_PAID_KEY", PAID_KEY)]);
+    sandbox.run_ok(&["claude", "configure", "--base-url", &gateway.base_url]);
+
+    subscription.push(Scenario::RateLimited);
+    let started = std::time::Instant::now();
+    let result = claude_print(&sandbox, &ClaudeAuth::Subscription(TOKEN), "hello", &["--model", "claude-haiku-4-5"]);
+    assert_eq!(result["is_error"], true, "{result}");
+    let said = result["result"].as_str().unwrap_or_default();
+    assert!(said.contains("upstream `paid`'s monthly budget of $0.0000 is used up"), "{result}");
+    let messages = |mock: &MockAnthropic| {
+        mock.requests().into_iter().filter(|r| r.path_and_query.starts_with("/v1/messages")).count()
+    };
+    assert_eq!(messages(&paid), 0, "the paid upstream was never asked");
+    assert_eq!(messages(&subscription), 1, "the subscription rests until its reset");
+    let refusals = gateway.log().matches("no upstream may serve this request now").count();
+    assert_eq!(refusals, 1, "Claude Code did not retry: {}", gateway.log());
+    eprintln!("Claude Code gave up after {:?}", started.elapsed());
+    sandbox.run_ok(&["claude", "remove"]);
+}

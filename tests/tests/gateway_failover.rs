@@ -175,3 +175,67 @@ async fn an_unreachable_subscription_fails_over() {
     assert_eq!(header(&response, "x-gatehouse-failover"), "anthropic: is unreachable");
     rig.assert_paid_got_only_its_key();
 }
+
+/// A session that a later upstream took over sticks to it while it serves,
+/// passing over the paid upstream before it even once that one rests no
+/// more, so its prompt cache survives; other sessions take the route in
+/// order; and once the subscription serves again, the session goes back to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_sticks_to_the_paid_upstream_that_took_it_over_until_the_subscription_serves_again() {
+    let subscription = MockAnthropic::start().await.expect("mock");
+    let first = MockAnthropic::start().await.expect("mock");
+    let second = MockAnthropic::start().await.expect("mock");
+    let sandbox = Sandbox::new();
+    let upstream = |name: &str, mock: &MockAnthropic| {
+        format!(
+            "[[upstreams]]\nname = \"{name}\"\nkind = \"anthropic\"\nbase_url = \"{}\"\nsecret = \"env:GATEHOUSE_TEST_PAID_KEY\"\n\n",
+            mock.base_url()
+        )
+    };
+    let config = format!(
+        "[gateway]\nfailover_cooldown_secs = 1\n\n{}{}",
+        upstream("first", &first),
+        upstream("second", &second)
+    );
+    std::fs::write(sandbox.config_file(), config).unwrap();
+    let key = sandbox.issue_key("tester");
+    let gateway = sandbox.start_gateway(&subscription.base_url(), &[("GATEHOUSE_TEST_PAID_KEY", PAID_KEY)]);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let send = |session: &'static str| {
+        let request = http
+            .post(format!("{}/v1/messages", gateway.base_url))
+            .header("x-gatehouse-key", &key)
+            .header("anthropic-version", "2023-06-01")
+            .header("authorization", format!("Bearer {OAUTH_TOKEN}"))
+            .header("x-claude-code-session-id", session)
+            .json(&json!({ "model": "claude-sonnet-4-5", "max_tokens": 64,
+                "messages": [{"role": "user", "content": "hi"}] }));
+        async move {
+            let response = request.send().await.unwrap();
+            let served = (response.status().as_u16(), header(&response, "x-gatehouse-upstream"));
+            response.bytes().await.unwrap();
+            served
+        }
+    };
+    let rest = || tokio::time::sleep(std::time::Duration::from_millis(1100));
+
+    // The subscription and the first paid upstream are overloaded: the second takes session A over.
+    subscription.push(Scenario::Overloaded);
+    first.push(Scenario::Overloaded);
+    assert_eq!(send("session-a").await, (200, "second".to_string()));
+    rest().await;
+
+    // Both rested; the subscription is overloaded again, the first is fine. A stays on the second…
+    subscription.push(Scenario::Overloaded);
+    assert_eq!(send("session-a").await, (200, "second".to_string()));
+    assert_eq!(first.requests().len(), 1, "the first was not asked for A's request");
+    // … while session B takes the route in order.
+    assert_eq!(send("session-b").await, (200, "first".to_string()));
+    rest().await;
+
+    // The subscription serves again: A goes back to it, and is no longer stuck to the second.
+    assert_eq!(send("session-a").await, (200, "anthropic".to_string()));
+    subscription.push(Scenario::Overloaded);
+    assert_eq!(send("session-a").await, (200, "first".to_string()));
+    assert_eq!(second.requests().len(), 2);
+}

@@ -137,6 +137,8 @@ export function generate(now: number, sessionChance = 0.03): Data {
     const imported = t < start + 4 * 24 * HOUR; // the first days came from transcripts
     // Now and then the subscription's window was used up and a paid key served (no random draw: the rest stays as it was).
     const failedOver = !imported && id % 97 === 0;
+    // Served with an API key, so billed: the failed-over ones (a paid upstream) and now and then the gateway's own key.
+    const billed = failedOver || (!imported && id % 13 === 0);
     rows.push({
       id,
       ts_ms: Math.round(t),
@@ -157,7 +159,7 @@ export function generate(now: number, sessionChance = 0.03): Data {
       request_class,
       agent_type,
       compaction: request_class === "compaction" ? (random() < 0.5 ? "auto" : "manual") : null,
-      flags: { cache_rebuild_idle: rebuild && !switched, cache_rebuild_model_switch: switched, window_headers: !imported, failover: failedOver ? "failed over: the subscription's window was used up" : null },
+      flags: { cache_rebuild_idle: rebuild && !switched, cache_rebuild_model_switch: switched, window_headers: !imported, failover: failedOver ? "failed over: the subscription's window was used up" : null, billed },
       error_type: status === 529 ? "overloaded_error" : null,
       project: PROJECTS[Math.floor(random() * random() * PROJECTS.length)],
       session,
@@ -173,12 +175,21 @@ const localDay = (ms: number) => {
 };
 
 function totals(rows: Row[]): SpendTotals {
-  const t = { requests: 0, cost_usd: 0, unpriced_requests: 0, input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, cache_savings_usd: 0 };
+  const t = { requests: 0, cost_usd: 0, unpriced_requests: 0, billed_requests: 0, input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, cache_savings_usd: 0 };
   let priced = 0;
+  // In nano-dollars, as the core sums them: billed + subscription is the cost exactly.
+  let nanos = 0;
+  let billedNanos = 0;
   for (const r of rows) {
     t.requests++;
+    if (r.flags.billed) t.billed_requests++;
     if (r.cost_usd === null) t.unpriced_requests++;
-    else (t.cost_usd += r.cost_usd, priced++);
+    else {
+      const n = Math.round(r.cost_usd * 1e9);
+      nanos += n;
+      if (r.flags.billed) billedNanos += n;
+      priced++;
+    }
     t.input_tokens += r.input_tokens;
     t.output_tokens += r.output_tokens;
     t.cache_read_tokens += r.cache_read_tokens;
@@ -186,7 +197,8 @@ function totals(rows: Row[]): SpendTotals {
     const price = PRICES[r.model];
     if (price) t.cache_savings_usd += (r.cache_read_tokens * price[0] * 0.9) / 1e6;
   }
-  return { ...t, cost_usd: priced || !t.requests ? t.cost_usd : null, cache_savings_usd: priced ? t.cache_savings_usd : null } satisfies SpendTotals;
+  const usd = (n: number) => (priced || !t.requests ? n / 1e9 : null);
+  return { ...t, cost_usd: usd(nanos), billed_usd: usd(billedNanos), subscription_usd: usd(nanos - billedNanos), cache_savings_usd: priced ? t.cache_savings_usd : null } satisfies SpendTotals;
 }
 
 function between(data: Data, since: number, until: number) {
@@ -232,6 +244,9 @@ export function spendReport(data: Data, query: { range: DayRange | null; by: Gro
         last_ms: Math.max(...g.map((r) => r.ts_ms)),
         requests: t.requests,
         cost_usd: t.cost_usd,
+        billed_usd: t.billed_usd,
+        subscription_usd: t.subscription_usd,
+        billed_requests: t.billed_requests,
         unpriced_requests: t.unpriced_requests,
         input_tokens: t.input_tokens,
         output_tokens: t.output_tokens,
@@ -250,7 +265,7 @@ export function spendReport(data: Data, query: { range: DayRange | null; by: Gro
 /** The export as the core writes it: the report's rows, as CSV or JSON. */
 export function spendExport(report: SpendReport, format: "csv" | "json"): SpendExport {
   const file_name = `gatehouse-spend-${report.by}-${report.range.first_day}-${report.range.last_day}.${format}`;
-  const columns = ["requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "unpriced_requests"] as const;
+  const columns = ["requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "billed_usd", "subscription_usd", "billed_requests", "unpriced_requests"] as const;
   const contents =
     format === "csv"
       ? [[report.by, ...columns].join(","), ...report.rows.map((r) => [r.label, ...columns.map((c) => r[c] ?? "")].join(","))].join("\n") + "\n"
@@ -346,7 +361,7 @@ function trayView(data: Data, state: MockState): View {
       claude_code_paused: state.proxy ? null : state.scopes.user ? "proxy_stopped" : null,
       keep_gateway_after_quit: false,
       start_at_login: true,
-      today: { Ok: { requests: today.requests, cost_usd: todayCost, input_tokens: today.input_tokens, output_tokens: today.output_tokens, cache_creation_input_tokens: today.cache_write_tokens, cache_read_input_tokens: today.cache_read_tokens, unpriced_requests: today.unpriced_requests } },
+      today: { Ok: { requests: today.requests, cost_usd: todayCost, billed_usd: today.billed_usd ?? 0, subscription_usd: today.subscription_usd ?? 0, billed_requests: today.billed_requests, input_tokens: today.input_tokens, output_tokens: today.output_tokens, cache_creation_input_tokens: today.cache_write_tokens, cache_read_input_tokens: today.cache_read_tokens, unpriced_requests: today.unpriced_requests } },
       windows: [
         { name: "5h", title: "5-hour window", utilization: five.utilization, resets_at: Math.floor(five.resets_at_ms / 1000), status: "allowed" },
         { name: "7d", title: "Weekly window", utilization: week.utilization, resets_at: Math.floor(week.resets_at_ms / 1000), status: "allowed" },
@@ -358,6 +373,12 @@ function trayView(data: Data, state: MockState): View {
       sign_in: { state: state.signingIn ? "waiting" : "idle" },
       openrouter: state.openrouter,
       failover: state.failover ? { since: "2026-11-30T13:58:00Z", reason: "anthropic: the subscription's window is used up", served_by: "openrouter" } : null,
+      budgets: state.failover
+        ? [
+            { scope: "upstream", name: "openrouter", period: "day", since: "2026-11-30", limit_usd: 5, spent_usd: 4.21, resets_at: "2026-12-01T00:00:00Z" },
+            { scope: "upstream", name: "openrouter", period: "month", since: "2026-11-01", limit_usd: 50, spent_usd: 31.7, resets_at: "2026-12-01T00:00:00Z" },
+          ]
+        : [],
       config_error: null,
       upstreams: UPSTREAMS,
       recording_problem: null,

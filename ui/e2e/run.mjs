@@ -122,6 +122,18 @@ await test("overview: today's spend and the tray line agree; every window is a g
   eq(value, `$${today.cost.toFixed(2)}`, "today's figure");
   eq(await page.textContent("#facts p"), `Today: $${today.cost.toFixed(2)} at API prices · ${today.requests} requests`, "the tray's Today line");
   if (today.unpriced) assert((await page.textContent("#today")).includes(`+ ${today.unpriced} with unknown price`), "unpriced requests are counted apart");
+  // The billed part beside today's total and each period's, its terms in the tooltip.
+  const billedToday = await mock(page, () => {
+    const { data } = window.__gatehouseMock;
+    const d = new Date(data.now);
+    const start = new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+    return data.rows.filter((r) => r.ts_ms >= start && r.flags.billed).reduce((s, r) => s + (r.cost_usd ?? 0), 0);
+  });
+  assert(billedToday > 0, "the fixture has billed requests today");
+  eq(await page.textContent('#today [data-testid="billed-note"]'), `billed $${billedToday.toFixed(2)}`, "today's billed part");
+  const tip = await page.getAttribute('#today [data-testid="billed-note"]', "title");
+  assert(tip.includes("subscription-equivalent $") && tip.includes("API key") && tip.includes("transcripts"), tip);
+  eq(await page.$$eval('.hero [data-testid="billed-note"]', (l) => l.length), 3, "today, 7 and 30 days each show their billed part");
   eq(await page.$$eval(".gauges [data-window]", (l) => l.map((e) => e.dataset.window)), ["5h", "7d", "7d_oi"], "gauges, unknown windows kept");
   const caption = await page.textContent('.gauges [data-window="5h"] .gauge-caption');
   assert(/^resets (\d\d:\d\d|\w{3} \d\d:\d\d)$/.test(caption), `5h reset in local time: ${caption}`);
@@ -142,6 +154,11 @@ await test("overview: requests failing over to a paid upstream are said beside t
     await page.waitForSelector('[data-testid="failover"]');
     const text = await page.textContent('[data-testid="failover"]');
     assert(text.startsWith("Failing over to openrouter: anthropic: the subscription's window is used up."), text);
+    const budgets = await page.$$eval('[data-testid="budgets"] li', (items) => items.map((li) => [li.className, li.querySelector(".gauge-title").textContent, li.querySelector(".gauge-value").textContent]));
+    eq(budgets, [
+      ["budget gauge warn", "openrouter · daily budget", "$4.21 of $5.00"],
+      ["budget gauge ok", "openrouter · monthly budget", "$31.70 of $50.00"],
+    ], "each budget, with its spend and how close it is");
     await shot(page, `overview-failover-${scheme}`);
     eq(page.errors, [], "no page errors");
     await page.context().close();
@@ -217,19 +234,28 @@ await test("spend: stacked daily bars by model with the right series and totals;
     const rows = data.rows.filter(r => r.ts_ms >= ${report.since_ms} && r.ts_ms < ${report.until_ms});
     const by = {};
     for (const r of rows) by[r.model] = (by[r.model] ?? 0) + (r.cost_usd ?? 0);
-    return { by, total: rows.reduce((s, r) => s + (r.cost_usd ?? 0), 0) };
+    const billed = rows.filter((r) => r.flags.billed).reduce((s, r) => s + (r.cost_usd ?? 0), 0);
+    return { by, total: rows.reduce((s, r) => s + (r.cost_usd ?? 0), 0), billed };
   })()`);
   const chart = await chartData(page, "daily-spend");
-  eq([...chart.series].sort(), ["haiku-4-5", "nova-preview (price unknown)", "opus-4-5", "sonnet-4-5"], "one series per model, the unpriced one said so");
+  eq([...chart.series].sort(), ["Billed", "haiku-4-5", "nova-preview (price unknown)", "opus-4-5", "sonnet-4-5"], "one series per model, the unpriced one said so, and the billed line");
+  near(chart.sums[chart.series.indexOf("Billed")], expected.billed, "the billed line sums to the billed requests' cost");
   for (const [model, cost] of Object.entries(expected.by)) {
     const name = model.replace(/^claude-/, "").replace(/-\d{8}$/, "");
     const index = chart.series.findIndex((s) => s === name || s === `${name} (price unknown)`);
     near(chart.sums[index], cost, `${name} sum`);
   }
-  eq(chart.points, 30 * 4, "30 days x 4 models");
+  eq(chart.points, 30 * 5, "30 days x (4 models + the billed line)");
   const novaBars = await page.$eval('canvas[data-chart="daily-spend"]', (c) => c.dataset.nulls);
   assert(Number(novaBars) > 0, "days of the unpriced model are no bar (null), not $0 bars");
   eq(await page.textContent('[data-testid="spend-total"] .figure-value'), `$${expected.total.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`, "total");
+  const dollars = (usd) => `$${usd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  eq(await page.textContent('[data-testid="spend-billed"]'), `billed ${dollars(expected.billed)} · subscription ${dollars(expected.total - expected.billed)}`, "the total's billed and subscription-equivalent parts");
+  assert((await page.getAttribute('[data-testid="spend-billed"]', "title")).includes("API key"), "the terms in the tooltip");
+  // The table's billed and subscription columns add up to its total, to the nano-dollar.
+  const foot = async (id) => Math.round(Number((await page.textContent(`[data-testid="${id}"]`)).replace(/[$,]/g, "").split("+")[0]) * 100);
+  eq((await foot("table-billed")) + (await foot("table-subscription")), await foot("table-total"), "billed + subscription = total, in the table's footer");
+  eq(await page.$$eval('[data-testid="spend-table"] thead th.help', (h) => h.map((e) => [e.textContent.replace(/[▾▴]/, ""), e.title.includes("API key")])), [["Billed", true], ["Subscription", true]], "the billed columns explain themselves");
   const nova = await page.$eval('[data-testid="spend-table"] tbody', (t) => [...t.rows].find((r) => r.textContent.includes("nova")).lastElementChild.textContent);
   eq(nova, "unknown price", "the unpriced model's cost");
   await page.context().close();
@@ -262,12 +288,19 @@ await test("spend: the date range (presets and typed dates) asks for local days"
   await go(page, "spend");
   await page.waitForSelector('canvas[data-chart="daily-spend"]');
   await page.click('button:text-is("7 days")');
-  await page.waitForFunction(() => JSON.parse(document.querySelector('canvas[data-chart="daily-spend"]').dataset.sums).length > 0 && document.querySelector('canvas[data-chart="daily-spend"]').dataset.points === String(7 * 4));
+  // Seven days: a point per day for each series (the models and the billed line).
+  await page.waitForFunction(() => {
+    const c = document.querySelector('canvas[data-chart="daily-spend"]');
+    return JSON.parse(c.dataset.sums).length > 0 && c.dataset.points === String(7 * JSON.parse(c.dataset.series).length);
+  });
   const seven = (await calls(page, "spend_report")).at(-1).query.range;
   eq(seven, { first_day: "2026-11-24", last_day: "2026-11-30" }, "7 days");
   await page.fill('input[name="from"]', "2026-11-10");
   await page.fill('input[name="to"]', "2026-11-12");
-  await page.waitForFunction(() => document.querySelector('canvas[data-chart="daily-spend"]')?.dataset.points === String(3 * 4) || document.querySelector('canvas[data-chart="daily-spend"]')?.dataset.points === String(3 * 3));
+  await page.waitForFunction(() => {
+    const c = document.querySelector('canvas[data-chart="daily-spend"]');
+    return c && c.dataset.points === String(3 * JSON.parse(c.dataset.series).length);
+  });
   const typed = (await calls(page, "spend_report")).at(-1).query.range;
   eq(typed, { first_day: "2026-11-10", last_day: "2026-11-12" }, "10 to 12 Nov");
   await page.fill('input[name="from"]', "2026-11-20");
@@ -372,10 +405,18 @@ await test("requests: the latest 200, details on click or Enter, live on the led
   await page.waitForFunction(() => document.querySelector(".details .badges")?.textContent.includes("Failed over"));
   const badge = await page.getAttribute(".details .badges .badge.warn", "title");
   assert(badge.includes("the subscription's window was used up"), badge);
+  // Billed rows (served with an API key) are marked by their cost, and only those.
+  const billedIds = await mock(page, () => window.__gatehouseMock.data.rows.filter((r) => r.flags.billed).map((r) => r.id));
+  const marked = await page.$$eval('[data-testid="requests-table"] tbody tr', (rows) => rows.filter((r) => r.querySelector("[data-billed]")).map((r) => Number(r.dataset.request)));
+  assert(marked.length > 0, "some of the latest 200 are billed");
+  eq(marked.filter((id) => !billedIds.includes(id)), [], "only billed rows are marked");
+  eq(await page.textContent(`${failedRow} [data-billed]`), "billed$", "a failed-over row was served by a paid key: billed");
+  assert((await page.getAttribute(`${failedRow} [data-billed]`, "title")).includes("openrouter"), "the mark's tooltip names who billed it");
+  eq(await page.textContent('[data-testid="paid-as"]'), "billed: served with an API key", "the details say it was billed");
   const before = (await calls(page, "recent_requests")).length;
   await mock(page, async () => {
     const [newest] = await window.__TAURI_INTERNALS__.invoke("recent_requests", { query: { limit: 1, before_id: null } });
-    const row = { ...newest, id: newest.id + 1, ts_ms: newest.ts_ms + 30_000, model: "claude-opus-4-5-20251101", cost_usd: 0.4242 };
+    const row = { ...newest, id: newest.id + 1, ts_ms: newest.ts_ms + 30_000, model: "claude-opus-4-5-20251101", cost_usd: 0.4242, flags: { ...newest.flags, billed: false } };
     await window.__gatehouseMock.emit("ledger", { version: row.id, rows: [row], truncated: false });
   });
   await page.waitForFunction(() => document.querySelector('[data-testid="requests-table"] tbody tr td:nth-child(7)')?.textContent === "$0.42");
@@ -703,6 +744,23 @@ for (const [width, height] of [[800, 600], [1920, 1080]]) {
       await page.waitForFunction(() => !document.querySelector("#page .status.busy"));
       const overflow = await page.evaluate(() => [...document.querySelectorAll("#page > .page > *")].filter((e) => e.scrollWidth > e.clientWidth + 1 && !e.classList.contains("table-wrap")).map((e) => e.className));
       eq(overflow, [], `${id}: no section wider than the window`);
+      if (id === "requests") {
+        // The 5-hour column stays in view beside a billed row's mark ("$" in a small window).
+        await page.waitForSelector('[data-testid="requests-table"] [data-billed]');
+        const fit = await page.evaluate(() => {
+          const th = [...document.querySelectorAll('[data-testid="requests-table"] th')].find((e) => e.textContent === "5h");
+          const marks = [...document.querySelectorAll('[data-testid="requests-table"] [data-billed]')];
+          const right = th.getBoundingClientRect().right;
+          // The same table without the marks: they must take no room the columns did not have.
+          marks.forEach((m) => (m.style.display = "none"));
+          const unmarked = th.getBoundingClientRect().right;
+          marks.forEach((m) => (m.style.display = ""));
+          return { right, unmarked, room: window.innerWidth, mark: marks[0].innerText };
+        });
+        assert(fit.right <= fit.room, `the 5h column is in view at ${width} px: ${JSON.stringify(fit)}`);
+        assert(Math.abs(fit.right - fit.unmarked) < 0.5, `the billed marks do not push the 5h column: ${JSON.stringify(fit)}`);
+        eq(fit.mark, width === 800 ? "$" : "billed", "the billed mark's text");
+      }
       if (width === 800) await shot(page, `${id}-800x600`, id !== "requests");
     }
     await page.context().close();

@@ -6,6 +6,7 @@ import { describe, expect, test } from "vitest";
 import { count, duration, modelName, money, moneyFine, percent, points, tokens, until, when } from "./format";
 import {
   addDays,
+  billedNote,
   classShares,
   dayStart,
   filterLogs,
@@ -93,13 +94,16 @@ describe("date ranges follow the OS time zone", () => {
   });
 });
 
-const row = (label: string, cost: number | null, requests = 1, unpriced = 0): SpendRow => ({
+const row = (label: string, cost: number | null, requests = 1, unpriced = 0, billed = 0): SpendRow => ({
   key: label === "(none)" ? null : label,
   label,
   first_ms: 0,
   last_ms: 0,
   requests,
   cost_usd: cost,
+  billed_usd: cost === null ? null : billed,
+  subscription_usd: cost === null ? null : Math.round((cost - billed) * 1e9) / 1e9,
+  billed_requests: billed > 0 ? 1 : 0,
   unpriced_requests: unpriced,
   input_tokens: 0,
   output_tokens: 0,
@@ -127,7 +131,22 @@ describe("tables", () => {
     expect(ids(mergeNewest([{ id: 9 }], [], 3))).toEqual([9]);
   });
   test("sums keep unknown prices apart", () => {
-    expect(sumRows(rows)).toEqual({ cost_usd: 14, requests: 7, unpriced_requests: 4 });
+    expect(sumRows(rows)).toEqual({ cost_usd: 14, billed_usd: 0, subscription_usd: 14, requests: 7, unpriced_requests: 4 });
+  });
+  test("billed and subscription-equivalent sums add up to the cost to the nano-dollar", () => {
+    // 0.1 + 0.2 is 0.30000000000000004 in floating point; in nano-dollars it is 0.3.
+    const split = [row("a", 0.1, 1, 0, 0.1), row("b", 0.2, 1, 0, 0.2), row("c", 0.700000001, 1, 0, 0.000000001), row("d", null, 2, 2)];
+    const sum = sumRows(split);
+    expect(sum).toEqual({ cost_usd: 1.000000001, billed_usd: 0.300000001, subscription_usd: 0.7, requests: 5, unpriced_requests: 2 });
+    expect(Math.round(sum.billed_usd * 1e9) + Math.round(sum.subscription_usd * 1e9)).toBe(Math.round(sum.cost_usd * 1e9));
+  });
+  test("a billed part shows beside a total only when something was billed", () => {
+    expect(billedNote({ billed_usd: 0, subscription_usd: 4.21, billed_requests: 0 })).toBeNull();
+    const note = billedNote({ billed_usd: 0.8, subscription_usd: 3.41, billed_requests: 3 })!;
+    expect(note.text).toBe("billed $0.80");
+    expect(note.title).toContain("subscription-equivalent $3.41");
+    expect(note.title).toContain("API key");
+    expect(billedNote({ billed_usd: null, subscription_usd: null, billed_requests: 1 })!.text).toBe("1 billed, unknown price");
   });
 });
 
@@ -199,7 +218,7 @@ describe("windows", () => {
 describe("request classes and colours", () => {
   const share = (label: string, share_of_cost: number | null, cost: number | null): ClassShare => ({
     request_class: null, agent_type: null, label, share_of_cost, requests: 1, cost_usd: cost, unpriced_requests: 0,
-    input_tokens: 0, output_tokens: 0, cache_write_tokens: 0, cache_read_tokens: 0, cache_savings_usd: null,
+    billed_usd: cost === null ? null : 0, subscription_usd: cost, billed_requests: 0, input_tokens: 0, output_tokens: 0, cache_write_tokens: 0, cache_read_tokens: 0, cache_savings_usd: null,
   });
   test("shares sort by size and skip kinds without a priced cost", () => {
     expect(classShares([share("Main", 0.62, 6.2), share("Subagent (Explore)", 0.38, 3.8), share("Compaction", null, null)]).map((s) => s.label)).toEqual(["Main", "Subagent (Explore)"]);

@@ -2,7 +2,7 @@
 // zone, sorting and filtering tables, exports, log lines, projections and
 // the colour of each model. Pure, and tested with vitest.
 
-import { clock, duration, localDay, modelName, money, percent, when } from "./format";
+import { clock, count, duration, localDay, modelName, money, percent, when } from "./format";
 import type { ClassShare, DayRange, FieldProblem, LogLine, SettingsForm, SpendRow, WindowSeries } from "./types";
 
 // ---------- date ranges ----------
@@ -68,17 +68,44 @@ export function filterRows<T extends { key: string | null; label: string }>(rows
   });
 }
 
-/** The sum over rows, with unknown costs counted apart (never as $0). */
-export function sumRows(rows: readonly SpendRow[]): { cost_usd: number; requests: number; unpriced_requests: number } {
-  let cost = 0;
+/** The sum over rows, with unknown costs counted apart (never as $0). Summed
+ * in whole nano-dollars (as the core keeps them), so the billed and the
+ * subscription-equivalent sums add up to the cost exactly. */
+export function sumRows(rows: readonly SpendRow[]): {
+  cost_usd: number;
+  billed_usd: number;
+  subscription_usd: number;
+  requests: number;
+  unpriced_requests: number;
+} {
+  const nanos = (usd: number | null) => Math.round((usd ?? 0) * 1e9);
+  let billed = 0;
+  let subscription = 0;
   let requests = 0;
   let unpriced = 0;
   for (const row of rows) {
-    cost += row.cost_usd ?? 0;
+    billed += nanos(row.billed_usd);
+    subscription += nanos(row.subscription_usd);
     requests += row.requests;
     unpriced += row.unpriced_requests;
   }
-  return { cost_usd: cost, requests, unpriced_requests: unpriced };
+  return { cost_usd: (billed + subscription) / 1e9, billed_usd: billed / 1e9, subscription_usd: subscription / 1e9, requests, unpriced_requests: unpriced };
+}
+
+// ---------- billed and subscription-equivalent ----------
+
+/** What the two kinds of dollars are, for tooltips. */
+export const BILLED_HELP =
+  "Billed: requests served with an API key (a paid upstream's, the gateway's own, or the client's own), paid per token. " +
+  "Subscription-equivalent: requests served by Claude Code's subscription login, at what they would have cost at API list prices. " +
+  "Requests imported from Claude Code's transcripts say nothing of their key and count as subscription-equivalent.";
+
+/** "billed $0.80" beside a total; `null` when nothing was billed (all of it is subscription-equivalent). */
+export function billedNote(t: { billed_usd: number | null; subscription_usd: number | null; billed_requests: number }): { text: string; title: string } | null {
+  if (t.billed_requests === 0) return null;
+  const subscription = t.subscription_usd === null ? "" : `; subscription-equivalent ${money(t.subscription_usd)}`;
+  const text = t.billed_usd === null ? `${count(t.billed_requests)} billed, unknown price` : `billed ${money(t.billed_usd)}`;
+  return { text, title: `Billed ${money(t.billed_usd)} (${t.billed_requests} request${t.billed_requests === 1 ? "" : "s"})${subscription}.\n\n${BILLED_HELP}` };
 }
 
 // ---------- logs ----------

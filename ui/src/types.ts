@@ -8,6 +8,7 @@ export type { LoginView as Login } from "./bindings/LoginView";
 export type { Snapshot } from "./bindings/Snapshot";
 export type { UpstreamTest } from "./bindings/UpstreamTest";
 export type { UpstreamView } from "./bindings/UpstreamView";
+export type { BudgetStatus } from "./bindings/BudgetStatus";
 export type { SuspendReason } from "./bindings/SuspendReason";
 export type { View } from "./bindings/View";
 export type { NamedWindow } from "./bindings/NamedWindow";

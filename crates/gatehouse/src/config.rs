@@ -45,6 +45,51 @@ pub struct Config {
     /// subscription first, then to the paid upstreams in their order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteConfig>,
+    /// Caps on billed dollars, per upstream or per gateway key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<BudgetConfig>,
+    /// Request and token rates per gateway key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<LimitConfig>,
+}
+
+/// A budget (`[[budgets]]`): the most that one upstream, or one gateway
+/// key, may spend in billed dollars (requests served with an API key) per
+/// local day and per calendar month. Once it is reached, requests pass over
+/// that upstream (or, for a key, every billed upstream) until it resets;
+/// with nothing left to serve them they are answered 429.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// The upstream it caps: `anthropic` (its API-key traffic) or a `[[upstreams]]` name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// The gateway key it caps, by name (`gatehouse keys list`); exactly one of `upstream` and `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// USD per local day, from midnight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_usd: Option<f64>,
+    /// USD per calendar month, from the 1st at midnight, local time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_usd: Option<f64>,
+}
+
+/// Rate limits for one gateway key (`[[limits]]`), over the last minute,
+/// rolling. A request over a limit is answered 429 with `retry-after`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitConfig {
+    /// The gateway key, by name.
+    pub key: String,
+    /// Messages requests per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u32>,
+    /// Tokens per minute: input, cache writes and output (cache reads are
+    /// not counted, as in Anthropic's own limits). A request's tokens are
+    /// known when it ends, so the request that crosses the limit completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<u64>,
 }
 
 /// The name of the subscription's upstream (`[anthropic]`), in routes,

@@ -75,6 +75,11 @@ impl Paths {
         self.state_dir.join("window-alerts.json")
     }
 
+    /// Which budget notifications were shown (see `desktop::budget_alerts`).
+    pub(crate) fn budget_alerts_file(&self) -> PathBuf {
+        self.state_dir.join("budget-alerts.json")
+    }
+
     /// Records of what `gatehouse claude configure` changed, one per settings file.
     pub fn claude_records_dir(&self) -> PathBuf {
         self.state_dir.join("claude-code")

@@ -20,7 +20,19 @@ label: string,
  * This kind's part of the day's priced cost, 0..1; `null` when the day
  * has no priced cost.
  */
-share_of_cost: number | null, requests: number, cost_usd: number | null, unpriced_requests: number, input_tokens: number, output_tokens: number, 
+share_of_cost: number | null, requests: number, cost_usd: number | null, 
+/**
+ * The billed part of `cost_usd`; `null` when `cost_usd` is.
+ */
+billed_usd: number | null, 
+/**
+ * The subscription-equivalent part of `cost_usd`; `null` when `cost_usd` is.
+ */
+subscription_usd: number | null, 
+/**
+ * The requests served with a paid credential (priced or not).
+ */
+billed_requests: number, unpriced_requests: number, input_tokens: number, output_tokens: number, 
 /**
  * Cache writes of both lifetimes (5 minutes and 1 hour).
  */

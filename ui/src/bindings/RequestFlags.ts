@@ -19,4 +19,10 @@ window_headers: boolean,
 /**
  * Why the request went on from an earlier upstream of its route, if it did.
  */
-failover: string | null, };
+failover: string | null, 
+/**
+ * Served with a paid credential (an API key: a paid upstream's, the
+ * gateway's own, or the client's), so its cost was billed; otherwise
+ * subscription-equivalent (transcript rows always are).
+ */
+billed: boolean, };

@@ -15,7 +15,19 @@ label: string,
 /**
  * The first and last request of the group in the range.
  */
-first_ms: number, last_ms: number, requests: number, cost_usd: number | null, unpriced_requests: number, input_tokens: number, output_tokens: number, 
+first_ms: number, last_ms: number, requests: number, cost_usd: number | null, 
+/**
+ * The billed part of `cost_usd`; `null` when `cost_usd` is.
+ */
+billed_usd: number | null, 
+/**
+ * The subscription-equivalent part of `cost_usd`; `null` when `cost_usd` is.
+ */
+subscription_usd: number | null, 
+/**
+ * The requests served with a paid credential (priced or not).
+ */
+billed_requests: number, unpriced_requests: number, input_tokens: number, output_tokens: number, 
 /**
  * Cache writes of both lifetimes (5 minutes and 1 hour).
  */

@@ -4,8 +4,28 @@
  * Totals over a set of requests. `cost_usd` sums the requests whose model
  * has a price; the others are counted in `unpriced_requests`, and when no
  * request of the set has a price `cost_usd` is `null` (never 0).
+ *
+ * `cost_usd` is `billed_usd + subscription_usd`, exactly in nano-dollars
+ * (each is a whole number of 1e-9 USD): billed dollars were paid for
+ * (requests served with an API key: a paid upstream's, the gateway's own,
+ * or the client's), subscription-equivalent dollars are what Claude Code's
+ * subscription login used, at API list prices. Requests imported from
+ * transcripts say nothing of their credential and count as
+ * subscription-equivalent.
  */
-export type SpendTotals = { requests: number, cost_usd: number | null, unpriced_requests: number, input_tokens: number, output_tokens: number, 
+export type SpendTotals = { requests: number, cost_usd: number | null, 
+/**
+ * The billed part of `cost_usd`; `null` when `cost_usd` is.
+ */
+billed_usd: number | null, 
+/**
+ * The subscription-equivalent part of `cost_usd`; `null` when `cost_usd` is.
+ */
+subscription_usd: number | null, 
+/**
+ * The requests served with a paid credential (priced or not).
+ */
+billed_requests: number, unpriced_requests: number, input_tokens: number, output_tokens: number, 
 /**
  * Cache writes of both lifetimes (5 minutes and 1 hour).
  */

@@ -5,9 +5,9 @@ import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { api, events, reportPaint } from "../api";
 import type { Ctx } from "../app";
 import type { ComponentChildren } from "preact";
-import { count, money, percent, plural, stamp, when } from "../format";
-import { classShares, level, spendFigure, windowCaption, windowColor } from "../logic";
-import type { Entry, FirstRun, ImportProgress, ImportSummary, Snapshot, SpendTotals, View, WindowNow } from "../types";
+import { count, money, moneyFine, percent, plural, stamp, when } from "../format";
+import { billedNote, classShares, level, spendFigure, windowCaption, windowColor } from "../logic";
+import type { BudgetStatus, Entry, FirstRun, ImportProgress, ImportSummary, Snapshot, SpendTotals, View, WindowNow } from "../types";
 import { ActionStatus, Figure, Section, Switch, useAction, useLoad, Words, type ActionState } from "../ui";
 
 export function Overview({ ctx }: { ctx: Ctx }) {
@@ -115,6 +115,7 @@ function TodayFigure({ view }: { view: View | null }) {
   }
   return (
     <Figure label="Today" value={value} big note={note} id="today">
+      {today && "Ok" in today && <BilledNote totals={today.Ok} />}
       <div id="facts">
         <p class="figure-note">{todayLine}</p>
       </div>
@@ -185,7 +186,17 @@ export function Gauge({ w, now, children }: { w: WindowNow; now: number; childre
 
 function PeriodFigure({ label, totals }: { label: string; totals: SpendTotals }) {
   const { value, note } = spendFigure(totals.cost_usd, totals.unpriced_requests);
-  return <Figure label={label} value={value} note={note ?? plural(totals.requests, "request")} />;
+  return (
+    <Figure label={label} value={value} note={note ?? plural(totals.requests, "request")}>
+      <BilledNote totals={totals} />
+    </Figure>
+  );
+}
+
+/** The billed part of a total, with what billed and subscription-equivalent mean; nothing when nothing was billed. */
+function BilledNote({ totals }: { totals: { billed_usd: number | null; subscription_usd: number | null; billed_requests: number } }) {
+  const note = billedNote(totals);
+  return note && <span class="figure-note billed" data-testid="billed-note" title={note.title}>{note.text}</span>;
 }
 
 function GatewayCard({ view }: { view: View }) {
@@ -212,6 +223,7 @@ function GatewayCard({ view }: { view: View }) {
           Failing over to <strong>{snapshot.failover.served_by}</strong>: {snapshot.failover.reason}. It goes back by itself once the upstream it passed over serves again.
         </p>
       )}
+      <Budgets budgets={snapshot.budgets} />
       <div class="buttons">
         <button
           type="button"
@@ -224,6 +236,30 @@ function GatewayCard({ view }: { view: View }) {
       </div>
       <ActionStatus state={action} />
     </section>
+  );
+}
+
+/** The `[[budgets]]` of the config: billed dollars spent this period, against each cap. */
+function Budgets({ budgets }: { budgets: BudgetStatus[] }) {
+  if (budgets.length === 0) return null;
+  return (
+    <ul class="budgets" data-testid="budgets">
+      {budgets.map((b) => {
+        const share = b.limit_usd > 0 ? b.spent_usd / b.limit_usd : 1;
+        const who = b.scope === "upstream" ? b.name : `key ${b.name}`;
+        const period = b.period === "day" ? "today" : "this month";
+        const resets = new Date(b.resets_at);
+        return (
+          <li key={`${b.scope}:${b.name}:${b.period}`} class={`budget gauge ${level(share, share >= 1)}`} title={`Billed dollars ${period}: requests served with an API key. At the cap, requests pass over ${who} until ${resets.toLocaleString()}.`}>
+            <span class="gauge-title">{who} · {b.period === "day" ? "daily" : "monthly"} budget</span>
+            <span class="gauge-value num">{b.limit_usd < 1 ? moneyFine(b.spent_usd) : money(b.spent_usd)} <span class="muted">of {b.limit_usd < 1 ? moneyFine(b.limit_usd) : money(b.limit_usd)}</span></span>
+            <span class="meter" role="meter" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(Math.min(1, share) * 100)} aria-label={`${who} ${b.period === "day" ? "daily" : "monthly"} budget`}>
+              <span style={{ width: percent(Math.min(1, share), 1) }} />
+            </span>
+          </li>
+        );
+      })}
+    </ul>
   );
 }
 

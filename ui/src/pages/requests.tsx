@@ -7,7 +7,7 @@ import { api } from "../api";
 import type { Ctx } from "../app";
 import { duration, modelName, moneyFine, points, stamp, tokens, when } from "../format";
 import type { RequestRow } from "../types";
-import { mergeNewest } from "../logic";
+import { BILLED_HELP, mergeNewest } from "../logic";
 import { Empty, Section, useLoad } from "../ui";
 import { flagBadges } from "./windows";
 
@@ -98,7 +98,19 @@ function RequestTable({ rows, open, setOpen }: { rows: RequestRow[]; open: numbe
               <td class="num opt">{tokens(r.input_tokens)}</td>
               <td class="num">{tokens(r.output_tokens)}</td>
               <td class="num opt">{tokens(r.cache_read_tokens)} / {tokens(r.cache_write_5m_tokens + r.cache_write_1h_tokens)}</td>
-              <td class="num">{r.cost_usd === null ? <span class="badge unknown">unknown price</span> : moneyFine(r.cost_usd)}</td>
+              <td class="num">
+                {r.cost_usd === null ? (
+                  // A billed request without a price says so in its badge's tooltip: a mark beside the badge would widen the column.
+                  <span class="badge unknown" data-billed-unpriced={r.flags.billed || undefined} title={r.flags.billed ? "Billed (served with an API key), but no price is known for this model: add one in Settings" : undefined}>unknown price</span>
+                ) : (
+                  moneyFine(r.cost_usd)
+                )}
+                {r.flags.billed && r.cost_usd !== null && (
+                  <span class="billed-mark" data-billed title={`Billed: served with an API key${r.upstream ? ` (${r.upstream})` : ""}, so this cost was paid. Unmarked costs are subscription-equivalent: what Claude Code's subscription login used, at API list prices.`}>
+                    <span class="long">billed</span><span class="short">$</span>
+                  </span>
+                )}
+              </td>
               <td class="num">{fiveHour(r)}</td>
               <td class="num opt">{duration(r.ttfb_ms)}</td>
               <td class="num opt">{duration(r.duration_ms)}</td>
@@ -131,6 +143,10 @@ function Details({ id, close }: { id: number; close: () => void }) {
               <dt>Time</dt><dd>{stamp(d.ts_ms)}</dd>
               <dt>Model</dt><dd>{d.model}</dd>
               <dt>Cost</dt><dd>{d.cost_usd === null ? <span class="badge unknown">unknown price</span> : moneyFine(d.cost_usd)} <span class="muted">({d.price_version})</span></dd>
+              <dt>Paid as</dt>
+              <dd title={BILLED_HELP} class="help" data-testid="paid-as">
+                {d.flags.billed ? "billed: served with an API key" : d.source === "transcript" ? "subscription-equivalent (imported: no key information)" : "subscription-equivalent: served by the subscription login"}
+              </dd>
               <dt>Status</dt><dd>{d.status}{d.complete ? "" : ", cut short"}{d.streamed ? ", streamed" : ""}{d.error_type ? `, ${d.error_type}` : ""}</dd>
               <dt>Tokens</dt><dd>{tokens(d.input_tokens)} in, {tokens(d.output_tokens)} out, {tokens(d.cache_read_tokens)} cache read, {tokens(d.cache_write_5m_tokens)} + {tokens(d.cache_write_1h_tokens)} cache write (5 min + 1 h)</dd>
               <dt>Timing</dt><dd>first byte {duration(d.ttfb_ms)}, total {duration(d.duration_ms)}</dd>

@@ -5,9 +5,10 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../api";
 import type { Ctx } from "../app";
+import type { ChartDataset } from "chart.js";
 import { ChartCanvas } from "../charts";
 import { count, modelName, money, moneyFine, shortDate, stamp, tokens } from "../format";
-import { filterRows, lastDays, modelColor, sortRows, sumRows, validateRange, type SortDir } from "../logic";
+import { BILLED_HELP, filterRows, lastDays, modelColor, sortRows, sumRows, validateRange, type SortDir } from "../logic";
 import type { DayRange, ExportFormat, GroupBy, SpendReport, SpendRow } from "../types";
 import { ActionStatus, Empty, Section, useAction, useLoad } from "../ui";
 
@@ -86,13 +87,21 @@ function Report({ report, by, setBy, ctx }: { report: SpendReport; by: GroupBy; 
           <span class="figure-label">Total</span>
           <span class="figure-value">{money(t.cost_usd ?? 0)}</span>
           {t.unpriced_requests > 0 && <span class="figure-note unknown">+ {count(t.unpriced_requests)} requests with unknown price</span>}
+          {t.cost_usd !== null && (
+            <span class="figure-note billed" data-testid="spend-billed" title={BILLED_HELP}>
+              billed {money(t.billed_usd)} · subscription {money(t.subscription_usd)}
+            </span>
+          )}
         </div>
-        <div class="figure"><span class="figure-label">Requests</span><span class="figure-value">{count(t.requests)}</span></div>
+        <div class="figure"><span class="figure-label">Requests</span><span class="figure-value">{count(t.requests)}</span>{t.billed_requests > 0 && <span class="figure-note">{count(t.billed_requests)} billed</span>}</div>
         <div class="figure"><span class="figure-label">Cache saved</span><span class="figure-value">{t.cache_savings_usd === null ? "—" : money(t.cache_savings_usd)}</span></div>
         <div class="figure"><span class="figure-label">Tokens</span><span class="figure-value">{tokens(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens + t.output_tokens)}</span><span class="figure-note">{tokens(t.output_tokens)} output</span></div>
       </section>
       <section class="card" aria-labelledby="daily-title">
-        <h2 id="daily-title">Daily spend by model</h2>
+        <div class="card-head">
+          <h2 id="daily-title">Daily spend by model</h2>
+          {t.billed_requests > 0 && <span class="muted help push" title={BILLED_HELP}>line: the billed part</span>}
+        </div>
         <DailyChart report={report} />
       </section>
       <SpendTable rows={report.rows} range={range} by={by} setBy={setBy} />
@@ -102,28 +111,50 @@ function Report({ report, by, setBy, ctx }: { report: SpendReport; by: GroupBy; 
 
 function DailyChart({ report }: { report: SpendReport }) {
   const models = report.models;
+  // The billed part of each day, as a line over the bars (its own stack, so not added to them).
+  const billed = report.total.billed_requests > 0;
   // A model with no known price has no bar to draw: its legend entry says so.
   const unpriced = new Set(models.filter((m) => report.days.every((d) => d.models.every((x) => x.model !== m || x.cost_usd === null))));
   return (
     <ChartCanvas
       name="daily-spend"
-      label="Daily spend by model, stacked bars"
+      label={billed ? "Daily spend by model, stacked bars, with the billed part as a line" : "Daily spend by model, stacked bars"}
       deps={[report]}
       config={() => ({
         type: "bar",
         data: {
           labels: report.days.map((d) => shortDate(d.day)),
-          datasets: models.map((model) => ({
-            label: unpriced.has(model) ? `${modelName(model)} (price unknown)` : modelName(model),
-            // An unknown price is no bar (null), never a $0 one.
-            data: report.days.map((d) => {
-              const spend = d.models.find((m) => m.model === model);
-              return spend ? spend.cost_usd : 0;
-            }),
-            backgroundColor: modelColor(model),
-            borderRadius: 2,
-            maxBarThickness: 28,
-          })),
+          datasets: [
+            ...models.map((model) => ({
+              label: unpriced.has(model) ? `${modelName(model)} (price unknown)` : modelName(model),
+              // An unknown price is no bar (null), never a $0 one.
+              data: report.days.map((d) => {
+                const spend = d.models.find((m) => m.model === model);
+                return spend ? spend.cost_usd : 0;
+              }),
+              backgroundColor: modelColor(model),
+              borderRadius: 2,
+              maxBarThickness: 28,
+            })),
+            ...(billed
+              ? [
+                  {
+                    type: "line" as const,
+                    label: "Billed",
+                    stack: "billed",
+                    data: report.days.map((d) => d.total.billed_usd),
+                    // Read when the chart is drawn, so a theme change redraws it in the new colour.
+                    borderColor: getComputedStyle(document.documentElement).getPropertyValue("--text").trim(),
+                    backgroundColor: getComputedStyle(document.documentElement).getPropertyValue("--text").trim(),
+                    borderWidth: 1.5,
+                    borderDash: [4, 3],
+                    pointRadius: 2,
+                    pointHoverRadius: 4,
+                    order: -1,
+                  },
+                ]
+              : []),
+          ] as ChartDataset[],
         },
         options: {
           maintainAspectRatio: false,
@@ -138,7 +169,11 @@ function DailyChart({ report }: { report: SpendReport }) {
             tooltip: {
               callbacks: {
                 label: (c) => {
-                  const spend = report.days[c.dataIndex].models.find((m) => m.model === models[c.datasetIndex]);
+                  const day = report.days[c.dataIndex];
+                  if (c.datasetIndex >= models.length) {
+                    return `Billed: ${moneyFine(day.total.billed_usd)} · subscription-equivalent ${moneyFine(day.total.subscription_usd)}`;
+                  }
+                  const spend = day.models.find((m) => m.model === models[c.datasetIndex]);
                   if (!spend) return `${c.dataset.label}: no requests`;
                   const unpriced = spend.unpriced_requests > 0 ? ` + ${spend.unpriced_requests} with unknown price` : "";
                   return spend.cost_usd === null ? `${modelName(spend.model)}: ${spend.requests} requests, unknown price` : `${c.dataset.label}: ${moneyFine(spend.cost_usd)}${unpriced}`;
@@ -153,7 +188,7 @@ function DailyChart({ report }: { report: SpendReport }) {
 }
 
 // `opt` columns give way first in a small window, so the cost stays in view.
-type Column = { key: keyof SpendRow; title: string; num?: boolean; opt?: boolean; render: (r: SpendRow) => string };
+type Column = { key: keyof SpendRow; title: string; num?: boolean; opt?: boolean; help?: string; render: (r: SpendRow) => string };
 
 const COLUMNS: Column[] = [
   { key: "label", title: "", render: (r) => r.label },
@@ -162,6 +197,8 @@ const COLUMNS: Column[] = [
   { key: "output_tokens", title: "Output", num: true, render: (r) => tokens(r.output_tokens) },
   { key: "cache_read_tokens", title: "Cache read", num: true, opt: true, render: (r) => tokens(r.cache_read_tokens) },
   { key: "cache_write_tokens", title: "Cache write", num: true, opt: true, render: (r) => tokens(r.cache_write_tokens) },
+  { key: "billed_usd", title: "Billed", num: true, help: BILLED_HELP, render: (r) => moneyFine(r.billed_usd) },
+  { key: "subscription_usd", title: "Subscription", num: true, opt: true, help: BILLED_HELP, render: (r) => moneyFine(r.subscription_usd) },
   { key: "cost_usd", title: "Cost", num: true, render: (r) => moneyFine(r.cost_usd) },
 ];
 
@@ -190,7 +227,7 @@ function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: DayRa
     const active = sort.key === c.key;
     const dir = active ? sort.dir : undefined;
     return (
-      <th key={c.key} class={`${c.num ? "num" : ""}${c.opt ? " opt" : ""}`} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : "none"}>
+      <th key={c.key} class={`${c.num ? "num" : ""}${c.opt ? " opt" : ""}${c.help ? " help" : ""}`} title={c.help} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : "none"}>
         <button type="button" class="sort" onClick={() => setSort({ key: c.key, dir: active && sort.dir === "desc" ? "asc" : "desc" })}>
           {c.title || groupTitle}
           <span class="sort-mark" aria-hidden="true">{active ? (sort.dir === "desc" ? "▾" : "▴") : ""}</span>
@@ -225,7 +262,9 @@ function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: DayRa
               <tr key={r.key ?? "(none)"} class={r.cost_usd === null ? "unpriced" : ""}>
                 {COLUMNS.map((c) => (
                   <td key={c.key} class={`${c.num ? "num" : "label"}${c.opt ? " opt" : ""}`} title={c.key === "label" ? `${r.key ?? "(none)"}\n${stamp(r.first_ms)} – ${stamp(r.last_ms)}` : undefined}>
-                    {c.key === "cost_usd" && r.cost_usd === null ? (
+                    {(c.key === "billed_usd" || c.key === "subscription_usd") && r.cost_usd === null ? (
+                      <span class="muted">—</span>
+                    ) : c.key === "cost_usd" && r.cost_usd === null ? (
                       <span class="badge unknown" title="No price is known for this model: add one in Settings">unknown price</span>
                     ) : (
                       <>
@@ -257,6 +296,8 @@ function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: DayRa
               <td class="opt" />
               <td />
               <td class="opt" colSpan={2} />
+              <td class="num" data-testid="table-billed">{money(sum.billed_usd)}</td>
+              <td class="num opt" data-testid="table-subscription">{money(sum.subscription_usd)}</td>
               <td class="num" data-testid="table-total">{money(sum.cost_usd)}{sum.unpriced_requests > 0 && <span class="badge unknown">+{sum.unpriced_requests} unpriced</span>}</td>
             </tr>
           </tfoot>

@@ -267,9 +267,12 @@ fn print_windows_csv(report: &windows::WindowsReport) -> anyhow::Result<()> {
     Ok(())
 }
 
-const COLUMNS: [&str; 7] = [
+const COLUMNS: [&str; 10] = [
     "requests",
     "cost_usd",
+    "billed_usd",
+    "subscription_usd",
+    "billed_requests",
     "input_tokens",
     "output_tokens",
     "cache_creation_input_tokens",
@@ -277,10 +280,13 @@ const COLUMNS: [&str; 7] = [
     "unpriced_requests",
 ];
 
-fn numbers(totals: &query::Totals) -> [String; 7] {
+fn numbers(totals: &query::Totals) -> [String; 10] {
     [
         totals.requests.to_string(),
         format!("{:.6}", totals.cost_usd),
+        format!("{:.6}", totals.billed_usd),
+        format!("{:.6}", totals.subscription_usd),
+        totals.billed_requests.to_string(),
         totals.input_tokens.to_string(),
         totals.output_tokens.to_string(),
         totals.cache_creation_input_tokens.to_string(),
@@ -319,13 +325,25 @@ fn print_table(report: &query::Report, by: Option<query::GroupBy>) -> anyhow::Re
         query::GroupBy::Class => "request class",
         query::GroupBy::Agent => "agent type",
     });
-    table.set_header(vec![first, "requests", "cost (USD)", "input", "output", "cache write", "cache read"]);
+    table.set_header(vec![
+        first,
+        "requests",
+        "cost (USD)",
+        "billed",
+        "subscription",
+        "input",
+        "output",
+        "cache write",
+        "cache read",
+    ]);
     let row = |key: String, t: &query::Totals| {
         let flag = if t.unpriced_requests > 0 { " *" } else { "" };
         vec![
             key,
             t.requests.to_string(),
             format!("${:.4}{flag}", t.cost_usd),
+            format!("${:.4}", t.billed_usd),
+            format!("${:.4}", t.subscription_usd),
             t.input_tokens.to_string(),
             t.output_tokens.to_string(),
             t.cache_creation_input_tokens.to_string(),
@@ -336,12 +354,17 @@ fn print_table(report: &query::Report, by: Option<query::GroupBy>) -> anyhow::Re
         table.add_row(row(group.key.clone().unwrap_or_else(|| "(unknown)".to_string()), &group.totals));
     }
     table.add_row(row("total".to_string(), &report.total));
-    for column in 1..7 {
+    for column in 1..9 {
         if let Some(column) = table.column_mut(column) {
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
     outln!("{table}");
+    outln!(
+        "billed: served with an API key (a paid upstream's, the gateway's own, or the client's). subscription: \
+         served by Claude Code's subscription login, priced at API list prices; requests imported from transcripts \
+         count here."
+    );
     if report.total.unpriced_requests > 0 {
         outln!(
             "* {} request(s) for model(s) {} have no known price, so their cost is NOT included. \

@@ -66,8 +66,25 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
             if let Some(problem) = status.ledger.problem() {
                 outln!("Recording: {problem}");
             }
+            for upstream in status.upstreams.iter().skip(1) {
+                let resting = upstream
+                    .resting_until
+                    .as_deref()
+                    .map(|until| format!(", resting until {until}"))
+                    .unwrap_or_default();
+                outln!(
+                    "  also upstream {} ({}) {}; key {}{resting}",
+                    upstream.name,
+                    upstream.kind,
+                    upstream.base_url,
+                    upstream.api_key
+                );
+            }
             if let Some(failover) = &status.failover {
                 outln!("Failing over to {} since {}: {}", failover.served_by, failover.since, failover.reason);
+            }
+            for budget in &status.budgets {
+                outln!("Budget: {}: {} billed", budget.title(), budget.spent_of_limit());
             }
             print_windows(&status.rate_limits)?;
         }
@@ -89,7 +106,16 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
         outln!("Today: no requests yet today (`gatehouse spend` shows earlier days)");
     } else {
         let flag = if overall.today.unpriced_requests > 0 { " (plus requests with no known price)" } else { "" };
-        outln!("Today: ${:.4} at API prices · {} requests{flag}", overall.today.cost_usd, overall.today.requests);
+        let billed = if overall.today.billed_usd > 0.0 {
+            format!(", of which ${:.4} billed to API keys", overall.today.billed_usd)
+        } else {
+            String::new()
+        };
+        outln!(
+            "Today: ${:.4} at API prices{billed} · {} requests{flag}",
+            overall.today.cost_usd,
+            overall.today.requests
+        );
     }
     Ok(code)
 }

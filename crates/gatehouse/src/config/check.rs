@@ -131,6 +131,7 @@ fn problems(config: &Config) -> Vec<Problem> {
     }
 
     upstreams(&mut found, config);
+    budgets_and_limits(&mut found, config);
 
     for (index, key) in config.keys.iter().enumerate() {
         if key.sha256.len() != 64 || !key.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -268,6 +269,72 @@ fn rates(found: &mut Vec<Problem>, path: Vec<Step>, rates: &Rates) {
                 path,
                 message: format!("{value} is not a price; use a number of US dollars per million tokens, 0 or more"),
             });
+        }
+    }
+}
+
+/// `[[budgets]]` and `[[limits]]`: each names what it caps and caps something.
+fn budgets_and_limits(found: &mut Vec<Problem>, config: &Config) {
+    let at = |table: &str, index: usize, key: &str| Problem {
+        path: vec![Step::Key(table.into()), Step::Index(index), Step::Key(key.into())],
+        message: String::new(),
+    };
+    let upstream_names: Vec<&str> = std::iter::once(super::SUBSCRIPTION_UPSTREAM)
+        .chain(config.upstreams.iter().map(|upstream| upstream.name.as_str()))
+        .collect();
+    for (index, budget) in config.budgets.iter().enumerate() {
+        match (&budget.upstream, &budget.key) {
+            (Some(_), Some(_)) | (None, None) => found.push(Problem {
+                message: "a budget caps either one upstream (`upstream = \"openrouter\"`) or one gateway key \
+                          (`key = \"laptop\"`): name exactly one"
+                    .to_string(),
+                ..at("budgets", index, if budget.upstream.is_some() { "key" } else { "upstream" })
+            }),
+            (Some(name), None) if !upstream_names.contains(&name.as_str()) => found.push(Problem {
+                message: format!(
+                    "upstream \"{name}\" does not exist; the upstreams are {}",
+                    upstream_names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+                ),
+                ..at("budgets", index, "upstream")
+            }),
+            (None, Some(key)) if key.is_empty() => found.push(Problem {
+                message: "an empty key name matches no gateway key; use a name from `gatehouse keys list`".to_string(),
+                ..at("budgets", index, "key")
+            }),
+            _ => {}
+        }
+        if budget.daily_usd.is_none() && budget.monthly_usd.is_none() {
+            found.push(Problem {
+                message: "this budget caps nothing: set `daily_usd`, `monthly_usd` or both, in US dollars".to_string(),
+                ..at("budgets", index, if budget.key.is_some() { "key" } else { "upstream" })
+            });
+        }
+        for (field, usd) in [("daily_usd", budget.daily_usd), ("monthly_usd", budget.monthly_usd)] {
+            if let Some(usd) = usd
+                && !(0.0..1e9).contains(&usd)
+            {
+                let message = format!("{usd} is not an amount of US dollars; use a number such as 5 or 12.50");
+                found.push(Problem { message, ..at("budgets", index, field) });
+            }
+        }
+    }
+    for (index, limit) in config.limits.iter().enumerate() {
+        if limit.key.is_empty() {
+            let message = "an empty key name matches no gateway key; use a name from `gatehouse keys list`".to_string();
+            found.push(Problem { message, ..at("limits", index, "key") });
+        }
+        if limit.requests_per_minute.is_none() && limit.tokens_per_minute.is_none() {
+            let message =
+                "this limit limits nothing: set `requests_per_minute`, `tokens_per_minute` or both".to_string();
+            found.push(Problem { message, ..at("limits", index, "key") });
+        }
+        if limit.requests_per_minute == Some(0) {
+            let message = "0 would refuse every request; use at least 1, or remove the line".to_string();
+            found.push(Problem { message, ..at("limits", index, "requests_per_minute") });
+        }
+        if limit.tokens_per_minute == Some(0) {
+            let message = "0 would refuse every request; use at least 1, or remove the line".to_string();
+            found.push(Problem { message, ..at("limits", index, "tokens_per_minute") });
         }
     }
 }
@@ -583,5 +650,48 @@ mod tests {
                       [upstreams.models]\n\"a*\" = \"x\"\n\"b*\" = \"\"\n";
         refused(spread, "upstreams[0].models.\"b*\"", 7);
         assert!(Config::parse(Path::new("c"), &text(r#""claude-*" = 3"#)).is_err());
+    }
+
+    #[test]
+    fn budgets_and_limits_are_checked_with_their_keys() {
+        let problem = |text: &str| {
+            let config: Config = toml::from_str(text).unwrap();
+            first_problem(&config).map(|p| (p.key(), p.message))
+        };
+        let fine = r#"
+            [[upstreams]]
+            name = "openrouter"
+            kind = "openrouter"
+            secret = "keychain:openrouter"
+            [[budgets]]
+            upstream = "openrouter"
+            daily_usd = 5
+            monthly_usd = 50.5
+            [[budgets]]
+            key = "laptop"
+            monthly_usd = 20
+            [[limits]]
+            key = "laptop"
+            requests_per_minute = 30
+        "#;
+        assert_eq!(problem(fine), None);
+        let (key, message) =
+            problem(&fine.replace("upstream = \"openrouter\"\n", "upstream = \"opnerouter\"\n")).unwrap();
+        assert_eq!(key, "budgets[0].upstream");
+        assert!(message.contains("\"opnerouter\" does not exist"), "{message}");
+        let (key, message) = problem(&fine.replace("key = \"laptop\"\n            monthly", "monthly")).unwrap();
+        assert_eq!(key, "budgets[1].upstream");
+        assert!(message.contains("name exactly one"), "{message}");
+        let (key, message) = problem(&fine.replace("daily_usd = 5", "daily_usd = -5")).unwrap();
+        assert_eq!(key, "budgets[0].daily_usd");
+        assert!(message.contains("-5 is not an amount"), "{message}");
+        let (key, message) = problem(&fine.replace("monthly_usd = 20", "")).unwrap();
+        assert_eq!(key, "budgets[1].key");
+        assert!(message.contains("caps nothing"), "{message}");
+        let (key, _) = problem(&fine.replace("requests_per_minute = 30", "requests_per_minute = 0")).unwrap();
+        assert_eq!(key, "limits[0].requests_per_minute");
+        let (key, message) = problem(&fine.replace("requests_per_minute = 30", "")).unwrap();
+        assert_eq!(key, "limits[0].key");
+        assert!(message.contains("limits nothing"), "{message}");
     }
 }

@@ -7,7 +7,9 @@
 //! JSON; ts-rs writes their TypeScript twins to `ui/src/bindings/` when
 //! `cargo test` runs, so the web UI never copies a type by hand. Times are
 //! Unix milliseconds, money is US dollars at API list prices, and `null`
-//! money means "no price known", never $0.
+//! money means "no price known", never $0. Money is split into billed
+//! dollars (requests served with a paid credential) and
+//! subscription-equivalent ones (see [`spend::SpendTotals`]).
 //!
 //! Reports read the [`rollup`] (spend by 15-minute slot, kept by triggers),
 //! so a month of a busy ledger is a few thousand small rows. Days follow the
@@ -85,8 +87,9 @@ impl Dashboard {
     fn read(&self) -> Result<Option<Connection>, DashboardError> {
         let conn = crate::ledger::open_read_only(&self.ledger).map_err(|source| self.error(source))?;
         let Some(conn) = conn else { return Ok(None) };
-        // Time-ordered ids (migration 8) come after the rollup (4 and 5).
-        let upgraded = crate::ledger::has_time_ids(&conn).map_err(|source| self.error(source))?;
+        // The rollup's billed sums (migration 10) come after time-ordered
+        // ids (8) and the rollup itself (4, 5 and 9).
+        let upgraded = crate::ledger::has_billed_sums(&conn).map_err(|source| self.error(source))?;
         if !upgraded {
             return Err(DashboardError::NotUpgraded { path: self.ledger.clone() });
         }

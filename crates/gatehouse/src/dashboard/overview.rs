@@ -202,7 +202,7 @@ mod tests {
         let conn = testing::create(dashboard.ledger_path());
         // Today (local): two main requests, a subagent, and an imported one.
         Row { cost: Some(0.30), cache_read: 1_000_000, ..Row::at(now - 3_600_000) }.insert(&conn);
-        Row { cost: Some(0.10), ..Row::at(now - 60_000) }.insert(&conn);
+        Row { cost: Some(0.10), flags: crate::ledger::flags::BILLED, ..Row::at(now - 60_000) }.insert(&conn);
         Row {
             cost: Some(0.60),
             request_class: Some("subagent"),
@@ -214,7 +214,7 @@ mod tests {
         // 19:30 local yesterday is 00:30 UTC today: yesterday, locally.
         let yesterday = "2026-11-10T00:30:00Z".parse::<jiff::Timestamp>().unwrap().as_millisecond();
         Row { cost: Some(5.0), ..Row::at(yesterday) }.insert(&conn);
-        Row { cost: Some(7.0), ..Row::at(now - 10 * DAY) }.insert(&conn);
+        Row { cost: Some(7.0), flags: crate::ledger::flags::BILLED, ..Row::at(now - 10 * DAY) }.insert(&conn);
         Row { cost: Some(11.0), ..Row::at(now - 40 * DAY) }.insert(&conn);
         let last = Row { model: "mystery-model", cost: None, ..Row::at(now - 3 * DAY) }.insert(&conn);
         reading(&conn, last, "5h", (now + 3_600_000) / 1000, 0.25, None, None);
@@ -222,6 +222,10 @@ mod tests {
         let overview = dashboard.overview_at(now).unwrap();
         assert_eq!(overview.today.requests, 4);
         assert!((overview.today.cost_usd.unwrap() - 2.0).abs() < 1e-9);
+        // The $0.10 request was billed; the rest, the imported one included, is subscription-equivalent.
+        assert_eq!((overview.today.billed_usd, overview.today.subscription_usd), (Some(0.1), Some(1.9)));
+        assert_eq!(overview.today.billed_requests, 1);
+        assert_eq!((overview.last_7_days.billed_usd, overview.last_30_days.billed_usd), (Some(0.1), Some(7.1)));
         assert!((overview.today.cache_savings_usd.unwrap() - 2.7).abs() < 1e-9, "{:?}", overview.today);
         assert_eq!((overview.last_7_days.requests, overview.last_7_days.unpriced_requests), (6, 1));
         assert!((overview.last_7_days.cost_usd.unwrap() - 7.0).abs() < 1e-9);

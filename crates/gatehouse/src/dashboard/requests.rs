@@ -27,6 +27,10 @@ pub struct RequestFlags {
     pub window_headers: bool,
     /// Why the request went on from an earlier upstream of its route, if it did.
     pub failover: Option<String>,
+    /// Served with a paid credential (an API key: a paid upstream's, the
+    /// gateway's own, or the client's), so its cost was billed; otherwise
+    /// subscription-equivalent (transcript rows always are).
+    pub billed: bool,
 }
 
 /// What one response showed of one window.
@@ -173,6 +177,7 @@ fn row_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<RequestRow> {
             cache_rebuild_model_switch: flags & 2 != 0,
             window_headers: flags & crate::ledger::flags::WINDOW_HEADERS != 0,
             failover: crate::ledger::flags::failover_reason(flags),
+            billed: flags & crate::ledger::flags::BILLED != 0,
         },
         windows: Vec::new(),
     })
@@ -354,7 +359,8 @@ mod tests {
         let base = 1_764_583_200_000;
         let mut ids = Vec::new();
         for i in 0..250 {
-            ids.push(Row { request_id: Some(format!("req_{i}")), ..Row::at(base + i * 1000) }.insert(&conn));
+            let flags = if i == 248 { crate::ledger::flags::BILLED } else { 0 };
+            ids.push(Row { request_id: Some(format!("req_{i}")), flags, ..Row::at(base + i * 1000) }.insert(&conn));
         }
         // Imported later, but older: it takes its place by time.
         let imported = Row { source: 1, cost: None, model: "mystery-model", ..Row::at(base + 500) }.insert(&conn);
@@ -369,6 +375,7 @@ mod tests {
         let windows: Vec<(&str, Option<f64>)> = rows[0].windows.iter().map(|w| (w.window.as_str(), w.delta)).collect();
         assert_eq!(windows, [("5h", Some(0.03)), ("7d", None), ("7d_oi", Some(0.01))]);
         assert!(rows[0].flags.window_headers);
+        assert_eq!((rows[0].flags.billed, rows[1].flags.billed), (false, true), "a billed request is marked");
         assert_eq!(rows[0].ttfb_ms, Some(1.463));
         assert_eq!(rows[0].duration_ms, Some(812.25));
 

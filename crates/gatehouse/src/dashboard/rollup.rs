@@ -33,6 +33,13 @@
 //! end (a local day in a zone with a :30 or :45 offset) are read from the
 //! requests, at most two hours of them. [`spans`] splits a range into
 //! these parts.
+//!
+//! Since [`BILLED_MIGRATION`] (migration 10) every cell also keeps its
+//! billed part: `billed_requests` and `billed_nusd`, the requests served
+//! with a paid credential (`ledger::flags::BILLED`) and their cost. The rest
+//! of `cost_nusd` is subscription-equivalent (what Claude Code's
+//! subscription login used, at API list prices; transcript rows, which say
+//! nothing of the credential, count here).
 
 /// Milliseconds per slot.
 pub(crate) const SLOT_MS: i64 = 900_000;
@@ -195,14 +202,63 @@ macro_rules! dims {
     };
 }
 
+/// The sums a cell keeps beyond those of migration 4: none before
+/// [`BILLED_MIGRATION`] (`plain`), the billed requests and their cost since
+/// (`billed`). Their columns, their values for a request (`$row`, signed),
+/// and how a conflict adds them.
+macro_rules! extra_columns {
+    (plain) => {
+        ""
+    };
+    (billed) => {
+        "billed_requests, billed_nusd, "
+    };
+}
+macro_rules! extra_values {
+    (plain, $row:literal, $sign:literal) => {
+        ""
+    };
+    // 256 is `ledger::flags::BILLED` (asserted below).
+    (billed, $row:literal, $sign:literal) => {
+        concat!(
+            $sign,
+            "((",
+            $row,
+            ".flags & 256) != 0), ",
+            $sign,
+            "(CASE WHEN ",
+            $row,
+            ".flags & 256 THEN COALESCE(CAST(round(",
+            $row,
+            ".cost_usd * 1e9) AS INTEGER), 0) ELSE 0 END), "
+        )
+    };
+}
+macro_rules! extra_set {
+    (plain) => {
+        ""
+    };
+    (billed) => {
+        "billed_requests = billed_requests + excluded.billed_requests, \
+         billed_nusd = billed_nusd + excluded.billed_nusd, "
+    };
+}
+
+const _: () = assert!(crate::ledger::flags::BILLED == 256, "the rollup's SQL spells the billed bit as 256");
+
 /// The rows one request adds to a level's cells (`R` is `NEW` or `OLD`;
-/// `S` is the sign). Written out three times per level below, for the three
-/// triggers; a test checks them against a direct aggregation after
+/// `S` is the sign), with the `plain` or `billed` sums (see
+/// [`extra_columns`]). Written out three times per level below, for the
+/// three triggers; a test checks them against a direct aggregation after
 /// inserts, updates and deletes.
 macro_rules! upsert {
     ($level:ident, $row:literal, $sign:literal, $first:literal, $last:literal) => {
+        upsert!($level, $row, $sign, $first, $last, plain)
+    };
+    ($level:ident, $row:literal, $sign:literal, $first:literal, $last:literal, $sums:ident) => {
         concat!(
             "INSERT INTO spend_rollup (dim, slot, key, key2, model, source, requests, unpriced, cost_nusd, ",
+            extra_columns!($sums),
             "input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, ",
             "first_ms, last_ms) SELECT d.dim, ",
             slot_of!($level, $row),
@@ -221,6 +277,7 @@ macro_rules! upsert {
             "COALESCE(CAST(round(",
             $row,
             ".cost_usd * 1e9) AS INTEGER), 0), ",
+            extra_values!($sums, $row, $sign),
             $sign,
             $row,
             ".input_tokens, ",
@@ -244,7 +301,9 @@ macro_rules! upsert {
             " AS d WHERE 1 ",
             "ON CONFLICT (dim, slot, key, key2, model, source) DO UPDATE SET ",
             "requests = requests + excluded.requests, unpriced = unpriced + excluded.unpriced, ",
-            "cost_nusd = cost_nusd + excluded.cost_nusd, input_tokens = input_tokens + excluded.input_tokens, ",
+            "cost_nusd = cost_nusd + excluded.cost_nusd, ",
+            extra_set!($sums),
+            "input_tokens = input_tokens + excluded.input_tokens, ",
             "output_tokens = output_tokens + excluded.output_tokens, ",
             "cache_write_5m_tokens = cache_write_5m_tokens + excluded.cache_write_5m_tokens, ",
             "cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens, ",
@@ -268,6 +327,16 @@ macro_rules! rolled_up_columns_v8 {
     () => {
         "AFTER UPDATE OF id, source, model, cost_usd, input_tokens, output_tokens, cache_write_5m_tokens, \
          cache_write_1h_tokens, cache_read_tokens, project, session, client, request_class, agent_type ON requests"
+    };
+}
+
+/// The update triggers' event since [`BILLED_MIGRATION`]: the flags too,
+/// which say whether a request was billed.
+macro_rules! rolled_up_columns_v10 {
+    () => {
+        "AFTER UPDATE OF id, source, model, cost_usd, input_tokens, output_tokens, cache_write_5m_tokens, \
+         cache_write_1h_tokens, cache_read_tokens, project, session, client, request_class, agent_type, flags \
+         ON requests"
     };
 }
 
@@ -369,23 +438,26 @@ INSERT INTO spend_rollup
 /// (its update trigger watches the id, which holds the time).
 macro_rules! level_triggers {
     ($level:ident, $name:literal) => {
+        level_triggers!($level, $name, plain, rolled_up_columns_v8)
+    };
+    ($level:ident, $name:literal, $sums:ident, $columns:ident) => {
         concat!(
             "CREATE TRIGGER spend_rollup_",
             $name,
             "_insert AFTER INSERT ON requests BEGIN\n",
-            upsert!($level, "NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms"),
+            upsert!($level, "NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms", $sums),
             "END;\nCREATE TRIGGER spend_rollup_",
             $name,
             "_delete AFTER DELETE ON requests BEGIN\n",
-            upsert!($level, "OLD", "-", "9223372036854775807", "-9223372036854775807"),
+            upsert!($level, "OLD", "-", "9223372036854775807", "-9223372036854775807", $sums),
             prune!($level),
             "END;\nCREATE TRIGGER spend_rollup_",
             $name,
             "_update ",
-            rolled_up_columns_v8!(),
+            $columns!(),
             " BEGIN\n",
-            upsert!($level, "OLD", "-", "9223372036854775807", "-9223372036854775807"),
-            upsert!($level, "NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms"),
+            upsert!($level, "OLD", "-", "9223372036854775807", "-9223372036854775807", $sums),
+            upsert!($level, "NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms", $sums),
             prune!($level),
             "END;\n"
         )
@@ -413,5 +485,51 @@ CREATE TEMP TABLE rollup_hours AS
 DELETE FROM spend_rollup WHERE dim BETWEEN 1 AND 4;
 INSERT INTO spend_rollup SELECT * FROM rollup_hours ORDER BY dim, slot, key, key2, model, source;
 DROP TABLE rollup_hours;
+"#
+);
+
+/// Migration 10: the billed part of each cell's spend, `billed_requests`
+/// and `billed_nusd` (the cost of the requests whose `flags` have
+/// `ledger::flags::BILLED`, in 1e-9 USD, rounded per request as
+/// `cost_nusd` is), so `cost_nusd - billed_nusd` is the
+/// subscription-equivalent part to the last nano-dollar. The triggers are
+/// made again to keep them (and to follow a change of `flags`); the cells
+/// already there get them from the rows they sum.
+pub const BILLED_MIGRATION: &str = concat!(
+    r#"
+DROP TRIGGER spend_rollup_quarters_insert;
+DROP TRIGGER spend_rollup_quarters_delete;
+DROP TRIGGER spend_rollup_quarters_update;
+DROP TRIGGER spend_rollup_hours_insert;
+DROP TRIGGER spend_rollup_hours_delete;
+DROP TRIGGER spend_rollup_hours_update;
+DROP TRIGGER spend_rollup_days_insert;
+DROP TRIGGER spend_rollup_days_delete;
+DROP TRIGGER spend_rollup_days_update;
+ALTER TABLE spend_rollup ADD COLUMN billed_requests INTEGER NOT NULL DEFAULT 0;  -- requests with flags & 256
+ALTER TABLE spend_rollup ADD COLUMN billed_nusd INTEGER NOT NULL DEFAULT 0;      -- their priced cost, in 1e-9 USD
+"#,
+    level_triggers!(quarters, "quarters", billed, rolled_up_columns_v10),
+    level_triggers!(hours, "hours", billed, rolled_up_columns_v10),
+    level_triggers!(days, "days", billed, rolled_up_columns_v10),
+    r#"
+CREATE TEMP TABLE rollup_billed AS
+    SELECT d.dim,
+        CASE WHEN d.dim = 0 THEN r.ts_unix_ms / 900000 WHEN d.dim < 10 THEN r.ts_unix_ms / 3600000
+            ELSE r.ts_unix_ms / 86400000 END AS slot,
+        CASE d.dim % 10 WHEN 1 THEN COALESCE(r.project, 0) WHEN 2 THEN COALESCE(r.session, 0)
+            WHEN 3 THEN COALESCE(r.client, 0) WHEN 4 THEN COALESCE(r.request_class, 0) ELSE 0 END AS key,
+        CASE d.dim % 10 WHEN 4 THEN COALESCE(r.agent_type, 0) ELSE 0 END AS key2,
+        r.model AS model, CASE d.dim WHEN 0 THEN r.source ELSE 0 END AS source, COUNT(*) AS requests,
+        COALESCE(SUM(CAST(round(r.cost_usd * 1e9) AS INTEGER)), 0) AS nusd
+    FROM requests r, (SELECT 0 AS dim UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+        UNION ALL SELECT 11 UNION ALL SELECT 12 UNION ALL SELECT 13 UNION ALL SELECT 14) d
+    WHERE r.flags & 256
+    GROUP BY 1, 2, 3, 4, 5, 6;
+UPDATE spend_rollup SET billed_requests = b.requests, billed_nusd = b.nusd
+    FROM rollup_billed b
+    WHERE spend_rollup.dim = b.dim AND spend_rollup.slot = b.slot AND spend_rollup.key = b.key
+        AND spend_rollup.key2 = b.key2 AND spend_rollup.model = b.model AND spend_rollup.source = b.source;
+DROP TABLE rollup_billed;
 "#
 );

@@ -8,11 +8,25 @@ use ts_rs::TS;
 /// Totals over a set of requests. `cost_usd` sums the requests whose model
 /// has a price; the others are counted in `unpriced_requests`, and when no
 /// request of the set has a price `cost_usd` is `null` (never 0).
+///
+/// `cost_usd` is `billed_usd + subscription_usd`, exactly in nano-dollars
+/// (each is a whole number of 1e-9 USD): billed dollars were paid for
+/// (requests served with an API key: a paid upstream's, the gateway's own,
+/// or the client's), subscription-equivalent dollars are what Claude Code's
+/// subscription login used, at API list prices. Requests imported from
+/// transcripts say nothing of their credential and count as
+/// subscription-equivalent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct SpendTotals {
     pub requests: u64,
     pub cost_usd: Option<f64>,
+    /// The billed part of `cost_usd`; `null` when `cost_usd` is.
+    pub billed_usd: Option<f64>,
+    /// The subscription-equivalent part of `cost_usd`; `null` when `cost_usd` is.
+    pub subscription_usd: Option<f64>,
+    /// The requests served with a paid credential (priced or not).
+    pub billed_requests: u64,
     pub unpriced_requests: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
@@ -147,6 +161,8 @@ pub(crate) struct Acc {
     pub(crate) requests: i64,
     pub(crate) unpriced: i64,
     pub(crate) cost_nusd: i64,
+    pub(crate) billed_requests: i64,
+    pub(crate) billed_nusd: i64,
     input: i64,
     output: i64,
     cache_write_5m: i64,
@@ -165,6 +181,8 @@ impl Default for Acc {
             requests: 0,
             unpriced: 0,
             cost_nusd: 0,
+            billed_requests: 0,
+            billed_nusd: 0,
             input: 0,
             output: 0,
             cache_write_5m: 0,
@@ -180,7 +198,7 @@ impl Default for Acc {
 
 /// A rollup cell's sums, in [`Acc::cell`]'s order.
 pub(crate) const CELL_COLUMNS: &str = "requests, unpriced, cost_nusd, input_tokens, output_tokens, \
-    cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, first_ms, last_ms";
+    cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, first_ms, last_ms, billed_requests, billed_nusd";
 
 impl Acc {
     /// Reads [`CELL_COLUMNS`] from `row` at `offset`.
@@ -196,6 +214,8 @@ impl Acc {
             cache_read: row.get(offset + 7)?,
             first_ms: row.get(offset + 8)?,
             last_ms: row.get(offset + 9)?,
+            billed_requests: row.get(offset + 10)?,
+            billed_nusd: row.get(offset + 11)?,
             savings: 0.0,
             savings_known: false,
         })
@@ -207,6 +227,8 @@ impl Acc {
         self.requests += cell.requests;
         self.unpriced += cell.unpriced;
         self.cost_nusd += cell.cost_nusd;
+        self.billed_requests += cell.billed_requests;
+        self.billed_nusd += cell.billed_nusd;
         self.input += cell.input;
         self.output += cell.output;
         self.cache_write_5m += cell.cache_write_5m;
@@ -226,10 +248,15 @@ impl Acc {
 
     pub(crate) fn totals(&self) -> SpendTotals {
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        // Unknown only when every request had no price: nothing at all costs $0.
+        let priced = self.requests == 0 || self.requests > self.unpriced;
+        let usd = |nusd: i64| priced.then(|| nusd as f64 / 1e9);
         SpendTotals {
             requests: count(self.requests),
-            // Unknown only when every request had no price: nothing at all costs $0.
-            cost_usd: (self.requests == 0 || self.requests > self.unpriced).then(|| self.cost_nusd as f64 / 1e9),
+            cost_usd: usd(self.cost_nusd),
+            billed_usd: usd(self.billed_nusd),
+            subscription_usd: usd(self.cost_nusd - self.billed_nusd),
+            billed_requests: count(self.billed_requests),
             unpriced_requests: count(self.unpriced),
             input_tokens: count(self.input),
             output_tokens: count(self.output),
@@ -555,17 +582,22 @@ fn row_cells(dim: i64) -> String {
         "SELECT MIN(ts_unix_ms) / {}, COALESCE({key}, 0), {key2}, model, COUNT(*), SUM(cost_usd IS NULL),
             COALESCE(SUM(CAST(round(cost_usd * 1e9) AS INTEGER)), 0), SUM(input_tokens), SUM(output_tokens),
             SUM(cache_write_5m_tokens), SUM(cache_write_1h_tokens), SUM(cache_read_tokens), MIN(ts_unix_ms),
-            MAX(ts_unix_ms)
+            MAX(ts_unix_ms), SUM((flags & {billed}) != 0),
+            COALESCE(SUM(CASE WHEN flags & {billed} THEN CAST(round(cost_usd * 1e9) AS INTEGER) END), 0)
          FROM requests WHERE id >= ?1 AND id < ?2 GROUP BY 2, 3, 4",
-        super::rollup::SLOT_MS
+        super::rollup::SLOT_MS,
+        billed = crate::ledger::flags::BILLED,
     )
 }
 
-const CSV_HEADER: [&str; 12] = [
+const CSV_HEADER: [&str; 15] = [
     "group",
     "key",
     "requests",
     "cost_usd",
+    "billed_usd",
+    "subscription_usd",
+    "billed_requests",
     "unpriced_requests",
     "input_tokens",
     "output_tokens",
@@ -592,6 +624,9 @@ fn to_csv(report: &SpendReport) -> String {
             key.to_string(),
             totals.requests.to_string(),
             money(totals.cost_usd),
+            money(totals.billed_usd),
+            money(totals.subscription_usd),
+            totals.billed_requests.to_string(),
             totals.unpriced_requests.to_string(),
             totals.input_tokens.to_string(),
             totals.output_tokens.to_string(),
@@ -741,6 +776,73 @@ mod tests {
         assert_eq!(day.models[1].cost_usd, None);
     }
 
+    /// Billed and subscription-equivalent dollars: every total, day and row
+    /// splits its cost exactly, in nano-dollars; transcript rows are
+    /// subscription-equivalent; a billed request without a price is counted
+    /// as billed, at no cost (never $0 for a row with no priced request).
+    #[test]
+    fn costs_split_into_billed_and_subscription_to_the_nano_dollar() {
+        use crate::ledger::flags::BILLED;
+        let dir = tempfile::tempdir().unwrap();
+        let dashboard = dashboard(dir.path(), "UTC");
+        let conn = testing::create(dashboard.ledger_path());
+        let base = ms("2026-11-10T12:00:00Z");
+        for row in [
+            Row { cost: Some(0.1), flags: BILLED, ..Row::at(base) },
+            // 1.4 nano-dollars: rounded to 1, the same in every sum.
+            Row { cost: Some(0.000_000_001_4), flags: BILLED | 4, project: Some("/p/b"), ..Row::at(base + 1) },
+            Row { cost: Some(0.2), flags: 4, project: Some("/p/b"), ..Row::at(base + 2) },
+            Row { source: 1, client: None, cost: Some(0.05), ..Row::at(base + 3) },
+            Row { model: "mystery-model", cost: None, flags: BILLED, project: Some("/p/c"), ..Row::at(base + 4) },
+            Row { cost: Some(0.3), flags: BILLED, ..Row::at(base + 86_400_000) },
+        ] {
+            row.insert(&conn);
+        }
+        let nusd = |usd: Option<f64>| usd.map(|usd| (usd * 1e9).round() as i64);
+        let split = |totals: &SpendTotals| {
+            assert_eq!(
+                nusd(totals.billed_usd).zip(nusd(totals.subscription_usd)).map(|(b, s)| b + s),
+                nusd(totals.cost_usd),
+                "{totals:?}"
+            );
+            (nusd(totals.billed_usd), nusd(totals.subscription_usd), totals.billed_requests)
+        };
+        let query = SpendQuery { range: range("2026-11-10", "2026-11-11"), by: SpendGroup::Project };
+        let report = dashboard.spend(&query).unwrap();
+        assert_eq!(split(&report.total), (Some(400_000_001), Some(250_000_000), 4));
+        assert_eq!(split(&report.days[0].total), (Some(100_000_001), Some(250_000_000), 3));
+        assert_eq!(split(&report.days[1].total), (Some(300_000_000), Some(0), 1));
+        let rows: Vec<_> =
+            report.rows.iter().map(|row| (row.key.as_deref().unwrap_or(""), split(&row.totals))).collect();
+        assert_eq!(
+            rows,
+            [
+                ("/home/u/project", (Some(400_000_000), Some(50_000_000), 2)),
+                ("/p/b", (Some(1), Some(200_000_000), 1)),
+                ("/p/c", (None, None, 1)),
+            ]
+        );
+        for by in [SpendGroup::Model, SpendGroup::Session, SpendGroup::Client, SpendGroup::AgentType] {
+            let report = dashboard.spend(&SpendQuery { by, ..query.clone() }).unwrap();
+            let billed: i64 = report.rows.iter().filter_map(|row| nusd(row.totals.billed_usd)).sum();
+            let subscription: i64 = report.rows.iter().filter_map(|row| nusd(row.totals.subscription_usd)).sum();
+            assert_eq!(
+                (Some(billed), Some(subscription)),
+                (nusd(report.total.billed_usd), nusd(report.total.subscription_usd)),
+                "{by:?}"
+            );
+        }
+        let csv = dashboard.spend_export(&query, ExportFormat::Csv).unwrap();
+        let mut reader = csv::Reader::from_reader(csv.contents.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let total = reader.records().map(Result::unwrap).last().unwrap();
+        let column = |name: &str| &total[header.iter().position(|h| h == name).unwrap()];
+        assert_eq!(
+            (column("billed_usd"), column("subscription_usd"), column("billed_requests")),
+            ("0.400000", "0.250000", "4")
+        );
+    }
+
     #[test]
     fn days_are_local_days_of_the_zone() {
         let dir = tempfile::tempdir().unwrap();
@@ -863,6 +965,7 @@ mod tests {
                 source: i % 11 / 10,
                 input: i * 3,
                 cache_read: i * 1000,
+                flags: if i % 4 == 0 { crate::ledger::flags::BILLED | 4 } else { 4 },
                 // Over three UTC days, for the day level.
                 ..Row::at(base + i * 797_000)
             };
@@ -875,31 +978,49 @@ mod tests {
         )
         .unwrap();
         conn.execute("UPDATE requests SET source = 0 WHERE id % 19 = 0", []).unwrap();
-        let direct = |dim_key: &str, source: &str, slot_ms: i64| -> Vec<(i64, i64, i64, i64, i64, i64)> {
+        // A request's billed flag set, and cleared, after the fact.
+        conn.execute("UPDATE requests SET flags = flags | 256 WHERE id % 23 = 0", []).unwrap();
+        conn.execute("UPDATE requests SET flags = flags & ~256 WHERE id % 29 = 0", []).unwrap();
+        // A transcript row replaced by the gateway's billed one, as the writer does.
+        let transcript: i64 = conn
+            .query_row("SELECT id FROM requests WHERE source = 1 AND cost_usd IS NOT NULL LIMIT 1", [], |r| r.get(0))
+            .unwrap();
+        let replaced: f64 =
+            conn.query_row("SELECT cost_usd FROM requests WHERE id = ?1", [transcript], |r| r.get(0)).unwrap();
+        conn.execute("DELETE FROM requests WHERE id = ?1", [transcript]).unwrap();
+        Row { cost: Some(replaced), flags: crate::ledger::flags::BILLED, ..Row::at(transcript >> 10) }.insert(&conn);
+        type Cell = (i64, i64, i64, i64, i64, i64, i64);
+        let direct = |dim_key: &str, source: &str, slot_ms: i64| -> Vec<Cell> {
             conn.prepare(&format!(
                 "SELECT ts_unix_ms / {slot_ms}, {dim_key}, model, COUNT(*), SUM(cost_usd IS NULL),
                     COALESCE(SUM(CAST(round(cost_usd * 1e9) AS INTEGER)), 0) + SUM(input_tokens) * 1000000000000
-                    + SUM(cache_read_tokens) + {source} * 7
+                    + SUM(cache_read_tokens) + {source} * 7,
+                    SUM((flags & 256) != 0) * 1000000000000
+                    + COALESCE(SUM(CASE WHEN flags & 256 THEN CAST(round(cost_usd * 1e9) AS INTEGER) END), 0)
                  FROM requests GROUP BY 1, 2, 3, {source} ORDER BY 1, 2, 3, 6"
             ))
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap()
         };
-        let rolled = |dim: i64, key: &str| -> Vec<(i64, i64, i64, i64, i64, i64)> {
+        let rolled = |dim: i64, key: &str| -> Vec<Cell> {
             conn.prepare(&format!(
                 "SELECT slot, {key}, model, requests, unpriced,
-                    cost_nusd + input_tokens * 1000000000000 + cache_read_tokens + source * 7
+                    cost_nusd + input_tokens * 1000000000000 + cache_read_tokens + source * 7,
+                    billed_requests * 1000000000000 + billed_nusd
                  FROM spend_rollup WHERE dim = {dim} ORDER BY 1, 2, 3, 6"
             ))
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap()
         };
+        let billed: i64 =
+            conn.query_row("SELECT SUM(billed_requests) FROM spend_rollup WHERE dim = 0", [], |r| r.get(0)).unwrap();
+        assert!(billed > 50, "billed rows are counted: {billed}");
         use super::super::rollup::SLOT_MS;
         const DAY_MS: i64 = 86_400_000;
         const HOUR_MS: i64 = 3_600_000;

@@ -208,6 +208,10 @@ pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
             label: shorten(&format!("Failing over to {}: {}", failover.served_by, failover.reason)),
         });
     }
+    // A budget is worth a line once it is mostly spent.
+    for budget in snapshot.budgets.iter().filter(|budget| budget.spent_usd >= 0.8 * budget.limit_usd) {
+        entries.push(Entry::Info { label: shorten(&format!("{}: {}", budget.title(), budget.spent_of_limit())) });
+    }
     entries.push(Entry::Separator);
 
     let gateway_running = matches!(snapshot.gateway, GatewayState::Running { .. });
@@ -284,7 +288,8 @@ pub fn gateway_label(gateway: &GatewayState) -> String {
     }
 }
 
-/// "Today: $1.23 at API prices · 45 requests".
+/// "Today: $1.23 at API prices · 45 requests", with "· $0.40 billed" when
+/// part of it was paid with an API key.
 pub fn today_label(snapshot: &Snapshot) -> String {
     match &snapshot.today {
         Ok(totals) => {
@@ -295,11 +300,16 @@ pub fn today_label(snapshot: &Snapshot) -> String {
                 n => format!(" ({n} unpriced)"),
             };
             // A few requests cost less than a cent; "$0.00" would read as free.
-            let cost = match totals.cost_usd {
+            let dollars = |usd: f64| match usd {
                 c if c > 0.0 && c < 0.01 => "<$0.01".to_string(),
                 c => format!("${c:.2}"),
             };
-            format!("Today: {cost} at API prices · {requests}{unpriced}")
+            let billed = if totals.billed_usd > 0.0 {
+                format!(" · {} billed", dollars(totals.billed_usd))
+            } else {
+                String::new()
+            };
+            format!("Today: {} at API prices{billed} · {requests}{unpriced}", dollars(totals.cost_usd))
         }
         Err(error) => shorten(&format!("Today: unavailable ({error})")),
     }
@@ -385,6 +395,7 @@ mod tests {
             sign_in: SignIn::Idle,
             openrouter: Default::default(),
             failover: None,
+            budgets: Vec::new(),
             gateway,
             proxy_enabled: true,
             claude_code_paused: None,
@@ -596,6 +607,8 @@ mod tests {
         let mut snapshot = snapshot(running());
         snapshot.today = Ok(Totals { requests: 1, cost_usd: 0.004, unpriced_requests: 1, ..Totals::default() });
         assert_eq!(today_label(&snapshot), "Today: <$0.01 at API prices · 1 request (1 unpriced)");
+        snapshot.today = Ok(Totals { requests: 3, cost_usd: 1.5, billed_usd: 0.4, ..Totals::default() });
+        assert_eq!(today_label(&snapshot), "Today: $1.50 at API prices · $0.40 billed · 3 requests");
         snapshot.today = Err("database is locked".into());
         assert_eq!(today_label(&snapshot), "Today: unavailable (database is locked)");
     }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio::sync::broadcast;
 
+use super::budget_alerts::BudgetAlerts;
 use super::notice::Notice;
 use super::snapshot::{ClaudeCodeView, LoginView, NamedWindow, SignIn, Snapshot};
 use super::window_alerts::WindowAlerts;
@@ -121,6 +122,20 @@ impl DesktopService {
         }
     }
 
+    /// Notifies the budgets that crossed 80% or 100% since last said.
+    fn notify_budgets(&self, alerts: &mut BudgetAlerts, snapshot: &Snapshot) {
+        let before = alerts.clone();
+        let found = alerts.observe(&snapshot.budgets);
+        if *alerts != before
+            && let Err(error) = alerts.save(&self.options.paths.budget_alerts_file())
+        {
+            tracing::warn!("cannot save which budget notifications were shown (a restart may repeat one): {error}");
+        }
+        for notice in found {
+            self.notify(notice);
+        }
+    }
+
     /// Gathers everything the tray and the window show.
     pub fn snapshot(&self) -> Snapshot {
         let app_state = self.supervisor.app_state();
@@ -131,6 +146,7 @@ impl DesktopService {
         };
         let recording_problem = status.as_ref().and_then(|status| status.ledger.problem());
         let failover = status.as_ref().and_then(|status| status.failover.clone());
+        let budgets = status.as_ref().map(|status| status.budgets.clone()).unwrap_or_default();
         // The windows are what the gateway last saw in Anthropic's headers.
         let limits = status.map(|status| status.rate_limits).filter(|limits| !limits.is_empty());
         let config = Config::load(&self.options.paths.config_file());
@@ -161,6 +177,7 @@ impl DesktopService {
             sign_in: self.sign_in(),
             openrouter: self.openrouter_sign_in(),
             failover,
+            budgets,
             config_error: config.err().map(|e| e.to_string()),
             upstreams,
             recording_problem,
@@ -365,9 +382,11 @@ impl DesktopService {
             let mut last: Option<Snapshot> = None;
             let mut alerts = WindowAlerts::load(&service.options.paths.window_alerts_file());
             let mut failover = None;
+            let mut budget_alerts = BudgetAlerts::load(&service.options.paths.budget_alerts_file());
             loop {
                 let snapshot = service.snapshot();
                 service.notify_windows(&mut alerts, &snapshot);
+                service.notify_budgets(&mut budget_alerts, &snapshot);
                 if let Some(notice) = super::notice::for_failover(failover.as_ref(), snapshot.failover.as_ref()) {
                     service.notify(notice);
                 }

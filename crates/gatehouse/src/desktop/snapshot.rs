@@ -13,7 +13,7 @@ use crate::anthropic::ratelimit::Window;
 use crate::app_state::SuspendReason;
 use crate::claude_code::cli_binary::{self, AuthStatus};
 use crate::claude_code::warnings::Warning;
-use crate::gateway::FailoverStatus;
+use crate::gateway::{BudgetStatus, FailoverStatus};
 use crate::ledger::query::Totals;
 use crate::supervisor::GatewayState;
 use crate::upstream_test::UpstreamView;
@@ -126,6 +126,8 @@ pub struct Snapshot {
     pub openrouter: OpenRouterSignIn,
     /// Whether Claude Code's requests are failing over to a paid upstream.
     pub failover: Option<FailoverStatus>,
+    /// The budgets of `[[budgets]]`, with this period's billed spend.
+    pub budgets: Vec<BudgetStatus>,
     /// `config.toml` could not be read, with its file and line.
     pub config_error: Option<String>,
     /// The upstreams of the config, for "Test connection" (only the

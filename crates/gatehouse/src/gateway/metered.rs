@@ -25,6 +25,7 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming};
 use tokio::time::Sleep;
 
+use super::meter::{Meter, Settlement};
 use super::upstream_client::with_causes;
 use crate::anthropic::errors::sse_error_event;
 use crate::anthropic::response_usage::KEPT_GAP;
@@ -43,6 +44,8 @@ pub struct Recording {
     pub ledger: LedgerSender,
     pub exchange: Exchange,
     pub started: Instant,
+    /// What the meter counts of it when it ends, if anything.
+    settle: Option<(Arc<Meter>, Settlement)>,
     kept_bytes: usize,
     /// The last bytes, once the body outgrew [`MAX_KEPT_BYTES`].
     tail: VecDeque<Bytes>,
@@ -51,7 +54,12 @@ pub struct Recording {
 
 impl Recording {
     pub fn new(ledger: LedgerSender, exchange: Exchange, started: Instant) -> Recording {
-        Recording { ledger, exchange, started, kept_bytes: 0, tail: VecDeque::new(), tail_bytes: 0 }
+        Recording { ledger, exchange, started, settle: None, kept_bytes: 0, tail: VecDeque::new(), tail_bytes: 0 }
+    }
+
+    /// Has the meter count the response when it ends (see [`Meter::settle`]).
+    pub(crate) fn settling(self, meter: &Arc<Meter>, settlement: Option<Settlement>) -> Recording {
+        Recording { settle: settlement.map(|settlement| (meter.clone(), settlement)), ..self }
     }
 
     /// Keeps `chunk` (shared, not copied): whole up to [`MAX_KEPT_BYTES`],
@@ -79,11 +87,15 @@ impl Recording {
         }
     }
 
-    /// Sends the exchange to the ledger with the body as kept.
+    /// Sends the exchange to the ledger with the body as kept, once the
+    /// meter counted it.
     fn send(mut self) {
         if !self.tail.is_empty() {
             self.exchange.body.push(Bytes::from_static(KEPT_GAP));
             self.exchange.body.extend(self.tail);
+        }
+        if let Some((meter, settlement)) = self.settle {
+            meter.settle(settlement, &self.exchange);
         }
         self.ledger.record(self.exchange);
     }

@@ -6,18 +6,23 @@
 //! arrives, while a ledger writer records what the request would cost. `GET /health` and `GET /status` describe the gateway
 //! itself and need no key.
 
+mod budgets;
 mod fd_limit;
 pub mod guard;
+mod key_limits;
 mod log_safe;
+mod meter;
 mod metered;
 pub(crate) mod model_map;
 pub mod proxy;
 mod routes;
 pub mod runner;
 mod server;
+mod sticky;
 pub mod upstream_client;
 mod upstreams;
 
+pub use budgets::{BudgetScope, BudgetStatus, Period};
 pub use server::serve;
 
 use std::net::SocketAddr;
@@ -38,6 +43,7 @@ use crate::auth::gateway_keys::KeyRing;
 use crate::config::Config;
 use crate::ledger::health::LedgerStatus;
 use crate::ledger::writer::LedgerSender;
+use meter::Meter;
 use proxy::Endpoint;
 use routes::Routes;
 use upstreams::Upstreams;
@@ -93,8 +99,12 @@ pub struct Gateway {
     upstreams: Upstreams,
     /// Which of `upstreams` serve which model.
     routes: Routes,
+    /// The sessions a later upstream of their route took over.
+    sticky: sticky::Sticky,
     keys: RwLock<LiveKeys>,
     ledger: LedgerSender,
+    /// The budgets and per-key limits, with what was spent and used.
+    meter: Arc<Meter>,
     rate_limits: Mutex<RateLimitHeaders>,
     /// Wakes [`Gateway::save_rate_limits`] when a rate-limit value changed.
     rate_limits_changed: tokio::sync::Notify,
@@ -122,19 +132,22 @@ pub struct Gateway {
 
 impl Gateway {
     /// The gateway for `config`, sending to `upstreams` by the config's
-    /// routes.
+    /// routes, counting against the budgets and limits of `meter`.
     pub(crate) fn new(
         config: &Config,
         config_path: PathBuf,
         upstreams: Upstreams,
         ledger: LedgerSender,
+        meter: Meter,
     ) -> anyhow::Result<Gateway> {
         let routes = Routes::from_config(config, &upstreams)?;
         Ok(Gateway {
             keys: RwLock::new(LiveKeys::load(config_path, config)),
             upstreams,
             routes,
+            sticky: sticky::Sticky::default(),
             ledger,
+            meter: Arc::new(meter),
             rate_limits: Mutex::new(RateLimitHeaders::default()),
             rate_limits_changed: tokio::sync::Notify::new(),
             rate_limits_saved: AtomicU64::new(0),
@@ -247,17 +260,12 @@ impl Gateway {
             listen: self.listen.lock().unwrap_or_else(|p| p.into_inner()).map(|a| a.to_string()),
             started_at: self.started_at.to_string(),
             uptime_secs: self.started.elapsed().as_secs(),
-            upstream: {
-                let upstream = self.upstreams.first();
-                UpstreamStatus {
-                    name: upstream.name.to_string(),
-                    base_url: upstream.base_url.clone(),
-                    api_key: upstream.describe_key(),
-                }
-            },
+            upstream: self.upstreams.first().status(),
+            upstreams: self.upstreams.iter().map(|upstream| upstream.status()).collect(),
             rate_limits: self.rate_limits.lock().unwrap_or_else(|p| p.into_inner()).snapshot(),
             ledger: self.ledger.status(),
             failover: self.failover.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            budgets: self.meter.budgets.status(),
         }
     }
 }
@@ -282,7 +290,11 @@ pub struct GatewayStatus {
     pub listen: Option<String>,
     pub started_at: String,
     pub uptime_secs: u64,
+    /// The first upstream (the subscription's).
     pub upstream: UpstreamStatus,
+    /// Every upstream, in the config's order (absent from older gateways).
+    #[serde(default)]
+    pub upstreams: Vec<UpstreamStatus>,
     pub rate_limits: RateLimitSnapshot,
     /// Whether served requests are being recorded (absent from older gateways).
     #[serde(default)]
@@ -290,14 +302,23 @@ pub struct GatewayStatus {
     /// Whether requests are failing over (absent from older gateways).
     #[serde(default)]
     pub failover: Option<FailoverStatus>,
+    /// Every budget of the config, with its spend (absent from older gateways).
+    #[serde(default)]
+    pub budgets: Vec<BudgetStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct UpstreamStatus {
     pub name: String,
+    /// `subscription`, `anthropic`, `openrouter` or `compatible`.
+    #[serde(default)]
+    pub kind: String,
     pub base_url: String,
     /// Where the gateway's own API key comes from; never the key.
     pub api_key: String,
+    /// Until when requests pass over it after a failure (local time), if they do.
+    #[serde(default)]
+    pub resting_until: Option<String>,
 }
 
 /// The gateway's routes.

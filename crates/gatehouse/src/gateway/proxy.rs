@@ -31,7 +31,7 @@ use super::log_safe::Clipped;
 use super::metered::{BodyKind, MeteredBody, Recording};
 use super::server::more_since;
 use super::upstream_client::SendError;
-use super::upstreams::{Upstream, UpstreamId};
+use super::upstreams::{Billing, Upstream, UpstreamId, UpstreamKind};
 use crate::anthropic::errors::{ErrorKind, error_response};
 use crate::anthropic::ratelimit;
 use crate::anthropic::request::{self, Hints, RequestHead};
@@ -44,6 +44,7 @@ pub const UPSTREAM_HEADER: HeaderName = HeaderName::from_static("x-gatehouse-ups
 
 const GATEWAY_KEY: HeaderName = HeaderName::from_static(gateway_keys::HEADER);
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+const SHOULD_RETRY: HeaderName = HeaderName::from_static("x-should-retry");
 
 /// Which API a request is for; decides what is checked and recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,24 +110,34 @@ async fn forward_steps(gateway: &Gateway, endpoint: Endpoint, parts: Parts, body
     let Parts { method, uri, mut headers, .. } = parts;
 
     let client = authenticate(gateway, &headers)?;
+    if endpoint == Endpoint::Messages {
+        admit(gateway, &client)?;
+    }
     let body = read_body(&headers, body, gateway.max_body_bytes, gateway.body_timeout).await?;
     let described = Described::read(endpoint, &headers, &body)?;
     let route = choose_route(gateway, &described.head.model)?;
     strip_request_headers(&mut headers);
     // Each upstream answers with a head, or fails to; no byte has reached
     // the client yet, so a request can still go on to the next upstream.
-    let (upstream, answer, failovers) = send_along(gateway, route, &method, &uri, headers, body).await?;
+    let session = described.head.session_id.as_deref().or(described.session_header.as_deref());
+    let caller = Caller { client: &client, session };
+    let sent = send_along(gateway, route, caller, &method, &uri, headers, body).await?;
+    let Sent { upstream, answer, failovers, billing, first_choice } = sent;
     let ttfb = started.elapsed();
-    gateway.note_failover(&failovers.said, &upstream.name, route.len() > 1);
+    gateway.note_failover(&failovers.said, &upstream.name, route.len() > 1 && first_choice);
+    let mut flags = failovers.flags;
+    if billing == Billing::Billed {
+        flags |= flags::BILLED;
+    }
     let response = match answer {
         Ok(response) => response,
         Err(error) => {
-            let exchange = described.into_exchange(endpoint, started_at, &client, upstream, ttfb, failovers.flags);
+            let exchange = described.into_exchange(endpoint, started_at, &client, upstream, ttfb, flags);
             return Ok(report_failure(gateway, upstream, &client, exchange, &error));
         }
     };
     log_answered(&client, &described.head.model, &method, &uri, response.status(), ttfb);
-    let exchange = described.into_exchange(endpoint, started_at, &client, upstream, ttfb, failovers.flags);
+    let exchange = described.into_exchange(endpoint, started_at, &client, upstream, ttfb, flags);
     let mut response = relay(gateway, endpoint, upstream, exchange, started, ttfb, response);
     if !failovers.said.is_empty()
         && let Ok(value) = HeaderValue::from_str(&failovers.said.join("; "))
@@ -134,6 +145,40 @@ async fn forward_steps(gateway: &Gateway, endpoint: Endpoint, parts: Parts, body
         response.headers_mut().insert(FAILOVER_HEADER, value);
     }
     Ok(response)
+}
+
+/// Apply the client's key's rate limits (`[[limits]]`): a Messages request
+/// over one is answered 429 with when to retry.
+#[inline]
+fn admit(gateway: &Gateway, client: &str) -> Result<(), Refusal> {
+    gateway.meter.key_limits.admit(client).map_err(|over| {
+        let message = format!(
+            "{}; retry in {} s, or raise the key's limit under [[limits]] in the Gatehouse config",
+            over.message, over.retry_after
+        );
+        Refusal {
+            retry_after: Some(over.retry_after),
+            ..Refusal::new(StatusCode::TOO_MANY_REQUESTS, ErrorKind::RateLimit, message)
+        }
+    })
+}
+
+/// Who sent a request: the gateway key's name, and Claude Code's session.
+#[derive(Clone, Copy)]
+struct Caller<'a> {
+    client: &'a str,
+    session: Option<&'a str>,
+}
+
+/// Where a request went: the upstream that answered (or failed to), who
+/// was passed over on the way, and who pays.
+struct Sent<'g> {
+    upstream: &'g Upstream,
+    answer: Result<http::Response<Incoming>, SendError>,
+    failovers: Failovers,
+    billing: Billing,
+    /// Served by the first upstream of the route.
+    first_choice: bool,
 }
 
 /// The upstreams a request passed over, and why: for `x-gatehouse-failover`
@@ -156,38 +201,77 @@ impl Failovers {
 pub const FAILOVER_HEADER: HeaderName = HeaderName::from_static("x-gatehouse-failover");
 
 /// Send along the route: the request goes to its first upstream that is
-/// not cooling down. Before any byte reaches the client, a failover trigger
-/// (the subscription's quota 429, a 529, another 5xx, no connection or no
-/// answer in time) sends it on to the next one, with that upstream's own
-/// credentials, and cools the failed one down. The last upstream's answer
-/// is the answer, whatever it is. A route of one upstream is sent as
-/// before: no copy of the headers, no clock read.
+/// not cooling down, has a credential for it and, when it would be billed,
+/// no used-up budget. Before any byte reaches the client, a failover
+/// trigger (the subscription's quota 429, a 529, another 5xx, no connection
+/// or no answer in time) sends it on to the next one, with that upstream's
+/// own credentials, and cools the failed one down. The last upstream's
+/// answer is the answer, whatever it is; when budgets leave no upstream,
+/// the request is answered 429 with why. A session that a later upstream
+/// took over goes straight back to it while it serves (see
+/// [`super::sticky`]), passing over the paid upstreams before it but never
+/// the subscription. A route of one upstream is sent as before: no copy of
+/// the headers, no clock read.
 async fn send_along<'g>(
     gateway: &'g Gateway,
     route: &[UpstreamId],
+    caller: Caller<'_>,
     method: &Method,
     uri: &Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(&'g Upstream, Result<http::Response<Incoming>, SendError>, Failovers), Refusal> {
+) -> Result<Sent<'g>, Refusal> {
     let mut failovers = Failovers::default();
     let mut headers = Some(headers);
-    let (&last, before) = route.split_last().expect("a route names at least one upstream");
-    for &id in before {
+    let last = route.len() - 1;
+    let session = caller.session.filter(|_| last > 0);
+    let stick_at = session
+        .and_then(|session| gateway.sticky.upstream_for(session))
+        .and_then(|sticky| route.iter().position(|&id| id == sticky));
+    for (position, &id) in route.iter().enumerate() {
         let upstream = gateway.upstreams.get(id);
-        if let Some(until) = upstream.cooling_down() {
+        let is_last = position == last;
+        if stick_at.is_some_and(|at| position < at) && upstream.kind != UpstreamKind::Subscription {
+            continue;
+        }
+        if !is_last && let Some(until) = upstream.cooling_down() {
             failovers.note(upstream, &format!("cooling down until {until}"), flags::FAILOVER_PASSED_OVER);
             continue;
         }
-        let mut attempt = headers.clone().unwrap_or_default();
-        if let Err(refusal) = apply_credential_policy(upstream, &mut attempt) {
-            failovers.note(upstream, &refusal.message, flags::FAILOVER_PASSED_OVER);
+        let mut attempt =
+            if is_last { headers.take().unwrap_or_default() } else { headers.clone().unwrap_or_default() };
+        let billing = match apply_credential_policy(upstream, &mut attempt) {
+            Ok(billing) => billing,
+            Err(refusal) if is_last => return Err(refusal),
+            Err(refusal) => {
+                failovers.note(upstream, &refusal.message, flags::FAILOVER_PASSED_OVER);
+                continue;
+            }
+        };
+        if billing == Billing::Billed
+            && let Err(exhausted) = gateway.meter.budgets.check(&upstream.name, caller.client)
+        {
+            failovers.note(upstream, &exhausted.message, flags::FAILOVER_BUDGET);
+            if is_last {
+                return Err(over_budget(&failovers));
+            }
             continue;
         }
         let request = upstream_request(upstream, method, uri, attempt, body.clone())?;
         let answer = send(upstream, request).await;
-        match failover_trigger(&answer) {
-            None => return Ok((upstream, answer, failovers)),
+        let trigger = if is_last { None } else { failover_trigger(&answer) };
+        match trigger {
+            None => {
+                if let Some(session) = session {
+                    let served = answer.as_ref().is_ok_and(|response| response.status().is_success());
+                    if position > 0 && upstream.kind != UpstreamKind::Subscription && served {
+                        gateway.sticky.stick(session, id);
+                    } else {
+                        gateway.sticky.forget(session);
+                    }
+                }
+                return Ok(Sent { upstream, answer, failovers, billing, first_choice: position == 0 });
+            }
             Some((reason, reset, flag)) => {
                 if let Ok(response) = &answer {
                     // The windows it reports are news, even if its answer is not relayed.
@@ -199,11 +283,20 @@ async fn send_along<'g>(
             }
         }
     }
-    let upstream = gateway.upstreams.get(last);
-    let mut headers = headers.take().unwrap_or_default();
-    apply_credential_policy(upstream, &mut headers)?;
-    let request = upstream_request(upstream, method, uri, headers, body)?;
-    Ok((upstream, send(upstream, request).await, failovers))
+    unreachable!("the last upstream of a route always answers or refuses")
+}
+
+/// The answer when budgets leave no upstream of the route to serve a
+/// request: 429 in Anthropic's shape, naming each budget and its reset. It
+/// asks the client not to retry: no retry helps before the reset.
+fn over_budget(failovers: &Failovers) -> Refusal {
+    let message = format!(
+        "no upstream may serve this request now: {}. Wait for the reset, or raise the budget under [[budgets]] in \
+         the Gatehouse config",
+        failovers.said.join("; ")
+    );
+    tracing::warn!("{message}");
+    Refusal { no_retry: true, ..Refusal::new(StatusCode::TOO_MANY_REQUESTS, ErrorKind::RateLimit, message) }
 }
 
 /// Whether an upstream's answer sends the request on to the next upstream,
@@ -242,11 +335,15 @@ struct Refusal {
     /// carry another request: the answer says so, or the client may reuse
     /// it and fail.
     close: bool,
+    /// Seconds after which a retry may succeed (`retry-after`).
+    retry_after: Option<u64>,
+    /// No retry can succeed soon (`x-should-retry: false`, which the SDKs obey).
+    no_retry: bool,
 }
 
 impl Refusal {
     fn new(status: StatusCode, kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Refusal {
-        Refusal { status, kind, message: message.into(), close: false }
+        Refusal { status, kind, message: message.into(), close: false, retry_after: None, no_retry: false }
     }
 
     fn closing(self) -> Refusal {
@@ -255,8 +352,15 @@ impl Refusal {
 
     fn into_response(self) -> Response {
         let mut response = error_response(self.status, self.kind, &self.message);
+        let headers = response.headers_mut();
         if self.close {
-            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.no_retry {
+            headers.insert(SHOULD_RETRY, HeaderValue::from_static("false"));
         }
         response
     }
@@ -317,7 +421,7 @@ impl Described {
         client: &Arc<str>,
         upstream: &Upstream,
         latency: Duration,
-        failover: i64,
+        flags: i64,
     ) -> Option<Exchange> {
         let RequestHead { model, stream, session_id, device_id } = self.head;
         (endpoint == Endpoint::Messages).then(|| Exchange {
@@ -338,7 +442,7 @@ impl Described {
             gateway_error: None,
             hints: self.hints,
             unified_headers: None,
-            failover,
+            flags,
         })
     }
 }
@@ -366,7 +470,7 @@ fn choose_route<'g>(gateway: &'g Gateway, model: &str) -> Result<&'g [UpstreamId
 /// `x-api-key`) as it is, and adds the gateway's API key only when the
 /// client brings none.
 #[inline]
-fn apply_credential_policy(upstream: &Upstream, headers: &mut HeaderMap) -> Result<(), Refusal> {
+fn apply_credential_policy(upstream: &Upstream, headers: &mut HeaderMap) -> Result<Billing, Refusal> {
     upstream
         .apply_credentials(headers)
         .map_err(|missing| Refusal::new(StatusCode::UNAUTHORIZED, ErrorKind::Authentication, missing.to_string()))
@@ -442,7 +546,9 @@ fn relay(
         exchange.event_stream = event_stream;
         exchange.request_id = response_head.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string);
         exchange.unified_headers = ratelimit::unified_lines(&response_head.headers);
-        Recording::new(gateway.ledger.clone(), exchange, started)
+        let billed = exchange.flags & flags::BILLED != 0;
+        let settlement = gateway.meter.settlement(&upstream.name, &exchange.client, billed);
+        Recording::new(gateway.ledger.clone(), exchange, started).settling(&gateway.meter, settlement)
     });
     // Only a length the client is also told (SSE drops it) may end the body early.
     let content_length = if event_stream { None } else { upstream_body.size_hint().exact() };

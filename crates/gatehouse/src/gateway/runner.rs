@@ -85,11 +85,13 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
         .with_context(|| format!("cannot open the spend ledger {}", ledger_path.display()))?;
     // What Claude Code did without the gateway, from its transcripts: now,
     // then every few minutes, on a thread of its own.
-    let importer = import::spawn_periodic(ledger_path.clone(), claude_dir, prices, import::IMPORT_EVERY)
+    let importer = import::spawn_periodic(ledger_path.clone(), claude_dir, prices.clone(), import::IMPORT_EVERY)
         .inspect_err(|error| tracing::warn!("cannot start importing Claude Code's transcripts: {error}"))
         .ok();
 
-    let gateway = Arc::new(Gateway::new(config, paths.config_file(), upstreams, ledger)?);
+    // The budgets start from this period's billed spend in the ledger.
+    let meter = super::meter::Meter::from_config(config, prices, &ledger_path);
+    let gateway = Arc::new(Gateway::new(config, paths.config_file(), upstreams, ledger, meter)?);
     // The windows outlive a restart: start from what the last gateway saw.
     let rate_limits_file = paths.rate_limits_file();
     if let Some(snapshot) = crate::anthropic::ratelimit::RateLimitSnapshot::load(&rate_limits_file) {

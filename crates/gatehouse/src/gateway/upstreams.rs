@@ -104,6 +104,16 @@ impl KeySource {
     }
 }
 
+/// Who pays for a request, by the credential it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Billing {
+    /// Claude Code's subscription login: its cost is subscription-equivalent.
+    Subscription,
+    /// An API key (a paid upstream's, the gateway's or the client's own):
+    /// its cost is billed, and budgets count it.
+    Billed,
+}
+
 /// A request bound for an upstream that has no credential for it.
 #[derive(Debug)]
 pub(crate) enum NoCredential<'a> {
@@ -242,19 +252,25 @@ impl Upstream {
         })
     }
 
-    /// Applies this upstream's credential policy to a request's headers.
+    /// Applies this upstream's credential policy to a request's headers,
+    /// and says whether the request is then billed: it is, unless it carries
+    /// the client's own `Authorization` (Claude Code's subscription login)
+    /// to the subscription's upstream.
     #[inline]
-    pub(crate) fn apply_credentials(&self, headers: &mut HeaderMap) -> Result<(), NoCredential<'_>> {
+    pub(crate) fn apply_credentials(&self, headers: &mut HeaderMap) -> Result<Billing, NoCredential<'_>> {
         match &self.credentials {
             CredentialPolicy::ClientsOwnElseKey { key, source } => {
-                if headers.contains_key(header::AUTHORIZATION) || headers.contains_key(API_KEY) {
-                    return Ok(());
+                if headers.contains_key(header::AUTHORIZATION) {
+                    return Ok(Billing::Subscription);
+                }
+                if headers.contains_key(API_KEY) {
+                    return Ok(Billing::Billed);
                 }
                 let Some(key) = key else {
                     return Err(NoCredential::Subscription { upstream: &self.name, source });
                 };
                 headers.insert(API_KEY, key.clone());
-                Ok(())
+                Ok(Billing::Billed)
             }
             CredentialPolicy::OwnKey { header, key } => {
                 let key = key.as_ref().map_err(|why| NoCredential::Key { upstream: &self.name, why })?;
@@ -266,7 +282,7 @@ impl Upstream {
                     KeyHeader::Bearer => header::AUTHORIZATION,
                 };
                 headers.insert(name, key.clone());
-                Ok(())
+                Ok(Billing::Billed)
             }
         }
     }
@@ -288,6 +304,17 @@ impl Upstream {
         };
         self.cooldown_until.store(until, Ordering::Relaxed);
         local_time(until)
+    }
+
+    /// What `/status` says of it.
+    pub(crate) fn status(&self) -> super::UpstreamStatus {
+        super::UpstreamStatus {
+            name: self.name.to_string(),
+            kind: self.kind.to_string(),
+            base_url: self.base_url.clone(),
+            api_key: self.describe_key(),
+            resting_until: self.cooling_down(),
+        }
     }
 
     /// Where this upstream's own key comes from, for `/status`; never the key.
@@ -356,6 +383,13 @@ fn strip_subscription_betas(headers: &mut HeaderMap) {
 /// Names one upstream of an [`Upstreams`] set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct UpstreamId(usize);
+
+#[cfg(test)]
+impl UpstreamId {
+    pub(crate) fn at(index: usize) -> UpstreamId {
+        UpstreamId(index)
+    }
+}
 
 /// Every upstream the gateway may send to, in the config's order.
 pub(crate) struct Upstreams {
@@ -445,15 +479,18 @@ mod tests {
         };
         assert_eq!(anthropic.describe_key(), "from $GATEHOUSE_TEST_KEY");
 
-        for (name, value) in [("authorization", "Bearer sk-ant-oat01-FAKE"), ("x-api-key", "sk-ant-api03-FAKE-own")] {
+        for (name, value, billing) in [
+            ("authorization", "Bearer sk-ant-oat01-FAKE", Billing::Subscription),
+            ("x-api-key", "sk-ant-api03-FAKE-own", Billing::Billed),
+        ] {
             let mut headers = HeaderMap::new();
             headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
-            anthropic.apply_credentials(&mut headers).unwrap();
+            assert_eq!(anthropic.apply_credentials(&mut headers).unwrap(), billing, "{name}");
             assert_eq!(headers.len(), 1, "{name} passes alone");
             assert_eq!(headers[name], value);
         }
         let mut headers = HeaderMap::new();
-        anthropic.apply_credentials(&mut headers).unwrap();
+        assert_eq!(anthropic.apply_credentials(&mut headers).unwrap(), Billing::Billed, "the gateway's key is billed");
         assert_eq!(headers["x-api-key"], "sk-ant-api03-FAKE-gateway-key");
         assert!(headers["x-api-key"].is_sensitive());
 
@@ -503,7 +540,8 @@ mod tests {
         };
 
         let mut headers = client_headers();
-        upstreams.get(upstreams.find("openrouter").unwrap()).apply_credentials(&mut headers).unwrap();
+        let billing = upstreams.get(upstreams.find("openrouter").unwrap()).apply_credentials(&mut headers).unwrap();
+        assert_eq!(billing, Billing::Billed);
         assert_eq!(headers[header::AUTHORIZATION], "Bearer sk-or-v1-FAKE-paid-upstream");
         assert!(headers[header::AUTHORIZATION].is_sensitive());
         assert!(!headers.contains_key(API_KEY), "the client's own key stays behind");

@@ -22,6 +22,8 @@ pub const FAILOVER_SERVER_ERROR: i64 = 32;
 pub const FAILOVER_UNREACHABLE: i64 = 64;
 /// … because an earlier upstream was resting after a failure, or had no key.
 pub const FAILOVER_PASSED_OVER: i64 = 128;
+/// … because an earlier upstream's budget (`[[budgets]]`) was used up.
+pub const FAILOVER_BUDGET: i64 = 512;
 
 /// The request was served with a paid credential (an API key: a paid
 /// upstream's, the gateway's, or the client's own `x-api-key`), so its cost
@@ -40,12 +42,13 @@ pub fn failover_reason(flags: i64) -> Option<String> {
     (!reasons.is_empty()).then(|| format!("failed over: {}", reasons.join("; ")))
 }
 
-const FAILOVER_REASONS: [(i64, &str); 5] = [
+const FAILOVER_REASONS: [(i64, &str); 6] = [
     (FAILOVER_QUOTA, "the subscription's window was used up"),
     (FAILOVER_OVERLOADED, "an upstream was overloaded"),
     (FAILOVER_SERVER_ERROR, "an upstream answered a server error"),
     (FAILOVER_UNREACHABLE, "an upstream could not be reached"),
     (FAILOVER_PASSED_OVER, "an upstream was resting or had no key"),
+    (FAILOVER_BUDGET, "an upstream's budget was used up"),
 ];
 
 /// The names of the flags set in `flags`, for people.

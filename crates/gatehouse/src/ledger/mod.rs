@@ -278,6 +278,10 @@ END;
     // 9: the rollup's triggers on the table 8 made, and its group
     // dimensions by the hour (see `dashboard::rollup`).
     crate::dashboard::rollup::HOURS_MIGRATION,
+    // 10: the rollup's cells keep their billed part (requests served with a
+    // paid credential, `flags::BILLED`), so reports tell billed dollars from
+    // subscription-equivalent ones (see `dashboard::rollup`).
+    crate::dashboard::rollup::BILLED_MIGRATION,
 ];
 
 /// How many rows one millisecond can hold: a row's id is
@@ -290,6 +294,14 @@ pub(crate) const ID_BITS: u32 = 10;
 /// `id >= id_at(ms)`, a range of the table's key.
 pub(crate) fn id_at(ms: i64) -> i64 {
     ms.saturating_mul(1 << ID_BITS)
+}
+
+/// Whether the ledger's rollup keeps the billed part of its cells
+/// (migration 10): a reader opens a ledger read-only, so it may find one
+/// that no gateway of this version has migrated yet.
+pub(crate) fn has_billed_sums(conn: &Connection) -> rusqlite::Result<bool> {
+    let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    Ok(version >= 10)
 }
 
 /// Whether the ledger's row ids are time-ordered and its rollup's group
@@ -605,6 +617,164 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert_eq!(feed[4..], [(5, ((t + 1_000) << 10) + 2), (6, ((t + 1_000) << 10) + 3)]);
+    }
+
+    /// Migration 10: a version-9 ledger keeps every row and every cell of
+    /// its rollup, and each cell gains the billed part of the rows it sums
+    /// (equal to a direct sum over the rows, to the nano-dollar); rows
+    /// recorded afterwards keep it exact.
+    #[test]
+    fn a_version_9_ledger_gets_the_billed_sums_of_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite3");
+        let t = 1_764_583_200_000i64;
+        let insert = |conn: &Connection, i: i64, flags: i64| {
+            conn.execute(
+                concat!(
+                    "INSERT INTO requests (id, source, request_id, client, model, status, streamed, complete,
+                     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
+                     cost_usd, price_version, session, project, request_class, agent_type, flags) VALUES (",
+                    new_request_id!("?1"),
+                    ", ?2, ?3, ?4, ?5, 200, 1, 1, 10, 20, 0, 0, 50, ?6, 2, ?7, ?8, ?9, ?10, ?11)"
+                ),
+                rusqlite::params![
+                    t + i * 1_234_567,
+                    i64::from(i % 7 == 6),
+                    format!("req_{i}"),
+                    (i % 7 != 6).then_some(3 + i % 2),
+                    if i % 10 == 9 { 6 } else { 1 },
+                    (i % 10 != 9).then_some(i as f64 * 0.000_123_456_789_1),
+                    (i % 3 != 0).then_some(7 + i % 3),
+                    (i % 4 != 0).then_some(9),
+                    (i % 5 != 0).then_some(10),
+                    (i % 5 == 1).then_some(11),
+                    flags
+                ],
+            )
+            .unwrap();
+        };
+        {
+            let conn = Connection::open(&path).unwrap();
+            for migration in &MIGRATIONS[..9] {
+                conn.execute_batch(migration).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 9).unwrap();
+            conn.execute_batch(
+                "INSERT INTO names (id, value) VALUES (1, 'claude-sonnet-4-5'), (2, 'builtin-1'), (3, 'claude-code'),
+                 (4, 'ci'), (6, 'mystery-model'), (8, 's-1'), (9, '/p/a'), (10, 'subagent'), (11, 'Explore');",
+            )
+            .unwrap();
+            // Over four days; some served with a paid key, some not, some
+            // transcript rows, some without a price.
+            for i in 0..300 {
+                let billed = if i % 7 != 6 && i % 3 == 1 { crate::ledger::flags::BILLED } else { 0 };
+                insert(&conn, i, billed | ((i % 2) * flags::WINDOW_HEADERS));
+            }
+            conn.execute("DELETE FROM requests WHERE id % 11 = 0", []).unwrap();
+        }
+        type Key = (i64, i64, i64, i64, i64, i64);
+        let cells = |conn: &Connection| -> std::collections::BTreeMap<Key, Vec<i64>> {
+            conn.prepare(
+                "SELECT dim, slot, key, key2, model, source, requests, unpriced, cost_nusd, input_tokens,
+                    output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, first_ms, last_ms
+                 FROM spend_rollup",
+            )
+            .unwrap()
+            .query_map([], |row| {
+                let key = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?);
+                Ok((key, (6..16).map(|i| row.get(i)).collect::<rusqlite::Result<Vec<i64>>>()?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+        };
+        let before = cells(&Connection::open(&path).unwrap());
+        assert!(before.len() > 300);
+        let conn = open(&path).unwrap();
+        let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        assert_eq!(cells(&conn), before, "every cell is kept as it was");
+        // The billed sums a direct pass over the rows gives, per cell.
+        let expected = |conn: &Connection| -> std::collections::BTreeMap<Key, (i64, i64)> {
+            let mut sums = std::collections::BTreeMap::new();
+            let rows: Vec<[Option<i64>; 10]> = conn
+                .prepare(
+                    "SELECT ts_unix_ms, source, model, project, session, client, request_class, agent_type, flags,
+                        CAST(round(cost_usd * 1e9) AS INTEGER) FROM requests",
+                )
+                .unwrap()
+                .query_map([], |row| {
+                    let mut columns = [None; 10];
+                    for (i, column) in columns.iter_mut().enumerate() {
+                        *column = row.get(i)?;
+                    }
+                    Ok(columns)
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            for [ts, source, model, project, session, client, class, agent, row_flags, nusd] in rows {
+                let (ts, model, row_flags) = (ts.unwrap(), model.unwrap(), row_flags.unwrap());
+                let billed = row_flags & flags::BILLED != 0;
+                let keys = [
+                    (0, ts / 900_000, 0, 0, source.unwrap()),
+                    (1, ts / 3_600_000, project.unwrap_or(0), 0, 0),
+                    (2, ts / 3_600_000, session.unwrap_or(0), 0, 0),
+                    (3, ts / 3_600_000, client.unwrap_or(0), 0, 0),
+                    (4, ts / 3_600_000, class.unwrap_or(0), agent.unwrap_or(0), 0),
+                    (11, ts / 86_400_000, project.unwrap_or(0), 0, 0),
+                    (12, ts / 86_400_000, session.unwrap_or(0), 0, 0),
+                    (13, ts / 86_400_000, client.unwrap_or(0), 0, 0),
+                    (14, ts / 86_400_000, class.unwrap_or(0), agent.unwrap_or(0), 0),
+                ];
+                for (dim, slot, key, key2, source) in keys {
+                    let cell = sums.entry((dim, slot, key, key2, model, source)).or_insert((0, 0));
+                    if billed {
+                        (cell.0, cell.1) = (cell.0 + 1, cell.1 + nusd.unwrap_or(0));
+                    }
+                }
+            }
+            sums
+        };
+        let billed = |conn: &Connection| -> std::collections::BTreeMap<Key, (i64, i64)> {
+            conn.prepare("SELECT dim, slot, key, key2, model, source, billed_requests, billed_nusd FROM spend_rollup")
+                .unwrap()
+                .query_map([], |row| {
+                    Ok((
+                        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?),
+                        (row.get(6)?, row.get(7)?),
+                    ))
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let direct = expected(&conn);
+        assert_eq!(billed(&conn), direct, "each cell's billed part is the sum over its rows");
+        let (billed_rows, billed_nusd) =
+            direct.iter().filter(|(key, _)| key.0 == 0).fold((0, 0), |sum, (_, cell)| (sum.0 + cell.0, sum.1 + cell.1));
+        assert!(billed_rows > 50 && billed_nusd > 0, "{billed_rows} {billed_nusd}");
+        // Rows recorded, changed and removed after the migration: the cells follow.
+        for i in 300..340 {
+            insert(&conn, i, if i % 2 == 0 { flags::BILLED } else { 0 });
+        }
+        conn.execute("UPDATE requests SET flags = (flags | 256) - (flags & 256) WHERE id % 13 = 0", []).unwrap();
+        conn.execute("DELETE FROM requests WHERE id % 17 = 0", []).unwrap();
+        assert_eq!(billed(&conn), expected(&conn), "the triggers keep the billed part");
+        let total: (i64, i64) = conn
+            .query_row(
+                "SELECT SUM((flags & 256) != 0), SUM(CASE WHEN flags & 256 THEN CAST(round(cost_usd * 1e9) AS INTEGER) END)
+                 FROM requests",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        let rolled: (i64, i64) = conn
+            .query_row("SELECT SUM(billed_requests), SUM(billed_nusd) FROM spend_rollup WHERE dim = 0", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(rolled, total);
     }
 
     /// The 1025th row of a millisecond takes the next id after the newest

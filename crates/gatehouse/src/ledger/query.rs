@@ -5,7 +5,7 @@
 //! passed off as free.
 //!
 //! Whole 15-minute slots (whole hours and UTC days, for the group
-//! dimensions) are read from the spend rollup (migrations 4, 5 and 9, see
+//! dimensions) are read from the spend rollup (migrations 4, 5, 9 and 10, see
 //! `dashboard::rollup`), the partial slots (hours) at either end of a range
 //! from the requests themselves: a month of a million-row ledger is then a
 //! few thousand rollup cells instead of a third of the rows. A ledger
@@ -59,7 +59,9 @@ pub struct Range {
     pub until_ms: Option<i64>,
 }
 
-/// Totals over a set of requests.
+/// Totals over a set of requests. Costs are summed in whole nano-dollars
+/// (each request's rounded to 1e-9 USD), so `cost_usd` is `billed_usd +
+/// subscription_usd` to the last nano-dollar.
 #[derive(ts_rs::TS)]
 #[ts(export)]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -67,6 +69,16 @@ pub struct Totals {
     pub requests: u64,
     /// USD at API list prices, over the priced requests.
     pub cost_usd: f64,
+    /// The part of `cost_usd` that was billed: requests served with a paid
+    /// credential (an API key: a paid upstream's, the gateway's own, or the
+    /// client's own `x-api-key`).
+    pub billed_usd: f64,
+    /// The rest: subscription-equivalent, what requests served by Claude
+    /// Code's subscription login would have cost at API list prices
+    /// (requests imported from transcripts count here).
+    pub subscription_usd: f64,
+    /// The requests served with a paid credential.
+    pub billed_requests: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
     /// Cache writes of both lifetimes.
@@ -96,16 +108,17 @@ pub struct Report {
 }
 
 /// The totals over a source's normalized rows (see [`Source`]).
-const AGGREGATES: &str = "COALESCE(SUM(n), 0), COALESCE(SUM(cost), 0.0), COALESCE(SUM(input), 0),
+const AGGREGATES: &str = "COALESCE(SUM(n), 0), COALESCE(SUM(nusd), 0), COALESCE(SUM(input), 0),
     COALESCE(SUM(output), 0), COALESCE(SUM(cache_write), 0), COALESCE(SUM(cache_read), 0),
-    COALESCE(SUM(unpriced), 0), COALESCE(GROUP_CONCAT(DISTINCT CASE WHEN unpriced > 0 THEN model END), '')";
+    COALESCE(SUM(unpriced), 0), COALESCE(GROUP_CONCAT(DISTINCT CASE WHEN unpriced > 0 THEN model END), ''),
+    COALESCE(SUM(billed), 0), COALESCE(SUM(billed_nusd), 0)";
 
 /// The length of a `spend_rollup` slot (see `dashboard::rollup`).
 const SLOT_MS: i64 = crate::dashboard::rollup::SLOT_MS;
 
 /// Where a report's rows come from: SQL yielding `key, model, n, unpriced,
-/// cost, input, output, cache_write, cache_read` per request or per rollup
-/// cell, and its parameters.
+/// nusd, billed, billed_nusd, input, output, cache_write, cache_read` per
+/// request or per rollup cell (costs in 1e-9 USD), and its parameters.
 struct Source {
     sql: String,
     values: Vec<Value>,
@@ -120,10 +133,13 @@ impl Source {
 
     fn request_columns(key: &str) -> String {
         format!(
-            "SELECT {key} AS key, model, 1 AS n, cost_usd IS NULL AS unpriced, cost_usd AS cost,
+            "SELECT {key} AS key, model, 1 AS n, cost_usd IS NULL AS unpriced,
+                CAST(round(cost_usd * 1e9) AS INTEGER) AS nusd, (flags & {billed}) != 0 AS billed,
+                CASE WHEN flags & {billed} THEN CAST(round(cost_usd * 1e9) AS INTEGER) END AS billed_nusd,
                 input_tokens AS input, output_tokens AS output,
                 cache_write_5m_tokens + cache_write_1h_tokens AS cache_write, cache_read_tokens AS cache_read
-             FROM requests"
+             FROM requests",
+            billed = super::flags::BILLED
         )
     }
 
@@ -166,8 +182,8 @@ impl Source {
                 continue;
             }
             selects.push(format!(
-                "SELECT {key} AS key, model, requests AS n, unpriced, cost_nusd / 1e9 AS cost, input_tokens AS input,
-                    output_tokens AS output, cache_write_5m_tokens + cache_write_1h_tokens AS cache_write,
+                "SELECT {key} AS key, model, requests AS n, unpriced, cost_nusd AS nusd, billed_requests AS billed,
+                    billed_nusd, input_tokens AS input, output_tokens AS output, cache_write_5m_tokens + cache_write_1h_tokens AS cache_write,
                     cache_read_tokens AS cache_read
                  FROM spend_rollup WHERE dim = ? AND slot >= ? AND slot < ?"
             ));
@@ -224,9 +240,13 @@ fn totals_from(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Total
     // Model ids here; [`model_names`] turns them into names.
     let unpriced: String = row.get(offset + 7)?;
     let unpriced_models: Vec<String> = unpriced.split(',').filter(|m| !m.is_empty()).map(str::to_string).collect();
+    let (nusd, billed_nusd): (i64, i64) = (row.get(offset + 1)?, row.get(offset + 9)?);
     Ok(Totals {
         requests: row.get(offset)?,
-        cost_usd: row.get(offset + 1)?,
+        cost_usd: nusd as f64 / 1e9,
+        billed_usd: billed_nusd as f64 / 1e9,
+        subscription_usd: (nusd - billed_nusd) as f64 / 1e9,
+        billed_requests: row.get(offset + 8)?,
         input_tokens: row.get(offset + 2)?,
         output_tokens: row.get(offset + 3)?,
         cache_creation_input_tokens: row.get(offset + 4)?,
@@ -246,9 +266,10 @@ pub fn report(conn: &Connection, range: Range, group_by: Option<GroupBy>) -> rus
         |row| row.get(0),
     )?;
     // A rollup older than migration 9 has its group dimensions by 15
-    // minutes: until the gateway upgrades the ledger, it is read row by row.
+    // minutes, and one older than 10 no billed sums: until the gateway
+    // upgrades the ledger, it is read row by row.
     let ids = super::has_time_ids(conn)?;
-    if has_rollup && ids {
+    if has_rollup && super::has_billed_sums(conn)? {
         let days = rollup::has_day_cells(conn)?;
         let total = Source::rollup(range, None, days, ids);
         let groups = group_by.map(|g| (g, Source::rollup(range, Some(g), days, ids)));
@@ -324,8 +345,9 @@ pub fn empty_report(group_by: Option<GroupBy>) -> Report {
 mod tests {
     use super::*;
 
-    /// The rollup's report equals the row-by-row one, for ranges on and
-    /// off slot boundaries, inside one slot, and open at either end.
+    /// The rollup's report equals the row-by-row one, to the nano-dollar
+    /// and billed part included, for ranges on and off slot boundaries,
+    /// inside one slot, and open at either end.
     #[test]
     fn the_rollup_and_the_rows_give_the_same_report() {
         let dir = tempfile::tempdir().unwrap();
@@ -334,6 +356,9 @@ mod tests {
         crate::ledger::synth::generate(&path, &crate::ledger::synth::Spec { rows: 4_000, days: 10, seed: 3, end })
             .unwrap();
         let conn = crate::ledger::open(&path).unwrap();
+        // Some requests served with a paid key (the rollup's update trigger follows the flag).
+        conn.execute("UPDATE requests SET flags = flags | 256 WHERE id % 5 = 0 AND source = 0", []).unwrap();
+        let mut billed_requests = 0;
         let end_ms = end.as_millisecond();
         let day = 86_400_000;
         let ranges = [
@@ -381,13 +406,12 @@ mod tests {
                     let groups = group_by.map(|g| (g, Source::requests(range, g.column().0, false)));
                     let raw = report_from(&conn, &total, groups.as_ref().map(|(g, source)| (*g, source))).unwrap();
                     let same = |a: &Totals, b: &Totals| {
-                        assert!(
-                            (a.cost_usd - b.cost_usd).abs() <= 1e-9 * (a.requests as f64 + 1.0),
-                            "{range:?} {group_by:?}: {a:?} vs {b:?}"
-                        );
-                        assert_eq!(Totals { cost_usd: 0.0, ..a.clone() }, Totals { cost_usd: 0.0, ..b.clone() });
+                        assert_eq!(a, b, "{range:?} {group_by:?}");
+                        let nusd = |usd: f64| (usd * 1e9).round() as i64;
+                        assert_eq!(nusd(a.billed_usd) + nusd(a.subscription_usd), nusd(a.cost_usd));
                     };
                     same(&rolled.total, &raw.total);
+                    billed_requests += rolled.total.billed_requests;
                     let (mut rolled, mut raw) = (rolled.groups.unwrap_or_default(), raw.groups.unwrap_or_default());
                     assert_eq!(rolled.len(), raw.len(), "{range:?} {group_by:?}");
                     rolled.sort_by(|a, b| a.key.cmp(&b.key));
@@ -401,5 +425,6 @@ mod tests {
             }
         }
         assert!(grouped_requests > 4_000, "the ranges cover rows");
+        assert!(billed_requests > 500, "the ranges cover billed rows");
     }
 }

@@ -46,9 +46,10 @@ pub struct Exchange {
     /// "name\tvalue" line each, the name without that prefix; parsed on the
     /// writer's thread, not the request path.
     pub unified_headers: Option<String>,
-    /// Why the request went on from earlier upstreams of its route
-    /// (`ledger::flags::FAILOVER_*` bits); 0 when it did not.
-    pub failover: i64,
+    /// What the gateway knew of it when the upstream answered, as
+    /// `ledger::flags` bits: why it went on from earlier upstreams of its
+    /// route (`FAILOVER_*`), and whether it was billed (`BILLED`).
+    pub flags: i64,
 }
 
 #[cfg(test)]
@@ -74,7 +75,7 @@ impl Exchange {
             gateway_error: None,
             hints: Hints::default(),
             unified_headers: None,
-            failover: 0,
+            flags: 0,
         }
     }
 }

@@ -515,7 +515,7 @@ fn exchange(
             compaction: turn.compaction.map(str::to_string),
         },
         unified_headers: Some(unified),
-        failover: 0,
+        flags: 0,
     }
 }
 

@@ -393,7 +393,7 @@ impl Writer {
         if exchange.unified_headers.is_some() {
             flags |= flags::WINDOW_HEADERS;
         }
-        flags |= exchange.failover;
+        flags |= exchange.flags;
         let unified = exchange.unified_headers.as_deref().map(Unified::from_lines);
         Row {
             started_at: exchange.started_at,
