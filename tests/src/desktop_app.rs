@@ -3,6 +3,7 @@
 //! tests of what the app notices and notifies.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use gatehouse::desktop::notice::Notice;
 use gatehouse::desktop::service::DesktopService;
@@ -71,4 +72,17 @@ impl SupervisedApp {
             .send();
         runtime.block_on(send).expect("the gateway answers")
     }
+}
+
+/// The next notice, within `seconds`.
+pub fn next_notice(notices: &mut broadcast::Receiver<Notice>, seconds: u64) -> Notice {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        match notices.try_recv() {
+            Ok(notice) => return notice,
+            Err(broadcast::error::TryRecvError::Empty) => std::thread::sleep(Duration::from_millis(50)),
+            Err(error) => panic!("the notices ended: {error}"),
+        }
+    }
+    panic!("no notice within {seconds} s");
 }

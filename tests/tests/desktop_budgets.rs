@@ -6,28 +6,13 @@
 //! One test per file: it points this process's environment at the sandbox
 //! before any thread starts.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gatehouse::desktop::menu::{Entry, tray_model};
-use gatehouse::desktop::notice::Notice;
-use gatehouse_e2e::desktop_app::SupervisedApp;
+use gatehouse_e2e::desktop_app::{SupervisedApp, next_notice};
 use gatehouse_e2e::harness::Sandbox;
 use gatehouse_e2e::mock_anthropic::MockAnthropic;
 use gatehouse_e2e::sign_in;
-use tokio::sync::broadcast;
-
-/// The next notice, within `seconds`.
-fn next_notice(notices: &mut broadcast::Receiver<Notice>, seconds: u64) -> Notice {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while Instant::now() < deadline {
-        match notices.try_recv() {
-            Ok(notice) => return notice,
-            Err(broadcast::error::TryRecvError::Empty) => std::thread::sleep(Duration::from_millis(50)),
-            Err(error) => panic!("the notices ended: {error}"),
-        }
-    }
-    panic!("no notice within {seconds} s");
-}
 
 #[test]
 fn a_budget_is_notified_at_80_and_100_percent_once_each_and_shows_in_the_tray() {

@@ -438,6 +438,12 @@ mod tests {
     use super::*;
 
     /// Parses `text` and returns the error, which must name `key` and `line`.
+    /// The first problem of a config, as its key and message.
+    fn problem(text: &str) -> Option<(String, String)> {
+        let config: Config = toml::from_str(text).unwrap();
+        first_problem(&config).map(|p| (p.key(), p.message))
+    }
+
     fn refused(text: &str, key: &str, line: usize) -> String {
         let error = match Config::parse(Path::new("/h/config.toml"), text) {
             Ok(_) => panic!("{text:?} must be refused"),
@@ -585,10 +591,6 @@ mod tests {
 
     #[test]
     fn upstreams_and_routes_are_checked_with_their_keys() {
-        let problem = |text: &str| {
-            let config: Config = toml::from_str(text).unwrap();
-            first_problem(&config).map(|p| (p.key(), p.message))
-        };
         let fine = r#"
             [[upstreams]]
             name = "openrouter"
@@ -654,10 +656,6 @@ mod tests {
 
     #[test]
     fn budgets_and_limits_are_checked_with_their_keys() {
-        let problem = |text: &str| {
-            let config: Config = toml::from_str(text).unwrap();
-            first_problem(&config).map(|p| (p.key(), p.message))
-        };
         let fine = r#"
             [[upstreams]]
             name = "openrouter"
