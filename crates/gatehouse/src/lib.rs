@@ -17,6 +17,7 @@ pub(crate) mod file_lock;
 pub mod fs_atomic;
 pub mod gateway;
 pub mod gateway_client;
+pub(crate) mod json_skim;
 pub mod ledger;
 pub mod paths;
 pub mod pricing;

@@ -22,6 +22,7 @@
 //!
 //! There is no I/O here; `settings_store` reads, writes and records.
 
+use crate::json_skim::{self, skip_whitespace, string_end, value_end};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -413,7 +414,7 @@ fn check_gateway_env(env: &GatewayEnv) -> Result<(), SettingsError> {
 
 /// Whitespace-only text counts as an empty file: there is nothing to lose.
 pub(crate) fn is_blank(text: &str) -> bool {
-    text.bytes().all(is_json_whitespace)
+    text.bytes().all(json_skim::is_whitespace)
 }
 
 fn parse(text: &str) -> Result<Map<String, Value>, SettingsError> {
@@ -604,62 +605,6 @@ impl Object {
     }
 }
 
-fn is_json_whitespace(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
-    while bytes.get(at).copied().is_some_and(is_json_whitespace) {
-        at += 1;
-    }
-    at
-}
-
-/// `at` is on the opening quote; returns the index after the closing one.
-fn skip_string(bytes: &[u8], mut at: usize) -> Option<usize> {
-    at += 1;
-    loop {
-        match bytes.get(at)? {
-            b'\\' => at += 2,
-            b'"' => return Some(at + 1),
-            _ => at += 1,
-        }
-    }
-}
-
-/// Skips one value without recursing, so nesting depth cannot overflow the stack.
-fn skip_value(bytes: &[u8], mut at: usize) -> Option<usize> {
-    match bytes.get(at)? {
-        b'"' => skip_string(bytes, at),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            loop {
-                match bytes.get(at)? {
-                    b'"' => {
-                        at = skip_string(bytes, at)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(at + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                at += 1;
-            }
-        }
-        _ => {
-            while bytes.get(at).is_some_and(|b| !is_json_whitespace(*b) && !matches!(b, b',' | b'}' | b']')) {
-                at += 1;
-            }
-            Some(at)
-        }
-    }
-}
-
 fn object_at(text: &str, open: usize) -> Option<Object> {
     let bytes = text.as_bytes();
     if bytes.get(open) != Some(&b'{') {
@@ -673,14 +618,14 @@ fn object_at(text: &str, open: usize) -> Option<Object> {
     }
     loop {
         let key_start = at;
-        let key_end = skip_string(bytes, key_start)?;
+        let key_end = string_end(bytes, key_start)?;
         let key = decode_string(text.get(key_start..key_end)?)?;
         at = skip_whitespace(bytes, key_end);
         if bytes.get(at) != Some(&b':') {
             return None;
         }
         let value_start = skip_whitespace(bytes, at + 1);
-        let value_end = skip_value(bytes, value_start)?;
+        let value_end = value_end(bytes, value_start)?;
         members.push(Member { key, lead_start, key_start, key_end, value_start, value_end });
         at = skip_whitespace(bytes, value_end);
         match bytes.get(at)? {

@@ -18,6 +18,7 @@
 //! relayed as it is. An upstream without a map (the subscription) gets the
 //! client's body, the same shared buffer, with no work at all.
 
+use crate::json_skim::{skip_whitespace, string_end, value_end};
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
@@ -200,60 +201,6 @@ fn top_level_model(body: &[u8]) -> Option<Range<usize>> {
 fn is_model(key: &[u8]) -> bool {
     key == b"\"model\""
         || (key.contains(&b'\\') && serde_json::from_slice::<Cow<'_, str>>(key).is_ok_and(|key| key == "model"))
-}
-
-fn skip_whitespace(body: &[u8], mut at: usize) -> usize {
-    while matches!(body.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-        at += 1;
-    }
-    at
-}
-
-/// Just past the string that opens at `start` (its `"`), escapes stepped over.
-fn string_end(body: &[u8], start: usize) -> Option<usize> {
-    let mut at = start + 1;
-    loop {
-        match body.get(at)? {
-            b'"' => return Some(at + 1),
-            b'\\' => at += 2,
-            _ => at += 1,
-        }
-    }
-}
-
-/// Just past the value that starts at `start`: a string, an object or array
-/// (to its matching bracket, strings inside stepped over), or a number or
-/// literal (to the next delimiter).
-fn value_end(body: &[u8], start: usize) -> Option<usize> {
-    match body.get(start)? {
-        b'"' => string_end(body, start),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut at = start;
-            loop {
-                match body.get(at)? {
-                    b'"' => {
-                        at = string_end(body, at)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(at + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                at += 1;
-            }
-        }
-        _ => {
-            let length =
-                body[start..].iter().position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'));
-            Some(start + length.unwrap_or(body.len() - start))
-        }
-    }
 }
 
 #[cfg(test)]
