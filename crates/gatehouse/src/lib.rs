@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod desktop;
+pub(crate) mod engines;
 pub mod error_chain;
 pub(crate) mod failpoint;
 pub(crate) mod file_lock;

@@ -80,6 +80,12 @@ impl Paths {
         self.state_dir.join("budget-alerts.json")
     }
 
+    /// The LiteLLM engine's own files: its venv, generated `config.yaml`
+    /// and what was installed (see `engines::litellm`).
+    pub(crate) fn litellm_dir(&self) -> PathBuf {
+        self.data_dir.join("engines").join("litellm")
+    }
+
     /// Records of what `gatehouse claude configure` changed, one per settings file.
     pub fn claude_records_dir(&self) -> PathBuf {
         self.state_dir.join("claude-code")
