@@ -6,6 +6,7 @@ pub mod claude_cli;
 pub mod desktop_app;
 pub mod harness;
 pub mod mock_anthropic;
+pub mod mock_bedrock;
 pub mod mock_claude_ai;
 pub mod mock_openrouter;
 pub mod secret_service;

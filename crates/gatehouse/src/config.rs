@@ -118,6 +118,9 @@ pub struct UpstreamConfig {
     /// slugs; see [`crate::gateway`]'s model map).
     #[serde(default, skip_serializing_if = "ModelMapConfig::is_empty")]
     pub models: ModelMapConfig,
+    /// The AWS region, for `bedrock` (and only for it), as `us-east-1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// `[[upstreams]] models`: `(pattern, name)` pairs in the order the file
@@ -158,15 +161,50 @@ pub enum UpstreamKindConfig {
     OpenRouter,
     /// Any other Anthropic-compatible API (`Authorization: Bearer`).
     Compatible,
+    /// Claude on AWS Bedrock, served through the LiteLLM engine, which signs
+    /// each request with the AWS credentials of `secret`
+    /// (`ACCESS_KEY_ID:SECRET_ACCESS_KEY`, or `…:SESSION_TOKEN` after
+    /// them). `base_url` is the Bedrock runtime endpoint, by default AWS's
+    /// own for `region`.
+    Bedrock,
 }
 
 impl UpstreamKindConfig {
-    /// The kind's own base URL, if it has one.
+    /// What the config, `/status` and `gatehouse upstreams test` call it.
+    pub fn name(self) -> &'static str {
+        match self {
+            UpstreamKindConfig::Anthropic => "anthropic",
+            UpstreamKindConfig::OpenRouter => "openrouter",
+            UpstreamKindConfig::Compatible => "compatible",
+            UpstreamKindConfig::Bedrock => "bedrock",
+        }
+    }
+
+    /// The kind's own base URL, if it has one (Bedrock's depends on the
+    /// region: see [`UpstreamConfig::bedrock_endpoint`]).
     pub fn default_base_url(self) -> Option<&'static str> {
         match self {
             UpstreamKindConfig::Anthropic => Some("https://api.anthropic.com"),
             UpstreamKindConfig::OpenRouter => Some("https://openrouter.ai/api"),
-            UpstreamKindConfig::Compatible => None,
+            UpstreamKindConfig::Compatible | UpstreamKindConfig::Bedrock => None,
+        }
+    }
+
+    /// Whether the gateway reaches this kind through the LiteLLM engine
+    /// rather than by itself.
+    pub fn through_litellm(self) -> bool {
+        matches!(self, UpstreamKindConfig::Bedrock)
+    }
+}
+
+impl UpstreamConfig {
+    /// A `bedrock` upstream's runtime endpoint: its `base_url`, else AWS's
+    /// own for its region.
+    pub fn bedrock_endpoint(&self) -> Option<String> {
+        match (&self.base_url, &self.region) {
+            (Some(url), _) => Some(url.trim_end_matches('/').to_string()),
+            (None, Some(region)) => Some(format!("https://bedrock-runtime.{region}.amazonaws.com")),
+            (None, None) => None,
         }
     }
 }

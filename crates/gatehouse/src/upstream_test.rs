@@ -90,21 +90,13 @@ pub struct UpstreamView {
 /// The upstreams of the config, in its order: the subscription's first.
 pub fn upstreams(config: &Config) -> Vec<UpstreamView> {
     let subscription = UpstreamView { name: SUBSCRIPTION_UPSTREAM.to_string(), kind: "subscription".to_string() };
-    let paid = config.upstreams.iter().map(|u| UpstreamView { name: u.name.clone(), kind: kind(u.kind).to_string() });
+    let paid = config.upstreams.iter().map(|u| UpstreamView { name: u.name.clone(), kind: u.kind.name().to_string() });
     std::iter::once(subscription).chain(paid).collect()
 }
 
 /// The upstreams' names, in the config's order.
 pub fn names(config: &Config) -> Vec<String> {
     upstreams(config).into_iter().map(|upstream| upstream.name).collect()
-}
-
-fn kind(kind: UpstreamKindConfig) -> &'static str {
-    match kind {
-        UpstreamKindConfig::Anthropic => "anthropic",
-        UpstreamKindConfig::OpenRouter => "openrouter",
-        UpstreamKindConfig::Compatible => "compatible",
-    }
 }
 
 /// Tests the upstream called `name`, asking `claude auth status` for the
@@ -171,7 +163,7 @@ fn subscription(base_url: &str, login: impl FnOnce() -> Result<AuthStatus, Strin
 
 /// A paid upstream: one request with its own key.
 fn paid(config: &Config, paths: &Paths, upstream: &UpstreamConfig) -> UpstreamTest {
-    let kind = kind(upstream.kind);
+    let kind = upstream.kind.name();
     let result =
         |verdict, message| UpstreamTest { upstream: upstream.name.clone(), kind: kind.to_string(), verdict, message };
     let no_key = |why: String| {
@@ -191,6 +183,9 @@ fn paid(config: &Config, paths: &Paths, upstream: &UpstreamConfig) -> UpstreamTe
         Ok(resolved) => resolved,
         Err(error) => return no_key(format!("{reference}: {error}")),
     };
+    if upstream.kind == UpstreamKindConfig::Bedrock {
+        return bedrock(upstream, &resolved.secret, result, no_key);
+    }
     let Some(base) = upstream.base_url.as_deref().or(upstream.kind.default_base_url()) else {
         return result(Verdict::Unreachable, "it has no base_url; set one in the config".to_string());
     };
@@ -199,7 +194,9 @@ fn paid(config: &Config, paths: &Paths, upstream: &UpstreamConfig) -> UpstreamTe
     let (provider, url) = match upstream.kind {
         UpstreamKindConfig::Anthropic => (Provider::Anthropic, format!("{base}/v1/models")),
         UpstreamKindConfig::OpenRouter => (Provider::OpenRouter, format!("{base}/v1/key")),
-        UpstreamKindConfig::Compatible => (Provider::OpenRouter, format!("{base}/v1/models")),
+        UpstreamKindConfig::Compatible | UpstreamKindConfig::Bedrock => {
+            (Provider::OpenRouter, format!("{base}/v1/models"))
+        }
     };
     match provider_check::check_at(provider, url, &resolved.secret) {
         CheckOutcome::Accepted { url, detail } => {
@@ -218,6 +215,37 @@ fn paid(config: &Config, paths: &Paths, upstream: &UpstreamConfig) -> UpstreamTe
             format!("unreachable at {url}: {reason}. Check the network (and HTTPS_PROXY), or its base_url"),
         ),
         CheckOutcome::Unusable { reason } => no_key(format!("{reference} cannot be sent: {reason}")),
+    }
+}
+
+/// A `bedrock` upstream: its secret must be AWS credentials, and its
+/// runtime endpoint must answer. Bedrock's runtime has no free request that
+/// proves the credentials, so they are checked by the first real one; the
+/// message says so.
+fn bedrock(
+    upstream: &UpstreamConfig,
+    secret: &secrecy::SecretString,
+    result: impl Fn(Verdict, String) -> UpstreamTest,
+    no_key: impl Fn(String) -> UpstreamTest,
+) -> UpstreamTest {
+    if let Err(error) = crate::engines::litellm::aws::AwsCredentials::parse(&upstream.name, secret) {
+        return no_key(error.to_string());
+    }
+    let Some(endpoint) = upstream.bedrock_endpoint() else {
+        return result(Verdict::Unreachable, "it has no region; set `region`, as \"us-east-1\"".to_string());
+    };
+    match provider_check::reach(&endpoint) {
+        Ok(status) => result(
+            Verdict::Ok,
+            format!(
+                "reachable (GET {endpoint} answered HTTP {status}), and its secret is AWS credentials; AWS checks \
+                 them on the first request, through the LiteLLM engine"
+            ),
+        ),
+        Err(reason) => result(
+            Verdict::Unreachable,
+            format!("unreachable at {endpoint}: {reason}. Check the network (and HTTPS_PROXY), its region or base_url"),
+        ),
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use super::Config;
+use super::{Config, UpstreamKindConfig};
 use crate::pricing::Rates;
 
 /// The longest any timeout or delay may be: a week. Longer values are
@@ -372,6 +372,7 @@ fn upstreams(found: &mut Vec<Problem>, config: &Config) {
                     found.push(Problem { message, ..at("upstreams", index, "base_url") });
                 }
             }
+            (None, None) if upstream.kind == UpstreamKindConfig::Bedrock => {}
             (None, None) => found.push(Problem {
                 message: format!(
                     "upstream \"{name}\" is `compatible`, which has no address of its own: set its base_url"
@@ -379,6 +380,29 @@ fn upstreams(found: &mut Vec<Problem>, config: &Config) {
                 ..at("upstreams", index, "name")
             }),
             (None, Some(_)) => {}
+        }
+        match (&upstream.region, upstream.kind) {
+            (None, UpstreamKindConfig::Bedrock) => found.push(Problem {
+                message: format!(
+                    "upstream \"{name}\" is `bedrock`, which needs its AWS region: add region = \"us-east-1\" (or \
+                     yours)"
+                ),
+                ..at("upstreams", index, "name")
+            }),
+            (Some(region), UpstreamKindConfig::Bedrock) => {
+                let fine = !region.is_empty()
+                    && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                if !fine {
+                    let message = format!("{region:?} is not an AWS region: write it as \"us-east-1\"");
+                    found.push(Problem { message, ..at("upstreams", index, "region") });
+                }
+            }
+            (Some(_), kind) => {
+                let message =
+                    format!("only a `bedrock` upstream has a region; remove it from this `{}` one", kind.name());
+                found.push(Problem { message, ..at("upstreams", index, "region") });
+            }
+            (None, _) => {}
         }
         if let Err(why) = crate::secrets::SecretRef::parse(&upstream.secret, config.secrets.store) {
             let message =
@@ -652,6 +676,24 @@ mod tests {
                       [upstreams.models]\n\"a*\" = \"x\"\n\"b*\" = \"\"\n";
         refused(spread, "upstreams[0].models.\"b*\"", 7);
         assert!(Config::parse(Path::new("c"), &text(r#""claude-*" = 3"#)).is_err());
+    }
+
+    #[test]
+    fn a_bedrock_upstream_needs_its_region_and_only_it_has_one() {
+        let fine =
+            "[[upstreams]]\nname = \"aws\"\nkind = \"bedrock\"\nregion = \"us-east-1\"\nsecret = \"keychain:aws\"\n";
+        assert_eq!(problem(fine), None);
+        let (key, message) = problem(&fine.replace("region = \"us-east-1\"\n", "")).unwrap();
+        assert_eq!(key, "upstreams[0].name");
+        assert!(message.contains("needs its AWS region") && message.contains("region = \"us-east-1\""), "{message}");
+        let (key, message) = problem(&fine.replace("us-east-1", "US East")).unwrap();
+        assert_eq!(key, "upstreams[0].region");
+        assert!(message.contains("is not an AWS region"), "{message}");
+        let (key, message) = problem(&fine.replace("bedrock", "openrouter")).unwrap();
+        assert_eq!(key, "upstreams[0].region");
+        assert!(message.contains("only a `bedrock` upstream has a region"), "{message}");
+        let endpoint = fine.replace("secret", "base_url = \"http://127.0.0.1:4566\"\nsecret");
+        assert_eq!(problem(&endpoint), None, "an endpoint of its own, as for a mock or a VPC endpoint");
     }
 
     #[test]

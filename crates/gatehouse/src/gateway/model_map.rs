@@ -56,23 +56,58 @@ pub(crate) const OPENROUTER_DEFAULTS: &[(&str, &str)] = &[
     ("claude-3-haiku", "anthropic/claude-3-haiku"),
 ];
 
+/// Bedrock's model IDs for the names Claude Code sends, without the
+/// cross-region inference profile's geography (see [`bedrock_profile`]).
+/// A model no entry matches becomes `anthropic.<model>-v1:0`, Bedrock's
+/// pattern for Claude's dated IDs; other IDs are the user's to map.
+pub(crate) const BEDROCK_DEFAULTS: &[(&str, &str)] = &[
+    ("claude-opus-4-5", "anthropic.claude-opus-4-5-20251101-v1:0"),
+    ("claude-opus-4-1", "anthropic.claude-opus-4-1-20250805-v1:0"),
+    ("claude-opus-4-0", "anthropic.claude-opus-4-20250514-v1:0"),
+    ("claude-opus-4", "anthropic.claude-opus-4-20250514-v1:0"),
+    ("claude-sonnet-4-5", "anthropic.claude-sonnet-4-5-20250929-v1:0"),
+    ("claude-sonnet-4-0", "anthropic.claude-sonnet-4-20250514-v1:0"),
+    ("claude-sonnet-4", "anthropic.claude-sonnet-4-20250514-v1:0"),
+    ("claude-3-7-sonnet", "anthropic.claude-3-7-sonnet-20250219-v1:0"),
+    ("claude-haiku-4-5", "anthropic.claude-haiku-4-5-20251001-v1:0"),
+    ("claude-3-5-haiku", "anthropic.claude-3-5-haiku-20241022-v1:0"),
+];
+
+/// The cross-region inference profile's prefix for an AWS region
+/// (`us.`, `eu.`, `apac.`), which Claude's newer models on Bedrock are only
+/// served through; none for a region outside those geographies.
+pub(crate) fn bedrock_profile(region: Option<&str>) -> &'static str {
+    match region.and_then(|region| region.split('-').next()) {
+        Some("us") => "us.",
+        Some("eu") => "eu.",
+        Some("ap") => "apac.",
+        _ => "",
+    }
+}
+
 /// The kind's own entries, after the user's.
 pub(crate) fn defaults(kind: UpstreamKindConfig) -> &'static [(&'static str, &'static str)] {
     match kind {
         UpstreamKindConfig::OpenRouter => OPENROUTER_DEFAULTS,
+        UpstreamKindConfig::Bedrock => BEDROCK_DEFAULTS,
         UpstreamKindConfig::Anthropic | UpstreamKindConfig::Compatible => &[],
     }
 }
 
 /// The entries an upstream of the config uses, in the order they are
 /// tried: the user's, then the kind's defaults that the user did not
-/// write a pattern of their own for.
+/// write a pattern of their own for (Bedrock's with the region's
+/// inference profile before them).
 pub(crate) fn effective(upstream: &UpstreamConfig) -> Vec<(String, String)> {
     let mine = &upstream.models.0;
+    let profile = match upstream.kind {
+        UpstreamKindConfig::Bedrock => bedrock_profile(upstream.region.as_deref()),
+        _ => "",
+    };
     let defaults = defaults(upstream.kind)
         .iter()
         .filter(|(pattern, _)| !mine.iter().any(|(own, _)| own == pattern))
-        .map(|(pattern, target)| (pattern.to_string(), target.to_string()));
+        .map(|(pattern, target)| (pattern.to_string(), format!("{profile}{target}")));
     mine.iter().cloned().chain(defaults).collect()
 }
 
@@ -86,6 +121,17 @@ struct Entry {
 #[derive(Default)]
 pub(crate) struct ModelMap {
     entries: Vec<Entry>,
+    /// For an upstream reached through the LiteLLM engine: the deployment's
+    /// prefix (`NAME/`) before every name it is sent, and the name of a
+    /// model no entry matches, around the model (Bedrock's
+    /// `us.anthropic.<model>-v1:0`). LiteLLM knows no model without its
+    /// deployment's prefix, so every body is rewritten.
+    litellm: Option<LiteLlmNames>,
+}
+
+struct LiteLlmNames {
+    before: Box<str>,
+    after: Box<str>,
 }
 
 impl fmt::Debug for ModelMap {
@@ -104,23 +150,39 @@ impl ModelMap {
                 target: serde_json::to_string(target.as_ref()).expect("a string serialises").into_boxed_str(),
             })
             .collect();
-        ModelMap { entries }
+        ModelMap { entries, litellm: None }
     }
 
-    /// The map of a paid upstream of the config (see [`effective`]).
+    /// The map of a paid upstream of the config (see [`effective`]); for
+    /// one reached through the LiteLLM engine, with its deployment's prefix.
     pub(crate) fn of(upstream: &UpstreamConfig) -> ModelMap {
-        ModelMap::new(effective(upstream))
+        if !upstream.kind.through_litellm() {
+            return ModelMap::new(effective(upstream));
+        }
+        let deployment = format!("{}/", upstream.name);
+        let profile = bedrock_profile(upstream.region.as_deref());
+        let mut map = ModelMap::new(effective(upstream).into_iter().map(|(p, t)| (p, format!("{deployment}{t}"))));
+        map.litellm = Some(LiteLlmNames {
+            before: format!("{deployment}{profile}anthropic.").into_boxed_str(),
+            after: "-v1:0".into(),
+        });
+        map
     }
 
     /// The name this upstream knows `model` by, as a JSON string; `None`
     /// when no entry matches, and the model passes unchanged.
-    fn target(&self, model: &str) -> Option<&str> {
+    fn target(&self, model: &str) -> Option<Cow<'_, str>> {
         let bare = crate::pricing::strip_context_suffix(model);
         let names = [model, crate::pricing::strip_date(model), bare, crate::pricing::strip_date(bare)];
-        self.entries
-            .iter()
-            .find(|entry| names.iter().any(|name| entry.pattern.matches(name)))
-            .map(|entry| &*entry.target)
+        let found = self.entries.iter().find(|entry| names.iter().any(|name| entry.pattern.matches(name)));
+        match (found, &self.litellm) {
+            (Some(entry), _) => Some(Cow::Borrowed(&*entry.target)),
+            (None, Some(LiteLlmNames { before, after })) => {
+                let name = format!("{before}{bare}{after}");
+                Some(Cow::Owned(serde_json::to_string(&name).expect("a string serialises")))
+            }
+            (None, None) => None,
+        }
     }
 
     /// The body as this upstream gets it: its top-level `"model"` replaced
@@ -128,7 +190,7 @@ impl ModelMap {
     /// names no model this map knows, the very same buffer.
     #[inline]
     pub(crate) fn rewrite(&self, body: Bytes) -> Bytes {
-        if self.entries.is_empty() {
+        if self.entries.is_empty() && self.litellm.is_none() {
             return body;
         }
         self.rewrite_mapped(&body).map_or(body, Bytes::from)
@@ -141,6 +203,7 @@ impl ModelMap {
         let span = top_level_model(body)?;
         let model: Cow<'_, str> = serde_json::from_slice(&body[span.clone()]).ok()?;
         let target = self.target(&model)?;
+        let target = target.as_ref();
         let mut rewritten = Vec::with_capacity(body.len() - span.len() + target.len());
         rewritten.extend_from_slice(&body[..span.start]);
         rewritten.extend_from_slice(target.as_bytes());
@@ -231,12 +294,50 @@ mod tests {
             ("claude-3-5-haiku-20241022", "anthropic/claude-3.5-haiku"),
             ("claude-3-7-sonnet-20250219", "anthropic/claude-3.7-sonnet"),
         ] {
-            assert_eq!(map.target(model), Some(format!("\"{slug}\"").as_str()), "{model}");
+            assert_eq!(map.target(model).as_deref(), Some(format!("\"{slug}\"").as_str()), "{model}");
         }
         // Unknown models, and a version that is not the one mapped, pass unchanged.
         for model in ["claude-opus-5-7", "claude-fable-5-2", "anthropic/claude-sonnet-4.5", "gpt-5", ""] {
-            assert_eq!(map.target(model), None, "{model}");
+            assert_eq!(map.target(model).as_deref(), None, "{model}");
         }
+    }
+
+    #[test]
+    fn a_bedrock_upstream_gets_its_deployment_and_profile_before_every_model() {
+        let bedrock = |region: &str, models: &[(&str, &str)]| UpstreamConfig {
+            name: "aws".to_string(),
+            kind: UpstreamKindConfig::Bedrock,
+            base_url: None,
+            secret: "keychain:aws".to_string(),
+            models: crate::config::ModelMapConfig(models.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect()),
+            region: Some(region.to_string()),
+        };
+        let map = ModelMap::of(&bedrock("us-east-1", &[("claude-opus-5*", "my-profile-arn")]));
+        for (model, sent) in [
+            ("claude-sonnet-4-5", "aws/us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+            ("claude-haiku-4-5-20251001", "aws/us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+            ("claude-sonnet-4-5[1m]", "aws/us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+            ("claude-opus-5-5", "aws/my-profile-arn"),
+            // Not in the table: Bedrock's pattern for a dated ID.
+            ("claude-sonnet-4-7-20260101", "aws/us.anthropic.claude-sonnet-4-7-20260101-v1:0"),
+            ("claude-x[1m]", "aws/us.anthropic.claude-x-v1:0"),
+        ] {
+            assert_eq!(map.target(model).as_deref(), Some(format!("\"{sent}\"").as_str()), "{model}");
+        }
+        let eu = ModelMap::of(&bedrock("eu-central-1", &[]));
+        assert_eq!(
+            eu.target("claude-haiku-4-5").as_deref(),
+            Some("\"aws/eu.anthropic.claude-haiku-4-5-20251001-v1:0\"")
+        );
+        let elsewhere = ModelMap::of(&bedrock("ca-central-1", &[]));
+        assert_eq!(
+            elsewhere.target("claude-haiku-4-5").as_deref(),
+            Some("\"aws/anthropic.claude-haiku-4-5-20251001-v1:0\"")
+        );
+        assert_eq!(
+            rewritten(&map, r#"{"model":"claude-sonnet-4-5","max_tokens":1}"#),
+            r#"{"model":"aws/us.anthropic.claude-sonnet-4-5-20250929-v1:0","max_tokens":1}"#
+        );
     }
 
     #[test]
@@ -247,18 +348,19 @@ mod tests {
             base_url: None,
             secret: "keychain:openrouter".to_string(),
             models: crate::config::ModelMapConfig(models.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect()),
+            region: None,
         };
         let mine = upstream(&[("claude-sonnet-4-5*", "my/sonnet"), ("claude-*", "my/any"), ("claude-opus-4-1", "x")]);
         let map = ModelMap::of(&mine);
-        assert_eq!(map.target("claude-sonnet-4-5-20250929"), Some("\"my/sonnet\""));
-        assert_eq!(map.target("claude-haiku-4-5"), Some("\"my/any\""), "before the defaults");
-        assert_eq!(map.target("other"), None);
+        assert_eq!(map.target("claude-sonnet-4-5-20250929").as_deref(), Some("\"my/sonnet\""));
+        assert_eq!(map.target("claude-haiku-4-5").as_deref(), Some("\"my/any\""), "before the defaults");
+        assert_eq!(map.target("other").as_deref(), None);
         let used = effective(&mine);
         assert_eq!(used[..3], mine.models.0[..]);
         assert_eq!(used.len(), 3 + OPENROUTER_DEFAULTS.len() - 1, "claude-opus-4-1 is overridden");
 
         let kept = ModelMap::of(&upstream(&[]));
-        assert_eq!(kept.target("claude-haiku-4-5"), Some("\"anthropic/claude-haiku-4.5\""));
+        assert_eq!(kept.target("claude-haiku-4-5").as_deref(), Some("\"anthropic/claude-haiku-4.5\""));
         let compatible = UpstreamConfig { kind: UpstreamKindConfig::Compatible, ..upstream(&[]) };
         assert!(effective(&compatible).is_empty(), "no defaults but OpenRouter's");
     }

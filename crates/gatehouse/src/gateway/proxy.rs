@@ -234,6 +234,13 @@ async fn send_along<'g>(
         if stick_at.is_some_and(|at| position < at) && upstream.kind != UpstreamKind::Subscription {
             continue;
         }
+        if let Some(why) = upstream.unavailable() {
+            if is_last {
+                return Err(engine_unavailable(upstream, &why, &failovers));
+            }
+            failovers.note(upstream, &why, flags::FAILOVER_PASSED_OVER);
+            continue;
+        }
         if !is_last && let Some(until) = upstream.cooling_down() {
             failovers.note(upstream, &format!("cooling down until {until}"), flags::FAILOVER_PASSED_OVER);
             continue;
@@ -297,6 +304,17 @@ fn over_budget(failovers: &Failovers) -> Refusal {
     );
     tracing::warn!("{message}");
     Refusal { no_retry: true, ..Refusal::new(StatusCode::TOO_MANY_REQUESTS, ErrorKind::RateLimit, message) }
+}
+
+/// The answer when the route's last upstream is reached through the
+/// LiteLLM engine and the engine cannot take requests now: 503 in
+/// Anthropic's shape (`overloaded_error`, which clients retry), saying why
+/// and what was passed over before it.
+fn engine_unavailable(upstream: &Upstream, why: &str, failovers: &Failovers) -> Refusal {
+    let before = if failovers.said.is_empty() { String::new() } else { format!(" ({})", failovers.said.join("; ")) };
+    let message = format!("upstream `{}` cannot serve this request now: {why}{before}", upstream.name);
+    tracing::warn!("{message}");
+    Refusal::new(StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Overloaded, message)
 }
 
 /// Whether an upstream's answer sends the request on to the next upstream,

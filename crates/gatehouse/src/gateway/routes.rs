@@ -164,6 +164,7 @@ mod tests {
             &Config::default(),
             &crate::paths::Paths::under(std::path::Path::new("/nonexistent")),
             Some("http://127.0.0.1:9"),
+            None,
         )
         .unwrap();
         let anthropic = upstreams.find("anthropic").unwrap();
@@ -188,6 +189,7 @@ mod tests {
             &Config::default(),
             &crate::paths::Paths::under(std::path::Path::new("/nonexistent")),
             Some("http://127.0.0.1:9"),
+            None,
         )
         .unwrap();
         let routes = Routes::catch_all(&upstreams).unwrap();

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::ledger::{import, project::ProjectResolver, writer::LedgerWriter};
 use crate::paths::Paths;
 use crate::pricing::PriceTable;
+use crate::supervisor::backoff::RestartPolicy;
 
 /// Overrides from the command line.
 #[derive(Debug, Default, Clone)]
@@ -57,7 +58,6 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let prices = PriceTable::builtin().with_overrides(&config.pricing.models);
-    let upstreams = Upstreams::from_config(config, paths, options.anthropic_base_url.as_deref())?;
     let port = options.port.unwrap_or(config.gateway.port);
     let address = SocketAddr::new(config.gateway.listen, port);
 
@@ -74,6 +74,14 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
         }
     })?;
     let bound = listener.local_addr()?;
+    // The LiteLLM engine, when an upstream needs it: started now, ready in
+    // 10 to 30 s; its upstreams are passed over until then.
+    let engine = {
+        let _inside = runtime.enter();
+        crate::engines::litellm::run::start(config, paths, RestartPolicy::from_config(&config.supervisor))
+    };
+    let litellm = engine.as_ref().map(|engine| engine.link());
+    let upstreams = Upstreams::from_config(config, paths, options.anthropic_base_url.as_deref(), litellm.as_ref())?;
     if let Some(warning) = config.network_exposure_warning() {
         tracing::warn!("{warning}");
     }
@@ -119,6 +127,9 @@ pub fn run(paths: &Paths, config: &Config, options: &RunOptions) -> anyhow::Resu
     let _ = writeln!(std::io::stdout(), "gatehouse gateway listening on {base_url}");
 
     let served = runtime.block_on(super::serve(listener, gateway.clone(), shutdown_signal()));
+    if let Some(engine) = engine {
+        runtime.block_on(engine.stop());
+    }
     // Dropping the runtime drops every connection task, and with them the
     // last ledger senders; the writer then commits what is queued and stops.
     runtime.shutdown_timeout(Duration::from_secs(2));

@@ -31,9 +31,11 @@ use secrecy::ExposeSecret as _;
 use super::model_map::ModelMap;
 use super::upstream_client::{BaseUri, UpstreamClient};
 use crate::config::{Config, SUBSCRIPTION_UPSTREAM, UpstreamConfig, UpstreamKindConfig};
+use crate::engines::litellm::run::Link;
 use crate::paths::Paths;
 
 const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+const LITELLM_KEY: HeaderName = HeaderName::from_static("x-litellm-api-key");
 const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
 
 /// What an upstream is, which decides its credential policy.
@@ -50,9 +52,7 @@ impl fmt::Display for UpstreamKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             UpstreamKind::Subscription => "subscription",
-            UpstreamKind::Paid(UpstreamKindConfig::Anthropic) => "anthropic",
-            UpstreamKind::Paid(UpstreamKindConfig::OpenRouter) => "openrouter",
-            UpstreamKind::Paid(UpstreamKindConfig::Compatible) => "compatible",
+            UpstreamKind::Paid(kind) => kind.name(),
         })
     }
 }
@@ -64,6 +64,8 @@ pub(crate) enum KeyHeader {
     ApiKey,
     /// `Authorization: Bearer KEY`, as OpenRouter and most compatible APIs.
     Bearer,
+    /// `x-litellm-api-key: Bearer KEY`: the LiteLLM engine's master key.
+    LiteLlm,
 }
 
 /// Which credential a request carries to an upstream.
@@ -161,6 +163,8 @@ pub(crate) struct Upstream {
     /// Until when (Unix seconds) requests pass over this upstream, after a
     /// failover trigger; 0: they do not.
     cooldown_until: AtomicI64,
+    /// The LiteLLM engine, for an upstream reached through it.
+    engine: Option<Arc<Link>>,
 }
 
 impl Upstream {
@@ -186,6 +190,7 @@ impl Upstream {
             credentials: CredentialPolicy::ClientsOwnElseKey { key, source },
             models: ModelMap::default(),
             cooldown_until: AtomicI64::new(0),
+            engine: None,
         };
         if let Some(reference) = &config.anthropic.secret {
             let (key, problem) = match read_key(config, paths, reference, KeyHeader::ApiKey) {
@@ -215,7 +220,18 @@ impl Upstream {
 
     /// A paid upstream of `[[upstreams]]`, with its key read from its store
     /// now (or the reason it cannot be, which its requests are told).
-    fn paid(config: &Config, paths: &Paths, upstream: &UpstreamConfig) -> anyhow::Result<Upstream> {
+    /// An upstream reached through the LiteLLM engine (`litellm`) gets the
+    /// engine's address and master key instead: LiteLLM holds its own
+    /// credentials.
+    fn paid(
+        config: &Config,
+        paths: &Paths,
+        upstream: &UpstreamConfig,
+        litellm: Option<&Arc<Link>>,
+    ) -> anyhow::Result<Upstream> {
+        if upstream.kind.through_litellm() {
+            return Upstream::through_litellm(config, upstream, litellm);
+        }
         let base_url = upstream
             .base_url
             .as_deref()
@@ -228,6 +244,7 @@ impl Upstream {
         let header = match upstream.kind {
             UpstreamKindConfig::Anthropic => KeyHeader::ApiKey,
             UpstreamKindConfig::OpenRouter | UpstreamKindConfig::Compatible => KeyHeader::Bearer,
+            UpstreamKindConfig::Bedrock => KeyHeader::LiteLlm,
         };
         let key = read_key(config, paths, &upstream.secret, header);
         if let Err(why) = &key {
@@ -249,7 +266,47 @@ impl Upstream {
             credentials: CredentialPolicy::OwnKey { header, key },
             models: ModelMap::of(upstream),
             cooldown_until: AtomicI64::new(0),
+            engine: None,
         })
+    }
+
+    /// A paid upstream that the LiteLLM engine serves: requests go to the
+    /// engine on loopback, with its master key.
+    fn through_litellm(
+        config: &Config,
+        upstream: &UpstreamConfig,
+        litellm: Option<&Arc<Link>>,
+    ) -> anyhow::Result<Upstream> {
+        let (base_url, key) = match litellm {
+            Some(link) => (link.base_url.clone(), Ok(link.master_key.clone())),
+            None => ("http://127.0.0.1:9".to_string(), Err("the LiteLLM engine is not running".to_string())),
+        };
+        let base_uri = BaseUri::parse(&base_url).map_err(|e| anyhow::anyhow!("the LiteLLM engine's address {e}"))?;
+        let client = UpstreamClient::new(
+            &base_uri,
+            Duration::from_secs(config.gateway.connect_timeout_secs),
+            Duration::from_secs(config.gateway.idle_timeout_secs),
+        )?;
+        Ok(Upstream {
+            name: Arc::from(upstream.name.as_str()),
+            header_value: HeaderValue::from_str(&upstream.name)
+                .map_err(|_| anyhow::anyhow!("{:?} is not an upstream name", upstream.name))?,
+            kind: UpstreamKind::Paid(upstream.kind),
+            base_url: upstream.bedrock_endpoint().unwrap_or_default(),
+            base_uri,
+            client,
+            credentials: CredentialPolicy::OwnKey { header: KeyHeader::LiteLlm, key },
+            models: ModelMap::of(upstream),
+            cooldown_until: AtomicI64::new(0),
+            engine: litellm.cloned(),
+        })
+    }
+
+    /// Why requests cannot be sent to this upstream now, when it is
+    /// reached through the LiteLLM engine and the engine is not ready.
+    #[inline]
+    pub(crate) fn unavailable(&self) -> Option<String> {
+        self.engine.as_ref().and_then(|link| link.unavailable())
     }
 
     /// Applies this upstream's credential policy to a request's headers,
@@ -280,6 +337,7 @@ impl Upstream {
                 let name = match header {
                     KeyHeader::ApiKey => API_KEY,
                     KeyHeader::Bearer => header::AUTHORIZATION,
+                    KeyHeader::LiteLlm => LITELLM_KEY,
                 };
                 headers.insert(name, key.clone());
                 Ok(Billing::Billed)
@@ -332,6 +390,9 @@ impl Upstream {
             CredentialPolicy::ClientsOwnElseKey { key: None, source: KeySource::Secret { reference, problem } } => {
                 format!("none ({reference}: {}); clients must bring their own", problem.as_deref().unwrap_or("unread"))
             }
+            CredentialPolicy::OwnKey { key: Ok(_), .. } if let Some(link) = &self.engine => {
+                format!("AWS credentials, held by the LiteLLM engine ({})", link.describe())
+            }
             CredentialPolicy::OwnKey { key: Ok(_), .. } => "its own".to_string(),
             CredentialPolicy::OwnKey { key: Err(why), .. } => format!("none: {why}"),
         }
@@ -346,7 +407,7 @@ fn read_key(config: &Config, paths: &Paths, secret: &str, header: KeyHeader) -> 
     let key = resolved.secret.expose_secret().trim();
     let text = match header {
         KeyHeader::ApiKey => key.to_string(),
-        KeyHeader::Bearer => format!("Bearer {key}"),
+        KeyHeader::Bearer | KeyHeader::LiteLlm => format!("Bearer {key}"),
     };
     let mut value = HeaderValue::from_str(&text)
         .map_err(|_| format!("{reference} holds characters not allowed in an HTTP header"))?;
@@ -404,10 +465,11 @@ impl Upstreams {
         config: &Config,
         paths: &Paths,
         base_url_override: Option<&str>,
+        litellm: Option<&Arc<Link>>,
     ) -> anyhow::Result<Upstreams> {
         let mut all = vec![Upstream::subscription(config, paths, base_url_override)?];
         for upstream in &config.upstreams {
-            all.push(Upstream::paid(config, paths, upstream)?);
+            all.push(Upstream::paid(config, paths, upstream, litellm)?);
         }
         Ok(Upstreams { all })
     }
@@ -451,7 +513,7 @@ mod tests {
     #[test]
     fn the_default_config_is_one_subscription_upstream() {
         let upstreams =
-            Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), &nowhere(), None).unwrap();
+            Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), &nowhere(), None, None).unwrap();
         let names: Vec<_> = upstreams.iter().map(|u| (u.name.to_string(), u.kind)).collect();
         assert_eq!(names, [("anthropic".to_string(), UpstreamKind::Subscription)]);
         let anthropic = upstreams.get(upstreams.find("anthropic").unwrap());
@@ -459,18 +521,20 @@ mod tests {
         assert_eq!(anthropic.header_value, "anthropic");
         assert_eq!(upstreams.find("openrouter"), None);
 
-        let overridden = Upstreams::from_config(&Config::default(), &nowhere(), Some("http://127.0.0.1:7/")).unwrap();
+        let overridden =
+            Upstreams::from_config(&Config::default(), &nowhere(), Some("http://127.0.0.1:7/"), None).unwrap();
         assert_eq!(overridden.first().base_url, "http://127.0.0.1:7");
     }
 
     #[test]
     fn a_subscription_upstream_passes_the_clients_credential_and_adds_its_key_only_when_there_is_none() {
         let upstreams =
-            Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), &nowhere(), None).unwrap();
-        let mut anthropic = Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), &nowhere(), None)
-            .unwrap()
-            .all
-            .remove(0);
+            Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), &nowhere(), None, None).unwrap();
+        let mut anthropic =
+            Upstreams::from_config(&config("GATEHOUSE_TEST_UPSTREAMS_UNSET_KEY"), &nowhere(), None, None)
+                .unwrap()
+                .all
+                .remove(0);
         let mut key = HeaderValue::from_static("sk-ant-api03-FAKE-gateway-key");
         key.set_sensitive(true);
         anthropic.credentials = CredentialPolicy::ClientsOwnElseKey {
@@ -515,13 +579,14 @@ mod tests {
             base_url: Some("http://127.0.0.1:9/api".to_string()),
             secret: secret.to_string(),
             models: Default::default(),
+            region: None,
         };
         config.upstreams = vec![
             paid("openrouter", UpstreamKindConfig::OpenRouter, "env:GATEHOUSE_TEST_PAID_UPSTREAM_KEY"),
             paid("anthropic-key", UpstreamKindConfig::Anthropic, "env:GATEHOUSE_TEST_PAID_UPSTREAM_KEY"),
             paid("broken", UpstreamKindConfig::Compatible, "env:GATEHOUSE_TEST_PAID_UPSTREAM_UNSET"),
         ];
-        let upstreams = Upstreams::from_config(&config, &nowhere(), None).unwrap();
+        let upstreams = Upstreams::from_config(&config, &nowhere(), None, None).unwrap();
         let names: Vec<_> = upstreams.iter().map(|u| format!("{} {}", u.name, u.kind)).collect();
         assert_eq!(
             names,
@@ -572,7 +637,7 @@ mod tests {
         // SAFETY: a variable no other test reads or writes.
         unsafe { std::env::set_var("GATEHOUSE_TEST_SUBSCRIPTION_SECRET", "sk-ant-api03-FAKE-by-reference") };
         config.anthropic.secret = Some("env:GATEHOUSE_TEST_SUBSCRIPTION_SECRET".to_string());
-        let upstreams = Upstreams::from_config(&config, &nowhere(), None).unwrap();
+        let upstreams = Upstreams::from_config(&config, &nowhere(), None, None).unwrap();
         let anthropic = upstreams.first();
         assert_eq!(anthropic.describe_key(), "from env:GATEHOUSE_TEST_SUBSCRIPTION_SECRET");
         let mut headers = HeaderMap::new();
@@ -588,7 +653,7 @@ mod tests {
         );
 
         config.anthropic.secret = Some("env:GATEHOUSE_TEST_SUBSCRIPTION_SECRET_UNSET".to_string());
-        let upstreams = Upstreams::from_config(&config, &nowhere(), None).unwrap();
+        let upstreams = Upstreams::from_config(&config, &nowhere(), None, None).unwrap();
         let refused = upstreams.first().apply_credentials(&mut HeaderMap::new()).unwrap_err().to_string();
         assert!(
             refused.contains(

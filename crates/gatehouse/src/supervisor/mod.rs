@@ -55,7 +55,7 @@
 //! ```
 
 pub mod at_login;
-mod backoff;
+pub(crate) mod backoff;
 mod binary;
 pub mod detached;
 mod fail_open;

@@ -1,0 +1,222 @@
+//! The LiteLLM engine, for real: the gateway starts the pinned LiteLLM from
+//! its venv on the config it generated, and a `bedrock` upstream is served
+//! through it, against a loopback mock of the Bedrock runtime (LiteLLM's
+//! endpoint override is the upstream's `base_url`).
+//!
+//! Claude Code's request goes to the subscription first; its quota 429
+//! sends it on to Bedrock, through LiteLLM, signed with the upstream's AWS
+//! credentials. The mock proves it arrived signed, with Bedrock's body and
+//! none of Claude Code's credentials; the ledger records it at Gatehouse's
+//! prices; and no secret (the AWS key, LiteLLM's master key, Claude Code's
+//! token) is in any file Gatehouse wrote.
+
+use std::path::Path;
+use std::time::Duration;
+
+use gatehouse::ledger::flags;
+use gatehouse_e2e::harness::{GatewayProcess, Sandbox, files_containing, wait_for};
+use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
+use gatehouse_e2e::mock_bedrock::{ANSWER, BedrockUsage, MockBedrock};
+use serde_json::{Value, json};
+
+const OAUTH_TOKEN: &str = "sk-ant-oat01-FAKE-subscription-token-bd41";
+const AWS_KEY_ID: &str = "AKIAFAKEGATEHOUSE7Q2";
+const AWS_SECRET: &str = "FAKEwJalrXUtnFEMIK7MDENGbPxRfiCYsecret91";
+
+struct Rig {
+    subscription: MockAnthropic,
+    bedrock: MockBedrock,
+    sandbox: Sandbox,
+    gateway: GatewayProcess,
+    key: String,
+    http: reqwest::Client,
+}
+
+/// The gateway with the subscription first and a `bedrock` upstream after
+/// it, LiteLLM ready.
+async fn rig() -> Rig {
+    let subscription = MockAnthropic::start().await.expect("mock");
+    let bedrock = MockBedrock::start(BedrockUsage::default());
+    let sandbox = Sandbox::new();
+    install_litellm(&sandbox.gatehouse_home());
+    let config = format!(
+        "[[upstreams]]\nname = \"aws\"\nkind = \"bedrock\"\nregion = \"us-east-1\"\nbase_url = \"{}\"\n\
+         secret = \"env:GATEHOUSE_TEST_AWS\"\n",
+        bedrock.base
+    );
+    std::fs::write(sandbox.config_file(), config).unwrap();
+    let key = sandbox.issue_key("tester");
+    let credentials = format!("{AWS_KEY_ID}:{AWS_SECRET}");
+    let gateway = sandbox.start_gateway(&subscription.base_url(), &[("GATEHOUSE_TEST_AWS", credentials.as_str())]);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let rig = Rig { subscription, bedrock, sandbox, gateway, key, http };
+    rig.wait_until_ready().await;
+    rig
+}
+
+impl Rig {
+    async fn status(&self) -> Value {
+        self.http.get(format!("{}/status", self.gateway.base_url)).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// LiteLLM takes 10 to 30 s to start; `/status` says when it is ready.
+    async fn wait_until_ready(&self) {
+        for _ in 0..600 {
+            let status = self.status().await;
+            let aws = status["upstreams"].as_array().unwrap().iter().find(|u| u["name"] == "aws").cloned().unwrap();
+            if aws["api_key"].as_str().unwrap().ends_with("(ready)") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("LiteLLM never got ready\n{}\n{}", self.gateway.log(), self.litellm_log());
+    }
+
+    fn litellm_log(&self) -> String {
+        std::fs::read_to_string(self.sandbox.gatehouse_home().join("logs/litellm.log")).unwrap_or_default()
+    }
+
+    /// A Messages request as Claude Code sends it, with its subscription login.
+    async fn send(&self, stream: bool) -> reqwest::Response {
+        let body = json!({ "model": "claude-sonnet-4-5", "max_tokens": 64, "stream": stream,
+            "messages": [{"role": "user", "content": "hi"}] });
+        self.http
+            .post(format!("{}/v1/messages?beta=true", self.gateway.base_url))
+            .header("x-gatehouse-key", &self.key)
+            .header("anthropic-version", "2023-06-01")
+            .header("anthropic-beta", "oauth-2025-04-20,claude-code-20250219")
+            .header("authorization", format!("Bearer {OAUTH_TOKEN}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+/// No file under `dir` holds `secret`.
+fn nowhere_in(dir: &Path, secret: &str) {
+    let found = files_containing(dir, secret);
+    assert!(found.is_empty(), "a secret is written in {found:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_used_up_subscription_falls_over_to_bedrock_through_litellm_signed_and_in_the_ledger() {
+    let rig = rig().await;
+    rig.subscription.push(Scenario::RateLimited);
+    let response = rig.send(false).await;
+    let status = response.status();
+    assert_eq!(header(&response, "x-gatehouse-upstream"), "aws");
+    assert_eq!(header(&response, "x-gatehouse-failover"), "anthropic: the subscription's window is used up");
+    let message: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{message:#}\n{}", rig.litellm_log());
+    assert_eq!(message["content"][0]["text"], ANSWER);
+
+    // Bedrock got it: the model in the path (the region's inference profile),
+    // Bedrock's body, signed with the upstream's key ID for us-east-1, and
+    // nothing of Claude Code's credentials.
+    let seen = rig.bedrock.requests();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    let call = &seen[0];
+    assert_eq!(call.action, "invoke");
+    assert_eq!(call.model, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+    assert_eq!(call.body["anthropic_version"], "bedrock-2023-05-31");
+    assert_eq!(call.body["messages"][0]["content"], "hi");
+    let authorization = call.header("authorization").unwrap();
+    assert!(
+        authorization.starts_with(&format!("AWS4-HMAC-SHA256 Credential={AWS_KEY_ID}/"))
+            && authorization.contains("/us-east-1/bedrock/aws4_request"),
+        "{authorization}"
+    );
+    let everything = format!("{:?}", call);
+    for secret in [OAUTH_TOKEN, AWS_SECRET, "sk-gatehouse-"] {
+        assert!(!everything.contains(secret), "Bedrock was sent {secret}: {everything}");
+    }
+
+    // The ledger: the client's model, served by `aws`, billed, at Gatehouse's prices.
+    let rows = rig.sandbox.ledger_rows(1);
+    let row = &rows[0];
+    assert_eq!((row.upstream.as_str(), row.model.as_str(), row.status), ("aws", "claude-sonnet-4-5", 200));
+    let usage = BedrockUsage::default();
+    assert_eq!(
+        (row.input_tokens, row.output_tokens, row.cache_write_5m_tokens, row.cache_read_tokens),
+        (usage.input_tokens, usage.output_tokens, usage.cache_creation_input_tokens, usage.cache_read_input_tokens)
+    );
+    // Sonnet 4.5: $3 in, $15 out, $3.75 cache write, $0.30 cache read per million.
+    let expected = (120.0 * 3.0 + 9.0 * 15.0 + 40.0 * 3.75 + 300.0 * 0.3) / 1e6;
+    assert!((row.cost_usd.unwrap() - expected).abs() < 1e-12, "{row:?}");
+    assert_ne!(row.flags & flags::BILLED, 0, "Bedrock is billed: {row:?}");
+    assert_eq!(
+        flags::failover_reason(row.flags).as_deref(),
+        Some("failed over: the subscription's window was used up"),
+        "{row:?}"
+    );
+
+    // A stream, the same way: Bedrock's event stream comes back as Anthropic's SSE.
+    let response = rig.send(true).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-gatehouse-upstream"), "aws");
+    let text = response.text().await.unwrap();
+    assert!(text.contains("message_stop") && text.contains("Bedrock mock"), "{text}");
+    assert_eq!(rig.bedrock.requests().last().unwrap().action, "invoke-with-response-stream");
+    let rows = rig.sandbox.ledger_rows(2);
+    let streamed = rows.iter().find(|row| row.streamed).expect("the stream's row");
+    assert_eq!((streamed.upstream.as_str(), streamed.output_tokens), ("aws", usage.output_tokens), "{rows:?}");
+    assert!(streamed.complete, "{streamed:?}");
+
+    // No secret in any file Gatehouse wrote: config, generated YAML, logs, ledger.
+    let home = rig.sandbox.gatehouse_home();
+    let yaml = std::fs::read_to_string(home.join("state/litellm-config.yaml")).unwrap();
+    assert!(yaml.contains("os.environ/GATEHOUSE_UPSTREAM_0_AWS_AWS_SECRET_ACCESS_KEY"), "{yaml}");
+    let config = std::fs::read_to_string(rig.sandbox.config_file()).unwrap();
+    for secret in [AWS_SECRET, AWS_KEY_ID, OAUTH_TOKEN, "sk-gatehouse-"] {
+        assert!(!config.contains(secret) && !yaml.contains(secret), "{secret}");
+        nowhere_in(&home.join("state"), secret);
+        nowhere_in(&home.join("logs"), secret);
+        for ledger in ["ledger.sqlite3", "ledger.sqlite3-wal"] {
+            let bytes = std::fs::read(home.join("data").join(ledger)).unwrap_or_default();
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} is in {ledger}");
+        }
+        assert!(!rig.gateway.log().contains(secret), "the gateway logged {secret}");
+    }
+    drop(rig.subscription);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn litellm_stops_with_the_gateway() {
+    let rig = rig().await;
+    let pids = litellm_pids(&rig.sandbox.gatehouse_home());
+    assert!(!pids.is_empty(), "LiteLLM runs");
+    let Rig { gateway, sandbox, .. } = rig;
+    let exit = gateway.stop();
+    assert!(exit.success(), "{exit:?}");
+    wait_for("LiteLLM to stop with the gateway", 20, || {
+        litellm_pids(&sandbox.gatehouse_home()).is_empty().then_some(())
+    });
+}
+
+/// The LiteLLM processes started on this sandbox's generated config.
+fn litellm_pids(home: &Path) -> Vec<u32> {
+    let config = home.join("state/litellm-config.yaml");
+    let needle = config.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(needle.as_str()))
+        })
+        .collect()
+}
+
+/// TEMPORARY until the shared install fixture lands: the venv at
+/// `$GATEHOUSE_TEST_LITELLM_VENV`, linked where the engine looks for it.
+fn install_litellm(home: &Path) {
+    let venv = std::env::var("GATEHOUSE_TEST_LITELLM_VENV").expect("GATEHOUSE_TEST_LITELLM_VENV");
+    let dir = home.join("data/engines/litellm");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(venv, dir.join("venv")).unwrap();
+}
