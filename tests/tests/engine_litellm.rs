@@ -14,6 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use gatehouse::ledger::flags;
+use gatehouse_e2e::claude_cli::{ClaudeAuth, claude_print};
 use gatehouse_e2e::harness::{GatewayProcess, Sandbox, files_containing, wait_for};
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 use gatehouse_e2e::mock_bedrock::{ANSWER, BedrockUsage, MockBedrock};
@@ -183,6 +184,30 @@ async fn a_used_up_subscription_falls_over_to_bedrock_through_litellm_signed_and
         assert!(!rig.gateway.log().contains(secret), "the gateway logged {secret}");
     }
     drop(rig.subscription);
+}
+
+/// The real Claude Code CLI, logged in to a subscription whose window is
+/// used up, keeps working on Bedrock; the ledger's cost is Claude Code's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_code_keeps_working_on_bedrock_and_the_ledger_costs_what_claude_code_says() {
+    let rig = rig().await;
+    rig.sandbox.run_ok(&["claude", "configure", "--base-url", &rig.gateway.base_url]);
+    rig.subscription.push(Scenario::RateLimited);
+    let result =
+        claude_print(&rig.sandbox, &ClaudeAuth::Subscription(OAUTH_TOKEN), "hello", &["--model", "claude-haiku-4-5"]);
+    assert_eq!(result["is_error"], false, "{result}\n{}", rig.litellm_log());
+    assert_eq!(result["result"], ANSWER, "{result}");
+
+    let served = rig.bedrock.requests();
+    assert!(!served.is_empty());
+    assert!(served.iter().all(|call| call.model == "us.anthropic.claude-haiku-4-5-20251001-v1:0"), "{served:#?}");
+    assert!(!format!("{served:?}").contains(OAUTH_TOKEN), "the subscription's token went to Bedrock");
+    let rows = rig.sandbox.ledger_rows(served.len());
+    assert!(rows.iter().all(|row| row.upstream == "aws" && row.status == 200), "{rows:?}");
+    let ledger: f64 = rows.iter().filter_map(|row| row.cost_usd).sum();
+    let claude_code = result["total_cost_usd"].as_f64().unwrap();
+    assert!((ledger - claude_code).abs() < 1e-9, "ledger ${ledger} against Claude Code's ${claude_code}: {rows:?}");
+    rig.sandbox.run_ok(&["claude", "remove"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
