@@ -4,3 +4,5 @@
 //! See `crates/gatehouse/src/engines/mod.rs` for where it sits, and
 //! `../shared/reference/litellm.md` for the measured facts it is built on
 //! (offline variables, readiness, what LiteLLM forwards and what it drops).
+
+pub(crate) mod install;
