@@ -63,8 +63,8 @@ fn install(paths: &Paths, force: bool) -> anyhow::Result<ExitCode> {
     let mut last_phase = None;
     let outcome = install::install(paths, force, &mut |progress| match &bar {
         Some(bar) => {
-            bar.set_position((progress.fraction * 100.0).round() as u64);
             bar.set_message(progress.message.clone());
+            bar.set_position((progress.fraction * 100.0).round() as u64);
         }
         None if last_phase != Some(progress.phase) && progress.phase != Phase::Done => {
             last_phase = Some(progress.phase);

@@ -372,13 +372,10 @@ pub(crate) fn install(
     );
     let mut uv = Command::new(build.dir.join("bin").join("uv"));
     uv.args(["pip", "install", "--require-hashes", "--python"]).arg(&venv_python).arg("-r").arg(&litellm_lock);
+    let mut uv_progress = UvProgress::default();
     run_step("installing LiteLLM with uv", uv, paths, &mut |line| {
-        // uv says these once each, in this order, as it goes.
-        let fraction = [("Resolved ", 0.35), ("Prepared ", 0.8), ("Installed ", 0.88)]
-            .iter()
-            .find_map(|(start, fraction)| line.starts_with(start).then_some(*fraction));
-        if let Some(fraction) = fraction {
-            report(Phase::Packages, fraction, line.to_string());
+        if let Some(fraction) = uv_progress.fraction(line) {
+            report(Phase::Packages, fraction, line.trim().to_string());
         }
     })
     .map_err(|failure| match hash_mismatch(&failure.output) {
@@ -457,6 +454,36 @@ pub(crate) fn uninstall(paths: &Paths) -> Result<Removed, InstallError> {
         .collect();
     left.sort();
     Ok(Removed { venv, left })
+}
+
+/// How far `uv pip install` got, from what it prints.
+#[derive(Default)]
+struct UvProgress {
+    large: u32,
+    downloaded: u32,
+}
+
+impl UvProgress {
+    /// The install's fraction done once uv printed `line`, if the line
+    /// says. uv says "Resolved", "Prepared" and "Installed" once each, in
+    /// this order. In between it names each large file it starts to
+    /// download, all at once, then each it has downloaded.
+    fn fraction(&mut self, line: &str) -> Option<f64> {
+        match line.trim_start().split_once(' ')?.0 {
+            "Resolved" => Some(0.35),
+            "Downloading" => {
+                self.large += 1;
+                None
+            }
+            "Downloaded" => {
+                self.downloaded += 1;
+                Some(0.35 + 0.45 * f64::from(self.downloaded) / f64::from(self.large.max(self.downloaded)))
+            }
+            "Prepared" => Some(0.8),
+            "Installed" => Some(0.88),
+            _ => None,
+        }
+    }
 }
 
 /// A Python interpreter that can make the venv.
@@ -883,6 +910,24 @@ mod tests {
             redact_credentials(text),
             "error: GET https://****@pypi.example/simple/litellm/ failed; see https://docs.example/x@y"
         );
+    }
+
+    #[test]
+    fn uv_s_output_moves_the_progress_forward() {
+        let mut progress = UvProgress::default();
+        let lines = [
+            "Using Python 3.11.7 environment at: venv",
+            "Resolved 117 packages in 938ms",
+            "Downloading numpy (16.1MiB)",
+            "Downloading litellm (35.1MiB)",
+            " Downloaded numpy",
+            " Downloaded litellm",
+            "Prepared 117 packages in 10.75s",
+            "Installed 117 packages in 469ms",
+            " + zipp==4.1.2",
+        ];
+        let fractions: Vec<_> = lines.iter().filter_map(|line| progress.fraction(line)).collect();
+        assert_eq!(fractions, [0.35, 0.575, 0.8, 0.8, 0.88]);
     }
 
     #[test]
