@@ -186,3 +186,22 @@ fn the_shared_venv_runs_litellm() {
     assert!(output.status.success(), "{stdout}\n{}", text(&output.stderr));
     assert!(stdout.contains("--config"), "{stdout}");
 }
+
+#[test]
+fn two_installs_at_once_make_one_venv() {
+    let sandbox = Sandbox::new();
+    let (wheels, cache) = (wheels_dir(), shared_uv_cache());
+    let outputs: Vec<Output> = std::thread::scope(|scope| {
+        let installs: Vec<_> =
+            (0..2).map(|_| scope.spawn(|| engine_offline(&sandbox, &["install"], &wheels, &cache))).collect();
+        installs.into_iter().map(|install| install.join().unwrap()).collect()
+    });
+    let mut said: Vec<String> = outputs.iter().map(|output| assert_ok(output, "a concurrent install")).collect();
+    said.sort();
+    // One waited for the other's lock, then found its venv verified.
+    assert!(said[0].starts_with("Installed LiteLLM"), "{said:?}");
+    assert!(said[1].contains("already installed"), "{said:?}");
+    let venvs: Vec<_> = std::fs::read_dir(venv(&sandbox).with_file_name("venvs")).unwrap().flatten().collect();
+    assert_eq!(venvs.len(), 1, "{venvs:?}");
+    assert_eq!(status_json(&sandbox).0, Some(0));
+}
