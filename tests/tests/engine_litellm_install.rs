@@ -1,8 +1,10 @@
 //! `gatehouse engine litellm install|status|uninstall` with the real pip,
 //! uv and LiteLLM wheels, offline from the wheels `scripts/install-test-deps`
-//! downloaded: the pinned install, a tampered wheel refused, no Python, a
-//! venv whose LiteLLM is not the pin, and the shared venv other tests use.
+//! downloaded: the pinned install, a tampered wheel refused, no Python (or
+//! one without venv), a venv whose LiteLLM is not the pin, two installs at
+//! once, and the shared venv other tests use.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -126,7 +128,7 @@ fn a_tampered_litellm_wheel_is_refused_and_leaves_the_installed_venv_alone() {
 }
 
 #[test]
-fn without_python_the_error_says_what_to_install() {
+fn without_a_python_that_makes_venvs_the_error_says_what_to_install() {
     let sandbox = Sandbox::new();
     let empty = sandbox.dir.path().join("empty-bin");
     std::fs::create_dir(&empty).unwrap();
@@ -134,6 +136,23 @@ fn without_python_the_error_says_what_to_install() {
     let stderr = text(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("no Python 3.10 or newer found on PATH"), "{stderr}");
+    assert!(stderr.contains("sudo apt install python3 python3-venv"), "{stderr}");
+    assert_no_venv(&sandbox);
+
+    // Debian's python3 without python3-venv: it runs, but makes no venv.
+    let python = empty.join("python3");
+    std::fs::write(
+        &python,
+        "#!/bin/sh\ncase \"$*\" in\n*'-m venv'*) mkdir -p \"$4/bin\"; echo 'The virtual environment was not created \
+         successfully because ensurepip is not available.' >&2; exit 1;;\n*) echo 3.11.2; echo \"$0\";;\nesac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = sandbox.gatehouse(&["engine", "litellm", "install"]).env("PATH", &empty).output().unwrap();
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("Python 3.11.2 at"), "{stderr}");
+    assert!(stderr.contains("cannot create a venv (its venv or ensurepip module is missing)"), "{stderr}");
     assert!(stderr.contains("sudo apt install python3 python3-venv"), "{stderr}");
     assert_no_venv(&sandbox);
 }
