@@ -219,7 +219,7 @@ fn lock_file(paths: &Paths) -> PathBuf {
 const RECORD_FILE: &str = "installed.json";
 
 /// SHA-256 of the embedded LiteLLM lock, hex.
-pub(crate) fn lock_sha256() -> String {
+fn lock_sha256() -> String {
     hex::encode(Sha256::digest(LITELLM_LOCK.as_bytes()))
 }
 
