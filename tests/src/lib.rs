@@ -5,6 +5,7 @@ pub mod browser;
 pub mod claude_cli;
 pub mod desktop_app;
 pub mod harness;
+pub mod litellm;
 pub mod mock_anthropic;
 pub mod mock_bedrock;
 pub mod mock_claude_ai;

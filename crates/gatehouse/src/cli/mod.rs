@@ -10,6 +10,7 @@ mod output;
 mod auth;
 mod claude;
 mod config_cmd;
+mod engine;
 mod import;
 mod keys;
 mod spend;
@@ -76,6 +77,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
+    },
+    /// Engines behind the gateway: `litellm install|status|uninstall`.
+    Engine {
+        #[command(subcommand)]
+        command: engine::EngineCommand,
     },
 }
 
@@ -193,5 +199,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             keys::run(&paths, &config, command)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Engine { command } => engine::run(&Paths::resolve()?, command),
     }
 }

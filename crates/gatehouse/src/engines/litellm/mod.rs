@@ -7,4 +7,5 @@
 
 pub(crate) mod aws;
 pub(crate) mod config_yaml;
+pub(crate) mod install;
 pub(crate) mod run;
