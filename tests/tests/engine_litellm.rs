@@ -16,6 +16,7 @@ use std::time::Duration;
 use gatehouse::ledger::flags;
 use gatehouse_e2e::claude_cli::{ClaudeAuth, claude_print};
 use gatehouse_e2e::harness::{GatewayProcess, Sandbox, files_containing, wait_for};
+use gatehouse_e2e::litellm::{litellm_venv, venv_in};
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 use gatehouse_e2e::mock_bedrock::{ANSWER, BedrockUsage, MockBedrock};
 use serde_json::{Value, json};
@@ -39,7 +40,11 @@ async fn rig() -> Rig {
     let subscription = MockAnthropic::start().await.expect("mock");
     let bedrock = MockBedrock::start(BedrockUsage::default());
     let sandbox = Sandbox::new();
-    install_litellm(&sandbox.gatehouse_home());
+    // The shared install of the pinned LiteLLM, linked where this home's engine looks for it.
+    let venv = std::fs::canonicalize(litellm_venv()).unwrap();
+    let link = venv_in(&sandbox.gatehouse_home());
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(venv, link).unwrap();
     let config = format!(
         "[[upstreams]]\nname = \"aws\"\nkind = \"bedrock\"\nregion = \"us-east-1\"\nbase_url = \"{}\"\n\
          secret = \"env:GATEHOUSE_TEST_AWS\"\n",
@@ -96,6 +101,20 @@ impl Rig {
 
 fn header(response: &reqwest::Response, name: &str) -> String {
     response.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+/// LiteLLM's own cost and output tokens of the request it served as
+/// `call_id`, from its callback's row in the ledger (waiting for it: the
+/// callback runs after the response).
+fn litellm_price(sandbox: &Sandbox, call_id: &str) -> (Option<f64>, Option<i64>) {
+    let ledger = rusqlite::Connection::open(sandbox.ledger_file()).unwrap();
+    wait_for("LiteLLM's callback to write its cost", 20, || {
+        ledger
+            .query_row("SELECT response_cost, output_tokens FROM engine_costs WHERE call_id = ?1", [call_id], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .ok()
+    })
 }
 
 /// No file under `dir` holds `secret`.
@@ -156,6 +175,12 @@ async fn a_used_up_subscription_falls_over_to_bedrock_through_litellm_signed_and
         "{row:?}"
     );
 
+    // LiteLLM's callback put its own price beside the row, under LiteLLM's call id.
+    let call_id = row.request_id.clone().expect("LiteLLM's call id is the request's id");
+    let (litellm_cost, litellm_output) = litellm_price(&rig.sandbox, &call_id);
+    assert_eq!(litellm_output, Some(usage.output_tokens as i64));
+    assert!(litellm_cost.is_some_and(|cost| cost > 0.0), "LiteLLM priced it: {litellm_cost:?}");
+
     // A stream, the same way: Bedrock's event stream comes back as Anthropic's SSE.
     let response = rig.send(true).await;
     assert_eq!(response.status(), 200);
@@ -167,6 +192,19 @@ async fn a_used_up_subscription_falls_over_to_bedrock_through_litellm_signed_and
     let streamed = rows.iter().find(|row| row.streamed).expect("the stream's row");
     assert_eq!((streamed.upstream.as_str(), streamed.output_tokens), ("aws", usage.output_tokens), "{rows:?}");
     assert!(streamed.complete, "{streamed:?}");
+    let (_, litellm_output) = litellm_price(&rig.sandbox, streamed.request_id.as_deref().unwrap());
+    assert_eq!(litellm_output, Some(usage.output_tokens as i64), "the callback sees streams too");
+
+    // `engine litellm status` shows where LiteLLM's prices differ from the
+    // ledger's: it charges the 10% premium of Bedrock's regional profiles.
+    let status: Value = serde_json::from_str(&rig.sandbox.run_ok(&["engine", "litellm", "status", "--json"])).unwrap();
+    assert_eq!(status["prices"]["compared"], 2, "{status:#}");
+    let disagreement = &status["prices"]["disagreements"][1];
+    assert_eq!(disagreement["request_id"], call_id.as_str(), "{status:#}");
+    let litellm = disagreement["litellm_usd"].as_f64().unwrap();
+    assert!((litellm / expected - 1.1).abs() < 1e-6, "LiteLLM's ${litellm} against ${expected}");
+    let text = rig.sandbox.run_ok(&["engine", "litellm", "status"]);
+    assert!(text.contains("Prices: LiteLLM's differ from Gatehouse's for 2 of 2 requests"), "{text}");
 
     // No secret in any file Gatehouse wrote: config, generated YAML, logs, ledger.
     let home = rig.sandbox.gatehouse_home();
@@ -235,13 +273,4 @@ fn litellm_pids(home: &Path) -> Vec<u32> {
                 .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(needle.as_str()))
         })
         .collect()
-}
-
-/// TEMPORARY until the shared install fixture lands: the venv at
-/// `$GATEHOUSE_TEST_LITELLM_VENV`, linked where the engine looks for it.
-fn install_litellm(home: &Path) {
-    let venv = std::env::var("GATEHOUSE_TEST_LITELLM_VENV").expect("GATEHOUSE_TEST_LITELLM_VENV");
-    let dir = home.join("data/engines/litellm");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::os::unix::fs::symlink(venv, dir.join("venv")).unwrap();
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::engines::litellm::callback::{self, Comparison};
 use crate::engines::litellm::install::{self, Outcome, PINNED_VERSION, Phase};
 use crate::paths::Paths;
 
@@ -103,8 +104,20 @@ fn status(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(EXIT_NOT_INSTALLED)
     };
+    // The last 30 days of LiteLLM's prices beside Gatehouse's.
+    let since = jiff::Timestamp::now().as_millisecond() - 30 * 24 * 3600 * 1000;
+    let prices = callback::compare(&paths.ledger_file(), since).unwrap_or_else(|error| {
+        tracing::warn!("cannot compare LiteLLM's prices with the ledger's: {error}");
+        Comparison::default()
+    });
     if json {
-        outln!("{}", serde_json::to_string_pretty(&status)?);
+        #[derive(serde::Serialize)]
+        struct WithPrices<'a> {
+            #[serde(flatten)]
+            status: &'a install::Status,
+            prices: &'a Comparison,
+        }
+        outln!("{}", serde_json::to_string_pretty(&WithPrices { status: &status, prices: &prices })?);
         return Ok(code);
     }
     if !status.installed {
@@ -129,7 +142,30 @@ fn status(paths: &Paths, json: bool) -> anyhow::Result<ExitCode> {
     if let Some(problem) = &status.problem {
         outln!("Problem: {problem}");
     }
+    print_prices(&prices)?;
     Ok(code)
+}
+
+/// Where LiteLLM's own prices (from its callback) differ from the ledger's.
+fn print_prices(prices: &Comparison) -> anyhow::Result<()> {
+    if prices.compared == 0 {
+        return Ok(());
+    }
+    let usd = |cost: Option<f64>| cost.map_or_else(|| "no price".to_string(), |cost| format!("${cost:.6}"));
+    match prices.disagreements.first() {
+        None => outln!("Prices: LiteLLM's agree with Gatehouse's for all {} requests of 30 days.", prices.compared),
+        Some(newest) => outln!(
+            "Prices: LiteLLM's differ from Gatehouse's for {} of {} requests of 30 days (the ledger keeps \
+             Gatehouse's); the latest: {} {}, Gatehouse {}, LiteLLM {}.",
+            prices.disagreements.len(),
+            prices.compared,
+            newest.model,
+            newest.request_id,
+            usd(newest.gatehouse_usd),
+            usd(newest.litellm_usd)
+        ),
+    }
+    Ok(())
 }
 
 fn uninstall(paths: &Paths) -> anyhow::Result<ExitCode> {

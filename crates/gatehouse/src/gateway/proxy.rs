@@ -44,6 +44,9 @@ pub const UPSTREAM_HEADER: HeaderName = HeaderName::from_static("x-gatehouse-ups
 
 const GATEWAY_KEY: HeaderName = HeaderName::from_static(gateway_keys::HEADER);
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+/// The LiteLLM engine's id for a request it served, which its callback
+/// reports LiteLLM's own cost under (see `engines::litellm::callback`).
+const LITELLM_CALL_ID: HeaderName = HeaderName::from_static("x-litellm-call-id");
 const SHOULD_RETRY: HeaderName = HeaderName::from_static("x-should-retry");
 
 /// Which API a request is for; decides what is checked and recorded.
@@ -562,7 +565,10 @@ fn relay(
         exchange.status = status.as_u16();
         exchange.ttfb = Some(ttfb);
         exchange.event_stream = event_stream;
-        exchange.request_id = response_head.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string);
+        exchange.request_id = (response_head.headers.get(REQUEST_ID))
+            .or_else(|| response_head.headers.get(LITELLM_CALL_ID))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         exchange.unified_headers = ratelimit::unified_lines(&response_head.headers);
         let billed = exchange.flags & flags::BILLED != 0;
         let settlement = gateway.meter.settlement(&upstream.name, &exchange.client, billed);

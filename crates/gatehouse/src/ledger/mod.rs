@@ -282,6 +282,22 @@ END;
     // paid credential, `flags::BILLED`), so reports tell billed dollars from
     // subscription-equivalent ones (see `dashboard::rollup`).
     crate::dashboard::rollup::BILLED_MIGRATION,
+    // 11: what the LiteLLM engine's callback reports of each request it
+    // served, by LiteLLM's call id (the request row's `request_id`): its own
+    // cost and usage, kept beside the gateway's to show where they disagree
+    // (see `engines::litellm::callback`). Whitelisted fields only.
+    r#"
+CREATE TABLE engine_costs (
+    call_id               TEXT PRIMARY KEY,
+    ts_unix_ms            INTEGER NOT NULL,
+    model                 TEXT,
+    response_cost         REAL,
+    input_tokens          INTEGER,
+    output_tokens         INTEGER,
+    cache_write_tokens    INTEGER,
+    cache_read_tokens     INTEGER
+) WITHOUT ROWID;
+"#,
 ];
 
 /// How many rows one millisecond can hold: a row's id is

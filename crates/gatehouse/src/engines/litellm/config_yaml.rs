@@ -86,6 +86,9 @@ struct RouterSettings {
 
 #[derive(Serialize)]
 struct LiteLlmSettings {
+    /// Gatehouse's callback, which writes LiteLLM's cost of each request
+    /// to the ledger (see [`super::callback`]).
+    callbacks: [&'static str; 1],
     /// Never sends usage data anywhere.
     telemetry: bool,
     /// A parameter Bedrock does not take is an error the client sees, not
@@ -129,7 +132,11 @@ pub(crate) fn generate(config: &Config, has_session_token: impl Fn(&str) -> bool
     let file = LiteLlmConfig {
         model_list,
         router_settings: RouterSettings { num_retries: 0, disable_cooldowns: true },
-        litellm_settings: LiteLlmSettings { telemetry: false, drop_params: false },
+        litellm_settings: LiteLlmSettings {
+            callbacks: [super::callback::REGISTRATION],
+            telemetry: false,
+            drop_params: false,
+        },
         general_settings: GeneralSettings { master_key: env_ref(MASTER_KEY_ENV) },
     };
     let yaml = yaml_serde::to_string(&file).expect("the config serialises: strings, numbers and booleans only");

@@ -6,6 +6,7 @@
 //! (offline variables, readiness, what LiteLLM forwards and what it drops).
 
 pub(crate) mod aws;
+pub(crate) mod callback;
 pub(crate) mod config_yaml;
 pub(crate) mod install;
 pub(crate) mod run;

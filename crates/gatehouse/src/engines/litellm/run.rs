@@ -19,6 +19,9 @@
 //!   the reason ("starting, 12 s so far"), so the subscription and other
 //!   upstreams serve meanwhile. `/health` is never polled: it makes real
 //!   calls to every provider.
+//! - **Spend**: Gatehouse's callback module is written beside the config
+//!   and put on `PYTHONPATH`, with the ledger's path in `GATEHOUSE_LEDGER`
+//!   (see [`super::callback`]).
 //! - **Logs**: LiteLLM's output, and the engine's own lines, go to
 //!   `logs/litellm.log`.
 //! - **Restart**: a LiteLLM that exits is started again after a wait that
@@ -42,6 +45,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
 use super::aws::AwsCredentials;
+use super::callback;
 use super::config_yaml::{self, AwsEnv, MASTER_KEY_ENV};
 use crate::config::Config;
 use crate::paths::Paths;
@@ -214,8 +218,9 @@ impl Launch {
     /// Finds LiteLLM, reads the credentials and writes `config.yaml`;
     /// `Err` says what is wrong and what to do.
     fn prepare(config: &Config, paths: &Paths, port: u16, master_key: SecretString) -> Result<Launch, String> {
-        let dir = paths.litellm_dir();
-        let program = installed_litellm(&dir)?;
+        let program = super::install::installed(paths)
+            .map_err(|why| format!("the LiteLLM engine cannot start: {why}, then restart the gateway"))?
+            .litellm;
         let mut env: Vec<(OsString, OsString)> = INHERITED_ENV
             .iter()
             .filter_map(|name| std::env::var_os(name).map(|value| (OsString::from(name), value)))
@@ -240,6 +245,10 @@ impl Launch {
                 with_token.push(upstream.name.clone());
             }
         }
+        let python = callback::write_module(&paths.state_dir.join("litellm-python"))
+            .map_err(|error| format!("cannot write Gatehouse's LiteLLM callback: {error}"))?;
+        env.push(("PYTHONPATH".into(), python.into_os_string()));
+        env.push((callback::LEDGER_ENV.into(), paths.ledger_file().into_os_string()));
         let yaml = config_yaml::generate(config, |name| with_token.iter().any(|with| with == name));
         let config_file = paths.state_dir.join("litellm-config.yaml");
         crate::fs_atomic::write_private(&config_file, yaml.as_bytes())
@@ -301,20 +310,6 @@ impl Launch {
             .rev()
             .find(|line| !line.trim().is_empty() && !line.contains(" gatehouse: "))
             .map(|line| line.trim().chars().take(300).collect())
-    }
-}
-
-/// The venv's `litellm`, when it is installed.
-fn installed_litellm(dir: &Path) -> Result<PathBuf, String> {
-    let program = dir.join("venv").join("bin").join("litellm");
-    if program.is_file() {
-        Ok(program)
-    } else {
-        Err(format!(
-            "the LiteLLM engine is not installed ({} is missing): run `gatehouse engine litellm install`, then \
-             restart the gateway",
-            program.display()
-        ))
     }
 }
 
