@@ -70,9 +70,13 @@ impl Rig {
         for _ in 0..600 {
             let status = self.status().await;
             let aws = status["upstreams"].as_array().unwrap().iter().find(|u| u["name"] == "aws").cloned().unwrap();
-            if aws["api_key"].as_str().unwrap().ends_with("(ready)") {
+            if aws["engine"]["ready"] == true {
+                assert_eq!(aws["engine"]["name"], "litellm");
+                assert!(aws["api_key"].as_str().unwrap().ends_with("(ready)"), "{aws}");
                 return;
             }
+            let detail = aws["engine"]["detail"].as_str().unwrap();
+            assert!(detail.starts_with("the LiteLLM engine is starting ("), "{aws}");
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         panic!("LiteLLM never got ready\n{}\n{}", self.gateway.log(), self.litellm_log());
@@ -246,6 +250,50 @@ async fn claude_code_keeps_working_on_bedrock_and_the_ledger_costs_what_claude_c
     let claude_code = result["total_cost_usd"].as_f64().unwrap();
     assert!((ledger - claude_code).abs() < 1e-9, "ledger ${ledger} against Claude Code's ${claude_code}: {rows:?}");
     rig.sandbox.run_ok(&["claude", "remove"]);
+}
+
+/// Without LiteLLM installed, the gateway runs and the subscription
+/// serves; a request only Bedrock could serve gets a 503 in Anthropic's
+/// shape that says how to install the engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_litellm_installed_bedrock_says_how_to_install_it() {
+    let subscription = MockAnthropic::start().await.expect("mock");
+    let sandbox = Sandbox::new();
+    let config = "[[upstreams]]\nname = \"aws\"\nkind = \"bedrock\"\nregion = \"eu-west-1\"\n\
+                  secret = \"env:GATEHOUSE_TEST_AWS\"\n\n[[routes]]\nmodels = \"claude-haiku-*\"\nupstreams = [\"aws\"]\n\n\
+                  [[routes]]\nmodels = \"*\"\nupstreams = [\"anthropic\"]\n";
+    std::fs::write(sandbox.config_file(), config).unwrap();
+    let key = sandbox.issue_key("tester");
+    let gateway = sandbox.start_gateway(&subscription.base_url(), &[("GATEHOUSE_TEST_AWS", "AKIAFAKE:secret")]);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let send = |model: &str| {
+        http.post(format!("{}/v1/messages", gateway.base_url))
+            .header("x-gatehouse-key", &key)
+            .header("anthropic-version", "2023-06-01")
+            .header("authorization", format!("Bearer {OAUTH_TOKEN}"))
+            .json(&json!({ "model": model, "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}] }))
+            .send()
+    };
+    let served = send("claude-sonnet-4-5").await.unwrap();
+    assert_eq!(served.status(), 200, "the subscription serves as ever");
+    let refused = send("claude-haiku-4-5").await.unwrap();
+    assert_eq!(refused.status(), 503);
+    let error: Value = refused.json().await.unwrap();
+    assert_eq!(error["type"], "error");
+    assert_eq!(error["error"]["type"], "overloaded_error");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("upstream `aws` cannot serve this request now: the LiteLLM engine cannot start: LiteLLM is not installed; run `gatehouse engine litellm install`"),
+        "{message}"
+    );
+    let status: Value = http.get(format!("{}/status", gateway.base_url)).send().await.unwrap().json().await.unwrap();
+    let aws = &status["upstreams"][1];
+    assert_eq!(
+        (aws["engine"]["ready"].as_bool(), aws["base_url"].as_str()),
+        (Some(false), Some("https://bedrock-runtime.eu-west-1.amazonaws.com")),
+        "{aws}"
+    );
+    assert!(subscription.requests().iter().all(|r| r.header("authorization").is_some()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -319,6 +319,21 @@ pub struct UpstreamStatus {
     /// Until when requests pass over it after a failure (local time), if they do.
     #[serde(default)]
     pub resting_until: Option<String>,
+    /// The engine that serves it, for an upstream reached through one
+    /// (absent otherwise, and from older gateways).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineStatus>,
+}
+
+/// An engine behind the gateway, as `/status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct EngineStatus {
+    /// `litellm`.
+    pub name: String,
+    /// Whether it takes requests now.
+    pub ready: bool,
+    /// `ready`, or why not: starting (for how long), stopped, not installed.
+    pub detail: String,
 }
 
 /// The gateway's routes.
