@@ -296,17 +296,38 @@ async fn without_litellm_installed_bedrock_says_how_to_install_it() {
     assert!(subscription.requests().iter().all(|r| r.header("authorization").is_some()));
 }
 
+/// LiteLLM lives exactly as long as the gateway: it stops with it, and
+/// with a gateway that is killed; its secrets are in its environment, never
+/// in its command line, which every user can read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn litellm_stops_with_the_gateway() {
-    let rig = rig().await;
-    let pids = litellm_pids(&rig.sandbox.gatehouse_home());
+async fn litellm_stops_with_the_gateway_and_its_command_line_holds_no_secret() {
+    let first = rig().await;
+    let pids = litellm_pids(&first.sandbox.gatehouse_home());
     assert!(!pids.is_empty(), "LiteLLM runs");
-    let Rig { gateway, sandbox, .. } = rig;
+    for pid in &pids {
+        let cmdline = String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap()).into_owned();
+        for secret in [AWS_SECRET, AWS_KEY_ID, "sk-gatehouse-"] {
+            assert!(!cmdline.contains(secret), "{secret} in LiteLLM's command line: {cmdline:?}");
+        }
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        let environ = String::from_utf8_lossy(&environ);
+        assert!(environ.contains(AWS_SECRET), "the credentials reach LiteLLM through its environment");
+        assert!(!environ.contains("GATEHOUSE_TEST_AWS="), "LiteLLM's environment is its own, not the gateway's");
+    }
+    let Rig { gateway, sandbox, .. } = first;
     let exit = gateway.stop();
     assert!(exit.success(), "{exit:?}");
     wait_for("LiteLLM to stop with the gateway", 20, || {
         litellm_pids(&sandbox.gatehouse_home()).is_empty().then_some(())
     });
+
+    // A gateway killed outright takes LiteLLM with it.
+    let again = rig().await;
+    let home = again.sandbox.gatehouse_home();
+    assert!(!litellm_pids(&home).is_empty());
+    let killed = std::process::Command::new("kill").args(["-KILL", &again.gateway.pid().to_string()]).status().unwrap();
+    assert!(killed.success());
+    wait_for("LiteLLM to stop with the killed gateway", 20, || litellm_pids(&home).is_empty().then_some(()));
 }
 
 /// The LiteLLM processes started on this sandbox's generated config.

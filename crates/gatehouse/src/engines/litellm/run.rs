@@ -282,6 +282,10 @@ impl Launch {
             .stderr(log)
             .process_group(0)
             .kill_on_drop(true);
+        // The kernel signals LiteLLM when the *thread* that spawned it ends:
+        // spawns happen on the gateway runtime's worker threads (the task in
+        // `look_after`), which live as long as the runtime, never on the
+        // blocking pool's, which end when idle.
         // SAFETY: prctl is async-signal-safe, and nothing else runs between fork and exec.
         unsafe {
             command.pre_exec(|| {
