@@ -48,6 +48,19 @@ pub async fn anthropic_error(response: reqwest::Response) -> (u16, String, Strin
     )
 }
 
+/// Serves `app` on `listener` from a thread and runtime of its own, for a
+/// mock that lives as long as the test process.
+pub fn serve_in_background(listener: std::net::TcpListener, app: axum::Router) {
+    listener.set_nonblocking(true).expect("a non-blocking listener");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+            axum::serve(listener, app).await.expect("serving");
+        });
+    });
+}
+
 /// Files under `dir` whose bytes contain `needle`: where a secret ended up.
 pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();

@@ -85,20 +85,13 @@ impl MockBedrock {
     /// Starts the mock on a thread of its own.
     pub fn start(usage: BedrockUsage) -> MockBedrock {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        listener.set_nonblocking(true).expect("a non-blocking listener");
         let mock = MockBedrock {
             base: format!("http://{}", listener.local_addr().expect("its address")),
             usage,
             seen: Arc::default(),
         };
         let app = axum::Router::new().route("/model/{model}/{action}", post(handle)).with_state(mock.clone());
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
-                axum::serve(listener, app).await.expect("serving");
-            });
-        });
+        crate::harness::serve_in_background(listener, app);
         mock
     }
 

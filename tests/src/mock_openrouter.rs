@@ -43,7 +43,6 @@ impl MockOpenRouter {
     /// Starts the mock on a thread of its own.
     pub fn start(choice: Choice) -> MockOpenRouter {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        listener.set_nonblocking(true).expect("a non-blocking listener");
         let mock = MockOpenRouter {
             base: format!("http://{}", listener.local_addr().expect("its address")),
             choice: Arc::new(Mutex::new(choice)),
@@ -54,13 +53,7 @@ impl MockOpenRouter {
             .route("/auth", get(authorize))
             .route("/api/v1/auth/keys", post(exchange))
             .with_state(mock.clone());
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
-                axum::serve(listener, app).await.expect("serving");
-            });
-        });
+        crate::harness::serve_in_background(listener, app);
         mock
     }
 

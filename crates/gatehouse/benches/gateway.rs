@@ -109,7 +109,8 @@ async fn measure_all(upstream: &upstream::Upstream, home: &Path, key: &str) -> a
 
     eprintln!("measuring: {COLD_STARTS} cold starts");
     let cold_starts = cold_starts(home, upstream.addr).await;
-    Ok(report::Report { latencies, idle_rss, loaded_rss, held, first_start, cold_starts })
+    let litellm = litellm_engine::measure(upstream).await;
+    Ok(report::Report { latencies, idle_rss, loaded_rss, held, first_start, cold_starts, litellm })
 }
 
 /// What a scenario times in each exchange.
@@ -127,6 +128,8 @@ struct Scenario {
     concurrency: usize,
     requests: usize,
     timing: Timing,
+    /// Unmeasured requests per connection before each round.
+    warmup: usize,
 }
 
 fn scenarios(requests: &client::Requests) -> Vec<Scenario> {
@@ -137,6 +140,7 @@ fn scenarios(requests: &client::Requests) -> Vec<Scenario> {
             concurrency: 1,
             requests: SMALL_REQUESTS,
             timing: Timing::WholeResponse,
+            warmup: WARMUP_PER_CONNECTION,
         },
         Scenario {
             name: "small body, c=16",
@@ -144,6 +148,7 @@ fn scenarios(requests: &client::Requests) -> Vec<Scenario> {
             concurrency: 16,
             requests: SMALL_REQUESTS,
             timing: Timing::WholeResponse,
+            warmup: WARMUP_PER_CONNECTION,
         },
         Scenario {
             name: "stream TTFB, c=1",
@@ -151,6 +156,7 @@ fn scenarios(requests: &client::Requests) -> Vec<Scenario> {
             concurrency: 1,
             requests: STREAM_REQUESTS,
             timing: Timing::FirstFrame,
+            warmup: WARMUP_PER_CONNECTION,
         },
         Scenario {
             name: "stream, whole, c=1",
@@ -158,6 +164,7 @@ fn scenarios(requests: &client::Requests) -> Vec<Scenario> {
             concurrency: 1,
             requests: STREAM_REQUESTS,
             timing: Timing::WholeResponse,
+            warmup: WARMUP_PER_CONNECTION,
         },
         Scenario {
             name: "250 KB body, c=1",
@@ -165,6 +172,7 @@ fn scenarios(requests: &client::Requests) -> Vec<Scenario> {
             concurrency: 1,
             requests: LARGE_REQUESTS,
             timing: Timing::WholeResponse,
+            warmup: WARMUP_PER_CONNECTION,
         },
     ]
 }
@@ -196,6 +204,7 @@ async fn compare(scenario: &Scenario, direct_addr: SocketAddr, gateway: &gateway
                 requests: per_round,
                 timing: scenario.timing,
                 budget: budget_per_side,
+                warmup: scenario.warmup,
             };
             match load.run().await {
                 Ok(mut round) => samples.append(&mut round),
@@ -207,12 +216,30 @@ async fn compare(scenario: &Scenario, direct_addr: SocketAddr, gateway: &gateway
         }
         rounds_run += 1;
     }
-    let sent_via = via.len() + rounds_run * scenario.concurrency * WARMUP_PER_CONNECTION;
+    let sent_via = via.len() + rounds_run * scenario.concurrency * scenario.warmup;
     let cpu_per_request = match (cpu_before, gateway.cpu_time()) {
         (Some(before), Some(after)) if sent_via > 0 => Some(after.saturating_sub(before) / sent_via as u32),
         _ => None,
     };
     Comparison { name: scenario.name, direct, via, cpu_per_request, error }
+}
+
+/// A process's resident memory, from `/proc/<pid>/status`.
+fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// A process's on-CPU time, all threads, from `/proc/<pid>/task/*/schedstat`
+/// (nanoseconds, unlike the tick-grained `/proc/<pid>/stat`).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let schedstat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += schedstat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }
 
 /// Times `COLD_STARTS` starts of the gateway, each to a 200 from `/health`.
@@ -353,6 +380,7 @@ mod load {
         pub requests: usize,
         pub timing: Timing,
         pub budget: Duration,
+        pub warmup: usize,
     }
 
     impl Load {
@@ -365,10 +393,11 @@ mod load {
             let mut workers = tokio::task::JoinSet::new();
             for _ in 0..self.concurrency {
                 let (addr, request, timing, budget) = (self.addr, self.request.clone(), self.timing, self.budget);
+                let warmup = self.warmup;
                 let barrier = barrier.clone();
                 workers.spawn(async move {
                     let mut connection = client::Connection::open(addr).await?;
-                    for _ in 0..WARMUP_PER_CONNECTION {
+                    for _ in 0..warmup {
                         connection.timed(&request, timing).await?;
                     }
                     barrier.wait().await;
@@ -459,7 +488,7 @@ mod gateway_process {
 
     /// The `gatehouse` built with this bench, or `$GATEHOUSE_BENCH_BIN` to
     /// measure another build (a candidate fix) against the same client.
-    fn binary() -> PathBuf {
+    pub fn binary() -> PathBuf {
         std::env::var_os("GATEHOUSE_BENCH_BIN")
             .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gatehouse")), PathBuf::from)
     }
@@ -530,23 +559,12 @@ mod gateway_process {
             Ok((Gateway { child, addr, pid, _stdout: stdout }, ready_after))
         }
 
-        /// Resident memory, from `/proc/<pid>/status`.
         pub fn rss_bytes(&self) -> Option<u64> {
-            let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kib * 1024)
+            super::rss_bytes(self.pid)
         }
 
-        /// On-CPU time of all its threads so far, from `/proc/<pid>/task/*/schedstat`
-        /// (nanoseconds, unlike the tick-grained `/proc/<pid>/stat`).
         pub fn cpu_time(&self) -> Option<Duration> {
-            let mut total = 0;
-            for task in std::fs::read_dir(format!("/proc/{}/task", self.pid)).ok()? {
-                let schedstat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-                total += schedstat.split_whitespace().next()?.parse::<u64>().ok()?;
-            }
-            Some(Duration::from_nanos(total))
+            super::cpu_time(self.pid)
         }
 
         /// SIGTERM, as the tray app stops it, then waits for a clean exit.
@@ -687,7 +705,10 @@ mod upstream {
         request: hyper::Request<Incoming>,
         released: watch::Receiver<bool>,
     ) -> Result<hyper::Response<Body>, Infallible> {
-        if request.method() != Method::POST || request.uri().path() != "/v1/messages" {
+        // Bedrock's invoke (the LiteLLM engine's scenarios) answers Anthropic's message too.
+        let path = request.uri().path();
+        let bedrock = path.starts_with("/model/") && path.ends_with("/invoke");
+        if request.method() != Method::POST || (path != "/v1/messages" && !bedrock) {
             return Ok(respond(404, "application/json", full(NOT_FOUND)));
         }
         let hold = request.headers().contains_key(HOLD_HEADER);
@@ -785,6 +806,133 @@ mod upstream {
         "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":18}}\n\n",
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
     ];
+}
+
+/// The LiteLLM engine: a second gateway whose only upstream is `bedrock`,
+/// which the gateway serves through LiteLLM, pointed at the same canned
+/// upstream (its Bedrock invoke answers Anthropic's message, as Bedrock's
+/// does). LiteLLM is the one the user installed (`gatehouse engine litellm
+/// install`), or the venv at `$GATEHOUSE_BENCH_LITELLM_VENV`.
+mod litellm_engine {
+    use super::*;
+
+    /// Requests per side: LiteLLM serves about 35 a second on two cores.
+    const REQUESTS: usize = 400;
+    const WARMUP: usize = 3;
+    /// LiteLLM takes 10 to 30 s to start.
+    const READY_DEADLINE: Duration = Duration::from_secs(120);
+
+    pub struct Measured {
+        pub ready_after: Duration,
+        pub idle_rss: Option<u64>,
+        pub loaded_rss: Option<u64>,
+        pub gateway_rss: Option<u64>,
+        pub latencies: Vec<Comparison>,
+        /// LiteLLM's CPU time per request, per scenario.
+        pub litellm_cpu_per_request: Vec<(&'static str, Duration)>,
+    }
+
+    /// The installed engine's venv, as `gatehouse engine litellm status` reports it.
+    fn venv() -> Result<PathBuf, String> {
+        if let Some(venv) = std::env::var_os("GATEHOUSE_BENCH_LITELLM_VENV") {
+            return Ok(PathBuf::from(venv));
+        }
+        let output = std::process::Command::new(gateway_process::binary())
+            .args(["engine", "litellm", "status", "--json"])
+            .output()
+            .map_err(|e| format!("cannot run `gatehouse engine litellm status`: {e}"))?;
+        let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+        match (status["installed"].as_bool(), status["problem"].as_str(), status["venv"].as_str()) {
+            (Some(true), None, Some(venv)) => Ok(PathBuf::from(venv)),
+            _ => Err("LiteLLM is not installed: run `gatehouse engine litellm install`, or set \
+                      GATEHOUSE_BENCH_LITELLM_VENV"
+                .to_string()),
+        }
+    }
+
+    pub async fn measure(upstream: &upstream::Upstream) -> Result<Measured, String> {
+        let venv = std::fs::canonicalize(venv()?).map_err(|e| format!("the LiteLLM venv: {e}"))?;
+        let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let link = home.path().join("data/engines/litellm/venv");
+        std::fs::create_dir_all(link.parent().expect("a parent")).map_err(|e| e.to_string())?;
+        std::os::unix::fs::symlink(&venv, &link).map_err(|e| e.to_string())?;
+        let config = format!(
+            "[[upstreams]]\nname = \"bedrock\"\nkind = \"bedrock\"\nregion = \"us-east-1\"\n\
+             base_url = \"http://{}\"\nsecret = \"env:GATEHOUSE_BENCH_AWS\"\n\n[[routes]]\nmodels = \"*\"\n\
+             upstreams = [\"bedrock\"]\n",
+            upstream.addr
+        );
+        std::fs::write(home.path().join("config.toml"), config).map_err(|e| e.to_string())?;
+        let key = gateway_process::issue_key(home.path()).map_err(|e| format!("{e:#}"))?;
+        // SAFETY: the bench is single-threaded here; nothing else reads the environment now.
+        unsafe { std::env::set_var("GATEHOUSE_BENCH_AWS", "AKIABENCHFAKE:benchsecret") };
+        eprintln!("measuring: the LiteLLM engine (starting it)");
+        let started = Instant::now();
+        let (gateway, _) =
+            gateway_process::Gateway::start(home.path(), upstream.addr).await.map_err(|e| format!("{e:#}"))?;
+        let ready = async {
+            loop {
+                if engine_ready(gateway.addr).await {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::time::timeout(READY_DEADLINE, ready).await.map_err(|_| "LiteLLM never got ready".to_string())?;
+        let ready_after = started.elapsed();
+        let litellm = child_of(gateway.pid).ok_or("LiteLLM's process is not found")?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let idle_rss = rss_bytes(litellm);
+        let requests = client::Requests::new(&key);
+        let mut latencies = Vec::new();
+        let mut litellm_cpu_per_request = Vec::new();
+        for (name, concurrency) in [("small body, c=1", 1), ("small body, c=16", 16)] {
+            eprintln!("measuring: {name} through LiteLLM");
+            let scenario = Scenario {
+                name,
+                request: requests.small.clone(),
+                concurrency,
+                requests: REQUESTS,
+                timing: Timing::WholeResponse,
+                warmup: WARMUP,
+            };
+            let before = cpu_time(litellm);
+            let comparison = compare(&scenario, upstream.addr, &gateway).await;
+            let sent = comparison.via.len() + ROUNDS * concurrency * WARMUP;
+            if let (Some(before), Some(after)) = (before, cpu_time(litellm))
+                && sent > 0
+            {
+                litellm_cpu_per_request.push((name, after.saturating_sub(before) / sent as u32));
+            }
+            latencies.push(comparison);
+        }
+        let loaded_rss = rss_bytes(litellm);
+        let gateway_rss = gateway.rss_bytes();
+        gateway.stop().await.map_err(|e| format!("{e:#}"))?;
+        Ok(Measured { ready_after, idle_rss, loaded_rss, gateway_rss, latencies, litellm_cpu_per_request })
+    }
+
+    /// Whether the gateway's `/status` says its LiteLLM is ready.
+    async fn engine_ready(addr: SocketAddr) -> bool {
+        let spec =
+            client::RequestSpec { method: Method::GET, path: "/status", headers: HeaderMap::new(), body: Bytes::new() };
+        let Ok(mut connection) = client::Connection::open(addr).await else { return false };
+        let Ok(response) = connection.send(&spec).await else { return false };
+        let Ok(body) = response.into_body().collect().await else { return false };
+        let status: serde_json::Value = serde_json::from_slice(&body.to_bytes()).unwrap_or_default();
+        status["upstreams"][1]["engine"]["ready"].as_bool() == Some(true)
+    }
+
+    /// The gateway's child process (LiteLLM).
+    fn child_of(parent: u32) -> Option<u32> {
+        std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // The fields after the command's closing parenthesis: state, ppid, …
+            let ppid: u32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent).then_some(pid)
+        })
+    }
 }
 
 /// Request bodies shaped like Claude Code's.
@@ -904,6 +1052,7 @@ mod report {
         pub held: held::Held,
         pub first_start: Duration,
         pub cold_starts: Result<Vec<Duration>, String>,
+        pub litellm: Result<litellm_engine::Measured, String>,
     }
 
     /// The `p`-th percentile (nearest rank) of unsorted samples.
@@ -939,6 +1088,47 @@ mod report {
         print_memory(report);
         print_start(report);
         print_targets(report);
+        print_litellm(report);
+    }
+
+    /// The LiteLLM engine behind the gateway, beside the built-in one.
+    fn print_litellm(report: &Report) {
+        println!("\n## The LiteLLM engine (gateway → LiteLLM → Bedrock-shaped upstream)\n");
+        let measured = match &report.litellm {
+            Ok(measured) => measured,
+            Err(why) => {
+                println!("Not measured: {why}");
+                return;
+            }
+        };
+        println!(
+            "| Scenario | n | added p50, built-in | added p50, LiteLLM | added p99, built-in | added p99, LiteLLM | CPU µs/req: gateway, LiteLLM |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        for c in &measured.latencies {
+            let builtin = report.latencies.iter().find(|b| b.name == c.name);
+            let us =
+                |d: Option<Duration>| d.map_or_else(|| "–".to_string(), |d| format!("{:.0}", d.as_secs_f64() * 1e6));
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {}, {} |",
+                c.name,
+                c.direct.len().min(c.via.len()),
+                cell(builtin.and_then(|b| added(b, 50.0))),
+                cell(added(c, 50.0)),
+                cell(builtin.and_then(|b| added(b, 99.0))),
+                cell(added(c, 99.0)),
+                us(c.cpu_per_request),
+                us(measured.litellm_cpu_per_request.iter().find(|(name, _)| *name == c.name).map(|(_, d)| *d)),
+            );
+        }
+        for c in measured.latencies.iter().filter(|c| c.error.is_some()) {
+            println!("\n{} stopped early: {}", c.name, c.error.as_deref().unwrap_or_default());
+        }
+        println!("\n| LiteLLM | |\n|---|---:|");
+        println!("| ready after the gateway's spawn | {:.1} s |", measured.ready_after.as_secs_f64());
+        println!("| VmRSS idle, once ready | {} |", megabytes(measured.idle_rss));
+        println!("| VmRSS after the latency runs | {} |", megabytes(measured.loaded_rss));
+        println!("| gateway VmRSS beside it | {} |", megabytes(measured.gateway_rss));
     }
 
     fn print_latencies(comparisons: &[Comparison]) {

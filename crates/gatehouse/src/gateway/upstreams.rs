@@ -219,37 +219,43 @@ impl Upstream {
     }
 
     /// A paid upstream of `[[upstreams]]`, with its key read from its store
-    /// now (or the reason it cannot be, which its requests are told).
-    /// An upstream reached through the LiteLLM engine (`litellm`) gets the
-    /// engine's address and master key instead: LiteLLM holds its own
-    /// credentials.
+    /// now (or the reason it cannot be, which its requests are told). One
+    /// reached through the LiteLLM engine (`litellm`) gets the engine's
+    /// loopback address and master key instead: LiteLLM holds its own
+    /// credentials, and `/status` shows the upstream's own endpoint.
     fn paid(
         config: &Config,
         paths: &Paths,
         upstream: &UpstreamConfig,
         litellm: Option<&Arc<Link>>,
     ) -> anyhow::Result<Upstream> {
-        if upstream.kind.through_litellm() {
-            return Upstream::through_litellm(config, upstream, litellm);
-        }
-        let base_url = upstream
-            .base_url
-            .as_deref()
-            .or(upstream.kind.default_base_url())
-            .ok_or_else(|| anyhow::anyhow!("upstream `{}` has no base_url", upstream.name))?
-            .trim_end_matches('/')
-            .to_string();
-        let base_uri = BaseUri::parse(&base_url)
-            .map_err(|e| anyhow::anyhow!("the base URL {base_url:?} of `{}` {e}", upstream.name))?;
-        let header = match upstream.kind {
-            UpstreamKindConfig::Anthropic => KeyHeader::ApiKey,
-            UpstreamKindConfig::OpenRouter | UpstreamKindConfig::Compatible => KeyHeader::Bearer,
-            UpstreamKindConfig::Bedrock => KeyHeader::LiteLlm,
+        let (base_url, target, header, key) = if upstream.kind.through_litellm() {
+            let (target, key) = match litellm {
+                Some(link) => (link.base_url.clone(), Ok(link.master_key.clone())),
+                None => ("http://127.0.0.1:9".to_string(), Err("the LiteLLM engine is not running".to_string())),
+            };
+            (upstream.bedrock_endpoint().unwrap_or_default(), target, KeyHeader::LiteLlm, key)
+        } else {
+            let base_url = upstream
+                .base_url
+                .as_deref()
+                .or(upstream.kind.default_base_url())
+                .ok_or_else(|| anyhow::anyhow!("upstream `{}` has no base_url", upstream.name))?
+                .trim_end_matches('/')
+                .to_string();
+            let header = match upstream.kind {
+                UpstreamKindConfig::Anthropic => KeyHeader::ApiKey,
+                UpstreamKindConfig::OpenRouter | UpstreamKindConfig::Compatible => KeyHeader::Bearer,
+                UpstreamKindConfig::Bedrock => KeyHeader::LiteLlm,
+            };
+            let key = read_key(config, paths, &upstream.secret, header);
+            (base_url.clone(), base_url, header, key)
         };
-        let key = read_key(config, paths, &upstream.secret, header);
         if let Err(why) = &key {
             tracing::error!("upstream {} has no key, so it refuses requests: {why}", upstream.name);
         }
+        let base_uri = BaseUri::parse(&target)
+            .map_err(|e| anyhow::anyhow!("the base URL {target:?} of `{}` {e}", upstream.name))?;
         let client = UpstreamClient::new(
             &base_uri,
             Duration::from_secs(config.gateway.connect_timeout_secs),
@@ -266,39 +272,7 @@ impl Upstream {
             credentials: CredentialPolicy::OwnKey { header, key },
             models: ModelMap::of(upstream),
             cooldown_until: AtomicI64::new(0),
-            engine: None,
-        })
-    }
-
-    /// A paid upstream that the LiteLLM engine serves: requests go to the
-    /// engine on loopback, with its master key.
-    fn through_litellm(
-        config: &Config,
-        upstream: &UpstreamConfig,
-        litellm: Option<&Arc<Link>>,
-    ) -> anyhow::Result<Upstream> {
-        let (base_url, key) = match litellm {
-            Some(link) => (link.base_url.clone(), Ok(link.master_key.clone())),
-            None => ("http://127.0.0.1:9".to_string(), Err("the LiteLLM engine is not running".to_string())),
-        };
-        let base_uri = BaseUri::parse(&base_url).map_err(|e| anyhow::anyhow!("the LiteLLM engine's address {e}"))?;
-        let client = UpstreamClient::new(
-            &base_uri,
-            Duration::from_secs(config.gateway.connect_timeout_secs),
-            Duration::from_secs(config.gateway.idle_timeout_secs),
-        )?;
-        Ok(Upstream {
-            name: Arc::from(upstream.name.as_str()),
-            header_value: HeaderValue::from_str(&upstream.name)
-                .map_err(|_| anyhow::anyhow!("{:?} is not an upstream name", upstream.name))?,
-            kind: UpstreamKind::Paid(upstream.kind),
-            base_url: upstream.bedrock_endpoint().unwrap_or_default(),
-            base_uri,
-            client,
-            credentials: CredentialPolicy::OwnKey { header: KeyHeader::LiteLlm, key },
-            models: ModelMap::of(upstream),
-            cooldown_until: AtomicI64::new(0),
-            engine: litellm.cloned(),
+            engine: litellm.filter(|_| upstream.kind.through_litellm()).cloned(),
         })
     }
 

@@ -420,9 +420,9 @@ pub(crate) fn install(
     Ok(Outcome::Installed { installed, replaced })
 }
 
-/// Removes the venv and its record. Leaves the rest of the engine's
-/// directory: the generated `config.yaml` (rewritten on every start) and
-/// logs belong to the runner, and say nothing about the install.
+/// Removes the venv and its record, and leaves whatever else is in the
+/// engine's directory, which is not the install's (the runner's generated
+/// config and callback live in the state directory, its log in the logs).
 pub(crate) fn uninstall(paths: &Paths) -> Result<Removed, InstallError> {
     let _lock = FileLock::acquire(&lock_file(paths))?;
     let link = venv_link(paths);
