@@ -207,7 +207,9 @@ fn free_port() -> std::io::Result<u16> {
 
 /// Everything a start of LiteLLM needs, ready before the first.
 struct Launch {
-    program: PathBuf,
+    /// Where the install is: each start runs the venv verified then, so a
+    /// restart after a reinstall (which removes the old venv) finds the new.
+    paths: Paths,
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     log: PathBuf,
@@ -218,9 +220,7 @@ impl Launch {
     /// Finds LiteLLM, reads the credentials and writes `config.yaml`;
     /// `Err` says what is wrong and what to do.
     fn prepare(config: &Config, paths: &Paths, port: u16, master_key: SecretString) -> Result<Launch, String> {
-        let program = super::install::installed(paths)
-            .map_err(|why| format!("the LiteLLM engine cannot start: {why}, then restart the gateway"))?
-            .litellm;
+        installed_litellm(paths)?;
         let mut env: Vec<(OsString, OsString)> = INHERITED_ENV
             .iter()
             .filter_map(|name| std::env::var_os(name).map(|value| (OsString::from(name), value)))
@@ -260,7 +260,7 @@ impl Launch {
             .chain(["--port".into(), port.to_string().into()])
             .collect();
         Ok(Launch {
-            program,
+            paths: paths.clone(),
             args,
             env,
             log: paths.log_dir.join("litellm.log"),
@@ -270,15 +270,17 @@ impl Launch {
 
     /// Starts LiteLLM in a process group of its own, its output appended
     /// to the log, and told by the kernel to stop if the gateway dies.
-    fn spawn(&self) -> std::io::Result<Child> {
-        let log = open_log(&self.log)?;
-        let mut command = Command::new(&self.program);
+    fn spawn(&self) -> Result<Child, String> {
+        let program = installed_litellm(&self.paths)?;
+        let cannot = |error: std::io::Error| format!("the LiteLLM engine cannot start {}: {error}", program.display());
+        let log = open_log(&self.log).map_err(cannot)?;
+        let mut command = Command::new(&program);
         command
             .args(&self.args)
             .env_clear()
             .envs(self.env.iter().map(|(name, value)| (name, value)))
             .stdin(std::process::Stdio::null())
-            .stdout(log.try_clone()?)
+            .stdout(log.try_clone().map_err(cannot)?)
             .stderr(log)
             .process_group(0)
             .kill_on_drop(true);
@@ -295,7 +297,7 @@ impl Launch {
                 Ok(())
             });
         }
-        command.spawn()
+        command.spawn().map_err(cannot)
     }
 
     /// Writes one of the engine's own lines into LiteLLM's log.
@@ -315,6 +317,13 @@ impl Launch {
             .find(|line| !line.trim().is_empty() && !line.contains(" gatehouse: "))
             .map(|line| line.trim().chars().take(300).collect())
     }
+}
+
+/// The verified install's `litellm`, or why the engine cannot start.
+fn installed_litellm(paths: &Paths) -> Result<PathBuf, String> {
+    super::install::installed(paths)
+        .map(|installed| installed.litellm)
+        .map_err(|why| format!("the LiteLLM engine cannot start: {why}, then restart the gateway"))
 }
 
 /// `logs/litellm.log`, for appending, readable only by the user; moved to
@@ -337,8 +346,7 @@ async fn look_after(launch: Launch, link: Arc<Link>, restart: RestartPolicy, mut
         launch.note("starting LiteLLM");
         let mut child = match launch.spawn() {
             Ok(child) => child,
-            Err(error) => {
-                let why = format!("the LiteLLM engine cannot start {}: {error}", launch.program.display());
+            Err(why) => {
                 tracing::error!("{why}");
                 link.set(State::Down(why));
                 return;
