@@ -343,3 +343,35 @@ fn litellm_pids(home: &Path) -> Vec<u32> {
         })
         .collect()
 }
+
+/// `gatehouse auth add` for a `bedrock` upstream's secret checks that it is
+/// AWS credentials before storing it, and never shows it.
+#[test]
+fn auth_add_checks_aws_credentials_for_a_bedrock_upstream() {
+    let sandbox = Sandbox::new();
+    let config = "[secrets]\nstore = \"file\"\n\n[[upstreams]]\nname = \"aws\"\nkind = \"bedrock\"\n\
+                  region = \"us-east-1\"\nsecret = \"file:aws\"\n";
+    std::fs::write(sandbox.config_file(), config).unwrap();
+    let add = |input: &str| {
+        let mut child = sandbox
+            .gatehouse(&["auth", "add", "aws"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let refused = add("only-one-part-FAKESECRET\n");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("the secret of upstream `aws` is not AWS credentials"), "{stderr}");
+    assert!(!stderr.contains("FAKESECRET"), "the secret is shown: {stderr}");
+    assert!(files_containing(&sandbox.gatehouse_home(), "FAKESECRET").is_empty(), "a refused secret was kept");
+
+    let stored = add(&format!("{AWS_KEY_ID}:{AWS_SECRET}\n"));
+    assert!(stored.status.success(), "{}", String::from_utf8_lossy(&stored.stderr));
+    let list = sandbox.run_ok(&["auth", "list"]);
+    assert!(list.contains("aws") && !list.contains(AWS_SECRET), "{list}");
+}

@@ -9,7 +9,7 @@ use clap::Subcommand;
 
 use crate::auth::openrouter_login::{self, Endpoints, Interrupt, Login};
 use crate::claude_code::cli_binary;
-use crate::config::Config;
+use crate::config::{Config, UpstreamKindConfig};
 use crate::paths::Paths;
 use crate::secrets::provider_check::{self, CheckOutcome};
 use crate::secrets::{
@@ -113,7 +113,15 @@ fn dispatch(paths: &Paths, config: &Config, command: AuthCommand) -> anyhow::Res
             let provider = provider.or_else(|| Provider::implied_by(&name));
             // Open the store first: no point asking for a secret that cannot be kept.
             let store = SecretStore::open(paths, kind)?;
-            let secret = read_secret(&name)?;
+            let reference = SecretRef::in_store(name.clone(), kind).to_string();
+            let bedrock = config
+                .upstreams
+                .iter()
+                .find(|upstream| upstream.kind == UpstreamKindConfig::Bedrock && upstream.secret.trim() == reference);
+            let secret = match bedrock {
+                Some(upstream) => read_aws_credentials(&name, &upstream.name)?,
+                None => read_secret(&name)?,
+            };
             store.put(&name, provider, &secret)?;
             let reference = SecretRef::in_store(name.clone(), kind);
             match provider {
@@ -241,6 +249,29 @@ fn claude_login() -> String {
 
 /// Reads a secret from a hidden prompt on a terminal, else from stdin, and
 /// checks it looks like a key.
+/// The AWS credentials of the `bedrock` upstream `upstream`, whose secret
+/// is `name`: on a terminal, asked for one by one (hidden); piped in, as
+/// `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`. Checked before they are
+/// stored.
+fn read_aws_credentials(name: &SecretName, upstream: &str) -> anyhow::Result<SecretString> {
+    let secret = if std::io::stdin().is_terminal() {
+        let ask = |prompt: &str| {
+            rpassword::prompt_password(prompt)
+                .map(|answer| answer.trim().to_string())
+                .map_err(|e| anyhow::anyhow!("cannot read from the terminal: {e}"))
+        };
+        let id = ask(&format!("AWS access key ID for {upstream} (input hidden): "))?;
+        let key = ask("AWS secret access key (input hidden): ")?;
+        let token = ask("AWS session token, for temporary credentials (input hidden; Enter for none): ")?;
+        let parts = if token.is_empty() { vec![id, key] } else { vec![id, key, token] };
+        SecretString::from(parts.join(":"))
+    } else {
+        read_secret(name)?
+    };
+    crate::engines::litellm::aws::AwsCredentials::parse(upstream, &secret)?;
+    Ok(secret)
+}
+
 fn read_secret(name: &SecretName) -> anyhow::Result<SecretString> {
     let mut text = if std::io::stdin().is_terminal() {
         rpassword::prompt_password(format!("Secret for {name} (input hidden): "))

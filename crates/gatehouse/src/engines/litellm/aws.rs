@@ -21,8 +21,8 @@ pub(crate) struct AwsCredentials {
 /// Why a secret is not AWS credentials; never shows the secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "it is not AWS credentials: store `ACCESS_KEY_ID:SECRET_ACCESS_KEY` (or `…:SESSION_TOKEN` after them) with \
-     `gatehouse auth add {upstream}`; {why}"
+    "the secret of upstream `{upstream}` is not AWS credentials ({why}); store \
+     `ACCESS_KEY_ID:SECRET_ACCESS_KEY` (or `…:SESSION_TOKEN` after them) with `gatehouse auth add {upstream}`"
 )]
 pub(crate) struct NotAwsCredentials {
     upstream: String,
