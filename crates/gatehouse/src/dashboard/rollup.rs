@@ -40,6 +40,12 @@
 //! of `cost_nusd` is subscription-equivalent (what Claude Code's
 //! subscription login used, at API list prices; transcript rows, which say
 //! nothing of the credential, count here).
+//!
+//! Since [`ONE_TRIGGER_MIGRATION`] (migration 11) one trigger per event
+//! keeps all three levels, with one statement for a request's nine cells,
+//! instead of a trigger per level, and the table declares no column types
+//! and no `NOT NULL` (only the triggers write it): the same cells for fewer
+//! instructions per recorded request.
 
 /// Milliseconds per slot.
 pub(crate) const SLOT_MS: i64 = 900_000;
@@ -109,15 +115,12 @@ pub(crate) fn spans(dim: i64, first: i64, end: i64, days: bool) -> Vec<Span> {
         .collect()
 }
 
-/// Whether the ledger keeps the day level ([`DAYS_MIGRATION`] ran); a
-/// reader opens a ledger read-only, so it may find one that a gateway of
-/// this version has not migrated yet.
+/// Whether the ledger keeps the day level ([`DAYS_MIGRATION`], migration 5,
+/// ran; every later version keeps it); a reader opens a ledger read-only,
+/// so it may find one that a gateway of this version has not migrated yet.
 pub(crate) fn has_day_cells(conn: &rusqlite::Connection) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'spend_rollup_days_insert')",
-        [],
-        |row| row.get(0),
-    )
+    let version: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    Ok(version >= 5)
 }
 
 /// The time span of a session's requests, `[first, last]` in Unix ms, from
@@ -300,6 +303,17 @@ macro_rules! upsert {
             dims!($level, $row),
             " AS d WHERE 1 ",
             "ON CONFLICT (dim, slot, key, key2, model, source) DO UPDATE SET ",
+            add_sums!($sums),
+            "first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms);\n"
+        )
+    };
+}
+
+/// How a conflict adds a request's sums (`plain` or `billed`, see
+/// [`extra_columns`]) to a cell's.
+macro_rules! add_sums {
+    ($sums:ident) => {
+        concat!(
             "requests = requests + excluded.requests, unpriced = unpriced + excluded.unpriced, ",
             "cost_nusd = cost_nusd + excluded.cost_nusd, ",
             extra_set!($sums),
@@ -307,8 +321,7 @@ macro_rules! upsert {
             "output_tokens = output_tokens + excluded.output_tokens, ",
             "cache_write_5m_tokens = cache_write_5m_tokens + excluded.cache_write_5m_tokens, ",
             "cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens, ",
-            "cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, ",
-            "first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms);\n"
+            "cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, "
         )
     };
 }
@@ -532,4 +545,191 @@ UPDATE spend_rollup SET billed_requests = b.requests, billed_nusd = b.nusd
         AND spend_rollup.key2 = b.key2 AND spend_rollup.model = b.model AND spend_rollup.source = b.source;
 DROP TABLE rollup_billed;
 "#
+);
+
+/// What one request (`$row`, `NEW` or `OLD`) adds to each of its cells,
+/// after the cell's keys: its sums with the billed part, signed (`$sign`),
+/// then `first_ms` and `last_ms` (`$first`, `$last`).
+macro_rules! cell_values {
+    ($row:literal, $sign:literal, $first:literal, $last:literal) => {
+        concat!(
+            $sign,
+            "1, ",
+            $sign,
+            "(",
+            $row,
+            ".cost_usd IS NULL), ",
+            $sign,
+            "COALESCE(CAST(round(",
+            $row,
+            ".cost_usd * 1e9) AS INTEGER), 0), ",
+            extra_values!(billed, $row, $sign),
+            $sign,
+            $row,
+            ".input_tokens, ",
+            $sign,
+            $row,
+            ".output_tokens, ",
+            $sign,
+            $row,
+            ".cache_write_5m_tokens, ",
+            $sign,
+            $row,
+            ".cache_write_1h_tokens, ",
+            $sign,
+            $row,
+            ".cache_read_tokens, ",
+            $first,
+            ", ",
+            $last
+        )
+    };
+}
+
+/// The cells of the group dimensions (`$project` to `$class`: 1 to 4, or 11
+/// to 14 for the day level) that one request adds to in a level (`hours`
+/// or `days`), each a `UNION ALL SELECT` of its keys and [`cell_values`].
+macro_rules! group_cells {
+    ($level:ident, $project:literal, $session:literal, $client:literal, $class:literal,
+     $row:literal, $sign:literal, $first:literal, $last:literal) => {
+        concat!(
+            "\nUNION ALL SELECT ",
+            $project,
+            ", ",
+            slot_of!($level, $row),
+            ", COALESCE(",
+            $row,
+            ".project, 0), 0, ",
+            $row,
+            ".model, 0, ",
+            cell_values!($row, $sign, $first, $last),
+            "\nUNION ALL SELECT ",
+            $session,
+            ", ",
+            slot_of!($level, $row),
+            ", COALESCE(",
+            $row,
+            ".session, 0), 0, ",
+            $row,
+            ".model, 0, ",
+            cell_values!($row, $sign, $first, $last),
+            "\nUNION ALL SELECT ",
+            $client,
+            ", ",
+            slot_of!($level, $row),
+            ", COALESCE(",
+            $row,
+            ".client, 0), 0, ",
+            $row,
+            ".model, 0, ",
+            cell_values!($row, $sign, $first, $last),
+            "\nUNION ALL SELECT ",
+            $class,
+            ", ",
+            slot_of!($level, $row),
+            ", COALESCE(",
+            $row,
+            ".request_class, 0), COALESCE(",
+            $row,
+            ".agent_type, 0), ",
+            $row,
+            ".model, 0, ",
+            cell_values!($row, $sign, $first, $last)
+        )
+    };
+}
+
+/// One statement for all nine cells a request (`$row`, signed by `$sign`)
+/// adds to: its 15-minute cell of everything, its hour and its day cells of
+/// the four group dimensions. A compound `SELECT` of one row per cell, with
+/// no subquery, so SQLite runs it as a single loop; `first_ms` and
+/// `last_ms` are kept with `CASE` rather than `min()` and `max()`, which are
+/// function calls.
+macro_rules! upsert_cells {
+    ($row:literal, $sign:literal, $first:literal, $last:literal) => {
+        concat!(
+            "INSERT INTO spend_rollup (dim, slot, key, key2, model, source, requests, unpriced, cost_nusd, ",
+            extra_columns!(billed),
+            "input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, ",
+            "first_ms, last_ms)\nSELECT 0, ",
+            slot_of!(quarters, $row),
+            ", 0, 0, ",
+            $row,
+            ".model, ",
+            $row,
+            ".source, ",
+            cell_values!($row, $sign, $first, $last),
+            group_cells!(hours, "1", "2", "3", "4", $row, $sign, $first, $last),
+            group_cells!(days, "11", "12", "13", "14", $row, $sign, $first, $last),
+            "\nON CONFLICT (dim, slot, key, key2, model, source) DO UPDATE SET ",
+            add_sums!(billed),
+            "first_ms = CASE WHEN excluded.first_ms < first_ms THEN excluded.first_ms ELSE first_ms END, ",
+            "last_ms = CASE WHEN excluded.last_ms > last_ms THEN excluded.last_ms ELSE last_ms END;\n"
+        )
+    };
+}
+
+/// Migration 11: the same cells, kept by one trigger per event instead of
+/// one per level (three), in a table without column types or `NOT NULL`.
+/// Each trigger SQLite runs allocates and clears a frame of registers and
+/// opens its own cursor, and every cell written checks each `NOT NULL`
+/// column and applies each column's affinity, twice when the cell exists:
+/// the cells are written only by these triggers, whose values are never
+/// NULL and always integers, so those checks bought nothing. The cells are
+/// copied as they are. See docs/BENCHMARKS.md for what it saves.
+pub const ONE_TRIGGER_MIGRATION: &str = concat!(
+    r#"
+DROP TRIGGER spend_rollup_quarters_insert;
+DROP TRIGGER spend_rollup_quarters_delete;
+DROP TRIGGER spend_rollup_quarters_update;
+DROP TRIGGER spend_rollup_hours_insert;
+DROP TRIGGER spend_rollup_hours_delete;
+DROP TRIGGER spend_rollup_hours_update;
+DROP TRIGGER spend_rollup_days_insert;
+DROP TRIGGER spend_rollup_days_delete;
+DROP TRIGGER spend_rollup_days_update;
+CREATE TABLE spend_rollup_v11 (
+    dim,                    -- 0 all, 1 project, 2 session, 3 client, 4 request class (+ agent type); 11-14 by day
+    slot,                   -- dim 0: ts_unix_ms / 900000; 1-4: / 3600000; 11-14: / 86400000
+    key,                    -- names.id of the dimension's value; 0 for NULL
+    key2,                   -- dim 4 and 14: names.id of the agent type; else 0
+    model,
+    source,                 -- dim 0: requests.source (coverage); else 0
+    requests,
+    unpriced,               -- requests without a price (cost_usd NULL)
+    cost_nusd,              -- sum of the priced costs, in 1e-9 USD
+    input_tokens,
+    output_tokens,
+    cache_write_5m_tokens,
+    cache_write_1h_tokens,
+    cache_read_tokens,
+    first_ms,
+    last_ms,
+    billed_requests,        -- requests with flags & 256
+    billed_nusd,            -- their priced cost, in 1e-9 USD
+    PRIMARY KEY (dim, slot, key, key2, model, source)
+) WITHOUT ROWID;
+INSERT INTO spend_rollup_v11 SELECT dim, slot, key, key2, model, source, requests, unpriced, cost_nusd,
+        input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, first_ms,
+        last_ms, billed_requests, billed_nusd
+    FROM spend_rollup ORDER BY dim, slot, key, key2, model, source;
+DROP TABLE spend_rollup;
+ALTER TABLE spend_rollup_v11 RENAME TO spend_rollup;
+CREATE TRIGGER spend_rollup_insert AFTER INSERT ON requests BEGIN
+"#,
+    upsert_cells!("NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms"),
+    "END;\nCREATE TRIGGER spend_rollup_delete AFTER DELETE ON requests BEGIN\n",
+    upsert_cells!("OLD", "-", "9223372036854775807", "-9223372036854775807"),
+    prune!(quarters),
+    prune!(hours),
+    prune!(days),
+    "END;\nCREATE TRIGGER spend_rollup_update ",
+    rolled_up_columns_v10!(),
+    " BEGIN\n",
+    upsert_cells!("OLD", "-", "9223372036854775807", "-9223372036854775807"),
+    upsert_cells!("NEW", "", "NEW.ts_unix_ms", "NEW.ts_unix_ms"),
+    prune!(quarters),
+    prune!(hours),
+    prune!(days),
+    "END;\n"
 );

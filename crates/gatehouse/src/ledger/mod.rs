@@ -282,7 +282,10 @@ END;
     // paid credential, `flags::BILLED`), so reports tell billed dollars from
     // subscription-equivalent ones (see `dashboard::rollup`).
     crate::dashboard::rollup::BILLED_MIGRATION,
-    // 11: what the LiteLLM engine's callback reports of each request it
+    // 11: the same rollup kept by one trigger per event instead of three,
+    // cheaper for the ledger writer (see `dashboard::rollup`).
+    crate::dashboard::rollup::ONE_TRIGGER_MIGRATION,
+    // 12: what the LiteLLM engine's callback reports of each request it
     // served, by LiteLLM's call id (the request row's `request_id`): its own
     // cost and usage, kept beside the gateway's to show where they disagree
     // (see `engines::litellm::callback`). Whitelisted fields only.
@@ -791,6 +794,92 @@ mod tests {
             })
             .unwrap();
         assert_eq!(rolled, total);
+    }
+
+    /// Migration 11: a version-10 ledger keeps every cell of its rollup, and
+    /// the one trigger per event keeps exactly the cells, every column of
+    /// them, that the three per level kept: the same inserts, updates and
+    /// deletes on a ledger left at version 10 and on one migrated to 11
+    /// give the same table.
+    #[test]
+    fn the_one_trigger_rollup_keeps_the_cells_the_per_level_triggers_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_764_583_200_000i64;
+        let insert = |conn: &Connection, i: i64| {
+            conn.execute(
+                concat!(
+                    "INSERT INTO requests (id, source, request_id, client, model, status, streamed, complete,
+                     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
+                     cost_usd, price_version, session, project, request_class, agent_type, flags) VALUES (",
+                    new_request_id!("?1"),
+                    ", ?2, ?3, ?4, ?5, 200, 1, 1, ?6, 20, ?7, 3, 50, ?8, 2, ?9, ?10, ?11, ?12, ?13)"
+                ),
+                rusqlite::params![
+                    // Out of time order, over four days.
+                    t + (i * 7_919 % 400) * 987_654,
+                    i64::from(i % 7 == 6),
+                    format!("req_{i}"),
+                    (i % 7 != 6).then_some(3 + i % 2),
+                    if i % 10 == 9 { 6 } else { 1 + i % 2 },
+                    i * 11,
+                    i % 5,
+                    (i % 10 != 9).then_some(i as f64 * 0.000_123_456_789_1),
+                    (i % 3 != 0).then_some(7 + i % 3),
+                    (i % 4 != 0).then_some(9),
+                    (i % 5 != 0).then_some(10),
+                    (i % 5 == 1).then_some(11),
+                    if i % 3 == 1 { flags::BILLED } else { 0 }
+                ],
+            )
+            .unwrap();
+        };
+        let cells = |conn: &Connection| -> Vec<Vec<i64>> {
+            conn.prepare("SELECT * FROM spend_rollup ORDER BY dim, slot, key, key2, model, source")
+                .unwrap()
+                .query_map([], |row| (0..18).map(|i| row.get(i)).collect())
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let changes = |conn: &Connection, from: i64| {
+            for i in from..from + 200 {
+                insert(conn, i);
+            }
+            conn.execute("DELETE FROM requests WHERE id % 11 = 0", []).unwrap();
+            conn.execute("UPDATE requests SET id = id + (3600000 << 10), cost_usd = 0.5 WHERE id % 13 = 0", [])
+                .unwrap();
+            conn.execute(
+                "UPDATE requests SET flags = (flags | 256) - (flags & 256), session = 8 WHERE id % 17 = 0",
+                [],
+            )
+            .unwrap();
+        };
+        let ledgers: Vec<Connection> = ["v10", "v11"]
+            .iter()
+            .map(|name| {
+                let conn = Connection::open(dir.path().join(name)).unwrap();
+                for migration in &MIGRATIONS[..10] {
+                    conn.execute_batch(migration).unwrap();
+                }
+                conn.pragma_update(None, "user_version", 10).unwrap();
+                changes(&conn, 0);
+                conn
+            })
+            .collect();
+        let before = cells(&ledgers[0]);
+        assert!(before.len() > 200, "{} cells", before.len());
+        assert_eq!(cells(&ledgers[1]), before);
+        drop(ledgers);
+        let (v10, v11) = (Connection::open(dir.path().join("v10")).unwrap(), open(&dir.path().join("v11")).unwrap());
+        let version: usize = v11.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        assert_eq!(cells(&v11), before, "every cell is kept as it was");
+        changes(&v10, 200);
+        changes(&v11, 200);
+        assert_eq!(cells(&v11), cells(&v10), "the triggers keep the same cells");
+        v10.execute("DELETE FROM requests", []).unwrap();
+        v11.execute("DELETE FROM requests", []).unwrap();
+        assert_eq!(cells(&v11), Vec::<Vec<i64>>::new(), "an emptied cell is removed");
     }
 
     /// The 1025th row of a millisecond takes the next id after the newest
