@@ -14,6 +14,17 @@
 //! - `litellm::install`: the managed venv, pinned by hashes.
 //! - `litellm::config_yaml`: LiteLLM's `config.yaml`, generated from the
 //!   upstreams of Gatehouse's config, with no secret in it.
-//! - `litellm::run`: starting it, readiness, stopping it.
+//! - `litellm::aws`: a `bedrock` upstream's AWS credentials, as one secret.
+//! - `litellm::run`: starting it with the gateway, readiness, restarts,
+//!   stopping it.
+//! - `litellm::callback`: Gatehouse's LiteLLM callback module, which puts
+//!   LiteLLM's own price of each request beside the ledger's.
+//!
+//! Why behind, and not instead of, the built-in gateway: the subscription's
+//! traffic never passes through LiteLLM (which rewrites Claude Code's
+//! user-agent on its `/v1/messages` and holds no business with the
+//! subscription's token); the ledger, the windows, budgets and failover stay
+//! one implementation; and LiteLLM's 30 ms and 330 MB are paid only by the
+//! requests that need it.
 
 pub(crate) mod litellm;
