@@ -136,6 +136,8 @@ pub enum EngineBusy {
     Installing,
     #[error("LiteLLM cannot be uninstalled while it is being installed; wait for the install to end")]
     UninstallWhileInstalling,
+    #[error("LiteLLM is being uninstalled; wait for that to end")]
+    Uninstalling,
 }
 
 /// What "Uninstall" removed, for the window to say.
@@ -152,6 +154,9 @@ pub struct Uninstalled {
 #[derive(Default)]
 pub(crate) struct LiteLlmState {
     installing: Option<Progress>,
+    /// An uninstall runs (without this lock held: it may wait for an
+    /// install from a terminal to end).
+    uninstalling: bool,
     last_failure: Option<InstallFailure>,
     /// The install's view, and the venv it was read from: counting a
     /// venv's bytes walks all its files, so it is done again only when
@@ -165,6 +170,9 @@ impl LiteLlmState {
     fn begin(&mut self) -> Result<(), EngineBusy> {
         if self.installing.is_some() {
             return Err(EngineBusy::Installing);
+        }
+        if self.uninstalling {
+            return Err(EngineBusy::Uninstalling);
         }
         self.last_failure = None;
         self.installing = Some(Progress {
@@ -213,12 +221,23 @@ impl LiteLlmState {
         }
     }
 
-    /// Refuses an uninstall while an install runs.
-    fn check_uninstall(&self) -> Result<(), EngineBusy> {
-        match self.installing {
-            Some(_) => Err(EngineBusy::UninstallWhileInstalling),
-            None => Ok(()),
+    /// Marks an uninstall as started, unless an install or another
+    /// uninstall runs.
+    fn begin_uninstall(&mut self) -> Result<(), EngineBusy> {
+        if self.installing.is_some() {
+            return Err(EngineBusy::UninstallWhileInstalling);
         }
+        if self.uninstalling {
+            return Err(EngineBusy::Uninstalling);
+        }
+        self.uninstalling = true;
+        Ok(())
+    }
+
+    /// The uninstall ended: what the disk holds is read again.
+    fn end_uninstall(&mut self) {
+        self.uninstalling = false;
+        self.cached = None;
     }
 
     /// What is installed, read again only when the venv changed.
@@ -337,12 +356,9 @@ impl DesktopService {
 
     /// Removes the LiteLLM venv; refused while an install runs.
     pub fn uninstall_litellm(&self) -> anyhow::Result<Uninstalled> {
-        let mut state = lock(&self.litellm);
-        state.check_uninstall()?;
-        // Held across the removal, so no install starts under it.
+        lock(&self.litellm).begin_uninstall()?;
         let removed = install::uninstall(&self.options().paths);
-        state.cached = None;
-        drop(state);
+        lock(&self.litellm).end_uninstall();
         self.nudge();
         let removed = removed?;
         let mut message = match &removed.venv {
@@ -378,15 +394,19 @@ mod tests {
     #[test]
     fn one_install_at_a_time_and_no_uninstall_under_it() {
         let mut state = LiteLlmState::default();
-        assert_eq!(state.check_uninstall(), Ok(()));
+        state.begin_uninstall().unwrap();
+        assert_eq!(state.begin(), Err(EngineBusy::Uninstalling), "no install under an uninstall");
+        assert_eq!(state.begin_uninstall(), Err(EngineBusy::Uninstalling));
+        state.end_uninstall();
         state.begin().unwrap();
         assert_eq!(state.begin(), Err(EngineBusy::Installing), "a second click is refused");
-        assert_eq!(state.check_uninstall(), Err(EngineBusy::UninstallWhileInstalling));
+        assert_eq!(state.begin_uninstall(), Err(EngineBusy::UninstallWhileInstalling));
         let failed = Err(InstallError::NoPython { tried: "python3".into() });
         let notice = state.end(&failed);
         assert_eq!(notice.title, "LiteLLM was not installed");
         assert!(notice.body.contains("python3-venv"), "{}", notice.body);
-        assert_eq!(state.check_uninstall(), Ok(()), "the install ended");
+        assert_eq!(state.begin_uninstall(), Ok(()), "the install ended");
+        state.end_uninstall();
         let failure = state.last_failure.clone().expect("the failure is kept");
         assert_eq!(failure.kind, InstallFailureKind::NoPython);
         state.begin().unwrap();
