@@ -381,7 +381,7 @@ function trayView(data: Data, state: MockState): View {
           ]
         : [],
       config_error: null,
-      upstreams: state.litellm === null ? UPSTREAMS : [...UPSTREAMS, { name: "aws", kind: "bedrock" }],
+      upstreams: state.litellm === null ? UPSTREAMS : [...UPSTREAMS, ...BEDROCK_UPSTREAMS],
       litellm: litellmView(state),
       recording_problem: null,
     },
@@ -393,6 +393,12 @@ const UPSTREAMS = [
   { name: "anthropic", kind: "subscription" },
   { name: "openrouter", kind: "openrouter" },
   { name: "team", kind: "compatible" },
+];
+
+/** The Bedrock upstreams of the `?litellm=…` scenarios, served through LiteLLM. */
+const BEDROCK_UPSTREAMS = [
+  { name: "aws", kind: "bedrock" },
+  { name: "aws-eu", kind: "bedrock" },
 ];
 
 /** The LiteLLM engine scenarios (`?litellm=…`): not installed, installing, installed, or a broken install. */

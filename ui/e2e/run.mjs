@@ -673,7 +673,7 @@ await test("settings: LiteLLM installs with a progress bar, shows where it is, a
     assert((await page.textContent('[data-engine="builtin"]')).includes("always on"), "the built-in gateway is always the front door");
     assert((await page.textContent('[data-engine="builtin"]')).includes("Claude Code and every client talk to it"), "and says so");
     eq(await page.textContent(`${LITELLM} [data-action="litellm_install"]`), "Install LiteLLM (about 650 MB)", "the install button says its size");
-    assert((await page.textContent('[data-testid="connections"] [data-upstream="aws"]')).includes("through LiteLLM"), "a Bedrock connection says it goes through LiteLLM");
+    eq(await page.$$eval('[data-testid="connections"] [data-through="litellm"]', (b) => b.map((e) => e.closest("[data-upstream]").dataset.upstream)), ["aws", "aws-eu"], "each Bedrock connection says it goes through LiteLLM, and only those");
     eq(await page.$$eval('[data-testid="litellm-serves"] li', (l) => l.map((e) => e.textContent.trim())), ["aws — LiteLLM is not installed; run `gatehouse engine litellm install`", "aws-eu — the gateway started before it was added; restart the gateway to use it"], "the upstreams it serves, with why they wait");
     if (scheme === "light") await shot(page, "settings-litellm-none-light");
 
