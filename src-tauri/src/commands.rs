@@ -19,6 +19,7 @@ use gatehouse::dashboard::settings::{SaveOutcome, SettingsForm, SettingsView};
 use gatehouse::dashboard::spend::{ExportFormat, SpendExport, SpendQuery, SpendReport};
 use gatehouse::dashboard::state::{LoginReply, View};
 use gatehouse::dashboard::windows::{WindowsQuery, WindowsReport};
+use gatehouse::desktop::engines::Uninstalled;
 use gatehouse::desktop::first_run::FirstRun;
 use gatehouse::desktop::menu::Action;
 use gatehouse::desktop::notice;
@@ -278,6 +279,20 @@ fn quit<R: Runtime>(app: AppHandle<R>) {
     app.exit(0);
 }
 
+/// "Install LiteLLM" (`force`: "Repair"): the install runs on the core's
+/// own thread; its progress and its end reach the window in the `state`
+/// event's snapshot, its end also as a notification. A second click while
+/// one runs is refused.
+async fn litellm_install(service: Service, force: bool) -> Result<()> {
+    // The install's thread keeps the service, so it is started from the `Arc`.
+    Ok(service.start_litellm_install(force)?)
+}
+
+/// "Uninstall" LiteLLM: removes its venv; refused while an install runs.
+async fn litellm_uninstall(service: Service) -> Result<Uninstalled> {
+    blocking(&service, DesktopService::uninstall_litellm).await
+}
+
 /// "Test connection" for one upstream of the config: its result, typed.
 async fn test_upstream(service: Service, name: String) -> Result<UpstreamTest> {
     blocking(&service, move |s| s.test_upstream(&name)).await
@@ -374,6 +389,8 @@ pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value
         "openrouter_sign_in_paste" => answer(openrouter_sign_in_paste(service, args.get("pasted")?).await),
         "openrouter_sign_in_cancel" => answer(openrouter_sign_in_cancel(service).await),
         "test_upstream" => answer(test_upstream(service, args.get("name")?).await),
+        "litellm_install" => answer(litellm_install(service, args.get("force")?).await),
+        "litellm_uninstall" => answer(litellm_uninstall(service).await),
         "log_tail" => answer(log_tail(service).await),
         "open_log_file" => answer(open_log_file(app, service).await),
         "quit" => {

@@ -13,6 +13,9 @@ pub enum Error {
     Core(#[from] anyhow::Error),
     #[error("{0}")]
     Tauri(#[from] tauri::Error),
+    /// An engine install or uninstall refused while another runs.
+    #[error("{0}")]
+    EngineBusy(#[from] gatehouse::desktop::engines::EngineBusy),
     #[error("cannot change \"Start at login\" ({}): {source}", file.display())]
     Autostart { file: std::path::PathBuf, source: tauri_plugin_autostart::Error },
     #[error("cannot open {what}: {source}")]

@@ -78,6 +78,12 @@ fn the_windows_commands_drive_the_real_core() {
     assert_eq!(state["tray"]["icon"], "stopped");
     let error = invoke(&app, "set_claude_code", json!({ "enabled": true })).unwrap_err();
     assert!(error.contains("turn the proxy on"), "{error}");
+
+    // LiteLLM: not installed (the home is new), and "Uninstall" says there was nothing to remove.
+    assert_eq!(state["snapshot"]["litellm"]["install"]["state"], "not_installed");
+    assert_eq!(state["snapshot"]["litellm"]["pinned_version"], "1.106.2");
+    let uninstalled = invoke(&app, "litellm_uninstall", json!({})).unwrap();
+    assert!(uninstalled["message"].as_str().unwrap().contains("nothing was removed"), "{uninstalled}");
     assert!(!settings.exists());
 
     // Proxy on: the gateway runs and answers.

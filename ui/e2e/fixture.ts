@@ -8,6 +8,7 @@
 
 import type {
   ClaudeCodeScopes,
+  LiteLlmView,
   Warning,
   DayRange,
   FirstRun,
@@ -380,7 +381,8 @@ function trayView(data: Data, state: MockState): View {
           ]
         : [],
       config_error: null,
-      upstreams: UPSTREAMS,
+      upstreams: state.litellm === null ? UPSTREAMS : [...UPSTREAMS, ...BEDROCK_UPSTREAMS],
+      litellm: litellmView(state),
       recording_problem: null,
     },
   };
@@ -392,6 +394,51 @@ const UPSTREAMS = [
   { name: "openrouter", kind: "openrouter" },
   { name: "team", kind: "compatible" },
 ];
+
+/** The Bedrock upstreams of the `?litellm=…` scenarios, served through LiteLLM. */
+const BEDROCK_UPSTREAMS = [
+  { name: "aws", kind: "bedrock" },
+  { name: "aws-eu", kind: "bedrock" },
+];
+
+/** The LiteLLM engine scenarios (`?litellm=…`): not installed, installing, installed, or a broken install. */
+export type LiteLlmScenario = "none" | "installing" | "installed" | "problem";
+
+const PINNED = "1.106.2";
+
+/** The engine's part of the snapshot, as the core's desktop/engines.rs makes it. */
+function litellmView(state: MockState): LiteLlmView {
+  const scenario = state.litellm ?? "none";
+  const install: LiteLlmView["install"] =
+    scenario === "installed"
+      ? { state: "installed", version: PINNED, size_bytes: 652_300_000, venv: "/home/ana/.local/share/gatehouse/engines/litellm/venv", python_version: "3.12.3" }
+      : scenario === "problem"
+        ? { state: "problem", message: "the venv at /home/ana/.local/share/gatehouse/engines/litellm/venvs/litellm-1.106.2-1764500000-4242 was never finished (no valid installed.json); run `gatehouse engine litellm install` to repair" }
+        : { state: "not_installed" };
+  const ready = scenario === "installed";
+  return {
+    pinned_version: PINNED,
+    install,
+    installing: scenario === "installing" ? state.installProgress : null,
+    last_failure: state.installFailure,
+    serves:
+      state.litellm === null
+        ? []
+        : [
+            {
+              name: "aws",
+              engine: ready
+                ? { state: "ready" }
+                : scenario === "installing"
+                  ? { state: "not_ready", detail: "LiteLLM is not installed; run `gatehouse engine litellm install`" }
+                  : scenario === "problem"
+                    ? { state: "not_ready", detail: "the venv was never finished; run `gatehouse engine litellm install` to repair" }
+                    : { state: "not_ready", detail: "LiteLLM is not installed; run `gatehouse engine litellm install`" },
+            },
+            { name: "aws-eu", engine: ready ? { state: "not_ready", detail: "the LiteLLM engine is starting (12 s so far; it takes 10 to 30 s)" } : { state: "unknown", detail: "the gateway started before it was added; restart the gateway to use it" } },
+          ],
+  };
+}
 
 /** What "Test connection" answers for each, as the core words it. */
 function upstreamTest(name: string): UpstreamTest {
@@ -414,6 +461,10 @@ interface MockState {
   imported: boolean;
   loggedIn: boolean;
   signingIn: boolean;
+  /** `null`: no Bedrock upstream and nothing said of LiteLLM (the default scenario). */
+  litellm: LiteLlmScenario | null;
+  installProgress: NonNullable<LiteLlmView["installing"]>;
+  installFailure: LiteLlmView["last_failure"];
 }
 
 export interface Call {
@@ -567,10 +618,27 @@ const LOG: LogLine[] = [
 ].reverse();
 
 /** The IPC handler: the app's commands answered from `data`; every call is recorded. */
-export function handler(data: Data, calls: Call[], options: { firstRun: boolean; empty: boolean; loggedOut: boolean; failover?: boolean }) {
-  const state: MockState = { failover: options.failover ?? false, openrouter: { state: "idle" }, proxy: true, scopes: { user: false, project: false, local: false }, firstRun: options.firstRun, imported: false, loggedIn: !options.loggedOut, signingIn: false };
+export function handler(data: Data, calls: Call[], options: { firstRun: boolean; empty: boolean; loggedOut: boolean; failover?: boolean; litellm?: LiteLlmScenario | null }) {
+  const state: MockState = {
+    failover: options.failover ?? false,
+    openrouter: { state: "idle" },
+    proxy: true,
+    scopes: { user: false, project: false, local: false },
+    firstRun: options.firstRun,
+    imported: false,
+    loggedIn: !options.loggedOut,
+    signingIn: false,
+    litellm: options.litellm ?? null,
+    installProgress: { phase: "packages", fraction: 0.42, message: "Downloading botocore (13.1MiB)" },
+    installFailure: null,
+  };
+  // The test drives an install the page started: `__gatehouseMock.litellm("installed")`, or a failure.
+  const control = (next: LiteLlmScenario, failure: LiteLlmView["last_failure"] = null) => {
+    state.litellm = next;
+    state.installFailure = failure;
+  };
   const source = options.empty ? { now: data.now, rows: [] } : data;
-  return (cmd: string, args: Record<string, unknown> | undefined): unknown => {
+  const answer = (cmd: string, args: Record<string, unknown> | undefined): unknown => {
     calls.push({ cmd, args });
     const a = (args ?? {}) as Record<string, never>;
     switch (cmd) {
@@ -693,6 +761,17 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
         state.openrouter = { state: "signed_in", name: "openrouter", reference: "keychain:openrouter", store: "the OS keychain (Secret Service)" };
         return null;
       }
+      case "litellm_install":
+        // The core's refusals (desktop/engines.rs).
+        if (state.litellm === "installing") throw "LiteLLM is being installed already; its progress is on the Settings page";
+        state.litellm = "installing";
+        state.installFailure = null;
+        state.installProgress = { phase: "python", fraction: 0, message: "Starting the install" };
+        return null;
+      case "litellm_uninstall":
+        if (state.litellm === "installing") throw "LiteLLM cannot be uninstalled while it is being installed; wait for the install to end";
+        state.litellm = "none";
+        return { message: "Removed LiteLLM 1.106.2 (652 MB freed). Kept in its folder: config.yaml, litellm.log." };
       case "first_run_done":
         state.firstRun = false;
         return null;
@@ -707,6 +786,7 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
         return null;
     }
   };
+  return Object.assign(answer, { litellm: control, progress: (p: MockState["installProgress"]) => void (state.installProgress = p) });
 }
 
 const OPENROUTER_CALLBACK = "http://127.0.0.1:43117/callback/Zr3xKp0LqNw8vT2bYc5eUg";

@@ -656,6 +656,85 @@ await test("settings: Test shows each upstream's connection beside it", async ()
   }
 });
 
+// ---------- engines ----------
+/** Sends the page the `state` event, as the app does when the snapshot changes. */
+const pushState = (page) =>
+  mock(page, async () => {
+    const { emit } = window.__gatehouseMock;
+    await emit("state", await window.__TAURI_INTERNALS__.invoke("get_state"));
+  });
+const LITELLM = '[data-testid="engines"] [data-engine="litellm"]';
+
+await test("settings: LiteLLM installs with a progress bar, shows where it is, and uninstalls", async () => {
+  for (const scheme of ["light", "dark"]) {
+    const page = await open({ scheme, query: "?litellm=none" });
+    await go(page, "settings");
+    await page.waitForSelector(`${LITELLM}[data-state="not_installed"]`);
+    assert((await page.textContent('[data-engine="builtin"]')).includes("always on"), "the built-in gateway is always the front door");
+    assert((await page.textContent('[data-engine="builtin"]')).includes("Claude Code and every client talk to it"), "and says so");
+    eq(await page.textContent(`${LITELLM} [data-action="litellm_install"]`), "Install LiteLLM (about 650 MB)", "the install button says its size");
+    eq(await page.$$eval('[data-testid="connections"] [data-through="litellm"]', (b) => b.map((e) => e.closest("[data-upstream]").dataset.upstream)), ["aws", "aws-eu"], "each Bedrock connection says it goes through LiteLLM, and only those");
+    eq(await page.$$eval('[data-testid="litellm-serves"] li', (l) => l.map((e) => e.textContent.trim())), ["aws — LiteLLM is not installed; run `gatehouse engine litellm install`", "aws-eu — the gateway started before it was added; restart the gateway to use it"], "the upstreams it serves, with why they wait");
+    if (scheme === "light") await shot(page, "settings-litellm-none-light");
+
+    await page.click(`${LITELLM} [data-action="litellm_install"]`);
+    await pushState(page);
+    await page.waitForSelector(`${LITELLM}[data-state="installing"] progress`);
+    eq(await calls(page, "litellm_install"), [{ force: false }], "one install, not forced");
+    eq(await page.$$(`${LITELLM} button`), [], "no button while it installs");
+    await mock(page, () => window.__gatehouseMock.progress({ phase: "packages", fraction: 0.42, message: "Downloading botocore (13.1MiB)" }));
+    await pushState(page);
+    await page.waitForFunction((sel) => document.querySelector(`${sel} progress`)?.value === 0.42, LITELLM);
+    const installing = await page.textContent(LITELLM);
+    assert(installing.includes("Installing LiteLLM and its dependencies… 42%") && installing.includes("Downloading botocore"), installing);
+    const refused = await mock(page, () => window.__TAURI_INTERNALS__.invoke("litellm_install", { force: false }).then(() => "started", String));
+    assert(refused.includes("being installed already"), `a second install is refused: ${refused}`);
+    await page.$eval('[data-testid="engines"]', (e) => e.scrollIntoView());
+    await shot(page, `settings-litellm-installing-${scheme}`, false);
+
+    await mock(page, () => window.__gatehouseMock.litellm("installed"));
+    await pushState(page);
+    await page.waitForSelector(`${LITELLM}[data-state="installed"]`);
+    const installed = await page.textContent(LITELLM);
+    assert(installed.includes("LiteLLM 1.106.2, 652 MB, Python 3.12.3, in /home/ana/.local/share/gatehouse/engines/litellm/venv"), installed);
+    eq(await page.$$eval('[data-testid="litellm-serves"] li', (l) => l.map((e) => e.dataset.engineState)), ["ready", "not_ready"], "one ready, one starting");
+    assert((await page.textContent('[data-testid="litellm-serves"] [data-upstream="aws-eu"]')).includes("starting (12 s so far"), "starting, with how long");
+    await page.$eval('[data-testid="engines"]', (e) => e.scrollIntoView());
+    await shot(page, `settings-litellm-installed-${scheme}`, false);
+
+    await page.click(`${LITELLM} [data-action="litellm_uninstall"]`);
+    await page.waitForSelector('[data-testid="engines"] .status.done');
+    assert((await page.textContent('[data-testid="engines"] .status.done')).startsWith("Removed LiteLLM 1.106.2 (652 MB freed)."), "says what it removed");
+    await pushState(page);
+    await page.waitForSelector(`${LITELLM}[data-state="not_installed"]`);
+    eq(page.errors, [], "no page errors");
+    await page.context().close();
+  }
+});
+
+await test("settings: a broken LiteLLM install offers Repair, and a failed install says why", async () => {
+  for (const scheme of ["light", "dark"]) {
+    const page = await open({ scheme, query: "?litellm=problem" });
+    await go(page, "settings");
+    await page.waitForSelector(`${LITELLM}[data-state="problem"]`);
+    assert((await page.textContent(`${LITELLM} .status.warn`)).includes("was never finished"), "the problem, in the core's words");
+    await page.click(`${LITELLM} [data-action="litellm_repair"]`);
+    eq(await calls(page, "litellm_install"), [{ force: true }], "Repair forces the install");
+    await pushState(page);
+    await page.waitForSelector(`${LITELLM}[data-state="installing"]`);
+    const failure = { kind: "no_python", message: "no Python 3.10 or newer found on PATH (python3.13, python3): install Python 3.10 or newer with its venv module" };
+    await mock(page, (f) => window.__gatehouseMock.litellm("problem", f), failure);
+    await pushState(page);
+    await page.waitForSelector(`${LITELLM} [data-failure="no_python"]`);
+    assert((await page.textContent(`${LITELLM} [data-failure]`)).includes("The last install failed: no Python 3.10 or newer"), "the failure, typed and worded");
+    await page.waitForSelector(`${LITELLM} [data-action="litellm_repair"]`);
+    await page.$eval('[data-testid="engines"]', (e) => e.scrollIntoView());
+    await shot(page, `settings-litellm-problem-${scheme}`, false);
+    eq(page.errors, [], "no page errors");
+    await page.context().close();
+  }
+});
+
 // ---------- first run, empty, keyboard, small window ----------
 await test("first run: the guide walks through gateway, Claude Code and the import", async () => {
   const page = await open({ query: "?first-run" });

@@ -24,6 +24,7 @@ import type {
   SettingsView,
   SpendExport,
   SpendReport,
+  Uninstalled,
   UpstreamTest,
   View,
   WindowsReport,
@@ -67,6 +68,9 @@ export const api = {
   openRouterSignInCancel: () => invoke<void>("openrouter_sign_in_cancel"),
   testUpstream: (name: string) => invoke<UpstreamTest>("test_upstream", { name }),
   firstRunDone: () => invoke<void>("first_run_done"),
+  /** Starts installing the pinned LiteLLM (`force`: "Repair"); its progress arrives in the `state` event. */
+  installLiteLlm: (force: boolean) => invoke<void>("litellm_install", { force }),
+  uninstallLiteLlm: () => invoke<Uninstalled>("litellm_uninstall"),
   importTranscripts: () => invoke<ImportSummary>("import_transcripts"),
 };
 

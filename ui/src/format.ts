@@ -121,3 +121,9 @@ export function projectName(path: string): string {
   const parts = path.split("/").filter(Boolean);
   return parts.length ? parts[parts.length - 1] : path;
 }
+
+/** Bytes on disk as people read a download's size: "650 MB", "1.2 GB". */
+export function size(bytes: number): string {
+  const mb = bytes / 1_000_000;
+  return mb >= 1000 ? `${trim(mb / 1000, 1)} GB` : `${Math.round(mb)} MB`;
+}

@@ -3,7 +3,7 @@
 // Run with TZ=Europe/Berlin (scripts/test-ui sets it) so days cross a DST change.
 
 import { describe, expect, test } from "vitest";
-import { count, duration, modelName, money, moneyFine, percent, points, tokens, until, when } from "./format";
+import { count, duration, modelName, money, moneyFine, percent, points, size, tokens, until, when } from "./format";
 import {
   addDays,
   billedNote,
@@ -17,6 +17,7 @@ import {
   modelColor,
   projectionText,
   resetsWithin,
+  servedLine,
   sortRows,
   sumRows,
   tidy,
@@ -256,5 +257,19 @@ describe("settings", () => {
       "price_overrides.1.output",
       "price_overrides.2.model",
     ]);
+  });
+});
+
+describe("the LiteLLM engine", () => {
+  test("its size reads as a download's", () => {
+    expect(size(652_300_000)).toBe("652 MB");
+    expect(size(1_234_000_000)).toBe("1.2 GB");
+    expect(size(2_000_000_000)).toBe("2 GB");
+  });
+  test("each upstream it serves: ready, or the gateway's own words on why not", () => {
+    expect(servedLine({ name: "aws", engine: { state: "ready" } })).toEqual({ text: "aws — ready", ready: true });
+    const starting = "the LiteLLM engine is starting (12 s so far; it takes 10 to 30 s)";
+    expect(servedLine({ name: "aws", engine: { state: "not_ready", detail: starting } })).toEqual({ text: `aws — ${starting}`, ready: false });
+    expect(servedLine({ name: "aws", engine: { state: "unknown", detail: "the gateway is not running" } }).ready).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
 // the colour of each model. Pure, and tested with vitest.
 
 import { clock, count, duration, localDay, modelName, money, percent, when } from "./format";
-import type { ClassShare, DayRange, FieldProblem, LogLine, SettingsForm, SpendRow, WindowSeries } from "./types";
+import type { ClassShare, DayRange, FieldProblem, InstallPhase, LogLine, ServedUpstream, SettingsForm, SpendRow, WindowSeries } from "./types";
 
 // ---------- date ranges ----------
 
@@ -302,4 +302,20 @@ export function validateSettings(
   });
   const sorted = [...new Set(thresholds)].sort((a, b) => a - b);
   return { form: { ...form, notifications: { ...form.notifications, window_thresholds: sorted }, price_overrides: overrides }, problems };
+}
+
+/** What an install of LiteLLM is doing, by its phase (the core's message says the detail). */
+export const INSTALL_PHASES: Record<InstallPhase, string> = {
+  python: "Looking for Python",
+  venv: "Creating the venv",
+  uv: "Installing uv",
+  packages: "Installing LiteLLM and its dependencies",
+  verify: "Checking the install",
+  done: "Done",
+};
+
+/** "aws — ready", "aws — the LiteLLM engine is starting (12 s so far…)": one upstream the engine serves. */
+export function servedLine(served: ServedUpstream): { text: string; ready: boolean } {
+  const state = served.engine;
+  return state.state === "ready" ? { text: `${served.name} — ready`, ready: true } : { text: `${served.name} — ${state.detail}`, ready: false };
 }

@@ -3,6 +3,7 @@ import type { BudgetStatus } from "./BudgetStatus";
 import type { ClaudeCodeView } from "./ClaudeCodeView";
 import type { FailoverStatus } from "./FailoverStatus";
 import type { GatewayState } from "./GatewayState";
+import type { LiteLlmView } from "./LiteLlmView";
 import type { LoginView } from "./LoginView";
 import type { NamedWindow } from "./NamedWindow";
 import type { OpenRouterSignIn } from "./OpenRouterSignIn";
@@ -57,6 +58,11 @@ config_error: string | null,
  * subscription's while the config cannot be read).
  */
 upstreams: Array<UpstreamView>, 
+/**
+ * The LiteLLM engine behind the gateway (the built-in gateway is
+ * `gateway`): its install, an install running, the upstreams it serves.
+ */
+litellm: LiteLlmView, 
 /**
  * The running gateway cannot record requests in the ledger, and why.
  */

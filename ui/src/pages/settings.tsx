@@ -2,13 +2,15 @@
 // notification thresholds, price overrides (checked here and by the core,
 // errors next to their field), the data folder, the providers Gatehouse
 // holds keys for (OpenRouter's browser sign-in) and a "Test" of each
-// upstream's connection. Quit lives here, apart.
+// upstream's connection, the engines (the built-in gateway, and LiteLLM
+// with its install, progress bar and uninstall). Quit lives here, apart.
 
 import { useState } from "preact/hooks";
 import { api, message } from "../api";
 import type { Ctx } from "../app";
-import { validateSettings, type PriceDraft } from "../logic";
-import type { FieldProblem, SettingsView, UpstreamTest } from "../types";
+import { size } from "../format";
+import { INSTALL_PHASES, servedLine, validateSettings, type PriceDraft } from "../logic";
+import type { FieldProblem, Gateway, LiteLlmView, SettingsView, UpstreamTest } from "../types";
 import { ActionStatus, Section, Spinner, Switch, useAction, useLoad } from "../ui";
 
 export function SettingsPage({ ctx }: { ctx: Ctx }) {
@@ -18,6 +20,7 @@ export function SettingsPage({ ctx }: { ctx: Ctx }) {
       <h1 class="page-title">Settings</h1>
       <Section loaded={loaded}>{(s) => <Form initial={s} />}</Section>
       {ctx.view && <Providers ctx={ctx} />}
+      {ctx.view && <Engines ctx={ctx} />}
       {ctx.view && <AppSwitches ctx={ctx} />}
     </div>
   );
@@ -227,6 +230,7 @@ function Connections({ ctx }: { ctx: Ctx }) {
           <div key={upstream.name} class="provider" data-upstream={upstream.name} data-verdict={verdict}>
             <div>
               <strong>{upstream.name}</strong> <span class="muted">{upstream.kind}</span>
+              {upstream.kind === "bedrock" && <span class="badge" data-through="litellm">through LiteLLM</span>}
               {testing === upstream.name && <p class="status busy" role="status"><Spinner /> Testing the connection…</p>}
               {testing !== upstream.name && result !== undefined && (
                 verdict === "ok"
@@ -241,6 +245,110 @@ function Connections({ ctx }: { ctx: Ctx }) {
         );
       })}
     </div>
+  );
+}
+
+/** The built-in gateway's state, in a few words. */
+function gatewayWords(gateway: Gateway): string {
+  switch (gateway.state) {
+    case "running":
+      return `running at ${gateway.base_url}`;
+    case "unhealthy":
+      return `not answering: ${gateway.error}`;
+    case "restarting":
+      return `restarting (attempt ${gateway.attempt})`;
+    case "failed":
+      return `stopped: ${gateway.reason}`;
+    default:
+      return gateway.state;
+  }
+}
+
+/**
+ * The engines: the built-in gateway is always the front door; LiteLLM runs behind it for the upstreams it
+ * serves (AWS Bedrock). LiteLLM's install runs in the app, one at a time, its progress pushed in the snapshot.
+ */
+function Engines({ ctx }: { ctx: Ctx }) {
+  const action = useAction();
+  const s = ctx.view!.snapshot;
+  const litellm: LiteLlmView = s.litellm;
+  const install = litellm.install;
+  const state = litellm.installing ? "installing" : install.state;
+  const start = (force: boolean) =>
+    action.run(force ? "Starting the repair…" : "Starting the install…", () => api.installLiteLlm(force));
+  return (
+    <section class="card" aria-labelledby="engines-title" data-testid="engines">
+      <h2 id="engines-title">Engines</h2>
+      <div class="engines">
+        <div class="provider" data-engine="builtin" data-state={s.gateway.state}>
+          <div>
+            <strong>Built-in gateway</strong> <span class="badge">always on</span>
+            <p class="muted">Claude Code and every client talk to it. Now {gatewayWords(s.gateway)}.</p>
+          </div>
+        </div>
+        <div class="provider" data-engine="litellm" data-state={state}>
+          <div class="engine-body">
+            <strong>LiteLLM {litellm.pinned_version}</strong> <span class="muted">for AWS Bedrock (and more providers later)</span>
+            {litellm.installing ? (
+              <div class="install-progress">
+                <p class="status busy" role="status">
+                  <Spinner /> {INSTALL_PHASES[litellm.installing.phase]}… {Math.round(litellm.installing.fraction * 100)}%
+                </p>
+                <progress max={1} value={litellm.installing.fraction} aria-label="LiteLLM install progress" />
+                <p class="muted mono install-message">{litellm.installing.message}</p>
+              </div>
+            ) : install.state === "installed" ? (
+              <p class="muted">
+                LiteLLM {install.version}
+                {install.size_bytes !== null && <>, {size(install.size_bytes)}</>}
+                {install.python_version && <>, Python {install.python_version}</>}, in <span class="path">{install.venv}</span>
+              </p>
+            ) : install.state === "problem" ? (
+              <p class="status warn" role="alert">{install.message}</p>
+            ) : (
+              <p class="muted">Not installed. Gatehouse installs exactly this version, every file checked against the hashes it ships.</p>
+            )}
+            {litellm.last_failure && !litellm.installing && (
+              <p class="status error" role="alert" data-failure={litellm.last_failure.kind}>
+                The last install failed: {litellm.last_failure.message}
+              </p>
+            )}
+          </div>
+          {!litellm.installing && (
+            install.state === "installed" ? (
+              <button type="button" class="danger" data-action="litellm_uninstall" disabled={action.busy !== null}
+                onClick={() => action.run("Uninstalling LiteLLM…", api.uninstallLiteLlm, (removed) => removed.message)}>
+                Uninstall
+              </button>
+            ) : install.state === "problem" ? (
+              <button type="button" class="primary" data-action="litellm_repair" disabled={action.busy !== null} onClick={() => start(true)}>
+                Repair
+              </button>
+            ) : (
+              <button type="button" class="primary" data-action="litellm_install" disabled={action.busy !== null} onClick={() => start(false)}>
+                Install LiteLLM (about 650 MB)
+              </button>
+            )
+          )}
+        </div>
+        <ActionStatus state={action} />
+        {litellm.serves.length > 0 && (
+          <div class="served" data-testid="litellm-serves">
+            <h3>Upstreams it serves</h3>
+            <ul>
+              {litellm.serves.map((served) => {
+                const line = servedLine(served);
+                return (
+                  <li key={served.name} data-upstream={served.name} data-engine-state={served.engine.state}>
+                    <span class={`dot ${line.ready ? "running" : served.engine.state === "unknown" ? "" : "degraded"}`} /> {line.text}
+                  </li>
+                );
+              })}
+            </ul>
+          </div>
+        )}
+      </div>
+    </section>
   );
 }
 

@@ -386,6 +386,7 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desktop::engines::{LiteLlmInstall, LiteLlmView};
     use crate::desktop::snapshot::{ClaudeCodeView, NamedWindow, SignIn};
     use crate::ledger::query::Totals;
     use crate::upstream_test::UpstreamView;
@@ -411,6 +412,13 @@ mod tests {
                 UpstreamView { name: "anthropic".into(), kind: "subscription".into() },
                 UpstreamView { name: "openrouter".into(), kind: "openrouter".into() },
             ],
+            litellm: LiteLlmView {
+                pinned_version: "1.106.2".into(),
+                install: LiteLlmInstall::NotInstalled,
+                installing: None,
+                last_failure: None,
+                serves: Vec::new(),
+            },
             recording_problem: None,
         }
     }

@@ -6,11 +6,12 @@
 //! the [`service`] whose methods the tray items and the window's buttons
 //! call, the dashboard's [`pages`] it reads, the [`first_run`] guide, and
 //! the [`window_link`] between the tray app and its window process, and
-//! the [`openrouter`] sign-in, and when budgets and windows deserve a
-//! notification.
+//! the [`openrouter`] sign-in, the LiteLLM [`engines`] install, and when
+//! budgets and windows deserve a notification.
 //! All of it is tested without a display.
 
 pub(crate) mod budget_alerts;
+pub mod engines;
 pub mod first_run;
 pub mod menu;
 pub mod notice;

@@ -55,6 +55,8 @@ pub struct DesktopService {
     pub(super) ledger_watch: Mutex<super::pages::LedgerWatch>,
     /// The OpenRouter sign-in (see [`super::openrouter`]).
     pub(super) openrouter: Mutex<super::openrouter::SignInState>,
+    /// The LiteLLM engine's install from the app (see [`super::engines`]).
+    pub(super) litellm: Mutex<super::engines::LiteLlmState>,
 }
 
 impl DesktopService {
@@ -77,6 +79,7 @@ impl DesktopService {
             notices: broadcast::channel(16).0,
             ledger_watch: Mutex::default(),
             openrouter: Mutex::default(),
+            litellm: Mutex::default(),
         }))
     }
 
@@ -147,10 +150,11 @@ impl DesktopService {
         let recording_problem = status.as_ref().and_then(|status| status.ledger.problem());
         let failover = status.as_ref().and_then(|status| status.failover.clone());
         let budgets = status.as_ref().map(|status| status.budgets.clone()).unwrap_or_default();
-        // The windows are what the gateway last saw in Anthropic's headers.
-        let limits = status.map(|status| status.rate_limits).filter(|limits| !limits.is_empty());
         let config = Config::load(&self.options.paths.config_file());
         let upstreams = crate::upstream_test::upstreams(config.as_ref().unwrap_or(&Config::default()));
+        let litellm = self.litellm_view(config.as_ref().unwrap_or(&Config::default()), status.as_ref());
+        // The windows are what the gateway last saw in Anthropic's headers.
+        let limits = status.map(|status| status.rate_limits).filter(|limits| !limits.is_empty());
         Snapshot {
             gateway,
             proxy_enabled: app_state.proxy_enabled == Some(true),
@@ -180,6 +184,7 @@ impl DesktopService {
             budgets,
             config_error: config.err().map(|e| e.to_string()),
             upstreams,
+            litellm,
             recording_problem,
         }
     }

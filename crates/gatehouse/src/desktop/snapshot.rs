@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use super::engines::LiteLlmView;
 use super::openrouter::OpenRouterSignIn;
 use crate::anthropic::ratelimit::Window;
 use crate::app_state::SuspendReason;
@@ -133,6 +134,9 @@ pub struct Snapshot {
     /// The upstreams of the config, for "Test connection" (only the
     /// subscription's while the config cannot be read).
     pub upstreams: Vec<UpstreamView>,
+    /// The LiteLLM engine behind the gateway (the built-in gateway is
+    /// `gateway`): its install, an install running, the upstreams it serves.
+    pub litellm: LiteLlmView,
     /// The running gateway cannot record requests in the ledger, and why.
     pub recording_problem: Option<String>,
 }

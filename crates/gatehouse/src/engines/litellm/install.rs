@@ -123,9 +123,11 @@ pub(crate) enum NotReady {
 }
 
 /// The steps of an install, in order.
+#[derive(ts_rs::TS)]
+#[ts(export, rename = "InstallPhase")]
 #[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Phase {
+pub enum Phase {
     Python,
     Venv,
     Uv,
@@ -135,11 +137,13 @@ pub(crate) enum Phase {
 }
 
 /// One report of how far an install got: `fraction` runs from 0 to 1.
-#[derive(Serialize, Debug, Clone)]
-pub(crate) struct Progress {
-    pub(crate) phase: Phase,
-    pub(crate) fraction: f64,
-    pub(crate) message: String,
+#[derive(ts_rs::TS)]
+#[ts(export, rename = "InstallProgress")]
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub fraction: f64,
+    pub message: String,
 }
 
 /// What `installed.json` says: written last, so a venv without it was
