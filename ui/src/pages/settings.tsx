@@ -299,8 +299,8 @@ function Engines({ ctx }: { ctx: Ctx }) {
               </div>
             ) : install.state === "installed" ? (
               <p class="muted">
-                LiteLLM {install.version}
-                {install.size_bytes !== null && <>, {size(install.size_bytes)}</>}
+                Installed
+                {install.size_bytes !== null && <>: {size(install.size_bytes)}</>}
                 {install.python_version && <>, Python {install.python_version}</>}, in <span class="path">{install.venv}</span>
               </p>
             ) : install.state === "problem" ? (
