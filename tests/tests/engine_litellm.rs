@@ -22,7 +22,7 @@ use gatehouse_e2e::mock_bedrock::{ANSWER, BedrockUsage, MockBedrock};
 use serde_json::{Value, json};
 
 const OAUTH_TOKEN: &str = "sk-ant-oat01-FAKE-subscription-token-bd41";
-const AWS_KEY_ID: &str = "AKIAFAKEGATEHOUSE7Q2";
+const AWS_KEY_ID: &str = "AKIAfakeGatehouse7q2";
 const AWS_SECRET: &str = "FAKEwJalrXUtnFEMIK7MDENGbPxRfiCYsecret91";
 
 struct Rig {
