@@ -406,11 +406,19 @@ async fn run_once(
             status = child.wait() => return describe_exit(status),
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
         }
+        // LiteLLM's own answer ("I'm alive!"), from the child still running:
+        // not another process that took the port before LiteLLM could, which
+        // must never be sent requests with the master key.
         let alive = match http {
-            Ok(http) => http.get(&launch.liveliness).send().await.is_ok_and(|r| r.status().is_success()),
+            Ok(http) => match http.get(&launch.liveliness).send().await {
+                Ok(response) if response.status().is_success() => {
+                    response.text().await.is_ok_and(|text| text.contains("alive"))
+                }
+                _ => false,
+            },
             Err(_) => false,
         };
-        if alive {
+        if alive && matches!(child.try_wait(), Ok(None)) {
             let after = started.elapsed().as_secs_f64();
             tracing::info!("the LiteLLM engine is ready on {} after {after:.1} s", link.base_url);
             launch.note(&format!("LiteLLM is ready after {after:.1} s"));
