@@ -844,6 +844,17 @@ for (const [width, height] of [[800, 600], [1920, 1080]]) {
       if (width === 800) await shot(page, `${id}-800x600`, id !== "requests");
     }
     await page.context().close();
+    // Settings with every card filled: the Engines card's long venv path, the Bedrock upstreams.
+    const settings = await open({ width, height, query: "?litellm=installed" });
+    await go(settings, "settings");
+    await settings.waitForSelector('[data-testid="engines"]');
+    const wide = await settings.evaluate(() => [...document.querySelectorAll("#page > .page *")].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).map((e) => e.className || e.tagName));
+    eq(wide, [], "settings: nothing reaches past the window's right edge");
+    if (width === 800) {
+      await settings.locator('[data-testid="engines"]').scrollIntoViewIfNeeded();
+      await shot(settings, "settings-litellm-800x600", false);
+    }
+    await settings.context().close();
   });
 }
 
