@@ -68,6 +68,17 @@ pub fn venv_in(gatehouse_home: &Path) -> PathBuf {
     gatehouse_home.join("data").join("engines").join("litellm").join("venv")
 }
 
+/// Gives `sandbox`'s Gatehouse the shared install of the pinned LiteLLM
+/// ([`litellm_venv`]), linked where its engine looks for it; returns the
+/// venv's own directory.
+pub fn install_shared_venv(sandbox: &Sandbox) -> PathBuf {
+    let venv = std::fs::canonicalize(litellm_venv()).expect("the shared venv");
+    let link = venv_in(&sandbox.gatehouse_home());
+    std::fs::create_dir_all(link.parent().expect("the venv's parent")).expect("creating the engine's directory");
+    std::os::unix::fs::symlink(&venv, link).expect("linking the shared venv");
+    venv
+}
+
 /// A venv holding the pinned LiteLLM, installed once per lock by
 /// `gatehouse engine litellm install` into a home under the target
 /// directory. Tests may run it; they must not change it.

@@ -16,7 +16,7 @@ use std::time::Duration;
 use gatehouse::ledger::flags;
 use gatehouse_e2e::claude_cli::{ClaudeAuth, claude_print};
 use gatehouse_e2e::harness::{GatewayProcess, Sandbox, files_containing, wait_for};
-use gatehouse_e2e::litellm::{litellm_venv, venv_in};
+use gatehouse_e2e::litellm::install_shared_venv;
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 use gatehouse_e2e::mock_bedrock::{ANSWER, BedrockUsage, MockBedrock};
 use serde_json::{Value, json};
@@ -40,11 +40,7 @@ async fn rig() -> Rig {
     let subscription = MockAnthropic::start().await.expect("mock");
     let bedrock = MockBedrock::start(BedrockUsage::default());
     let sandbox = Sandbox::new();
-    // The shared install of the pinned LiteLLM, linked where this home's engine looks for it.
-    let venv = std::fs::canonicalize(litellm_venv()).unwrap();
-    let link = venv_in(&sandbox.gatehouse_home());
-    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(venv, link).unwrap();
+    install_shared_venv(&sandbox);
     let config = format!(
         "[[upstreams]]\nname = \"aws\"\nkind = \"bedrock\"\nregion = \"us-east-1\"\nbase_url = \"{}\"\n\
          secret = \"env:GATEHOUSE_TEST_AWS\"\n",

@@ -195,6 +195,17 @@ impl UpstreamKindConfig {
     pub fn through_litellm(self) -> bool {
         matches!(self, UpstreamKindConfig::Bedrock)
     }
+
+    /// LiteLLM's provider for this kind: how the LiteLLM engine reaches it
+    /// for requests that need LiteLLM (Bedrock's, and every Chat
+    /// Completions request).
+    pub fn litellm_provider(self) -> &'static str {
+        match self {
+            UpstreamKindConfig::Anthropic | UpstreamKindConfig::Compatible => "anthropic",
+            UpstreamKindConfig::OpenRouter => "openrouter",
+            UpstreamKindConfig::Bedrock => "bedrock",
+        }
+    }
 }
 
 impl UpstreamConfig {

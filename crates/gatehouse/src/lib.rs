@@ -20,6 +20,7 @@ pub mod gateway;
 pub mod gateway_client;
 pub(crate) mod json_skim;
 pub mod ledger;
+pub(crate) mod openai;
 pub mod paths;
 pub mod pricing;
 pub mod secrets;

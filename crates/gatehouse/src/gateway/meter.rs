@@ -13,7 +13,6 @@ use std::path::Path;
 
 use super::budgets::Budgets;
 use super::key_limits::KeyLimits;
-use crate::anthropic::response_usage;
 use crate::config::Config;
 use crate::ledger::record::Exchange;
 use crate::pricing::PriceTable;
@@ -53,7 +52,7 @@ impl Meter {
 
     /// Counts a response that just ended, from the body kept for the ledger.
     pub(crate) fn settle(&self, settlement: Settlement, exchange: &Exchange) {
-        let summary = response_usage::summarize(exchange.event_stream, &exchange.body);
+        let summary = exchange.summary();
         let Some(usage) = summary.usage else { return };
         if settlement.cost {
             match self.prices.cost_usd_with(&exchange.model, &usage, &summary.extras) {

@@ -31,6 +31,7 @@ use crate::anthropic::errors::sse_error_event;
 use crate::anthropic::response_usage::KEPT_GAP;
 use crate::ledger::record::{Exchange, Outcome};
 use crate::ledger::writer::LedgerSender;
+use crate::openai::response_usage::UsageChunkFilter;
 
 /// Response bytes kept whole for usage parsing, at most. Far above any real
 /// response (128k output tokens of SSE is a few MB).
@@ -125,6 +126,11 @@ pub struct BodyKind {
     pub event_stream: bool,
     /// A successful Messages stream, which must end with `message_stop`.
     pub message_stream: bool,
+    /// A Chat Completions response: an error mid-stream takes OpenAI's shape.
+    pub openai: bool,
+    /// A Chat Completions stream whose usage chunk the client did not ask
+    /// for, and so does not get (see [`UsageChunkFilter`]).
+    pub hide_usage_chunk: bool,
     /// The length the client was told, if any.
     pub content_length: Option<u64>,
 }
@@ -173,6 +179,8 @@ pub struct MeteredBody {
     /// The last two chunks of a Messages stream, where its final event is.
     last_chunks: [Bytes; 2],
     stream_cut: Arc<StreamCut>,
+    /// Set for [`BodyKind::hide_usage_chunk`].
+    usage_filter: Option<UsageChunkFilter>,
 }
 
 impl MeteredBody {
@@ -185,6 +193,7 @@ impl MeteredBody {
         stream_cut: Arc<StreamCut>,
     ) -> MeteredBody {
         MeteredBody {
+            usage_filter: kind.hide_usage_chunk.then(UsageChunkFilter::default),
             upstream,
             recording,
             remaining: kind.content_length,
@@ -207,6 +216,8 @@ impl MeteredBody {
         }
     }
 
+    /// Keeps `chunk` for the ledger and hands on what the client gets of
+    /// it (all of it, but for a usage chunk it did not ask for).
     fn relay(&mut self, chunk: Bytes) -> Frame<Bytes> {
         self.idle.last_read = Instant::now();
         if let Some(recording) = self.recording.as_mut() {
@@ -222,7 +233,15 @@ impl MeteredBody {
                 self.finish(Outcome::Relayed, None);
             }
         }
-        Frame::data(chunk)
+        // A Chat Completions stream ends with `data: [DONE]`: OpenAI's SDKs
+        // stop reading there, and may hang up before the upstream closes.
+        if self.kind.openai && self.kind.event_stream && memchr::memmem::find(&chunk, b"data: [DONE]").is_some() {
+            self.finish(Outcome::Relayed, None);
+        }
+        match self.usage_filter.as_mut() {
+            Some(filter) => Frame::data(filter.pass(chunk)),
+            None => Frame::data(chunk),
+        }
     }
 
     /// Ends the body early: with an SSE `error` event for a stream (the
@@ -237,7 +256,13 @@ impl MeteredBody {
         tracing::warn!(upstream = %self.upstream_name, "{message}");
         self.finish(outcome, gateway_error);
         if self.kind.event_stream {
-            Poll::Ready(Some(Ok(Frame::data(sse_error_event(&message)))))
+            let event = if self.kind.openai {
+                crate::openai::errors::sse_error_event(&message)
+            } else {
+                sse_error_event(&message)
+            };
+            let left = self.usage_filter.as_mut().map(UsageChunkFilter::finish).unwrap_or_default();
+            Poll::Ready(Some(Ok(Frame::data([left, event].concat().into()))))
         } else {
             Poll::Ready(Some(Err(std::io::Error::other(message))))
         }
@@ -314,6 +339,11 @@ impl Body for MeteredBody {
                         return this.end_early(message, Outcome::UpstreamFailed, Some("upstream_truncated"));
                     }
                     this.finish(Outcome::Relayed, None);
+                    if let Some(left) = this.usage_filter.as_mut().map(UsageChunkFilter::finish)
+                        && !left.is_empty()
+                    {
+                        return Poll::Ready(Some(Ok(Frame::data(left))));
+                    }
                     return Poll::Ready(None);
                 }
             }

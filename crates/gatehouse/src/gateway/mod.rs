@@ -3,7 +3,10 @@
 //! It checks who is calling (loopback `Host`, no browser `Origin`, a valid
 //! `x-gatehouse-key`), forwards the request unchanged to the upstream its
 //! route names (see `upstreams` and `routes`), and relays the response as it
-//! arrives, while a ledger writer records what the request would cost. `GET /health` and `GET /status` describe the gateway
+//! arrives, while a ledger writer records what the request would cost.
+//! OpenAI's Chat Completions (`POST /v1/chat/completions`) are served the
+//! same way through the LiteLLM engine, which translates them, to the paid
+//! upstreams of their route and never to the subscription. `GET /health` and `GET /status` describe the gateway
 //! itself and need no key.
 
 mod budgets;
@@ -99,6 +102,9 @@ pub struct Gateway {
     upstreams: Upstreams,
     /// Which of `upstreams` serve which model.
     routes: Routes,
+    /// The same, for Chat Completions requests: through the LiteLLM engine,
+    /// never to the subscription.
+    chat_routes: Routes,
     /// The sessions a later upstream of their route took over.
     sticky: sticky::Sticky,
     keys: RwLock<LiveKeys>,
@@ -141,10 +147,12 @@ impl Gateway {
         meter: Meter,
     ) -> anyhow::Result<Gateway> {
         let routes = Routes::from_config(config, &upstreams)?;
+        let chat_routes = routes.via_litellm(&upstreams);
         Ok(Gateway {
             keys: RwLock::new(LiveKeys::load(config_path, config)),
             upstreams,
             routes,
+            chat_routes,
             sticky: sticky::Sticky::default(),
             ledger,
             meter: Arc::new(meter),
@@ -353,6 +361,9 @@ async fn dispatch(State(gateway): State<Arc<Gateway>>, request: Request) -> Resp
         (&Method::POST, "/v1/messages") => proxy::forward(gateway, Endpoint::Messages, parts, body).await,
         (&Method::POST, "/v1/messages/count_tokens") => {
             proxy::forward(gateway, Endpoint::CountTokens, parts, body).await
+        }
+        (&Method::POST, "/v1/chat/completions") => {
+            proxy::forward(gateway, Endpoint::ChatCompletions, parts, body).await
         }
         (_, path) if path.starts_with("/v1/") => proxy::forward(gateway, Endpoint::Other, parts, body).await,
         _ => error_response(

@@ -156,16 +156,27 @@ impl ModelMap {
     /// The map of a paid upstream of the config (see [`effective`]); for
     /// one reached through the LiteLLM engine, with its deployment's prefix.
     pub(crate) fn of(upstream: &UpstreamConfig) -> ModelMap {
-        if !upstream.kind.through_litellm() {
-            return ModelMap::new(effective(upstream));
+        if upstream.kind.through_litellm() {
+            ModelMap::via_litellm(upstream)
+        } else {
+            ModelMap::new(effective(upstream))
         }
+    }
+
+    /// The map of a paid upstream as the LiteLLM engine serves it: the
+    /// upstream's own names after its deployment's prefix (`NAME/`), and a
+    /// model no entry matches under that prefix too (for Bedrock, as
+    /// `us.anthropic.<model>-v1:0`).
+    pub(crate) fn via_litellm(upstream: &UpstreamConfig) -> ModelMap {
         let deployment = format!("{}/", upstream.name);
-        let profile = bedrock_profile(upstream.region.as_deref());
+        let (before, after) = match upstream.kind {
+            UpstreamKindConfig::Bedrock => {
+                (format!("{deployment}{}anthropic.", bedrock_profile(upstream.region.as_deref())), "-v1:0")
+            }
+            _ => (deployment.clone(), ""),
+        };
         let mut map = ModelMap::new(effective(upstream).into_iter().map(|(p, t)| (p, format!("{deployment}{t}"))));
-        map.litellm = Some(LiteLlmNames {
-            before: format!("{deployment}{profile}anthropic.").into_boxed_str(),
-            after: "-v1:0".into(),
-        });
+        map.litellm = Some(LiteLlmNames { before: before.into_boxed_str(), after: after.into() });
         map
     }
 

@@ -56,6 +56,10 @@ pub enum Endpoint {
     Messages,
     /// `POST /v1/messages/count_tokens`: checked, free, not recorded.
     CountTokens,
+    /// `POST /v1/chat/completions`, OpenAI's API: checked, sent through the
+    /// LiteLLM engine to the paid upstreams of its route (never to the
+    /// subscription), priced and recorded; errors in OpenAI's shape.
+    ChatCompletions,
     /// Anything else under `/v1/` (model listing…): passed through.
     Other,
 }
@@ -99,7 +103,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 pub async fn forward(gateway: Arc<Gateway>, endpoint: Endpoint, parts: Parts, body: Body) -> Response {
     match forward_steps(&gateway, endpoint, parts, body).await {
         Ok(response) => response,
-        Err(refusal) => refusal.into_response(),
+        Err(refusal) => refusal.into_response(endpoint),
     }
 }
 
@@ -112,13 +116,18 @@ async fn forward_steps(gateway: &Gateway, endpoint: Endpoint, parts: Parts, body
     let started_at = jiff::Timestamp::now();
     let Parts { method, uri, mut headers, .. } = parts;
 
-    let client = authenticate(gateway, &headers)?;
-    if endpoint == Endpoint::Messages {
+    let client = authenticate(gateway, endpoint, &headers)?;
+    if matches!(endpoint, Endpoint::Messages | Endpoint::ChatCompletions) {
         admit(gateway, &client)?;
     }
     let body = read_body(&headers, body, gateway.max_body_bytes, gateway.body_timeout).await?;
-    let described = Described::read(endpoint, &headers, &body)?;
-    let route = choose_route(gateway, &described.head.model)?;
+    let (described, body) = Described::read(endpoint, &headers, body)?;
+    let route = choose_route(gateway, endpoint, &described.head.model)?;
+    if endpoint == Endpoint::ChatCompletions
+        && let Some(engine) = gateway.upstreams.engine()
+    {
+        engine.started(ENGINE_START_WAIT).await;
+    }
     strip_request_headers(&mut headers);
     // Each upstream answers with a head, or fails to; no byte has reached
     // the client yet, so a request can still go on to the next upstream.
@@ -136,12 +145,14 @@ async fn forward_steps(gateway: &Gateway, endpoint: Endpoint, parts: Parts, body
         Ok(response) => response,
         Err(error) => {
             let exchange = described.into_exchange(endpoint, started_at, &client, upstream, ttfb, flags);
-            return Ok(report_failure(gateway, upstream, &client, exchange, &error));
+            return Ok(report_failure(gateway, endpoint, upstream, &client, exchange, &error));
         }
     };
     log_answered(&client, &described.head.model, &method, &uri, response.status(), ttfb);
+    let hide_usage_chunk = described.hide_usage_chunk;
     let exchange = described.into_exchange(endpoint, started_at, &client, upstream, ttfb, flags);
-    let mut response = relay(gateway, endpoint, upstream, exchange, started, ttfb, response);
+    let shape = (endpoint, hide_usage_chunk);
+    let mut response = relay(gateway, shape, upstream, exchange, started, ttfb, response);
     if !failovers.said.is_empty()
         && let Ok(value) = HeaderValue::from_str(&failovers.said.join("; "))
     {
@@ -371,8 +382,9 @@ impl Refusal {
         Refusal { close: true, ..self }
     }
 
-    fn into_response(self) -> Response {
-        let mut response = error_response(self.status, self.kind, &self.message);
+    /// The answer, in the error shape of the API the request came in on.
+    fn into_response(self, endpoint: Endpoint) -> Response {
+        let mut response = endpoint.error_response(self.status, self.kind, &self.message);
         let headers = response.headers_mut();
         if self.close {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -387,12 +399,30 @@ impl Refusal {
     }
 }
 
+impl Endpoint {
+    /// An error the gateway answers itself, in this API's shape.
+    fn error_response(self, status: StatusCode, kind: ErrorKind, message: &str) -> Response {
+        match self {
+            Endpoint::ChatCompletions => crate::openai::errors::error_response(status, kind, message),
+            _ => error_response(status, kind, message),
+        }
+    }
+}
+
+/// How long a Chat Completions request waits for the LiteLLM engine to
+/// start (it takes 10 to 30 s) before it is told why it cannot be served.
+const ENGINE_START_WAIT: Duration = Duration::from_secs(90);
+
 /// Authenticate the client: the name of the gateway key in
-/// `x-gatehouse-key`.
+/// `x-gatehouse-key`; for Chat Completions also as the API key OpenAI's
+/// SDKs send (`Authorization: Bearer KEY`).
 #[inline]
-fn authenticate(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<str>, Refusal> {
+fn authenticate(gateway: &Gateway, endpoint: Endpoint, headers: &HeaderMap) -> Result<Arc<str>, Refusal> {
     if let Some(client) = headers.get(GATEWAY_KEY).and_then(|key| gateway.client_for(key.as_bytes())) {
         return Ok(client);
+    }
+    if endpoint == Endpoint::ChatCompletions {
+        return authenticate_bearer(gateway, headers);
     }
     let message = if headers.contains_key(GATEWAY_KEY) {
         "the x-gatehouse-key header holds an unknown or revoked gateway key; run `gatehouse claude configure` \
@@ -404,6 +434,26 @@ fn authenticate(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<str>, Refu
     Err(Refusal::new(StatusCode::UNAUTHORIZED, ErrorKind::Authentication, message))
 }
 
+/// A Chat Completions client's key, sent as OpenAI's SDKs send theirs.
+fn authenticate_bearer(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<str>, Refusal> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    if let Some(client) = bearer.and_then(|key| gateway.client_for(key.as_bytes())) {
+        return Ok(client);
+    }
+    let message = if bearer.is_some() {
+        "the API key is not a gateway key of this gateway, or it was revoked; use a key from `gatehouse keys issue \
+         <name>` as the API key"
+    } else {
+        "no API key: this gateway takes a gateway key as the API key (`Authorization: Bearer KEY`, the SDKs' \
+         `api_key`); issue one with `gatehouse keys issue <name>`"
+    };
+    Err(Refusal::new(StatusCode::UNAUTHORIZED, ErrorKind::Authentication, message))
+}
+
 /// What the gateway reads from the request for routing and the ledger,
 /// before its headers are changed for the upstream.
 struct Described {
@@ -411,24 +461,35 @@ struct Described {
     /// Claude Code's hint headers; only read for the ledger (Messages).
     hints: Hints,
     session_header: Option<String>,
+    /// A Chat Completions stream whose usage the gateway asked for: the
+    /// client must not see the usage chunk.
+    hide_usage_chunk: bool,
 }
 
 impl Described {
-    /// Checks that a Messages or token-count body is a request at all, and
-    /// reads its head; other endpoints pass through unread.
+    /// Checks that a Messages, token-count or Chat Completions body is a
+    /// request at all, and reads its head; other endpoints pass through
+    /// unread. Returns the body to send on: the client's, or for a Chat
+    /// Completions stream, the same request asking for its usage.
     #[inline]
-    fn read(endpoint: Endpoint, headers: &HeaderMap, body: &[u8]) -> Result<Described, Refusal> {
-        let head = match endpoint {
-            Endpoint::Messages | Endpoint::CountTokens => request::parse(body, true)
-                .map_err(|message| Refusal::new(StatusCode::BAD_REQUEST, ErrorKind::InvalidRequest, message))?,
-            Endpoint::Other => RequestHead::default(),
+    fn read(endpoint: Endpoint, headers: &HeaderMap, body: Bytes) -> Result<(Described, Bytes), Refusal> {
+        let invalid = |message| Refusal::new(StatusCode::BAD_REQUEST, ErrorKind::InvalidRequest, message);
+        let mut hide_usage_chunk = false;
+        let (head, body) = match endpoint {
+            Endpoint::Messages | Endpoint::CountTokens => (request::parse(&body, true).map_err(invalid)?, body),
+            Endpoint::ChatCompletions => {
+                let chat = crate::openai::request::parse(body).map_err(invalid)?;
+                hide_usage_chunk = chat.hide_usage_chunk;
+                (RequestHead { model: chat.model, stream: chat.stream, ..RequestHead::default() }, chat.body)
+            }
+            Endpoint::Other => (RequestHead::default(), body),
         };
         let (hints, session_header) = if endpoint == Endpoint::Messages {
             (request::hints(headers), request::session_header(headers))
         } else {
             Default::default()
         };
-        Ok(Described { head, hints, session_header })
+        Ok((Described { head, hints, session_header, hide_usage_chunk }, body))
     }
 
     /// The ledger row for a Messages request served by `upstream`, as far as
@@ -445,7 +506,8 @@ impl Described {
         flags: i64,
     ) -> Option<Exchange> {
         let RequestHead { model, stream, session_id, device_id } = self.head;
-        (endpoint == Endpoint::Messages).then(|| Exchange {
+        let flags = if endpoint == Endpoint::ChatCompletions { flags | flags::CHAT_COMPLETIONS } else { flags };
+        matches!(endpoint, Endpoint::Messages | Endpoint::ChatCompletions).then(|| Exchange {
             started_at,
             request_id: None,
             client: client.clone(),
@@ -469,10 +531,22 @@ impl Described {
 }
 
 /// Choose the route: the upstreams that serve a request for `model`, in
-/// the order to try them.
+/// the order to try them. A Chat Completions request takes the same route
+/// through the LiteLLM engine, without the subscription.
 #[inline]
-fn choose_route<'g>(gateway: &'g Gateway, model: &str) -> Result<&'g [UpstreamId], Refusal> {
-    match gateway.routes.for_model(model) {
+fn choose_route<'g>(gateway: &'g Gateway, endpoint: Endpoint, model: &str) -> Result<&'g [UpstreamId], Refusal> {
+    let routes = if endpoint == Endpoint::ChatCompletions { &gateway.chat_routes } else { &gateway.routes };
+    match routes.for_model(model) {
+        Some([]) => Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            ErrorKind::Permission,
+            format!(
+                "Chat Completions requests are never sent to the Claude subscription: Anthropic's terms allow the \
+                 subscription only in Claude Code. The route for model `{}` has no other upstream: add an upstream \
+                 with an API key (kind `anthropic`, `openrouter` or `bedrock`) to it in the Gatehouse config",
+                Clipped(model)
+            ),
+        )),
         Some(route) => Ok(route),
         None => Err(Refusal::new(
             StatusCode::NOT_FOUND,
@@ -542,10 +616,12 @@ fn log_answered(client: &str, model: &str, method: &Method, uri: &Uri, status: S
 }
 
 /// Relay: the upstream's response goes to the client as it arrives,
-/// its body metered for the ledger (see [`MeteredBody`]).
+/// its body metered for the ledger (see [`MeteredBody`]). The request came
+/// in on `endpoint`; `hide_usage_chunk`: the gateway asked a Chat
+/// Completions stream for a usage chunk the client did not ask for.
 fn relay(
     gateway: &Gateway,
-    endpoint: Endpoint,
+    (endpoint, hide_usage_chunk): (Endpoint, bool),
     upstream: &Upstream,
     exchange: Option<Exchange>,
     started: Instant,
@@ -565,8 +641,11 @@ fn relay(
         exchange.status = status.as_u16();
         exchange.ttfb = Some(ttfb);
         exchange.event_stream = event_stream;
-        exchange.request_id = (response_head.headers.get(REQUEST_ID))
-            .or_else(|| response_head.headers.get(LITELLM_CALL_ID))
+        // Through the LiteLLM engine, its call id: its callback reports its
+        // own cost under that id.
+        let ids = if upstream.through_engine() { [LITELLM_CALL_ID, REQUEST_ID] } else { [REQUEST_ID, LITELLM_CALL_ID] };
+        exchange.request_id = (response_head.headers.get(&ids[0]))
+            .or_else(|| response_head.headers.get(&ids[1]))
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         exchange.unified_headers = ratelimit::unified_lines(&response_head.headers);
@@ -586,6 +665,8 @@ fn relay(
             event_stream,
             // Only a Messages stream that succeeded promises a `message_stop`.
             message_stream: event_stream && endpoint == Endpoint::Messages && status.is_success(),
+            openai: endpoint == Endpoint::ChatCompletions,
+            hide_usage_chunk: hide_usage_chunk && event_stream && status.is_success(),
             content_length,
         },
         upstream.name.clone(),
@@ -603,6 +684,7 @@ fn relay(
 /// Anthropic's shape, and a ledger row that says why.
 fn report_failure(
     gateway: &Gateway,
+    endpoint: Endpoint,
     upstream: &Upstream,
     client: &str,
     exchange: Option<Exchange>,
@@ -615,7 +697,7 @@ fn report_failure(
         exchange.gateway_error = Some(code);
         gateway.ledger.record(exchange);
     }
-    error_response(status, kind, &message)
+    endpoint.error_response(status, kind, &message)
 }
 
 /// What went wrong when the upstream gave no response: its status,

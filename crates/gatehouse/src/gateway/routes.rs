@@ -70,7 +70,8 @@ pub(crate) enum RouteError {
 
 struct Route {
     pattern: ModelPattern,
-    /// In the order they are tried; never empty.
+    /// In the order they are tried; never empty, but in the routes of
+    /// [`Routes::via_litellm`].
     upstreams: Vec<UpstreamId>,
 }
 
@@ -123,6 +124,22 @@ impl Routes {
     /// The default: every model to every upstream, in the config's order.
     pub(crate) fn catch_all(upstreams: &Upstreams) -> Result<Routes, RouteError> {
         Routes::new([("*", upstreams.iter().map(|upstream| &*upstream.name).collect())], upstreams)
+    }
+
+    /// The same routes for Chat Completions requests: each upstream as the
+    /// LiteLLM engine serves it, without the subscription, which never
+    /// serves one. A route that only the subscription serves is kept with
+    /// no upstream, so that a request for its models is told why.
+    pub(crate) fn via_litellm(&self, upstreams: &Upstreams) -> Routes {
+        let routes = self
+            .routes
+            .iter()
+            .map(|route| Route {
+                pattern: route.pattern.clone(),
+                upstreams: route.upstreams.iter().filter_map(|&id| upstreams.via_litellm(id)).collect(),
+            })
+            .collect();
+        Routes { routes }
     }
 
     /// The upstreams for `model`, in the order to try them; `None` when no

@@ -276,6 +276,47 @@ impl Upstream {
         })
     }
 
+    /// A paid upstream as the LiteLLM engine serves it, for the requests
+    /// only the engine speaks (Chat Completions): the same name, budget and
+    /// model names, with the engine's address and master key; refusing, as
+    /// `direct` does, when the upstream's own key cannot be read.
+    fn via_litellm(
+        config: &Config,
+        upstream: &UpstreamConfig,
+        direct: &Upstream,
+        link: &Arc<Link>,
+    ) -> anyhow::Result<Upstream> {
+        let key = match &direct.credentials {
+            CredentialPolicy::OwnKey { key: Err(why), .. } => Err(why.clone()),
+            _ => Ok(link.master_key.clone()),
+        };
+        let base_uri = BaseUri::parse(&link.base_url)
+            .map_err(|e| anyhow::anyhow!("the LiteLLM engine's address {:?} {e}", link.base_url))?;
+        let client = UpstreamClient::new(
+            &base_uri,
+            Duration::from_secs(config.gateway.connect_timeout_secs),
+            Duration::from_secs(config.gateway.idle_timeout_secs),
+        )?;
+        Ok(Upstream {
+            name: direct.name.clone(),
+            header_value: direct.header_value.clone(),
+            kind: direct.kind,
+            base_url: direct.base_url.clone(),
+            base_uri,
+            client,
+            credentials: CredentialPolicy::OwnKey { header: KeyHeader::LiteLlm, key },
+            models: ModelMap::via_litellm(upstream),
+            cooldown_until: AtomicI64::new(0),
+            engine: Some(link.clone()),
+        })
+    }
+
+    /// Whether requests to it go through the LiteLLM engine.
+    #[inline]
+    pub(crate) fn through_engine(&self) -> bool {
+        self.engine.is_some()
+    }
+
     /// Why requests cannot be sent to this upstream now, when it is
     /// reached through the LiteLLM engine and the engine is not ready.
     #[inline]
@@ -433,7 +474,16 @@ impl UpstreamId {
 
 /// Every upstream the gateway may send to, in the config's order.
 pub(crate) struct Upstreams {
+    /// The config's upstreams (the first `listed`), then those upstreams as
+    /// the LiteLLM engine serves them (see [`Upstreams::via_litellm`]).
     all: Vec<Upstream>,
+    listed: usize,
+    /// For each listed upstream, where Chat Completions requests for it go:
+    /// itself when the engine already serves it, its engine twin, or
+    /// nowhere (the subscription).
+    via_litellm: Vec<Option<UpstreamId>>,
+    /// The LiteLLM engine, when the config has an upstream it serves.
+    engine: Option<Arc<Link>>,
 }
 
 impl Upstreams {
@@ -450,7 +500,33 @@ impl Upstreams {
         for upstream in &config.upstreams {
             all.push(Upstream::paid(config, paths, upstream, litellm)?);
         }
-        Ok(Upstreams { all })
+        let listed = all.len();
+        let mut via_litellm = vec![None];
+        for (index, upstream) in config.upstreams.iter().enumerate() {
+            let id = match litellm {
+                None => None,
+                Some(_) if upstream.kind.through_litellm() => Some(UpstreamId(index + 1)),
+                Some(link) => {
+                    let twin = Upstream::via_litellm(config, upstream, &all[index + 1], link)?;
+                    all.push(twin);
+                    Some(UpstreamId(all.len() - 1))
+                }
+            };
+            via_litellm.push(id);
+        }
+        Ok(Upstreams { all, listed, via_litellm, engine: litellm.cloned() })
+    }
+
+    /// Where a Chat Completions request for upstream `id` goes: the
+    /// upstream as the LiteLLM engine serves it; `None` for the subscription,
+    /// which never serves one, or without an engine.
+    pub(crate) fn via_litellm(&self, id: UpstreamId) -> Option<UpstreamId> {
+        self.via_litellm.get(id.0).copied().flatten()
+    }
+
+    /// The LiteLLM engine, if the config has an upstream it serves.
+    pub(crate) fn engine(&self) -> Option<&Arc<Link>> {
+        self.engine.as_ref()
     }
 
     #[inline]
@@ -460,7 +536,7 @@ impl Upstreams {
 
     /// The upstream called `name`.
     pub(crate) fn find(&self, name: &str) -> Option<UpstreamId> {
-        self.all.iter().position(|upstream| &*upstream.name == name).map(UpstreamId)
+        self.iter().position(|upstream| &*upstream.name == name).map(UpstreamId)
     }
 
     /// The first upstream of the config: the one `/status` describes.
@@ -468,8 +544,9 @@ impl Upstreams {
         &self.all[0]
     }
 
+    /// The config's upstreams, in its order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Upstream> {
-        self.all.iter()
+        self.all[..self.listed].iter()
     }
 }
 

@@ -32,6 +32,11 @@ pub const FAILOVER_BUDGET: i64 = 512;
 /// Code's subscription login.
 pub const BILLED: i64 = 256;
 
+/// The request came in on OpenAI's Chat Completions API
+/// (`/v1/chat/completions`), served through the LiteLLM engine, rather
+/// than on Anthropic's Messages API.
+pub const CHAT_COMPLETIONS: i64 = 1024;
+
 /// A cache write of at least this many tokens, and more than was read from
 /// the cache, counts as rebuilding the prompt rather than extending it.
 pub const REBUILD_MIN_TOKENS: u64 = 2_048;

@@ -52,6 +52,18 @@ pub struct Exchange {
     pub flags: i64,
 }
 
+impl Exchange {
+    /// What the response body says of its usage and completeness, read in
+    /// the protocol the request came in on.
+    pub(crate) fn summary(&self) -> crate::anthropic::response_usage::ResponseSummary {
+        if self.flags & super::flags::CHAT_COMPLETIONS != 0 {
+            crate::openai::response_usage::summarize(self.event_stream, &self.body)
+        } else {
+            crate::anthropic::response_usage::summarize(self.event_stream, &self.body)
+        }
+    }
+}
+
 #[cfg(test)]
 impl Exchange {
     /// A successful, non-streamed Sonnet answer from `anthropic` to key

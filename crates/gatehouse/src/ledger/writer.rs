@@ -47,7 +47,6 @@ use super::request_id;
 use super::windows_tracker::WindowsTracker;
 use crate::anthropic::ratelimit::Unified;
 use crate::anthropic::request::Hints;
-use crate::anthropic::response_usage;
 use crate::dashboard::rollup;
 use crate::pricing::PriceTable;
 use crate::usage::Usage;
@@ -356,7 +355,7 @@ impl Writer {
     }
 
     fn row(&mut self, exchange: Exchange) -> Row {
-        let summary = response_usage::summarize(exchange.event_stream, &exchange.body);
+        let summary = exchange.summary();
         let usage = summary.usage.unwrap_or_default();
         // Priced by the model the client asked for, as Claude Code does.
         let cost_usd = self.prices.cost_usd_with(&exchange.model, &usage, &summary.extras);

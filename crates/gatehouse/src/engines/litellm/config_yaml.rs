@@ -1,12 +1,15 @@
 //! LiteLLM's `config.yaml`, generated from Gatehouse's config.
 //!
-//! Each upstream the gateway reaches through LiteLLM (`bedrock`) becomes one
-//! wildcard deployment, `NAME/*`: the gateway sends `NAME/<Bedrock model
-//! ID>` as the model, and LiteLLM serves it as `bedrock/<Bedrock model ID>`
-//! with that upstream's credentials, region and endpoint. The file holds no
-//! secret: every credential, and LiteLLM's own master key, is an
-//! `os.environ/NAME` reference that [`super::run`] fills in the child's
-//! environment.
+//! Each paid upstream becomes one wildcard deployment, `NAME/*`: the gateway
+//! sends `NAME/<the upstream's model name>` as the model, and LiteLLM serves
+//! it with that upstream's provider and credentials (see
+//! [`UpstreamKindConfig::litellm_provider`]): `bedrock/<Bedrock model ID>`
+//! with its AWS credentials, region and endpoint; `anthropic/<model>` with
+//! its API key and base URL (an `anthropic` or `compatible` upstream);
+//! `openrouter/<slug>` with its key. Bedrock's Messages requests, and every
+//! Chat Completions request, go through these. The file holds no secret:
+//! every credential, and LiteLLM's own master key, is an `os.environ/NAME`
+//! reference that [`super::run`] fills in the child's environment.
 //!
 //! LiteLLM's router neither retries nor cools deployments down: the gateway
 //! in front of it already fails over between upstreams and rests the one
@@ -15,40 +18,44 @@
 
 use serde::Serialize;
 
-use crate::config::{Config, UpstreamConfig};
+use crate::config::{Config, UpstreamConfig, UpstreamKindConfig};
 
 /// The environment variable that holds LiteLLM's master key.
 pub(crate) const MASTER_KEY_ENV: &str = "GATEHOUSE_LITELLM_MASTER_KEY";
 
-/// The environment variables that hold one upstream's AWS credentials.
+/// The environment variables that hold one upstream's credentials: its
+/// AWS credentials (`bedrock`), or its API key (every other kind).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct AwsEnv {
+pub(crate) struct UpstreamEnv {
     pub(crate) access_key_id: String,
     pub(crate) secret_access_key: String,
     pub(crate) session_token: String,
+    pub(crate) api_key: String,
 }
 
-impl AwsEnv {
+impl UpstreamEnv {
     /// The names for the upstream at `index` of `[[upstreams]]`: its index
     /// keeps them apart even where two names differ only by `-` and `_`.
-    pub(crate) fn of(index: usize, upstream: &UpstreamConfig) -> AwsEnv {
+    pub(crate) fn of(index: usize, upstream: &UpstreamConfig) -> UpstreamEnv {
         let name: String = upstream
             .name
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
             .collect();
-        let prefix = format!("GATEHOUSE_UPSTREAM_{index}_{name}_AWS");
-        AwsEnv {
-            access_key_id: format!("{prefix}_ACCESS_KEY_ID"),
-            secret_access_key: format!("{prefix}_SECRET_ACCESS_KEY"),
-            session_token: format!("{prefix}_SESSION_TOKEN"),
+        let prefix = format!("GATEHOUSE_UPSTREAM_{index}_{name}");
+        UpstreamEnv {
+            access_key_id: format!("{prefix}_AWS_ACCESS_KEY_ID"),
+            secret_access_key: format!("{prefix}_AWS_SECRET_ACCESS_KEY"),
+            session_token: format!("{prefix}_AWS_SESSION_TOKEN"),
+            api_key: format!("{prefix}_API_KEY"),
         }
     }
 }
 
-/// The upstreams of the config that LiteLLM serves, with their index.
+/// The upstreams of the config that LiteLLM serves (every paid one), with
+/// their index.
 pub(crate) fn served(config: &Config) -> impl Iterator<Item = (usize, &UpstreamConfig)> {
-    config.upstreams.iter().enumerate().filter(|(_, upstream)| upstream.kind.through_litellm())
+    config.upstreams.iter().enumerate()
 }
 
 #[derive(Serialize)]
@@ -62,7 +69,24 @@ struct LiteLlmConfig {
 #[derive(Serialize)]
 struct Deployment {
     model_name: String,
-    litellm_params: BedrockParams,
+    litellm_params: Params,
+}
+
+/// A deployment's `litellm_params`: Bedrock's, or an API key's.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Params {
+    Bedrock(BedrockParams),
+    ApiKey(ApiKeyParams),
+}
+
+#[derive(Serialize)]
+struct ApiKeyParams {
+    /// `anthropic/*` or `openrouter/*`.
+    model: String,
+    api_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_base: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -106,27 +130,41 @@ fn env_ref(name: &str) -> String {
     format!("os.environ/{name}")
 }
 
+/// Where LiteLLM sends an API-key upstream's requests: its `base_url` (or
+/// the kind's own), which for OpenRouter is the root of its OpenAI API
+/// (`…/api/v1`) rather than of its Anthropic one (`…/api`).
+fn api_base(kind: UpstreamKindConfig, base_url: Option<String>) -> Option<String> {
+    let base = base_url.or(kind.default_base_url().map(str::to_string))?;
+    match kind {
+        UpstreamKindConfig::OpenRouter if !base.ends_with("/v1") => Some(format!("{base}/v1")),
+        _ => Some(base),
+    }
+}
+
 /// The YAML for `config`. `has_session_token` says, per upstream name,
 /// whether its credentials include a session token (a reference to an
 /// unset variable would make LiteLLM send an empty one).
 pub(crate) fn generate(config: &Config, has_session_token: impl Fn(&str) -> bool) -> String {
     let model_list = served(config)
         .map(|(index, upstream)| {
-            let env = AwsEnv::of(index, upstream);
-            Deployment {
-                model_name: format!("{}/*", upstream.name),
-                litellm_params: BedrockParams {
+            let env = UpstreamEnv::of(index, upstream);
+            let base_url = upstream.base_url.as_deref().map(|url| url.trim_end_matches('/').to_string());
+            let litellm_params = match upstream.kind {
+                UpstreamKindConfig::Bedrock => Params::Bedrock(BedrockParams {
                     model: "bedrock/*",
                     aws_access_key_id: env_ref(&env.access_key_id),
                     aws_secret_access_key: env_ref(&env.secret_access_key),
                     aws_session_token: has_session_token(&upstream.name).then(|| env_ref(&env.session_token)),
                     aws_region_name: upstream.region.clone(),
-                    aws_bedrock_runtime_endpoint: upstream
-                        .base_url
-                        .as_deref()
-                        .map(|url| url.trim_end_matches('/').to_string()),
-                },
-            }
+                    aws_bedrock_runtime_endpoint: base_url,
+                }),
+                kind => Params::ApiKey(ApiKeyParams {
+                    model: format!("{}/*", kind.litellm_provider()),
+                    api_key: env_ref(&env.api_key),
+                    api_base: api_base(kind, base_url),
+                }),
+            };
+            Deployment { model_name: format!("{}/*", upstream.name), litellm_params }
         })
         .collect();
     let file = LiteLlmConfig {
@@ -197,22 +235,25 @@ secret = "env:AWS_EU"
     }
 
     #[test]
-    fn only_upstreams_served_through_litellm_are_deployments_and_every_credential_is_a_reference() {
+    fn every_paid_upstream_is_a_deployment_and_every_credential_is_a_reference() {
         let yaml = generate(&config(), |_| false);
         let parsed: yaml_serde::Value = yaml_serde::from_str(&yaml).unwrap();
         let models = parsed["model_list"].as_sequence().unwrap();
         let names: Vec<_> = models.iter().map(|m| m["model_name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["bedrock/*", "bedrock-eu/*"]);
+        assert_eq!(names, ["openrouter/*", "bedrock/*", "bedrock-eu/*"]);
         for model in models {
             let params = model["litellm_params"].as_mapping().unwrap();
             for (key, value) in params {
                 let key = key.as_str().unwrap();
-                if key.starts_with("aws_") && key.contains("key") {
+                if key.contains("key") {
                     assert!(value.as_str().unwrap().starts_with("os.environ/GATEHOUSE_UPSTREAM_"), "{key}: {value:?}");
                 }
             }
             assert!(params.get("aws_session_token").is_none());
         }
+        let openrouter = &models[0]["litellm_params"];
+        assert_eq!(openrouter["model"].as_str(), Some("openrouter/*"));
+        assert_eq!(openrouter["api_base"].as_str(), Some("https://openrouter.ai/api/v1"));
         assert_eq!(parsed["general_settings"]["master_key"].as_str(), Some("os.environ/GATEHOUSE_LITELLM_MASTER_KEY"));
         assert_eq!(parsed["router_settings"]["num_retries"].as_u64(), Some(0));
     }
@@ -222,9 +263,9 @@ secret = "env:AWS_EU"
         let config = config();
         let mut upstream = config.upstreams[1].clone();
         upstream.name = "a-b".into();
-        let dash = AwsEnv::of(1, &upstream);
+        let dash = UpstreamEnv::of(1, &upstream);
         upstream.name = "a_b".into();
-        let underscore = AwsEnv::of(2, &upstream);
+        let underscore = UpstreamEnv::of(2, &upstream);
         assert_ne!(dash.access_key_id, underscore.access_key_id);
         assert_eq!(dash.access_key_id, "GATEHOUSE_UPSTREAM_1_A_B_AWS_ACCESS_KEY_ID");
     }

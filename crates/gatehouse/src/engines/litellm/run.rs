@@ -1,7 +1,8 @@
 //! Running the LiteLLM engine: start, readiness, restart, stop.
 //!
-//! The gateway starts LiteLLM when its config has an upstream that LiteLLM
-//! serves (`bedrock`), and owns it from then on: LiteLLM lives exactly as
+//! The gateway starts LiteLLM when an upstream's Messages requests go
+//! through it (`bedrock`), or else with the first Chat Completions request
+//! when the config has a paid upstream to serve it, and owns it from then on: LiteLLM lives exactly as
 //! long as the gateway, on a loopback port of its own that only the gateway
 //! talks to, with a master key made for this run that lives only in the
 //! gateway's memory and LiteLLM's environment (never in a file). A gateway
@@ -36,18 +37,19 @@ use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::HeaderValue;
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::process::{Child, Command};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::aws::AwsCredentials;
 use super::callback;
-use super::config_yaml::{self, AwsEnv, MASTER_KEY_ENV};
+use super::config_yaml::{self, MASTER_KEY_ENV, UpstreamEnv};
 use crate::config::Config;
+use crate::config::UpstreamKindConfig;
 use crate::paths::Paths;
 use crate::secrets::SecretRef;
 use crate::supervisor::backoff::{CrashHistory, Decision, RestartPolicy};
@@ -96,21 +98,32 @@ pub(crate) struct Link {
     pub(crate) base_url: String,
     /// `Bearer <master key>`, for `x-litellm-api-key`; marked sensitive.
     pub(crate) master_key: HeaderValue,
-    state: Mutex<State>,
+    state: watch::Sender<State>,
+    /// Starts an engine that waits for its first request.
+    wake: Notify,
 }
 
 #[derive(Debug, Clone)]
 enum State {
-    Starting { since: Instant },
+    /// Not started: no upstream needs it until a Chat Completions request comes.
+    Idle,
+    Starting {
+        since: Instant,
+    },
     Ready,
     Down(String),
 }
 
 impl Link {
+    fn new(base_url: String, master_key: HeaderValue, state: State) -> Link {
+        Link { base_url, master_key, state: watch::Sender::new(state), wake: Notify::new() }
+    }
+
     /// Why requests cannot go to the engine now; `None` when they can.
     pub(crate) fn unavailable(&self) -> Option<String> {
-        match &*self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+        match &*self.state.borrow() {
             State::Ready => None,
+            State::Idle => Some("the LiteLLM engine has not started".to_string()),
             State::Starting { since } => Some(format!(
                 "the LiteLLM engine is starting ({} s so far; it takes 10 to 30 s)",
                 since.elapsed().as_secs()
@@ -124,8 +137,21 @@ impl Link {
         self.unavailable().unwrap_or_else(|| "ready".to_string())
     }
 
+    /// Starts the engine if it waits for its first request, and waits up to
+    /// `limit` for it to be ready (or to fail); a request then goes to it,
+    /// or is told why not, rather than being refused while it starts.
+    pub(crate) async fn started(&self, limit: Duration) {
+        let mut state = self.state.subscribe();
+        if matches!(*state.borrow_and_update(), State::Ready | State::Down(_)) {
+            return;
+        }
+        self.wake.notify_one();
+        let settled = state.wait_for(|state| matches!(state, State::Ready | State::Down(_)));
+        let _ = tokio::time::timeout(limit, settled).await;
+    }
+
     fn set(&self, state: State) {
-        *self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = state;
+        self.state.send_replace(state);
     }
 }
 
@@ -148,32 +174,44 @@ impl Engine {
     }
 }
 
-/// Starts the engine when the config has an upstream it serves; `None`
-/// otherwise. A problem that keeps it from starting (not installed, a
-/// credential that cannot be read) does not stop the gateway: the engine's
-/// upstreams say what it is, and the others serve.
+/// The engine, when the config has an upstream it serves; `None`
+/// otherwise. It starts now when an upstream's Messages requests go through
+/// it (Bedrock's), else with the first Chat Completions request (see
+/// [`Link::started`]): LiteLLM costs hundreds of MB, paid only when used.
+/// A problem that keeps it from starting (not installed, a credential that
+/// cannot be read) does not stop the gateway: the engine's requests say
+/// what it is, and the other upstreams serve.
 pub(crate) fn start(config: &Config, paths: &Paths, restart: RestartPolicy) -> Option<Engine> {
     config_yaml::served(config).next()?;
+    let now = config.upstreams.iter().any(|upstream| upstream.kind.through_litellm());
     let (master_key, header) = master_key();
     let port = match free_port() {
         Ok(port) => port,
         Err(error) => return Some(down(format!("the LiteLLM engine has no port: {error}"))),
     };
-    let link = Arc::new(Link {
-        base_url: format!("http://127.0.0.1:{port}"),
-        master_key: header,
-        state: Mutex::new(State::Starting { since: Instant::now() }),
-    });
+    let state = if now { State::Starting { since: Instant::now() } } else { State::Idle };
+    let link = Arc::new(Link::new(format!("http://127.0.0.1:{port}"), header, state));
     let (stop, stopped) = watch::channel(false);
-    let launch = match Launch::prepare(config, paths, port, master_key) {
-        Ok(launch) => launch,
-        Err(why) => {
-            tracing::error!("{why}");
-            link.set(State::Down(why));
-            return Some(Engine { link, stop, task: tokio::spawn(async {}) });
+    let (config, paths) = (config.clone(), paths.clone());
+    let task = tokio::spawn({
+        let link = link.clone();
+        async move {
+            if !now {
+                let mut stopped = stopped.clone();
+                tokio::select! {
+                    _ = link.wake.notified() => {}
+                    _ = stop_requested(&mut stopped) => return,
+                }
+            }
+            match Launch::prepare(&config, &paths, port, master_key) {
+                Ok(launch) => look_after(launch, link, restart, stopped).await,
+                Err(why) => {
+                    tracing::error!("{why}");
+                    link.set(State::Down(why));
+                }
+            }
         }
-    };
-    let task = tokio::spawn(look_after(launch, link.clone(), restart, stopped));
+    });
     Some(Engine { link, stop, task })
 }
 
@@ -181,11 +219,7 @@ pub(crate) fn start(config: &Config, paths: &Paths, restart: RestartPolicy) -> O
 fn down(why: String) -> Engine {
     tracing::error!("{why}");
     let (stop, _) = watch::channel(false);
-    let link = Link {
-        base_url: "http://127.0.0.1:9".to_string(),
-        master_key: HeaderValue::from_static(""),
-        state: Mutex::new(State::Down(why)),
-    };
+    let link = Link::new("http://127.0.0.1:9".to_string(), HeaderValue::from_static(""), State::Down(why));
     Engine { link: Arc::new(link), stop, task: tokio::spawn(async {}) }
 }
 
@@ -229,15 +263,27 @@ impl Launch {
         env.push((MASTER_KEY_ENV.into(), master_key.expose_secret().into()));
         let mut with_token = Vec::new();
         for (index, upstream) in config_yaml::served(config) {
-            let credentials = SecretRef::parse(&upstream.secret, config.secrets.store)
+            let names = UpstreamEnv::of(index, upstream);
+            let secret = SecretRef::parse(&upstream.secret, config.secrets.store)
                 .map_err(|error| error.to_string())
                 .and_then(|reference| {
-                    reference.resolve(paths).map_err(|error| format!("{reference}: {error}")).and_then(|resolved| {
-                        AwsCredentials::parse(&upstream.name, &resolved.secret).map_err(|error| error.to_string())
-                    })
-                })
+                    reference
+                        .resolve(paths)
+                        .map(|resolved| resolved.secret)
+                        .map_err(|error| format!("{reference}: {error}"))
+                });
+            if upstream.kind != UpstreamKindConfig::Bedrock {
+                // A key that cannot be read leaves its deployment without
+                // one; the gateway refuses that upstream's requests itself,
+                // saying why, so the others still serve.
+                if let Ok(key) = secret {
+                    env.push((names.api_key.into(), key.expose_secret().trim().into()));
+                }
+                continue;
+            }
+            let credentials = secret
+                .and_then(|secret| AwsCredentials::parse(&upstream.name, &secret).map_err(|error| error.to_string()))
                 .map_err(|why| format!("upstream `{}` has no AWS credentials: {why}", upstream.name))?;
-            let names = AwsEnv::of(index, upstream);
             env.push((names.access_key_id.into(), credentials.access_key_id.expose_secret().into()));
             env.push((names.secret_access_key.into(), credentials.secret_access_key.expose_secret().into()));
             if let Some(token) = &credentials.session_token {
