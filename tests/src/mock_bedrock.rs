@@ -1,6 +1,9 @@
 //! A loopback mock of the AWS Bedrock runtime, as LiteLLM reaches it for
 //! Claude: `POST /model/{model-id}/invoke` and
-//! `/model/{model-id}/invoke-with-response-stream`.
+//! `/model/{model-id}/invoke-with-response-stream` (Anthropic's Messages
+//! body, which LiteLLM sends for Messages requests), and `/converse` and
+//! `/converse-stream` (Bedrock's own Converse API, which it sends for Chat
+//! Completions).
 //!
 //! Faithful to what Bedrock does with Anthropic's models:
 //! - the request body is Anthropic's Messages body with
@@ -16,7 +19,14 @@
 //! - a stream is `application/vnd.amazon.eventstream`: binary frames, each
 //!   a `chunk` event whose JSON payload holds one of Anthropic's stream
 //!   events, base64-encoded, under `bytes`; the last one also carries
-//!   `amazon-bedrock-invocationMetrics`.
+//!   `amazon-bedrock-invocationMetrics`;
+//! - Converse takes `messages` whose `content` is a list of blocks
+//!   (`{"text": …}`), `system` and `inferenceConfig`, and no
+//!   `anthropic_version`; it answers `output.message`, `stopReason` and
+//!   `usage` (`inputTokens`, `outputTokens`, `cacheReadInputTokens`,
+//!   `cacheWriteInputTokens`); its stream is event-stream frames named by
+//!   their event (`messageStart`, `contentBlockDelta`, `contentBlockStop`,
+//!   `messageStop`, `metadata`) with their JSON as the payload.
 //!
 //! The signature's value is not recomputed: the mock proves a request was
 //! signed with the right key ID, region and service, not AWS's arithmetic.
@@ -35,7 +45,7 @@ use serde_json::{Value, json};
 /// A request the mock was sent.
 #[derive(Debug, Clone)]
 pub struct BedrockRequest {
-    /// `invoke` or `invoke-with-response-stream`.
+    /// `invoke`, `invoke-with-response-stream`, `converse` or `converse-stream`.
     pub action: String,
     /// The model ID from the path.
     pub model: String,
@@ -146,6 +156,9 @@ async fn handle(
     if !recorded.header("authorization").is_some_and(signed) || recorded.header("x-amz-date").is_none() {
         return refuse(StatusCode::FORBIDDEN, "Missing Authentication Token");
     }
+    if action.starts_with("converse") {
+        return converse(&mock, &action, &body);
+    }
     if body.get("anthropic_version").and_then(Value::as_str) != Some("bedrock-2023-05-31") {
         return refuse(StatusCode::BAD_REQUEST, "Malformed input request: anthropic_version is required");
     }
@@ -190,6 +203,62 @@ async fn handle(
     }
 }
 
+/// A Converse call: the same answer in Bedrock's own shape.
+fn converse(mock: &MockBedrock, action: &str, body: &Value) -> Response {
+    let blocks = body["messages"].as_array().is_some_and(|messages| {
+        !messages.is_empty() && messages.iter().all(|m| m["content"].as_array().is_some_and(|c| !c.is_empty()))
+    });
+    if !blocks {
+        return refuse(StatusCode::BAD_REQUEST, "Malformed input request: messages must be a list of content blocks");
+    }
+    if let Some(key) = ["anthropic_version", "model", "max_tokens"].into_iter().find(|key| body.get(key).is_some()) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("Malformed input request: extraneous key [{key}] is not permitted"),
+        );
+    }
+    let usage = mock.usage;
+    let usage_json = json!({
+        "inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens,
+        "totalTokens": usage.input_tokens + usage.output_tokens + usage.cache_creation_input_tokens
+            + usage.cache_read_input_tokens,
+        "cacheReadInputTokens": usage.cache_read_input_tokens,
+        "cacheWriteInputTokens": usage.cache_creation_input_tokens,
+    });
+    let mut response = if action == "converse" {
+        axum::Json(json!({
+            "output": {"message": {"role": "assistant", "content": [{"text": ANSWER}]}},
+            "stopReason": "end_turn",
+            "usage": usage_json,
+            "metrics": {"latencyMs": 412},
+        }))
+        .into_response()
+    } else {
+        let (first, second) = ANSWER.split_at(ANSWER.len() / 2);
+        let events = [
+            ("messageStart", json!({"role": "assistant"})),
+            ("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"text": first}})),
+            ("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"text": second}})),
+            ("contentBlockStop", json!({"contentBlockIndex": 0})),
+            ("messageStop", json!({"stopReason": "end_turn"})),
+            ("metadata", json!({"usage": usage_json, "metrics": {"latencyMs": 530}})),
+        ];
+        let frames: Vec<Result<Bytes, std::io::Error>> = events
+            .iter()
+            .map(|(kind, payload)| {
+                let mut payload = payload.clone();
+                payload["p"] = json!("abcdefghijklmnopqrstuvwxyzABCDEF");
+                Ok(event_frame(kind, &serde_json::to_vec(&payload).unwrap()))
+            })
+            .collect();
+        let mut response = Response::new(Body::from_stream(futures_util::stream::iter(frames)));
+        response.headers_mut().insert("content-type", "application/vnd.amazon.eventstream".parse().unwrap());
+        response
+    };
+    response.headers_mut().insert("x-amzn-requestid", uuid::Uuid::new_v4().to_string().parse().unwrap());
+    response
+}
+
 /// Anthropic's stream events for one short answer, as Bedrock relays them.
 fn stream_events(id: &str, model: &str, usage: BedrockUsage) -> Vec<Value> {
     let (first, second) = ANSWER.split_at(ANSWER.len() / 2);
@@ -212,16 +281,23 @@ fn stream_events(id: &str, model: &str, usage: BedrockUsage) -> Vec<Value> {
     ]
 }
 
-/// One event stream message: a `chunk` event with the event's JSON under
-/// `bytes`, base64-encoded, framed as AWS frames it (lengths, CRC-32s).
+/// One event stream message of an invoke stream: a `chunk` event with the
+/// Anthropic event's JSON under `bytes`, base64-encoded.
 fn chunk_frame(event: &Value) -> Bytes {
     let payload = serde_json::to_vec(&json!({
         "bytes": base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(event).unwrap()),
         "p": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0",
     }))
     .unwrap();
+    event_frame("chunk", &payload)
+}
+
+/// One event stream message, framed as AWS frames it (lengths, CRC-32s).
+fn event_frame(event_type: &str, payload: &[u8]) -> Bytes {
     let mut headers = Vec::new();
-    for (name, value) in [(":event-type", "chunk"), (":content-type", "application/json"), (":message-type", "event")] {
+    for (name, value) in
+        [(":event-type", event_type), (":content-type", "application/json"), (":message-type", "event")]
+    {
         headers.push(name.len() as u8);
         headers.extend_from_slice(name.as_bytes());
         headers.push(7); // a string
@@ -235,7 +311,7 @@ fn chunk_frame(event: &Value) -> Bytes {
     let prelude_crc = crc32fast::hash(&frame);
     frame.extend_from_slice(&prelude_crc.to_be_bytes());
     frame.extend_from_slice(&headers);
-    frame.extend_from_slice(&payload);
+    frame.extend_from_slice(payload);
     let message_crc = crc32fast::hash(&frame);
     frame.extend_from_slice(&message_crc.to_be_bytes());
     Bytes::from(frame)

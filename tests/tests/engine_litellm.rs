@@ -206,6 +206,48 @@ async fn a_used_up_subscription_falls_over_to_bedrock_through_litellm_signed_and
     let text = rig.sandbox.run_ok(&["engine", "litellm", "status"]);
     assert!(text.contains("Prices: LiteLLM's differ from Gatehouse's for 2 of 2 requests"), "{text}");
 
+    // OpenAI's Chat Completions go to Bedrock the same way (the route's
+    // subscription is passed by: it never serves them), priced and flagged.
+    let response = rig
+        .http
+        .post(format!("{}/v1/chat/completions", rig.gateway.base_url))
+        .bearer_auth(&rig.key)
+        .json(&json!({ "model": "claude-sonnet-4-5", "max_tokens": 64,
+            "messages": [{"role": "user", "content": "hi"}] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&response, "x-gatehouse-upstream"), "aws");
+    let completion: Value = response.json().await.unwrap();
+    assert_eq!(completion["choices"][0]["message"]["content"], ANSWER, "{completion:#}");
+    assert_eq!(completion["usage"]["completion_tokens"], usage.output_tokens, "{completion:#}");
+    let call = rig.bedrock.requests().pop().unwrap();
+    assert_eq!(
+        (call.action.as_str(), call.model.as_str()),
+        ("converse", "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+    );
+    let streamed = rig
+        .http
+        .post(format!("{}/v1/chat/completions", rig.gateway.base_url))
+        .bearer_auth(&rig.key)
+        .json(&json!({ "model": "claude-sonnet-4-5", "max_tokens": 64, "stream": true,
+            "messages": [{"role": "user", "content": "hi"}] }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(streamed.contains("Bedrock") && streamed.trim_end().ends_with("data: [DONE]"), "{streamed}");
+    assert_eq!(rig.bedrock.requests().pop().unwrap().action, "converse-stream");
+    let rows = rig.sandbox.ledger_rows(4);
+    let chats: Vec<_> = rows.iter().filter(|row| row.flags & flags::CHAT_COMPLETIONS != 0).collect();
+    assert_eq!(chats.len(), 2, "{rows:?}");
+    for chat in chats {
+        assert_eq!((chat.upstream.as_str(), chat.status, chat.complete), ("aws", 200, true), "{chat:?}");
+        assert!((chat.cost_usd.unwrap() - expected).abs() < 1e-12, "{chat:?}");
+    }
+
     // No secret in any file Gatehouse wrote: config, generated YAML, logs, ledger.
     let home = rig.sandbox.gatehouse_home();
     let yaml = std::fs::read_to_string(home.join("state/litellm-config.yaml")).unwrap();
