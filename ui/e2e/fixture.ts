@@ -437,6 +437,7 @@ function litellmView(state: MockState): LiteLlmView {
             },
             { name: "aws-eu", engine: ready ? { state: "not_ready", detail: "the LiteLLM engine is starting (12 s so far; it takes 10 to 30 s)" } : { state: "unknown", detail: "the gateway started before it was added; restart the gateway to use it" } },
           ],
+    run: state.litellm === null ? null : ready ? "ready" : "down",
   };
 }
 

@@ -699,6 +699,8 @@ await test("settings: LiteLLM installs with a progress bar, shows where it is, a
     assert(installed.includes("Installed: 652 MB, Python 3.12.3, in /home/ana/.local/share/gatehouse/engines/litellm/venv"), installed);
     eq(await page.$$eval('[data-testid="litellm-serves"] li', (l) => l.map((e) => e.dataset.engineState)), ["ready", "not_ready"], "one ready, one starting");
     assert((await page.textContent('[data-testid="litellm-serves"] [data-upstream="aws-eu"]')).includes("starting (12 s so far"), "starting, with how long");
+    eq(await page.getAttribute('[data-testid="litellm-run"]', "data-run"), "ready", "the engine runs");
+    assert((await page.textContent('[data-testid="litellm-run"]')).includes("serves Chat Completions"), "what it serves");
     await page.$eval('[data-testid="engines"]', (e) => e.scrollIntoView());
     await shot(page, `settings-litellm-installed-${scheme}`, false);
 

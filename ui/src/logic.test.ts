@@ -17,6 +17,7 @@ import {
   modelColor,
   projectionText,
   resetsWithin,
+  engineRunLine,
   servedLine,
   sortRows,
   sumRows,
@@ -268,6 +269,9 @@ describe("the LiteLLM engine", () => {
   });
   test("each upstream it serves: ready, or the gateway's own words on why not", () => {
     expect(servedLine({ name: "aws", engine: { state: "ready" } })).toEqual({ text: "aws — ready", ready: true });
+    expect(engineRunLine("ready").dot).toBe("running");
+    expect(engineRunLine("idle").text).toContain("starts with the first request");
+    expect(engineRunLine("down").dot).toBe("degraded");
     const starting = "the LiteLLM engine is starting (12 s so far; it takes 10 to 30 s)";
     expect(servedLine({ name: "aws", engine: { state: "not_ready", detail: starting } })).toEqual({ text: `aws — ${starting}`, ready: false });
     expect(servedLine({ name: "aws", engine: { state: "unknown", detail: "the gateway is not running" } }).ready).toBe(false);

@@ -3,7 +3,7 @@
 // the colour of each model. Pure, and tested with vitest.
 
 import { clock, count, duration, localDay, modelName, money, percent, when } from "./format";
-import type { ClassShare, DayRange, FieldProblem, InstallPhase, LogLine, ServedUpstream, SettingsForm, SpendRow, WindowSeries } from "./types";
+import type { ClassShare, EngineRun, DayRange, FieldProblem, InstallPhase, LogLine, ServedUpstream, SettingsForm, SpendRow, WindowSeries } from "./types";
 
 // ---------- date ranges ----------
 
@@ -313,6 +313,20 @@ export const INSTALL_PHASES: Record<InstallPhase, string> = {
   verify: "Checking the install",
   done: "Done",
 };
+
+/** What the running gateway's LiteLLM engine is doing, in one line. */
+export function engineRunLine(run: EngineRun): { text: string; dot: "running" | "degraded" | "" } {
+  switch (run) {
+    case "idle":
+      return { text: "Not running: it starts with the first request that needs it (Chat Completions, or a Bedrock upstream's).", dot: "" };
+    case "starting":
+      return { text: "Starting behind the gateway (10 to 30 s)…", dot: "degraded" };
+    case "ready":
+      return { text: "Running behind the gateway: it serves Chat Completions (/v1/chat/completions) and Bedrock.", dot: "running" };
+    case "down":
+      return { text: "Down: see logs/litellm.log (Open logs) for why.", dot: "degraded" };
+  }
+}
 
 /** "aws — ready", "aws — the LiteLLM engine is starting (12 s so far…)": one upstream the engine serves. */
 export function servedLine(served: ServedUpstream): { text: string; ready: boolean } {

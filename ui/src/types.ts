@@ -55,5 +55,6 @@ export type { InstallProgress } from "./bindings/InstallProgress";
 export type { InstallPhase } from "./bindings/InstallPhase";
 export type { InstallFailure } from "./bindings/InstallFailure";
 export type { ServedUpstream } from "./bindings/ServedUpstream";
+export type { EngineRun } from "./bindings/EngineRun";
 export type { EngineState } from "./bindings/EngineState";
 export type { Uninstalled } from "./bindings/Uninstalled";

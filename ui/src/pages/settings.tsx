@@ -9,7 +9,7 @@ import { useState } from "preact/hooks";
 import { api, message } from "../api";
 import type { Ctx } from "../app";
 import { size } from "../format";
-import { INSTALL_PHASES, servedLine, validateSettings, type PriceDraft } from "../logic";
+import { INSTALL_PHASES, engineRunLine, servedLine, validateSettings, type PriceDraft } from "../logic";
 import type { FieldProblem, Gateway, LiteLlmView, SettingsView, UpstreamTest } from "../types";
 import { ActionStatus, Section, Spinner, Switch, useAction, useLoad } from "../ui";
 
@@ -288,7 +288,7 @@ function Engines({ ctx }: { ctx: Ctx }) {
         </div>
         <div class="provider" data-engine="litellm" data-state={state}>
           <div class="engine-body">
-            <strong>LiteLLM {litellm.pinned_version}</strong> <span class="muted">for AWS Bedrock (and more providers later)</span>
+            <strong>LiteLLM {litellm.pinned_version}</strong> <span class="muted">for apps that speak OpenAI's API, and for AWS Bedrock</span>
             {litellm.installing ? (
               <div class="install-progress">
                 <p class="status busy" role="status">
@@ -332,6 +332,11 @@ function Engines({ ctx }: { ctx: Ctx }) {
           )}
         </div>
         <ActionStatus state={action} />
+        {litellm.run && (
+          <p class="engine-run" data-testid="litellm-run" data-run={litellm.run}>
+            <span class={`dot ${engineRunLine(litellm.run).dot}`} /> {engineRunLine(litellm.run).text}
+          </p>
+        )}
         {litellm.serves.length > 0 && (
           <div class="served" data-testid="litellm-serves">
             <h3>Upstreams it serves</h3>

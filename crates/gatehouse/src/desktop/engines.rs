@@ -19,7 +19,7 @@ use super::notice::Notice;
 use super::service::{DesktopService, lock};
 use crate::config::Config;
 use crate::engines::litellm::install::{self, InstallError, Outcome, PINNED_VERSION, Progress};
-use crate::gateway::GatewayStatus;
+use crate::gateway::{EngineRun, GatewayStatus};
 use crate::paths::Paths;
 
 /// The LiteLLM engine, for the Settings page's "Engines" card.
@@ -37,6 +37,10 @@ pub struct LiteLlmView {
     pub last_failure: Option<InstallFailure>,
     /// The config's upstreams it serves, in the config's order.
     pub serves: Vec<ServedUpstream>,
+    /// Where the running gateway's engine is in its life; `None` when the
+    /// gateway is not running or needs no engine.
+    #[ts(optional = nullable)]
+    pub run: Option<EngineRun>,
 }
 
 /// What is installed.
@@ -262,6 +266,7 @@ impl LiteLlmState {
             installing: self.installing.clone(),
             last_failure: self.last_failure.clone(),
             serves: served(config, status),
+            run: status.and_then(|status| status.litellm.as_ref()).map(|engine| engine.run),
         }
     }
 }
@@ -490,6 +495,7 @@ mod tests {
             ledger: Default::default(),
             failover: None,
             budgets: Vec::new(),
+            litellm: None,
         }
     }
 
@@ -500,7 +506,12 @@ mod tests {
             base_url: String::new(),
             api_key: String::new(),
             resting_until: None,
-            engine: engine.map(|(ready, detail)| EngineStatus { name: "litellm".into(), ready, detail: detail.into() }),
+            engine: engine.map(|(ready, detail)| EngineStatus {
+                name: "litellm".into(),
+                ready,
+                detail: detail.into(),
+                run: if ready { EngineRun::Ready } else { EngineRun::Starting },
+            }),
         }
     }
 

@@ -12,6 +12,7 @@ use super::openrouter::OpenRouterSignIn;
 use super::snapshot::{LoginView, Snapshot};
 use crate::anthropic::ratelimit::Window;
 use crate::app_state::SuspendReason;
+use crate::gateway::EngineRun;
 use crate::supervisor::GatewayState;
 
 /// Longest error reason shown in a menu label; the window shows all of it.
@@ -180,10 +181,12 @@ pub struct TrayModel {
 pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
     let header = gateway_label(&snapshot.gateway);
     // The figures open the dashboard page that explains them.
-    let mut entries = vec![
-        Entry::Info { label: header.clone() },
-        Entry::Button { action: Action::OpenSpend, label: today_label(snapshot), enabled: true },
-    ];
+    let mut entries = vec![Entry::Info { label: header.clone() }];
+    // The engine behind the gateway, under it.
+    if let Some(label) = engine_label(snapshot) {
+        entries.push(Entry::Info { label });
+    }
+    entries.push(Entry::Button { action: Action::OpenSpend, label: today_label(snapshot), enabled: true });
     let shown = entries.len();
     for window in &snapshot.windows {
         entries.extend(window_label(&window.title, &window.window).map(|label| Entry::Button {
@@ -286,6 +289,24 @@ pub fn gateway_label(gateway: &GatewayState) -> String {
         GatewayState::Restarting { attempt, .. } => format!("Gateway: restarting (attempt {attempt})…"),
         GatewayState::Failed { reason, .. } => shorten(&format!("Gateway: error: {reason}")),
     }
+}
+
+/// The LiteLLM engine's line, while it matters: being installed, or
+/// started by the gateway ("LiteLLM: installing… 42%", "… starting…",
+/// "… ready", "… down (see Settings)"). An engine that waits for its first
+/// request, or none, takes no line.
+fn engine_label(snapshot: &Snapshot) -> Option<String> {
+    let litellm = &snapshot.litellm;
+    if let Some(progress) = &litellm.installing {
+        return Some(format!("LiteLLM: installing… {:.0}%", (progress.fraction * 100.0).clamp(0.0, 100.0)));
+    }
+    let state = match litellm.run? {
+        EngineRun::Idle => return None,
+        EngineRun::Starting => "starting…",
+        EngineRun::Ready => "ready",
+        EngineRun::Down => "down (see Settings)",
+    };
+    Some(format!("LiteLLM: {state}"))
 }
 
 /// "Today: $1.23 at API prices · 45 requests", with "· $0.40 billed" when
@@ -418,6 +439,7 @@ mod tests {
                 installing: None,
                 last_failure: None,
                 serves: Vec::new(),
+                run: None,
             },
             recording_problem: None,
         }
@@ -591,6 +613,31 @@ mod tests {
         let line = &labels(&model)[2];
         assert!(line.starts_with("Spend is not being recorded: cannot write /x/ledger"), "{line}");
         assert!(line.chars().count() <= MAX_REASON_CHARS, "{line}");
+    }
+
+    #[test]
+    fn the_engine_has_a_line_while_it_is_installed_or_runs_and_none_while_it_waits() {
+        let line =
+            |snapshot: &Snapshot| labels(&tray_model(snapshot)).into_iter().find(|label| label.starts_with("LiteLLM"));
+        let mut snapshot = snapshot(running());
+        assert_eq!(line(&snapshot), None, "no engine: no line");
+        for (run, expected) in [
+            (EngineRun::Idle, None),
+            (EngineRun::Starting, Some("LiteLLM: starting…")),
+            (EngineRun::Ready, Some("LiteLLM: ready")),
+            (EngineRun::Down, Some("LiteLLM: down (see Settings)")),
+        ] {
+            snapshot.litellm.run = Some(run);
+            assert_eq!(line(&snapshot).as_deref(), expected, "{run:?}");
+        }
+        snapshot.litellm.installing = Some(crate::engines::litellm::install::Progress {
+            phase: crate::engines::litellm::install::Phase::Packages,
+            fraction: 0.424,
+            message: "installing".into(),
+        });
+        assert_eq!(line(&snapshot).as_deref(), Some("LiteLLM: installing… 42%"));
+        let model = tray_model(&snapshot);
+        assert!(matches!(&model.entries[1], Entry::Info { label } if label.starts_with("LiteLLM")), "below the header");
     }
 
     #[test]

@@ -274,6 +274,7 @@ impl Gateway {
             ledger: self.ledger.status(),
             failover: self.failover.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             budgets: self.meter.budgets.status(),
+            litellm: self.upstreams.engine().map(|link| link.status()),
         }
     }
 }
@@ -313,6 +314,10 @@ pub struct GatewayStatus {
     /// Every budget of the config, with its spend (absent from older gateways).
     #[serde(default)]
     pub budgets: Vec<BudgetStatus>,
+    /// The LiteLLM engine, when the config has an upstream it serves
+    /// (absent otherwise, and from older gateways).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub litellm: Option<EngineStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -342,6 +347,24 @@ pub struct EngineStatus {
     pub ready: bool,
     /// `ready`, or why not: starting (for how long), stopped, not installed.
     pub detail: String,
+    /// Where it is in its life (`down` from older gateways).
+    #[serde(default)]
+    pub run: EngineRun,
+}
+
+/// Where an engine is in its life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineRun {
+    /// Not started: it starts with the first request that needs it.
+    Idle,
+    /// Started, not yet answering.
+    Starting,
+    Ready,
+    /// Stopped, crashed, or cannot start (not installed, no credentials).
+    #[default]
+    Down,
 }
 
 /// The gateway's routes.

@@ -387,11 +387,7 @@ impl Upstream {
             base_url: self.base_url.clone(),
             api_key: self.describe_key(),
             resting_until: self.cooling_down(),
-            engine: self.engine.as_ref().map(|link| super::EngineStatus {
-                name: "litellm".to_string(),
-                ready: link.unavailable().is_none(),
-                detail: link.describe(),
-            }),
+            engine: self.engine.as_ref().map(|link| link.status()),
         }
     }
 

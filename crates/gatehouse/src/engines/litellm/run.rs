@@ -50,6 +50,7 @@ use super::callback;
 use super::config_yaml::{self, MASTER_KEY_ENV, UpstreamEnv};
 use crate::config::Config;
 use crate::config::UpstreamKindConfig;
+use crate::gateway::{EngineRun, EngineStatus};
 use crate::paths::Paths;
 use crate::secrets::SecretRef;
 use crate::supervisor::backoff::{CrashHistory, Decision, RestartPolicy};
@@ -135,6 +136,17 @@ impl Link {
     /// What `/status` says of it: `ready`, or why not.
     pub(crate) fn describe(&self) -> String {
         self.unavailable().unwrap_or_else(|| "ready".to_string())
+    }
+
+    /// What `/status` reports of it.
+    pub(crate) fn status(&self) -> EngineStatus {
+        let run = match &*self.state.borrow() {
+            State::Idle => EngineRun::Idle,
+            State::Starting { .. } => EngineRun::Starting,
+            State::Ready => EngineRun::Ready,
+            State::Down(_) => EngineRun::Down,
+        };
+        EngineStatus { name: "litellm".to_string(), ready: run == EngineRun::Ready, detail: self.describe(), run }
     }
 
     /// Starts the engine if it waits for its first request, and waits up to
