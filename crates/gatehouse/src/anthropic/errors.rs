@@ -45,7 +45,13 @@ pub(crate) fn error_json(kind: ErrorKind, message: &str) -> String {
 
 /// A complete error response, marked as coming from the gateway.
 pub(crate) fn error_response(status: StatusCode, kind: ErrorKind, message: &str) -> Response {
-    let mut response = Response::new(Body::from(error_json(kind, message)));
+    gateway_error(status, error_json(kind, message))
+}
+
+/// An error response with `json` as its body (in the client's API's
+/// shape), marked as coming from the gateway.
+pub(crate) fn gateway_error(status: StatusCode, json: String) -> Response {
+    let mut response = Response::new(Body::from(json));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

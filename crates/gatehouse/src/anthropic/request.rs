@@ -80,15 +80,18 @@ fn hint(headers: &HeaderMap, name: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.chars().take(HINT_MAX_CHARS).collect())
 }
 
+/// Why a request body could not be read as `what`, for the client.
+pub(crate) fn body_error(error: &serde_json::Error, what: &str) -> String {
+    if error.is_data() {
+        format!("the request body does not have the shape of {what}: {error}")
+    } else {
+        format!("the request body is not valid JSON: {error}")
+    }
+}
+
 /// Parses a request body; the error is a message for the client.
 pub(crate) fn parse(body: &[u8], model_required: bool) -> Result<RequestHead, String> {
-    let raw: RawHead = serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() {
-            format!("the request body does not have the shape of a Messages API request: {e}")
-        } else {
-            format!("the request body is not valid JSON: {e}")
-        }
-    })?;
+    let raw: RawHead = serde_json::from_slice(body).map_err(|e| body_error(&e, "a Messages API request"))?;
     let model = match raw.model {
         Some(model) if !model.is_empty() => model.into_owned(),
         _ if model_required => return Err("model: field required".to_string()),

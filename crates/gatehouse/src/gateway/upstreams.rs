@@ -175,11 +175,7 @@ impl Upstream {
         let base_url = base_url_override.unwrap_or(&config.anthropic.base_url).trim_end_matches('/').to_string();
         let base_uri =
             BaseUri::parse(&base_url).map_err(|e| anyhow::anyhow!("the Anthropic base URL {base_url:?} {e}"))?;
-        let client = UpstreamClient::new(
-            &base_uri,
-            Duration::from_secs(config.gateway.connect_timeout_secs),
-            Duration::from_secs(config.gateway.idle_timeout_secs),
-        )?;
+        let client = client_for(config, &base_uri)?;
         let upstream = |key, source| Upstream {
             name: Arc::from(SUBSCRIPTION_UPSTREAM),
             header_value: HeaderValue::from_static(SUBSCRIPTION_UPSTREAM),
@@ -256,11 +252,7 @@ impl Upstream {
         }
         let base_uri = BaseUri::parse(&target)
             .map_err(|e| anyhow::anyhow!("the base URL {target:?} of `{}` {e}", upstream.name))?;
-        let client = UpstreamClient::new(
-            &base_uri,
-            Duration::from_secs(config.gateway.connect_timeout_secs),
-            Duration::from_secs(config.gateway.idle_timeout_secs),
-        )?;
+        let client = client_for(config, &base_uri)?;
         Ok(Upstream {
             name: Arc::from(upstream.name.as_str()),
             header_value: HeaderValue::from_str(&upstream.name)
@@ -292,11 +284,7 @@ impl Upstream {
         };
         let base_uri = BaseUri::parse(&link.base_url)
             .map_err(|e| anyhow::anyhow!("the LiteLLM engine's address {:?} {e}", link.base_url))?;
-        let client = UpstreamClient::new(
-            &base_uri,
-            Duration::from_secs(config.gateway.connect_timeout_secs),
-            Duration::from_secs(config.gateway.idle_timeout_secs),
-        )?;
+        let client = client_for(config, &base_uri)?;
         Ok(Upstream {
             name: direct.name.clone(),
             header_value: direct.header_value.clone(),
@@ -413,6 +401,15 @@ impl Upstream {
             CredentialPolicy::OwnKey { key: Err(why), .. } => format!("none: {why}"),
         }
     }
+}
+
+/// A connection pool to `base_uri`, with the config's timeouts.
+fn client_for(config: &Config, base_uri: &BaseUri) -> anyhow::Result<UpstreamClient> {
+    UpstreamClient::new(
+        base_uri,
+        Duration::from_secs(config.gateway.connect_timeout_secs),
+        Duration::from_secs(config.gateway.idle_timeout_secs),
+    )
 }
 
 /// Reads a paid upstream's key from the store its reference names, ready to

@@ -4,11 +4,10 @@
 //! OpenAI's SDKs raise an exception by the status code and show
 //! `error.message`, so every message says what is wrong and what to do.
 
-use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderValue, StatusCode, header};
+use http::StatusCode;
 
-use crate::anthropic::errors::ErrorKind;
+use crate::anthropic::errors::{ErrorKind, gateway_error};
 
 /// OpenAI's `error.type` for the kind of an error.
 fn error_type(kind: ErrorKind) -> &'static str {
@@ -46,12 +45,7 @@ pub(crate) fn error_json(kind: ErrorKind, message: &str) -> String {
 
 /// A complete error response, marked as coming from the gateway.
 pub(crate) fn error_response(status: StatusCode, kind: ErrorKind, message: &str) -> Response {
-    let mut response = Response::new(Body::from(error_json(kind, message)));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert("x-gatehouse-error", HeaderValue::from_static("1"));
-    response
+    gateway_error(status, error_json(kind, message))
 }
 
 /// An error in a stream that already began: a `data:` event holding the

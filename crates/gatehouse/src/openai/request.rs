@@ -37,13 +37,8 @@ struct RawHead<'a> {
 
 /// Reads a Chat Completions body; the error is a message for the client.
 pub(crate) fn parse(body: Bytes) -> Result<ChatRequest, String> {
-    let raw: RawHead = serde_json::from_slice(&body).map_err(|e| {
-        if e.is_data() {
-            format!("the request body does not have the shape of a Chat Completions request: {e}")
-        } else {
-            format!("the request body is not valid JSON: {e}")
-        }
-    })?;
+    let raw: RawHead = serde_json::from_slice(&body)
+        .map_err(|e| crate::anthropic::request::body_error(&e, "a Chat Completions request"))?;
     let model = match raw.model {
         Some(model) if !model.trim().is_empty() => model.into_owned(),
         _ => return Err("model: field required (the Claude model to use, such as claude-sonnet-4-5)".to_string()),
