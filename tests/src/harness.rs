@@ -61,6 +61,11 @@ pub fn serve_in_background(listener: std::net::TcpListener, app: axum::Router) {
     });
 }
 
+/// A response header as text; empty when it is absent.
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
 /// Files under `dir` whose bytes contain `needle`: where a secret ended up.
 pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();

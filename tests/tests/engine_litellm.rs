@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use gatehouse::ledger::flags;
 use gatehouse_e2e::claude_cli::{ClaudeAuth, claude_print};
-use gatehouse_e2e::harness::{GatewayProcess, Sandbox, files_containing, wait_for};
+use gatehouse_e2e::harness::{GatewayProcess, Sandbox, files_containing, header, wait_for};
 use gatehouse_e2e::litellm::install_shared_venv;
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 use gatehouse_e2e::mock_bedrock::{ANSWER, BedrockUsage, MockBedrock};
@@ -97,10 +97,6 @@ impl Rig {
             .await
             .unwrap()
     }
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
 }
 
 /// LiteLLM's own cost and output tokens of the request it served as

@@ -5,7 +5,7 @@
 //! billed nor capped. Mock upstreams on loopback count what reached them.
 
 use gatehouse::ledger::flags;
-use gatehouse_e2e::harness::{Sandbox, anthropic_error};
+use gatehouse_e2e::harness::{Sandbox, anthropic_error, header};
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 use serde_json::{Value, json};
 
@@ -34,10 +34,6 @@ async fn send(http: &reqwest::Client, base_url: &str, key: &str) -> reqwest::Res
         .send()
         .await
         .unwrap()
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
 }
 
 async fn status(http: &reqwest::Client, base_url: &str) -> Value {

@@ -8,7 +8,7 @@
 //! say exactly what each received.
 
 use gatehouse::ledger::flags;
-use gatehouse_e2e::harness::{GatewayProcess, Sandbox};
+use gatehouse_e2e::harness::{GatewayProcess, Sandbox, header};
 use gatehouse_e2e::mock_anthropic::{MockAnthropic, Scenario};
 use serde_json::{Value, json};
 
@@ -72,10 +72,6 @@ impl Rig {
             assert_eq!(seen.header("anthropic-beta"), Some(&b"claude-code-20250219"[..]));
         }
     }
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
