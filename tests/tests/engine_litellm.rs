@@ -328,6 +328,22 @@ async fn without_litellm_installed_bedrock_says_how_to_install_it() {
         "{aws}"
     );
     assert!(subscription.requests().iter().all(|r| r.header("authorization").is_some()));
+
+    // Installed since, it starts with the next request that needs it: no
+    // restart of the gateway.
+    install_shared_venv(&sandbox);
+    let waiting = send("claude-haiku-4-5").await.unwrap();
+    assert_eq!(waiting.status(), 503);
+    for _ in 0..600 {
+        let status: Value =
+            http.get(format!("{}/status", gateway.base_url)).send().await.unwrap().json().await.unwrap();
+        if status["upstreams"][1]["engine"]["ready"] == true {
+            assert_eq!(status["litellm"]["run"], "ready", "{status:#}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("LiteLLM never started once installed\n{}", gateway.log());
 }
 
 /// LiteLLM lives exactly as long as the gateway: it stops with it, and

@@ -307,9 +307,14 @@ impl Upstream {
 
     /// Why requests cannot be sent to this upstream now, when it is
     /// reached through the LiteLLM engine and the engine is not ready.
+    /// An engine that could not be started is tried again (an install
+    /// made since then takes effect): a later request finds it starting.
     #[inline]
     pub(crate) fn unavailable(&self) -> Option<String> {
-        self.engine.as_ref().and_then(|link| link.unavailable())
+        let link = self.engine.as_ref()?;
+        let why = link.unavailable()?;
+        link.retry_if_unprepared();
+        Some(why)
     }
 
     /// Applies this upstream's credential policy to a request's headers,

@@ -113,6 +113,10 @@ enum State {
     },
     Ready,
     Down(String),
+    /// It could not be started (not installed, no credentials): why. The
+    /// next request that needs it tries again, so an install made since
+    /// takes effect without restarting the gateway.
+    Unprepared(String),
 }
 
 impl Link {
@@ -129,7 +133,7 @@ impl Link {
                 "the LiteLLM engine is starting ({} s so far; it takes 10 to 30 s)",
                 since.elapsed().as_secs()
             )),
-            State::Down(why) => Some(why.clone()),
+            State::Down(why) | State::Unprepared(why) => Some(why.clone()),
         }
     }
 
@@ -144,7 +148,7 @@ impl Link {
             State::Idle => EngineRun::Idle,
             State::Starting { .. } => EngineRun::Starting,
             State::Ready => EngineRun::Ready,
-            State::Down(_) => EngineRun::Down,
+            State::Down(_) | State::Unprepared(_) => EngineRun::Down,
         };
         EngineStatus { name: "litellm".to_string(), ready: run == EngineRun::Ready, detail: self.describe(), run }
     }
@@ -154,12 +158,31 @@ impl Link {
     /// or is told why not, rather than being refused while it starts.
     pub(crate) async fn started(&self, limit: Duration) {
         let mut state = self.state.subscribe();
-        if matches!(*state.borrow_and_update(), State::Ready | State::Down(_)) {
-            return;
-        }
-        self.wake.notify_one();
-        let settled = state.wait_for(|state| matches!(state, State::Ready | State::Down(_)));
+        let wake = match &*state.borrow_and_update() {
+            State::Ready | State::Down(_) => return,
+            State::Idle | State::Unprepared(_) => true,
+            State::Starting { .. } => false,
+        };
+        let settled = async {
+            if wake {
+                self.wake.notify_one();
+                // It starts, or says at once why it cannot.
+                if state.changed().await.is_err() {
+                    return;
+                }
+            }
+            let _ = state.wait_for(|state| !matches!(state, State::Starting { .. })).await;
+        };
         let _ = tokio::time::timeout(limit, settled).await;
+    }
+
+    /// Tries to start an engine that could not be started before (see
+    /// [`State::Unprepared`]), without waiting for it; costs one look at
+    /// its state otherwise.
+    pub(crate) fn retry_if_unprepared(&self) {
+        if matches!(*self.state.borrow(), State::Unprepared(_)) {
+            self.wake.notify_one();
+        }
     }
 
     fn set(&self, state: State) {
@@ -208,18 +231,22 @@ pub(crate) fn start(config: &Config, paths: &Paths, restart: RestartPolicy) -> O
     let task = tokio::spawn({
         let link = link.clone();
         async move {
-            if !now {
-                let mut stopped = stopped.clone();
-                tokio::select! {
-                    _ = link.wake.notified() => {}
-                    _ = stop_requested(&mut stopped) => return,
+            let mut wait = !now;
+            loop {
+                if wait {
+                    let mut stopped = stopped.clone();
+                    tokio::select! {
+                        _ = link.wake.notified() => {}
+                        _ = stop_requested(&mut stopped) => return,
+                    }
                 }
-            }
-            match Launch::prepare(&config, &paths, port, master_key) {
-                Ok(launch) => look_after(launch, link, restart, stopped).await,
-                Err(why) => {
-                    tracing::error!("{why}");
-                    link.set(State::Down(why));
+                match Launch::prepare(&config, &paths, port, master_key.clone()) {
+                    Ok(launch) => return look_after(launch, link, restart, stopped).await,
+                    Err(why) => {
+                        tracing::error!("{why}");
+                        link.set(State::Unprepared(why));
+                        wait = true;
+                    }
                 }
             }
         }
@@ -381,7 +408,7 @@ impl Launch {
 fn installed_litellm(paths: &Paths) -> Result<PathBuf, String> {
     super::install::installed(paths)
         .map(|installed| installed.litellm)
-        .map_err(|why| format!("the LiteLLM engine cannot start: {why}, then restart the gateway"))
+        .map_err(|why| format!("the LiteLLM engine cannot start: {why}; the next request that needs it starts it"))
 }
 
 /// `logs/litellm.log`, for appending, readable only by the user; moved to
