@@ -6,6 +6,15 @@
 //!
 //! It varies as OpenRouter's pages may: an approval comes back by a script
 //! redirect (a consent page's), a refusal by an HTTP redirect.
+//!
+//! It also answers OpenRouter's OpenAI-compatible API,
+//! `/api/v1/chat/completions`, as OpenRouter does: a Bearer key is required
+//! (401 `{"error": {"message", "code"}}` without one), the model is
+//! OpenRouter's slug (`anthropic/claude-sonnet-4.5`), usage has
+//! `prompt_tokens` counting cached tokens too, `prompt_tokens_details.
+//! cached_tokens` and the `cost` in credits; a stream opens with an SSE
+//! comment (`: OPENROUTER PROCESSING`), as OpenRouter's do while the model
+//! starts, and ends with a usage chunk without choices, then `[DONE]`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,6 +25,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use sha2::Digest as _;
+
+/// The text every chat completion says.
+pub const CHAT_ANSWER: &str = "Hello from the OpenRouter mock.";
+
+/// The usage every chat completion reports: (prompt, cached, completion).
+pub const CHAT_USAGE: (u64, u64, u64) = (2_400, 2_000, 21);
 
 /// The key the mock hands out.
 pub const KEY: &str = "sk-or-v1-FAKE-oauth-e2e-3f9c0a7d2b";
@@ -52,6 +67,7 @@ impl MockOpenRouter {
         let app = axum::Router::new()
             .route("/auth", get(authorize))
             .route("/api/v1/auth/keys", post(exchange))
+            .route("/api/v1/chat/completions", post(chat))
             .with_state(mock.clone());
         crate::harness::serve_in_background(listener, app);
         mock
@@ -117,4 +133,64 @@ pub fn consent_redirect(url: &str) -> String {
     let start = page.find("location.replace(\"").expect("the consent page") + "location.replace(\"".len();
     let end = page[start..].find('"').expect("the end of the address") + start;
     page[start..end].to_string()
+}
+
+/// `POST /api/v1/chat/completions`, recorded in `seen` as `{"chat": {model,
+/// stream, authorization}}`.
+async fn chat(State(mock): State<MockOpenRouter>, headers: axum::http::HeaderMap, body: String) -> Response {
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let request: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let model = request["model"].as_str().unwrap_or_default().to_string();
+    let stream = request["stream"].as_bool().unwrap_or(false);
+    mock.seen.lock().unwrap().push(serde_json::json!({"chat": {
+        "model": model, "stream": stream, "authorization": authorization,
+    }}));
+    let refuse = |status: StatusCode, message: &str| {
+        (status, axum::Json(serde_json::json!({"error": {"message": message, "code": status.as_u16()}})))
+            .into_response()
+    };
+    if !authorization.strip_prefix("Bearer ").is_some_and(|key| !key.trim().is_empty()) {
+        return refuse(StatusCode::UNAUTHORIZED, "No auth credentials found");
+    }
+    if model.is_empty() || !request["messages"].is_array() {
+        return refuse(StatusCode::BAD_REQUEST, "model and messages are required");
+    }
+    let (prompt, cached, completion) = CHAT_USAGE;
+    let id = format!("gen-{}", uuid::Uuid::new_v4().simple());
+    let usage = serde_json::json!({
+        "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cached}, "cost": 0.001_234,
+    });
+    if !stream {
+        return axum::Json(serde_json::json!({
+            "id": id, "provider": "Anthropic", "model": model, "object": "chat.completion", "created": 1_764_800_000,
+            "choices": [{"index": 0, "finish_reason": "stop", "native_finish_reason": "end_turn",
+                         "message": {"role": "assistant", "content": CHAT_ANSWER}}],
+            "usage": usage,
+        }))
+        .into_response();
+    }
+    let chunk = |choices: serde_json::Value, usage: Option<&serde_json::Value>| {
+        let mut chunk = serde_json::json!({"id": id, "provider": "Anthropic", "model": model,
+            "object": "chat.completion.chunk", "created": 1_764_800_000, "choices": choices});
+        if let Some(usage) = usage {
+            chunk["usage"] = usage.clone();
+        }
+        format!("data: {chunk}\n\n")
+    };
+    let (first, second) = CHAT_ANSWER.split_at(CHAT_ANSWER.len() / 2);
+    let events = [
+        ": OPENROUTER PROCESSING\n\n".to_string(),
+        chunk(serde_json::json!([{"index": 0, "delta": {"role": "assistant", "content": first}}]), None),
+        chunk(serde_json::json!([{"index": 0, "delta": {"content": second}}]), None),
+        chunk(serde_json::json!([{"index": 0, "delta": {}, "finish_reason": "stop"}]), None),
+        chunk(serde_json::json!([]), Some(&usage)),
+        "data: [DONE]\n\n".to_string(),
+    ];
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(
+        events.into_iter().map(|event| Ok::<_, std::io::Error>(bytes::Bytes::from(event))),
+    ));
+    let mut response = Response::new(body);
+    response.headers_mut().insert("content-type", "text/event-stream".parse().unwrap());
+    response
 }

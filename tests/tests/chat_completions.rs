@@ -17,6 +17,7 @@ use gatehouse::ledger::flags;
 use gatehouse_e2e::harness::{GatewayProcess, LedgerRow, Sandbox, files_containing};
 use gatehouse_e2e::litellm::install_shared_venv;
 use gatehouse_e2e::mock_anthropic::{DEFAULT_REPLY, MockAnthropic, MockUsage};
+use gatehouse_e2e::mock_openrouter::{CHAT_ANSWER, CHAT_USAGE, Choice, MockOpenRouter};
 use serde_json::Value;
 
 const API_KEY: &str = "sk-ant-api03-FAKE-paid-upstream-key-c7e1";
@@ -33,20 +34,26 @@ struct Rig {
 /// The gateway with the subscription first and a paid `anthropic` upstream
 /// after it; Haiku routed to the subscription alone.
 async fn rig() -> Rig {
-    let subscription = MockAnthropic::start().await.expect("mock");
     let paid = MockAnthropic::start().await.expect("mock");
-    let sandbox = Sandbox::new();
-    let python = install_shared_venv(&sandbox).join("bin/python");
-    let config = format!(
+    let upstream = format!(
         "[[upstreams]]\nname = \"api\"\nkind = \"anthropic\"\nbase_url = \"{}\"\nsecret = \"env:GATEHOUSE_TEST_API_KEY\"\n\n\
          [[routes]]\nmodels = \"claude-haiku-*\"\nupstreams = [\"anthropic\"]\n\n\
          [[routes]]\nmodels = \"*\"\nupstreams = [\"anthropic\", \"api\"]\n",
         paid.base_url()
     );
+    rig_with(paid, &upstream, ("GATEHOUSE_TEST_API_KEY", API_KEY)).await
+}
+
+/// The gateway with the subscription first and the paid upstreams of
+/// `config` after it, whose key is in the environment variable `key`.
+async fn rig_with(paid: MockAnthropic, config: &str, key: (&str, &str)) -> Rig {
+    let subscription = MockAnthropic::start().await.expect("mock");
+    let sandbox = Sandbox::new();
+    let python = install_shared_venv(&sandbox).join("bin/python");
     std::fs::write(sandbox.config_file(), config).unwrap();
-    let key = sandbox.issue_key("chat-app");
-    let gateway = sandbox.start_gateway(&subscription.base_url(), &[("GATEHOUSE_TEST_API_KEY", API_KEY)]);
-    Rig { subscription, paid, sandbox, gateway, key, python }
+    let gateway_key = sandbox.issue_key("chat-app");
+    let gateway = sandbox.start_gateway(&subscription.base_url(), &[key]);
+    Rig { subscription, paid, sandbox, gateway, key: gateway_key, python }
 }
 
 impl Rig {
@@ -184,4 +191,50 @@ async fn the_subscription_never_serves_chat_completions_and_a_wrong_key_is_told_
     assert_eq!(rig.subscription.request_count(), 0);
     assert_eq!(rig.paid.request_count(), 0);
     assert!(rig.sandbox.ledger_rows_until(|_| true).is_empty(), "refusals are not requests");
+}
+
+const OPENROUTER_KEY: &str = "sk-or-v1-FAKE-chat-upstream-9d2e";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openrouter_upstream_serves_chat_completions_by_its_own_slugs() {
+    let openrouter = MockOpenRouter::start(Choice::Approve);
+    let config = format!(
+        "[[upstreams]]\nname = \"or\"\nkind = \"openrouter\"\nbase_url = \"{}/api\"\nsecret = \"env:GATEHOUSE_TEST_OR_KEY\"\n",
+        openrouter.base
+    );
+    let unused = MockAnthropic::start().await.expect("mock");
+    let rig = rig_with(unused, &config, ("GATEHOUSE_TEST_OR_KEY", OPENROUTER_KEY)).await;
+
+    let plain = rig.chat("plain", "claude-sonnet-4-5", &rig.key);
+    assert_eq!(plain["content"], CHAT_ANSWER, "{plain}");
+    let stream = rig.chat("stream", "claude-sonnet-4-5", &rig.key);
+    assert_eq!(stream["content"], CHAT_ANSWER, "{stream}");
+    assert_eq!(stream["empty_choices"], 0, "OpenRouter's usage chunk is kept from the app that did not ask: {stream}");
+
+    let chats: Vec<_> = openrouter.seen().into_iter().filter_map(|seen| seen.get("chat").cloned()).collect();
+    assert_eq!(chats.len(), 2, "{chats:?}");
+    for chat in &chats {
+        assert_eq!(chat["model"], "anthropic/claude-sonnet-4.5", "OpenRouter's slug: {chat}");
+        assert_eq!(chat["authorization"], format!("Bearer {OPENROUTER_KEY}"));
+    }
+    assert_eq!(rig.subscription.request_count(), 0);
+
+    let (prompt, cached, completion) = CHAT_USAGE;
+    let rows = rig.sandbox.ledger_rows(2);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for row in &rows {
+        assert_eq!(
+            (row.upstream.as_str(), row.model.as_str(), row.status, row.complete),
+            ("or", "claude-sonnet-4-5", 200, true),
+            "{row:?}"
+        );
+        assert_eq!(
+            (row.input_tokens, row.cache_read_tokens, row.output_tokens),
+            (prompt - cached, cached, completion),
+            "{row:?}"
+        );
+        assert!(row.cost_usd.is_some_and(|cost| cost > 0.0), "{row:?}");
+    }
+    let found = files_containing(&rig.sandbox.gatehouse_home(), OPENROUTER_KEY);
+    assert!(found.is_empty(), "the key is written in {found:?}");
 }
