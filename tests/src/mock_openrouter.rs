@@ -149,7 +149,7 @@ async fn chat(State(mock): State<MockOpenRouter>, headers: axum::http::HeaderMap
         (status, axum::Json(serde_json::json!({"error": {"message": message, "code": status.as_u16()}})))
             .into_response()
     };
-    if !authorization.strip_prefix("Bearer ").is_some_and(|key| !key.trim().is_empty()) {
+    if authorization.strip_prefix("Bearer ").is_none_or(|key| key.trim().is_empty()) {
         return refuse(StatusCode::UNAUTHORIZED, "No auth credentials found");
     }
     if model.is_empty() || !request["messages"].is_array() {
