@@ -9,6 +9,7 @@ CHAT_MODE:
   plain        one non-streaming completion
   stream       one stream, as most apps ask for it (no usage asked)
   stream_usage one stream asking for its usage (stream_options.include_usage)
+  models       the model list (GET /v1/models)
 """
 
 import json
@@ -28,7 +29,9 @@ mode = os.environ["CHAT_MODE"]
 messages = [{"role": "user", "content": "Say hello."}]
 
 try:
-    if mode == "plain":
+    if mode == "models":
+        out = {"models": [model.id for model in client.models.list()]}
+    elif mode == "plain":
         completion = client.chat.completions.create(model=model, messages=messages, max_tokens=64)
         out = {
             "content": completion.choices[0].message.content,

@@ -177,6 +177,13 @@ async fn the_subscription_never_serves_chat_completions_and_a_wrong_key_is_told_
     assert!(message.contains("never sent to the Claude subscription"), "{refused}");
     assert_eq!(refused["body"]["type"], "permission_error");
 
+    // The model list offers what a paid upstream serves, not what only the subscription does.
+    let listed = rig.chat("models", "", &rig.key);
+    let models: Vec<&str> = listed["models"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    assert!(models.contains(&"claude-sonnet-4-5") && models.contains(&"claude-opus-4-6"), "{listed}");
+    assert!(!models.iter().any(|m| m.starts_with("claude-haiku-")), "{listed}");
+    assert_eq!(rig.chat("models", "", "ghk_not-a-key")["status"], 401);
+
     let wrong = rig.chat("plain", "claude-sonnet-4-5", "ghk_not-a-key");
     assert_eq!(
         (wrong["error"].as_str(), wrong["status"].as_u64()),

@@ -21,7 +21,7 @@ use crate::pricing::PriceTable;
 pub(crate) struct Meter {
     pub(crate) budgets: Budgets,
     pub(crate) key_limits: KeyLimits,
-    prices: PriceTable,
+    pub(crate) prices: PriceTable,
 }
 
 /// What to count when a response ends.

@@ -17,6 +17,7 @@ mod log_safe;
 mod meter;
 mod metered;
 pub(crate) mod model_map;
+mod openai_models;
 pub mod proxy;
 mod routes;
 pub mod runner;
@@ -384,6 +385,9 @@ async fn dispatch(State(gateway): State<Arc<Gateway>>, request: Request) -> Resp
         (&Method::POST, "/v1/messages") => proxy::forward(gateway, Endpoint::Messages, parts, body).await,
         (&Method::POST, "/v1/messages/count_tokens") => {
             proxy::forward(gateway, Endpoint::CountTokens, parts, body).await
+        }
+        (&Method::GET, "/v1/models") if openai_models::asked_by_openai_client(&parts.headers) => {
+            openai_models::list(&gateway, &parts.headers)
         }
         (&Method::POST, "/v1/chat/completions") => {
             proxy::forward(gateway, Endpoint::ChatCompletions, parts, body).await

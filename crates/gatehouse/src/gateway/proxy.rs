@@ -42,7 +42,7 @@ use crate::ledger::record::{Exchange, Outcome};
 /// Names the upstream that served a response.
 pub const UPSTREAM_HEADER: HeaderName = HeaderName::from_static("x-gatehouse-upstream");
 
-const GATEWAY_KEY: HeaderName = HeaderName::from_static(gateway_keys::HEADER);
+pub(crate) const GATEWAY_KEY: HeaderName = HeaderName::from_static(gateway_keys::HEADER);
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 /// The LiteLLM engine's id for a request it served, which its callback
 /// reports LiteLLM's own cost under (see `engines::litellm::callback`).
@@ -432,6 +432,12 @@ fn authenticate(gateway: &Gateway, endpoint: Endpoint, headers: &HeaderMap) -> R
          to set up Claude Code, or issue a key with `gatehouse keys issue <name>`"
     };
     Err(Refusal::new(StatusCode::UNAUTHORIZED, ErrorKind::Authentication, message))
+}
+
+/// The client of a request from an app that speaks OpenAI's API, by its
+/// Bearer key; else the refusal, in OpenAI's shape.
+pub(crate) fn openai_client(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<str>, Response> {
+    authenticate_bearer(gateway, headers).map_err(|refusal| refusal.into_response(Endpoint::ChatCompletions))
 }
 
 /// A Chat Completions client's key, sent as OpenAI's SDKs send theirs.

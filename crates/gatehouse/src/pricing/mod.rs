@@ -152,6 +152,14 @@ impl PriceTable {
         }
     }
 
+    /// Every model with a price: the user's and the built-in ones, by name.
+    pub(crate) fn models(&self) -> impl Iterator<Item = &str> {
+        let mut names: Vec<&str> = self.overrides.keys().chain(self.models.keys()).map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.into_iter()
+    }
+
     /// The date the built-in prices were last checked, e.g. `2026-11-22`.
     pub fn version(&self) -> &str {
         &self.version
