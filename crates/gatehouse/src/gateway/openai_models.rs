@@ -27,7 +27,7 @@ pub(crate) fn asked_by_openai_client(headers: &HeaderMap) -> bool {
 
 /// The answer to `GET /v1/models` from such an app.
 pub(crate) fn list(gateway: &Gateway, headers: &HeaderMap) -> Response {
-    if let Err(refusal) = super::proxy::openai_client(gateway, headers) {
+    if let Some(refusal) = super::proxy::refuse_openai_client(gateway, headers) {
         return refusal;
     }
     let data: Vec<_> = gateway

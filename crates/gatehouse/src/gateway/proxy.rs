@@ -434,10 +434,10 @@ fn authenticate(gateway: &Gateway, endpoint: Endpoint, headers: &HeaderMap) -> R
     Err(Refusal::new(StatusCode::UNAUTHORIZED, ErrorKind::Authentication, message))
 }
 
-/// The client of a request from an app that speaks OpenAI's API, by its
-/// Bearer key; else the refusal, in OpenAI's shape.
-pub(crate) fn openai_client(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<str>, Response> {
-    authenticate_bearer(gateway, headers).map_err(|refusal| refusal.into_response(Endpoint::ChatCompletions))
+/// The refusal, in OpenAI's shape, of a request from an app that speaks
+/// OpenAI's API whose Bearer key is no gateway key; `None` when it is one.
+pub(crate) fn refuse_openai_client(gateway: &Gateway, headers: &HeaderMap) -> Option<Response> {
+    authenticate_bearer(gateway, headers).err().map(|refusal| refusal.into_response(Endpoint::ChatCompletions))
 }
 
 /// A Chat Completions client's key, sent as OpenAI's SDKs send theirs.
