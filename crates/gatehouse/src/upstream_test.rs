@@ -194,7 +194,7 @@ fn paid(config: &Config, paths: &Paths, upstream: &UpstreamConfig) -> UpstreamTe
     let (provider, url) = match upstream.kind {
         UpstreamKindConfig::Anthropic => (Provider::Anthropic, format!("{base}/v1/models")),
         UpstreamKindConfig::OpenRouter => (Provider::OpenRouter, format!("{base}/v1/key")),
-        UpstreamKindConfig::Compatible | UpstreamKindConfig::Bedrock => {
+        UpstreamKindConfig::Compatible | UpstreamKindConfig::Bedrock | UpstreamKindConfig::RemoteLitellm => {
             (Provider::OpenRouter, format!("{base}/v1/models"))
         }
     };

@@ -64,7 +64,8 @@ pub(crate) enum KeyHeader {
     ApiKey,
     /// `Authorization: Bearer KEY`, as OpenRouter and most compatible APIs.
     Bearer,
-    /// `x-litellm-api-key: Bearer KEY`: the LiteLLM engine's master key.
+    /// `x-litellm-api-key: Bearer KEY`: the LiteLLM engine's master key, or a
+    /// team proxy's virtual key (`remote-litellm`).
     LiteLlm,
 }
 
@@ -246,7 +247,7 @@ impl Upstream {
             let header = match upstream.kind {
                 UpstreamKindConfig::Anthropic => KeyHeader::ApiKey,
                 UpstreamKindConfig::OpenRouter | UpstreamKindConfig::Compatible => KeyHeader::Bearer,
-                UpstreamKindConfig::Bedrock => KeyHeader::LiteLlm,
+                UpstreamKindConfig::Bedrock | UpstreamKindConfig::RemoteLitellm => KeyHeader::LiteLlm,
             };
             let key = read_key(config, paths, &upstream.secret, header);
             (base_url.clone(), base_url, header, key)
