@@ -166,7 +166,10 @@ fn read_answer(
             .and_then(|json| json["error"]["message"].as_str().or(json["detail"].as_str()))
             .map(str::to_string)
             .unwrap_or_else(|| String::from_utf8_lossy(body).to_string());
-        let message: String = message.replace(key, "[REDACTED]").chars().take(MAX_SHOWN).collect();
+        let mut message: String = message.replace(key, "[REDACTED]").chars().take(MAX_SHOWN).collect();
+        if message.to_ascii_lowercase().contains(" db") || message.contains("Database not connected") {
+            message.push_str(" (LiteLLM keeps key spend only with its database: ask the team's LiteLLM admin)");
+        }
         return Err(TeamKeyError::Failed { team, url, status, message });
     }
     let answer: KeyInfoBody = serde_json::from_slice(body).map_err(|e| TeamKeyError::UnexpectedBody {
@@ -235,6 +238,7 @@ mod tests {
         let failed = answer(500, r#"{"error": {"message": "Database not connected sk-team-virtual-key-test"}}"#);
         let failed = failed.unwrap_err().to_string();
         assert!(failed.contains("HTTP 500") && failed.contains("Database not connected"), "{failed}");
+        assert!(failed.contains("keeps key spend only with its database"), "{failed}");
         for body in ["<html>hello</html>", r#"{"info": {"key_alias": "a"}}"#, r#"{"data": []}"#] {
             let error = answer(200, body).unwrap_err();
             assert!(matches!(error, TeamKeyError::UnexpectedBody { .. }), "{body}: {error:?}");
