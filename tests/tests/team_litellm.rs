@@ -265,7 +265,12 @@ fn status_shows_the_team_keys_spend_and_budget_from_key_info() {
     );
     assert!(text.contains(&line), "{text}");
 
+    let (ok, test) = gatehouse(&sandbox, &["upstreams", "test", "team"]);
+    assert!(ok && test.contains("is accepted: $12.3457 of $50.00 budget"), "{test}");
+
     store_team_key(&sandbox, WRONG_KEY);
+    let (ok, test) = gatehouse(&sandbox, &["upstreams", "test", "team"]);
+    assert!(!ok && test.contains("refused the virtual key"), "{test}");
     let (_, text) = gatehouse(&sandbox, &["status"]);
     assert!(text.contains("refused the virtual key (HTTP 401") && text.contains("gatehouse auth add team"), "{text}");
 
