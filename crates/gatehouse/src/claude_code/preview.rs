@@ -55,6 +55,9 @@ pub struct ScopeState {
     pub exists: bool,
     /// It points Claude Code at a gateway with a Gatehouse key.
     pub configured: bool,
+    /// It points Claude Code straight at a team's LiteLLM proxy with a
+    /// virtual key (`claude configure --team`).
+    pub team_proxy: bool,
     pub base_url: Option<String>,
     /// Gatehouse can configure this scope from the app: the user settings,
     /// and a project's local settings (never its committed ones).
@@ -82,6 +85,9 @@ pub struct ClaudeCodeScopes {
     pub project: Option<String>,
     /// The projects Claude Code was used in, most recent first, to pick from.
     pub projects: Vec<String>,
+    /// The config's team proxies (`remote-litellm` upstreams), by name, to
+    /// point Claude Code at instead of the gateway.
+    pub team_proxies: Vec<String>,
 }
 
 use std::path::Path;
@@ -186,7 +192,8 @@ pub fn remove(paths: &Paths, scope: Scope, project_dir: &Path) -> anyhow::Result
 /// Every settings file Claude Code reads in `project_dir` (only the managed
 /// and user ones without a project), whether the app can switch it, and
 /// the warnings with their fixes; `gatehouse_url` is where Gatehouse's
-/// gateway runs, if it does (see [`super::doctor::status`]).
+/// gateway runs, if it does (see [`super::doctor::status`]). The caller
+/// fills in the config's team proxies.
 pub fn scopes(project_dir: Option<&Path>, gatehouse_url: Option<&str>) -> anyhow::Result<ClaudeCodeScopes> {
     let status = super::doctor::status(project_dir, gatehouse_url, false)?;
     let projects = super::projects::recent(&crate::paths::claude_config_dir()?);
@@ -199,6 +206,7 @@ pub fn scopes(project_dir: Option<&Path>, gatehouse_url: Option<&str>) -> anyhow
                 path: file.path.display().to_string(),
                 exists: file.exists,
                 configured: file.has_gateway_key && file.base_url.is_some(),
+                team_proxy: file.has_team_key && file.base_url.is_some(),
                 base_url: file.base_url.clone(),
                 can_configure: matches!(file.scope, "user" | "local"),
                 error: file.error.clone(),
@@ -209,6 +217,7 @@ pub fn scopes(project_dir: Option<&Path>, gatehouse_url: Option<&str>) -> anyhow
         warnings: status.warnings,
         project: project_dir.map(|dir| dir.display().to_string()),
         projects: projects.iter().map(|dir| dir.display().to_string()).collect(),
+        team_proxies: Vec::new(),
     })
 }
 

@@ -262,6 +262,13 @@ impl DesktopService {
         Ok(result?)
     }
 
+    /// Points `target`'s settings straight at the team proxy `team`.
+    pub(super) fn configure_team(&self, target: ClaudeTarget, team: &str) -> anyhow::Result<()> {
+        let result = self.supervisor.configure_team(target, team.to_string()).map(drop);
+        self.nudge();
+        Ok(result?)
+    }
+
     /// "Test connection" for the upstream `name` of the config as it is now
     /// (see [`crate::upstream_test`]). Blocks for up to the request's timeout.
     pub fn test_upstream(&self, name: &str) -> anyhow::Result<UpstreamTest> {
