@@ -370,7 +370,7 @@ function trayView(data: Data, state: MockState): View {
         { name: "7d_oi", title: "Weekly window (7d_oi)", utilization: 0.12, resets_at: Math.floor(week.resets_at_ms / 1000), status: null },
       ],
       windows_as_of: `as of ${hm(last.ts_ms)}`,
-      claude_code: { configured: state.proxy && state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, warnings: [API_KEY_WARNING], error: null },
+      claude_code: { configured: state.proxy && state.scopes.user, team_proxy: state.teamUser, base_url: state.scopes.user ? "http://127.0.0.1:4000" : state.teamUser ? TEAM_URL : null, warnings: [API_KEY_WARNING], error: null },
       login: state.loggedIn ? { state: "logged_in", plan: "Max" } : { state: "logged_out" },
       sign_in: { state: state.signingIn ? "waiting" : "idle" },
       openrouter: state.openrouter,

@@ -472,6 +472,8 @@ await test("claude code: a team proxy is offered, previewed with its key hidden,
   eq(await calls(page, "claude_code_team_apply"), [{ team: "acme", project: null }], "applied once, for that team");
   eq(await calls(page, "claude_code_apply"), [], "not the gateway's change");
   eq(await page.$$('[data-kind="not_configured"]'), [], "no offer to switch onto the gateway while the team proxy is in use");
+  await mock(page, async () => window.__gatehouseMock.emit("state", await window.__TAURI_INTERNALS__.invoke("get_state")));
+  await page.waitForFunction(() => document.querySelector(".cc-state strong")?.textContent === "Through a team proxy (https://llm.acme.example)");
   eq(await page.textContent('[data-testid="change"] h2'), "Claude Code goes through a team proxy", "the way back");
   await page.click('[data-testid="change"] [data-preview="remove"]');
   await page.waitForSelector('[data-testid="change"] [data-testid="diff-preview"] .diff');

@@ -449,6 +449,22 @@ mod tests {
     }
 
     #[test]
+    fn a_team_proxy_in_the_user_settings_is_reported_as_such() {
+        let machine = Machine::new();
+        let team = r#"{"env": {"ANTHROPIC_BASE_URL": "https://llm.example.com", "ANTHROPIC_CUSTOM_HEADERS": "x-litellm-api-key: Bearer sk-team-secret"}}"#;
+        machine.write("user", team);
+        let status = check(&machine, &[], false, Some(URL));
+        assert!(!status.configured, "not the gateway");
+        let proxy = status.team_proxy.clone().expect("a team proxy");
+        assert_eq!((proxy.base_url.as_str(), proxy.scope), ("https://llm.example.com", "user"));
+        assert!(status.warnings.is_empty(), "nothing to switch: {:#?}", status.warnings);
+        assert!(!serde_json::to_string(&status).unwrap().contains("sk-team-secret"), "the key is not shown");
+        // A higher file's own headers win: Claude Code would not send the team key.
+        machine.write("local", r#"{"env": {"ANTHROPIC_CUSTOM_HEADERS": "x-other: 1"}}"#);
+        assert_eq!(check(&machine, &[], false, Some(URL)).team_proxy, None);
+    }
+
+    #[test]
     fn a_healthy_configuration_has_no_warning() {
         let machine = Machine::new();
         machine.write("user", &keyed(URL, true));

@@ -294,6 +294,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_team_proxy_is_found_by_name_and_needs_its_key() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let text = "[[upstreams]]\nname = \"acme\"\nkind = \"remote-litellm\"\nbase_url = \"https://llm.example.com\"\n\
+                    secret = \"env:GATEHOUSE_TEST_TEAM_KEY_NEVER_SET\"\n";
+        let config = Config::parse(Path::new("c.toml"), text).unwrap();
+        let configure = |config: &Config, team: &str| {
+            configure_team(&paths, config, Scope::User, Path::new(""), team).unwrap_err().to_string()
+        };
+        let typo = configure(&config, "acne");
+        assert!(typo.contains("no team proxy \"acne\"") && typo.contains("are \"acme\""), "{typo}");
+        let none = configure(&Config::default(), "acme");
+        assert!(none.contains("kind = \"remote-litellm\"") && none.contains("gatehouse auth add acme"), "{none}");
+        let no_key = configure(&config, "acme");
+        assert!(no_key.contains("cannot read the virtual key of team proxy \"acme\""), "{no_key}");
+        assert!(no_key.contains("gatehouse auth add acme"), "{no_key}");
+        let project = configure_team(&paths, &config, Scope::Project, Path::new(""), "acme").unwrap_err().to_string();
+        assert!(project.contains("shared through git"), "{project}");
+    }
+
+    #[test]
     fn remove_restores_the_file_even_when_the_config_is_broken() {
         let home = tempfile::tempdir().unwrap();
         let paths = Paths::under(home.path());

@@ -206,6 +206,7 @@ impl DesktopService {
         match doctor::status(None, running.as_deref(), false) {
             Ok(status) => ClaudeCodeView {
                 configured: status.configured,
+                team_proxy: status.team_proxy.is_some(),
                 base_url: status.effective_base_url,
                 // Not configured is what the Claude Code line says already.
                 warnings: status
