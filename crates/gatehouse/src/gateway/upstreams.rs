@@ -565,12 +565,19 @@ mod tests {
             paid("openrouter", UpstreamKindConfig::OpenRouter, "env:GATEHOUSE_TEST_PAID_UPSTREAM_KEY"),
             paid("anthropic-key", UpstreamKindConfig::Anthropic, "env:GATEHOUSE_TEST_PAID_UPSTREAM_KEY"),
             paid("broken", UpstreamKindConfig::Compatible, "env:GATEHOUSE_TEST_PAID_UPSTREAM_UNSET"),
+            paid("team", UpstreamKindConfig::RemoteLitellm, "env:GATEHOUSE_TEST_PAID_UPSTREAM_KEY"),
         ];
         let upstreams = Upstreams::from_config(&config, &nowhere(), None, None).unwrap();
         let names: Vec<_> = upstreams.iter().map(|u| format!("{} {}", u.name, u.kind)).collect();
         assert_eq!(
             names,
-            ["anthropic subscription", "openrouter openrouter", "anthropic-key anthropic", "broken compatible"]
+            [
+                "anthropic subscription",
+                "openrouter openrouter",
+                "anthropic-key anthropic",
+                "broken compatible",
+                "team remote-litellm"
+            ]
         );
         let client_headers = || {
             let mut headers = HeaderMap::new();
@@ -598,6 +605,14 @@ mod tests {
         upstreams.get(upstreams.find("anthropic-key").unwrap()).apply_credentials(&mut headers).unwrap();
         assert_eq!(headers[API_KEY], "sk-or-v1-FAKE-paid-upstream");
         assert!(!headers.contains_key(header::AUTHORIZATION) && !headers.contains_key(ANTHROPIC_BETA), "{headers:?}");
+
+        // A team's LiteLLM proxy takes its virtual key as LiteLLM does, and
+        // nothing of the client's.
+        let mut headers = client_headers();
+        upstreams.get(upstreams.find("team").unwrap()).apply_credentials(&mut headers).unwrap();
+        assert_eq!(headers["x-litellm-api-key"], "Bearer sk-or-v1-FAKE-paid-upstream");
+        assert!(headers["x-litellm-api-key"].is_sensitive());
+        assert!(!headers.contains_key(header::AUTHORIZATION) && !headers.contains_key(API_KEY), "{headers:?}");
 
         let broken = upstreams.get(upstreams.find("broken").unwrap());
         let refused = broken.apply_credentials(&mut client_headers()).unwrap_err().to_string();
