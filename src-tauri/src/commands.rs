@@ -23,6 +23,7 @@ use gatehouse::desktop::engines::Uninstalled;
 use gatehouse::desktop::first_run::FirstRun;
 use gatehouse::desktop::menu::Action;
 use gatehouse::desktop::notice;
+use gatehouse::desktop::pages::TeamKeyInfo;
 use gatehouse::desktop::service::DesktopService;
 use gatehouse::ledger::import::ImportSummary;
 use gatehouse::upstream_test::UpstreamTest;
@@ -235,6 +236,20 @@ async fn claude_code_apply(service: Service, change: SettingsChange, project: Op
     blocking(&service, move |s| s.claude_code_apply(change, project.as_deref())).await
 }
 
+/// What pointing Claude Code straight at the team proxy `team` would write.
+async fn claude_code_team_preview(service: Service, team: String, project: Option<String>) -> Result<SettingsDiff> {
+    blocking(&service, move |s| s.claude_code_team_preview(&team, project.as_deref())).await
+}
+
+async fn claude_code_team_apply(service: Service, team: String, project: Option<String>) -> Result<()> {
+    blocking(&service, move |s| s.claude_code_team_apply(&team, project.as_deref())).await
+}
+
+/// The team proxy's spend and budget for its key, from its `/key/info`.
+async fn team_key_info(service: Service, team: String) -> Result<TeamKeyInfo> {
+    blocking(&service, move |s| s.team_key_info(&team)).await
+}
+
 async fn settings_get(service: Service) -> Result<SettingsView> {
     blocking(&service, |s| Ok(s.settings())).await
 }
@@ -409,6 +424,13 @@ pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value
         "claude_code_scopes" => answer(claude_code_scopes(service, args.get("project")?).await),
         "claude_code_preview" => answer(claude_code_preview(service, args.get("change")?, args.get("project")?).await),
         "claude_code_apply" => answer(claude_code_apply(service, args.get("change")?, args.get("project")?).await),
+        "claude_code_team_preview" => {
+            answer(claude_code_team_preview(service, args.get("team")?, args.get("project")?).await)
+        }
+        "claude_code_team_apply" => {
+            answer(claude_code_team_apply(service, args.get("team")?, args.get("project")?).await)
+        }
+        "team_key_info" => answer(team_key_info(service, args.get("team")?).await),
         "open_claude_settings_file" => answer(open_claude_settings_file(app, service, args.get("path")?).await),
         "settings_get" => answer(settings_get(service).await),
         "settings_save" => answer(settings_save(service, args.get("form")?).await),

@@ -9,6 +9,7 @@ pub mod litellm;
 pub mod mock_anthropic;
 pub mod mock_bedrock;
 pub mod mock_claude_ai;
+pub mod mock_key_info;
 pub mod mock_openrouter;
 pub mod secret_service;
 pub mod sign_in;

@@ -30,6 +30,7 @@ import type {
   SpendReport,
   SpendRow,
   SpendTotals,
+  TeamKeyInfo,
   UpstreamTest,
   View,
   WindowNow,
@@ -369,7 +370,7 @@ function trayView(data: Data, state: MockState): View {
         { name: "7d_oi", title: "Weekly window (7d_oi)", utilization: 0.12, resets_at: Math.floor(week.resets_at_ms / 1000), status: null },
       ],
       windows_as_of: `as of ${hm(last.ts_ms)}`,
-      claude_code: { configured: state.proxy && state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, warnings: [API_KEY_WARNING], error: null },
+      claude_code: { configured: state.proxy && state.scopes.user, team_proxy: state.teamUser, base_url: state.scopes.user ? "http://127.0.0.1:4000" : state.teamUser ? TEAM_URL : null, warnings: [API_KEY_WARNING], error: null },
       login: state.loggedIn ? { state: "logged_in", plan: "Max" } : { state: "logged_out" },
       sign_in: { state: state.signingIn ? "waiting" : "idle" },
       openrouter: state.openrouter,
@@ -381,7 +382,7 @@ function trayView(data: Data, state: MockState): View {
           ]
         : [],
       config_error: null,
-      upstreams: state.litellm === null ? UPSTREAMS : [...UPSTREAMS, ...BEDROCK_UPSTREAMS],
+      upstreams: [...UPSTREAMS, ...(state.litellm === null ? [] : BEDROCK_UPSTREAMS), ...(state.team ? TEAM_UPSTREAMS : [])],
       litellm: litellmView(state),
       recording_problem: null,
     },
@@ -400,6 +401,22 @@ const BEDROCK_UPSTREAMS = [
   { name: "aws", kind: "bedrock" },
   { name: "aws-eu", kind: "bedrock" },
 ];
+
+/** The team proxy of the `?team` scenario: a team's LiteLLM, which Claude Code can talk to directly. */
+const TEAM_UPSTREAMS = [{ name: "acme", kind: "remote-litellm" }];
+const TEAM_URL = "https://llm.acme.example";
+
+/** What the `acme` team proxy's `/key/info` says about its key, as the core passes it on. */
+const TEAM_KEY_INFO: TeamKeyInfo = {
+  team: "acme",
+  base_url: TEAM_URL,
+  key_alias: "ana-laptop",
+  spend_usd: 12.345678,
+  max_budget_usd: 50,
+  budget_duration: "30d",
+  budget_reset_at: "2027-01-01T00:00:00+00:00",
+  status: "active",
+};
 
 /** The LiteLLM engine scenarios (`?litellm=…`): not installed, installing, installed, or a broken install. */
 export type LiteLlmScenario = "none" | "installing" | "installed" | "problem";
@@ -446,6 +463,8 @@ function upstreamTest(name: string): UpstreamTest {
   switch (name) {
     case "anthropic":
       return { upstream: name, kind: "subscription", verdict: "ok", message: "reachable (GET https://api.anthropic.com/v1/models without a credential answered HTTP 401); Claude Code is logged in to Claude Max via claude.ai" };
+    case "acme":
+      return { upstream: name, kind: "remote-litellm", verdict: "ok", message: `reachable, and its key (keychain:acme) is accepted: $12.3457 of $50.00 budget, resets 2027-01-01T00:00:00+00:00 (GET ${TEAM_URL}/key/info)` };
     case "openrouter":
       return { upstream: name, kind: "openrouter", verdict: "ok", message: "reachable, and its key (keychain:openrouter) is accepted: key \"sk-or-v1-abc...\", $3.20 used, no credit limit (GET https://openrouter.ai/api/v1/key)" };
     default:
@@ -458,6 +477,10 @@ interface MockState {
   proxy: boolean;
   openrouter: OpenRouterSignIn;
   scopes: Record<"user" | "project" | "local", boolean>;
+  /** `?team`: the config has the `acme` team proxy. */
+  team: boolean;
+  /** The user settings point at the team proxy. */
+  teamUser: boolean;
   firstRun: boolean;
   imported: boolean;
   loggedIn: boolean;
@@ -524,6 +547,40 @@ function preview(change: "configure" | "remove", project: string | null): Settin
     : { change, scope: "user", path: USER_PATH, diff: DIFF.split("\n").map(flip).join("\n"), before: CONFIGURED, after: USER_SETTINGS, unchanged: false };
 }
 
+const TEAM_CONFIGURED = `{
+  "model": "opus",
+  "permissions": {
+    "allow": ["Bash(npm test)"]
+  },
+  "env": {
+    "ANTHROPIC_BASE_URL": "${TEAM_URL}",
+    "ANTHROPIC_CUSTOM_HEADERS": "x-litellm-api-key: Bearer <team key, hidden>"
+  }
+}
+`;
+
+/** Pointing the user settings at the team proxy, or taking it out again, as the core's preview shows it. */
+function teamPreview(change: "configure" | "remove"): SettingsDiff {
+  const diff = `--- a/settings.json
++++ b/settings.json
+@@ -2,5 +2,9 @@
+   "model": "opus",
+   "permissions": {
+     "allow": ["Bash(npm test)"]
+-  }
++  },
++  "env": {
++    "ANTHROPIC_BASE_URL": "${TEAM_URL}",
++    "ANTHROPIC_CUSTOM_HEADERS": "x-litellm-api-key: Bearer <team key, hidden>"
++  }
+ }
+`;
+  const flip = (l: string) => (l.startsWith("+") && !l.startsWith("+++") ? "-" + l.slice(1) : l.startsWith("-") && !l.startsWith("---") ? "+" + l.slice(1) : l);
+  return change === "configure"
+    ? { change, scope: "user", path: USER_PATH, diff, before: USER_SETTINGS, after: TEAM_CONFIGURED, unchanged: false }
+    : { change, scope: "user", path: USER_PATH, diff: diff.split("\n").map(flip).join("\n"), before: TEAM_CONFIGURED, after: USER_SETTINGS, unchanged: false };
+}
+
 const LOCAL_CONFIGURED = `{
   "env": {
     "ANTHROPIC_BASE_URL": "http://127.0.0.1:4000",
@@ -558,13 +615,13 @@ const BYPASS = "https://api.anthropic.com";
 
 /** The Claude Code page as the core gives it: the warnings are the core's words (claude_code/warnings.rs). */
 function claudeCodeScopes(state: MockState, project: string | null): ClaudeCodeScopes {
-  const user = { scope: "user", path: USER_PATH, exists: true, configured: state.scopes.user, base_url: state.scopes.user ? "http://127.0.0.1:4000" : null, can_configure: true, error: null };
-  const managed = { scope: "managed", path: "/etc/claude-code/managed-settings.json", exists: false, configured: false, base_url: null, can_configure: false, error: null };
+  const user = { scope: "user", path: USER_PATH, exists: true, configured: state.scopes.user, team_proxy: state.teamUser, base_url: state.scopes.user ? "http://127.0.0.1:4000" : state.teamUser ? TEAM_URL : null, can_configure: true, error: null };
+  const managed = { scope: "managed", path: "/etc/claude-code/managed-settings.json", exists: false, configured: false, team_proxy: false, base_url: null, can_configure: false, error: null };
   const inProject = project === PROJECT;
   const projectScopes = inProject
     ? [
-        { scope: "local", path: `${PROJECT}/.claude/settings.local.json`, exists: state.scopes.local, configured: state.scopes.local, base_url: state.scopes.local ? "http://127.0.0.1:4000" : null, can_configure: true, error: null },
-        { scope: "project", path: PROJECT_SETTINGS, exists: true, configured: false, base_url: BYPASS, can_configure: false, error: null },
+        { scope: "local", path: `${PROJECT}/.claude/settings.local.json`, exists: state.scopes.local, configured: state.scopes.local, team_proxy: false, base_url: state.scopes.local ? "http://127.0.0.1:4000" : null, can_configure: true, error: null },
+        { scope: "project", path: PROJECT_SETTINGS, exists: true, configured: false, team_proxy: false, base_url: BYPASS, can_configure: false, error: null },
       ]
     : [];
   const first: Warning[] = inProject
@@ -582,7 +639,7 @@ function claudeCodeScopes(state: MockState, project: string | null): ClaudeCodeS
           },
         },
       ]
-    : state.scopes.user
+    : state.scopes.user || state.teamUser
       ? []
       : [
           {
@@ -605,6 +662,7 @@ function claudeCodeScopes(state: MockState, project: string | null): ClaudeCodeS
     warnings: [...first, API_KEY_WARNING],
     project: inProject ? PROJECT : null,
     projects: [PROJECT, "/home/ana/src/website"],
+    team_proxies: state.team ? ["acme"] : [],
   };
 }
 
@@ -619,12 +677,14 @@ const LOG: LogLine[] = [
 ].reverse();
 
 /** The IPC handler: the app's commands answered from `data`; every call is recorded. */
-export function handler(data: Data, calls: Call[], options: { firstRun: boolean; empty: boolean; loggedOut: boolean; failover?: boolean; litellm?: LiteLlmScenario | null }) {
+export function handler(data: Data, calls: Call[], options: { firstRun: boolean; empty: boolean; loggedOut: boolean; failover?: boolean; litellm?: LiteLlmScenario | null; team?: boolean }) {
   const state: MockState = {
     failover: options.failover ?? false,
     openrouter: { state: "idle" },
     proxy: true,
     scopes: { user: false, project: false, local: false },
+    team: options.team ?? false,
+    teamUser: false,
     firstRun: options.firstRun,
     imported: false,
     loggedIn: !options.loggedOut,
@@ -694,11 +754,22 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
       case "claude_code_scopes":
         return claudeCodeScopes(state, (a.project as string | null | undefined) ?? null);
       case "claude_code_preview":
-        return preview(a.change, a.project ?? null);
+        return a.change === "remove" && !a.project && state.teamUser ? teamPreview("remove") : preview(a.change, a.project ?? null);
+      case "claude_code_team_preview":
+        if (a.team !== "acme") throw `there is no team proxy "${a.team}"; the config's team proxies (remote-litellm) are "acme"`;
+        return teamPreview("configure");
+      case "claude_code_team_apply":
+        state.teamUser = true;
+        state.scopes.user = false;
+        return null;
+      case "team_key_info":
+        if (a.team !== "acme") throw `there is no team proxy "${a.team}"`;
+        return TEAM_KEY_INFO;
       case "open_claude_settings_file":
         throw `No application opens .json files on this desktop: the file is ${a.path}`;
       case "claude_code_apply":
         state.scopes[a.project ? "local" : "user"] = a.change === "configure";
+        if (!a.project) state.teamUser = false;
         return null;
       case "set_proxy":
         state.proxy = Boolean(a.enabled);
@@ -747,7 +818,7 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
         return null;
       case "test_upstream": {
         const name = String(a.name);
-        if (!UPSTREAMS.some((u) => u.name === name)) throw new Error(`no upstream is called "${name}"`);
+        if (![...UPSTREAMS, ...TEAM_UPSTREAMS].some((u) => u.name === name)) throw new Error(`no upstream is called "${name}"`);
         return upstreamTest(name);
       }
       case "openrouter_sign_in_cancel":

@@ -454,6 +454,54 @@ await test("claude code: diff preview, cancel, then apply", async () => {
   await page.context().close();
 });
 
+await test("claude code: a team proxy is offered, previewed with its key hidden, applied, and removed again", async () => {
+  const page = await open({ query: "?team" });
+  await go(page, "claude-code");
+  const use = '[data-testid="team-proxies"] [data-team="acme"] [data-preview="configure"]';
+  await page.waitForSelector(use);
+  eq(await page.textContent(use), "Use team proxy acme…", "one button per team proxy, named");
+  await page.click(use);
+  await page.waitForSelector('[data-testid="team-proxies"] [data-testid="diff-preview"] .diff');
+  const added = await page.$$eval(".diff-line.add", (l) => l.map((e) => e.textContent.trim()));
+  assert(added.some((l) => l.includes('"ANTHROPIC_BASE_URL": "https://llm.acme.example"')), `the diff shows the proxy: ${added}`);
+  assert(added.some((l) => l.includes("x-litellm-api-key: Bearer <team key, hidden>")), `and the key, hidden: ${added}`);
+  assert(!added.some((l) => l.includes("ANTHROPIC_AUTH_TOKEN") || l.includes("ANTHROPIC_API_KEY")), "the login is left alone");
+  await shot(page, "claude-code-team-preview-light");
+  await page.click('[data-testid="team-proxies"] [data-apply="configure"]');
+  await page.waitForFunction(() => document.querySelector('[data-scope="user"] [data-team-proxy]')?.textContent === "team proxy");
+  eq(await calls(page, "claude_code_team_apply"), [{ team: "acme", project: null }], "applied once, for that team");
+  eq(await calls(page, "claude_code_apply"), [], "not the gateway's change");
+  eq(await page.$$('[data-kind="not_configured"]'), [], "no offer to switch onto the gateway while the team proxy is in use");
+  await mock(page, async () => window.__gatehouseMock.emit("state", await window.__TAURI_INTERNALS__.invoke("get_state")));
+  await page.waitForFunction(() => document.querySelector(".cc-state strong")?.textContent === "Through a team proxy (https://llm.acme.example)");
+  eq(await page.textContent('[data-testid="change"] h2'), "Claude Code goes through a team proxy", "the way back");
+  await page.click('[data-testid="change"] [data-preview="remove"]');
+  await page.waitForSelector('[data-testid="change"] [data-testid="diff-preview"] .diff');
+  await page.click('[data-testid="change"] [data-apply="remove"]');
+  await page.waitForSelector('[data-kind="not_configured"]');
+  eq(await calls(page, "claude_code_apply"), [{ change: "remove", project: null }], "removed like the gateway's");
+  eq(page.errors, [], "no page errors");
+  await page.context().close();
+});
+
+await test("settings: a team proxy's connection shows its key's spend and budget", async () => {
+  const page = await open({ query: "?team" });
+  await go(page, "settings");
+  const row = '[data-testid="connections"] [data-upstream="acme"]';
+  await page.waitForSelector(`${row} [data-testid="team-spend"].done`);
+  eq((await page.textContent(`${row} [data-testid="team-spend"]`)).replace("Refresh", "").trim(), "Key ana-laptop: $12.35 of a $50.00 budget (25%), resets 2027-01-01", "spend of the budget, and when it resets");
+  eq(await calls(page, "team_key_info"), [{ team: "acme" }], "asked once, for that team");
+  await page.click(`${row} [data-testid="team-spend"] button:text-is("Refresh")`);
+  await page.waitForFunction(() => window.__gatehouseMock.calls.filter((c) => c.cmd === "team_key_info").length === 2);
+  eq(await page.$$('[data-upstream="openrouter"] [data-testid="team-spend"]'), [], "only team proxies have one");
+  await page.click(`${row} [data-action="test_upstream"]`);
+  await page.waitForSelector(`${row}[data-verdict="ok"] .status.done`);
+  await page.$eval('[data-testid="connections"]', (e) => e.scrollIntoView());
+  await shot(page, "settings-connections-team-light", false);
+  eq(page.errors, [], "no page errors");
+  await page.context().close();
+});
+
 await test("claude code: every warning with its fix; a fix's button previews the change and applies it", async () => {
   const page = await open();
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);

@@ -24,6 +24,7 @@ import type {
   SettingsView,
   SpendExport,
   SpendReport,
+  TeamKeyInfo,
   Uninstalled,
   UpstreamTest,
   View,
@@ -57,6 +58,11 @@ export const api = {
   /** A change to the user settings, or with `project` to that project's local settings. */
   preview: (change: SettingsChange, project: string | null = null) => invoke<SettingsDiff>("claude_code_preview", { change, project }),
   apply: (change: SettingsChange, project: string | null = null) => invoke<void>("claude_code_apply", { change, project }),
+  /** Claude Code straight to the team proxy `team` instead of the gateway: user settings, or a project's local ones. */
+  teamPreview: (team: string, project: string | null = null) => invoke<SettingsDiff>("claude_code_team_preview", { team, project }),
+  teamApply: (team: string, project: string | null = null) => invoke<void>("claude_code_team_apply", { team, project }),
+  /** The team proxy's spend and budget for its key (its `/key/info`). */
+  teamKeyInfo: (team: string) => invoke<TeamKeyInfo>("team_key_info", { team }),
   openSettingsFile: (path: string) => invoke<void>("open_claude_settings_file", { path }),
   settings: () => invoke<SettingsView>("settings_get"),
   saveSettings: (form: SettingsForm) => invoke<SaveOutcome>("settings_save", { form }),

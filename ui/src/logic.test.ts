@@ -19,6 +19,7 @@ import {
   resetsWithin,
   engineRunLine,
   servedLine,
+  teamSpendLine,
   sortRows,
   sumRows,
   tidy,
@@ -275,5 +276,15 @@ describe("the LiteLLM engine", () => {
     const starting = "the LiteLLM engine is starting (12 s so far; it takes 10 to 30 s)";
     expect(servedLine({ name: "aws", engine: { state: "not_ready", detail: starting } })).toEqual({ text: `aws — ${starting}`, ready: false });
     expect(servedLine({ name: "aws", engine: { state: "unknown", detail: "the gateway is not running" } }).ready).toBe(false);
+  });
+});
+
+describe("teamSpendLine", () => {
+  const info = { team: "acme", base_url: "https://llm.acme.example", key_alias: "alice-laptop", spend_usd: 12.345678, max_budget_usd: 50, budget_duration: "30d", budget_reset_at: "2027-01-01T00:00:00+00:00", status: "active" };
+  test("spend of the budget, its share and the reset day", () => {
+    expect(teamSpendLine(info)).toBe("Key alice-laptop: $12.35 of a $50.00 budget (25%), resets 2027-01-01");
+  });
+  test("no alias, no budget, no reset", () => {
+    expect(teamSpendLine({ ...info, key_alias: null, max_budget_usd: null, budget_reset_at: null, spend_usd: 0.0042 })).toBe("This key: $0.0042 spent, no budget");
   });
 });

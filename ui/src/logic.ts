@@ -2,8 +2,8 @@
 // zone, sorting and filtering tables, exports, log lines, projections and
 // the colour of each model. Pure, and tested with vitest.
 
-import { clock, count, duration, localDay, modelName, money, percent, when } from "./format";
-import type { ClassShare, EngineRun, DayRange, FieldProblem, InstallPhase, LogLine, ServedUpstream, SettingsForm, SpendRow, WindowSeries } from "./types";
+import { clock, count, duration, localDay, modelName, money, moneyFine, percent, when } from "./format";
+import type { ClassShare, DayRange, EngineRun, FieldProblem, InstallPhase, LogLine, ServedUpstream, SettingsForm, SpendRow, TeamKeyInfo, WindowSeries } from "./types";
 
 // ---------- date ranges ----------
 
@@ -326,6 +326,15 @@ export function engineRunLine(run: EngineRun): { text: string; dot: "running" | 
     case "down":
       return { text: "Down: see logs/litellm.log (Open logs) for why.", dot: "degraded" };
   }
+}
+
+/** "Key alice-laptop: $12.35 of a $50.00 budget (25%), resets 2027-01-01": a team proxy's word on its key. */
+export function teamSpendLine(info: TeamKeyInfo): string {
+  const key = info.key_alias ? `Key ${info.key_alias}` : "This key";
+  const reset = info.budget_reset_at ? `, resets ${info.budget_reset_at.slice(0, 10)}` : "";
+  if (info.max_budget_usd === null) return `${key}: ${moneyFine(info.spend_usd)} spent, no budget${reset}`;
+  const share = info.max_budget_usd > 0 ? ` (${Math.round((100 * info.spend_usd) / info.max_budget_usd)}%)` : "";
+  return `${key}: ${moneyFine(info.spend_usd)} of a ${money(info.max_budget_usd)} budget${share}${reset}`;
 }
 
 /** "aws — ready", "aws — the LiteLLM engine is starting (12 s so far…)": one upstream the engine serves. */

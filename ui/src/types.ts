@@ -35,6 +35,7 @@ export type { ClaudeCodeScopes } from "./bindings/ClaudeCodeScopes";
 export type { Warning } from "./bindings/Warning";
 export type { FixAction } from "./bindings/FixAction";
 export type { ScopeState } from "./bindings/ScopeState";
+export type { TeamKeyInfo } from "./bindings/TeamKeyInfo";
 export type { SettingsDiff } from "./bindings/SettingsDiff";
 export type { SettingsChange } from "./bindings/SettingsChange";
 export type { SettingsView } from "./bindings/SettingsView";

@@ -167,6 +167,12 @@ pub enum UpstreamKindConfig {
     /// them). `base_url` is the Bedrock runtime endpoint, by default AWS's
     /// own for `region`.
     Bedrock,
+    /// A team's shared LiteLLM proxy at `base_url`, with the team member's
+    /// virtual key (`sk-…`) as `secret`, sent as `x-litellm-api-key:
+    /// Bearer …`. `gatehouse claude configure --team NAME` points Claude
+    /// Code at it directly; routes may also name it as a paid upstream.
+    #[serde(rename = "remote-litellm")]
+    RemoteLitellm,
 }
 
 impl UpstreamKindConfig {
@@ -177,6 +183,7 @@ impl UpstreamKindConfig {
             UpstreamKindConfig::OpenRouter => "openrouter",
             UpstreamKindConfig::Compatible => "compatible",
             UpstreamKindConfig::Bedrock => "bedrock",
+            UpstreamKindConfig::RemoteLitellm => "remote-litellm",
         }
     }
 
@@ -186,7 +193,7 @@ impl UpstreamKindConfig {
         match self {
             UpstreamKindConfig::Anthropic => Some("https://api.anthropic.com"),
             UpstreamKindConfig::OpenRouter => Some("https://openrouter.ai/api"),
-            UpstreamKindConfig::Compatible | UpstreamKindConfig::Bedrock => None,
+            UpstreamKindConfig::Compatible | UpstreamKindConfig::Bedrock | UpstreamKindConfig::RemoteLitellm => None,
         }
     }
 
@@ -198,12 +205,14 @@ impl UpstreamKindConfig {
 
     /// LiteLLM's provider for this kind: how the LiteLLM engine reaches it
     /// for requests that need LiteLLM (Bedrock's, and every Chat
-    /// Completions request).
-    pub fn litellm_provider(self) -> &'static str {
+    /// Completions request). `None` for a team's LiteLLM proxy, which
+    /// speaks Chat Completions itself.
+    pub fn litellm_provider(self) -> Option<&'static str> {
         match self {
-            UpstreamKindConfig::Anthropic | UpstreamKindConfig::Compatible => "anthropic",
-            UpstreamKindConfig::OpenRouter => "openrouter",
-            UpstreamKindConfig::Bedrock => "bedrock",
+            UpstreamKindConfig::Anthropic | UpstreamKindConfig::Compatible => Some("anthropic"),
+            UpstreamKindConfig::OpenRouter => Some("openrouter"),
+            UpstreamKindConfig::Bedrock => Some("bedrock"),
+            UpstreamKindConfig::RemoteLitellm => None,
         }
     }
 }

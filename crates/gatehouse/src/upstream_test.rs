@@ -5,7 +5,8 @@
 //! `gatehouse auth test` sends ([`provider_check`]): Anthropic's
 //! `GET /v1/models` (`x-api-key`), OpenRouter's `GET /v1/key` under its base
 //! URL (`Authorization: Bearer`), a compatible API's `GET /v1/models`
-//! (`Authorization: Bearer`). The answer says whether it is reachable and
+//! (`Authorization: Bearer`), a team's LiteLLM proxy's `GET /key/info`
+//! (`x-litellm-api-key`). The answer says whether it is reachable and
 //! accepts the key. Gatehouse never holds the subscription's token, so the
 //! subscription's upstream is asked only whether it answers at all (a
 //! request without a credential), and Claude Code, which holds the login,
@@ -18,6 +19,7 @@ use serde::Serialize;
 
 use crate::claude_code::cli_binary::{self, AuthStatus};
 use crate::config::{Config, SUBSCRIPTION_UPSTREAM, UpstreamConfig, UpstreamKindConfig};
+use crate::engines::remote::TeamKeyError;
 use crate::paths::Paths;
 use crate::secrets::provider_check::{self, CheckOutcome};
 use crate::secrets::{Provider, SecretRef};
@@ -186,6 +188,20 @@ fn paid(config: &Config, paths: &Paths, upstream: &UpstreamConfig) -> UpstreamTe
     if upstream.kind == UpstreamKindConfig::Bedrock {
         return bedrock(upstream, &resolved.secret, result, no_key);
     }
+    if upstream.kind == UpstreamKindConfig::RemoteLitellm {
+        let base = upstream.base_url.as_deref().unwrap_or_default().trim_end_matches('/');
+        return match crate::engines::remote::fetch(&upstream.name, base, &resolved.secret) {
+            Ok(info) => result(
+                Verdict::Ok,
+                format!(
+                    "reachable, and its key ({reference}) is accepted: {} (GET {base}/key/info)",
+                    info.describe_spend()
+                ),
+            ),
+            Err(error @ TeamKeyError::KeyRefused { .. }) => result(Verdict::KeyRefused, error.to_string()),
+            Err(error) => result(Verdict::Unreachable, error.to_string()),
+        };
+    }
     let Some(base) = upstream.base_url.as_deref().or(upstream.kind.default_base_url()) else {
         return result(Verdict::Unreachable, "it has no base_url; set one in the config".to_string());
     };
@@ -194,7 +210,7 @@ fn paid(config: &Config, paths: &Paths, upstream: &UpstreamConfig) -> UpstreamTe
     let (provider, url) = match upstream.kind {
         UpstreamKindConfig::Anthropic => (Provider::Anthropic, format!("{base}/v1/models")),
         UpstreamKindConfig::OpenRouter => (Provider::OpenRouter, format!("{base}/v1/key")),
-        UpstreamKindConfig::Compatible | UpstreamKindConfig::Bedrock => {
+        UpstreamKindConfig::Compatible | UpstreamKindConfig::Bedrock | UpstreamKindConfig::RemoteLitellm => {
             (Provider::OpenRouter, format!("{base}/v1/models"))
         }
     };

@@ -32,4 +32,9 @@ project: string | null,
 /**
  * The projects Claude Code was used in, most recent first, to pick from.
  */
-projects: Array<string>, };
+projects: Array<string>, 
+/**
+ * The config's team proxies (`remote-litellm` upstreams), by name, to
+ * point Claude Code at instead of the gateway.
+ */
+team_proxies: Array<string>, };

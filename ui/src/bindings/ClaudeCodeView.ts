@@ -10,6 +10,10 @@ export type ClaudeCodeView = { configured: boolean,
  */
 base_url: string | null, 
 /**
+ * They point at a team's LiteLLM proxy instead (`base_url` is its URL).
+ */
+team_proxy: boolean, 
+/**
  * Anything that bypasses the gateway or replaces the subscription login,
  * each with its fix (the Claude Code page offers the buttons).
  */

@@ -11,7 +11,12 @@ scope: string, path: string, exists: boolean,
 /**
  * It points Claude Code at a gateway with a Gatehouse key.
  */
-configured: boolean, base_url: string | null, 
+configured: boolean, 
+/**
+ * It points Claude Code straight at a team's LiteLLM proxy with a
+ * virtual key (`claude configure --team`).
+ */
+team_proxy: boolean, base_url: string | null, 
 /**
  * Gatehouse can configure this scope from the app: the user settings,
  * and a project's local settings (never its committed ones).

@@ -4,7 +4,8 @@
 // before applying it (apply or cancel); removing it the same way; every
 // status warning with its fix (a button where Gatehouse can do it;
 // otherwise the command to copy, the file to open or its path to copy); the
-// Claude login.
+// config's team proxies, to point Claude Code at one of them instead (the
+// same preview first); the Claude login.
 
 import { useState } from "preact/hooks";
 import { api } from "../api";
@@ -65,7 +66,7 @@ function StateCard({ snapshot, ctx }: { snapshot: Snapshot; ctx: Ctx }) {
 function Scopes({ scopes, reload, project, pick }: { scopes: ClaudeCodeScopes; reload: () => void; project: string | null; pick: (project: string | null) => void }) {
   const user = scopes.scopes.find((s) => s.scope === "user");
   // A project's local settings, once Gatehouse put the gateway there: they can be taken out again.
-  const local = scopes.scopes.find((s) => s.scope === "local" && s.configured);
+  const local = scopes.scopes.find((s) => s.scope === "local" && (s.configured || s.team_proxy));
   const offersConfigure = scopes.warnings.some((w) => w.fix.action?.kind === "configure_user");
   return (
     <>
@@ -78,8 +79,9 @@ function Scopes({ scopes, reload, project, pick }: { scopes: ClaudeCodeScopes; r
         </section>
       )}
       {/* A warning that offers to switch Claude Code over is the one place to do it. */}
-      {user && (user.configured || !offersConfigure) && <Change scope={user} project={null} reload={reload} />}
+      {user && (user.configured || user.team_proxy || !offersConfigure) && <Change scope={user} project={null} reload={reload} />}
       {local && project && <Change scope={local} project={project} reload={reload} />}
+      {scopes.team_proxies.length > 0 && <TeamProxies teams={scopes.team_proxies} project={project} reload={reload} />}
       <section class="card" aria-labelledby="scopes-title">
         <div class="card-head">
           <h2 id="scopes-title">Settings files, highest precedence first</h2>
@@ -100,7 +102,7 @@ function Scopes({ scopes, reload, project, pick }: { scopes: ClaudeCodeScopes; r
                   <td>{SCOPE_TITLES[s.scope] ?? s.scope}</td>
                   <td class="path label">{s.path}{!s.exists && <span class="muted"> (none)</span>}</td>
                   <td>
-                    {s.error ? <span class="badge bad" title={s.error}>unreadable</span> : s.configured ? <span class="badge ok">through the gateway</span> : s.base_url ? <span class="badge warn" title={s.base_url}>elsewhere</span> : <span class="badge">not set</span>}
+                    {s.error ? <span class="badge bad" title={s.error}>unreadable</span> : s.team_proxy ? <span class="badge ok" data-team-proxy title={s.base_url ?? ""}>team proxy</span> : s.configured ? <span class="badge ok">through the gateway</span> : s.base_url ? <span class="badge warn" title={s.base_url}>elsewhere</span> : <span class="badge">not set</span>}
                   </td>
                 </tr>
               ))}
@@ -171,16 +173,17 @@ function FixButton({ action, project, reload }: { action: FixAction; project: st
 
 /** Configure or remove the user settings, or remove a project's local settings: always through the diff preview first. */
 function Change({ scope, project, reload }: { scope: ScopeState; project: string | null; reload: () => void }) {
-  const change: SettingsChange = scope.configured ? "remove" : "configure";
+  const change: SettingsChange = scope.configured || scope.team_proxy ? "remove" : "configure";
   const id = `change-${scope.scope}-title`;
+  const where = scope.team_proxy ? "a team proxy" : "the gateway";
   const title = project
-    ? "This project goes through the gateway"
-    : scope.configured
-      ? "Claude Code goes through the gateway"
+    ? `This project goes through ${where}`
+    : change === "remove"
+      ? `Claude Code goes through ${where}`
       : "Switch Claude Code onto the gateway";
   const text = project
-    ? "Gatehouse put its gateway in this project's local settings. Removing puts them back exactly as they were before."
-    : scope.configured
+    ? `Gatehouse put ${where} in this project's local settings. Removing puts them back exactly as they were before.`
+    : change === "remove"
       ? "Removing puts its user settings back exactly as they were before."
       : "Gatehouse adds its gateway address and key to Claude Code's user settings; nothing else changes. See the change first.";
   return (
@@ -195,20 +198,44 @@ function Change({ scope, project, reload }: { scope: ScopeState; project: string
 }
 
 /**
- * A button that shows the diff of `change` to the user settings (or, with `project`, to that project's
- * local settings), then applies it or cancels.
+ * The config's team proxies (`remote-litellm` upstreams): Claude Code can talk to one of them directly, with
+ * the team's virtual key, instead of through the gateway. Its login is left alone.
  */
-function PreviewFlow({ change, project, label, primary, reload }: { change: SettingsChange; project: string | null; label: string; primary: boolean; reload: () => void }) {
+function TeamProxies({ teams, project, reload }: { teams: string[]; project: string | null; reload: () => void }) {
+  return (
+    <section class="card" aria-labelledby="teams-title" data-testid="team-proxies">
+      <div class="card-head">
+        <h2 id="teams-title">Team proxies</h2>
+      </div>
+      <p class="muted">
+        Point Claude Code straight at your team's LiteLLM proxy: Gatehouse adds the proxy's address and your virtual key
+        (as an x-litellm-api-key header) to {project ? "this project's local settings" : "Claude Code's user settings"}, and
+        leaves your Claude login alone. Its spend is on the Settings page, under Connections.
+      </p>
+      {teams.map((team) => (
+        <div key={team} data-team={team}>
+          <PreviewFlow change="configure" team={team} project={project} label={`Use team proxy ${team}…`} primary={false} reload={reload} />
+        </div>
+      ))}
+    </section>
+  );
+}
+
+/**
+ * A button that shows the diff of `change` to the user settings (or, with `project`, to that project's
+ * local settings), then applies it or cancels. With `team`, the change points Claude Code at that team proxy.
+ */
+function PreviewFlow({ change, team, project, label, primary, reload }: { change: SettingsChange; team?: string; project: string | null; label: string; primary: boolean; reload: () => void }) {
   const [preview, setPreview] = useState<SettingsDiff | null>(null);
   const loading = useAction();
   const applying = useAction();
-  const show = () => loading.run("Computing the change…", async () => setPreview(await api.preview(change, project)));
+  const show = () => loading.run("Computing the change…", async () => setPreview(await (team ? api.teamPreview(team, project) : api.preview(change, project))));
   const apply = async () => {
     if (!preview) return;
     const ok = await applying.run(
       preview.change === "configure" ? "Writing the settings…" : "Restoring the settings…",
-      () => api.apply(preview.change, project),
-      preview.change === "configure" ? "Claude Code now goes through the gateway." : "Claude Code's settings are back as they were.",
+      () => (team ? api.teamApply(team, project) : api.apply(preview.change, project)),
+      preview.change === "configure" ? (team ? `Claude Code now goes through team proxy ${team}.` : "Claude Code now goes through the gateway.") : "Claude Code's settings are back as they were.",
     );
     if (ok) (setPreview(null), reload());
   };

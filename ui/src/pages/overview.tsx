@@ -273,6 +273,7 @@ export function claudeCodeState(snapshot: Snapshot): { state: "on" | "off" | "pa
     return { state: "paused", detail: `Paused: ${why}; back on when the gateway is` };
   }
   if (snapshot.claude_code.configured) return { state: "on", detail: "Through the gateway" };
+  if (snapshot.claude_code.team_proxy) return { state: "off", detail: `Through a team proxy (${snapshot.claude_code.base_url})` };
   return { state: "off", detail: "Talks to Anthropic directly" };
 }
 
@@ -283,7 +284,9 @@ function ClaudeCodeCard({ ctx, view }: { ctx: Ctx; view: View }) {
   const running = snapshot.gateway.state === "running";
   const status = snapshot.claude_code.configured
     ? `Claude Code goes through the gateway at ${snapshot.claude_code.base_url}.`
-    : cc.state === "paused"
+    : snapshot.claude_code.team_proxy
+      ? `Claude Code goes straight to your team's proxy at ${snapshot.claude_code.base_url}.`
+      : cc.state === "paused"
       ? "Claude Code talks to Anthropic directly for now."
       : "Claude Code talks to Anthropic directly.";
   return (

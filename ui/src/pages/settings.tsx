@@ -2,14 +2,14 @@
 // notification thresholds, price overrides (checked here and by the core,
 // errors next to their field), the data folder, the providers Gatehouse
 // holds keys for (OpenRouter's browser sign-in) and a "Test" of each
-// upstream's connection, the engines (the built-in gateway, and LiteLLM
+// upstream's connection (and a team proxy's spend for its key), the engines (the built-in gateway, and LiteLLM
 // with its install, progress bar and uninstall). Quit lives here, apart.
 
 import { useState } from "preact/hooks";
 import { api, message } from "../api";
 import type { Ctx } from "../app";
 import { size } from "../format";
-import { INSTALL_PHASES, engineRunLine, servedLine, validateSettings, type PriceDraft } from "../logic";
+import { INSTALL_PHASES, engineRunLine, servedLine, teamSpendLine, validateSettings, type PriceDraft } from "../logic";
 import type { FieldProblem, Gateway, LiteLlmView, SettingsView, UpstreamTest } from "../types";
 import { ActionStatus, Section, Spinner, Switch, useAction, useLoad } from "../ui";
 
@@ -231,6 +231,7 @@ function Connections({ ctx }: { ctx: Ctx }) {
             <div>
               <strong>{upstream.name}</strong> <span class="muted">{upstream.kind}</span>
               {upstream.kind === "bedrock" && <span class="badge" data-through="litellm">through LiteLLM</span>}
+              {upstream.kind === "remote-litellm" && <TeamKeySpend team={upstream.name} />}
               {testing === upstream.name && <p class="status busy" role="status"><Spinner /> Testing the connection…</p>}
               {testing !== upstream.name && result !== undefined && (
                 verdict === "ok"
@@ -246,6 +247,27 @@ function Connections({ ctx }: { ctx: Ctx }) {
       })}
     </div>
   );
+}
+
+/** A team proxy's spend and budget for its key, as its `/key/info` says, or why that cannot be read. */
+function TeamKeySpend({ team }: { team: string }) {
+  const loaded = useLoad(() => api.teamKeyInfo(team), [team]);
+  if (loaded.data) {
+    return (
+      <p class="status done" data-testid="team-spend" data-status={loaded.data.status ?? undefined}>
+        {teamSpendLine(loaded.data)}{" "}
+        <button type="button" class="link" onClick={loaded.reload}>Refresh</button>
+      </p>
+    );
+  }
+  if (loaded.error) {
+    return (
+      <p class="status error" role="alert" data-testid="team-spend">
+        {loaded.error} <button type="button" class="link" onClick={loaded.reload}>Try again</button>
+      </p>
+    );
+  }
+  return <p class="status busy" role="status" data-testid="team-spend"><Spinner /> Asking the team proxy for this key's spend…</p>;
 }
 
 /** The built-in gateway's state, in a few words. */

@@ -37,6 +37,9 @@ pub struct SettingsFileState {
     pub base_url: Option<String>,
     /// Whether it carries an `x-gatehouse-key` header line.
     pub has_gateway_key: bool,
+    /// Whether it carries an `x-litellm-api-key` header line: a team
+    /// proxy's virtual key (see `claude configure --team`).
+    pub has_team_key: bool,
     /// Whether it sets `env.ANTHROPIC_CUSTOM_HEADERS` (whose value may hold
     /// secrets, so it is not reported).
     pub sets_custom_headers: bool,
@@ -61,10 +64,33 @@ pub struct ClaudeCodeStatus {
     pub overridden: Option<Override>,
     /// Whether the gateway Claude Code points at answers `/health`.
     pub gateway_answers: Option<bool>,
+    /// The team proxy Claude Code talks to directly, when the effective
+    /// settings point at one with a virtual key (`claude configure --team`).
+    pub team_proxy: Option<TeamProxy>,
     pub login: Option<AuthStatus>,
     pub login_error: Option<String>,
     /// Each problem with its fix, most important first.
     pub warnings: Vec<Warning>,
+}
+
+/// A team's LiteLLM proxy that Claude Code talks to directly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TeamProxy {
+    /// Its `remote-litellm` upstream's name, when the config has one at this URL.
+    pub name: Option<String>,
+    pub base_url: String,
+    pub scope: &'static str,
+}
+
+impl ClaudeCodeStatus {
+    /// Names the team proxy after the config's `remote-litellm` upstream at its URL.
+    pub fn name_team(&mut self, config: &crate::config::Config) {
+        if let Some(team) = &mut self.team_proxy {
+            team.name = crate::engines::remote::teams(config)
+                .find(|upstream| upstream.base_url.as_deref().is_some_and(|url| same_url(url, &team.base_url)))
+                .map(|upstream| upstream.name.clone());
+        }
+    }
 }
 
 /// A settings file that takes the gateway away from a lower one: Claude Code
@@ -165,6 +191,7 @@ fn inspect(scope: &'static str, path: &Path, warnings: &mut Vec<Warning>) -> Set
         exists: false,
         base_url: None,
         has_gateway_key: false,
+        has_team_key: false,
         sets_custom_headers: false,
         hint_headers: false,
         error: None,
@@ -197,6 +224,8 @@ fn inspect(scope: &'static str, path: &Path, warnings: &mut Vec<Warning>) -> Set
     state.sets_custom_headers = env.and_then(|e| e.get("ANTHROPIC_CUSTOM_HEADERS")).is_some_and(|v| !v.is_null());
     state.has_gateway_key = env_string("ANTHROPIC_CUSTOM_HEADERS")
         .is_some_and(|headers| headers.lines().any(|line| settings::gatehouse_key_value(line).is_some()));
+    state.has_team_key = env_string("ANTHROPIC_CUSTOM_HEADERS")
+        .is_some_and(|headers| settings::has_own_line(&headers, settings::Destination::TeamProxy));
     state.hint_headers = env_string(settings::HINT_HEADERS).as_deref() == Some(settings::HINT_HEADERS_ON);
     for (variable, effect, replaces_login) in OVERRIDING_VARIABLES {
         if env.and_then(|e| e.get(variable)).is_some_and(|v| !v.is_null() && v != "" && v != "0") {
@@ -286,7 +315,15 @@ fn inspect_all(at: &Locations, probes: &Probes) -> ClaudeCodeStatus {
         }
         _ => None,
     };
+    // Claude Code takes the base URL and the headers each from the highest
+    // file that sets them: both must come from the team's file.
+    let headers_from = files.iter().find(|f| f.sets_custom_headers);
+    let team_proxy = effective
+        .filter(|e| e.has_team_key && headers_from.is_some_and(|h| h.scope == e.scope))
+        .map(|e| TeamProxy { name: None, base_url: e.base_url.clone().unwrap_or_default(), scope: e.scope });
     match keyed {
+        // Claude Code goes to the team's proxy, not the gateway: nothing to switch.
+        _ if team_proxy.is_some() => {}
         Some(keyed) if !keyed.hint_headers && keyed.base_url.is_some() => {
             warnings.push(warnings::hint_headers_missing(keyed.scope, &keyed.path));
         }
@@ -305,6 +342,7 @@ fn inspect_all(at: &Locations, probes: &Probes) -> ClaudeCodeStatus {
         files,
         overridden,
         gateway_answers,
+        team_proxy,
         login: None,
         login_error: None,
         warnings,
@@ -408,6 +446,22 @@ mod tests {
         assert_eq!(action(warning), Some(FixActionKind::ConfigureUser));
         assert_eq!(warning.fix.action.as_ref().unwrap().label, "Switch Claude Code onto Gatehouse…");
         assert_eq!(warning.fix.command.as_deref(), Some("gatehouse claude configure"));
+    }
+
+    #[test]
+    fn a_team_proxy_in_the_user_settings_is_reported_as_such() {
+        let machine = Machine::new();
+        let team = r#"{"env": {"ANTHROPIC_BASE_URL": "https://llm.example.com", "ANTHROPIC_CUSTOM_HEADERS": "x-litellm-api-key: Bearer sk-team-secret"}}"#;
+        machine.write("user", team);
+        let status = check(&machine, &[], false, Some(URL));
+        assert!(!status.configured, "not the gateway");
+        let proxy = status.team_proxy.clone().expect("a team proxy");
+        assert_eq!((proxy.base_url.as_str(), proxy.scope), ("https://llm.example.com", "user"));
+        assert!(status.warnings.is_empty(), "nothing to switch: {:#?}", status.warnings);
+        assert!(!serde_json::to_string(&status).unwrap().contains("sk-team-secret"), "the key is not shown");
+        // A higher file's own headers win: Claude Code would not send the team key.
+        machine.write("local", r#"{"env": {"ANTHROPIC_CUSTOM_HEADERS": "x-other: 1"}}"#);
+        assert_eq!(check(&machine, &[], false, Some(URL)).team_proxy, None);
     }
 
     #[test]

@@ -4,13 +4,16 @@
 //! The preview runs the same code that the change itself runs to build the
 //! new document ([`super::settings_store`]'s planning step), on the file as
 //! it is now, so the change writes exactly what the preview showed. The
-//! gateway key is never shown: its value appears as [`HIDDEN_KEY`].
+//! gateway key is never shown: its value appears as [`HIDDEN_KEY`], and a
+//! team proxy's virtual key as [`HIDDEN_TEAM_KEY`].
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// What stands for the gateway key in a preview.
 pub const HIDDEN_KEY: &str = "<gateway key, hidden>";
+/// What stands for a team proxy's virtual key in a preview.
+pub const HIDDEN_TEAM_KEY: &str = "<team key, hidden>";
 
 /// The change to preview or apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -52,6 +55,9 @@ pub struct ScopeState {
     pub exists: bool,
     /// It points Claude Code at a gateway with a Gatehouse key.
     pub configured: bool,
+    /// It points Claude Code straight at a team's LiteLLM proxy with a
+    /// virtual key (`claude configure --team`).
+    pub team_proxy: bool,
     pub base_url: Option<String>,
     /// Gatehouse can configure this scope from the app: the user settings,
     /// and a project's local settings (never its committed ones).
@@ -79,6 +85,9 @@ pub struct ClaudeCodeScopes {
     pub project: Option<String>,
     /// The projects Claude Code was used in, most recent first, to pick from.
     pub projects: Vec<String>,
+    /// The config's team proxies (`remote-litellm` upstreams), by name, to
+    /// point Claude Code at instead of the gateway.
+    pub team_proxies: Vec<String>,
 }
 
 use std::path::Path;
@@ -87,14 +96,20 @@ use super::scope::Scope;
 use super::settings::GatewayEnv;
 use super::warnings::Warning;
 use super::{settings_store, setup};
+use crate::config::Config;
 use crate::paths::Paths;
 
-/// `text` with the gateway key it holds (if any) shown as [`HIDDEN_KEY`].
-fn hide_key(text: &str, key: Option<&str>) -> String {
-    match key.filter(|key| !key.is_empty()) {
-        Some(key) => text.replace(key, HIDDEN_KEY),
-        None => text.to_string(),
-    }
+/// The keys a settings file's text holds, each with what stands for it.
+fn keys_in(text: &str) -> Vec<(String, &'static str)> {
+    let mut keys: Vec<(String, &'static str)> = setup::key_in(text).map(|key| (key, HIDDEN_KEY)).into_iter().collect();
+    keys.extend(setup::team_key_in(text).map(|key| (key, HIDDEN_TEAM_KEY)));
+    keys.retain(|(key, _)| !key.is_empty());
+    keys
+}
+
+/// `text` with the keys (of `keys_in`) shown as what stands for them.
+fn hide_key(text: &str, keys: &[(String, &'static str)]) -> String {
+    keys.iter().fold(text.to_string(), |text, (key, hidden)| text.replace(key.as_str(), hidden))
 }
 
 fn diff_of(
@@ -136,11 +151,32 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
     setup::refuse_project_scope(scope)?;
     let target = setup::target(paths, scope, project_dir)?;
     setup::refuse_overridden(scope, project_dir)?;
-    let env = GatewayEnv { base_url, gateway_key: HIDDEN_KEY };
+    let env = GatewayEnv::gateway(base_url, HIDDEN_KEY);
     let (before, after) = settings_store::preview_configure(&target, &env)?;
-    let key = before.as_deref().and_then(setup::key_in);
-    let before = before.map(|text| hide_key(&text, key.as_deref()));
-    Ok(diff_of(SettingsChange::Configure, scope, &target.settings_path, before, Some(after)))
+    let keys = before.as_deref().map(keys_in).unwrap_or_default();
+    let before = before.map(|text| hide_key(&text, &keys));
+    Ok(diff_of(SettingsChange::Configure, scope, &target.settings_path, before, Some(hide_key(&after, &keys))))
+}
+
+/// What `setup::configure_team` would write to `scope`'s settings file for
+/// the team proxy `team`, with every key hidden. Nothing is written.
+pub fn configure_team(
+    paths: &Paths,
+    config: &Config,
+    scope: Scope,
+    project_dir: &Path,
+    team: &str,
+) -> anyhow::Result<SettingsDiff> {
+    setup::refuse_project_scope(scope)?;
+    let upstream = setup::team_upstream(config, team)?;
+    let base_url = upstream.base_url.as_deref().unwrap_or_default().trim_end_matches('/');
+    let target = setup::target(paths, scope, project_dir)?;
+    setup::refuse_overridden(scope, project_dir)?;
+    let env = GatewayEnv::team(base_url, HIDDEN_TEAM_KEY);
+    let (before, after) = settings_store::preview_configure(&target, &env)?;
+    let keys = before.as_deref().map(keys_in).unwrap_or_default();
+    let before = before.map(|text| hide_key(&text, &keys));
+    Ok(diff_of(SettingsChange::Configure, scope, &target.settings_path, before, Some(hide_key(&after, &keys))))
 }
 
 /// What `setup::remove` would write to `scope`'s settings file, with the
@@ -148,15 +184,16 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
 pub fn remove(paths: &Paths, scope: Scope, project_dir: &Path) -> anyhow::Result<SettingsDiff> {
     let target = setup::target(paths, scope, project_dir)?;
     let (before, after) = settings_store::preview_remove(&target)?;
-    let key = before.as_deref().and_then(setup::key_in);
-    let hide = |text: String| hide_key(&text, key.as_deref());
+    let keys = before.as_deref().map(keys_in).unwrap_or_default();
+    let hide = |text: String| hide_key(&text, &keys);
     Ok(diff_of(SettingsChange::Remove, scope, &target.settings_path, before.map(hide), after.map(hide)))
 }
 
 /// Every settings file Claude Code reads in `project_dir` (only the managed
 /// and user ones without a project), whether the app can switch it, and
 /// the warnings with their fixes; `gatehouse_url` is where Gatehouse's
-/// gateway runs, if it does (see [`super::doctor::status`]).
+/// gateway runs, if it does (see [`super::doctor::status`]). The caller
+/// fills in the config's team proxies.
 pub fn scopes(project_dir: Option<&Path>, gatehouse_url: Option<&str>) -> anyhow::Result<ClaudeCodeScopes> {
     let status = super::doctor::status(project_dir, gatehouse_url, false)?;
     let projects = super::projects::recent(&crate::paths::claude_config_dir()?);
@@ -169,6 +206,7 @@ pub fn scopes(project_dir: Option<&Path>, gatehouse_url: Option<&str>) -> anyhow
                 path: file.path.display().to_string(),
                 exists: file.exists,
                 configured: file.has_gateway_key && file.base_url.is_some(),
+                team_proxy: file.has_team_key && file.base_url.is_some(),
                 base_url: file.base_url.clone(),
                 can_configure: matches!(file.scope, "user" | "local"),
                 error: file.error.clone(),
@@ -179,6 +217,7 @@ pub fn scopes(project_dir: Option<&Path>, gatehouse_url: Option<&str>) -> anyhow
         warnings: status.warnings,
         project: project_dir.map(|dir| dir.display().to_string()),
         projects: projects.iter().map(|dir| dir.display().to_string()).collect(),
+        team_proxies: Vec::new(),
     })
 }
 
@@ -191,8 +230,7 @@ mod tests {
     /// The file as the preview would show it: the key hidden.
     fn shown(path: &Path) -> Option<String> {
         let text = std::fs::read_to_string(path).ok()?;
-        let key = setup::key_in(&text);
-        Some(hide_key(&text, key.as_deref()))
+        Some(hide_key(&text, &keys_in(&text)))
     }
 
     #[test]

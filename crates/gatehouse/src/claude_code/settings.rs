@@ -6,8 +6,11 @@
 //! `ANTHROPIC_CUSTOM_HEADERS` string, and
 //! `CLAUDE_CODE_GATEWAY_HINT_HEADERS` set to `"1"` (Claude Code then tells
 //! the gateway what kind of request each one is: main, subagent,
-//! compaction). Everything else in the file belongs to the user: their hooks, plugins, permissions, key order, indentation, line
-//! endings and escapes.
+//! compaction). Pointed at a team's LiteLLM proxy instead
+//! ([`Destination::TeamProxy`]), it owns two: `ANTHROPIC_BASE_URL` and one
+//! `x-litellm-api-key: Bearer …` line. Everything else in the file belongs
+//! to the user: their hooks, plugins, permissions, key order, indentation,
+//! line endings and escapes.
 //!
 //! Re-serialising the document would normalise all of that away, so this
 //! module never does. It validates the text with `serde_json` (the strict
@@ -39,6 +42,8 @@ pub const HINT_HEADERS_ON: &str = "1";
 
 /// The header Claude Code sends to authenticate to the gateway.
 pub const GATEWAY_KEY_HEADER: &str = "x-gatehouse-key";
+/// The header Claude Code sends a team's LiteLLM proxy its virtual key in.
+pub const TEAM_KEY_HEADER: &str = "x-litellm-api-key";
 
 /// Claude Code writes its settings with two-space indentation, so a file we
 /// create from nothing looks like one it wrote itself.
@@ -47,12 +52,68 @@ const DEFAULT_INDENT: &str = "  ";
 /// What Gatehouse puts into the file.
 pub struct GatewayEnv<'a> {
     pub base_url: &'a str,
+    /// The gateway key, or the team's virtual key.
     pub gateway_key: &'a str,
+    pub destination: Destination,
+}
+
+impl<'a> GatewayEnv<'a> {
+    /// Claude Code through Gatehouse's own gateway.
+    pub fn gateway(base_url: &'a str, gateway_key: &'a str) -> GatewayEnv<'a> {
+        GatewayEnv { base_url, gateway_key, destination: Destination::Gateway }
+    }
+
+    /// Claude Code straight to a team's LiteLLM proxy with a virtual key.
+    pub fn team(base_url: &'a str, virtual_key: &'a str) -> GatewayEnv<'a> {
+        GatewayEnv { base_url, gateway_key: virtual_key, destination: Destination::TeamProxy }
+    }
 }
 
 impl fmt::Debug for GatewayEnv<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GatewayEnv").field("base_url", &self.base_url).field("gateway_key", &"<redacted>").finish()
+        f.debug_struct("GatewayEnv")
+            .field("base_url", &self.base_url)
+            .field("gateway_key", &"<redacted>")
+            .field("destination", &self.destination)
+            .finish()
+    }
+}
+
+/// What Gatehouse points Claude Code at, which decides the header line it
+/// owns in `ANTHROPIC_CUSTOM_HEADERS`.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Destination {
+    /// The local gateway: an `x-gatehouse-key: KEY` line, and the hint
+    /// headers variable.
+    #[default]
+    Gateway,
+    /// A team's LiteLLM proxy: an `x-litellm-api-key: Bearer KEY` line. The
+    /// hint headers are for Gatehouse's gateway, so they are not set.
+    TeamProxy,
+}
+
+impl Destination {
+    /// The header name of the line Gatehouse owns.
+    pub fn header(self) -> &'static str {
+        match self {
+            Destination::Gateway => GATEWAY_KEY_HEADER,
+            Destination::TeamProxy => TEAM_KEY_HEADER,
+        }
+    }
+
+    fn line(self, key: &str) -> String {
+        match self {
+            Destination::Gateway => format!("{GATEWAY_KEY_HEADER}: {key}"),
+            Destination::TeamProxy => format!("{TEAM_KEY_HEADER}: Bearer {key}"),
+        }
+    }
+
+    /// The value of a `header: value` line of `ANTHROPIC_CUSTOM_HEADERS`
+    /// when it is this destination's header; names are case-insensitive.
+    pub fn value_in(self, line: &str) -> Option<&str> {
+        let (name, value) = line.split_once(':')?;
+        name.trim().eq_ignore_ascii_case(self.header()).then(|| value.trim())
     }
 }
 
@@ -74,6 +135,10 @@ pub struct PriorValues {
     /// The base URL Gatehouse set. Revert removes `ANTHROPIC_BASE_URL` only
     /// while it still holds this value; anything else is the user's choice.
     pub applied_base_url: String,
+    /// What the configuration points at, so revert removes the right header
+    /// line; a record from before team proxies is the gateway's.
+    #[serde(default)]
+    pub destination: Destination,
 }
 
 /// The shape of the whole document before `apply`.
@@ -194,6 +259,11 @@ pub enum SettingsError {
     #[error("the gateway {what} is empty or contains control characters; configure Gatehouse with a valid {what}")]
     InvalidGatewayEnv { what: &'static str },
     #[error(
+        "\"env.ANTHROPIC_CUSTOM_HEADERS\" already sends an x-litellm-api-key header that Gatehouse did not write (a \
+         team key set by hand?); remove that line from it, then configure the team again"
+    )]
+    ForeignTeamKey,
+    #[error(
         "could not locate the settings to edit although the JSON is valid; this is a Gatehouse bug, please report it (nothing was changed)"
     )]
     Layout,
@@ -230,19 +300,23 @@ pub fn apply(original: &str, env: &GatewayEnv) -> Result<Applied, SettingsError>
 
     let base_url = upsert(&mut text, BASE_URL, &json_string(env.base_url), &style)?;
 
+    let ours = env.destination;
     let headers_value = match &prior_headers {
-        Some(headers) => with_gatehouse_line(headers, env.gateway_key),
-        None => gatehouse_line(env.gateway_key),
+        Some(headers) => with_own_line(headers, ours, env.gateway_key),
+        None => ours.line(env.gateway_key),
     };
     let replaced = upsert(&mut text, CUSTOM_HEADERS, &json_string(&headers_value), &style)?;
     let custom_headers = match prior_headers {
-        Some(headers) if has_gatehouse_line(&headers) => {
-            let rest = without_gatehouse_lines(&headers);
+        Some(headers) if has_own_line(&headers, ours) => {
+            let rest = without_own_lines(&headers, ours);
             if rest.is_empty() { PriorValue::Absent } else { PriorValue::Present { raw: json_string(&rest) } }
         }
         _ => replaced,
     };
-    let hint_headers = upsert(&mut text, HINT_HEADERS, &json_string(HINT_HEADERS_ON), &style)?;
+    let hint_headers = match ours {
+        Destination::Gateway => Some(upsert(&mut text, HINT_HEADERS, &json_string(HINT_HEADERS_ON), &style)?),
+        Destination::TeamProxy => None,
+    };
 
     Ok(Applied {
         text,
@@ -251,8 +325,9 @@ pub fn apply(original: &str, env: &GatewayEnv) -> Result<Applied, SettingsError>
             env: prior_env,
             base_url,
             custom_headers,
-            hint_headers: Some(hint_headers),
+            hint_headers,
             applied_base_url: env.base_url.to_owned(),
+            destination: ours,
         },
     })
 }
@@ -294,6 +369,7 @@ pub fn strip_unrecorded(current: &str) -> Result<Option<String>, SettingsError> 
         // Beside our key line, a hint variable of "1" is most likely ours.
         hint_headers: Some(PriorValue::Absent),
         applied_base_url: String::new(),
+        destination: Destination::Gateway,
     };
     undo(current, &unknown, is_loopback_url).map(Some)
 }
@@ -308,9 +384,19 @@ pub fn gateway_in(text: &str) -> Result<Option<ConfiguredGateway>, SettingsError
         return Ok(None);
     };
     let key = owned_headers(&root)?.and_then(|headers| {
-        header_lines(&headers).find_map(gatehouse_key_value).map(|value| GatewayKeyLine(value.to_owned()))
+        header_lines(&headers)
+            .find_map(|line| Destination::Gateway.value_in(line))
+            .map(|value| GatewayKeyLine(value.to_owned()))
     });
     Ok(key.map(|key| ConfiguredGateway { base_url: env.get(BASE_URL).and_then(Value::as_str).map(str::to_owned), key }))
+}
+
+/// Whether `text` holds a header line of `ours` in `env.ANTHROPIC_CUSTOM_HEADERS`.
+pub fn holds_own_line(text: &str, ours: Destination) -> Result<bool, SettingsError> {
+    if is_blank(text) {
+        return Ok(false);
+    }
+    Ok(owned_headers(&parse(text)?)?.is_some_and(|headers| has_own_line(&headers, ours)))
 }
 
 /// `env.NAME` as Claude Code would export it: strings as they are, other
@@ -352,7 +438,7 @@ fn undo(current: &str, prior: &PriorValues, ours: impl Fn(&str) -> bool) -> Resu
     }
 
     if let Some(Value::String(headers)) = env.get(CUSTOM_HEADERS) {
-        let remaining = without_gatehouse_lines(headers);
+        let remaining = without_own_lines(headers, prior.destination);
         let env_obj = env_in(&text)?;
         let (index, member) = env_obj.last(CUSTOM_HEADERS).ok_or(SettingsError::Layout)?;
         match &prior.custom_headers {
@@ -472,10 +558,6 @@ fn decode_string(raw: &str) -> Option<String> {
 // The headers string is split into units of "line + terminator" so that "\n"
 // and "\r\n" inside it, and whether it ends with one, survive every edit.
 
-fn gatehouse_line(key: &str) -> String {
-    format!("{GATEWAY_KEY_HEADER}: {key}")
-}
-
 fn header_lines(headers: &str) -> impl Iterator<Item = &str> {
     headers.split_inclusive('\n').map(|unit| split_terminator(unit).0)
 }
@@ -488,24 +570,24 @@ fn split_terminator(unit: &str) -> (&str, &str) {
 /// The value of an `x-gatehouse-key: value` line of `ANTHROPIC_CUSTOM_HEADERS`;
 /// header names are case-insensitive.
 pub fn gatehouse_key_value(line: &str) -> Option<&str> {
-    let (name, value) = line.split_once(':')?;
-    name.trim().eq_ignore_ascii_case(GATEWAY_KEY_HEADER).then(|| value.trim())
+    Destination::Gateway.value_in(line)
 }
 
-fn has_gatehouse_line(headers: &str) -> bool {
-    header_lines(headers).any(|line| gatehouse_key_value(line).is_some())
+/// Whether `headers` has a line of `ours`.
+pub fn has_own_line(headers: &str, ours: Destination) -> bool {
+    header_lines(headers).any(|line| ours.value_in(line).is_some())
 }
 
-/// Replaces the first `x-gatehouse-key` line in place and drops any others,
-/// or appends one, keeping the string's own line separator.
-fn with_gatehouse_line(headers: &str, key: &str) -> String {
-    let line = gatehouse_line(key);
+/// Replaces the first line of `ours` in place and drops any others, or
+/// appends one, keeping the string's own line separator.
+fn with_own_line(headers: &str, ours: Destination, key: &str) -> String {
+    let line = ours.line(key);
     let mut units: Vec<String> = Vec::new();
     let mut replaced = false;
     let all: Vec<&str> = headers.split_inclusive('\n').collect();
     for (i, unit) in all.iter().enumerate() {
         let (content, terminator) = split_terminator(unit);
-        if gatehouse_key_value(content).is_none() {
+        if ours.value_in(content).is_none() {
             units.push((*unit).to_owned());
         } else if !replaced {
             units.push(format!("{line}{terminator}"));
@@ -530,15 +612,15 @@ fn with_gatehouse_line(headers: &str, key: &str) -> String {
     out
 }
 
-/// Removes every `x-gatehouse-key` line. When the removed line was the last
-/// one and had no terminator, the separator before it was added with it, so
-/// that goes too.
-fn without_gatehouse_lines(headers: &str) -> String {
+/// Removes every line of `ours`. When the removed line was the last one and
+/// had no terminator, the separator before it was added with it, so that
+/// goes too.
+fn without_own_lines(headers: &str, ours: Destination) -> String {
     let mut units: Vec<String> = Vec::new();
     let all: Vec<&str> = headers.split_inclusive('\n').collect();
     for (i, unit) in all.iter().enumerate() {
         let (content, terminator) = split_terminator(unit);
-        if gatehouse_key_value(content).is_none() {
+        if ours.value_in(content).is_none() {
             units.push((*unit).to_owned());
         } else if i + 1 == all.len() && terminator.is_empty() {
             drop_last_terminator(&mut units);
@@ -771,7 +853,7 @@ mod tests {
     const KEY: &str = "ghk_secret_1";
 
     fn gw() -> GatewayEnv<'static> {
-        GatewayEnv { base_url: URL, gateway_key: KEY }
+        GatewayEnv::gateway(URL, KEY)
     }
 
     fn roundtrip(original: &str) -> String {
@@ -904,7 +986,7 @@ mod tests {
 
     #[test]
     fn gateway_values_with_control_characters_are_refused() {
-        let bad_key = GatewayEnv { base_url: URL, gateway_key: "k\nEvil: 1" };
+        let bad_key = GatewayEnv::gateway(URL, "k\nEvil: 1");
         let err = apply("{}", &bad_key).unwrap_err();
         assert!(matches!(err, SettingsError::InvalidGatewayEnv { what: "key" }));
         assert!(!err.to_string().contains("Evil"));
@@ -991,7 +1073,7 @@ mod tests {
     fn reapply_rotates_the_key_and_keeps_the_first_prior() {
         let original = r#"{"env":{"ANTHROPIC_BASE_URL":"https://old.example","ANTHROPIC_CUSTOM_HEADERS":"A: 1"}}"#;
         let first = apply(original, &gw()).unwrap();
-        let rotated = GatewayEnv { base_url: "http://127.0.0.1:5151", gateway_key: "ghk_secret_2" };
+        let rotated = GatewayEnv::gateway("http://127.0.0.1:5151", "ghk_secret_2");
         let second = reapply(&first.text, &rotated, &first.prior).unwrap();
         assert!(!second.text.contains(KEY));
         assert_eq!(env_of(&second.text)[CUSTOM_HEADERS], "A: 1\nx-gatehouse-key: ghk_secret_2");
@@ -1305,7 +1387,7 @@ mod tests {
             let applied = apply(&doc, &gw()).expect("apply accepts valid documents");
             prop_assert_eq!(revert(&applied.text, &applied.prior).expect("revert"), doc.clone());
 
-            let rotated = GatewayEnv { base_url: "http://localhost:9", gateway_key: "other" };
+            let rotated = GatewayEnv::gateway("http://localhost:9", "other");
             let again = reapply(&applied.text, &rotated, &applied.prior).expect("reapply");
             prop_assert_eq!(revert(&again.text, &again.prior).expect("revert"), doc);
         }

@@ -34,7 +34,7 @@
 //! A symlinked `settings.json` (dotfile managers) is followed: the real file
 //! is edited and the link stays a link.
 
-use super::settings::{self, GatewayEnv, PriorValues, SettingsError};
+use super::settings::{self, Destination, GatewayEnv, PriorValues, SettingsError};
 use crate::fs_atomic::{
     self, PRIVATE_FILE_MODE, TempFile, create_private_dir, fill, mode_of, open_private, owner_of, parent_dir, sync_dir,
 };
@@ -246,16 +246,37 @@ fn plan_configure(
     let current = before.text.as_deref().unwrap_or("");
     let configured = settings::gateway_in(current)?.is_some();
     // A record whose key line is gone is stale: the user took Gatehouse out by hand.
-    let live = record.filter(|_| configured);
+    let live = match record {
+        Some(record) if settings::holds_own_line(current, record.prior.destination)? => Some(record),
+        _ => None,
+    };
+    let untouched = |record: &Record| sha256(current) == record.written_sha256;
     Ok(match live {
-        Some(record) => {
+        Some(record) if record.prior.destination == env.destination => {
             let applied = settings::reapply(current, env, &record.prior)?;
-            let untouched = sha256(current) == record.written_sha256;
             let record = Record {
                 version: RECORD_VERSION,
                 settings_path: target.settings_path.clone(),
                 existed: record.existed,
-                original: record.original.clone().filter(|_| untouched),
+                original: record.original.clone().filter(|_| untouched(record)),
+                original_mode: record.original_mode,
+                prior: applied.prior,
+                written_sha256: sha256(&applied.text),
+            };
+            ConfigurePlan { text: applied.text, record, fresh: false }
+        }
+        Some(record) => {
+            // From the gateway to a team proxy or back: take the first
+            // configuration out as remove would, then apply the second to
+            // the user's own file, so one remove still restores it.
+            let base = settings::revert(current, &record.prior)?;
+            refuse_foreign_team_key(&base, env)?;
+            let applied = settings::apply(&base, env)?;
+            let record = Record {
+                version: RECORD_VERSION,
+                settings_path: target.settings_path.clone(),
+                existed: record.existed,
+                original: record.original.clone().filter(|_| untouched(record)),
                 original_mode: record.original_mode,
                 prior: applied.prior,
                 written_sha256: sha256(&applied.text),
@@ -271,8 +292,11 @@ fn plan_configure(
                 Some(stripped) if configured => stripped,
                 _ => current.to_owned(),
             };
+            refuse_foreign_team_key(&base, env)?;
             let mut applied = settings::apply(&base, env)?;
-            applied.prior.forget_own_base_url(env.base_url);
+            if env.destination == Destination::Gateway {
+                applied.prior.forget_own_base_url(env.base_url);
+            }
             if configured {
                 applied.prior.forget_own_hint();
             }
@@ -288,6 +312,16 @@ fn plan_configure(
             ConfigurePlan { text: applied.text, record, fresh: true }
         }
     })
+}
+
+/// A team key line that no record says is Gatehouse's is the user's own
+/// set-up, and a secret that no record may hold to restore it: refuse
+/// rather than lose it.
+fn refuse_foreign_team_key(text: &str, env: &GatewayEnv) -> Result<(), SettingsError> {
+    if env.destination == Destination::TeamProxy && settings::holds_own_line(text, Destination::TeamProxy)? {
+        return Err(SettingsError::ForeignTeamKey);
+    }
+    Ok(())
 }
 
 /// The settings file's text now and after [`configure`] with `env`, without
@@ -664,7 +698,7 @@ mod tests {
     const KEY: &str = "ghk_store_secret";
 
     fn gw(key: &str) -> GatewayEnv<'_> {
-        GatewayEnv { base_url: URL, gateway_key: key }
+        GatewayEnv::gateway(URL, key)
     }
 
     fn target(dir: &Path) -> SettingsTarget {
@@ -764,6 +798,74 @@ mod tests {
         assert_eq!(mode(&t.settings_path), 0o644);
         assert!(!t.record_path.exists());
         assert_eq!(remove(&t).unwrap(), RemoveOutcome::NotConfigured);
+    }
+
+    const TEAM_URL: &str = "https://llm.example.com";
+    const TEAM_KEY: &str = "sk-team-store-secret";
+
+    #[test]
+    #[cfg(unix)]
+    fn a_team_proxy_is_configured_with_its_own_line_and_removed_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        let original = "{\n  \"env\": {\"ANTHROPIC_CUSTOM_HEADERS\": \"x-mine: 1\"},\n  \"model\": \"opus\"\n}\n";
+        write(&t.settings_path, original);
+        chmod(&t.settings_path, 0o644);
+
+        configure(&t, &GatewayEnv::team(TEAM_URL, TEAM_KEY)).unwrap();
+        let text = fs::read_to_string(&t.settings_path).unwrap();
+        let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(document["env"]["ANTHROPIC_BASE_URL"], TEAM_URL);
+        let headers = format!("x-mine: 1\nx-litellm-api-key: Bearer {TEAM_KEY}");
+        assert_eq!(document["env"]["ANTHROPIC_CUSTOM_HEADERS"], headers.as_str());
+        for never in ["ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY", settings::HINT_HEADERS] {
+            assert!(document["env"].get(never).is_none(), "{never} set: {text}");
+        }
+        assert!(!text.contains("x-gatehouse-key"), "{text}");
+        assert_eq!(mode(&t.settings_path), 0o600, "it holds a key");
+        assert!(!fs::read_to_string(&t.record_path).unwrap().contains(TEAM_KEY), "the record holds no key");
+
+        // Configuring again (a new key) keeps the first original.
+        configure(&t, &GatewayEnv::team(TEAM_URL, "sk-team-rotated")).unwrap();
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RestoredExactly);
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), original);
+        assert_eq!(mode(&t.settings_path), 0o644);
+    }
+
+    #[test]
+    fn switching_between_the_gateway_and_a_team_proxy_still_restores_the_users_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        write(&t.settings_path, ORIGINAL);
+        configure(&t, &gw(KEY)).unwrap();
+        configure(&t, &GatewayEnv::team(TEAM_URL, TEAM_KEY)).unwrap();
+        let text = fs::read_to_string(&t.settings_path).unwrap();
+        assert!(!text.contains(KEY) && !text.contains(settings::HINT_HEADERS), "the gateway's keys are gone: {text}");
+        assert!(text.contains(TEAM_URL) && text.contains(TEAM_KEY), "{text}");
+        configure(&t, &gw(KEY)).unwrap();
+        let text = fs::read_to_string(&t.settings_path).unwrap();
+        assert!(!text.contains(TEAM_KEY) && !text.contains(TEAM_URL) && text.contains(KEY), "{text}");
+        configure(&t, &GatewayEnv::team(TEAM_URL, TEAM_KEY)).unwrap();
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RestoredExactly);
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), ORIGINAL);
+
+        // With the user's edit in between, remove takes out only the team's keys.
+        configure(&t, &GatewayEnv::team(TEAM_URL, TEAM_KEY)).unwrap();
+        let edited = fs::read_to_string(&t.settings_path).unwrap().replace("\"opus\"", "\"sonnet\"");
+        write(&t.settings_path, &edited);
+        assert_eq!(remove(&t).unwrap(), RemoveOutcome::RemovedOurKeys);
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), ORIGINAL.replace("\"opus\"", "\"sonnet\""));
+    }
+
+    #[test]
+    fn a_team_key_set_by_hand_is_refused_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
+        let own = r#"{"env": {"ANTHROPIC_CUSTOM_HEADERS": "X-LiteLLM-API-Key: Bearer sk-hand-made"}}"#;
+        write(&t.settings_path, own);
+        let error = configure(&t, &GatewayEnv::team(TEAM_URL, TEAM_KEY)).unwrap_err().to_string();
+        assert!(error.contains("x-litellm-api-key header that Gatehouse did not write"), "{error}");
+        assert_eq!(fs::read_to_string(&t.settings_path).unwrap(), own, "untouched");
     }
 
     #[test]

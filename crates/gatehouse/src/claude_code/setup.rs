@@ -1,5 +1,6 @@
 //! `gatehouse claude configure` and `remove`: pointing Claude Code's
-//! settings at the gateway and back.
+//! settings at the gateway, or at a team's LiteLLM proxy
+//! ([`configure_team`]), and back.
 //!
 //! Each configured settings file holds its own gateway key named
 //! `claude-code`. Configuring again keeps a key that still works, so Claude
@@ -22,12 +23,15 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::scope::Scope;
-use super::settings::{self, GatewayEnv};
+use super::settings::{self, Destination, GatewayEnv};
 use super::settings_store::{self, ConfigureOutcome, RemoveOutcome, SettingsTarget};
 use super::{doctor, launcher};
 use crate::auth::gateway_keys;
+use crate::config::{Config, UpstreamConfig, UpstreamKindConfig};
 use crate::file_lock::FileLock;
 use crate::paths::Paths;
+use crate::secrets::SecretRef;
+use secrecy::{ExposeSecret, SecretString};
 
 /// Takes the lock that every change to Claude Code's settings files, and to
 /// the keys Gatehouse hands Claude Code, holds for its whole duration.
@@ -85,7 +89,7 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
         None => gateway_keys::issue(&config_path, gateway_keys::CLAUDE_CODE_KEY_NAME, false)?,
     };
     crate::failpoint::abort_at("configure-key-issued");
-    let outcome = match settings_store::configure(&target, &GatewayEnv { base_url, gateway_key: &key }) {
+    let outcome = match settings_store::configure(&target, &GatewayEnv::gateway(base_url, &key)) {
         Ok(outcome) => outcome,
         Err(error) => {
             if !reusable {
@@ -104,6 +108,73 @@ pub fn configure(paths: &Paths, scope: Scope, project_dir: &Path, base_url: &str
         created: matches!(outcome, ConfigureOutcome::Created { .. }),
         base_url: base_url.to_string(),
     })
+}
+
+/// Points one scope's settings at the team proxy `team` (a `remote-litellm`
+/// upstream of the config) with the team's virtual key from its secret
+/// store. A gateway key the file held is revoked: Claude Code no longer
+/// goes through the gateway.
+pub fn configure_team(
+    paths: &Paths,
+    config: &Config,
+    scope: Scope,
+    project_dir: &Path,
+    team: &str,
+) -> anyhow::Result<Configured> {
+    refuse_project_scope(scope)?;
+    let upstream = team_upstream(config, team)?;
+    let base_url = upstream.base_url.as_deref().unwrap_or_default().trim_end_matches('/');
+    let key = team_key(paths, config, upstream)?;
+    let target = target(paths, scope, project_dir)?;
+    let _lock = lock(paths)?;
+    heal(paths, &target)?;
+    refuse_overridden(scope, project_dir)?;
+    let previous_key = current_key(&target.settings_path);
+    let outcome = settings_store::configure(&target, &GatewayEnv::team(base_url, key.expose_secret()))?;
+    if let Some(previous) = previous_key {
+        gateway_keys::revoke_key(&paths.config_file(), &previous)?;
+    }
+    Ok(Configured {
+        scope: scope.name(),
+        settings_path: target.settings_path,
+        created: matches!(outcome, ConfigureOutcome::Created { .. }),
+        base_url: base_url.to_string(),
+    })
+}
+
+/// The `remote-litellm` upstream called `team`.
+pub(crate) fn team_upstream<'a>(config: &'a Config, team: &str) -> anyhow::Result<&'a UpstreamConfig> {
+    let teams: Vec<&UpstreamConfig> =
+        config.upstreams.iter().filter(|upstream| upstream.kind == UpstreamKindConfig::RemoteLitellm).collect();
+    if let Some(upstream) = teams.iter().find(|upstream| upstream.name == team) {
+        return Ok(upstream);
+    }
+    if teams.is_empty() {
+        anyhow::bail!(
+            "there is no team proxy \"{team}\": add one to the config as [[upstreams]] with name = \"{team}\", kind = \
+             \"remote-litellm\", base_url = \"https://…\" and secret = \"keychain:{team}\", then store the team's \
+             virtual key with `gatehouse auth add {team}`"
+        );
+    }
+    let names: Vec<String> = teams.iter().map(|upstream| format!("\"{}\"", upstream.name)).collect();
+    anyhow::bail!(
+        "there is no team proxy \"{team}\"; the config's team proxies (remote-litellm) are {}",
+        names.join(", ")
+    )
+}
+
+/// The team's virtual key, from the store its `secret` names.
+pub(crate) fn team_key(paths: &Paths, config: &Config, upstream: &UpstreamConfig) -> anyhow::Result<SecretString> {
+    let name = &upstream.name;
+    let reference = SecretRef::parse(&upstream.secret, config.secrets.store)
+        .map_err(|why| anyhow::anyhow!("the team proxy \"{name}\"'s secret: {why}"))?;
+    let resolved = reference.resolve(paths).map_err(|why| {
+        anyhow::anyhow!(
+            "cannot read the virtual key of team proxy \"{name}\" ({reference}): {why}; store it with `gatehouse auth \
+             add {name}`"
+        )
+    })?;
+    Ok(resolved.secret)
 }
 
 /// The project scope is shared through git: no key goes there.
@@ -203,14 +274,45 @@ fn current_key(settings_path: &Path) -> Option<String> {
 
 /// The gateway key in a settings file's text, if any.
 pub(crate) fn key_in(text: &str) -> Option<String> {
+    custom_headers(text)?.lines().find_map(settings::gatehouse_key_value).map(str::to_string)
+}
+
+/// The team proxy's virtual key in a settings file's text, if any.
+pub(crate) fn team_key_in(text: &str) -> Option<String> {
+    let headers = custom_headers(text)?;
+    let value = headers.lines().find_map(|line| Destination::TeamProxy.value_in(line))?;
+    Some(value.strip_prefix("Bearer ").unwrap_or(value).trim().to_string())
+}
+
+fn custom_headers(text: &str) -> Option<String> {
     let document: serde_json::Value = serde_json::from_str(text).ok()?;
-    let headers = document.get("env")?.get("ANTHROPIC_CUSTOM_HEADERS")?.as_str()?;
-    headers.lines().find_map(settings::gatehouse_key_value).map(str::to_string)
+    Some(document.get("env")?.get("ANTHROPIC_CUSTOM_HEADERS")?.as_str()?.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_team_proxy_is_found_by_name_and_needs_its_key() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let text = "[[upstreams]]\nname = \"acme\"\nkind = \"remote-litellm\"\nbase_url = \"https://llm.example.com\"\n\
+                    secret = \"env:GATEHOUSE_TEST_TEAM_KEY_NEVER_SET\"\n";
+        let config = Config::parse(Path::new("c.toml"), text).unwrap();
+        let configure = |config: &Config, team: &str| {
+            configure_team(&paths, config, Scope::User, Path::new(""), team).unwrap_err().to_string()
+        };
+        let typo = configure(&config, "acne");
+        assert!(typo.contains("no team proxy \"acne\"") && typo.contains("are \"acme\""), "{typo}");
+        let none = configure(&Config::default(), "acme");
+        assert!(none.contains("kind = \"remote-litellm\"") && none.contains("gatehouse auth add acme"), "{none}");
+        let no_key = configure(&config, "acme");
+        assert!(no_key.contains("cannot read the virtual key of team proxy \"acme\""), "{no_key}");
+        assert!(no_key.contains("gatehouse auth add acme"), "{no_key}");
+        let project = configure_team(&paths, &config, Scope::Project, Path::new(""), "acme").unwrap_err().to_string();
+        assert!(project.contains("shared through git"), "{project}");
+    }
 
     #[test]
     fn remove_restores_the_file_even_when_the_config_is_broken() {

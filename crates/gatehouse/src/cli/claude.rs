@@ -13,14 +13,19 @@ use crate::paths::Paths;
 
 #[derive(Subcommand)]
 pub enum ClaudeCommand {
-    /// Point Claude Code at the gateway (edits only the keys Gatehouse owns).
+    /// Point Claude Code at the gateway, or with `--team` at a team's LiteLLM
+    /// proxy (edits only the keys Gatehouse owns).
     Configure {
         /// Which settings file to edit.
         #[arg(long, value_enum, default_value = "user")]
         scope: Scope,
         /// Gateway URL to use (default: the running gateway's, else the config's).
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", conflicts_with = "team")]
         base_url: Option<String>,
+        /// Point Claude Code straight at this team proxy (a `remote-litellm`
+        /// upstream of the config) with its virtual key, instead of the gateway.
+        #[arg(long, value_name = "NAME")]
+        team: Option<String>,
     },
     /// Undo `configure`, restoring the settings file exactly.
     Remove {
@@ -59,7 +64,22 @@ fn gateway_url(paths: &Paths, config: &Config, explicit: Option<String>) -> Stri
 pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Result<ExitCode> {
     let project_dir = std::env::current_dir()?;
     match command {
-        ClaudeCommand::Configure { scope, base_url } => {
+        ClaudeCommand::Configure { scope, team: Some(team), .. } => {
+            let done = setup::configure_team(paths, config, scope, &project_dir, &team)?;
+            let verb = if done.created { "created" } else { "updated" };
+            outln!(
+                "Claude Code now goes through team proxy {team} ({}) ({} settings, {verb} {}).",
+                done.base_url,
+                done.scope,
+                done.settings_path.display()
+            );
+            outln!(
+                "Your Claude login is unchanged; the team's virtual key is sent as x-litellm-api-key. Undo with \
+                 `gatehouse claude remove`."
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ClaudeCommand::Configure { scope, base_url, team: None } => {
             let url = gateway_url(paths, config, base_url);
             let done = setup::configure(paths, scope, &project_dir, &url)?;
             let verb = if done.created { "created" } else { "updated" };
@@ -89,11 +109,14 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
             Ok(ExitCode::SUCCESS)
         }
         ClaudeCommand::Status { json } => {
-            let status = doctor::status(Some(&project_dir), running_gateway(paths).as_deref(), true)?;
+            let mut status = doctor::status(Some(&project_dir), running_gateway(paths).as_deref(), true)?;
+            status.name_team(config);
             // Not configured: the gateway in question is Gatehouse's own.
-            let healthy = status
-                .gateway_answers
-                .unwrap_or_else(|| crate::gateway_client::health(&gateway_url(paths, config, None)).is_ok());
+            // Through a team proxy, Claude Code needs no gateway.
+            let healthy = status.team_proxy.is_some()
+                || status
+                    .gateway_answers
+                    .unwrap_or_else(|| crate::gateway_client::health(&gateway_url(paths, config, None)).is_ok());
             if json {
                 outln!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -114,7 +137,14 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
 
 /// The human-readable `claude status`.
 pub fn print_status(status: &doctor::ClaudeCodeStatus) -> anyhow::Result<()> {
-    if status.configured {
+    if let Some(team) = &status.team_proxy {
+        outln!(
+            "Claude Code: through team proxy {} ({}) ({} settings), not through Gatehouse's gateway",
+            team.name.as_deref().unwrap_or("(not in the config)"),
+            team.base_url,
+            team.scope
+        );
+    } else if status.configured {
         let answers = match status.gateway_answers {
             Some(true) => "the gateway answers",
             _ => "but NO gateway answers there",
@@ -141,6 +171,7 @@ pub fn print_status(status: &doctor::ClaudeCodeStatus) -> anyhow::Result<()> {
         let detail = match (&file.error, &file.base_url) {
             (Some(error), _) => error.clone(),
             (None, Some(url)) if file.has_gateway_key => format!("gateway {url}"),
+            (None, Some(url)) if file.has_team_key => format!("team proxy {url}"),
             (None, Some(url)) => format!("ANTHROPIC_BASE_URL={url}"),
             (None, None) => "no gateway settings".to_string(),
         };

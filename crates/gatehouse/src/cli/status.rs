@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::anthropic::ratelimit::{self, RateLimitSnapshot};
 use crate::claude_code::doctor::{self, ClaudeCodeStatus};
 use crate::config::Config;
+use crate::engines::remote::{self, TeamKeyInfo};
 use crate::gateway::GatewayStatus;
 use crate::gateway::runner::RuntimeInfo;
 use crate::ledger::query;
@@ -22,9 +23,20 @@ struct Overall {
     #[serde(skip_serializing_if = "Option::is_none")]
     saved_rate_limits: Option<RateLimitSnapshot>,
     claude_code: ClaudeCodeStatus,
+    /// Each team proxy's word on the team member's key, in the config's order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    team_proxies: Vec<TeamSpend>,
     today: query::Totals,
     /// Whether the ledger holds any request at all.
     recorded_any: bool,
+}
+
+/// One team proxy's key spend, or why it could not be read.
+#[derive(Serialize)]
+struct TeamSpend {
+    team: String,
+    key_info: Option<TeamKeyInfo>,
+    error: Option<String>,
 }
 
 /// Prints the status; exits [`super::EXIT_GATEWAY_NOT_HEALTHY`] when no healthy
@@ -40,11 +52,27 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
         None => RateLimitSnapshot::load(&paths.rate_limits_file()).filter(|limits| !limits.is_empty()),
     };
     let running = gateway.is_some().then_some(gateway_url.as_str());
-    let claude_code = doctor::status(Some(&std::env::current_dir()?), running, true)?;
+    let mut claude_code = doctor::status(Some(&std::env::current_dir()?), running, true)?;
+    claude_code.name_team(config);
+    let team_proxies = remote::teams(config)
+        .map(|upstream| match remote::key_info(paths, config, upstream) {
+            Ok(info) => TeamSpend { team: upstream.name.clone(), key_info: Some(info), error: None },
+            Err(error) => TeamSpend { team: upstream.name.clone(), key_info: None, error: Some(error.to_string()) },
+        })
+        .collect();
     let ledger_path = paths.ledger_file();
     let today = query::today(&ledger_path)?;
     let recorded_any = today.requests > 0 || query::recorded_any(&ledger_path)?;
-    let overall = Overall { gateway_url, gateway, gateway_error, saved_rate_limits, claude_code, today, recorded_any };
+    let overall = Overall {
+        gateway_url,
+        gateway,
+        gateway_error,
+        saved_rate_limits,
+        claude_code,
+        team_proxies,
+        today,
+        recorded_any,
+    };
     let code =
         if overall.gateway.is_some() { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_GATEWAY_NOT_HEALTHY) };
     if json {
@@ -97,6 +125,18 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
         }
     }
     super::claude::print_status(&overall.claude_code)?;
+    for team in &overall.team_proxies {
+        match (&team.key_info, &team.error) {
+            (Some(info), _) => outln!(
+                "Team proxy {} ({}): key {}: {}",
+                info.team,
+                info.base_url,
+                info.key_alias.as_deref().unwrap_or("(no alias)"),
+                info.describe_spend()
+            ),
+            (None, error) => outln!("Team proxy {}: {}", team.team, error.as_deref().unwrap_or_default()),
+        }
+    }
     if !overall.recorded_any {
         outln!(
             "Today: no requests recorded yet. Requests are recorded as they pass through the gateway: run \

@@ -239,6 +239,22 @@ fn thresholds(found: &mut Vec<Problem>, thresholds: &[u32]) {
     }
 }
 
+/// Whether a URL is `https://`, or `http://` to this machine (where nothing
+/// on the network can read what is sent).
+fn https_or_loopback(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = lower.strip_prefix("http://") else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 fn non_loopback_message(listen: IpAddr) -> String {
     format!(
         "{listen} is not a loopback address, so anyone on the network could reach the gateway; use \"127.0.0.1\", \
@@ -370,9 +386,22 @@ fn upstreams(found: &mut Vec<Problem>, config: &Config) {
                 if let Err(why) = crate::gateway::upstream_client::BaseUri::parse(url.trim_end_matches('/')) {
                     let message = format!("{url:?} {why}, such as \"https://llm.example.com/anthropic\"");
                     found.push(Problem { message, ..at("upstreams", index, "base_url") });
+                } else if upstream.kind == UpstreamKindConfig::RemoteLitellm && !https_or_loopback(url) {
+                    let message = format!(
+                        "{url:?} would send the team's virtual key unencrypted; a team proxy's base_url must be \
+                         https:// (plain http:// only on this machine: 127.0.0.1, ::1 or localhost)"
+                    );
+                    found.push(Problem { message, ..at("upstreams", index, "base_url") });
                 }
             }
             (None, None) if upstream.kind == UpstreamKindConfig::Bedrock => {}
+            (None, None) if upstream.kind == UpstreamKindConfig::RemoteLitellm => found.push(Problem {
+                message: format!(
+                    "upstream \"{name}\" is `remote-litellm`, a team's LiteLLM proxy: set its base_url to the \
+                     proxy's address, as \"https://llm.example.com\""
+                ),
+                ..at("upstreams", index, "name")
+            }),
             (None, None) => found.push(Problem {
                 message: format!(
                     "upstream \"{name}\" is `compatible`, which has no address of its own: set its base_url"
@@ -694,6 +723,27 @@ mod tests {
         assert!(message.contains("only a `bedrock` upstream has a region"), "{message}");
         let endpoint = fine.replace("secret", "base_url = \"http://127.0.0.1:4566\"\nsecret");
         assert_eq!(problem(&endpoint), None, "an endpoint of its own, as for a mock or a VPC endpoint");
+    }
+
+    #[test]
+    fn a_team_proxy_needs_an_address_that_keeps_its_key_private() {
+        let fine = "[[upstreams]]\nname = \"team\"\nkind = \"remote-litellm\"\n\
+                    base_url = \"https://llm.example.com\"\nsecret = \"keychain:team\"\n";
+        let config = Config::parse(Path::new("c"), fine).unwrap();
+        assert_eq!(config.upstreams[0].kind, UpstreamKindConfig::RemoteLitellm);
+        assert_eq!(config.upstreams[0].kind.name(), "remote-litellm");
+        for local in ["http://127.0.0.1:4000", "http://localhost:4000/", "http://[::1]:4000"] {
+            assert_eq!(problem(&fine.replace("https://llm.example.com", local)), None, "{local}");
+        }
+        let error =
+            refused(&fine.replace("https://llm.example.com", "http://llm.example.com"), "upstreams[0].base_url", 4);
+        assert!(error.contains("must be https://") && error.contains("only on this machine"), "{error}");
+        let (key, message) = problem(&fine.replace("base_url = \"https://llm.example.com\"\n", "")).unwrap();
+        assert_eq!(key, "upstreams[0].name");
+        assert!(message.contains("set its base_url to the proxy's address"), "{message}");
+        let (key, message) = problem(&fine.replace("\"keychain:team\"", "\"sk-pasted-virtual-key\"")).unwrap();
+        assert_eq!(key, "upstreams[0].secret");
+        assert!(message.contains("gatehouse auth add team"), "{message}");
     }
 
     #[test]

@@ -20,6 +20,9 @@ use crate::dashboard::requests::{LedgerChanged, RecentQuery, RequestDetails, Req
 use crate::dashboard::settings::{self, SaveOutcome, SettingsForm, SettingsView};
 use crate::dashboard::spend::{self, ExportFormat, SpendExport, SpendQuery, SpendReport};
 use crate::dashboard::windows::{WindowsQuery, WindowsReport};
+use crate::engines::remote;
+/// What the Connections page shows for a team proxy's key.
+pub use crate::engines::remote::TeamKeyInfo;
 use crate::ledger::import::{self, ImportProgress, ImportSummary};
 use crate::pricing::PriceTable;
 use crate::supervisor::GatewayState;
@@ -90,6 +93,9 @@ impl DesktopService {
     pub fn claude_code_scopes(&self, project: Option<&str>) -> anyhow::Result<ClaudeCodeScopes> {
         let project = project_folder(project)?;
         let mut scopes = preview::scopes(project.as_deref(), self.running_gateway_url().as_deref())?;
+        if let Ok(config) = Config::load(&self.options().paths.config_file()) {
+            scopes.team_proxies = remote::teams(&config).map(|upstream| upstream.name.clone()).collect();
+        }
         if self.user_settings_paused() {
             // The app puts the gateway back in the user settings itself.
             scopes.warnings.retain(|warning| warning.kind != WarningKind::NotConfigured);
@@ -138,6 +144,31 @@ impl DesktopService {
     /// user settings.
     pub fn claude_code_apply(&self, change: SettingsChange, project: Option<&str>) -> anyhow::Result<()> {
         self.switch_claude_code(claude_target(project)?, change == SettingsChange::Configure)
+    }
+
+    /// What pointing Claude Code straight at the team proxy `team` would
+    /// write to the user settings (or with `project`, that project's local
+    /// settings), every key hidden.
+    pub fn claude_code_team_preview(&self, team: &str, project: Option<&str>) -> anyhow::Result<SettingsDiff> {
+        let paths = &self.options().paths;
+        let target = claude_target(project)?;
+        let config = Config::load(&paths.config_file())?;
+        preview::configure_team(paths, &config, target.scope(), target.project_dir(), team)
+    }
+
+    /// Applies a previewed team configuration; "Remove" undoes it as it does
+    /// the gateway's.
+    pub fn claude_code_team_apply(&self, team: &str, project: Option<&str>) -> anyhow::Result<()> {
+        self.configure_team(claude_target(project)?, team)
+    }
+
+    /// The team proxy `team`'s word on its virtual key: spend, budget, reset
+    /// (see [`crate::engines::remote`]). Blocks for up to its timeout.
+    pub fn team_key_info(&self, team: &str) -> anyhow::Result<TeamKeyInfo> {
+        let paths = &self.options().paths;
+        let config = Config::load(&paths.config_file())?;
+        let upstream = crate::claude_code::setup::team_upstream(&config, team)?;
+        Ok(remote::key_info(paths, &config, upstream)?)
     }
 
     pub fn settings(&self) -> SettingsView {

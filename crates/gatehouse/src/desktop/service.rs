@@ -206,6 +206,7 @@ impl DesktopService {
         match doctor::status(None, running.as_deref(), false) {
             Ok(status) => ClaudeCodeView {
                 configured: status.configured,
+                team_proxy: status.team_proxy.is_some(),
                 base_url: status.effective_base_url,
                 // Not configured is what the Claude Code line says already.
                 warnings: status
@@ -258,6 +259,13 @@ impl DesktopService {
         } else {
             self.supervisor.remove_claude_code(target).map(drop)
         };
+        self.nudge();
+        Ok(result?)
+    }
+
+    /// Points `target`'s settings straight at the team proxy `team`.
+    pub(super) fn configure_team(&self, target: ClaudeTarget, team: &str) -> anyhow::Result<()> {
+        let result = self.supervisor.configure_team(target, team.to_string()).map(drop);
         self.nudge();
         Ok(result?)
     }

@@ -82,6 +82,8 @@ pub struct ClaudeCodeView {
     pub configured: bool,
     /// The gateway URL Claude Code's settings point at.
     pub base_url: Option<String>,
+    /// They point at a team's LiteLLM proxy instead (`base_url` is its URL).
+    pub team_proxy: bool,
     /// Anything that bypasses the gateway or replaces the subscription login,
     /// each with its fix (the Claude Code page offers the buttons).
     pub warnings: Vec<Warning>,

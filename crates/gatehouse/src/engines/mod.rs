@@ -8,6 +8,9 @@
 //! - [`litellm`]: a pinned LiteLLM proxy in an app-owned venv, for providers
 //!   such as AWS Bedrock and for OpenAI's Chat Completions API. The
 //!   subscription never passes through it.
+//! - [`remote`]: a team's shared LiteLLM proxy, which Claude Code talks to
+//!   directly; Gatehouse only configures Claude Code for it and reads the
+//!   team member's key spend from it.
 //!
 //! # Layout
 //!
@@ -28,3 +31,4 @@
 //! requests that need it.
 
 pub(crate) mod litellm;
+pub(crate) mod remote;

@@ -90,7 +90,7 @@ pub(crate) fn defaults(kind: UpstreamKindConfig) -> &'static [(&'static str, &'s
     match kind {
         UpstreamKindConfig::OpenRouter => OPENROUTER_DEFAULTS,
         UpstreamKindConfig::Bedrock => BEDROCK_DEFAULTS,
-        UpstreamKindConfig::Anthropic | UpstreamKindConfig::Compatible => &[],
+        UpstreamKindConfig::Anthropic | UpstreamKindConfig::Compatible | UpstreamKindConfig::RemoteLitellm => &[],
     }
 }
 

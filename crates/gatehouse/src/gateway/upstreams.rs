@@ -64,7 +64,8 @@ pub(crate) enum KeyHeader {
     ApiKey,
     /// `Authorization: Bearer KEY`, as OpenRouter and most compatible APIs.
     Bearer,
-    /// `x-litellm-api-key: Bearer KEY`: the LiteLLM engine's master key.
+    /// `x-litellm-api-key: Bearer KEY`: the LiteLLM engine's master key, or a
+    /// team proxy's virtual key (`remote-litellm`).
     LiteLlm,
 }
 
@@ -242,7 +243,7 @@ impl Upstream {
             let header = match upstream.kind {
                 UpstreamKindConfig::Anthropic => KeyHeader::ApiKey,
                 UpstreamKindConfig::OpenRouter | UpstreamKindConfig::Compatible => KeyHeader::Bearer,
-                UpstreamKindConfig::Bedrock => KeyHeader::LiteLlm,
+                UpstreamKindConfig::Bedrock | UpstreamKindConfig::RemoteLitellm => KeyHeader::LiteLlm,
             };
             let key = read_key(config, paths, &upstream.secret, header);
             (base_url.clone(), base_url, header, key)
@@ -477,8 +478,8 @@ pub(crate) struct Upstreams {
     all: Vec<Upstream>,
     listed: usize,
     /// For each listed upstream, where Chat Completions requests for it go:
-    /// itself when the engine already serves it, its engine twin, or
-    /// nowhere (the subscription).
+    /// itself when the engine already serves it (or it is a team's LiteLLM
+    /// proxy), its engine twin, or nowhere (the subscription).
     via_litellm: Vec<Option<UpstreamId>>,
     /// The LiteLLM engine, when the config has an upstream it serves.
     engine: Option<Arc<Link>>,
@@ -502,6 +503,8 @@ impl Upstreams {
         let mut via_litellm = vec![None];
         for (index, upstream) in config.upstreams.iter().enumerate() {
             let id = match litellm {
+                // A team's LiteLLM proxy speaks Chat Completions itself.
+                _ if upstream.kind.litellm_provider().is_none() => Some(UpstreamId(index + 1)),
                 None => None,
                 Some(_) if upstream.kind.through_litellm() => Some(UpstreamId(index + 1)),
                 Some(link) => {
@@ -639,12 +642,19 @@ mod tests {
             paid("openrouter", UpstreamKindConfig::OpenRouter, "env:GATEHOUSE_TEST_PAID_UPSTREAM_KEY"),
             paid("anthropic-key", UpstreamKindConfig::Anthropic, "env:GATEHOUSE_TEST_PAID_UPSTREAM_KEY"),
             paid("broken", UpstreamKindConfig::Compatible, "env:GATEHOUSE_TEST_PAID_UPSTREAM_UNSET"),
+            paid("team", UpstreamKindConfig::RemoteLitellm, "env:GATEHOUSE_TEST_PAID_UPSTREAM_KEY"),
         ];
         let upstreams = Upstreams::from_config(&config, &nowhere(), None, None).unwrap();
         let names: Vec<_> = upstreams.iter().map(|u| format!("{} {}", u.name, u.kind)).collect();
         assert_eq!(
             names,
-            ["anthropic subscription", "openrouter openrouter", "anthropic-key anthropic", "broken compatible"]
+            [
+                "anthropic subscription",
+                "openrouter openrouter",
+                "anthropic-key anthropic",
+                "broken compatible",
+                "team remote-litellm"
+            ]
         );
         let client_headers = || {
             let mut headers = HeaderMap::new();
@@ -672,6 +682,14 @@ mod tests {
         upstreams.get(upstreams.find("anthropic-key").unwrap()).apply_credentials(&mut headers).unwrap();
         assert_eq!(headers[API_KEY], "sk-or-v1-FAKE-paid-upstream");
         assert!(!headers.contains_key(header::AUTHORIZATION) && !headers.contains_key(ANTHROPIC_BETA), "{headers:?}");
+
+        // A team's LiteLLM proxy takes its virtual key as LiteLLM does, and
+        // nothing of the client's.
+        let mut headers = client_headers();
+        upstreams.get(upstreams.find("team").unwrap()).apply_credentials(&mut headers).unwrap();
+        assert_eq!(headers["x-litellm-api-key"], "Bearer sk-or-v1-FAKE-paid-upstream");
+        assert!(headers["x-litellm-api-key"].is_sensitive());
+        assert!(!headers.contains_key(header::AUTHORIZATION) && !headers.contains_key(API_KEY), "{headers:?}");
 
         let broken = upstreams.get(upstreams.find("broken").unwrap());
         let refused = broken.apply_credentials(&mut client_headers()).unwrap_err().to_string();

@@ -179,6 +179,18 @@ mod tests {
     }
 
     #[test]
+    fn a_team_proxy_configuration_is_never_the_gateways_to_take_out() {
+        let (_dirs, paths, target, file, _) = local_settings();
+        // Even a team proxy on the very address the gateway would have.
+        let url = "http://127.0.0.1:7497";
+        let settings = setup::target(&paths, target.scope(), target.project_dir()).unwrap();
+        settings_store::configure(&settings, &settings::GatewayEnv::team(url, "sk-team-fail-open")).unwrap();
+        let team = std::fs::read_to_string(&file).unwrap();
+        assert!(!points_at(&paths, &target, url).unwrap(), "fail-open would take it out");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), team);
+    }
+
+    #[test]
     fn suspend_restores_exactly_and_resume_reapplies_unless_the_user_moved_on() {
         let (_dirs, paths, target, file, original) = local_settings();
         let url = "http://127.0.0.1:7499";

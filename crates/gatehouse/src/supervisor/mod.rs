@@ -359,6 +359,13 @@ impl Supervisor {
         self.ask(|reply| Request::ConfigureClaudeCode(target, reply))?
     }
 
+    /// Points Claude Code's settings straight at the team proxy `team` (a
+    /// `remote-litellm` upstream of the config): the app no longer keeps
+    /// that file on the gateway, and fail-open never touches it.
+    pub fn configure_team(&self, target: ClaudeTarget, team: String) -> Result<Configured, SupervisorError> {
+        self.ask(|reply| Request::ConfigureTeam(target, team, reply))?
+    }
+
     /// Takes the gateway out of Claude Code's settings for good: it is not
     /// put back when the gateway recovers.
     pub fn remove_claude_code(&self, target: ClaudeTarget) -> Result<(PathBuf, RemoveOutcome), SupervisorError> {

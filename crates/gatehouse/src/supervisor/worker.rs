@@ -57,6 +57,7 @@ pub(super) enum Request {
     Restart(Reply<Result<(), SupervisorError>>),
     ResumeLastState(Reply<Result<(), SupervisorError>>),
     ConfigureClaudeCode(ClaudeTarget, Reply<Result<Configured, SupervisorError>>),
+    ConfigureTeam(ClaudeTarget, String, Reply<Result<Configured, SupervisorError>>),
     RemoveClaudeCode(ClaudeTarget, Reply<Result<(PathBuf, RemoveOutcome), SupervisorError>>),
     KeepGatewayAfterQuit(bool, Reply<Result<(), SupervisorError>>),
     Quit(bool, Reply<Result<(), SupervisorError>>),
@@ -211,6 +212,9 @@ impl Worker {
             }
             Request::ConfigureClaudeCode(target, reply) => {
                 let _ = reply.send(self.configure_claude_code(target));
+            }
+            Request::ConfigureTeam(target, team, reply) => {
+                let _ = reply.send(self.configure_team(target, &team));
             }
             Request::RemoveClaudeCode(target, reply) => {
                 let _ = reply.send(self.remove_claude_code(&target));
@@ -744,6 +748,20 @@ impl Worker {
         if !self.app.claude_code.contains(&target) {
             self.app.claude_code.push(target);
         }
+        self.save_app()?;
+        Ok(configured)
+    }
+
+    fn configure_team(&mut self, target: ClaudeTarget, team: &str) -> Result<Configured, SupervisorError> {
+        let failed = |e: anyhow::Error| SupervisorError::ClaudeCode(crate::error_chain::describe(&e));
+        let config = Config::load(&self.options.paths.config_file()).map_err(|e| failed(e.into()))?;
+        let configured =
+            setup::configure_team(&self.options.paths, &config, target.scope(), target.project_dir(), team)
+                .map_err(failed)?;
+        // Claude Code talks to the team proxy now: nothing for the app to
+        // keep on, or put back on, the gateway in this file.
+        self.app.suspended.retain(|s| s.target != target);
+        self.app.claude_code.retain(|t| t != &target);
         self.save_app()?;
         Ok(configured)
     }

@@ -52,10 +52,10 @@ impl UpstreamEnv {
     }
 }
 
-/// The upstreams of the config that LiteLLM serves (every paid one), with
-/// their index.
+/// The upstreams of the config that LiteLLM serves (every paid one but a
+/// team's LiteLLM proxy), with their index.
 pub(crate) fn served(config: &Config) -> impl Iterator<Item = (usize, &UpstreamConfig)> {
-    config.upstreams.iter().enumerate()
+    config.upstreams.iter().enumerate().filter(|(_, upstream)| upstream.kind.litellm_provider().is_some())
 }
 
 #[derive(Serialize)]
@@ -159,7 +159,7 @@ pub(crate) fn generate(config: &Config, has_session_token: impl Fn(&str) -> bool
                     aws_bedrock_runtime_endpoint: base_url,
                 }),
                 kind => Params::ApiKey(ApiKeyParams {
-                    model: format!("{}/*", kind.litellm_provider()),
+                    model: format!("{}/*", kind.litellm_provider().unwrap_or_default()),
                     api_key: env_ref(&env.api_key),
                     api_base: api_base(kind, base_url),
                 }),
