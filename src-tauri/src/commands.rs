@@ -25,13 +25,13 @@ use gatehouse::desktop::menu::Action;
 use gatehouse::desktop::notice;
 use gatehouse::desktop::pages::TeamKeyInfo;
 use gatehouse::desktop::service::DesktopService;
+use gatehouse::desktop::start_at_login;
 use gatehouse::ledger::import::ImportSummary;
 use gatehouse::upstream_test::UpstreamTest;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tauri::{AppHandle, Manager, Runtime};
-use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_opener::OpenerExt as _;
 
 use crate::Panel;
@@ -71,32 +71,26 @@ async fn set_keep_gateway_after_quit(service: Service, enabled: bool) -> Result<
     blocking(&service, move |s| s.set_keep_gateway_after_quit(enabled)).await
 }
 
-/// "Start at login": the autostart plugin writes or removes the desktop
-/// entry; the core only shows the result.
-async fn set_start_at_login<R: Runtime>(app: AppHandle<R>, service: Service, enabled: bool) -> Result<()> {
-    let autolaunch = app.autolaunch();
-    // The plugin creates `~/.config/autostart` but not `~/.config`, and its
-    // errors name no file.
-    let entry = autostart_entry(&app);
-    let failed = |source| Error::Autostart { file: entry.clone().unwrap_or_default(), source };
-    if enabled {
-        if let Some(dir) = entry.as_deref().and_then(std::path::Path::parent) {
-            std::fs::create_dir_all(dir).map_err(|e| failed(tauri_plugin_autostart::Error::Io(e)))?;
-        }
-        autolaunch.enable().map_err(failed)?
-    } else {
-        autolaunch.disable().map_err(failed)?
-    }
-    service.note_start_at_login(autolaunch.is_enabled().map_err(failed)?);
+/// "Start at login": the core writes or removes the XDG autostart entry
+/// that starts this executable (see `start_at_login`), and shows the result.
+async fn set_start_at_login(service: Service, enabled: bool) -> Result<()> {
+    let dir = autostart_dir()?;
+    let program = start_at_login::program(
+        std::env::current_exe()
+            .map_err(|source| Error::Autostart { file: start_at_login::entry_path(&dir), source })?,
+    );
+    start_at_login::set(&dir, enabled, &program)
+        .map_err(|source| Error::Autostart { file: start_at_login::entry_path(&dir), source })?;
+    service.note_start_at_login(start_at_login::is_enabled(&dir));
     Ok(())
 }
 
-/// The file the autostart plugin writes on Linux:
-/// `~/.config/autostart/<product name>.desktop`.
-fn autostart_entry<R: Runtime>(app: &AppHandle<R>) -> Option<std::path::PathBuf> {
-    let home = std::env::var_os("HOME").filter(|home| !home.is_empty())?;
-    let name = app.config().product_name.clone().unwrap_or_else(|| app.package_info().name.clone());
-    Some(std::path::Path::new(&home).join(".config/autostart").join(format!("{name}.desktop")))
+/// Where desktop sessions look for programs to start at login.
+pub(crate) fn autostart_dir() -> Result<std::path::PathBuf> {
+    gatehouse::supervisor::at_login::autostart_dir().ok_or_else(|| Error::Autostart {
+        file: std::path::PathBuf::from("~/.config/autostart"),
+        source: std::io::Error::other("there is no home directory; set HOME"),
+    })
 }
 
 async fn refresh_login(service: Service) -> Result<()> {
@@ -342,7 +336,7 @@ pub fn on_tray_action<R: Runtime>(app: &AppHandle<R>, action: Action, checked: b
             Action::Proxy => set_proxy(service, !checked).await,
             Action::ClaudeCode => set_claude_code(service, !checked).await,
             Action::RestartGateway => restart_gateway(service).await,
-            Action::StartAtLogin => set_start_at_login(app.clone(), service, !checked).await,
+            Action::StartAtLogin => set_start_at_login(service, !checked).await,
             Action::KeepGatewayAfterQuit => set_keep_gateway_after_quit(service, !checked).await,
             Action::OpenDashboard => crate::show_window(&app, None),
             Action::OpenLogs => crate::show_window(&app, Some(Panel::Logs)),
@@ -394,7 +388,7 @@ pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value
         "set_claude_code" => answer(set_claude_code(service, args.get("enabled")?).await),
         "restart_gateway" => answer(restart_gateway(service).await),
         "set_keep_gateway_after_quit" => answer(set_keep_gateway_after_quit(service, args.get("enabled")?).await),
-        "set_start_at_login" => answer(set_start_at_login(app, service, args.get("enabled")?).await),
+        "set_start_at_login" => answer(set_start_at_login(service, args.get("enabled")?).await),
         "refresh_login" => answer(refresh_login(service).await),
         "start_login" => answer(start_login(service).await),
         "submit_login_code" => answer(submit_login_code(service, args.get("code")?).await),

@@ -17,7 +17,7 @@ pub enum Error {
     #[error("{0}")]
     EngineBusy(#[from] gatehouse::desktop::engines::EngineBusy),
     #[error("cannot change \"Start at login\" ({}): {source}", file.display())]
-    Autostart { file: std::path::PathBuf, source: tauri_plugin_autostart::Error },
+    Autostart { file: std::path::PathBuf, source: std::io::Error },
     #[error("cannot open {what}: {source}")]
     Open { what: String, source: tauri_plugin_opener::Error },
     #[error("the background task failed: {0}")]

@@ -23,7 +23,6 @@ use gatehouse::desktop::snapshot::Snapshot;
 use gatehouse::desktop::{menu, notice};
 use gatehouse::supervisor::SupervisorOptions;
 use tauri::{App, AppHandle, Builder, Manager, RunEvent, Runtime};
-use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_notification::NotificationExt as _;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -42,12 +41,18 @@ fn context() -> tauri::Context {
 }
 
 /// Runs the app until "Quit" (or a signal that means the same); with
-/// `--window`, runs the window's process instead (see [`window`]).
+/// `--window`, runs the window's process instead (see [`window`]); with
+/// `--version`, prints the About line.
 pub fn run() {
     init_logging();
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some(window_process::WINDOW_FLAG) {
         return window::run(&args);
+    }
+    // The About line, with no display needed: what the package test compares.
+    if args.get(1).map(String::as_str) == Some("--version") {
+        println!("{}", menu::about_line());
+        return;
     }
     // GTK would panic with a backtrace; say what is wrong and what to run.
     if let Err(why) = desktop_env::graphical_session() {
@@ -71,7 +76,6 @@ pub fn run() {
         tracing::warn!("DBUS_SESSION_BUS_ADDRESS is not a usable address: a second launch will not find this one");
     }
     let builder = builder
-        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
         .manage(WindowProcess::default())
@@ -105,7 +109,9 @@ fn setup(app: &mut App) -> anyhow::Result<()> {
     let handle = app.handle().clone();
     let service = DesktopService::new(SupervisorOptions::from_env()?)?;
     app.manage(Arc::clone(&service));
-    service.note_start_at_login(app.autolaunch().is_enabled().unwrap_or(false));
+    service.note_start_at_login(
+        commands::autostart_dir().is_ok_and(|dir| gatehouse::desktop::start_at_login::is_enabled(&dir)),
+    );
 
     let snapshot = service.snapshot();
     create_tray(app, &snapshot);

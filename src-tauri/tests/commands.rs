@@ -52,11 +52,7 @@ fn mock_app(home: &Path) -> App<MockRuntime> {
     )
     .unwrap();
     let service = DesktopService::new(SupervisorOptions::under(&gatehouse_home)).unwrap();
-    mock_builder()
-        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
-        .manage(Arc::clone(&service))
-        .build(mock_context(noop_assets()))
-        .unwrap()
+    mock_builder().manage(Arc::clone(&service)).build(mock_context(noop_assets())).unwrap()
 }
 
 #[test]
@@ -65,6 +61,7 @@ fn the_windows_commands_drive_the_real_core() {
     // SAFETY: set before any other thread of this test binary reads them.
     unsafe {
         std::env::set_var("HOME", home.path());
+        std::env::set_var("XDG_CONFIG_HOME", home.path().join(".config"));
         std::env::set_var("CLAUDE_CONFIG_DIR", home.path().join("claude"));
         std::env::set_var("GATEHOUSE_CLAUDE_BIN", home.path().join("no-claude-here"));
     }
@@ -131,6 +128,10 @@ fn the_windows_commands_drive_the_real_core() {
     std::fs::create_dir_all(home.path().join(".config")).unwrap();
     invoke(&app, "set_start_at_login", json!({ "enabled": true })).unwrap();
     assert_eq!(std::fs::read_dir(&autostart_dir).unwrap().count(), 1);
+    let entry = std::fs::read_to_string(autostart_dir.join("Gatehouse.desktop")).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    assert!(entry.contains(&format!("\nExec={}\n", exe.display())), "{entry}");
+    assert!(entry.contains("\nIcon=gatehouse-desktop\n"), "{entry}");
     state_until(&app, "Start at login to show", |s| s["snapshot"]["start_at_login"] == true);
     invoke(&app, "set_start_at_login", json!({ "enabled": false })).unwrap();
     assert_eq!(std::fs::read_dir(&autostart_dir).unwrap().count(), 0);

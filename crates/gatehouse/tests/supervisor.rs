@@ -778,3 +778,67 @@ fn a_gateway_whose_app_vanished_is_looked_after_and_a_reboot_strands_nothing() {
     assert!(supervise(&home, &["--at-login"]).wait().unwrap().success());
     assert!(healthy_gateway().is_none());
 }
+
+/// `gatehouse quit --forget-login` as this home's user, as removing the
+/// package runs it; its output, for a failure's message.
+fn quit(home: &Home) -> String {
+    let output = Command::new(GATEHOUSE).args(["quit", "--forget-login"]).envs(home.env()).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "gatehouse quit failed: {text}");
+    text
+}
+
+#[test]
+fn quit_ends_a_gateway_kept_running_after_quit_and_restores_claude_code() {
+    let home = Home::new("");
+    let (_project, target, file, original) = project_with_settings();
+    let autostart = home.path().join("home/.config/autostart");
+    // As it was before Claude Code was configured: quitting takes the
+    // gateway key out again, as the app's "Quit" does.
+    let config = std::fs::read(home.path().join("config.toml")).unwrap();
+
+    // The app quit with "keep the gateway running": a headless supervisor
+    // looks after the gateway, and Claude Code points at it.
+    let app = home.supervisor();
+    app.resume_last_state().unwrap();
+    let (base_url, gateway, _) = running(&app);
+    app.configure_claude_code(target).unwrap();
+    app.set_keep_gateway_after_quit(true).unwrap();
+    app.shutdown_for_quit(true).unwrap();
+    drop(app);
+    let headless = detached::hand_over(&home.options()).unwrap();
+    poll_or_show_logs(&home, "the headless supervisor to take the lock", || {
+        std::fs::read_to_string(home.path().join("state/supervisor.lock"))
+            .is_ok_and(|text| text.trim() == headless.to_string())
+            .then_some(())
+    });
+    let login_entry = autostart.join("gatehouse-gateway.desktop");
+    assert!(login_entry.exists(), "no login entry while Claude Code points at the gateway");
+    let start_at_login = autostart.join("Gatehouse.desktop");
+    gatehouse::desktop::start_at_login::set(&autostart, true, Path::new("/usr/bin/gatehouse-desktop")).unwrap();
+
+    let said = quit(&home);
+    assert!(!alive(headless), "the headless supervisor still runs: {said}");
+    assert!(!alive(gateway), "the gateway still runs: {said}");
+    assert!(gateway_client::health(&base_url).is_err());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original, "Claude Code's settings were not restored: {said}");
+    assert!(!login_entry.exists() && !start_at_login.exists(), "an autostart entry is left: {said}");
+    assert_eq!(std::fs::read(home.path().join("config.toml")).unwrap(), config, "the config changed");
+    assert!(home.path().join("state/app.json").exists(), "the app's state was removed");
+    assert!(headless_supervisors(&home).is_empty());
+
+    // Nothing left to quit: it says so and succeeds.
+    quit(&home);
+}
+
+#[test]
+fn quit_stops_a_gateway_nobody_looks_after() {
+    let home = Home::new("");
+    let mut orphan = home.orphan(home.port);
+    let base_url = format!("http://127.0.0.1:{}", home.port);
+    gateway_client::health(&base_url).unwrap();
+    let said = quit(&home);
+    assert!(said.contains(&format!("stopped the gateway (pid {})", orphan.id())), "{said}");
+    assert!(gateway_client::health(&base_url).is_err(), "the gateway still answers: {said}");
+    orphan.wait().unwrap();
+}

@@ -83,6 +83,15 @@ enum Command {
         #[command(subcommand)]
         command: engine::EngineCommand,
     },
+    /// Quit Gatehouse as the tray's "Quit" does: the app quits, the gateway
+    /// stops (even one kept running after quit), and Claude Code's settings
+    /// are restored. Your data and config stay.
+    Quit {
+        /// Also remove the autostart entries ("Start at login" and the
+        /// gateway's login entry), as removing the package does.
+        #[arg(long)]
+        forget_login: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -200,5 +209,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Engine { command } => engine::run(&Paths::resolve()?, command),
+        Command::Quit { forget_login } => {
+            let done = crate::supervisor::quit::quit(crate::supervisor::SupervisorOptions::from_env()?, forget_login)?;
+            for pid in &done.supervisors {
+                println!("asked Gatehouse (pid {pid}) to quit; it did");
+            }
+            if let Some(pid) = done.orphan_gateway {
+                println!("stopped the gateway (pid {pid}) that nobody looked after");
+            }
+            for path in &done.removed_entries {
+                println!("removed {}", path.display());
+            }
+            println!("Gatehouse has quit; Claude Code's settings no longer point at its gateway");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

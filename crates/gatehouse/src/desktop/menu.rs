@@ -274,8 +274,17 @@ pub fn tray_model(snapshot: &Snapshot) -> TrayModel {
         enabled: true,
     });
     entries.push(Entry::Button { action: Action::Quit, label: "Quit".to_string(), enabled: true });
+    entries.push(Entry::Info { label: about_line() });
 
     TrayModel { icon: icon_state(snapshot), tooltip: format!("Gatehouse — {header}"), entries }
+}
+
+/// The About line at the foot of the menu, which `gatehouse-desktop
+/// --version` prints too: "Gatehouse 0.1.0", the version of the workspace
+/// (`[workspace.package] version`), which `gatehouse --version` and the
+/// packages carry as well.
+pub fn about_line() -> String {
+    format!("Gatehouse {}", env!("CARGO_PKG_VERSION"))
 }
 
 /// "Gateway: running on 127.0.0.1:7411", "… stopped", "… error: <reason>".
@@ -519,8 +528,10 @@ mod tests {
                 "[ ] Start at login",
                 "[ ] Keep gateway running after quit",
                 "[Quit]",
+                about_line().as_str(),
             ]
         );
+        assert_eq!(about_line(), concat!("Gatehouse ", env!("CARGO_PKG_VERSION")));
     }
 
     #[test]

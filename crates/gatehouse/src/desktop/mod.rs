@@ -7,7 +7,8 @@
 //! call, the dashboard's [`pages`] it reads, the [`first_run`] guide, and
 //! the [`window_link`] between the tray app and its window process, and
 //! the [`openrouter`] sign-in, the LiteLLM [`engines`] install, and when
-//! budgets and windows deserve a notification.
+//! budgets and windows deserve a notification, and the [`start_at_login`]
+//! entry.
 //! All of it is tested without a display.
 
 pub(crate) mod budget_alerts;
@@ -19,5 +20,6 @@ pub mod openrouter;
 pub mod pages;
 pub mod service;
 pub mod snapshot;
+pub mod start_at_login;
 pub(crate) mod window_alerts;
 pub mod window_link;

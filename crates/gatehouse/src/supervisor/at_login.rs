@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::paths::Paths;
 
 /// The entry's file name in the autostart directory.
-const ENTRY: &str = "gatehouse-gateway.desktop";
+pub(crate) const ENTRY: &str = "gatehouse-gateway.desktop";
 
 /// Where desktop sessions look for programs to start at login
 /// (`$XDG_CONFIG_HOME/autostart`, by default `~/.config/autostart`).
@@ -87,7 +87,7 @@ fn entry(bin: &Path, env: &[(OsString, OsString)]) -> String {
 /// in double quotes when it holds a reserved character, with `"`, `` ` ``,
 /// `$` and `\` escaped inside, then the string escapes of the file format
 /// (a backslash doubled again) and `%` doubled for field codes.
-fn quote(arg: &str) -> String {
+pub(crate) fn quote(arg: &str) -> String {
     const RESERVED: &[char] =
         &[' ', '\t', '\n', '"', '\'', '\\', '>', '<', '~', '|', '&', ';', '$', '*', '?', '#', '(', ')', '`'];
     let arg = arg.replace('%', "%%");

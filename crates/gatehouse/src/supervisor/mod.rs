@@ -63,6 +63,7 @@ mod lock;
 mod logs;
 mod port;
 mod process;
+pub mod quit;
 pub(crate) mod watchdog;
 mod worker;
 

@@ -67,7 +67,7 @@ pub(super) enum Request {
 /// and is that gateway. A recycled pid is told apart by its start time: the
 /// gateway writes the file after it starts, a newcomer with its pid starts
 /// after the file was written.
-fn earlier_gateway(paths: &Paths) -> Option<(RuntimeInfo, process::ProcessInfo)> {
+pub(super) fn earlier_gateway(paths: &Paths) -> Option<(RuntimeInfo, process::ProcessInfo)> {
     let info = RuntimeInfo::read(paths)?;
     let written = info.started_at.parse::<jiff::Timestamp>().ok()?.as_second();
     // sysinfo's start times are whole seconds derived from the boot time: allow for rounding.

@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# The .deb, installed and removed as a person would: bundled from the debug
+# binaries already built (no second compile), installed with apt-get, the
+# *installed* app launched under Xvfb with trayer as the tray host and
+# openbox as the window manager, in a temporary HOME, GATEHOUSE_HOME and
+# CLAUDE_CONFIG_DIR, then the package removed.
+#
+# 1. The package: its version is `gatehouse --version`'s and the app's About
+#    line's; it installs /usr/bin/gatehouse-desktop, /usr/bin/gatehouse, the
+#    desktop entry with its icon, and depends on the appindicator runtime.
+# 2. The installed app shows its tray icon, runs /usr/bin/gatehouse as its
+#    gateway, which answers /health and records a request.
+# 3. "Claude Code uses Gatehouse" and "Start at login", through the tray
+#    menu: both autostart entries run the installed programs, and "Start at
+#    login" has the installed icon and a comment.
+# 4. `apt-get remove gatehouse`: the app quits, the gateway stops, Claude
+#    Code's settings.json is restored byte for byte, both autostart entries
+#    are gone, and the user's Gatehouse data and config are kept.
+# The package is removed at the end whatever happens.
+#
+# Needs: root (apt-get), target/debug/gatehouse, gatehouse-desktop and
+# mock-anthropic (cargo build -p gatehouse -p gatehouse-desktop -p
+# gatehouse-e2e), ui/node_modules (scripts/build-ui), and the Debian packages
+# of the tray test.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+target_dir="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
+mock="$target_dir/debug/mock-anthropic"
+[ -x "$target_dir/debug/gatehouse" ] && [ -x "$target_dir/debug/gatehouse-desktop" ] && [ -x "$mock" ] || {
+  echo "error: build first: cargo build -p gatehouse -p gatehouse-desktop -p gatehouse-e2e" >&2
+  exit 1
+}
+[ "$(id -u)" = 0 ] || { echo "error: run as root: the test installs and removes a package with apt-get" >&2; exit 1; }
+if dpkg-query -W -f '${Status}' gatehouse 2>/dev/null | grep -q 'ok installed'; then
+  echo "error: the gatehouse package is installed already; this test installs and removes it (apt-get remove gatehouse)" >&2
+  exit 1
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-package-test.XXXXXX")"
+chmod 755 "$work"
+shots="${GATEHOUSE_SCREENSHOTS:-$work/screenshots}"
+mkdir -p "$shots" "$work/home" "$work/gatehouse" "$work/claude"
+passed=0
+background=()
+app_pid=
+
+cleanup() {
+  if dpkg-query -W -f '${Status}' gatehouse 2>/dev/null | grep -q 'ok installed'; then
+    apt-get remove -y gatehouse >>"$work/apt.log" 2>&1 || echo "warning: apt-get remove gatehouse failed; see $work/apt.log" >&2
+  fi
+  [ -z "$app_pid" ] || kill "$app_pid" 2>/dev/null || true
+  for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done
+  local gateway_pid
+  gateway_pid="$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$work/gatehouse/state/gateway.json" 2>/dev/null || true)"
+  [ -z "$gateway_pid" ] || kill "$gateway_pid" 2>/dev/null || true
+  if [ -n "${DBUS_SESSION_BUS_PID:-}" ]; then kill "$DBUS_SESSION_BUS_PID" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAILED: $*" >&2
+  echo "--- app log ($work/app.log)" >&2
+  tail -n 40 "$work/app.log" >&2 || true
+  shot failure || true
+  echo "package-test: $passed passed, 1 failed"
+  exit 1
+}
+ok() {
+  passed=$((passed + 1))
+  echo "ok: $*"
+}
+shot_number=0
+shot() {
+  shot_number=$((shot_number + 1))
+  local file
+  file="$shots/$(printf '%02d' "$shot_number")-$1.png"
+  /usr/bin/import -window root "$file"
+  echo "screenshot: $file"
+}
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 12000))
+    ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
+  done
+}
+
+echo "== bundle the .deb from the debug build"
+scripts/package --debug --bundles deb >"$work/bundle.log" 2>&1 || { tail -n 30 "$work/bundle.log" >&2; fail "bundling the .deb failed"; }
+deb="$(find "$target_dir/debug/bundle/deb" -maxdepth 1 -name 'gatehouse_*.deb' | head -n 1)"
+[ -n "$deb" ] || fail "no gatehouse_*.deb in $target_dir/debug/bundle/deb"
+ok "bundled $deb ($(stat -c %s "$deb") bytes)"
+
+echo "== install it"
+cp "$deb" "$work/"
+apt-get install -y "$work/$(basename "$deb")" >"$work/apt.log" 2>&1 || { tail -n 20 "$work/apt.log" >&2; fail "apt-get install failed"; }
+for file in /usr/bin/gatehouse-desktop /usr/bin/gatehouse; do
+  [ -x "$file" ] || fail "the package did not install $file"
+done
+entry=/usr/share/applications/Gatehouse.desktop
+[ -f "$entry" ] || fail "the package did not install $entry"
+grep -qx 'Exec=gatehouse-desktop' "$entry" || fail "$entry does not run gatehouse-desktop: $(cat "$entry")"
+grep -qx 'Icon=gatehouse-desktop' "$entry" || fail "$entry has no icon: $(cat "$entry")"
+grep -q '^Categories=Development;' "$entry" || fail "$entry has no category: $(cat "$entry")"
+grep -q '^Comment=.' "$entry" || fail "$entry has no comment"
+icon=/usr/share/icons/hicolor/128x128/apps/gatehouse-desktop.png
+[ -f "$icon" ] || fail "the package did not install its icon $icon"
+dpkg-query -W -f '${Depends}' gatehouse | grep -q 'libayatana-appindicator3-1' || fail "the package does not depend on libayatana-appindicator3-1"
+ok "installed: /usr/bin/gatehouse-desktop, /usr/bin/gatehouse, $entry with its icon, the appindicator dependency"
+
+version="$(dpkg-query -W -f '${Version}' gatehouse)"
+[ "$(/usr/bin/gatehouse --version)" = "gatehouse $version" ] || fail "gatehouse --version says $(/usr/bin/gatehouse --version), the package $version"
+[ "$(/usr/bin/gatehouse-desktop --version)" = "Gatehouse $version" ] ||
+  fail "the app's About line is $(/usr/bin/gatehouse-desktop --version), the package $version"
+ok "the package, \`gatehouse --version\` and the app's About line all say $version"
+
+echo "== the installed app under Xvfb, with trayer as the tray host"
+display=99
+while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
+Xvfb ":$display" -screen 0 1024x768x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+background+=($!)
+export DISPLAY=":$display"
+wait_until 10 xdpyinfo >/dev/null 2>&1 || fail "Xvfb did not start"
+eval "$(dbus-launch --sh-syntax)"
+openbox >"$work/openbox.log" 2>&1 &
+background+=($!)
+trayer --edge top --align right --widthtype request --height 32 --tint 0x334455 --transparent true --alpha 0 \
+  >"$work/trayer.log" 2>&1 &
+background+=($!)
+
+mock_port="$(free_port)"
+"$mock" --port "$mock_port" >"$work/mock.log" 2>&1 &
+background+=($!)
+port="$(free_port)"
+gateway="http://127.0.0.1:$port"
+settings="$work/claude/settings.json"
+printf '[gateway]\nport = %s\n\n[anthropic]\nbase_url = "http://127.0.0.1:%s"\n' "$port" "$mock_port" \
+  >"$work/gatehouse/config.toml"
+cp "$work/gatehouse/config.toml" "$work/config.original.toml"
+printf '{\n  "model": "opus",\n  "hooks": {}\n}\n' >"$settings"
+cp "$settings" "$work/settings.original.json"
+mkdir -p "$work/bin"
+cat >"$work/bin/claude" <<'CLAUDE'
+#!/bin/sh
+[ "$1 $2" = "auth status" ] || exit 2
+echo '{"loggedIn":true,"authMethod":"claude.ai","apiProvider":"firstParty","subscriptionType":"max"}'
+CLAUDE
+chmod +x "$work/bin/claude"
+
+env NO_AT_BRIDGE=1 HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" GATEHOUSE_HOME="$work/gatehouse" \
+  CLAUDE_CONFIG_DIR="$work/claude" GATEHOUSE_CLAUDE_BIN="$work/bin/claude" PATH=/usr/bin:/bin \
+  /usr/bin/gatehouse-desktop >>"$work/app.log" 2>&1 &
+app_pid=$!
+
+healthy() { curl -sf -m 2 "$gateway/health" >/dev/null; }
+down() { ! healthy; }
+configured() { grep -q "\"ANTHROPIC_BASE_URL\": \"$gateway\"" "$settings" 2>/dev/null; }
+restored() { cmp -s "$settings" "$work/settings.original.json"; }
+tray_icon() { xdotool search --class 'tray-icon tray app gatehouse' 2>/dev/null | head -n 1; }
+icon_shown() { test -n "$(tray_icon)"; }
+window_shown() { xdotool search --onlyvisible --name '^Gatehouse$' >/dev/null 2>&1; }
+window_hidden() { ! window_shown; }
+app_gone() { ! kill -0 "$1" 2>/dev/null; }
+gateway_pid() { sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$work/gatehouse/state/gateway.json" 2>/dev/null; }
+open_menu() {
+  xdotool mousemove --window "$(tray_icon)" 16 15 click 1
+  sleep 1
+}
+# As in the tray test: "Down" passes the clickable rows above "Run gateway"
+# ("Today …" and one per subscription window /status shows) first.
+header_rows() {
+  local windows
+  windows="$(curl -sf -m 2 "$gateway/status" 2>/dev/null |
+    jq '[(.rate_limits.windows // {})[] | select(.utilization != null or .status == "rejected")] | length' \
+      2>/dev/null || true)"
+  echo $((1 + ${windows:-0}))
+}
+choose() {
+  local rows=0 i
+  [ "$1" != Down ] || rows="$(header_rows)"
+  open_menu
+  for ((i = 0; i < rows; i++)); do xdotool key Down; done
+  xdotool key "$@"
+  sleep 0.5
+}
+
+wait_until 30 icon_shown || fail "no tray icon appeared"
+wait_until 30 healthy || fail "the gateway did not start"
+[ "$(readlink "/proc/$(gateway_pid)/exe")" = /usr/bin/gatehouse ] ||
+  fail "the gateway runs $(readlink "/proc/$(gateway_pid)/exe"), not the installed /usr/bin/gatehouse"
+ok "the installed app shows its tray icon, and runs /usr/bin/gatehouse as its gateway, which answers $gateway/health"
+# The first launch opens the window on its first-run guide.
+wait_until 20 window_shown || fail "the first launch did not open the window"
+sleep 2
+shot first-launch-installed
+wmctrl -c Gatehouse
+wait_until 10 window_hidden || fail "the window did not close"
+sleep 1
+
+echo "== \"Claude Code uses Gatehouse\" on, and a request through the gateway"
+choose Down Down Return
+wait_until 15 configured || fail "settings.json does not point at $gateway"
+key="$(sed -n 's/.*x-gatehouse-key: \([^"]*\)".*/\1/p' "$settings")"
+curl -sf -m 10 "$gateway/v1/messages" -H "x-gatehouse-key: $key" -H 'authorization: Bearer sk-ant-oat01-FAKE-test' \
+  -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \
+  -d '{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}' >/dev/null ||
+  fail "the request through the gateway failed"
+one_request() { GATEHOUSE_HOME="$work/gatehouse" /usr/bin/gatehouse spend --since today --json | grep -q '"requests": 1'; }
+wait_until 10 one_request || fail "the request did not reach the ledger"
+login_entry="$work/home/.config/autostart/gatehouse-gateway.desktop"
+wait_until 10 grep -qs '/usr/bin/gatehouse gateway supervise --at-login$' "$login_entry" ||
+  fail "the gateway's login entry does not run /usr/bin/gatehouse: $(cat "$login_entry" 2>/dev/null)"
+ok "Claude Code uses the gateway, a request is in the ledger, and the gateway's login entry runs /usr/bin/gatehouse"
+
+echo "== \"Start at login\""
+start_entry="$work/home/.config/autostart/Gatehouse.desktop"
+# The request adds the subscription's windows to the menu, which the tray,
+# refreshing every second, rebuilds (closing a menu open meanwhile).
+sleep 2
+open_menu
+shot menu-installed
+xdotool key Escape
+choose Down Down Down Down Down Down Down Down Down Return
+wait_until 10 test -f "$start_entry" || fail "Start at login wrote no $start_entry"
+grep -qx 'Exec=/usr/bin/gatehouse-desktop' "$start_entry" || fail "the entry does not run the installed app: $(cat "$start_entry")"
+grep -qx 'Icon=gatehouse-desktop' "$start_entry" || fail "the entry has not the installed icon: $(cat "$start_entry")"
+grep -q '^Comment=Starts Gatehouse in the tray at login' "$start_entry" || fail "the entry's comment: $(cat "$start_entry")"
+ok "Start at login runs /usr/bin/gatehouse-desktop, with its icon and a comment"
+
+echo "== apt-get remove gatehouse"
+apt-get remove -y gatehouse >>"$work/apt.log" 2>&1 || { tail -n 20 "$work/apt.log" >&2; fail "apt-get remove failed"; }
+[ ! -e /usr/bin/gatehouse ] && [ ! -e /usr/bin/gatehouse-desktop ] || fail "the programs are still installed"
+wait_until 10 app_gone "$app_pid" || fail "the app still runs after the package's removal"
+down || fail "the gateway still answers after the package's removal"
+restored || fail "settings.json was not restored byte for byte: $(diff "$work/settings.original.json" "$settings" || true)"
+[ ! -e "$start_entry" ] && [ ! -e "$login_entry" ] || fail "an autostart entry outlived the package: $(ls "$work/home/.config/autostart")"
+[ -s "$work/gatehouse/data/ledger.sqlite3" ] || fail "the ledger was removed with the package"
+cmp -s "$work/gatehouse/config.toml" "$work/config.original.toml" || fail "config.toml changed with the package's removal"
+ok "removing the package quit the app, stopped the gateway, restored settings.json byte for byte, removed both autostart entries, and kept the ledger and config.toml"
+
+echo "screenshots: $shots"
+echo "package-test: $passed passed, 0 failed"
