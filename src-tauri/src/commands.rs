@@ -315,8 +315,7 @@ pub fn test_upstream_from_tray<R: Runtime>(app: &AppHandle<R>, name: String) {
         let service = Arc::clone(&app.state::<Service>());
         match test_upstream(service, name.clone()).await {
             Ok(tested) => {
-                let notice = notice::for_upstream_test(&tested);
-                crate::notify(&app, &notice.title, &notice.body);
+                crate::notify_notice(&app, notice::for_upstream_test(&tested));
             }
             Err(error) => {
                 tracing::warn!("test_upstream {name}: {error}");

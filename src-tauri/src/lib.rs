@@ -18,12 +18,12 @@ mod window_process;
 
 use std::sync::Arc;
 
+use gatehouse::desktop::menu;
+use gatehouse::desktop::notice::{self, Notice, Opens};
 use gatehouse::desktop::service::DesktopService;
 use gatehouse::desktop::snapshot::Snapshot;
-use gatehouse::desktop::{menu, notice};
 use gatehouse::supervisor::SupervisorOptions;
 use tauri::{App, AppHandle, Builder, Manager, RunEvent, Runtime};
-use tauri_plugin_notification::NotificationExt as _;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::tray::Tray;
@@ -75,11 +75,8 @@ pub fn run() {
     } else {
         tracing::warn!("DBUS_SESSION_BUS_ADDRESS is not a usable address: a second launch will not find this one");
     }
-    let builder = builder
-        .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_opener::init())
-        .manage(WindowProcess::default())
-        .setup(|app| Ok(setup(app)?));
+    let builder =
+        builder.plugin(tauri_plugin_opener::init()).manage(WindowProcess::default()).setup(|app| Ok(setup(app)?));
     let app = builder.build(context());
     match app {
         Ok(app) => app.run(|app, event| match event {
@@ -210,7 +207,7 @@ fn forward_notices(app: &AppHandle, service: &DesktopService) {
     tauri::async_runtime::spawn(async move {
         loop {
             match windows.recv().await {
-                Ok(notice) => notify(&for_windows, &notice.title, &notice.body),
+                Ok(notice) => notify_notice(&for_windows, notice),
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => break,
             }
@@ -222,7 +219,7 @@ fn forward_notices(app: &AppHandle, service: &DesktopService) {
             match events.recv().await {
                 Ok(event) => {
                     if let Some(notice) = notice::for_event(&event) {
-                        notify(&app, &notice.title, &notice.body);
+                        notify_notice(&app, notice);
                     }
                 }
                 Err(RecvError::Lagged(_)) => {}
@@ -281,18 +278,61 @@ pub fn show_window<R: Runtime>(app: &AppHandle<R>, panel: Option<Panel>) -> erro
 
 /// Sends a desktop notification, or logs it when the desktop cannot show one.
 pub fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    notify_notice(app, Notice { title: title.to_string(), body: body.to_string(), opens: Opens::Nothing });
+}
+
+/// Sends `notice` as a desktop notification under the app's name and icon,
+/// with an "Open dashboard" action where opening the window helps; or logs
+/// it when the desktop cannot show one.
+pub fn notify_notice<R: Runtime>(app: &AppHandle<R>, notice: Notice) {
     let app = app.clone();
-    let (title, body) = (title.to_string(), body.to_string());
     tauri::async_runtime::spawn_blocking(move || {
+        let Notice { title, body, opens } = notice;
         tracing::info!("notification: {title}: {body}");
         if let Err(why) = desktop_env::notifications_available() {
             tracing::warn!("notification not shown: {why}");
             return;
         }
-        if let Err(error) = app.notification().builder().title(&title).body(&body).show() {
-            tracing::warn!("notification not shown: {error}");
+        let panel = match opens {
+            Opens::Nothing => None,
+            Opens::Overview => Some(None),
+            Opens::Spend => Some(Some(Panel::Spend)),
+            Opens::Windows => Some(Some(Panel::Windows)),
+            Opens::Logs => Some(Some(Panel::Logs)),
+        };
+        let mut notification = notify_rust::Notification::new();
+        notification.appname("Gatehouse").summary(&title).body(&body).icon(&notification_icon());
+        if panel.is_some() {
+            // "default" is also what a click on the notification itself does.
+            notification.action("default", "Open dashboard");
+        }
+        match notification.show() {
+            Err(error) => tracing::warn!("notification not shown: {error}"),
+            // Waits, on this blocking thread, until it is acted on or closed.
+            Ok(shown) => {
+                if let Some(panel) = panel {
+                    shown.wait_for_action(|action| {
+                        if action == "default"
+                            && let Err(error) = show_window(&app, panel)
+                        {
+                            tracing::warn!("cannot open the window from a notification: {error}");
+                        }
+                    });
+                }
+            }
         }
     });
+}
+
+/// The app's icon for notifications: its name in the icon theme once
+/// installed (the package puts it there), else the file in the source tree.
+fn notification_icon() -> String {
+    const INSTALLED: &str = "/usr/share/icons/hicolor/128x128/apps/gatehouse-desktop.png";
+    if std::path::Path::new(INSTALLED).exists() {
+        "gatehouse-desktop".to_string()
+    } else {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../icons/128x128.png").to_string()
+    }
 }
 
 /// Logs to stderr; `GATEHOUSE_LOG` sets the level, as for the `gatehouse` command.

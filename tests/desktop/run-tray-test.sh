@@ -125,11 +125,12 @@ trayer_pid=$!
 background+=("$trayer_pid")
 
 # dunst shows notifications, and runs a script for each one it shows, which
-# records "app|summary|body" in notifications.log.
-printf '#!/bin/sh\nprintf "%%s|%%s|%%s\\n" "$1" "$2" "$3" >>"%s"\n' "$work/notifications.log" \
+# records "app|summary|body|icon" in notifications.log.
+printf '#!/bin/sh\nprintf "%%s|%%s|%%s|%%s\\n" "$1" "$2" "$3" "$4" >>"%s"\n' "$work/notifications.log" \
   >"$work/record-notification"
 chmod +x "$work/record-notification"
-printf '[global]\n    font = DejaVu Sans 10\n[record]\n    summary = "*"\n    script = %s\n' \
+# Notifications stay until acted on or closed, so a test can act on one.
+printf '[global]\n    font = DejaVu Sans 10\n[urgency_normal]\n    timeout = 0\n[record]\n    summary = "*"\n    script = %s\n' \
   "$work/record-notification" >"$work/dunstrc"
 dunst -config "$work/dunstrc" >"$work/dunst.log" 2>&1 &
 dunst_pid=$!
@@ -143,7 +144,7 @@ notification_daemon_pid() {
 }
 dunst_up() { [ "$(notification_daemon_pid)" = "$dunst_pid" ]; }
 wait_until 10 dunst_up || fail "dunst did not start"
-notified() { grep -q "^gatehouse-desktop|$1|" "$work/notifications.log" 2>/dev/null; }
+notified() { grep -q "^Gatehouse|$1|" "$work/notifications.log" 2>/dev/null; }
 
 # The user's default viewer for text files, as xdg-open finds it: here one
 # that records what it was asked to open.
@@ -261,7 +262,7 @@ choose() {
   sleep 0.5
 }
 # How many times dunst showed this notification.
-times_notified() { cat "$work/notifications.log" 2>/dev/null | grep -c "^gatehouse-desktop|$1|" || true; }
+times_notified() { cat "$work/notifications.log" 2>/dev/null | grep -c "^Gatehouse|$1|" || true; }
 
 echo "== launch with trayer as the tray host (work dir $work)"
 launch
@@ -316,13 +317,20 @@ subscription_request
 wait_until 10 five_hour_at 0.88 || fail "the gateway does not show the 5-hour window at 88%"
 sleep 3 # refreshes and requests that repeat the crossing
 [ "$(times_notified '5-hour window at 80%')" = 1 ] || fail "the 80% crossing was notified more than once"
-ok "dunst showed \"5-hour window at 80%\" once, for the request that crossed it"
+grep "^Gatehouse|5-hour window at 80%|" "$work/notifications.log" | grep -q '|[^|]*icons/128x128.png$\||gatehouse-desktop$' ||
+  fail "the notification does not carry the app's icon: $(grep '5-hour window' "$work/notifications.log")"
+ok "dunst showed \"5-hour window at 80%\" once, for the request that crossed it, under the app's name and icon"
+# Its "Open dashboard" action (dunst's default action) opens the window.
+dunstctl action 0
+wait_until 10 window_shown || fail "the notification's Open dashboard action did not open the window"
+close_window "the window opened from a notification"
+ok "the notification's Open dashboard action opens the window"
 
 echo "== \"Test connection\" ▸ anthropic"
 # Right opens the submenu on its first item, the subscription's upstream.
 choose Down Down Down Down Down Right Return
 wait_until 20 notified "Connection to anthropic: OK" || fail "no notification with the connection test's result"
-grep "^gatehouse-desktop|Connection to anthropic: OK|" "$work/notifications.log" | grep -q "Claude Code is logged in" ||
+grep "^Gatehouse|Connection to anthropic: OK|" "$work/notifications.log" | grep -q "Claude Code is logged in" ||
   fail "the notification does not say Claude Code's login"
 ok "Test connection ▸ anthropic asked the subscription's base URL and Claude Code's login, and dunst showed the result"
 

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::notice::Notice;
+use super::notice::{Notice, Opens};
 use crate::gateway::{BudgetScope, BudgetStatus, Period};
 
 /// The share of a budget, in percent, at which the user hears of it.
@@ -82,11 +82,13 @@ fn notice(budget: &BudgetStatus, reached: u32) -> Notice {
     };
     if reached >= 100 {
         Notice {
+            opens: Opens::Spend,
             title: format!("{} is used up", budget.title()),
             body: format!("{spent}. Until it resets {resets}, {what}; with no other upstream left they are refused."),
         }
     } else {
         Notice {
+            opens: Opens::Spend,
             title: format!("{reached}% of {} used", budget.title()),
             body: format!("{spent}. At the limit, {what} until it resets {resets}."),
         }

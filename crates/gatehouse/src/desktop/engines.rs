@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::notice::Notice;
+use super::notice::{Notice, Opens};
 use super::service::{DesktopService, lock};
 use crate::config::Config;
 use crate::engines::litellm::install::{self, InstallError, Outcome, PINNED_VERSION, Progress};
@@ -206,6 +206,7 @@ impl LiteLlmState {
         self.cached = None;
         match outcome {
             Ok(Outcome::Installed { installed, replaced }) => Notice {
+                opens: Opens::Nothing,
                 title: format!("LiteLLM {} installed", installed.version),
                 body: match replaced {
                     Some(old) => format!("It replaces LiteLLM {old}. Bedrock upstreams go through it."),
@@ -213,12 +214,17 @@ impl LiteLlmState {
                 },
             },
             Ok(Outcome::AlreadyInstalled(installed)) => Notice {
+                opens: Opens::Nothing,
                 title: format!("LiteLLM {} is installed", installed.version),
                 body: "It was installed and verified already; nothing was changed.".to_string(),
             },
             Err(error) => {
                 let failure = failure(error);
-                let notice = Notice { title: "LiteLLM was not installed".to_string(), body: failure.message.clone() };
+                let notice = Notice {
+                    title: "LiteLLM was not installed".to_string(),
+                    body: failure.message.clone(),
+                    opens: Opens::Nothing,
+                };
                 self.last_failure = Some(failure);
                 notice
             }

@@ -19,6 +19,19 @@ use crate::upstream_test::{UpstreamTest, Verdict};
 pub struct Notice {
     pub title: String,
     pub body: String,
+    /// What its "Open dashboard" action opens, where opening helps.
+    pub opens: Opens,
+}
+
+/// The part of the window a notification's action opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opens {
+    /// No action: the notification says all there is.
+    Nothing,
+    Overview,
+    Spend,
+    Windows,
+    Logs,
 }
 
 /// The notification for a change in failing over, from `before` to `now`
@@ -28,6 +41,7 @@ pub fn for_failover(before: Option<&FailoverStatus>, now: Option<&FailoverStatus
     let from_subscription = |f: &FailoverStatus| f.reason.starts_with(&format!("{SUBSCRIPTION_UPSTREAM}:"));
     match (before, now) {
         (None, Some(now)) => Some(Notice {
+            opens: Opens::Overview,
             title: if from_subscription(now) {
                 format!("Claude Code now uses {} instead of the subscription", now.served_by)
             } else {
@@ -36,6 +50,7 @@ pub fn for_failover(before: Option<&FailoverStatus>, now: Option<&FailoverStatus
             body: format!("Passed over: {}. Its requests are billed to that key at API prices.", now.reason),
         }),
         (Some(before), None) => Some(Notice {
+            opens: Opens::Overview,
             title: if from_subscription(before) {
                 "Back on the subscription".to_string()
             } else {
@@ -58,19 +73,20 @@ pub fn for_upstream_test(test: &UpstreamTest) -> Notice {
         Verdict::NoKey => format!("{name} has no key to test"),
         Verdict::NotLoggedIn => format!("{name} answers, but Claude Code is not logged in"),
     };
-    Notice { title, body: test.message.clone() }
+    Notice { title, body: test.message.clone(), opens: Opens::Nothing }
 }
 
 /// The notification for an event, if it deserves one.
 pub fn for_event(event: &SupervisorEvent) -> Option<Notice> {
-    let notice = |title: &str, body: String| Some(Notice { title: title.to_string(), body });
+    let notice = |title: &str, body: String| Some(Notice { title: title.to_string(), body, opens: Opens::Overview });
     match event {
         SupervisorEvent::CrashLoop { reason, last_lines } => {
             // The supervisor logs the reason too; the notification says it once.
             let lines: Vec<&str> =
                 last_lines.iter().map(String::as_str).filter(|line| !line.ends_with(reason.as_str())).collect();
             let tail = lines[lines.len().saturating_sub(3)..].join("\n");
-            notice("Gatehouse gateway stopped", format!("{reason}\n{tail}").trim_end().to_string())
+            let body = format!("{reason}\n{tail}").trim_end().to_string();
+            Some(Notice { title: "Gatehouse gateway stopped".to_string(), body, opens: Opens::Logs })
         }
         SupervisorEvent::FailOpenApplied { reason: SuspendReason::Unhealthy, settings_files } => notice(
             "Claude Code bypasses Gatehouse",
@@ -131,6 +147,7 @@ mod tests {
         assert_eq!(
             for_event(&crash_loop),
             Some(Notice {
+                opens: Opens::Logs,
                 title: "Gatehouse gateway stopped".into(),
                 body: "the gateway crashed 5 times in 120 s\nb\nc\nerror: port 7411 is in use".into()
             })

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::notice::Notice;
+use super::notice::{Notice, Opens};
 use super::service::{DesktopService, lock};
 use crate::auth::openrouter_login::{self, Endpoints, Interrupt, Login, LoginError, PastedCode};
 use crate::config::Config;
@@ -159,11 +159,15 @@ impl DesktopService {
                 let body =
                     format!("Its key is stored as {name} in {store}; the config refers to it as \"{reference}\".");
                 let view = OpenRouterSignIn::SignedIn { name: name.to_string(), reference, store };
-                (view, Notice { title: "Signed in to OpenRouter".to_string(), body })
+                (view, Notice { title: "Signed in to OpenRouter".to_string(), body, opens: Opens::Nothing })
             }
             Err(error) => {
                 let message = crate::error_chain::describe(&error);
-                let notice = Notice { title: "OpenRouter sign-in failed".to_string(), body: message.clone() };
+                let notice = Notice {
+                    title: "OpenRouter sign-in failed".to_string(),
+                    body: message.clone(),
+                    opens: Opens::Nothing,
+                };
                 (OpenRouterSignIn::Failed { message }, notice)
             }
         };

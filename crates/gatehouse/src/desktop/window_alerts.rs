@@ -29,7 +29,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::notice::Notice;
+use super::notice::{Notice, Opens};
 use crate::anthropic::ratelimit::{Window, window_title};
 use crate::config::NotificationsConfig;
 
@@ -170,6 +170,7 @@ impl WindowAlerts {
                     resets_at: instance.resets_at,
                     kind: AlertKind::Rejected,
                     notice: Notice {
+                        opens: Opens::Windows,
                         title: format!("{title} used up"),
                         body: format!(
                             "Claude refuses requests that count against it: {}.",
@@ -187,6 +188,7 @@ impl WindowAlerts {
                 resets_at: instance.resets_at,
                 kind: AlertKind::Threshold(threshold),
                 notice: Notice {
+                    opens: Opens::Windows,
                     title: format!("{title} at {threshold}%"),
                     body: format!("{title}: {}", window.describe()),
                 },
@@ -214,6 +216,7 @@ fn reset_alert(name: &str, resets_at: Option<i64>) -> Alert {
         resets_at,
         kind: AlertKind::Reset,
         notice: Notice {
+            opens: Opens::Windows,
             title: format!("Your {lowercase} reset"),
             body: format!("The {lowercase} starts again from 0%."),
         },
