@@ -72,42 +72,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-  echo "FAILED: $*" >&2
-  echo "--- app log ($work/app.log)" >&2
-  tail -n 40 "$work/app.log" >&2 || true
-  shot failure || true
-  echo "tray-test: $passed passed, 1 failed"
-  exit 1
-}
-ok() {
-  passed=$((passed + 1))
-  echo "ok: $*"
-}
-shot_number=0
-shot() {
-  shot_number=$((shot_number + 1))
-  local file
-  file="$shots/$(printf '%02d' "$shot_number")-$1.png"
-  /usr/bin/import -window root "$file"
-  echo "screenshot: $file"
-}
-# wait_until SECONDS COMMAND...: polls until the command succeeds.
-wait_until() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+)
-    ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
-  done
-}
+test_name=tray-test
+# shellcheck source=tests/desktop/common.sh
+source tests/desktop/common.sh
 
 # The display, the session bus and the tray host.
 display=99

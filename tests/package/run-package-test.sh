@@ -58,41 +58,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-  echo "FAILED: $*" >&2
-  echo "--- app log ($work/app.log)" >&2
-  tail -n 40 "$work/app.log" >&2 || true
-  shot failure || true
-  echo "package-test: $passed passed, 1 failed"
-  exit 1
-}
-ok() {
-  passed=$((passed + 1))
-  echo "ok: $*"
-}
-shot_number=0
-shot() {
-  shot_number=$((shot_number + 1))
-  local file
-  file="$shots/$(printf '%02d' "$shot_number")-$1.png"
-  /usr/bin/import -window root "$file"
-  echo "screenshot: $file"
-}
-wait_until() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 12000))
-    ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
-  done
-}
+test_name=package-test
+# shellcheck source=tests/desktop/common.sh
+source tests/desktop/common.sh
 
 echo "== bundle the .deb from the debug build"
 scripts/package --debug --bundles deb >"$work/bundle.log" 2>&1 || { tail -n 30 "$work/bundle.log" >&2; fail "bundling the .deb failed"; }
