@@ -37,6 +37,20 @@ pub(crate) fn with_sources(what: &str, error: &(dyn std::error::Error + 'static)
     line
 }
 
+/// An HTTP client's transport error in a few words (no answer within
+/// `timeout`, could not connect), with its causes but not its own message,
+/// which names the URL.
+pub(crate) fn request_error(error: &reqwest::Error, timeout: std::time::Duration) -> String {
+    let kind = if error.is_timeout() {
+        format!("no answer within {} s", timeout.as_secs())
+    } else if error.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "connection error".to_string()
+    };
+    with_sources(&kind, error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

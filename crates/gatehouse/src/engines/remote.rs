@@ -136,9 +136,9 @@ pub(crate) fn fetch(team: &str, base_url: &str, key: &SecretString) -> Result<Te
     credential.set_sensitive(true);
     let request = client.get(&url).header(crate::claude_code::settings::TEAM_KEY_HEADER, credential);
     let (status, body) = runtime.block_on(async {
-        let response = request.send().await.map_err(|e| unreachable(describe(&e)))?;
+        let response = request.send().await.map_err(|e| unreachable(crate::error_chain::request_error(&e, TIMEOUT)))?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| unreachable(describe(&e)))?;
+        let body = response.bytes().await.map_err(|e| unreachable(crate::error_chain::request_error(&e, TIMEOUT)))?;
         Ok::<_, TeamKeyError>((status, body))
     })?;
     read_answer(team, base_url, &url, status, &body, key.expose_secret())
@@ -191,17 +191,6 @@ fn read_answer(
         budget_reset_at: info.budget_reset_at,
         status: info.status,
     })
-}
-
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        format!("no answer within {} s", TIMEOUT.as_secs())
-    } else if error.is_connect() {
-        "could not connect".to_string()
-    } else {
-        "connection error".to_string()
-    };
-    crate::error_chain::with_sources(&kind, error)
 }
 
 #[cfg(test)]

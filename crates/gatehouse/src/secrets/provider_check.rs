@@ -96,12 +96,12 @@ pub(crate) fn check_at(provider: Provider, url: String, secret: &SecretString) -
     runtime.block_on(async {
         let response = match request.send().await {
             Ok(response) => response,
-            Err(e) => return unreachable(describe(&e)),
+            Err(e) => return unreachable(crate::error_chain::request_error(&e, TIMEOUT)),
         };
         let status = response.status();
         let body = match response.bytes().await {
             Ok(body) => body,
-            Err(e) => return unreachable(describe(&e)),
+            Err(e) => return unreachable(crate::error_chain::request_error(&e, TIMEOUT)),
         };
         let json: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
         if status.is_success() {
@@ -132,7 +132,11 @@ pub(crate) fn reach(url: &str) -> Result<u16, String> {
         reqwest::Client::builder().timeout(TIMEOUT).build().map_err(|e| format!("cannot build an HTTP client: {e}"))?;
     runtime.block_on(async {
         let request = client.get(url).header("anthropic-version", ANTHROPIC_VERSION);
-        request.send().await.map(|response| response.status().as_u16()).map_err(|e| describe(&e))
+        request
+            .send()
+            .await
+            .map(|response| response.status().as_u16())
+            .map_err(|e| crate::error_chain::request_error(&e, TIMEOUT))
     })
 }
 
@@ -166,16 +170,4 @@ fn accepted(provider: Provider, json: &serde_json::Value) -> String {
             detail
         }
     }
-}
-
-/// A transport error in a few words, with its causes but no header.
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        format!("no answer within {} s", TIMEOUT.as_secs())
-    } else if error.is_connect() {
-        "could not connect".to_string()
-    } else {
-        "connection error".to_string()
-    };
-    crate::error_chain::with_sources(&kind, error)
 }
