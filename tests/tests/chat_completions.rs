@@ -245,3 +245,62 @@ async fn an_openrouter_upstream_serves_chat_completions_by_its_own_slugs() {
     let found = files_containing(&rig.sandbox.gatehouse_home(), OPENROUTER_KEY);
     assert!(found.is_empty(), "the key is written in {found:?}");
 }
+
+/// Bad Chat Completions requests are told what is wrong in OpenAI's error
+/// shape, before anything is sent anywhere; and without LiteLLM installed,
+/// the answer says how to install it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_chat_requests_get_openai_shaped_errors_that_say_what_to_do() {
+    let subscription = MockAnthropic::start().await.expect("mock");
+    let paid = MockAnthropic::start().await.expect("mock");
+    let sandbox = Sandbox::new();
+    let config = format!(
+        "[gateway]\nmax_body_bytes = 4096\n\n[[upstreams]]\nname = \"api\"\nkind = \"anthropic\"\nbase_url = \"{}\"\n\
+         secret = \"env:GATEHOUSE_TEST_API_KEY\"\n",
+        paid.base_url()
+    );
+    std::fs::write(sandbox.config_file(), config).unwrap();
+    let key = sandbox.issue_key("chat-app");
+    let gateway = sandbox.start_gateway(&subscription.base_url(), &[("GATEHOUSE_TEST_API_KEY", API_KEY)]);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("{}/v1/chat/completions", gateway.base_url);
+    let error_of = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert!(body.get("type").is_none(), "not Anthropic's envelope: {body}");
+        (
+            status,
+            body["error"]["type"].as_str().unwrap().to_string(),
+            body["error"]["message"].as_str().unwrap().to_string(),
+        )
+    };
+    let chat = r#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}"#;
+
+    let (status, kind, message) = error_of(http.post(&url).body(chat).send().await.unwrap()).await;
+    assert_eq!((status, kind.as_str()), (401, "authentication_error"));
+    assert!(message.contains("gatehouse keys issue"), "{message}");
+
+    let (status, kind, message) =
+        error_of(http.post(&url).bearer_auth(&key).body("{not json").send().await.unwrap()).await;
+    assert_eq!((status, kind.as_str()), (400, "invalid_request_error"));
+    assert!(message.contains("not valid JSON"), "{message}");
+
+    let (status, _, message) =
+        error_of(http.post(&url).bearer_auth(&key).body(r#"{"messages":[]}"#).send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    assert!(message.starts_with("model: field required"), "{message}");
+
+    let huge =
+        format!(r#"{{"model":"claude-sonnet-4-5","messages":[{{"role":"user","content":"{}"}}]}}"#, "x".repeat(8192));
+    let (status, _, message) = error_of(http.post(&url).bearer_auth(&key).body(huge).send().await.unwrap()).await;
+    assert_eq!(status, 413);
+    assert!(message.contains("max_body_bytes"), "{message}");
+
+    // LiteLLM is not installed in this home: the engine cannot start, and says how to fix it.
+    let (status, kind, message) = error_of(http.post(&url).bearer_auth(&key).body(chat).send().await.unwrap()).await;
+    assert_eq!((status, kind.as_str()), (503, "server_error"));
+    assert!(message.contains("run `gatehouse engine litellm install`"), "{message}");
+
+    assert_eq!((subscription.request_count(), paid.request_count()), (0, 0));
+    assert!(sandbox.ledger_rows_until(|_| true).is_empty(), "refusals are not requests");
+}
