@@ -275,6 +275,8 @@ async fn bad_chat_requests_get_openai_shaped_errors_that_say_what_to_do() {
         )
     };
     let chat = r#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}"#;
+    let said = sandbox.run_ok(&["status"]);
+    assert!(said.contains("LiteLLM engine: not started; it starts with the first Chat Completions request"), "{said}");
 
     let (status, kind, message) = error_of(http.post(&url).body(chat).send().await.unwrap()).await;
     assert_eq!((status, kind.as_str()), (401, "authentication_error"));
@@ -300,6 +302,8 @@ async fn bad_chat_requests_get_openai_shaped_errors_that_say_what_to_do() {
     let (status, kind, message) = error_of(http.post(&url).bearer_auth(&key).body(chat).send().await.unwrap()).await;
     assert_eq!((status, kind.as_str()), (503, "server_error"));
     assert!(message.contains("run `gatehouse engine litellm install`"), "{message}");
+    let said = sandbox.run_ok(&["status"]);
+    assert!(said.contains("LiteLLM engine: down: the LiteLLM engine cannot start: LiteLLM is not installed"), "{said}");
 
     assert_eq!((subscription.request_count(), paid.request_count()), (0, 0));
     assert!(sandbox.ledger_rows_until(|_| true).is_empty(), "refusals are not requests");

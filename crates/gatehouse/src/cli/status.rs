@@ -108,6 +108,9 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
                     upstream.api_key
                 );
             }
+            if let Some(engine) = &status.litellm {
+                outln!("LiteLLM engine: {}", engine_line(engine));
+            }
             if let Some(failover) = &status.failover {
                 outln!("Failing over to {} since {}: {}", failover.served_by, failover.since, failover.reason);
             }
@@ -161,6 +164,17 @@ pub fn run(paths: &Paths, config: &Config, json: bool) -> anyhow::Result<ExitCod
 }
 
 /// The subscription's status and windows, with the time they were seen.
+/// The LiteLLM engine behind the gateway, in a few words.
+fn engine_line(engine: &crate::gateway::EngineStatus) -> String {
+    use crate::gateway::EngineRun;
+    match engine.run {
+        EngineRun::Idle => "not started; it starts with the first Chat Completions request".to_string(),
+        EngineRun::Starting => format!("starting: {}", engine.detail),
+        EngineRun::Ready => "ready (Chat Completions on /v1/chat/completions, and Bedrock)".to_string(),
+        EngineRun::Down => format!("down: {}", engine.detail),
+    }
+}
+
 fn print_windows(limits: &RateLimitSnapshot) -> anyhow::Result<()> {
     if limits.is_empty() {
         outln!("Subscription windows: not seen yet (they arrive with the first subscription request)");
