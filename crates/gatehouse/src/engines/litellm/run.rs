@@ -90,6 +90,8 @@ const INHERITED_ENV: &[&str] = &[
 
 /// Give up waiting for a LiteLLM that never answers its liveliness check.
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
+/// The least time between two tries to start an engine that could not start.
+const RETRY_UNPREPARED_AFTER: Duration = Duration::from_secs(5);
 /// How long LiteLLM has to stop after SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -246,6 +248,13 @@ pub(crate) fn start(config: &Config, paths: &Paths, restart: RestartPolicy) -> O
                         tracing::error!("{why}");
                         link.set(State::Unprepared(why));
                         wait = true;
+                        // However many requests ask, a failed start is tried
+                        // again at most this often.
+                        let mut stopped = stopped.clone();
+                        tokio::select! {
+                            _ = tokio::time::sleep(RETRY_UNPREPARED_AFTER) => {}
+                            _ = stop_requested(&mut stopped) => return,
+                        }
                     }
                 }
             }
