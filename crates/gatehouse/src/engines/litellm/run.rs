@@ -242,7 +242,12 @@ pub(crate) fn start(config: &Config, paths: &Paths, restart: RestartPolicy) -> O
                         _ = stop_requested(&mut stopped) => return,
                     }
                 }
-                match Launch::prepare(&config, &paths, port, master_key.clone()) {
+                // Reads the keychain and writes files: off the gateway's threads.
+                let (config, paths, master_key) = (config.clone(), paths.clone(), master_key.clone());
+                let prepared = tokio::task::spawn_blocking(move || Launch::prepare(&config, &paths, port, master_key))
+                    .await
+                    .unwrap_or_else(|error| Err(format!("the LiteLLM engine could not be prepared: {error}")));
+                match prepared {
                     Ok(launch) => return look_after(launch, link, restart, stopped).await,
                     Err(why) => {
                         tracing::error!("{why}");
