@@ -43,3 +43,36 @@ free_port() {
     ss -ltnH "sport = :$port" | grep -q . || { echo "$port"; return; }
   done
 }
+
+# The tray menu. `gateway` is the gateway's base URL.
+tray_icon() { xdotool search --class 'tray-icon tray app gatehouse' 2>/dev/null | head -n 1; }
+icon_shown() { test -n "$(tray_icon)"; }
+app_gone() { ! kill -0 "$1" 2>/dev/null; }
+open_menu() {
+  xdotool mousemove --window "$(tray_icon)" 16 15 click 1
+  sleep 1
+}
+# The clickable rows above "Run gateway": "Today …" (it opens the Spend page) and
+# one per subscription window the tray shows (they open the Windows page),
+# which it shows while the gateway answers /status with them.
+header_rows() {
+  local windows
+  windows="$(curl -sf -m 2 "$gateway/status" 2>/dev/null |
+    jq '[(.rate_limits.windows // {})[] | select(.utilization != null or .status == "rejected")] | length' \
+      2>/dev/null || true)"
+  echo $((1 + ${windows:-0}))
+}
+# choose KEYS...: opens the menu and presses the keys. GTK skips disabled
+# rows; when the keys start with "Down", the header rows are passed first,
+# so "Down" lands on "Run gateway", then "Claude Code uses Gatehouse", the
+# Claude login, "Sign in to OpenRouter…", the "Test connection" submenu,
+# "Open dashboard", "Open logs",
+# "Restart gateway", "Start at login", "Keep gateway running after quit".
+choose() {
+  local rows=0 i
+  [ "$1" != Down ] || rows="$(header_rows)"
+  open_menu
+  for ((i = 0; i < rows; i++)); do xdotool key Down; done
+  xdotool key "$@"
+  sleep 0.5
+}

@@ -158,14 +158,11 @@ healthy() { curl -sf -m 2 "$gateway/health" >/dev/null; }
 down() { ! healthy; }
 configured() { grep -q "\"ANTHROPIC_BASE_URL\": \"$gateway\"" "$settings" 2>/dev/null && grep -q 'x-gatehouse-key: ' "$settings"; }
 restored() { cmp -s "$settings" "$work/settings.original.json"; }
-tray_icon() { xdotool search --class 'tray-icon tray app gatehouse' 2>/dev/null | head -n 1; }
-icon_shown() { test -n "$(tray_icon)"; }
 window_shown() { xdotool search --onlyvisible --name '^Gatehouse$' >/dev/null 2>&1; }
 window_hidden() { ! window_shown; }
 # Whether the window manager has made this window the active one (the one
 # with the keyboard, in front).
 active_is() { [ "$(xdotool getactivewindow getwindowname 2>/dev/null)" = "$1" ]; }
-app_gone() { ! kill -0 "$1" 2>/dev/null; }
 # The window runs in a process of its own (`gatehouse-desktop --window`),
 # which the app starts when the window opens.
 window_pids() { pgrep -P "$app_pid" -f -- ' --window$| --window ' || true; }
@@ -199,34 +196,6 @@ close_window() {
   wait_until 10 window_hidden || fail "$1: the window did not close"
   # shellcheck disable=SC2086 # one pid per word
   wait_until 10 all_ended $closing || fail "$1: the closed window's processes still run: $(ps -o pid=,args= -p "${closing//$'\n'/,}" || true)"
-}
-open_menu() {
-  xdotool mousemove --window "$(tray_icon)" 16 15 click 1
-  sleep 1
-}
-# The clickable rows above "Run gateway": "Today …" (it opens the Spend page) and
-# one per subscription window the tray shows (they open the Windows page),
-# which it shows while the gateway answers /status with them.
-header_rows() {
-  local windows
-  windows="$(curl -sf -m 2 "$gateway/status" 2>/dev/null |
-    jq '[(.rate_limits.windows // {})[] | select(.utilization != null or .status == "rejected")] | length' \
-      2>/dev/null || true)"
-  echo $((1 + ${windows:-0}))
-}
-# choose KEYS...: opens the menu and presses the keys. GTK skips disabled
-# rows; when the keys start with "Down", the header rows are passed first,
-# so "Down" lands on "Run gateway", then "Claude Code uses Gatehouse", the
-# Claude login, "Sign in to OpenRouter…", the "Test connection" submenu,
-# "Open dashboard", "Open logs",
-# "Restart gateway", "Start at login", "Keep gateway running after quit".
-choose() {
-  local rows=0 i
-  [ "$1" != Down ] || rows="$(header_rows)"
-  open_menu
-  for ((i = 0; i < rows; i++)); do xdotool key Down; done
-  xdotool key "$@"
-  sleep 0.5
 }
 # How many times dunst showed this notification.
 times_notified() { cat "$work/notifications.log" 2>/dev/null | grep -c "^Gatehouse|$1|" || true; }

@@ -133,33 +133,9 @@ healthy() { curl -sf -m 2 "$gateway/health" >/dev/null; }
 down() { ! healthy; }
 configured() { grep -q "\"ANTHROPIC_BASE_URL\": \"$gateway\"" "$settings" 2>/dev/null; }
 restored() { cmp -s "$settings" "$work/settings.original.json"; }
-tray_icon() { xdotool search --class 'tray-icon tray app gatehouse' 2>/dev/null | head -n 1; }
-icon_shown() { test -n "$(tray_icon)"; }
 window_shown() { xdotool search --onlyvisible --name '^Gatehouse$' >/dev/null 2>&1; }
 window_hidden() { ! window_shown; }
-app_gone() { ! kill -0 "$1" 2>/dev/null; }
 gateway_pid() { sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$work/gatehouse/state/gateway.json" 2>/dev/null; }
-open_menu() {
-  xdotool mousemove --window "$(tray_icon)" 16 15 click 1
-  sleep 1
-}
-# As in the tray test: "Down" passes the clickable rows above "Run gateway"
-# ("Today …" and one per subscription window /status shows) first.
-header_rows() {
-  local windows
-  windows="$(curl -sf -m 2 "$gateway/status" 2>/dev/null |
-    jq '[(.rate_limits.windows // {})[] | select(.utilization != null or .status == "rejected")] | length' \
-      2>/dev/null || true)"
-  echo $((1 + ${windows:-0}))
-}
-choose() {
-  local rows=0 i
-  [ "$1" != Down ] || rows="$(header_rows)"
-  open_menu
-  for ((i = 0; i < rows; i++)); do xdotool key Down; done
-  xdotool key "$@"
-  sleep 0.5
-}
 
 wait_until 30 icon_shown || fail "no tray icon appeared"
 wait_until 30 healthy || fail "the gateway did not start"
