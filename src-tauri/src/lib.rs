@@ -7,11 +7,13 @@
 //! menu model says what the tray shows. Here those are connected to Tauri:
 //! the tray, IPC [`commands`], notifications, single instance and start at
 //! login. The window runs in a process of its own ([`window`]), which the
-//! tray app starts when it opens ([`window_process`]).
+//! tray app starts when it opens ([`window_process`]). Both draw without
+//! OpenGL ([`graphics`]).
 
 mod commands;
 mod desktop_env;
 mod error;
+mod graphics;
 mod tray;
 mod window;
 mod window_process;
@@ -63,6 +65,7 @@ pub fn run() {
         );
         std::process::exit(1);
     }
+    graphics::start_gtk_without_gl();
     let mut builder = Builder::default();
     // First: a second launch must hand over before anything else starts.
     // It works over D-Bus; without a usable session bus the app still runs.

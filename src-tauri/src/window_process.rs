@@ -80,6 +80,7 @@ fn start<R: Runtime>(app: &AppHandle<R>, panel: Option<Panel>, hidden: bool) -> 
     if hidden {
         command.arg(HIDDEN_FLAG);
     }
+    crate::graphics::without_gl(&mut command);
     if tracing::enabled!(target: crate::commands::PAINT_LOG_TARGET, tracing::Level::DEBUG) {
         let asked = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         command.env(ASKED_AT_ENV, asked.as_millis().to_string());

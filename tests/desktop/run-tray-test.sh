@@ -114,9 +114,9 @@ wait_until 10 dunst_up || fail "dunst did not start"
 notified() { grep -q "^Gatehouse|$1|" "$work/notifications.log" 2>/dev/null; }
 
 # The user's default viewer for text files, as xdg-open finds it: here one
-# that records what it was asked to open.
+# that records what it was asked to open, and the environment it got.
 mkdir -p "$work/home/.local/share/applications" "$work/home/.config"
-printf '#!/bin/sh\necho "$1" >>"%s"\n' "$work/opened.log" >"$work/record-open"
+printf '#!/bin/sh\nenv >"%s"\necho "$1" >>"%s"\n' "$work/opened.env" "$work/opened.log" >"$work/record-open"
 chmod +x "$work/record-open"
 printf '[Desktop Entry]\nType=Application\nName=Viewer\nExec=%s %%f\nMimeType=text/plain;\n' "$work/record-open" \
   >"$work/home/.local/share/applications/test-viewer.desktop"
@@ -380,6 +380,17 @@ xdotool key Return
 log_file="$work/gatehouse/logs/gateway.log"
 wait_until 10 grep -sqx "$log_file" "$work/opened.log" || fail "the log file was not opened in the viewer"
 ok "Open logs shows the gateway log, and its file opens in the user's viewer"
+# The app and its window draw without OpenGL (src-tauri's graphics.rs); the
+# programs it opens for the user inherit none of that.
+grep -E '^(GDK_GL|WEBKIT_DISABLE_COMPOSITING_MODE)=' "$work/opened.env" &&
+  fail "the viewer the app opened inherited the app's drawing settings"
+grep -qE 'libLLVM|/dri/|libGLX_mesa|libEGL_mesa' "/proc/$app_pid/maps" &&
+  fail "the tray app loaded an OpenGL driver: $(grep -oE '[^ ]*(libLLVM|/dri/|libGLX_mesa|libEGL_mesa)[^ ]*' "/proc/$app_pid/maps" | sort -u | tr '\n' ' ')"
+for pid in $(window_processes); do
+  tr '\0' '\n' <"/proc/$pid/environ" | grep -qx 'WEBKIT_DISABLE_COMPOSITING_MODE=1' ||
+    fail "the window's process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline")) composites with OpenGL"
+done
+ok "the tray app loads no OpenGL driver, the window and its WebKit processes composite without it, and the viewer inherits neither setting"
 
 echo "== \"Start at login\" on and off, with no ~/.config yet"
 autostart_entry() { grep -qs "^Exec=$app *$" "$work"/home/.config/autostart/*.desktop; }
