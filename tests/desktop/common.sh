@@ -35,6 +35,24 @@ wait_until() {
     sleep 0.2
   done
 }
+# start_desktop: a virtual screen (Xvfb, 1024x768), a session bus, a window
+# manager (openbox) and a tray host (trayer, its pid in `trayer_pid`). Each
+# process goes on the caller's `background` list, which it ends on exit.
+start_desktop() {
+  local display=99
+  while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
+  Xvfb ":$display" -screen 0 1024x768x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+  background+=($!)
+  export DISPLAY=":$display"
+  wait_until 10 xdpyinfo >/dev/null 2>&1 || fail "Xvfb did not start"
+  eval "$(dbus-launch --sh-syntax)"
+  openbox >"$work/openbox.log" 2>&1 &
+  background+=($!)
+  trayer --edge top --align right --widthtype request --height 32 --tint 0x334455 --transparent true --alpha 0 \
+    >"$work/trayer.log" 2>&1 &
+  trayer_pid=$!
+  background+=("$trayer_pid")
+}
 # A loopback port nothing listens on, below the ephemeral range (32768+).
 free_port() {
   local port

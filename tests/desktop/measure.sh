@@ -26,17 +26,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-display=99
-while [ -e "/tmp/.X11-unix/X$display" ]; do display=$((display + 1)); done
-Xvfb ":$display" -screen 0 1024x768x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-background+=($!)
-export DISPLAY=":$display"
-until xdpyinfo >/dev/null 2>&1; do sleep 0.1; done
-eval "$(dbus-launch --sh-syntax)"
-openbox >"$work/openbox.log" 2>&1 &
-background+=($!)
-trayer --edge top --align right --widthtype request --height 32 >"$work/trayer.log" 2>&1 &
-background+=($!)
+test_name=measure
+shots="$work"
+passed=0
+# shellcheck source=tests/desktop/common.sh
+source tests/desktop/common.sh
+start_desktop
 
 port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+)
 mkdir -p "$work/gatehouse/data"

@@ -77,19 +77,7 @@ test_name=tray-test
 source tests/desktop/common.sh
 
 # The display, the session bus and the tray host.
-display=99
-while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
-Xvfb ":$display" -screen 0 1024x768x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-background+=($!)
-export DISPLAY=":$display"
-wait_until 10 xdpyinfo >/dev/null 2>&1 || fail "Xvfb did not start"
-eval "$(dbus-launch --sh-syntax)"
-openbox >"$work/openbox.log" 2>&1 &
-background+=($!)
-trayer --edge top --align right --widthtype request --height 32 --tint 0x334455 --transparent true --alpha 0 \
-  >"$work/trayer.log" 2>&1 &
-trayer_pid=$!
-background+=("$trayer_pid")
+start_desktop
 
 # dunst shows notifications, and runs a script for each one it shows, which
 # records "app|summary|body|icon" in notifications.log.

@@ -92,18 +92,7 @@ version="$(dpkg-query -W -f '${Version}' gatehouse)"
 ok "the package, \`gatehouse --version\` and the app's About line all say $version"
 
 echo "== the installed app under Xvfb, with trayer as the tray host"
-display=99
-while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
-Xvfb ":$display" -screen 0 1024x768x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-background+=($!)
-export DISPLAY=":$display"
-wait_until 10 xdpyinfo >/dev/null 2>&1 || fail "Xvfb did not start"
-eval "$(dbus-launch --sh-syntax)"
-openbox >"$work/openbox.log" 2>&1 &
-background+=($!)
-trayer --edge top --align right --widthtype request --height 32 --tint 0x334455 --transparent true --alpha 0 \
-  >"$work/trayer.log" 2>&1 &
-background+=($!)
+start_desktop
 
 mock_port="$(free_port)"
 "$mock" --port "$mock_port" >"$work/mock.log" 2>&1 &
