@@ -16,9 +16,16 @@
 //!   inherit it);
 //! - the window's process starts with GTK's OpenGL off and WebKit's
 //!   compositing off (`WEBKIT_DISABLE_COMPOSITING_MODE=1`), and its WebKit
-//!   processes inherit that.
+//!   processes inherit that;
+//! - with compositing off, WebKit still opened OpenGL in the window's
+//!   process, only to ask which GPU device its compositing would share
+//!   buffers through (100 ms and LLVM's 44 MB on each open). Naming the
+//!   device (`WEBKIT_WEB_RENDER_DEVICE_FILE`) and turning the buffer
+//!   sharing off (`WEBKIT_DISABLE_DMABUF_RENDERER=1`) answers both
+//!   questions without it; neither is used while compositing is off.
 //!
-//! A user who sets either variable themselves keeps their value.
+//! A user who sets any of these variables keeps their value; one who sets
+//! the compositing variable gets none of the others from us either.
 
 use std::process::Command;
 
@@ -28,6 +35,14 @@ const GDK_GL: &str = "GDK_GL";
 /// WebKitGTK's variable that turns accelerated compositing off.
 #[cfg(target_os = "linux")]
 const WEBKIT_NO_COMPOSITING: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+/// WebKitGTK's variable that turns off sharing composited frames as DMA
+/// buffers (its check for them opens OpenGL).
+#[cfg(target_os = "linux")]
+const WEBKIT_NO_DMABUF: &str = "WEBKIT_DISABLE_DMABUF_RENDERER";
+/// WebKitGTK's variable naming the GPU's render node (without it, WebKit
+/// opens OpenGL to ask).
+#[cfg(target_os = "linux")]
+const WEBKIT_RENDER_DEVICE: &str = "WEBKIT_WEB_RENDER_DEVICE_FILE";
 
 /// Starts GTK for the tray app with its OpenGL off, unless the user chose
 /// otherwise. Call it before any other thread exists: it sets and then
@@ -59,11 +74,37 @@ pub(crate) fn start_gtk_without_gl() {}
 /// the user chose otherwise.
 pub(crate) fn without_gl(command: &mut Command) {
     #[cfg(target_os = "linux")]
-    for (name, value) in [(GDK_GL, "disable"), (WEBKIT_NO_COMPOSITING, "1")] {
-        if std::env::var_os(name).is_none() {
-            command.env(name, value);
+    {
+        set_unless_users(command, GDK_GL, "disable".into());
+        if set_unless_users(command, WEBKIT_NO_COMPOSITING, "1".into()) {
+            set_unless_users(command, WEBKIT_NO_DMABUF, "1".into());
+            set_unless_users(command, WEBKIT_RENDER_DEVICE, first_render_node().into());
         }
     }
     #[cfg(not(target_os = "linux"))]
     let _ = command;
+}
+
+/// Sets `name` for the command unless the user's environment has it; says
+/// whether it did.
+#[cfg(target_os = "linux")]
+fn set_unless_users(command: &mut Command, name: &str, value: std::ffi::OsString) -> bool {
+    let ours = std::env::var_os(name).is_none();
+    if ours {
+        command.env(name, value);
+    }
+    ours
+}
+
+/// The machine's first GPU render node (`/dev/dri/renderD128` and up), or
+/// that name when there is none: WebKit only needs a name here, since it
+/// shares no buffers while compositing is off.
+#[cfg(target_os = "linux")]
+fn first_render_node() -> std::path::PathBuf {
+    let nodes = std::fs::read_dir("/dev/dri").into_iter().flatten().flatten();
+    nodes
+        .map(|entry| entry.path())
+        .filter(|path| path.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.starts_with("renderD")))
+        .min()
+        .unwrap_or_else(|| "/dev/dri/renderD128".into())
 }

@@ -370,15 +370,22 @@ wait_until 10 grep -sqx "$log_file" "$work/opened.log" || fail "the log file was
 ok "Open logs shows the gateway log, and its file opens in the user's viewer"
 # The app and its window draw without OpenGL (src-tauri's graphics.rs); the
 # programs it opens for the user inherit none of that.
-grep -E '^(GDK_GL|WEBKIT_DISABLE_COMPOSITING_MODE)=' "$work/opened.env" &&
-  fail "the viewer the app opened inherited the app's drawing settings"
-grep -qE 'libLLVM|/dri/|libGLX_mesa|libEGL_mesa' "/proc/$app_pid/maps" &&
-  fail "the tray app loaded an OpenGL driver: $(grep -oE '[^ ]*(libLLVM|/dri/|libGLX_mesa|libEGL_mesa)[^ ]*' "/proc/$app_pid/maps" | sort -u | tr '\n' ' ')"
+for name in GDK_GL WEBKIT_DISABLE_COMPOSITING_MODE WEBKIT_DISABLE_DMABUF_RENDERER WEBKIT_WEB_RENDER_DEVICE_FILE; do
+  [ -n "${!name+set}" ] || ! grep -q "^$name=" "$work/opened.env" ||
+    fail "the viewer the app opened inherited the app's drawing setting $(grep "^$name=" "$work/opened.env")"
+done
+# gl_driver PID: the OpenGL driver files the process has mapped, if any.
+gl_driver() { grep -oE '[^ ]*(libLLVM|/dri/|libgallium|libGLX_mesa|libEGL_mesa)[^ ]*' "/proc/$1/maps" | sort -u | tr '\n' ' '; }
+[ -z "$(gl_driver "$app_pid")" ] || fail "the tray app loaded an OpenGL driver: $(gl_driver "$app_pid")"
 for pid in $(window_processes); do
   tr '\0' '\n' <"/proc/$pid/environ" | grep -qx 'WEBKIT_DISABLE_COMPOSITING_MODE=1' ||
     fail "the window's process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline")) composites with OpenGL"
 done
-ok "the tray app loads no OpenGL driver, the window and its WebKit processes composite without it, and the viewer inherits neither setting"
+# The window's own process (WebKit's web process still opens OpenGL).
+for pid in $(window_pids); do
+  [ -z "$(gl_driver "$pid")" ] || fail "the window's process loaded an OpenGL driver: $(gl_driver "$pid")"
+done
+ok "neither the tray app nor the window's process loads an OpenGL driver, the window's WebKit processes composite without it, and the viewer inherits none of these settings"
 
 echo "== \"Start at login\" on and off, with no ~/.config yet"
 autostart_entry() { grep -qs "^Exec=$app *$" "$work"/home/.config/autostart/*.desktop; }
