@@ -174,6 +174,9 @@ open_dashboard
 painted_ms "$before" >/dev/null
 sleep 10
 memory_row "open, Overview"
+per_process="$(for pid in $(window_pids); do
+  echo "$(cut -c1-15 "/proc/$pid/comm") $(mib "$(field_kb "/proc/$pid/status" VmRSS)") / $(mib "$(field_kb "/proc/$pid/smaps_rollup" Pss)")"
+done | paste -sd ';' | sed 's/;/; /g')"
 # The tray's second row ("Today: ...") opens Spend (30 days by model).
 icon="$(xdotool search --class 'tray-icon tray app gatehouse' | head -n 1)"
 xdotool mousemove --window "$icon" 16 15 click 1
@@ -189,6 +192,7 @@ memory_row "open, Spend (30 days by session)"
 if [ -n "${MEASURE_SCREENSHOT:-}" ]; then import -window root "$MEASURE_SCREENSHOT"; fi
 close_window
 sleep 10
+echo "(open, Overview, per window process, RSS / PSS MiB: $per_process)"
 memory_row "closed, 10 s after"
 sleep 50
 memory_row "closed, 60 s after"
