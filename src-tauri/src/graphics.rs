@@ -19,7 +19,8 @@
 //!   processes inherit that;
 //! - with compositing off, WebKit still opened OpenGL in the window's
 //!   process, only to ask which GPU device its compositing would share
-//!   buffers through (100 ms and LLVM's 44 MB on each open). Naming the
+//!   buffers through (LLVM's 44 MB, and about 40 ms of each open's first
+//!   paint; docs/BENCHMARKS.md). Naming the
 //!   device (`WEBKIT_WEB_RENDER_DEVICE_FILE`) and turning the buffer
 //!   sharing off (`WEBKIT_DISABLE_DMABUF_RENDERER=1`) answers both
 //!   questions without it; neither is used while compositing is off.
