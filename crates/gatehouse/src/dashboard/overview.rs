@@ -197,7 +197,12 @@ mod tests {
         // 2026-11-10 15:00 in New York (UTC-5).
         let now: i64 = "2026-11-10T20:00:00Z".parse::<jiff::Timestamp>().unwrap().as_millisecond();
         let empty = dashboard.overview_at(now).unwrap();
-        assert_eq!((empty.today.requests, empty.today.cost_usd, empty.ledger_version), (0, None, 0));
+        assert_eq!((empty.today.requests, empty.today.cost_usd, empty.ledger_version), (0, Some(0.0), 0));
+        assert_eq!(
+            (empty.last_7_days.cost_usd, empty.last_30_days.cost_usd),
+            (Some(0.0), Some(0.0)),
+            "nothing costs $0"
+        );
         assert_eq!(empty.today_date, "2026-11-10");
         let conn = testing::create(dashboard.ledger_path());
         // Today (local): two main requests, a subagent, and an imported one.

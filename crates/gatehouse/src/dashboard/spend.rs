@@ -16,7 +16,7 @@ use ts_rs::TS;
 /// subscription login used, at API list prices. Requests imported from
 /// transcripts say nothing of their credential and count as
 /// subscription-equivalent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct SpendTotals {
     pub requests: u64,
@@ -37,6 +37,14 @@ pub struct SpendTotals {
     /// `cache_read_tokens × (input price − cache read price)`. `null` when no
     /// cache-reading request has a price.
     pub cache_savings_usd: Option<f64>,
+}
+
+/// No requests: they cost $0, known, not an unknown price (so a new
+/// install's Overview says "$0.00" for the week, as it does for today).
+impl Default for SpendTotals {
+    fn default() -> SpendTotals {
+        Acc::default().totals()
+    }
 }
 
 /// What the rows of the table are.
@@ -694,7 +702,8 @@ mod tests {
         assert_eq!(report.range.last_day, days::today(&TimeZone::UTC).to_string());
         assert!(report.rows.is_empty());
         assert_eq!(report.total, SpendTotals::default());
-        assert_eq!(report.total.cost_usd, None, "no request: no cost, not $0");
+        assert_eq!(report.total.cost_usd, Some(0.0), "no request costs $0, not an unknown price");
+        assert!(report.days.iter().all(|day| day.total.cost_usd == Some(0.0)));
 
         testing::create(dashboard.ledger_path());
         let report = dashboard.spend(&query).unwrap();
