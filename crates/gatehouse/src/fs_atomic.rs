@@ -52,6 +52,11 @@ impl TempFile {
         Ok(temp)
     }
 
+    /// Where the file is, until it is renamed.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Renames the file over `target`.
     pub fn persist(mut self, target: &Path) -> io::Result<()> {
         fs::rename(&self.path, target)?;

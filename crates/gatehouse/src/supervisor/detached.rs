@@ -130,7 +130,7 @@ pub fn hand_over(options: &SupervisorOptions) -> anyhow::Result<u32> {
     // A broken config.toml still gets the gateway looked after, by the
     // gatehouse next to the app or on PATH.
     let configured = Config::load(&options.paths.config_file()).ok().and_then(|config| config.supervisor.gatehouse_bin);
-    let bin = binary::locate(configured.as_deref()).map_err(anyhow::Error::msg)?;
+    let bin = binary::locate(configured.as_deref(), &options.paths.data_dir).map_err(anyhow::Error::msg)?;
     spawn(&bin, &options.paths, &options.env)
 }
 

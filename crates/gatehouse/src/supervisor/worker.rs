@@ -295,7 +295,7 @@ impl Worker {
         if let Some(holder) = port::holder(listen.ip(), listen.port()) {
             return Err(self.fail(self.port_in_use(holder)));
         }
-        let bin = binary::locate(self.config.supervisor.gatehouse_bin.as_deref())
+        let bin = binary::locate(self.config.supervisor.gatehouse_bin.as_deref(), &self.options.paths.data_dir)
             .map_err(|e| self.fail(SupervisorError::BinaryNotFound(e)))?;
         let spawned = self
             .log
@@ -563,7 +563,7 @@ impl Worker {
         let Some(dir) = self.options.autostart_dir.clone() else { return };
         let url = self.gateway_url();
         let needed = at_login::needed_for(&self.options.paths, &self.app, &self.options.claude_code, &url);
-        let bin = match binary::locate(self.config.supervisor.gatehouse_bin.as_deref()) {
+        let bin = match binary::locate(self.config.supervisor.gatehouse_bin.as_deref(), &self.options.paths.data_dir) {
             Ok(bin) => bin,
             Err(error) if needed => {
                 self.log.note(&format!("no login entry to keep Claude Code working after a restart: {error}"));
