@@ -20,7 +20,8 @@
 #    are gone, and the user's Gatehouse data and config are kept.
 # 5. The AppImage, mounted with FUSE where this machine allows it, else with
 #    --appimage-extract-and-run: its About line and, through a link named
-#    `gatehouse`, the `gatehouse` command; its app shows the tray icon with
+#    `gatehouse`, the `gatehouse` command; on a system without WebKitGTK
+#    (hidden in a mount namespace), a message naming the library; its app shows the tray icon with
 #    the appindicator library it carries, and runs as its gateway the copy
 #    of `gatehouse` it took out of the image (the image is gone once the app
 #    ends), which the gateway's login entry also runs; "Start at login" runs
@@ -222,6 +223,22 @@ fi
 [ "$("${run[@]}" "$ai/bin/gatehouse" --version)" = "gatehouse $version" ] ||
   fail "through a link named gatehouse, the AppImage says $("${run[@]}" "$ai/bin/gatehouse" --version 2>&1), not gatehouse $version"
 ok "the AppImage runs ($mode, and extracted): its About line and, through a link named gatehouse, \`gatehouse --version\` say $version"
+
+# A system without WebKitGTK: in a mount namespace of its own, the library
+# directory is replaced by links to everything in it but WebKitGTK's library.
+unshare --mount sh -c '
+  set -e
+  lib=/usr/lib/x86_64-linux-gnu
+  mkdir -p "$1/all" "$1/without"
+  mount --bind "$lib" "$1/all"
+  cp -rs "$1/all/." "$1/without/"
+  rm -f "$1/without"/libwebkit2gtk-4.1.so*
+  mount --bind "$1/without" "$lib"
+  APPIMAGE_EXTRACT_AND_RUN=1 "$2"
+' sh "$ai/no-webkit" "$image" >"$work/no-webkit.log" 2>&1 && fail "the AppImage started on a system without WebKitGTK"
+grep -q '^Gatehouse cannot start: this system lacks libwebkit2gtk-4.1.so.0\. .*sudo apt install libwebkit2gtk-4.1-0' "$work/no-webkit.log" ||
+  fail "without WebKitGTK, the AppImage said: $(cat "$work/no-webkit.log")"
+ok "without WebKitGTK, the AppImage says which library is missing and how to install it"
 
 port="$(free_port)"
 gateway="http://127.0.0.1:$port"
