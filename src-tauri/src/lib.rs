@@ -107,7 +107,9 @@ pub fn run() {
 
 fn setup(app: &mut App) -> anyhow::Result<()> {
     let handle = app.handle().clone();
-    let service = DesktopService::new(SupervisorOptions::from_env()?)?;
+    let options = SupervisorOptions::from_env()?;
+    integrate_appimage(options.paths.clone());
+    let service = DesktopService::new(options)?;
     app.manage(Arc::clone(&service));
     service.note_start_at_login(
         commands::autostart_dir().is_ok_and(|dir| gatehouse::desktop::start_at_login::is_enabled(&dir)),
@@ -154,6 +156,16 @@ fn setup(app: &mut App) -> anyhow::Result<()> {
     quit_on_signals(&handle);
     service.watch(move |snapshot| show_snapshot(&handle, snapshot));
     Ok(())
+}
+
+/// Run from an AppImage, the app puts it in the applications menu, with
+/// its icons and the `gatehouse` command, as a package would.
+fn integrate_appimage(paths: gatehouse::paths::Paths) {
+    std::thread::spawn(move || match gatehouse::appimage::integrate_running(&paths) {
+        Some(Ok(done)) => tracing::info!("the AppImage on the desktop: {done:?}"),
+        Some(Err(error)) => tracing::warn!("cannot add the AppImage to the applications menu: {error}"),
+        None => {}
+    });
 }
 
 fn create_tray(app: &App, snapshot: &Snapshot) {

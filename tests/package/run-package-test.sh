@@ -24,7 +24,8 @@
 #    (hidden in a mount namespace), a message naming the library; its app shows the tray icon with
 #    the appindicator library it carries, and runs as its gateway the copy
 #    of `gatehouse` it took out of the image (the image is gone once the app
-#    ends), which the gateway's login entry also runs; "Start at login" runs
+#    ends), which the gateway's login entry also runs; it puts itself in the
+#    applications menu with its icon, and `gatehouse` on PATH; "Start at login" runs
 #    the AppImage; `gatehouse quit` through the link ends it all, restores
 #    settings.json and unmounts the image.
 # The package is removed and the AppImage's app ended at the end whatever
@@ -247,9 +248,9 @@ printf '[gateway]\nport = %s\n\n[anthropic]\nbase_url = "http://127.0.0.1:%s"\n'
 printf '{\n  "model": "opus",\n  "hooks": {}\n}\n' >"$settings"
 cp "$settings" "$work/settings.original.json"
 echo "== the AppImage's app ($mode)" >>"$work/app.log"
-"${run[@]}" NO_AT_BRIDGE=1 HOME="$ai/home" XDG_CONFIG_HOME="$ai/home/.config" GATEHOUSE_HOME="$ai/gatehouse" \
-  CLAUDE_CONFIG_DIR="$ai/claude" GATEHOUSE_CLAUDE_BIN="$work/bin/claude" PATH=/usr/bin:/bin \
-  "$image" >>"$work/app.log" 2>&1 &
+"${run[@]}" NO_AT_BRIDGE=1 HOME="$ai/home" XDG_CONFIG_HOME="$ai/home/.config" XDG_DATA_HOME="$ai/home/.local/share" \
+  GATEHOUSE_HOME="$ai/gatehouse" CLAUDE_CONFIG_DIR="$ai/claude" GATEHOUSE_CLAUDE_BIN="$work/bin/claude" \
+  PATH="$ai/home/.local/bin:/usr/bin:/bin" "$image" >>"$work/app.log" 2>&1 &
 runtime_pid=$!
 ai_gateway_pid() { sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$ai/gatehouse/state/gateway.json" 2>/dev/null; }
 # The app: the gatehouse-desktop from the image whose parent is not one
@@ -276,6 +277,14 @@ grep -q " $appdir/usr/lib/libayatana-appindicator3.so.1$" "/proc/$appimage_app_p
 ! tr '\0' '\n' <"/proc/$appimage_app_pid/environ" | grep -q '^LD_LIBRARY_PATH=' ||
   fail "the app runs with LD_LIBRARY_PATH, which every program it starts would inherit"
 ok "the AppImage's app ($appdir) shows its tray icon with the appindicator library it carries, and its gateway runs the copy $ai/gatehouse/data/bin/gatehouse"
+menu_entry="$ai/home/.local/share/applications/gatehouse-appimage.desktop"
+wait_until 10 test -f "$menu_entry" || fail "the AppImage put no entry in the applications menu"
+grep -qx "Exec=$image" "$menu_entry" && grep -qx "TryExec=$image" "$menu_entry" && grep -qx 'Icon=gatehouse-desktop' "$menu_entry" ||
+  fail "the AppImage's menu entry: $(cat "$menu_entry")"
+[ -s "$ai/home/.local/share/icons/hicolor/128x128/apps/gatehouse-desktop.png" ] || fail "the AppImage put no icon in the icon theme"
+wait_until 10 test -L "$ai/home/.local/bin/gatehouse" || fail "the AppImage linked no gatehouse command in ~/.local/bin, which is on PATH"
+[ "$("$ai/home/.local/bin/gatehouse" --version)" = "gatehouse $version" ] || fail "the linked gatehouse command: $("$ai/home/.local/bin/gatehouse" --version 2>&1)"
+ok "the AppImage is in the applications menu (running the file, gone with it), with its icon, and \`gatehouse\` is on PATH"
 wait_until 20 window_shown || fail "the AppImage's first launch did not open the window"
 sleep 2
 shot first-launch-appimage

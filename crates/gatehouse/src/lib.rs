@@ -5,6 +5,7 @@
 
 pub(crate) mod anthropic;
 pub mod app_state;
+pub mod appimage;
 pub mod auth;
 pub mod claude_code;
 pub mod cli;

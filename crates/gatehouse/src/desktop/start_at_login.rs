@@ -30,7 +30,7 @@ pub fn is_enabled(autostart_dir: &Path) -> bool {
 /// one (`$APPIMAGE`, set by its runtime; the executable inside is gone once
 /// it ends), else `current_exe`.
 pub fn program(current_exe: PathBuf) -> PathBuf {
-    std::env::var_os("APPIMAGE").filter(|path| !path.is_empty()).map_or(current_exe, PathBuf::from)
+    crate::appimage::AppImage::running().map_or(current_exe, |image| image.file)
 }
 
 /// Writes the entry that starts `program`, or removes it. Creates the
@@ -49,12 +49,16 @@ pub fn set(autostart_dir: &Path, enabled: bool, program: &Path) -> io::Result<()
 }
 
 /// The desktop entry's text.
+/// `TryExec` makes the session skip it once the program is gone (an
+/// AppImage deleted or moved).
 fn entry(program: &Path) -> String {
-    let exec = crate::supervisor::at_login::quote(&program.to_string_lossy());
+    let program = program.to_string_lossy();
+    let exec = crate::supervisor::at_login::quote(&program);
+    let try_exec = crate::appimage::escape(&program);
     format!(
         "[Desktop Entry]\nType=Application\nVersion=1.0\nName=Gatehouse\n\
          Comment=Starts Gatehouse in the tray at login: the local gateway for Claude Code and what your usage is worth\n\
-         Exec={exec}\nIcon={ICON}\nTerminal=false\nStartupNotify=false\nX-GNOME-Autostart-enabled=true\n"
+         Exec={exec}\nTryExec={try_exec}\nIcon={ICON}\nTerminal=false\nStartupNotify=false\nX-GNOME-Autostart-enabled=true\n"
     )
 }
 
@@ -71,7 +75,7 @@ mod tests {
         assert!(is_enabled(&autostart));
         let text = std::fs::read_to_string(autostart.join("Gatehouse.desktop")).unwrap();
         assert!(text.starts_with("[Desktop Entry]\nType=Application\n"), "{text}");
-        assert!(text.contains("\nExec=/usr/bin/gatehouse-desktop\n"), "{text}");
+        assert!(text.contains("\nExec=/usr/bin/gatehouse-desktop\nTryExec=/usr/bin/gatehouse-desktop\n"), "{text}");
         assert!(text.contains("\nIcon=gatehouse-desktop\n"), "{text}");
         assert!(text.contains("\nComment=Starts Gatehouse in the tray at login"), "{text}");
         assert!(!text.contains("startup script"), "{text}");
@@ -82,6 +86,10 @@ mod tests {
 
     #[test]
     fn a_path_with_spaces_is_quoted() {
-        assert!(entry(Path::new("/home/a b/Gatehouse.AppImage")).contains("\nExec=\"/home/a b/Gatehouse.AppImage\"\n"));
+        let text = entry(Path::new("/home/a b/Gatehouse.AppImage"));
+        assert!(
+            text.contains("\nExec=\"/home/a b/Gatehouse.AppImage\"\nTryExec=/home/a b/Gatehouse.AppImage\n"),
+            "{text}"
+        );
     }
 }

@@ -14,6 +14,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::appimage::AppImage;
 use crate::fs_atomic::{self, TempFile};
 
 /// The executable's file name.
@@ -38,12 +39,10 @@ pub fn locate(configured: Option<&Path>, data_dir: &Path) -> Result<PathBuf, Str
         .and_then(|exe| exe.canonicalize().ok())
         .and_then(|exe| Some(exe.parent()?.join(NAME)).filter(|candidate| is_executable(candidate)));
     if let Some(path) = beside {
-        return match appimage_dir() {
-            Some(appdir) if path.starts_with(&appdir) => {
-                copy_out(&path, &data_dir.join("bin").join(NAME)).map_err(|e| {
-                    format!("cannot copy {} out of the AppImage to {}: {e}", path.display(), data_dir.display())
-                })
-            }
+        return match AppImage::running() {
+            Some(image) if image.contains(&path) => copy_out(&path, &copy_path(data_dir)).map_err(|e| {
+                format!("cannot copy {} out of the AppImage to {}: {e}", path.display(), data_dir.display())
+            }),
             _ => Ok(path),
         };
     }
@@ -56,12 +55,9 @@ pub fn locate(configured: Option<&Path>, data_dir: &Path) -> Result<PathBuf, Str
     })
 }
 
-/// The directory the AppImage this process runs from is mounted or
-/// extracted at: its runtime sets `APPIMAGE` (the file) and `APPDIR`.
-fn appimage_dir() -> Option<PathBuf> {
-    std::env::var_os("APPIMAGE").filter(|v| !v.is_empty())?;
-    let appdir = std::env::var_os("APPDIR").filter(|v| !v.is_empty())?;
-    PathBuf::from(appdir).canonicalize().ok()
+/// Where the copy taken out of an AppImage is.
+pub(crate) fn copy_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("bin").join(NAME)
 }
 
 /// Copies `source` to `target` atomically, executable, with the source's

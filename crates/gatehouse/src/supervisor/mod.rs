@@ -56,7 +56,7 @@
 
 pub mod at_login;
 pub(crate) mod backoff;
-mod binary;
+pub(crate) mod binary;
 pub mod detached;
 mod fail_open;
 mod lock;
