@@ -255,7 +255,7 @@ await test("spend: stacked daily bars by model with the right series and totals;
   // The table's billed and subscription columns add up to its total, to the nano-dollar.
   const foot = async (id) => Math.round(Number((await page.textContent(`[data-testid="${id}"]`)).replace(/[$,]/g, "").split("+")[0]) * 100);
   eq((await foot("table-billed")) + (await foot("table-subscription")), await foot("table-total"), "billed + subscription = total, in the table's footer");
-  eq(await page.$$eval('[data-testid="spend-table"] thead th.help', (h) => h.map((e) => [e.textContent.replace(/[▾▴]/, ""), e.title.includes("API key")])), [["Billed", true], ["Subscription", true]], "the billed columns explain themselves");
+  eq(await page.$$eval('[data-testid="spend-table"] thead th.help', (h) => h.map((e) => [e.textContent.replace(/[↓↑]/, ""), e.title.includes("API key")])), [["Billed", true], ["Subscription", true]], "the billed columns explain themselves");
   const nova = await page.$eval('[data-testid="spend-table"] tbody', (t) => [...t.rows].find((r) => r.textContent.includes("nova")).lastElementChild.textContent);
   eq(nova, "unknown price", "the unpriced model's cost");
   await page.context().close();

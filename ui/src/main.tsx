@@ -11,4 +11,6 @@ const opened = (window as { gatehouseOpenPanel?: string }).gatehouseOpenPanel;
 const first: Record<string, () => Promise<unknown>> = opened
   ? { state: api.state }
   : { state: api.state, overview: api.overview };
-void preload(first, 300).then(() => render(<App />, document.getElementById("app")!));
+// The first frame waits for the bundled font too, so that it is drawn once, in Inter.
+const font = Promise.race([document.fonts.load("14px Inter").catch(() => {}), new Promise((done) => setTimeout(done, 300))]);
+void Promise.all([preload(first, 300), font]).then(() => render(<App />, document.getElementById("app")!));

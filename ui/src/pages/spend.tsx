@@ -230,7 +230,7 @@ function SpendTable({ rows, range, by, setBy }: { rows: SpendRow[]; range: DayRa
       <th key={c.key} class={`${c.num ? "num" : ""}${c.opt ? " opt" : ""}${c.help ? " help" : ""}`} title={c.help} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : "none"}>
         <button type="button" class="sort" onClick={() => setSort({ key: c.key, dir: active && sort.dir === "desc" ? "asc" : "desc" })}>
           {c.title || groupTitle}
-          <span class="sort-mark" aria-hidden="true">{active ? (sort.dir === "desc" ? "▾" : "▴") : ""}</span>
+          <span class="sort-mark" aria-hidden="true">{active ? (sort.dir === "desc" ? "↓" : "↑") : ""}</span>
         </button>
       </th>
     );
