@@ -66,6 +66,13 @@ fn start_or_show<R: Runtime>(app: &AppHandle<R>, panel: Option<Panel>, hidden: b
         }
         return Ok(());
     }
+    // The page opens on the Overview and asks for it first thing.
+    if panel.is_none()
+        && !hidden
+        && let Some(service) = app.try_state::<std::sync::Arc<gatehouse::desktop::service::DesktopService>>()
+    {
+        service.prefetch_overview();
+    }
     *running = Some(start(app, panel, hidden)?);
     Ok(())
 }

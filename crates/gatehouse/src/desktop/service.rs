@@ -57,6 +57,8 @@ pub struct DesktopService {
     pub(super) openrouter: Mutex<super::openrouter::SignInState>,
     /// The LiteLLM engine's install from the app (see [`super::engines`]).
     pub(super) litellm: Mutex<super::engines::LiteLlmState>,
+    /// The Overview computed for a window that is starting (see [`Self::prefetch_overview`]).
+    pub(super) overview_ahead: Mutex<Option<super::pages::OverviewAhead>>,
 }
 
 impl DesktopService {
@@ -80,6 +82,7 @@ impl DesktopService {
             ledger_watch: Mutex::default(),
             openrouter: Mutex::default(),
             litellm: Mutex::default(),
+            overview_ahead: Mutex::default(),
         }))
     }
 
