@@ -73,6 +73,9 @@ cleanup() {
     [ -z "$gateway_pid" ] || kill "$gateway_pid" 2>/dev/null || true
   done
   if [ -n "${DBUS_SESSION_BUS_PID:-}" ]; then kill "$DBUS_SESSION_BUS_PID" 2>/dev/null || true; fi
+  # The copies of the debug build (about 190 MB each) go; the logs and
+  # screenshots stay.
+  rm -rf "$work"/*.deb "$work/appimage/Gatehouse.AppImage" "$work/appimage/gatehouse/data/bin" "$work/appimage/no-webkit"
 }
 trap cleanup EXIT
 
