@@ -3,6 +3,7 @@
 import { render } from "preact";
 import { api, preload } from "./api";
 import { App } from "./app";
+import { loadFont } from "./font";
 
 // The app's state, and on the Overview its figures, are asked for before the
 // first render, so that the window's first frame shows them; after 300 ms
@@ -12,5 +13,4 @@ const first: Record<string, () => Promise<unknown>> = opened
   ? { state: api.state }
   : { state: api.state, overview: api.overview };
 // The first frame waits for the bundled font too, so that it is drawn once, in Inter.
-const font = Promise.race([document.fonts.load("14px Inter").catch(() => {}), new Promise((done) => setTimeout(done, 300))]);
-void Promise.all([preload(first, 300), font]).then(() => render(<App />, document.getElementById("app")!));
+void Promise.all([preload(first, 300), loadFont(300)]).then(() => render(<App />, document.getElementById("app")!));
