@@ -165,7 +165,8 @@ impl AppImage {
             Err(_) => return Ok(None),
         }
         std::fs::create_dir_all(&desktop.bin_dir)?;
-        let temp = link.with_file_name(format!(".gatehouse.link-{}", std::process::id()));
+        // One name: one app runs at a time, and a link a kill left is replaced.
+        let temp = link.with_file_name(".gatehouse.link.tmp");
         let _ = std::fs::remove_file(&temp);
         std::os::unix::fs::symlink(target, &temp)?;
         std::fs::rename(&temp, &link)?;
@@ -181,6 +182,7 @@ fn update(path: &Path, bytes: &[u8], mode: u32) -> io::Result<bool> {
     }
     let dir = fs_atomic::parent_dir(path);
     std::fs::create_dir_all(dir)?;
+    fs_atomic::remove_stale_temp_files(path);
     fs_atomic::TempFile::write(path, bytes, Some(mode), None)?.persist(path)?;
     fs_atomic::sync_dir(dir)?;
     Ok(true)
