@@ -17,7 +17,9 @@
 //! - the `gatehouse` command, as a link in `~/.local/bin` to the gateway's
 //!   copy, when that folder is on `PATH` and no other `gatehouse` is.
 //!
-//! It never replaces a file it did not write.
+//! The entry and the icons have names of their own, which it rewrites when
+//! they differ; a `gatehouse` already in `~/.local/bin`, a file or a link,
+//! is never replaced.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -27,15 +29,15 @@ use crate::fs_atomic;
 
 /// The menu entry's file name, apart from a package's `Gatehouse.desktop`
 /// so that both can be there.
-pub const MENU_ENTRY: &str = "gatehouse-appimage.desktop";
+const MENU_ENTRY: &str = "gatehouse-appimage.desktop";
 
 /// The AppImage this process runs from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppImage {
+pub(crate) struct AppImage {
     /// The AppImage file.
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Where its files are while it runs.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 /// Where the app puts what a package would install: the user's data
@@ -79,7 +81,7 @@ pub struct Integrated {
 impl AppImage {
     /// The AppImage this process runs from, from its runtime's variables;
     /// `None` when it runs from anywhere else.
-    pub fn running() -> Option<AppImage> {
+    pub(crate) fn running() -> Option<AppImage> {
         let file = std::env::var_os("APPIMAGE").filter(|v| !v.is_empty())?;
         let dir = std::env::var_os("APPDIR").filter(|v| !v.is_empty())?;
         Some(AppImage { file: PathBuf::from(file), dir: PathBuf::from(dir) })
