@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::desktop::start_at_login::ICON;
 use crate::fs_atomic;
+use crate::supervisor::at_login;
 
 /// The menu entry's file name, apart from a package's `Gatehouse.desktop`
 /// so that both can be there.
@@ -138,8 +139,8 @@ impl AppImage {
             "[Desktop Entry]\nType=Application\nVersion=1.0\nName=Gatehouse\n\
              Comment=The local gateway for Claude Code, and what your usage is worth\n\
              Exec={}\nTryExec={}\nIcon={ICON}\nTerminal=false\nCategories=Development;\n",
-            crate::supervisor::at_login::quote(&file),
-            escape(&file),
+            at_login::quote(&file),
+            at_login::escape(&file),
         )
     }
 
@@ -188,11 +189,6 @@ fn update(path: &Path, bytes: &[u8], mode: u32) -> io::Result<bool> {
     fs_atomic::TempFile::write(path, bytes, Some(mode), None)?.persist(path)?;
     fs_atomic::sync_dir(dir)?;
     Ok(true)
-}
-
-/// A string value of a desktop entry, with its escapes.
-pub(crate) fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('\n', "\\n").replace('\t', "\\t").replace('\r', "\\r")
 }
 
 #[cfg(test)]
@@ -276,10 +272,5 @@ mod tests {
         std::os::unix::fs::symlink("/opt/gatehouse/bin/gatehouse", &link).unwrap();
         assert_eq!(image.integrate(&on_path, &copy).unwrap().command, None);
         assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/opt/gatehouse/bin/gatehouse"));
-    }
-
-    #[test]
-    fn a_path_with_a_backslash_or_a_line_break_is_escaped() {
-        assert_eq!(escape("/a\\b\nc"), "/a\\\\b\\nc");
     }
 }

@@ -54,7 +54,7 @@ pub fn set(autostart_dir: &Path, enabled: bool, program: &Path) -> io::Result<()
 fn entry(program: &Path) -> String {
     let program = program.to_string_lossy();
     let exec = crate::supervisor::at_login::quote(&program);
-    let try_exec = crate::appimage::escape(&program);
+    let try_exec = crate::supervisor::at_login::escape(&program);
     format!(
         "[Desktop Entry]\nType=Application\nVersion=1.0\nName=Gatehouse\n\
          Comment=Starts Gatehouse in the tray at login: the local gateway for Claude Code and what your usage is worth\n\

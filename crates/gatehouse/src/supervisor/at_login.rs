@@ -83,6 +83,12 @@ fn entry(bin: &Path, env: &[(OsString, OsString)]) -> String {
     )
 }
 
+/// A string value of a desktop entry (`TryExec`, a path), with the file
+/// format's escapes.
+pub(crate) fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('\n', "\\n").replace('\t', "\\t").replace('\r', "\\r")
+}
+
 /// One argument of an `Exec` key, quoted as the Desktop Entry spec says:
 /// in double quotes when it holds a reserved character, with `"`, `` ` ``,
 /// `$` and `\` escaped inside, then the string escapes of the file format
@@ -140,5 +146,10 @@ mod tests {
         assert!(!autostart.join(ENTRY).exists());
         // Removing what is not there is fine.
         sync(&autostart, false, Path::new("/opt/Gatehouse/gatehouse"), &env).unwrap();
+    }
+
+    #[test]
+    fn a_string_value_with_a_backslash_or_a_line_break_is_escaped() {
+        assert_eq!(escape("/a\\b\nc"), "/a\\\\b\\nc");
     }
 }
