@@ -158,6 +158,8 @@ fn reap<R: Runtime>(app: &AppHandle<R>, pid: u32) {
             Ok(_) => tracing::debug!("the window closed"),
             Err(error) => tracing::warn!("cannot wait for the window's process: {error}"),
         }
+        // What answering the pages allocated is free now: back to the system.
+        gatehouse::desktop::memory::give_back_after_close();
     }
 }
 

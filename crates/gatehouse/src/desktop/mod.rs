@@ -7,13 +7,14 @@
 //! call, the dashboard's [`pages`] it reads, the [`first_run`] guide, and
 //! the [`window_link`] between the tray app and its window process, and
 //! the [`openrouter`] sign-in, the LiteLLM [`engines`] install, and when
-//! budgets and windows deserve a notification, and the [`start_at_login`]
-//! entry.
+//! budgets and windows deserve a notification, the [`start_at_login`]
+//! entry, and the heap [`memory`] given back when the window closes.
 //! All of it is tested without a display.
 
 pub(crate) mod budget_alerts;
 pub mod engines;
 pub mod first_run;
+pub mod memory;
 pub mod menu;
 pub mod notice;
 pub mod openrouter;
