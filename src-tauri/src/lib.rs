@@ -65,6 +65,7 @@ pub fn run() {
         );
         std::process::exit(1);
     }
+    gatehouse::desktop::memory::few_arenas();
     graphics::start_gtk_without_gl();
     let mut builder = Builder::default();
     // First: a second launch must hand over before anything else starts.

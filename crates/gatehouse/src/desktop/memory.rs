@@ -8,7 +8,10 @@
 //! issue 8's 100 MB. [`give_back`] asks the allocator to return its free
 //! pages (`malloc_trim`, which walks every arena); [`give_back_after_close`]
 //! does so when the window closes and again once the threads that answered
-//! it have ended.
+//! it have ended. [`few_arenas`] keeps the allocator to two arenas, so that
+//! what one thread frees is reused by the next instead of sitting in an
+//! arena of its own: trimming alone left 102 MiB after the window closed
+//! from Spend by session in some runs, two arenas 89 MiB.
 
 use std::time::Duration;
 
@@ -16,6 +19,19 @@ use std::time::Duration;
 /// blocking thread after 10 s without work, and what the thread held
 /// (statement caches, its buffers) is freed only then.
 const AFTER_THREADS_END: Duration = Duration::from_secs(12);
+
+/// Arenas for the tray app: its threads mostly wait, so two are plenty.
+const ARENAS: i32 = 2;
+
+/// Keeps the allocator to [`ARENAS`] arenas. Called first thing in the tray
+/// app, before it starts threads; nothing where the C library is not glibc.
+pub fn few_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, ARENAS);
+    }
+}
 
 /// Returns the allocator's free pages to the system; nothing where the
 /// C library is not glibc.
