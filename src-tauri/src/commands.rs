@@ -26,6 +26,7 @@ use gatehouse::desktop::notice;
 use gatehouse::desktop::pages::TeamKeyInfo;
 use gatehouse::desktop::service::DesktopService;
 use gatehouse::desktop::start_at_login;
+use gatehouse::desktop::window_link;
 use gatehouse::ledger::import::ImportSummary;
 use gatehouse::upstream_test::UpstreamTest;
 use serde::Serialize;
@@ -377,7 +378,7 @@ fn ui_painted(what: String, after_ms: f64, page_start_ms: f64) {
 /// object of its arguments by the names the page uses), and returns its
 /// answer as the page receives it. An unknown command or a missing or
 /// malformed argument is an error that says which.
-pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value) -> Result<Value> {
+pub async fn dispatch<R: Runtime>(app: &AppHandle<R>, command: &str, args: Value) -> Result<window_link::Json> {
     let app = app.clone();
     let service = Arc::clone(&app.state::<Service>());
     let args = Args { command, args };
@@ -458,6 +459,6 @@ impl Args<'_> {
     }
 }
 
-fn answer<T: Serialize>(result: Result<T>) -> Result<Value> {
-    serde_json::to_value(result?).map_err(|e| Error::Task(format!("cannot send the answer: {e}")))
+fn answer<T: Serialize>(result: Result<T>) -> Result<window_link::Json> {
+    serde_json::value::to_raw_value(&result?).map_err(|e| Error::Task(format!("cannot send the answer: {e}")))
 }

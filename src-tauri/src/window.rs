@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use gatehouse::desktop::window_link::{self, PendingCalls, ToWindow};
 use serde_json::Value;
-use tauri::ipc::{InvokeBody, InvokeError};
+use tauri::ipc::{InvokeBody, InvokeError, InvokeResponseBody, Response};
 use tauri::{AppHandle, Builder, Emitter, Manager, WebviewWindowBuilder, Wry};
 
 use crate::MAIN_WINDOW;
@@ -43,7 +43,8 @@ pub(crate) fn run(args: &[String]) {
             }
             invoke.resolver.respond_async(async move {
                 match answered.await {
-                    Ok(Ok(value)) => Ok(value),
+                    // The app's JSON text, passed on as it came.
+                    Ok(Ok(json)) => Ok(Response::new(InvokeResponseBody::Json(String::from(Box::<str>::from(json))))),
                     Ok(Err(error)) => Err(InvokeError(error)),
                     Err(_) => Err(InvokeError(Value::String(window_link::APP_GONE.to_string()))),
                 }

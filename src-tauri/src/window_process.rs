@@ -168,7 +168,7 @@ pub fn send_event<R: Runtime>(app: &AppHandle<R>, name: &str, payload: impl Seri
     let Some(process) = app.try_state::<WindowProcess>() else { return };
     let running = process.running.lock().unwrap_or_else(|e| e.into_inner());
     let Some(window) = running.as_ref() else { return };
-    match serde_json::to_value(payload) {
+    match serde_json::value::to_raw_value(&payload) {
         Ok(payload) => {
             if !window.to_window.send(ToWindow::Event { name: name.to_string(), payload }) {
                 tracing::debug!("the window is not reading its events; {name} dropped");

@@ -18,6 +18,7 @@ use tauri::test::{MockRuntime, mock_builder, mock_context, noop_assets};
 
 fn invoke(app: &App<MockRuntime>, cmd: &str, args: Value) -> Result<Value, String> {
     tauri::async_runtime::block_on(gatehouse_desktop::dispatch(app.handle(), cmd, args))
+        .map(|json| serde_json::from_str(json.get()).expect("an answer is JSON"))
         .map_err(|error| error.to_string())
 }
 

@@ -13,6 +13,11 @@
 //! the window ends too; when the window ends, the tray app reads the end of
 //! its stdout. The tray app writes through an [`Outbox`], so a window that
 //! stops reading never blocks it.
+//!
+//! Answers and events cross as JSON text ([`Json`]): the window process
+//! hands them to its page as they came, without building them into values
+//! and writing them out again. (A month's spend by session is thousands of
+//! rows; parsing it into a tree took the window process 14 MiB.)
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -21,7 +26,14 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::oneshot;
+
+/// A JSON value kept as its text.
+pub type Json = Box<RawValue>;
+
+/// What a call gets back: the command's answer, or the error the page shows.
+pub type Answer = Result<Json, Value>;
 
 /// What the window process sends the tray app.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,14 +44,16 @@ pub enum FromWindow {
     Call { id: u64, command: String, args: Value },
 }
 
-/// What the tray app sends the window process.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// What the tray app sends the window process. (Tagged by the variant's
+/// name as the key, not by a `kind` field: serde reads [`Json`] text only
+/// where it can parse the message as it goes.)
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ToWindow {
-    /// The answer to call `id`: its value, or the error the page shows.
-    Reply { id: u64, result: Result<Value, Value> },
+    /// The answer to call `id`.
+    Reply { id: u64, result: Answer },
     /// An event for the page (`state`, `ledger`, `import-progress`, …).
-    Event { name: String, payload: Value },
+    Event { name: String, payload: Json },
     /// Bring the window to the front, on `panel` when one is named.
     Show { panel: Option<String> },
 }
@@ -148,7 +162,7 @@ pub fn receive<T: for<'de> Deserialize<'de>>(
 #[derive(Default)]
 pub struct PendingCalls {
     next_id: AtomicU64,
-    waiting: Mutex<HashMap<u64, oneshot::Sender<Result<Value, Value>>>>,
+    waiting: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
     /// Set once the tray app has gone: later calls fail at once.
     closed: Mutex<bool>,
 }
@@ -159,7 +173,7 @@ pub const APP_GONE: &str = "the Gatehouse app has quit, so the window can no lon
 impl PendingCalls {
     /// Registers a call; returns the message to send and where its answer
     /// will arrive.
-    pub fn start(&self, command: &str, args: Value) -> (FromWindow, oneshot::Receiver<Result<Value, Value>>) {
+    pub fn start(&self, command: &str, args: Value) -> (FromWindow, oneshot::Receiver<Answer>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (answer, answered) = oneshot::channel();
         if *self.closed.lock().unwrap_or_else(|e| e.into_inner()) {
@@ -171,7 +185,7 @@ impl PendingCalls {
     }
 
     /// Delivers an answer; one for no waiting call is ignored.
-    pub fn answer(&self, id: u64, result: Result<Value, Value>) {
+    pub fn answer(&self, id: u64, result: Answer) {
         if let Some(waiting) = self.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&id) {
             let _ = waiting.send(result);
         }
@@ -191,26 +205,41 @@ impl PendingCalls {
 mod tests {
     use super::*;
     use serde_json::json;
+    use serde_json::value::to_raw_value;
+
+    fn raw(value: Value) -> Json {
+        to_raw_value(&value).unwrap()
+    }
+
+    /// Messages as text, to compare them (JSON text has no equality).
+    fn texts(messages: &[ToWindow]) -> Vec<String> {
+        messages.iter().map(|m| serde_json::to_string(m).unwrap()).collect()
+    }
+
+    fn answer_text(answer: Answer) -> Result<String, Value> {
+        answer.map(|json| json.get().to_string())
+    }
 
     #[test]
     fn messages_cross_as_one_json_line_each_and_bad_lines_are_skipped() {
-        let mut wire = Vec::new();
-        send(&mut wire, &ToWindow::Event { name: "state".into(), payload: json!({"a": "line\nbreak"}) }).unwrap();
-        send(&mut wire, &ToWindow::Reply { id: 7, result: Err(json!("no")) }).unwrap();
-        wire.extend_from_slice(b"garbage\n\n");
-        send(&mut wire, &ToWindow::Show { panel: Some("spend".into()) }).unwrap();
-        assert_eq!(wire.iter().filter(|&&b| b == b'\n').count(), 5);
+        let sent = vec![
+            ToWindow::Event { name: "state".into(), payload: raw(json!({"a": "line\nbreak"})) },
+            ToWindow::Reply { id: 7, result: Err(json!("no")) },
+            ToWindow::Reply { id: 8, result: Ok(raw(json!([{"b": 1}]))) },
+            ToWindow::Show { panel: Some("spend".into()) },
+        ];
+        let mut wire: Vec<u8> = Vec::new();
+        for (at, message) in sent.iter().enumerate() {
+            send(&mut wire, message).unwrap();
+            if at == 1 {
+                wire.extend_from_slice(b"garbage\n\n");
+            }
+        }
+        assert_eq!(wire.iter().filter(|&&b| b == b'\n').count(), 6);
 
         let (mut got, mut bad) = (Vec::new(), Vec::new());
         receive::<ToWindow>(wire.as_slice(), |m| got.push(m), |why| bad.push(why));
-        assert_eq!(
-            got,
-            vec![
-                ToWindow::Event { name: "state".into(), payload: json!({"a": "line\nbreak"}) },
-                ToWindow::Reply { id: 7, result: Err(json!("no")) },
-                ToWindow::Show { panel: Some("spend".into()) },
-            ]
-        );
+        assert_eq!(texts(&got), texts(&sent));
         assert_eq!(bad.len(), 1);
         assert!(bad[0].contains("garbage"), "{bad:?}");
     }
@@ -221,7 +250,7 @@ mod tests {
         // which fills at its kernel buffer (64 KiB here).
         let (reader, writer) = std::io::pipe().unwrap();
         let outbox = Outbox::start(writer).unwrap();
-        let big = json!("x".repeat(4096));
+        let big = raw(json!("x".repeat(4096)));
         let event = move || ToWindow::Event { name: "state".into(), payload: big.clone() };
         // Far more than the pipe holds: every send returns (a blocking one
         // would hang this thread, and the test with it).
@@ -230,7 +259,7 @@ mod tests {
             let outbox = outbox.clone();
             move || {
                 let queued = (0..2000).filter(|_| outbox.send(event())).count();
-                let answered = outbox.send(ToWindow::Reply { id: 1, result: Ok(json!("answer")) });
+                let answered = outbox.send(ToWindow::Reply { id: 1, result: Ok(raw(json!("answer"))) });
                 done.send((queued, answered)).unwrap();
             }
         });
@@ -244,7 +273,7 @@ mod tests {
         let mut got = Vec::new();
         receive::<ToWindow>(std::io::BufReader::new(reader), |m| got.push(m), |why| panic!("{why}"));
         assert_eq!(got.len(), queued + 1);
-        assert_eq!(got.last(), Some(&ToWindow::Reply { id: 1, result: Ok(json!("answer")) }));
+        assert_eq!(texts(&got[queued..]), texts(&[ToWindow::Reply { id: 1, result: Ok(raw(json!("answer"))) }]));
     }
 
     #[test]
@@ -257,14 +286,30 @@ mod tests {
         assert_ne!(first_id, second_id);
         assert_eq!((command.as_str(), args), ("set_proxy", json!({"enabled": true})));
 
-        calls.answer(second_id, Ok(json!(null)));
-        calls.answer(999, Ok(json!("nobody asked")));
-        assert_eq!(second_answer.try_recv().unwrap(), Ok(json!(null)));
+        calls.answer(second_id, Ok(raw(json!(null))));
+        calls.answer(999, Ok(raw(json!("nobody asked"))));
+        assert_eq!(answer_text(second_answer.try_recv().unwrap()), Ok("null".to_string()));
         assert!(first_answer.try_recv().is_err(), "not answered yet");
 
         calls.close();
-        assert_eq!(first_answer.try_recv().unwrap(), Err(json!(APP_GONE)));
+        assert_eq!(answer_text(first_answer.try_recv().unwrap()), Err(json!(APP_GONE)));
         let (_, mut late) = calls.start("get_state", json!({}));
-        assert_eq!(late.try_recv().unwrap(), Err(json!(APP_GONE)));
+        assert_eq!(answer_text(late.try_recv().unwrap()), Err(json!(APP_GONE)));
+    }
+
+    #[test]
+    fn an_answer_reaches_the_window_as_the_app_wrote_it() {
+        // Text a parse and a rewrite would change: spacing, a float's
+        // spelling, an integer beyond f64, the order of keys.
+        let text = r#"{"z": 1.50, "a": [18446744073709551615, 1e3], "s": "\u00e9\n"}"#;
+        let reply = ToWindow::Reply { id: 3, result: Ok(RawValue::from_string(text.to_string()).unwrap()) };
+        let mut wire: Vec<u8> = Vec::new();
+        send(&mut wire, &reply).unwrap();
+        let mut got = Vec::new();
+        receive::<ToWindow>(wire.as_slice(), |m| got.push(m), |why| panic!("{why}"));
+        let [ToWindow::Reply { id: 3, result: Ok(json) }] = got.as_slice() else {
+            panic!("{}", texts(&got).join("\n"))
+        };
+        assert_eq!(json.get(), text);
     }
 }
