@@ -271,7 +271,8 @@ impl super::Dashboard {
                 let projection = projection(current_points, &now, now_ms);
                 let mut statement = conn.prepare_cached(
                     "SELECT request, delta, utilization FROM window_readings
-                     WHERE window = ?1 AND delta IS NOT NULL AND delta > 0 ORDER BY delta DESC, request DESC LIMIT ?2",
+                     WHERE window = ?1 AND delta IS NOT NULL AND delta > 0
+                     ORDER BY ROUND(delta, 6) DESC, request DESC LIMIT ?2",
                 )?;
                 let takers = statement
                     .query_map(rusqlite::params![current.id, top], |row| {

@@ -117,7 +117,7 @@ fn top_requests(conn: &Connection, window: i64, limit: usize) -> rusqlite::Resul
          LEFT JOIN names agent ON agent.id = r.agent_type
          LEFT JOIN names compaction ON compaction.id = r.compaction
          WHERE wr.window = ?1 AND wr.delta > 0
-         ORDER BY wr.delta DESC, r.ts_unix_ms DESC, r.id DESC
+         ORDER BY ROUND(wr.delta, 6) DESC, r.ts_unix_ms DESC, r.id DESC
          LIMIT ?2",
     )?;
     let rows = statement.query_map(params![window, i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
@@ -252,6 +252,25 @@ mod tests {
         assert_eq!(subagent.flags, ["subagent"]);
         assert!(all.windows[1].top.is_empty(), "a first reading has no delta");
         assert_eq!(all.windows[2].resets_at, None, "no reset time sent");
+    }
+
+    #[test]
+    fn requests_that_took_the_same_points_are_listed_newest_first() {
+        let ledger = Ledger::new();
+        let first = ledger.request(20_000, "claude-sonnet-4-5", Some(0.2), Some("main"), 0);
+        ledger.reading(first, "5h", 30_000, 0.12, None);
+        // One point each, as the tracker subtracts them: 0.15 - 0.14 is a
+        // little less than the others in its last bits, which must not
+        // order it.
+        let steps = [0.12, 0.13, 0.14, 0.15, 0.16];
+        assert!(0.15 - 0.14 < 0.16 - 0.15, "the float noise this is about");
+        for (at, pair) in steps.windows(2).enumerate() {
+            let id = ledger.request(21_000 + at as i64 * 1_000, "claude-sonnet-4-5", Some(0.1), Some("main"), 0);
+            ledger.reading(id, "5h", 30_000, pair[1], Some(pair[1] - pair[0]));
+        }
+        let five = &current(&ledger.conn, 10).unwrap().windows[0];
+        let times: Vec<i64> = five.top.iter().map(|t| t.ts_unix_ms).collect();
+        assert_eq!(times, [24_000, 23_000, 22_000, 21_000]);
     }
 
     #[test]
