@@ -98,6 +98,8 @@ export function generate(now: number, sessionChance = 0.03): Data {
   let five = 0;
   let week = 0;
   let weekReset = weeklyReset(start);
+  // A per-model weekly window, as Anthropic adds them: only Opus requests fill it.
+  let opus = 0;
   let id = 0;
   let session = "";
   let lastTs = 0;
@@ -129,12 +131,14 @@ export function generate(now: number, sessionChance = 0.03): Data {
       cache_write_tokens: switched ? 182_000 : rebuild ? Math.floor(60_000 + random() * 90_000) : Math.floor(random() * 8000),
     };
     if (t >= fiveReset) (fiveReset = t + 5 * HOUR, (five = 0));
-    if (t >= weekReset) (weekReset = weeklyReset(t), (week = 0));
+    if (t >= weekReset) (weekReset = weeklyReset(t), (week = 0), (opus = 0));
     const weight = (r.output_tokens + r.cache_write_tokens / 3 + r.input_tokens) / 1e6 * (model.includes("opus") ? 5 : model.includes("haiku") ? 0.4 : 2);
     const d5 = Math.min(1 - five, weight * 0.9);
     const d7 = Math.min(1 - week, weight * 0.1);
+    const dOpus = model.includes("opus") ? Math.min(1 - opus, weight * 0.12) : 0;
     five += d5;
     week += d7;
+    opus += dOpus;
     const status = random() < 0.015 ? 529 : 200;
     const imported = t < start + 4 * 24 * HOUR; // the first days came from transcripts
     // Now and then the subscription's window was used up and a paid key served (no random draw: the rest stays as it was).
@@ -157,7 +161,7 @@ export function generate(now: number, sessionChance = 0.03): Data {
       cost_usd: status === 200 ? cost(model, r) : PRICES[model] ? 0 : null,
       ttfb_ms: imported ? null : Math.round(300 + random() * 1800),
       duration_ms: imported ? null : Math.round(2000 + random() * 40_000),
-      windows: imported ? [] : [{ window: "5h", delta: d5, utilization: five }, { window: "7d", delta: d7, utilization: week }],
+      windows: imported ? [] : [{ window: "5h", delta: d5, utilization: five }, { window: "7d", delta: d7, utilization: week }, { window: "7d_oi", delta: dOpus, utilization: opus }],
       request_class,
       agent_type,
       compaction: request_class === "compaction" ? (random() < 0.5 ? "auto" : "manual") : null,
@@ -165,7 +169,7 @@ export function generate(now: number, sessionChance = 0.03): Data {
       error_type: status === 529 ? "overloaded_error" : null,
       project: PROJECTS[Math.floor(random() * random() * PROJECTS.length)],
       session,
-      readings: imported ? {} : { "5h": { utilization: five, resets_at_ms: fiveReset, delta: d5 }, "7d": { utilization: week, resets_at_ms: weekReset, delta: d7 } },
+      readings: imported ? {} : { "5h": { utilization: five, resets_at_ms: fiveReset, delta: d5 }, "7d": { utilization: week, resets_at_ms: weekReset, delta: d7 }, "7d_oi": { utilization: opus, resets_at_ms: weekReset, delta: dOpus } },
     });
   }
   return { now, rows };
@@ -322,7 +326,7 @@ export function windowsReport(data: Data): WindowsReport {
       .slice(0, 20);
     return { now, instances, projection, top_requests };
   };
-  return { windows: [series("5h", "5-hour window"), series("7d", "Weekly window")], since_ms: since };
+  return { windows: [series("5h", "5-hour window"), series("7d", "Weekly window"), series("7d_oi", "Weekly window (oi)")], since_ms: since };
 }
 
 function toRequestRow(row: Row): RequestRow {
@@ -337,6 +341,7 @@ function trayView(data: Data, state: MockState): View {
   const money = (c: number) => (c > 0 && c < 0.01 ? "<$0.01" : `$${c.toFixed(2)}`);
   const five = last.readings["5h"];
   const week = last.readings["7d"];
+  const opus = last.readings["7d_oi"];
   const hm = (ms: number) => `${String(new Date(ms).getHours()).padStart(2, "0")}:${String(new Date(ms).getMinutes()).padStart(2, "0")}`;
   const gateway = state.proxy ? { state: "running" as const, base_url: "http://127.0.0.1:4000", pid: 4242, adopted: false } : { state: "stopped" as const };
   const header = state.proxy ? "Gateway: running on 127.0.0.1:4000" : "Gateway: stopped";
@@ -367,7 +372,7 @@ function trayView(data: Data, state: MockState): View {
       windows: [
         { name: "5h", title: "5-hour window", utilization: five.utilization, resets_at: Math.floor(five.resets_at_ms / 1000), status: "allowed" },
         { name: "7d", title: "Weekly window", utilization: week.utilization, resets_at: Math.floor(week.resets_at_ms / 1000), status: "allowed" },
-        { name: "7d_oi", title: "Weekly window (7d_oi)", utilization: 0.12, resets_at: Math.floor(week.resets_at_ms / 1000), status: null },
+        { name: "7d_oi", title: "Weekly window (oi)", utilization: opus.utilization, resets_at: Math.floor(opus.resets_at_ms / 1000), status: null },
       ],
       windows_as_of: `as of ${hm(last.ts_ms)}`,
       claude_code: { configured: state.proxy && state.scopes.user, team_proxy: state.teamUser, base_url: state.scopes.user ? "http://127.0.0.1:4000" : state.teamUser ? TEAM_URL : null, warnings: [API_KEY_WARNING], error: null },
@@ -724,7 +729,7 @@ export function handler(data: Data, calls: Call[], options: { firstRun: boolean;
             const label = request_class === "subagent" ? `Subagent (${agent_type})` : request_class === "main" ? "Main" : request_class === "compaction" ? "Compaction" : "Unclassified";
             return { request_class, agent_type, label, share_of_cost: dayCost ? (t.cost_usd ?? 0) / dayCost : null, ...t };
           }),
-          windows: options.empty ? [] : [windowNow(source, "5h", "5-hour window"), windowNow(source, "7d", "Weekly window"), { ...windowNow(source, "7d", "Weekly window (oi)"), name: "7d_oi", utilization: 0.12, label: "12%" }],
+          windows: options.empty ? [] : [windowNow(source, "5h", "5-hour window"), windowNow(source, "7d", "Weekly window"), windowNow(source, "7d_oi", "Weekly window (oi)")],
           ledger_version: source.rows.at(-1)?.id ?? 0,
         };
         return o;
