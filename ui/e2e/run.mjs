@@ -625,7 +625,7 @@ await test("settings: validation errors beside their fields, the core's errors t
   await page.fill('input[name="window_thresholds"]', "80, 120");
   await page.click('button:text-is("Save settings")');
   const text = await page.textContent(".settings");
-  assert(text.includes("A price is a number of dollars, 0 or more."), "negative price");
+  assert(text.includes("A price is a number of dollars per million tokens, from 0 to 10,000."), "negative price");
   assert(text.includes("Each threshold is a whole percentage from 1 to 100"), "threshold out of range");
   eq(await calls(page, "settings_save"), [], "nothing sent while the form has errors");
   await page.fill('input[aria-label="Output price for claude-nova-preview"]', "10");

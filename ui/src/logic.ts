@@ -278,6 +278,8 @@ export function validateSettings(
     problems.push({ field: "notifications.window_thresholds", message: "Each threshold is a whole percentage from 1 to 100, e.g. 80, 95." });
   }
   const seen = new Set<string>();
+  // As the core checks: above this a price is a typo (its MAX_PRICE).
+  const MAX_PRICE = 10_000;
   const overrides = prices.map((p, i) => {
     const model = p.model.trim();
     if (!model) problems.push({ field: `price_overrides.${i}.model`, message: "Name the model, e.g. claude-sonnet-4-5." });
@@ -288,7 +290,7 @@ export function validateSettings(
       // Empty cache prices follow the input price by Anthropic's usual ratios.
       if (v === null && key.startsWith("cache") && p.input !== null) continue;
       if (v === null) problems.push({ field: `price_overrides.${i}.${key}`, message: "Needed: USD per million tokens." });
-      else if (!Number.isFinite(v) || v < 0) problems.push({ field: `price_overrides.${i}.${key}`, message: "A price is a number of dollars, 0 or more." });
+      else if (!Number.isFinite(v) || v < 0 || v > MAX_PRICE) problems.push({ field: `price_overrides.${i}.${key}`, message: "A price is a number of dollars per million tokens, from 0 to 10,000." });
     }
     const input = p.input ?? 0;
     return {

@@ -23,7 +23,24 @@ pub struct Usage {
     pub cache_read_tokens: u64,
 }
 
+/// The most tokens of one kind one response can believably report: far above
+/// any context window or output limit.
+const MAX_BELIEVABLE_TOKENS: u64 = 100_000_000;
+
 impl Usage {
+    /// This usage, or `None` when a count is beyond belief (a broken or
+    /// hostile upstream, a corrupt transcript): such a request is recorded
+    /// without usage. Kept, one count would price a request at billions of
+    /// dollars and overflow the ledger's sums.
+    pub(crate) fn believable(self) -> Option<Usage> {
+        let counts = [self.input_tokens, self.output_tokens, self.cache_write_tokens(), self.cache_read_tokens];
+        if counts.iter().any(|&n| n > MAX_BELIEVABLE_TOKENS) {
+            tracing::warn!("usage beyond belief ({self:?}): recorded without usage");
+            return None;
+        }
+        Some(self)
+    }
+
     /// All cache writes, whatever their lifetime.
     pub fn cache_write_tokens(&self) -> u64 {
         self.cache_write_5m_tokens.saturating_add(self.cache_write_1h_tokens)

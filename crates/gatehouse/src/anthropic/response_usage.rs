@@ -81,6 +81,9 @@ struct RawEvent {
     error: Option<RawError>,
 }
 
+/// The most web searches one response can believably report.
+const MAX_BELIEVABLE_SEARCHES: u64 = 1_000_000;
+
 /// Accumulates usage across `message_start` and `message_delta`.
 #[derive(Default)]
 struct UsageAccumulator {
@@ -127,7 +130,9 @@ impl UsageAccumulator {
         }
     }
 
-    fn finish(&self) -> Option<Usage> {
+    /// The usage, or `None` when none was seen or a count is beyond belief
+    /// (see [`Usage::believable`]).
+    fn finish(&mut self) -> Option<Usage> {
         if !self.seen {
             return None;
         }
@@ -138,22 +143,34 @@ impl UsageAccumulator {
         // the rest of it counts as 5-minute writes (the API's default TTL).
         let total = self.cache_creation_total.unwrap_or(split_5m.saturating_add(split_1h));
         let one_hour = split_1h.min(total);
-        Some(Usage {
+        let usage = Usage {
             input_tokens: self.input,
             output_tokens: self.output,
             cache_write_5m_tokens: total - one_hour,
             cache_write_1h_tokens: one_hour,
             cache_read_tokens: self.cache_read,
-        })
+        };
+        let searches = self.extras.web_search_requests;
+        let usage = usage.believable().filter(|_| {
+            let believable = searches <= MAX_BELIEVABLE_SEARCHES;
+            if !believable {
+                tracing::warn!("a response reported {searches} web searches, beyond belief: recorded without usage");
+            }
+            believable
+        });
+        if usage.is_none() {
+            self.extras = Extras::default();
+        }
+        usage
     }
 }
 
 /// The usage and price modifiers of one whole `usage` object, such as a
-/// transcript line holds.
-pub(crate) fn usage_of(raw: RawUsage) -> (Usage, Extras) {
+/// transcript line holds; `None` when a count is beyond belief.
+pub(crate) fn usage_of(raw: RawUsage) -> Option<(Usage, Extras)> {
     let mut acc = UsageAccumulator::default();
     acc.merge(raw);
-    (acc.finish().unwrap_or_default(), acc.extras)
+    acc.finish().map(|usage| (usage, acc.extras))
 }
 
 /// Summarises a response body given as the chunks it arrived in.
@@ -300,6 +317,26 @@ mod tests {
         let summary = summarize(true, &[Bytes::from(STREAM[..cut].to_string())]);
         assert!(!summary.finished);
         assert_eq!(summary.usage.unwrap().output_tokens, 1);
+    }
+
+    #[test]
+    fn usage_beyond_belief_is_no_usage() {
+        // An upstream's (or a transcript's) absurd count would price one
+        // request at billions and overflow the ledger's sums.
+        for (input, searches) in
+            [("4000000000000000", 1), ("18446744073709551615", 1), ("100000001", 1), ("5", 1_000_001)]
+        {
+            let body = format!(
+                "{{\"type\":\"message\",\"usage\":{{\"input_tokens\":{input},\"output_tokens\":4,\
+                 \"server_tool_use\":{{\"web_search_requests\":{searches}}}}}}}"
+            );
+            let summary = summarize(false, &[Bytes::from(body.clone())]);
+            assert_eq!(summary.usage, None, "{body}");
+            assert_eq!(summary.extras, Extras::default(), "{body}");
+            assert!(summary.finished, "{body}");
+        }
+        let body = r#"{"type":"message","usage":{"input_tokens":100000000,"output_tokens":4}}"#;
+        assert_eq!(summarize(false, &[Bytes::from(body)]).usage.unwrap().input_tokens, 100_000_000, "the limit itself");
     }
 
     #[test]

@@ -269,7 +269,13 @@ fn seconds(found: &mut Vec<Problem>, path: &[&str], value: u64, min: u64) {
     }
 }
 
-/// Prices must be finite and not negative.
+/// The highest price per million tokens that is taken for one: a hundred
+/// times the dearest model's. Above it a price is a typo (a price per token
+/// pasted as per million, an extra digit run), and it would price requests
+/// at sums that overflow the ledger's totals.
+const MAX_PRICE: f64 = 10_000.0;
+
+/// Prices must be finite, not negative, and at most [`MAX_PRICE`].
 fn rates(found: &mut Vec<Problem>, path: Vec<Step>, rates: &Rates) {
     for (name, value) in [
         ("input", rates.input),
@@ -278,12 +284,14 @@ fn rates(found: &mut Vec<Problem>, path: Vec<Step>, rates: &Rates) {
         ("cache_write_1h", rates.cache_write_1h),
         ("cache_read", rates.cache_read),
     ] {
-        if !value.is_finite() || value < 0.0 {
+        if !value.is_finite() || !(0.0..=MAX_PRICE).contains(&value) {
             let mut path = path.clone();
             path.push(Step::Key(name.to_string()));
             found.push(Problem {
                 path,
-                message: format!("{value} is not a price; use a number of US dollars per million tokens, 0 or more"),
+                message: format!(
+                    "{value} is not a price; use a number of US dollars per million tokens, from 0 to {MAX_PRICE}"
+                ),
             });
         }
     }
@@ -572,8 +580,9 @@ mod tests {
             text
         };
         assert!(Config::parse(Path::new("c"), &model("input", "0.0")).is_ok());
+        assert!(Config::parse(Path::new("c"), &model("output", "10000")).is_ok());
         for (field, line) in [("input", 2), ("output", 3), ("cache_read", 6)] {
-            for value in ["-1.0", "nan", "inf", "-inf"] {
+            for value in ["-1.0", "nan", "inf", "-inf", "1e308", "10000.5"] {
                 refused(&model(field, value), &format!("pricing.models.\"my-model\".{field}"), line);
             }
         }

@@ -192,7 +192,7 @@ fn parse_line(line: &[u8]) -> Line {
     let (Some(message_id), Some(model), Some(ts)) = (id.filter(|id| !id.is_empty()), model, ts) else {
         return Line::Unreadable;
     };
-    let (usage, extras) = response_usage::usage_of(usage);
+    let Some((usage, extras)) = response_usage::usage_of(usage) else { return Line::Unreadable };
     Line::Message(TranscriptMessage {
         message_id,
         request_id: raw.request_id.filter(|id| !id.is_empty()),
@@ -307,11 +307,13 @@ pub(crate) mod tests {
             &assistant_line("msg_4", None, "2026-11-30T10:00:00Z", 0, 0, true)
                 .replace("claude-sonnet-4-5", SYNTHETIC_MODEL),
             "[1, 2, 3]\n",
+            // A count beyond belief (it would price the message at billions).
+            &assistant_line("msg_5", Some("req_5"), "2026-11-30T10:00:00Z", 4_000_000_000_000_000, 7, true),
             &good,
         ]
         .concat();
         let stretch = read_str(&text);
-        assert_eq!(stretch.unreadable_lines, 3);
+        assert_eq!(stretch.unreadable_lines, 4);
         assert_eq!(stretch.messages.len(), 1);
         // Without a requestId, the message id is its key.
         assert_eq!(stretch.messages[0].key(), "msg_2");

@@ -82,7 +82,7 @@ pub(crate) fn summarize(is_event_stream: bool, chunks: &[Bytes]) -> ResponseSumm
         if let Ok(completion) = serde_json::from_slice::<RawBody>(&body) {
             summary.error_type = completion.error.map(|e| e.kind.unwrap_or_else(|| "error".to_string()));
             summary.finished = completion.object.as_deref() == Some("chat.completion");
-            summary.usage = completion.usage.map(RawUsage::into_usage);
+            summary.usage = completion.usage.and_then(|usage| usage.into_usage().believable());
         }
         return summary;
     }
@@ -103,7 +103,7 @@ pub(crate) fn summarize(is_event_stream: bool, chunks: &[Bytes]) -> ResponseSumm
             summary.error_type = Some(error.kind.unwrap_or_else(|| "error".to_string()));
         }
         if let Some(usage) = chunk.usage {
-            summary.usage = Some(usage.into_usage());
+            summary.usage = usage.into_usage().believable();
         }
     }
     if summary.error_type.is_some() {
@@ -230,6 +230,17 @@ mod tests {
         }
         let cut = text.replace("data: [DONE]\n\n", "");
         assert!(!summarize(true, &[Bytes::from(cut)]).finished, "no [DONE]: unfinished");
+    }
+
+    #[test]
+    fn usage_beyond_belief_is_no_usage() {
+        let body =
+            r#"{"object":"chat.completion","usage":{"prompt_tokens":9223372036854775807,"completion_tokens":5}}"#;
+        let summary = summarize(false, &[Bytes::from_static(body.as_bytes())]);
+        assert_eq!(summary.usage, None);
+        assert!(summary.finished);
+        let chunk = "data: {\"object\":\"chat.completion.chunk\",\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":200000000}}\n\ndata: [DONE]\n\n";
+        assert_eq!(summarize(true, &[Bytes::from(chunk)]).usage, None);
     }
 
     #[test]
