@@ -14,8 +14,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Permission bits of files that may hold secrets or the user's settings.
 pub const PRIVATE_FILE_MODE: u32 = 0o600;
 
-/// Atomically replaces `path` with `bytes`, readable only by the user.
+/// Atomically replaces `path` with `bytes`, readable only by the user. A
+/// symlink at `path` (a dotfile manager's) is followed: the file it points
+/// to is replaced and the link stays.
 pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let followed;
+    let path = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            followed = fs::canonicalize(path).map_err(|error| {
+                io::Error::new(error.kind(), format!("{} is a symlink to a missing file: {error}", path.display()))
+            })?;
+            followed.as_path()
+        }
+        _ => path,
+    };
     let dir = parent_dir(path);
     create_private_dir(dir)?;
     remove_stale_temp_files(path);
@@ -162,4 +174,31 @@ pub fn owner_of(meta: &fs::Metadata) -> Option<(u32, u32)> {
 /// Makes a rename durable: the new directory entry must reach the disk too.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_symlinked_file_is_written_through_and_stays_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let dotfiles = dir.path().join("dotfiles");
+        fs::create_dir(&dotfiles).unwrap();
+        let real = dotfiles.join("config.toml");
+        fs::write(&real, "old\n").unwrap();
+        let link = dir.path().join("config.toml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+
+        write_private(&link, b"new\n").unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "still a link");
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new\n");
+        let debris: Vec<_> = fs::read_dir(dir.path()).unwrap().chain(fs::read_dir(&dotfiles).unwrap()).collect();
+        assert_eq!(debris.len(), 3, "no temporary file left: {debris:?}");
+
+        fs::remove_file(&real).unwrap();
+        let error = write_private(&link, b"again\n").unwrap_err();
+        assert!(error.to_string().contains("symlink to a missing file"), "{error}");
+        assert!(!real.exists(), "a dangling link is not written through");
+    }
 }
