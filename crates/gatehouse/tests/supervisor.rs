@@ -396,6 +396,33 @@ fn an_orphan_on_another_port_is_replaced() {
 }
 
 #[test]
+fn quit_leaves_alone_a_gateway_of_another_home_that_its_stale_file_names() {
+    let theirs = Home::new("");
+    let mut their_gateway = theirs.orphan(theirs.port);
+    // Ours names their gateway's pid (a stale file after a reboot, a copied
+    // home), at an address where nothing listens.
+    let ours = Home::new("");
+    let mut info = RuntimeInfo::read(&theirs.paths()).unwrap();
+    info.address = format!("127.0.0.1:{}", ours.port);
+    info.base_url = format!("http://{}", info.address);
+    let file = ours.paths().gateway_runtime_file();
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, serde_json::to_string(&info).unwrap()).unwrap();
+
+    let quit = Command::new(GATEHOUSE).arg("quit").envs(ours.env()).output().unwrap();
+    assert!(quit.status.success(), "{}", String::from_utf8_lossy(&quit.stderr));
+    let said = String::from_utf8_lossy(&quit.stdout);
+    assert!(!said.contains("nobody looked after"), "{said}");
+    assert!(alive(their_gateway.id()), "their gateway still runs");
+    assert!(gateway_client::health(&format!("http://127.0.0.1:{}", theirs.port)).is_ok());
+
+    // Their own quit stops it.
+    let quit = Command::new(GATEHOUSE).arg("quit").envs(theirs.env()).output().unwrap();
+    assert!(String::from_utf8_lossy(&quit.stdout).contains("nobody looked after"));
+    assert!(their_gateway.wait().unwrap().success());
+}
+
+#[test]
 fn stop_is_graceful() {
     let home = Home::new("");
     let supervisor = home.supervisor();

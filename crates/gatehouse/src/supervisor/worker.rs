@@ -63,16 +63,21 @@ pub(super) enum Request {
     Quit(bool, Reply<Result<(), SupervisorError>>),
 }
 
-/// The gateway named by the runtime file, if that process is still alive
-/// and is that gateway. A recycled pid is told apart by its start time: the
-/// gateway writes the file after it starts, a newcomer with its pid starts
-/// after the file was written.
+/// The gateway named by the runtime file, if that process is still alive,
+/// is that gateway, and listens where the file says. A recycled pid is told
+/// apart by its start time: the gateway writes the file after it starts, a
+/// newcomer with its pid starts after the file was written. The address
+/// tells apart a gateway of another Gatehouse home that happens to have the
+/// pid (a stale file after a reboot, or a file copied between homes):
+/// stopping or adopting that one would take another user's setup down.
 pub(super) fn earlier_gateway(paths: &Paths) -> Option<(RuntimeInfo, process::ProcessInfo)> {
     let info = RuntimeInfo::read(paths)?;
     let written = info.started_at.parse::<jiff::Timestamp>().ok()?.as_second();
+    let address = info.address.parse::<SocketAddr>().ok()?;
     // sysinfo's start times are whole seconds derived from the boot time: allow for rounding.
     let gateway = process::inspect(info.pid)
-        .filter(|p| p.is_gateway && i64::try_from(p.start_time).is_ok_and(|started| started <= written + 2))?;
+        .filter(|p| p.is_gateway && i64::try_from(p.start_time).is_ok_and(|started| started <= written + 2))
+        .filter(|p| port::holder(address.ip(), address.port()).is_some_and(|holder| holder.pid == p.pid))?;
     Some((info, gateway))
 }
 
