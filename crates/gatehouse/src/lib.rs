@@ -26,5 +26,6 @@ pub mod paths;
 pub mod pricing;
 pub mod secrets;
 pub mod supervisor;
+pub(crate) mod untrusted_text;
 pub mod upstream_test;
 pub mod usage;

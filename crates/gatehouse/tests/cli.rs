@@ -374,3 +374,37 @@ fn import_says_what_it_did_and_reads_a_transcript_once() {
     let spend: serde_json::Value = serde_json::from_str(&stdout(&["spend", "--json"])).unwrap();
     assert_eq!((&spend["total"]["requests"], &spend["total"]["output_tokens"]), (&1.into(), &90.into()), "{spend}");
 }
+
+#[test]
+fn text_from_transcripts_and_key_names_cannot_repaint_the_terminal_or_run_in_a_spreadsheet() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("claude").join("projects").join("-x");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = |n: u32, cwd: &str| {
+        serde_json::json!({
+            "type": "assistant", "requestId": format!("req_h{n}"), "timestamp": "2026-11-30T10:00:00.000Z",
+            "sessionId": "s1", "cwd": cwd,
+            "message": {"id": format!("msg_h{n}"), "model": "claude-haiku-4-5", "stop_reason": "end_turn",
+                "usage": {"input_tokens": 10, "output_tokens": 5}}
+        })
+        .to_string()
+            + "\n"
+    };
+    std::fs::write(dir.join("s1.jsonl"), line(1, "/esc\u{1b}[31mRED") + &line(2, "=cmd|' /C calc'!A0")).unwrap();
+    assert!(gatehouse(home.path(), &["import"]).status.success());
+    let args = ["spend", "--since", "2026-11-29", "--until", "2026-12-01", "--by", "project"];
+    let table = String::from_utf8(gatehouse(home.path(), &args).stdout).unwrap();
+    assert!(!table.contains('\u{1b}'), "{table}");
+    assert!(table.contains("/esc\\u{1b}[31mRED"), "{table}");
+    let csv = String::from_utf8(gatehouse(home.path(), &[&args[..], &["--csv"]].concat()).stdout).unwrap();
+    assert!(csv.contains("'=cmd|' /C calc'!A0"), "{csv}");
+    assert!(!csv.lines().any(|line| line.starts_with('=')), "{csv}");
+
+    for name in ["a\nb", "\u{1b}[2J", " padded", &"x".repeat(65)] {
+        let output = gatehouse(home.path(), &["keys", "issue", name]);
+        assert!(!output.status.success(), "{name:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("cannot name a key") && !stderr.contains('\u{1b}'), "{stderr}");
+    }
+    assert!(gatehouse(home.path(), &["keys", "issue", "my laptop"]).status.success());
+}

@@ -8,6 +8,9 @@ use crate::auth::gateway_keys;
 use crate::config::Config;
 use crate::paths::Paths;
 
+/// The longest name a gateway key may have.
+const MAX_NAME_CHARS: usize = 64;
+
 #[derive(Subcommand)]
 pub enum KeysCommand {
     /// Issue a key and print it once; only its hash is kept.
@@ -26,6 +29,15 @@ pub fn run(paths: &Paths, config: &Config, command: KeysCommand) -> anyhow::Resu
         KeysCommand::Issue { name } => {
             if name.trim().is_empty() {
                 anyhow::bail!("a key needs a non-empty name");
+            }
+            // The name is shown in lists and logs and recorded as the client
+            // of every request the key makes.
+            if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) || name.trim() != name {
+                anyhow::bail!(
+                    "{:?} cannot name a key: use 1 to {MAX_NAME_CHARS} characters, with no line breaks or other \
+                     control characters and no spaces at either end, as \"my-laptop\"",
+                    crate::untrusted_text::for_terminal(&name)
+                );
             }
             if [gateway_keys::CLAUDE_CODE_KEY_NAME, crate::claude_code::launcher::RUN_KEY_NAME].contains(&name.as_str())
             {
@@ -49,7 +61,12 @@ pub fn run(paths: &Paths, config: &Config, command: KeysCommand) -> anyhow::Resu
                 );
             }
             for key in &config.keys {
-                outln!("{}\tissued {}\tsha256:{}…", key.name, key.created, &key.sha256[..key.sha256.len().min(12)]);
+                outln!(
+                    "{}\tissued {}\tsha256:{}…",
+                    crate::untrusted_text::for_terminal(&key.name),
+                    key.created,
+                    &key.sha256[..key.sha256.len().min(12)]
+                );
             }
         }
         KeysCommand::Revoke { name } => {

@@ -9,6 +9,7 @@ use jiff::tz::TimeZone;
 
 use crate::ledger::{self, query, windows};
 use crate::paths::Paths;
+use crate::untrusted_text::{for_spreadsheet, for_terminal};
 
 #[derive(Args)]
 pub struct SpendArgs {
@@ -212,7 +213,7 @@ fn print_windows(report: &windows::WindowsReport) -> anyhow::Result<()> {
         for request in &window.top {
             table.add_row(vec![
                 local_ms(request.ts_unix_ms),
-                request.model.clone().unwrap_or_default(),
+                for_terminal(request.model.as_deref().unwrap_or_default()).into_owned(),
                 format!("{:.2}", request.delta_points),
                 request.flags.join(", "),
                 cost(request.cost_usd),
@@ -246,7 +247,7 @@ fn print_windows_csv(report: &windows::WindowsReport) -> anyhow::Result<()> {
     ])?;
     for window in &report.windows {
         for request in &window.top {
-            let opt = |value: &Option<String>| value.clone().unwrap_or_default();
+            let opt = |value: &Option<String>| for_spreadsheet(value.as_deref().unwrap_or_default()).into_owned();
             writer.write_record([
                 window.name.clone(),
                 window.resets_at.map(|r| r.to_string()).unwrap_or_default(),
@@ -301,7 +302,7 @@ fn print_csv(report: &query::Report) -> anyhow::Result<()> {
     header.extend(COLUMNS);
     writer.write_record(&header)?;
     for group in report.groups.iter().flatten() {
-        let mut row = vec![group.key.clone().unwrap_or_default()];
+        let mut row = vec![for_spreadsheet(group.key.as_deref().unwrap_or_default()).into_owned()];
         row.extend(numbers(&group.totals));
         writer.write_record(&row)?;
     }
@@ -351,7 +352,10 @@ fn print_table(report: &query::Report, by: Option<query::GroupBy>) -> anyhow::Re
         ]
     };
     for group in report.groups.iter().flatten() {
-        table.add_row(row(group.key.clone().unwrap_or_else(|| "(unknown)".to_string()), &group.totals));
+        table.add_row(row(
+            group.key.as_deref().map_or_else(|| "(unknown)".to_string(), |k| for_terminal(k).into_owned()),
+            &group.totals,
+        ));
     }
     table.add_row(row("total".to_string(), &report.total));
     for column in 1..9 {
@@ -370,7 +374,7 @@ fn print_table(report: &query::Report, by: Option<query::GroupBy>) -> anyhow::Re
             "* {} request(s) for model(s) {} have no known price, so their cost is NOT included. \
              Add a price under [pricing.models.\"<model>\"] in config.toml.",
             report.total.unpriced_requests,
-            report.total.unpriced_models.join(", ")
+            for_terminal(&report.total.unpriced_models.join(", "))
         );
     }
     Ok(())

@@ -648,8 +648,8 @@ fn to_csv(report: &SpendReport) -> String {
     let result = (|| -> csv::Result<()> {
         writer.write_record(CSV_HEADER)?;
         for row in &report.rows {
-            let key = row.key.as_deref().unwrap_or("");
-            write(&mut writer, report.by.name(), key, &row.totals, rfc3339(row.first_ms), rfc3339(row.last_ms))?;
+            let key = crate::untrusted_text::for_spreadsheet(row.key.as_deref().unwrap_or(""));
+            write(&mut writer, report.by.name(), &key, &row.totals, rfc3339(row.first_ms), rfc3339(row.last_ms))?;
         }
         write(&mut writer, "total", "", &report.total, String::new(), String::new())
     })();
