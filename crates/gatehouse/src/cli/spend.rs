@@ -27,9 +27,9 @@ pub struct SpendArgs {
     /// windows with the requests that took the most of each.
     #[arg(long, value_enum)]
     by: Option<SpendBy>,
-    /// With --by window: how many requests to list per window.
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    top: usize,
+    /// With --by window: how many requests to list per window (1 or more).
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    top: u32,
     /// Print JSON.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -82,27 +82,48 @@ const FORMS: &str = "use YYYY-MM-DD, an RFC 3339 time such as 2026-12-02T15:45:0
 /// today and the time zone. An end given as a day means the end of that day.
 fn parse_when(text: &str, is_end: bool, now: &Zoned) -> anyhow::Result<i64> {
     let text = text.trim();
+    let out_of_range =
+        |_| anyhow::anyhow!("{text:?} is too far in the past or the future to count requests in; {FORMS}");
     let zone = now.time_zone().clone();
     let today = now.date();
     let day = match text {
         "today" => Some(today),
-        "yesterday" => Some(today.yesterday()?),
+        "yesterday" => Some(today.yesterday().map_err(out_of_range)?),
         _ => match text.strip_suffix('d').map(str::parse::<i32>) {
-            Some(Ok(days)) if days >= 1 => Some(today.checked_sub(jiff::Span::new().days(days - 1))?),
+            Some(Ok(days)) if days >= 1 => Some(
+                today.checked_sub(jiff::Span::new().try_days(days - 1).map_err(out_of_range)?).map_err(out_of_range)?,
+            ),
             Some(Ok(_)) => anyhow::bail!("{text:?} is not a number of days: Nd needs N of 1 or more (1d is today)"),
             _ => Date::strptime("%Y-%m-%d", text).ok(),
         },
     };
     if let Some(day) = day {
-        let day = if is_end { day.tomorrow()? } else { day };
-        return Ok(day.to_zoned(zone)?.timestamp().as_millisecond());
+        let day = if is_end { day.tomorrow().map_err(out_of_range)? } else { day };
+        return Ok(day.to_zoned(zone).map_err(out_of_range)?.timestamp().as_millisecond());
     }
     // An offset or `Z` fixes the instant; without one, the time is local.
     if let Ok(instant) = text.parse::<jiff::Timestamp>() {
         return Ok(instant.as_millisecond());
     }
     let local: DateTime = text.parse().with_context(|| format!("cannot read {text:?} as a time; {FORMS}"))?;
-    Ok(local.to_zoned(zone)?.timestamp().as_millisecond())
+    Ok(local.to_zoned(zone).map_err(out_of_range)?.timestamp().as_millisecond())
+}
+
+/// The period of --since and --until; an error names the flag, and a start
+/// that is not before the end is refused.
+fn parse_range(args: &SpendArgs, now: &Zoned) -> anyhow::Result<query::Range> {
+    let since_ms = args.since.as_deref().map(|s| parse_when(s, false, now).context("--since")).transpose()?;
+    let until_ms = args.until.as_deref().map(|s| parse_when(s, true, now).context("--until")).transpose()?;
+    if let (Some(since), Some(until), Some(since_text), Some(until_text)) =
+        (since_ms, until_ms, &args.since, &args.until)
+        && since >= until
+    {
+        anyhow::bail!(
+            "--since {since_text:?} is not before --until {until_text:?}, so no request lies between them; \
+             swap them, or give an --until after the --since"
+        );
+    }
+    Ok(query::Range { since_ms, until_ms })
 }
 
 pub fn run(paths: &Paths, args: &SpendArgs) -> anyhow::Result<()> {
@@ -111,10 +132,7 @@ pub fn run(paths: &Paths, args: &SpendArgs) -> anyhow::Result<()> {
     }
     let group_by = args.by.and_then(SpendBy::group);
     let now = Zoned::now().with_time_zone(TimeZone::system());
-    let range = query::Range {
-        since_ms: args.since.as_deref().map(|s| parse_when(s, false, &now)).transpose()?,
-        until_ms: args.until.as_deref().map(|s| parse_when(s, true, &now)).transpose()?,
-    };
+    let range = parse_range(args, &now)?;
     let ledger_path = paths.ledger_file();
     let conn = ledger::open_read_only(&ledger_path)
         .with_context(|| format!("cannot open the spend ledger {}", ledger_path.display()))?;
@@ -160,7 +178,7 @@ fn run_windows(paths: &Paths, args: &SpendArgs) -> anyhow::Result<()> {
     let conn = ledger::open_read_only(&ledger_path)
         .with_context(|| format!("cannot open the spend ledger {}", ledger_path.display()))?;
     let report = match &conn {
-        Some(conn) => windows::current(conn, args.top)
+        Some(conn) => windows::current(conn, args.top as usize)
             .with_context(|| format!("cannot read the spend ledger {}", ledger_path.display()))?,
         None => windows::WindowsReport { windows: Vec::new() },
     };
@@ -435,6 +453,40 @@ mod tests {
         let now = now();
         assert_eq!(parse_when("2026-12-02T15:45", false, &now).unwrap(), ms("2026-12-02T15:45:00+01:00"));
         assert_eq!(parse_when("2026-12-02T15:45:30", true, &now).unwrap(), ms("2026-12-02T15:45:30+01:00"));
+    }
+
+    /// `gatehouse spend` with these arguments, as clap reads them.
+    #[derive(clap::Parser)]
+    struct Spend {
+        #[command(flatten)]
+        args: SpendArgs,
+    }
+
+    fn spend_args<'a>(args: impl IntoIterator<Item = &'a str>) -> Result<SpendArgs, clap::Error> {
+        <Spend as clap::Parser>::try_parse_from(args).map(|spend| spend.args)
+    }
+
+    #[test]
+    fn times_beyond_the_calendar_and_reversed_ranges_are_refused_naming_the_flag() {
+        let now = now();
+        for (since, until) in [(Some("9999-12-31"), None), (None, Some("9999-12-30")), (Some("100000000d"), None)] {
+            let args = spend_args(
+                ["spend"]
+                    .into_iter()
+                    .chain(since.map(|s| ["--since", s]).into_iter().flatten())
+                    .chain(until.map(|u| ["--until", u]).into_iter().flatten()),
+            )
+            .unwrap();
+            let error = crate::error_chain::describe(&parse_range(&args, &now).unwrap_err());
+            let flag = if since.is_some() { "--since: " } else { "--until: " };
+            assert!(error.starts_with(flag) && error.contains("too far in the past or the future"), "{error}");
+        }
+        let reversed = spend_args(["spend", "--since", "2026-12-01", "--until", "2026-11-01"]).unwrap();
+        let error = parse_range(&reversed, &now).unwrap_err().to_string();
+        assert!(error.contains("is not before --until"), "{error}");
+        let one_day = spend_args(["spend", "--since", "2026-12-01", "--until", "2026-12-01"]).unwrap();
+        assert!(parse_range(&one_day, &now).is_ok(), "a day to the same day is that whole day");
+        assert!(spend_args(["spend", "--by", "window", "--top", "0"]).is_err());
     }
 
     #[test]
