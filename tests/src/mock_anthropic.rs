@@ -99,6 +99,15 @@ pub enum Scenario {
     /// including a text delta) is exactly `head_bytes` long; after a pause a
     /// second text delta of about `tail_bytes` follows, then the usual end.
     Padded { head_bytes: usize, tail_bytes: usize },
+    /// A normal stream whose bytes arrive in chunks of this many, cut
+    /// anywhere (inside a line, a UTF-8 character, `message_stop` itself),
+    /// its JSON spaced as Python's `json.dumps` writes it.
+    Rechunked(usize),
+    /// A stream cut inside the text delta's `data:` line.
+    CutInsideLine,
+    /// A whole stream, `message_stop` included, after which the upstream
+    /// keeps the connection open for a minute.
+    OpenAfterStop,
 }
 
 /// The usage a successful reply reports. Claude Code prices its own run
@@ -543,6 +552,9 @@ async fn messages(shared: &Shared, headers: &HeaderMap, body: &[u8], mut reply: 
             close_delimited(message.send(DEFAULT_REPLY, stream, Pace::Drop, reply))
         }
         Scenario::Padded { head_bytes, tail_bytes } => message.send_padded(head_bytes, tail_bytes, reply),
+        Scenario::Rechunked(size) => message.send(DEFAULT_REPLY, stream, Pace::Rechunked(size), reply),
+        Scenario::CutInsideLine => message.send(DEFAULT_REPLY, stream, Pace::CutInsideLine, reply),
+        Scenario::OpenAfterStop => message.send(DEFAULT_REPLY, stream, Pace::OpenAfterStop, reply),
         Scenario::RateLimited => {
             let text = match auth {
                 Auth::Subscription => "This request would exceed your account's rate limit. Please try again later.",
@@ -584,6 +596,12 @@ enum Pace {
     Every(Duration),
     /// Write the start, then fail the body so the connection is cut.
     Drop,
+    /// See [`Scenario::Rechunked`].
+    Rechunked(usize),
+    /// See [`Scenario::CutInsideLine`].
+    CutInsideLine,
+    /// See [`Scenario::OpenAfterStop`].
+    OpenAfterStop,
 }
 
 struct MessageReply {
@@ -602,7 +620,7 @@ impl MessageReply {
                     let half = Bytes::from(body[..body.len() / 2].to_vec());
                     cut_after(vec![half])
                 }
-                Pace::Immediate | Pace::Every(_) => Body::from(body),
+                _ => Body::from(body),
             };
             return reply.finish(StatusCode::OK, body);
         }
@@ -618,6 +636,24 @@ impl MessageReply {
             // Up to the first text delta: message_start, content_block_start,
             // ping, content_block_delta.
             Pace::Drop => cut_after(events.into_iter().take(4).collect()),
+            Pace::Rechunked(size) => {
+                let spaced: Vec<u8> = events.iter().flat_map(|event| spaced_json(event)).collect();
+                let chunks: Vec<Bytes> = spaced.chunks(size.max(1)).map(Bytes::copy_from_slice).collect();
+                Body::from_stream(stream::iter(chunks.into_iter().map(Ok::<_, io::Error>)))
+            }
+            Pace::CutInsideLine => {
+                let all: Vec<u8> = events.concat();
+                // Inside `"text":"Hello!…`, the reply's first word.
+                let at = all.windows(5).position(|w| w == b"Hello").unwrap_or(all.len() / 2) + 3;
+                cut_after(vec![Bytes::copy_from_slice(&all[..at])])
+            }
+            Pace::OpenAfterStop => {
+                let open = stream::once(async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    Ok::<_, io::Error>(Bytes::new())
+                });
+                Body::from_stream(stream::iter(events.into_iter().map(Ok::<_, io::Error>)).chain(open))
+            }
         };
         reply.finish(StatusCode::OK, body)
     }
@@ -744,6 +780,35 @@ fn sse(event: &str, data: &Value) -> Bytes {
 /// A body that writes `frames` and then fails. Hyper answers a failed body
 /// by closing the connection without the chunked terminator, which is what
 /// a client sees when Anthropic's stream dies.
+/// An SSE event with its JSON data re-spaced as Python's `json.dumps`
+/// writes it (`{"type": "message_stop"}`), as proxies that re-encode do.
+fn spaced_json(event: &Bytes) -> Vec<u8> {
+    let text = String::from_utf8_lossy(event);
+    text.lines()
+        .map(|line| match line.strip_prefix("data: ").and_then(|data| serde_json::from_str::<Value>(data).ok()) {
+            Some(value) => format!("data: {}", python_spacing(&value)),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into_bytes()
+        .into_iter()
+        .chain(if text.ends_with('\n') { b"\n".to_vec() } else { Vec::new() })
+        .collect()
+}
+
+fn python_spacing(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let fields: Vec<String> =
+                map.iter().map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_spacing(v))).collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(python_spacing).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
+}
+
 fn cut_after(frames: Vec<Bytes>) -> Body {
     let frames = stream::iter(frames.into_iter().map(Ok::<_, io::Error>));
     // The pause lets hyper flush the frames to the socket before the error

@@ -249,6 +249,48 @@ async fn close_delimited_streams_are_judged_by_message_stop() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_stream_is_whole_however_it_was_chunked_and_spaced() {
+    let rig = rig(&[]).await;
+    // message_stop split across chunks anywhere, its JSON spaced: no error
+    // event is added after it (an SDK would throw, and Claude Code retry).
+    let sizes = [1, 7, 20, 40, 333];
+    for size in sizes {
+        rig.mock.push(Scenario::Rechunked(size));
+        let text = rig.messages(&body("claude-sonnet-4-5", true)).send().await.unwrap().text().await.unwrap();
+        assert!(!text.contains("event: error"), "chunks of {size}: {text}");
+        assert!(text.trim_end().ends_with(r#"data: {"type": "message_stop"}"#), "chunks of {size}: {text}");
+    }
+    let rows = rig.sandbox.ledger_rows(sizes.len());
+    assert!(rows.iter().all(|row| row.complete && row.error_type.is_none()), "{rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_inside_a_line_ends_that_event_before_the_gateway_s_error() {
+    let rig = rig(&[]).await;
+    rig.mock.push(Scenario::CutInsideLine);
+    let text = rig.messages(&body("claude-sonnet-4-5", true)).send().await.unwrap().text().await.unwrap();
+    let (name, data) = events(&text).pop().unwrap_or_else(|| panic!("no events: {text}"));
+    assert_eq!(name, "error", "the error event parses as one of its own: {text}");
+    assert!(data["error"]["message"].as_str().unwrap().contains("failed mid-response"), "{data}");
+    let rows = rig.sandbox.ledger_rows(1);
+    assert!(!rows[0].complete, "{:?}", rows[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_left_open_after_message_stop_ends_for_the_client() {
+    let rig = rig(&[]).await;
+    rig.mock.push(Scenario::OpenAfterStop);
+    let started = std::time::Instant::now();
+    let text = rig.messages(&body("claude-sonnet-4-5", true)).send().await.unwrap().text().await.unwrap();
+    // The upstream holds it for a minute; the gateway ends it soon after
+    // message_stop (2 s here), not at its 10-minute idle timeout.
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert_eq!(events(&text).last().map(|(name, _)| name.as_str()), Some("message_stop"), "{text}");
+    let rows = rig.sandbox.ledger_rows(1);
+    assert!(rows[0].complete && rows[0].error_type.is_none(), "{:?}", rows[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_of_a_stream_over_the_keep_limit_is_its_last_usage() {
     let rig = rig(&[]).await;
     // Exactly the 32 MB the gateway keeps whole, then 8 MB more and the end

@@ -26,6 +26,7 @@ use hyper::body::{Body, Frame, Incoming};
 use tokio::time::Sleep;
 
 use super::meter::{Meter, Settlement};
+use super::stream_tail::StreamTail;
 use super::upstream_client::with_causes;
 use crate::anthropic::errors::sse_error_event;
 use crate::anthropic::response_usage::KEPT_GAP;
@@ -138,6 +139,10 @@ pub struct BodyKind {
 /// The ledger's error type for a response the gateway's shutdown cut short.
 const GATEWAY_SHUTDOWN: &str = "gateway_shutdown";
 
+/// How long an upstream may keep a Messages stream open after its
+/// `message_stop` before the gateway ends the client's response itself.
+const AFTER_STOP_WAIT: Duration = Duration::from_secs(2);
+
 /// How long the upstream may go quiet mid-body. The timer is armed only
 /// when a read actually has to wait, and moved only when it fires early, so
 /// a chunk that arrives costs a clock read rather than a timer update.
@@ -176,8 +181,12 @@ pub struct MeteredBody {
     /// polling it for its end, so the body must notice on its own.
     remaining: Option<u64>,
     idle: IdleTimeout,
-    /// The last two chunks of a Messages stream, where its final event is.
-    last_chunks: [Bytes; 2],
+    /// The end of an event stream: its final event, and whether it stops
+    /// between events.
+    tail: StreamTail,
+    /// A Messages stream whose `message_stop` has arrived: the upstream
+    /// gets [`AFTER_STOP_WAIT`] to end it, then the client's response ends.
+    stopped: bool,
     stream_cut: Arc<StreamCut>,
     /// Set for [`BodyKind::hide_usage_chunk`].
     usage_filter: Option<UsageChunkFilter>,
@@ -201,7 +210,8 @@ impl MeteredBody {
             upstream_name,
             finished: false,
             idle: IdleTimeout { limit: read_timeout, last_read: Instant::now(), timer: None },
-            last_chunks: Default::default(),
+            tail: StreamTail::default(),
+            stopped: false,
             stream_cut,
         }
     }
@@ -223,9 +233,20 @@ impl MeteredBody {
         if let Some(recording) = self.recording.as_mut() {
             recording.keep(&chunk);
         }
-        if self.kind.message_stream {
-            self.last_chunks.swap(0, 1);
-            self.last_chunks[1] = chunk.clone();
+        if self.kind.event_stream {
+            self.tail.push(&chunk);
+            // Anthropic ends the stream right after `message_stop`; one that
+            // keeps the connection open must not hold the client until the
+            // idle timeout. (Waiting briefly, rather than ending at once,
+            // lets the connection go back to the pool.)
+            if self.kind.message_stream
+                && !self.stopped
+                && self.tail.at_event_boundary()
+                && self.tail.last_event_is("message_stop")
+            {
+                self.stopped = true;
+                self.idle.limit = self.idle.limit.min(AFTER_STOP_WAIT);
+            }
         }
         if let Some(remaining) = self.remaining.as_mut() {
             *remaining = remaining.saturating_sub(chunk.len() as u64);
@@ -262,7 +283,10 @@ impl MeteredBody {
                 sse_error_event(&message)
             };
             let left = self.usage_filter.as_mut().map(UsageChunkFilter::finish).unwrap_or_default();
-            Poll::Ready(Some(Ok(Frame::data([left, event].concat().into()))))
+            // The event must start an event of its own: after a half event,
+            // the blank line ends that one first.
+            let boundary: &[u8] = if self.tail.at_event_boundary() { b"" } else { b"\n\n" };
+            Poll::Ready(Some(Ok(Frame::data([&left[..], boundary, &event[..]].concat().into()))))
         } else {
             Poll::Ready(Some(Err(std::io::Error::other(message))))
         }
@@ -279,22 +303,7 @@ impl MeteredBody {
 
     /// Whether a Messages stream ended with its last event: `message_stop`, or `error`.
     fn ended_with_last_event(&self) -> bool {
-        let [before, last] = &self.last_chunks;
-        // The last event usually sits whole in the last chunk.
-        let end = if memchr::memmem::find(last, b"event:").is_some() {
-            std::borrow::Cow::Borrowed(&last[..])
-        } else {
-            std::borrow::Cow::Owned([&before[..], &last[..]].concat())
-        };
-        let finder = |needle: &[u8]| memchr::memmem::rfind(&end, needle);
-        match finder(b"event:") {
-            Some(at) => {
-                let name = end[at + b"event:".len()..].trim_ascii_start();
-                name.starts_with(b"message_stop") || name.starts_with(b"error")
-            }
-            // Events named only in their data.
-            None => finder(b"\"type\":\"message_stop\"").is_some() || finder(b"\"type\":\"error\"").is_some(),
-        }
+        self.tail.last_event_is("message_stop") || self.tail.last_event_is("error")
     }
 }
 
@@ -319,6 +328,11 @@ impl Body for MeteredBody {
                         return this.end_early(message, Outcome::ClientGone, Some(GATEWAY_SHUTDOWN));
                     }
                     ready!(this.idle.poll_expired(cx));
+                    if this.stopped {
+                        tracing::debug!(upstream = %this.upstream_name, "the stream stayed open after `message_stop`; ended it");
+                        this.finish(Outcome::Relayed, None);
+                        return Poll::Ready(None);
+                    }
                     let waited = this.idle.limit;
                     return this.fail(format!("timed out: no data for {waited:?}"));
                 }

@@ -23,6 +23,7 @@ mod routes;
 pub mod runner;
 mod server;
 mod sticky;
+mod stream_tail;
 pub mod upstream_client;
 mod upstreams;
 
