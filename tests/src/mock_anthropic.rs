@@ -637,7 +637,7 @@ impl MessageReply {
             // ping, content_block_delta.
             Pace::Drop => cut_after(events.into_iter().take(4).collect()),
             Pace::Rechunked(size) => {
-                let spaced: Vec<u8> = events.iter().flat_map(|event| spaced_json(event)).collect();
+                let spaced: Vec<u8> = events.iter().flat_map(spaced_json).collect();
                 let chunks: Vec<Bytes> = spaced.chunks(size.max(1)).map(Bytes::copy_from_slice).collect();
                 Body::from_stream(stream::iter(chunks.into_iter().map(Ok::<_, io::Error>)))
             }

@@ -120,11 +120,11 @@ mod tests {
         let whole = format!("{DELTA}{STOP}");
         let delta_ends = DELTA.len();
         for cut in [delta_ends + 5, delta_ends + 25, whole.len() - 5] {
-            let tail = tail_of(&[whole[..cut].as_bytes()]);
+            let tail = tail_of(&[&whole.as_bytes()[..cut]]);
             assert_ne!(tail.last_event().as_deref(), Some("message_stop"), "cut at {cut}");
             assert!(!tail.at_event_boundary(), "cut at {cut}");
         }
-        let mid_delta = tail_of(&[DELTA[..DELTA.find("Hello").unwrap()].as_bytes()]);
+        let mid_delta = tail_of(&[&DELTA.as_bytes()[..DELTA.find("Hello").unwrap()]]);
         assert_eq!(mid_delta.last_event(), None);
         assert!(!mid_delta.at_event_boundary());
         assert_eq!(tail_of(&[DELTA.as_bytes()]).last_event().as_deref(), Some("content_block_delta"));
