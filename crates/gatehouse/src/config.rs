@@ -19,6 +19,8 @@ use crate::pricing::ModelPrice;
 
 mod check;
 
+pub(crate) use check::https_or_loopback;
+
 /// The default port of the gateway.
 pub const DEFAULT_PORT: u16 = 7411;
 /// Anthropic's own request size limit, which the gateway mirrors.

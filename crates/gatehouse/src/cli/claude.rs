@@ -56,9 +56,47 @@ pub(crate) fn running_gateway(paths: &Paths) -> Option<String> {
     RuntimeInfo::read(paths).map(|info| info.base_url).filter(|url| crate::gateway_client::health(url).is_ok())
 }
 
-/// The URL of the gateway to point Claude Code at.
-fn gateway_url(paths: &Paths, config: &Config, explicit: Option<String>) -> String {
-    explicit.or_else(|| RuntimeInfo::read(paths).map(|info| info.base_url)).unwrap_or_else(|| config.gateway.base_url())
+/// The URL of the gateway to point Claude Code at: `explicit` (checked),
+/// else the running gateway's, else the config's.
+fn gateway_url(paths: &Paths, config: &Config, explicit: Option<String>) -> anyhow::Result<String> {
+    match explicit {
+        Some(url) => checked_gateway_url(&url),
+        None => Ok(RuntimeInfo::read(paths).map(|info| info.base_url).unwrap_or_else(|| config.gateway.base_url())),
+    }
+}
+
+/// A `--base-url` that Claude Code can use and that keeps its login safe:
+/// an http:// or https:// URL with a host and a valid port, no query or
+/// fragment (Claude Code appends `/v1/messages` to it), and plain http://
+/// only on this machine, since Claude Code sends its login and the gateway
+/// key to it.
+fn checked_gateway_url(url: &str) -> anyhow::Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    let example = "such as http://127.0.0.1:4000";
+    let uri: http::Uri =
+        url.parse().map_err(|error| anyhow::anyhow!("--base-url {url:?} is not a URL ({error}), {example}"))?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let Some(authority) = uri.authority().filter(|a| scheme_ok && !a.host().is_empty()) else {
+        anyhow::bail!("--base-url {url:?} must be an http:// or https:// URL with a host, {example}");
+    };
+    if uri.query().is_some() || url.contains('#') || authority.as_str().contains('@') {
+        anyhow::bail!(
+            "--base-url {url:?} must be the gateway's address alone, with no query, fragment or user, {example}"
+        );
+    }
+    // What follows the host is `:port`, if anything (http's parser drops a
+    // port it cannot read instead of refusing it).
+    let port = authority.as_str()[authority.host().len()..].strip_prefix(':');
+    if port.is_some_and(|port| port.parse::<u16>().is_err() || port == "0") {
+        anyhow::bail!("--base-url {url:?} has no valid port: use 1 to 65535, {example}");
+    }
+    if !crate::config::https_or_loopback(url) {
+        anyhow::bail!(
+            "--base-url {url:?} would send your Claude login and the gateway key unencrypted to another machine; \
+             use https://, or http:// only on this machine (127.0.0.1, ::1 or localhost)"
+        );
+    }
+    Ok(url.to_string())
 }
 
 pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Result<ExitCode> {
@@ -80,7 +118,7 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
             Ok(ExitCode::SUCCESS)
         }
         ClaudeCommand::Configure { scope, base_url, team: None } => {
-            let url = gateway_url(paths, config, base_url);
+            let url = gateway_url(paths, config, base_url)?;
             let done = setup::configure(paths, scope, &project_dir, &url)?;
             let verb = if done.created { "created" } else { "updated" };
             outln!(
@@ -114,9 +152,9 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
             // Not configured: the gateway in question is Gatehouse's own.
             // Through a team proxy, Claude Code needs no gateway.
             let healthy = status.team_proxy.is_some()
-                || status
-                    .gateway_answers
-                    .unwrap_or_else(|| crate::gateway_client::health(&gateway_url(paths, config, None)).is_ok());
+                || status.gateway_answers.unwrap_or_else(|| {
+                    gateway_url(paths, config, None).is_ok_and(|url| crate::gateway_client::health(&url).is_ok())
+                });
             if json {
                 outln!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -128,7 +166,7 @@ pub fn run(paths: &Paths, config: &Config, command: ClaudeCommand) -> anyhow::Re
             Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_GATEWAY_NOT_HEALTHY) })
         }
         ClaudeCommand::Run { base_url, args } => {
-            let url = gateway_url(paths, config, base_url);
+            let url = gateway_url(paths, config, base_url)?;
             let code = launcher::run(paths, &url, &args)?;
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
         }
@@ -190,4 +228,33 @@ pub fn print_status(status: &doctor::ClaudeCodeStatus) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_url_must_be_a_gateway_address_that_keeps_the_login_safe() {
+        for good in
+            ["http://127.0.0.1:7411", "http://localhost:7411/", "http://[::1]:7411", "https://gw.example.com/team"]
+        {
+            assert!(checked_gateway_url(good).is_ok(), "{good}");
+        }
+        assert_eq!(checked_gateway_url(" http://127.0.0.1:7411/ ").unwrap(), "http://127.0.0.1:7411");
+        for (bad, says) in [
+            ("notaurl", "http:// or https://"),
+            ("ftp://x", "http:// or https://"),
+            ("javascript:alert(1)", "http:// or https://"),
+            ("http://127.0.0.1:70000", "no valid port"),
+            ("http://127.0.0.1:0", "no valid port"),
+            ("http://127.0.0.1:7411/path?q=1", "no query"),
+            ("http://user@127.0.0.1:7411", "no query, fragment or user"),
+            ("http://evil.example.com", "unencrypted"),
+            ("http://10.0.0.2:7411", "unencrypted"),
+        ] {
+            let error = checked_gateway_url(bad).unwrap_err().to_string();
+            assert!(error.starts_with("--base-url") && error.contains(says), "{bad}: {error}");
+        }
+    }
 }

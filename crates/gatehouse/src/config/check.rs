@@ -241,7 +241,7 @@ fn thresholds(found: &mut Vec<Problem>, thresholds: &[u32]) {
 
 /// Whether a URL is `https://`, or `http://` to this machine (where nothing
 /// on the network can read what is sent).
-fn https_or_loopback(url: &str) -> bool {
+pub(crate) fn https_or_loopback(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("https://") {
         return true;
