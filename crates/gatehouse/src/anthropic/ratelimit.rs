@@ -328,6 +328,18 @@ impl RateLimitHeaders {
         }
         if seen {
             self.observed_at = Some(jiff::Timestamp::now());
+            // The subscription's headers describe the windows as of this
+            // response, as a set: a field it no longer carries (a window's
+            // `rejected` status after the reset, a window that ended) is
+            // gone, not stale. So is a `retry-after` it did not repeat.
+            if headers.keys().any(|name| name.as_str().starts_with(UNIFIED)) {
+                let before = self.latest.len();
+                self.latest.retain(|(name, _)| !name.as_str().starts_with(UNIFIED) || headers.contains_key(name));
+                changed |= self.latest.len() != before;
+            }
+            if !headers.contains_key(RETRY_AFTER) && self.retry_after.take().is_some() {
+                changed = true;
+            }
         }
         if changed {
             self.changes += 1;
@@ -386,7 +398,7 @@ mod tests {
     }
 
     #[test]
-    fn latest_value_of_each_header_is_kept() {
+    fn each_response_s_headers_replace_the_last_ones() {
         let response = |pairs: &[(&'static str, &'static str)]| {
             let mut headers = HeaderMap::new();
             for (name, value) in pairs {
@@ -395,21 +407,34 @@ mod tests {
             headers
         };
         let mut seen = RateLimitHeaders::default();
+        // A 429: the 5-hour window used up, a retry-after.
         seen.observe(&response(&[
+            ("anthropic-ratelimit-unified-status", "rejected"),
+            ("anthropic-ratelimit-unified-5h-utilization", "1.0"),
+            ("anthropic-ratelimit-unified-5h-status", "rejected"),
+            ("anthropic-ratelimit-unified-7d_xyz-utilization", "0.5"),
+            ("retry-after", "600"),
+        ]));
+        assert!(seen.snapshot().windows["5h"].is_rejected());
+        // After the reset: allowed again, without the window's status.
+        seen.observe(&response(&[
+            ("anthropic-ratelimit-unified-5h-utilization", "0.1"),
             ("anthropic-ratelimit-unified-status", "allowed"),
-            ("anthropic-ratelimit-unified-5h-utilization", "0.5"),
         ]));
-        seen.observe(&response(&[
-            ("anthropic-ratelimit-unified-5h-utilization", "0.75"),
-            ("anthropic-ratelimit-unified-status", "allowed_warning"),
-        ]));
-        seen.observe(&response(&[("anthropic-ratelimit-unified-7d-utilization", "0.1")]));
         let snapshot = seen.snapshot();
-        assert_eq!(snapshot.unified_status.as_deref(), Some("allowed_warning"));
-        assert_eq!(snapshot.windows["5h"].utilization, Some(0.75));
-        assert_eq!(snapshot.windows["7d"].utilization, Some(0.1));
-        assert_eq!(snapshot.headers.len(), 3);
-        assert_eq!(snapshot.headers["anthropic-ratelimit-unified-status"], "allowed_warning");
+        assert_eq!(snapshot.unified_status.as_deref(), Some("allowed"));
+        assert_eq!(snapshot.windows["5h"].utilization, Some(0.1));
+        assert!(!snapshot.windows["5h"].is_rejected(), "{:?}", snapshot.windows["5h"]);
+        assert!(!snapshot.windows.contains_key("7d_xyz"), "a window the response no longer has");
+        assert_eq!(snapshot.retry_after_secs, None);
+        assert_eq!(snapshot.headers.len(), 2);
+        // A response without the subscription's headers (an API key's)
+        // changes nothing about them.
+        let changes = seen.changes();
+        seen.observe(&response(&[("anthropic-ratelimit-requests-limit", "4000")]));
+        assert_eq!(seen.snapshot().windows["5h"].utilization, Some(0.1));
+        assert_eq!(seen.snapshot().headers["anthropic-ratelimit-requests-limit"], "4000");
+        assert_eq!(seen.changes(), changes + 1);
     }
 
     #[test]

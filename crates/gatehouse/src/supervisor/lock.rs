@@ -122,6 +122,13 @@ mod tests {
         let second = SupervisorLock::acquire(&paths, Duration::from_millis(200), Headless::TakeBack).unwrap();
         assert!(second.is_none(), "two supervisors held the lock at once");
         drop(held);
+        // Another test's child process, forked but not yet exec'd, can hold
+        // a copy of the lock's descriptor for a moment (close-on-exec closes
+        // it only at exec): the lock is free once that moment passes.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while SupervisorLock::is_held(&paths) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert!(!SupervisorLock::is_held(&paths));
         assert_eq!(SupervisorLock::holder(&paths), None);
         assert!(SupervisorLock::acquire(&paths, Duration::ZERO, Headless::Respect).unwrap().is_some());
