@@ -121,14 +121,22 @@ impl Unified {
         }
         for (name, value) in pairs {
             let value = value.trim();
-            let owner = name.split_once('-').filter(|(window, _)| unified.windows.contains_key(*window));
+            // The longest window name that prefixes it: names may hold `-`.
+            let owner = unified
+                .windows
+                .keys()
+                .filter_map(|window| Some((window.as_str(), name.strip_prefix(window.as_str())?.strip_prefix('-')?)))
+                .max_by_key(|(window, _)| window.len())
+                .map(|(window, field)| (window.to_string(), field));
             let Some((window, field)) = owner else {
                 unified.top.push((name.to_string(), value.to_string()));
                 continue;
             };
-            let (target, raw) = unified.windows.get_mut(window).expect("windows were collected above");
+            let (target, raw) = unified.windows.get_mut(&window).expect("windows were collected above");
             match field {
-                "utilization" => target.utilization = value.parse().ok().filter(|u: &f64| u.is_finite()),
+                // A fraction; a value no window can have (negative, far
+                // beyond full) is unknown, not drawn.
+                "utilization" => target.utilization = value.parse().ok().filter(|u: &f64| (0.0..=10.0).contains(u)),
                 "reset" => target.resets_at = value.parse().ok(),
                 "status" => target.status = Some(value.to_string()),
                 _ => {}
@@ -580,6 +588,27 @@ mod tests {
         assert!(!parsed.windows.contains_key("7d"), "a reset without a utilization is not a window");
         assert_eq!(parsed.field("7d-reset"), Some("1764300000"));
         assert_eq!(unified(&[]), Unified::default());
+        for impossible in ["-3", "1e10", "inf", "-0.5"] {
+            assert_eq!(unified(&[("1h-utilization", impossible)]).windows["1h"].0.utilization, None, "{impossible}");
+        }
+    }
+
+    #[test]
+    fn window_names_may_hold_dashes() {
+        let parsed = unified(&[
+            ("weird-window-utilization", "0.5"),
+            ("weird-window-reset", "1764300000"),
+            ("7d-utilization", "0.2"),
+            ("7d-oi-utilization", "0.7"),
+            ("7d-oi-status", "rejected"),
+        ]);
+        assert_eq!(parsed.windows["weird-window"].0.utilization, Some(0.5));
+        assert_eq!(parsed.windows["weird-window"].0.resets_at, Some(1_764_300_000));
+        assert_eq!(parsed.windows["7d"].0.utilization, Some(0.2));
+        assert_eq!(parsed.windows["7d-oi"].0.utilization, Some(0.7));
+        assert_eq!(parsed.windows["7d-oi"].0.status.as_deref(), Some("rejected"));
+        assert_eq!(parsed.windows["7d"].0.status, None);
+        assert!(parsed.top.is_empty(), "{:?}", parsed.top);
     }
 
     #[test]

@@ -795,10 +795,14 @@ fn strip_request_headers(headers: &mut HeaderMap) {
 
 /// Turns the upstream's headers into those the client should see, in place.
 fn strip_response_headers(headers: &mut HeaderMap, event_stream: bool) {
+    // A body sent with Transfer-Encoding was framed by it, whatever a
+    // Content-Length beside it said (RFC 9112, 6.3): passed on, that length
+    // would cut the client's copy short.
+    let framed_by_encoding = headers.contains_key(header::TRANSFER_ENCODING);
     strip_hop_by_hop(headers);
     // A stream may end with an error event the gateway adds, so it must
     // not promise a length.
-    if event_stream {
+    if event_stream || framed_by_encoding {
         headers.remove(header::CONTENT_LENGTH);
     }
 }
@@ -806,6 +810,19 @@ fn strip_response_headers(headers: &mut HeaderMap, event_stream: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_length_beside_a_transfer_encoding_is_not_passed_on() {
+        let mut both = HeaderMap::new();
+        both.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        both.insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
+        strip_response_headers(&mut both, false);
+        assert!(both.get(header::CONTENT_LENGTH).is_none() && both.get(header::TRANSFER_ENCODING).is_none());
+        let mut length = HeaderMap::new();
+        length.insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
+        strip_response_headers(&mut length, false);
+        assert_eq!(length[header::CONTENT_LENGTH], "5", "a plain length stays");
+    }
 
     #[test]
     fn request_headers_pass_through_except_ours_and_hop_by_hop() {
