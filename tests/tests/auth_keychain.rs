@@ -191,6 +191,12 @@ fn add_reads_only_stdin_or_a_prompt_and_refuses_bad_input() {
     // Windows line ending from a pasted file: one CRLF is trimmed too.
     ok(run_with_stdin(gatehouse(&sandbox, Some(&service), &["auth", "add", "win"]), &format!("{ANTHROPIC_KEY}\r\n")));
     assert_eq!(service.lookup("win").as_deref(), Some(ANTHROPIC_KEY));
+    // A pasted key with spaces around it: a key never has them.
+    ok(run_with_stdin(
+        gatehouse(&sandbox, Some(&service), &["auth", "add", "pasted"]),
+        &format!("  {ANTHROPIC_KEY} \t\n"),
+    ));
+    assert_eq!(service.lookup("pasted").as_deref(), Some(ANTHROPIC_KEY));
 }
 
 /// A loopback stand-in for the two key-check endpoints: Anthropic's

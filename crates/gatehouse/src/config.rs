@@ -558,7 +558,12 @@ pub fn edit_keys(path: &Path, edit: impl FnOnce(&mut Vec<GatewayKeyEntry>)) -> R
     } else {
         document.insert("keys", toml_edit::Item::ArrayOfTables(tables));
     }
-    crate::fs_atomic::write_private(path, document.to_string().as_bytes())
+    let mut out = document.to_string();
+    // Removing the last `[[keys]]` can take the file's final newline with it.
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    crate::fs_atomic::write_private(path, out.as_bytes())
         .map_err(|source| ConfigError::Write { path: path.to_path_buf(), source })
 }
 

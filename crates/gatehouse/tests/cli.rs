@@ -62,6 +62,7 @@ fn config_path_and_show_on_a_fresh_home() {
 #[test]
 fn issued_key_appears_only_as_a_hash() {
     let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("config.toml"), "[gateway]\nport = 7411\n").unwrap();
     let issued = gatehouse(home.path(), &["keys", "issue", "script"]);
     assert!(issued.status.success());
     let key = String::from_utf8(issued.stdout).unwrap().trim().to_string();
@@ -72,6 +73,8 @@ fn issued_key_appears_only_as_a_hash() {
     assert!(show.contains("name = \"script\"") && !show.contains(&key), "{show}");
     assert!(gatehouse(home.path(), &["keys", "revoke", "script"]).status.success());
     assert!(!gatehouse(home.path(), &["keys", "revoke", "script"]).status.success());
+    let after = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert_eq!(after, "[gateway]\nport = 7411\n", "the file as it was, final newline included");
 }
 
 #[test]

@@ -511,7 +511,13 @@ fn parse(text: &str) -> Result<Map<String, Value>, SettingsError> {
             let (line, column) = (err.line(), err.column());
             let full = err.to_string();
             let suffix = format!(" at line {line} column {column}");
-            let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
+            let mut message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
+            if text.starts_with('\u{feff}') {
+                // Editors on Windows add one; JSON (and Claude Code) do not allow it.
+                message = "the file starts with a byte order mark (BOM), which JSON does not allow; save it as UTF-8 \
+                           without a BOM"
+                    .to_string();
+            }
             Err(SettingsError::InvalidJson { line, column, message })
         }
     }
@@ -973,7 +979,10 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(matches!(apply("{} x", &gw()), Err(SettingsError::InvalidJson { .. })));
-        assert!(matches!(apply("\u{feff}{}", &gw()), Err(SettingsError::InvalidJson { .. })));
+        match apply("\u{feff}{}", &gw()) {
+            Err(error @ SettingsError::InvalidJson { .. }) => assert!(error.to_string().contains("byte order mark")),
+            other => panic!("unexpected {other:?}"),
+        }
         assert!(matches!(apply("[1]", &gw()), Err(SettingsError::NotAnObject { found: "an array" })));
         assert!(matches!(apply(r#"{"env": "x"}"#, &gw()), Err(SettingsError::EnvNotAnObject)));
         assert!(matches!(

@@ -287,12 +287,11 @@ fn read_secret(name: &SecretName) -> anyhow::Result<SecretString> {
         }
         text
     };
-    // `echo KEY |` adds one newline; a key never ends in one.
-    if text.ends_with('\n') {
-        text.pop();
-        if text.ends_with('\r') {
-            text.pop();
-        }
+    // `echo KEY |` adds a newline, and a pasted key often brings spaces; a
+    // key never starts or ends with either.
+    let trimmed = text.trim();
+    if trimmed.len() != text.len() {
+        text = trimmed.to_string();
     }
     let secret = SecretString::from(text);
     if secret.expose_secret().is_empty() {
