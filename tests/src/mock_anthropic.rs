@@ -106,7 +106,7 @@ pub enum Scenario {
     /// A stream cut inside the text delta's `data:` line.
     CutInsideLine,
     /// A whole stream, `message_stop` included, after which the upstream
-    /// keeps the connection open for a minute.
+    /// keeps the connection open for an hour.
     OpenAfterStop,
 }
 
@@ -649,7 +649,7 @@ impl MessageReply {
             }
             Pace::OpenAfterStop => {
                 let open = stream::once(async {
-                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
                     Ok::<_, io::Error>(Bytes::new())
                 });
                 Body::from_stream(stream::iter(events.into_iter().map(Ok::<_, io::Error>)).chain(open))

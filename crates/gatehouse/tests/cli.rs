@@ -411,3 +411,34 @@ fn text_from_transcripts_and_key_names_cannot_repaint_the_terminal_or_run_in_a_s
     }
     assert!(gatehouse(home.path(), &["keys", "issue", "my laptop"]).status.success());
 }
+
+#[test]
+fn keys_issued_at_once_through_a_symlinked_config_are_all_kept_and_the_link_stays() {
+    let home = tempfile::tempdir().unwrap();
+    let dotfiles = tempfile::tempdir().unwrap();
+    let real = dotfiles.path().join("config.toml");
+    std::fs::write(&real, "# mine\n[gateway]\nport = 7411\n").unwrap();
+    let link = home.path().join("config.toml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    // Eight processes at once, each read-modify-writing the file.
+    let names: Vec<String> = (0..8).map(|n| format!("client-{n}")).collect();
+    let children: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let mut command = command(home.path(), &["keys", "issue", name]);
+            command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for (name, child) in names.iter().zip(children) {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "still a link");
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(text.starts_with("# mine\n"), "{text}");
+    for name in &names {
+        assert!(text.contains(&format!("name = \"{name}\"")), "{name} lost: {text}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dotfiles.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files: {leftovers:?}");
+}
