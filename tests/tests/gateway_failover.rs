@@ -189,7 +189,7 @@ async fn a_session_sticks_to_the_paid_upstream_that_took_it_over_until_the_subsc
         )
     };
     let config = format!(
-        "[gateway]\nfailover_cooldown_secs = 1\n\n{}{}",
+        "[gateway]\nfailover_cooldown_secs = 3\n\n{}{}",
         upstream("first", &first),
         upstream("second", &second)
     );
@@ -213,7 +213,9 @@ async fn a_session_sticks_to_the_paid_upstream_that_took_it_over_until_the_subsc
             served
         }
     };
-    let rest = || tokio::time::sleep(std::time::Duration::from_millis(1100));
+    // Session B must find the subscription still resting from A's 529: a
+    // cooldown of 1 s was shorter than a loaded CI machine between the two.
+    let rest = || tokio::time::sleep(std::time::Duration::from_millis(3100));
 
     // The subscription and the first paid upstream are overloaded: the second takes session A over.
     subscription.push(Scenario::Overloaded);
